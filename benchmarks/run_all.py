@@ -1,0 +1,10 @@
+"""Run every benchmark; results go to benchmarks/results/*.json (summarised in BENCHMARKS.md)."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+for script in ("quality.py", "edit_publish.py", "scale.py"):
+    print(f"== {script}", flush=True)
+    subprocess.run([sys.executable, str(HERE / script)], check=True, cwd=HERE)

@@ -1,0 +1,266 @@
+"""The ``faqbot`` command line: KB validation and import, index build and
+rollback, hit-testing (``ask``), evaluation, and ``run``.
+
+Every expected failure (bad arguments, invalid KB, missing index, bad
+benchmark file) prints one clear message and exits non-zero; set
+``FAQBOT_DEBUG=1`` to see tracebacks of unexpected errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+
+warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
+
+from faqbot.config import ConfigError, Settings, load_settings  # noqa: E402
+
+EXIT_INVALID = 1
+EXIT_USAGE = 2
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = load_settings()
+    if getattr(args, "kb_dir", None):
+        settings = settings.replace(kb_dir=Path(args.kb_dir).resolve())
+    return settings
+
+
+def cmd_kb_validate(args: argparse.Namespace) -> int:
+    from indexer.validate import validate_dir
+
+    settings = _settings(args)
+    entries, _, problems = validate_dir(settings.kb_dir)
+    errors = [p for p in problems if p.severity == "error"]
+    for problem in problems:
+        if problem.severity == "error" or args.warnings:
+            print(problem, file=sys.stderr if problem.severity == "error" else sys.stdout)
+    warnings_ = len(problems) - len(errors)
+    if errors:
+        print(f"{len(errors)} error(s), {warnings_} warning(s) in {settings.kb_dir}; nothing was indexed.",
+              file=sys.stderr)
+        return EXIT_INVALID
+    enabled = sum(e.enabled for e in entries)
+    print(f"OK: {len(entries)} entries ({enabled} enabled), "
+          f"{sum(len(e.questions) for e in entries)} questions, {warnings_} warning(s)"
+          + ("" if args.warnings or not warnings_ else " (see --warnings)"))
+    return 0
+
+
+def cmd_kb_import(args: argparse.Namespace) -> int:
+    from indexer.kb_import import import_file
+
+    settings = _settings(args)
+    result = import_file(Path(args.file), settings.kb_dir)
+    for path in result.files:
+        print(f"wrote {path}")
+    print(f"imported {result.entries} entries; validating the knowledge base:")
+    return cmd_kb_validate(argparse.Namespace(kb_dir=str(settings.kb_dir), warnings=False))
+
+
+def cmd_index_build(args: argparse.Namespace) -> int:
+    from indexer.progress import stderr_progress
+    from indexer.service import build_and_publish
+
+    settings = _settings(args)
+    started = time.monotonic()
+    result = build_and_publish(settings, full=args.full, progress=stderr_progress("embedding questions"))
+    counts = result.manifest["counts"]
+    if result.skipped:
+        print(f"index {result.version} is up to date ({counts['enabled']} entries); use --full to rebuild")
+    else:
+        print(f"published index {result.version}: {counts['enabled']} entries "
+              f"({counts['disabled']} disabled), {counts['vectors']} questions, "
+              f"{counts['newly_embedded']} newly embedded, {result.manifest['dense_index']} FAISS, "
+              f"{time.monotonic() - started:.1f}s")
+    return 0
+
+
+def cmd_index_rollback(args: argparse.Namespace) -> int:
+    from indexer.service import store_for
+
+    version = store_for(_settings(args)).rollback()
+    print(f"current index is now {version}")
+    return 0
+
+
+def cmd_index_status(args: argparse.Namespace) -> int:
+    from indexer.search import read_manifest
+    from indexer.service import store_for
+
+    store = store_for(_settings(args))
+    current = store.current()
+    if current is None:
+        print("no index published yet; run `faqbot index build`")
+        return EXIT_INVALID
+    print(json.dumps({"current": current.name, "history": store.history(),
+                      "manifest": read_manifest(current)}, ensure_ascii=False, indent=2))
+    return 0
+
+
+def _ensure_index(settings: Settings):
+    """Publish the KB if the current index is missing or stale, then open it."""
+    from indexer.progress import stderr_progress
+    from indexer.service import build_and_publish, open_current
+
+    result = build_and_publish(settings, progress=stderr_progress("embedding questions"))
+    if not result.skipped:
+        print(f"published index {result.version} from {settings.kb_dir}", file=sys.stderr)
+    return open_current(settings)
+
+
+def _explain(result, decision, as_json: bool) -> str:
+    if as_json:
+        return json.dumps({
+            "query": result.query, "normalised": result.normalised,
+            "decision": decision.action, "confidence": round(decision.confidence, 4),
+            "chosen": [c.entry.id for c in decision.candidates],
+            "candidates": [{"id": c.entry.id, "question": c.entry.question, "matched": c.matched_question,
+                            "fused": round(c.fused, 4), "dense": round(c.dense, 4), "bm25": round(c.bm25, 4),
+                            "shared_terms": list(c.shared_terms)} for c in result.candidates]},
+            ensure_ascii=False, indent=2)
+    lines = [f"问题: {result.query}   (规范化: {result.normalised})",
+             f"决定: {decision.action}   置信度 {decision.confidence:.2f}"
+             + (f"   → {', '.join(c.entry.id for c in decision.candidates)}" if decision.candidates else ""),
+             f"{'#':>2} {'fused':>6} {'dense':>6} {'bm25':>6}  id / 标准问 / 命中的问法 / 共有词"]
+    for rank, c in enumerate(result.candidates, 1):
+        lines.append(f"{rank:>2} {c.fused:6.3f} {c.dense:6.3f} {c.bm25:6.3f}  {c.entry.id}  {c.entry.question}")
+        lines.append(f"{'':>24}命中: {c.matched_question}   共有词: {' '.join(c.shared_terms) or '-'}")
+    if decision.action == "answer":
+        lines += ["", decision.candidates[0].entry.answer]
+    return "\n".join(lines)
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from indexer.service import ask, open_current
+
+    settings = _settings(args)
+    question = " ".join(args.question).strip()
+    if not question:
+        print("error: give a question, e.g. faqbot ask \"提现手续费是多少\"", file=sys.stderr)
+        return EXIT_USAGE
+    searcher = open_current(settings)
+    result, decision = ask(searcher, question, k=args.k, explain=True)
+    result.candidates = result.candidates[:args.k]
+    print(_explain(result, decision, args.json))
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from indexer.evaluate import evaluate
+    from indexer.progress import stderr_progress
+
+    settings = _settings(args)
+    result = evaluate(Path(args.kb), Path(args.queries), settings,
+                      progress=stderr_progress("embedding") if not args.json else (lambda d, t: None))
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"queries: {result['n_queries']}\n"
+              f"top-1 accuracy:            {result['top1']:.3f}\n"
+              f"recall@5:                  {result['recall_at_5']:.3f}\n"
+              f"MRR@10:                    {result['mrr_at_10']:.3f}\n"
+              f"out-of-scope rejection:    {result['oos_rejection']:.3f}\n"
+              f"in-scope false rejection:  {result['in_scope_false_rejection']:.3f}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Interactive hit-test over the published index (the chat bot lands with the Rasa layer)."""
+    from indexer.service import ask
+
+    settings = _settings(args)
+    searcher = _ensure_index(settings)
+    print(f"FAQ 命中测试 — 索引 {searcher.directory.name}，{len(searcher.entries)} 条 FAQ。"
+          "输入问题回车；空行或 Ctrl-D 退出。")
+    while True:
+        try:
+            question = input("问> ").strip()
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return 0
+        if not question:
+            return 0
+        result, decision = ask(searcher, question, explain=True)
+        print(_explain(result, decision, as_json=False))
+        print()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="faqbot", description="Chinese FAQ customer-service bot")
+    parser.add_argument("--kb-dir", help="knowledge-base folder (default: config kb_dir)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    kb = sub.add_parser("kb", help="knowledge-base content").add_subparsers(dest="kb_command", required=True)
+    validate = kb.add_parser("validate", help="check every KB file; non-zero exit on errors")
+    validate.add_argument("--warnings", action="store_true", help="also print warnings")
+    validate.set_defaults(func=cmd_kb_validate)
+    imp = kb.add_parser("import", help="import a CSV/XLSX (问题, 相似问题, 答案, 分类) into kb_content/")
+    imp.add_argument("file")
+    imp.set_defaults(func=cmd_kb_import)
+
+    index = sub.add_parser("index", help="search index").add_subparsers(dest="index_command", required=True)
+    build = index.add_parser("build", help="validate, build and publish a new index version")
+    build.add_argument("--full", action="store_true", help="re-embed everything, ignoring the cache")
+    build.set_defaults(func=cmd_index_build)
+    index.add_parser("rollback", help="go back to the previously published version").set_defaults(
+        func=cmd_index_rollback)
+    index.add_parser("status", help="show the current version and its manifest").set_defaults(
+        func=cmd_index_status)
+
+    ask_p = sub.add_parser("ask", help="hit-test one question against the published index")
+    ask_p.add_argument("question", nargs="+")
+    ask_p.add_argument("-k", type=int, default=5, help="candidates to show (default 5)")
+    ask_p.add_argument("--json", action="store_true")
+    ask_p.set_defaults(func=cmd_ask)
+
+    ev = sub.add_parser("eval", help="retrieval quality on a benchmark (shared/eval format)")
+    ev.add_argument("--kb", required=True, help="KB JSON Lines file")
+    ev.add_argument("--queries", required=True, help="queries JSON Lines file")
+    ev.add_argument("--json", action="store_true", help="print one JSON object")
+    ev.set_defaults(func=cmd_eval)
+
+    sub.add_parser("run", help="run the bot (for now: interactive hit-test over the KB)").set_defaults(
+        func=cmd_run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from indexer.embedders import EmbedderError
+    from indexer.evaluate import BenchmarkError
+    from indexer.kb import KBInvalid
+    from indexer.kb_import import ImportError_
+    from indexer.search import IndexMismatch, IndexMissing
+    from indexer.store import StoreError
+
+    try:
+        return args.func(args)
+    except KBInvalid as exc:
+        for problem in exc.problems:
+            if problem.severity == "error":
+                print(problem, file=sys.stderr)
+        print(f"{len(exc.problems)} problem(s) in the knowledge base; nothing was indexed "
+              "(run `faqbot kb validate`).", file=sys.stderr)
+        return EXIT_INVALID
+    except (ConfigError, EmbedderError, BenchmarkError, ImportError_, IndexMismatch, IndexMissing,
+            StoreError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # last resort: one line, not a traceback
+        if os.environ.get("FAQBOT_DEBUG"):
+            raise
+        print(f"internal error: {type(exc).__name__}: {exc} (set FAQBOT_DEBUG=1 for details)",
+              file=sys.stderr)
+        return EXIT_INVALID
+
+
+if __name__ == "__main__":
+    sys.exit(main())

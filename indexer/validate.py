@@ -1,0 +1,303 @@
+"""Validation of the KB files, reporting every problem with file, line and field.
+
+Files are parsed with ``yaml.compose`` so that each value keeps its line
+number; nothing is indexed unless this module reports no errors.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from indexer.kb import HANDOFF_POLICIES, FaqEntry, Problem
+from indexer.markdown import check_answer
+from indexer.normalize import normalize
+
+ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+FILE_KEYS = ("category", "entries")
+ENTRY_FIELDS = ("id", "question", "similar", "answer", "tags", "handoff", "handoff_notice", "enabled")
+REQUIRED_FIELDS = ("id", "question", "answer")
+RECOMMENDED_SIMILAR = 4
+TERMS_FILE = "terms.txt"
+
+
+@dataclass
+class _Ctx:
+    file: str
+    problems: list[Problem]
+
+    def error(self, line: int, field: str, message: str) -> None:
+        self.problems.append(Problem(self.file, line, field, message))
+
+    def warn(self, line: int, field: str, message: str) -> None:
+        self.problems.append(Problem(self.file, line, field, message, "warning"))
+
+
+def _line(node: yaml.Node) -> int:
+    return node.start_mark.line + 1
+
+
+def _value(node: yaml.Node) -> Any:
+    return yaml.SafeLoader("").construct_object(node, deep=True)
+
+
+def _suggest(key: str, known: tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(key, known, n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _mapping(ctx: _Ctx, node: yaml.MappingNode, known: tuple[str, ...], where: str) -> dict[str, tuple[yaml.Node, yaml.Node]]:
+    """Keys of a mapping node with duplicate and unknown keys reported."""
+    out: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+    for key_node, value_node in node.value:
+        key = str(key_node.value)
+        if key in out:
+            ctx.error(_line(key_node), key, f"duplicate key '{key}' in {where} "
+                      f"(first at line {_line(out[key][0])})")
+            continue
+        if key not in known:
+            ctx.error(_line(key_node), key, f"unknown field '{key}' in {where}{_suggest(key, known)}; "
+                      f"allowed: {', '.join(known)}")
+            continue
+        out[key] = (key_node, value_node)
+    return out
+
+
+def _text(ctx: _Ctx, node: yaml.Node, field: str) -> str | None:
+    if not isinstance(node, yaml.ScalarNode) or node.tag.endswith((":null", ":bool")):
+        ctx.error(_line(node), field, "expected text")
+        return None
+    return str(node.value) if node.tag.endswith(":str") else str(_value(node))
+
+
+def _text_list(ctx: _Ctx, node: yaml.Node, field: str) -> list[tuple[str, int]]:
+    if isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null"):
+        return []
+    if not isinstance(node, yaml.SequenceNode):
+        ctx.error(_line(node), field, "expected a list (one '- item' per line)")
+        return []
+    out = []
+    for item in node.value:
+        text = _text(ctx, item, field)
+        if text is not None:
+            if not text.strip():
+                ctx.error(_line(item), field, "empty item")
+            else:
+                out.append((text.strip(), _line(item)))
+    return out
+
+
+def _answer_first_line(node: yaml.ScalarNode) -> int:
+    # Block scalars ("|", ">") start on the line after the indicator.
+    return _line(node) + (1 if node.style in ("|", ">") else 0)
+
+
+def _entry(ctx: _Ctx, node: yaml.Node, category: str) -> FaqEntry | None:
+    if not isinstance(node, yaml.MappingNode):
+        ctx.error(_line(node), "entries", "each entry must be a mapping of fields (id, question, answer, ...)")
+        return None
+    fields = _mapping(ctx, node, ENTRY_FIELDS, "entry")
+    ok = True
+    for name in REQUIRED_FIELDS:
+        if name not in fields:
+            ctx.error(_line(node), name, f"missing required field '{name}'")
+            ok = False
+    values: dict[str, Any] = {}
+    if "id" in fields:
+        entry_id = _text(ctx, fields["id"][1], "id")
+        if entry_id is not None and not ID_PATTERN.match(entry_id):
+            ctx.error(_line(fields["id"][1]), "id", f"id {entry_id!r} must be lowercase letters, digits, "
+                      "'-' or '_' (max 64), e.g. 'ex-withdraw-fee'")
+            entry_id = None
+        values["id"] = entry_id
+        ok &= entry_id is not None
+    if "question" in fields:
+        question = _text(ctx, fields["question"][1], "question")
+        if question is not None and not normalize(question):
+            ctx.error(_line(fields["question"][1]), "question", "the standard question is empty")
+            question = None
+        values["question"] = question.strip() if question else None
+        ok &= question is not None
+    if "answer" in fields:
+        answer_node = fields["answer"][1]
+        answer = _text(ctx, answer_node, "answer")
+        if answer is not None and not answer.strip():
+            ctx.error(_line(answer_node), "answer", "the answer is empty")
+            answer = None
+        if answer is not None:
+            first = _answer_first_line(answer_node)
+            for offset, message in check_answer(answer):
+                ctx.error(first + offset, "answer", message)
+        values["answer"] = answer.strip() if answer else None
+        ok &= answer is not None
+    similar = _text_list(ctx, fields["similar"][1], "similar") if "similar" in fields else []
+    tags = _text_list(ctx, fields["tags"][1], "tags") if "tags" in fields else []
+    handoff = "never"
+    if "handoff" in fields:
+        value = _text(ctx, fields["handoff"][1], "handoff")
+        if value not in HANDOFF_POLICIES:
+            ctx.error(_line(fields["handoff"][1]), "handoff",
+                      f"handoff must be one of {', '.join(HANDOFF_POLICIES)}, got {value!r}")
+            ok = False
+        else:
+            handoff = value
+    notice = ""
+    if "handoff_notice" in fields:
+        notice = (_text(ctx, fields["handoff_notice"][1], "handoff_notice") or "").strip()
+    enabled = True
+    if "enabled" in fields:
+        value_node = fields["enabled"][1]
+        if not (isinstance(value_node, yaml.ScalarNode) and value_node.tag.endswith(":bool")):
+            ctx.error(_line(value_node), "enabled", f"enabled must be true or false, got {value_node.value!r}")
+            ok = False
+        else:
+            enabled = bool(_value(value_node))
+    if not ok:
+        return None
+    if len(similar) < RECOMMENDED_SIMILAR:
+        ctx.warn(_line(node), "similar", f"only {len(similar)} similar question(s); "
+                 f"{RECOMMENDED_SIMILAR}+ make matching much more reliable")
+    return FaqEntry(id=values["id"], question=values["question"], answer=values["answer"],
+                    category=category, similar=tuple(s for s, _ in similar),
+                    tags=tuple(t for t, _ in tags), handoff=handoff, handoff_notice=notice,
+                    enabled=enabled, source=f"{ctx.file}:{_line(node)}")
+
+
+def validate_text(text: str, file: str) -> tuple[list[FaqEntry], list[Problem], dict[str, dict[str, int]]]:
+    """Validate one KB file's text. Returns entries, problems and question lines per entry id."""
+    ctx = _Ctx(file, [])
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 0
+        ctx.error(line, "", f"invalid YAML: {exc.problem or exc.context}")
+        return [], ctx.problems, {}
+    except yaml.YAMLError as exc:
+        ctx.error(0, "", f"invalid YAML: {exc}")
+        return [], ctx.problems, {}
+    if root is None:
+        ctx.error(1, "", "the file is empty; expected 'category:' and 'entries:'")
+        return [], ctx.problems, {}
+    if not isinstance(root, yaml.MappingNode):
+        ctx.error(_line(root), "", "the file must be a mapping with 'category:' and 'entries:'")
+        return [], ctx.problems, {}
+    top = _mapping(ctx, root, FILE_KEYS, "the file")
+    category = ""
+    if "category" not in top:
+        ctx.error(1, "category", "missing required field 'category'")
+    else:
+        category = (_text(ctx, top["category"][1], "category") or "").strip()
+        if not category:
+            ctx.error(_line(top["category"][1]), "category", "category is empty")
+    entries: list[FaqEntry] = []
+    lines: dict[str, dict[str, int]] = {}
+    if "entries" not in top:
+        ctx.error(1, "entries", "missing required field 'entries'")
+    elif not isinstance(top["entries"][1], yaml.SequenceNode):
+        ctx.error(_line(top["entries"][1]), "entries", "entries must be a list ('- id: ...' items)")
+    else:
+        for node in top["entries"][1].value:
+            entry = _entry(ctx, node, category)
+            if entry is not None:
+                entries.append(entry)
+                lines[entry.id] = _question_lines(node)
+    return entries, ctx.problems, lines
+
+
+def _question_lines(node: yaml.MappingNode) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for key_node, value_node in node.value:
+        if key_node.value == "question" and isinstance(value_node, yaml.ScalarNode):
+            out[str(value_node.value).strip()] = _line(value_node)
+        elif key_node.value == "similar" and isinstance(value_node, yaml.SequenceNode):
+            for item in value_node.value:
+                if isinstance(item, yaml.ScalarNode):
+                    out.setdefault(str(item.value).strip(), _line(item))
+    return out
+
+
+def _cross_checks(entries: list[FaqEntry], lines: dict[tuple[str, str], dict[str, int]]) -> list[Problem]:
+    problems: list[Problem] = []
+    first_id: dict[str, FaqEntry] = {}
+    owner: dict[str, tuple[FaqEntry, str]] = {}
+    for entry in entries:
+        file, line = entry.source.rsplit(":", 1)
+        if entry.id in first_id:
+            problems.append(Problem(file, int(line), "id", f"duplicate id '{entry.id}' "
+                                    f"(also at {first_id[entry.id].source})"))
+            continue
+        first_id[entry.id] = entry
+        seen_here: set[str] = set()
+        for q in entry.questions:
+            key = normalize(q)
+            qline = lines.get((file, entry.id), {}).get(q, int(line))
+            field = "question" if q == entry.question and key not in seen_here else "similar"
+            if key in seen_here:
+                problems.append(Problem(file, qline, field, f"'{q}' repeats a question of the same entry",
+                                        "warning"))
+                continue
+            seen_here.add(key)
+            if key in owner and owner[key][0].id != entry.id:
+                other, other_q = owner[key]
+                problems.append(Problem(file, qline, field, f"'{q}' is also a question of entry "
+                                        f"'{other.id}' ({other.source}: '{other_q}'); "
+                                        "one question must lead to one answer"))
+                continue
+            owner[key] = (entry, q)
+    return problems
+
+
+def read_terms(kb_dir: Path) -> tuple[list[str], list[Problem]]:
+    """Domain terms for jieba's user dictionary: ``terms.txt``, one per line."""
+    path = kb_dir / TERMS_FILE
+    if not path.exists():
+        return [], []
+    terms, problems = [], []
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        term = raw.split("#", 1)[0].strip()
+        if not term:
+            continue
+        if " " in term or "\t" in term:
+            problems.append(Problem(TERMS_FILE, number, "term", f"a term is one word without spaces: {term!r}"))
+            continue
+        terms.append(term)
+    return terms, problems
+
+
+def kb_files(kb_dir: Path) -> list[Path]:
+    return sorted(p for p in kb_dir.iterdir() if p.suffix in (".yml", ".yaml") and p.is_file())
+
+
+def validate_dir(kb_dir: Path) -> tuple[list[FaqEntry], list[str], list[Problem]]:
+    """Validate every KB file in ``kb_dir``; returns entries, domain terms and all problems."""
+    problems: list[Problem] = []
+    if not kb_dir.is_dir():
+        return [], [], [Problem(str(kb_dir), 0, "", "knowledge-base folder not found")]
+    files = kb_files(kb_dir)
+    if not files:
+        problems.append(Problem(str(kb_dir), 0, "", "no *.yml files in the knowledge-base folder"))
+    entries: list[FaqEntry] = []
+    lines: dict[tuple[str, str], dict[str, int]] = {}
+    for path in files:
+        rel = path.name
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            problems.append(Problem(rel, 0, "", f"not UTF-8 text ({exc.reason} at byte {exc.start})"))
+            continue
+        file_entries, file_problems, file_lines = validate_text(text, rel)
+        entries.extend(file_entries)
+        problems.extend(file_problems)
+        lines.update({(rel, eid): ql for eid, ql in file_lines.items()})
+    problems.extend(_cross_checks(entries, lines))
+    terms, term_problems = read_terms(kb_dir)
+    problems.extend(term_problems)
+    tags = [t for e in entries for t in e.tags]
+    terms = sorted(set(terms) | set(tags))
+    return entries, terms, problems

@@ -1,0 +1,119 @@
+"""The real `faqbot` command in a subprocess, on real files."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EVAL_DIR, TINY_KB, write_kb
+
+FAQBOT = Path(sys.executable).parent / "faqbot"
+
+
+def run(settings, *args, stdin: str | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
+    command = [str(FAQBOT)] if FAQBOT.exists() else [sys.executable, "-m", "faqbot"]
+    environment = {**os.environ, "FAQBOT_KB_DIR": str(settings.kb_dir),
+                   "FAQBOT_DATA_DIR": str(settings.data_dir), **(env or {})}
+    environment.pop("FAQBOT_CONFIG", None)
+    return subprocess.run(command + list(args), capture_output=True, text=True, input=stdin,
+                          env=environment, timeout=600)
+
+
+def assert_clean_error(proc: subprocess.CompletedProcess, *fragments: str) -> None:
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr, proc.stderr
+    for fragment in fragments:
+        assert fragment in proc.stderr, proc.stderr
+
+
+def test_validate_ok_and_errors(tiny_kb):
+    ok = run(tiny_kb, "kb", "validate")
+    assert ok.returncode == 0 and "OK: 3 entries" in ok.stdout
+    write_kb(tiny_kb.kb_dir, "broken.yml", "category: 坏\nentries:\n  - id: x\n    question: 有问题\n")
+    bad = run(tiny_kb, "kb", "validate")
+    assert_clean_error(bad, "broken.yml:3: [answer] error: missing required field 'answer'", "nothing was indexed")
+    build = run(tiny_kb, "index", "build")
+    assert_clean_error(build, "broken.yml:3")
+    assert not (tiny_kb.index_dir / "current").exists()
+
+
+def test_build_ask_rollback_cycle(tiny_kb):
+    build = run(tiny_kb, "index", "build")
+    assert build.returncode == 0, build.stderr
+    assert "published index" in build.stdout and "embedding questions" not in build.stdout
+    assert "up to date" in run(tiny_kb, "index", "build").stdout
+    ask = run(tiny_kb, "ask", "提币要多少手续费", "--json")
+    data = json.loads(ask.stdout)
+    assert data["candidates"][0]["id"] == "withdraw-fee"
+    assert {"fused", "dense", "bm25", "matched", "shared_terms"} <= set(data["candidates"][0])
+    assert data["decision"] in ("answer", "clarify")
+    human = run(tiny_kb, "ask", "提现手续费")
+    assert "fused" in human.stdout and "withdraw-fee" in human.stdout
+    # Edit one answer, publish, and roll back.
+    path = tiny_kb.kb_dir / "tiny.yml"
+    path.write_text(path.read_text(encoding="utf-8").replace("以提现页面显示为准", "每笔 1 USDT"), encoding="utf-8")
+    assert run(tiny_kb, "index", "build").returncode == 0
+    assert "每笔 1 USDT" in run(tiny_kb, "ask", "提现手续费是多少").stdout
+    rollback = run(tiny_kb, "index", "rollback")
+    assert rollback.returncode == 0 and "current index is now" in rollback.stdout
+    assert "以提现页面显示为准" in run(tiny_kb, "ask", "提现手续费是多少").stdout
+    assert_clean_error(run(tiny_kb, "index", "rollback"), "no earlier index version")
+
+
+def test_ask_without_index_and_bad_arguments(tiny_kb):
+    assert_clean_error(run(tiny_kb, "ask", "你好"), "no published index")
+    assert_clean_error(run(tiny_kb, "ask", "   "), "give a question")
+    proc = run(tiny_kb, "index", "frobnicate")
+    assert proc.returncode == 2 and "invalid choice" in proc.stderr
+    assert_clean_error(run(tiny_kb, "index", "build", env={"FAQBOT_EMBEDDER_BACKEND": "word2vec"}),
+                       "unknown embedder backend")
+
+
+def test_import_command(settings, tmp_path):
+    src = tmp_path / "faq.csv"
+    src.write_text("问题,相似问题,答案,分类\n怎么改密码,密码怎么修改|改密码在哪,在设置里修改,账户\n", encoding="utf-8")
+    proc = run(settings, "kb", "import", str(src))
+    assert proc.returncode == 0, proc.stderr
+    assert "imported 1 entries" in proc.stdout and "OK: 1 entries" in proc.stdout
+    assert_clean_error(run(settings, "kb", "import", str(tmp_path / "missing.xlsx")), "file not found")
+
+
+def test_run_is_an_interactive_hit_test(tiny_kb):
+    proc = run(tiny_kb, "run", stdin="个人能办pos机吗\n\n")
+    assert proc.returncode == 0, proc.stderr
+    assert "pos-apply" in proc.stdout and "命中测试" in proc.stdout
+
+
+def test_eval_errors_are_clear(settings, tmp_path):
+    bad = tmp_path / "kb.jsonl"
+    bad.write_text('{"id": "a", "question": "x"}\nnot json\n', encoding="utf-8")
+    assert_clean_error(run(settings, "eval", "--kb", str(bad), "--queries", str(bad)), "kb.jsonl:2: invalid JSON")
+    assert_clean_error(run(settings, "eval", "--kb", str(tmp_path / "no.jsonl"), "--queries", str(bad)),
+                       "file not found")
+
+
+@pytest.mark.skipif(not (EVAL_DIR / "kb_dev.jsonl").exists(), reason="shared/eval benchmark not present")
+def test_eval_slice_beats_bm25_alone(settings, tmp_path):
+    """On a slice of the dev benchmark, hybrid retrieval clears a floor BM25 alone does not."""
+    queries = tmp_path / "q.jsonl"
+    lines = (EVAL_DIR / "queries_dev.jsonl").read_text(encoding="utf-8").splitlines()
+    queries.write_text("\n".join(lines[:400]) + "\n", encoding="utf-8")
+    args = ("eval", "--kb", str(EVAL_DIR / "kb_dev.jsonl"), "--queries", str(queries), "--json")
+    hybrid = run(settings, *args)
+    assert hybrid.returncode == 0, hybrid.stderr
+    h = json.loads(hybrid.stdout)
+    assert set(h) == {"top1", "recall_at_5", "mrr_at_10", "oos_rejection", "in_scope_false_rejection", "n_queries"}
+    bm25 = json.loads(run(settings, *args, env={"FAQBOT_RETRIEVAL_DENSE_WEIGHT": "0"}).stdout)
+    assert h["n_queries"] == 400
+    assert h["mrr_at_10"] >= MRR_FLOOR > bm25["mrr_at_10"], (h, bm25)
+    assert h["top1"] >= TOP1_FLOOR > bm25["top1"], (h, bm25)
+
+
+# Measured on this slice (see BENCHMARKS.md); floors sit between BM25-only and hybrid.
+MRR_FLOOR = 0.30
+TOP1_FLOOR = 0.18

@@ -1,0 +1,74 @@
+import csv
+
+import openpyxl
+import pytest
+
+from indexer.kb import load_kb
+from indexer.kb_import import ImportError_, import_file
+
+ROWS = [
+    ["问题", "相似问题", "答案", "分类"],
+    ["退款多久到账？", "退款什么时候到\n钱多久能退回来|退款到賬時間", "原路退回，一般 1-3 个工作日。", "售后"],
+    ["怎么开发票？", "发票怎么开；能开专票吗", "在订单详情页申请。\n\n- 电子发票\n- 纸质发票", "发票"],
+]
+
+
+def test_csv_import_writes_valid_kb(settings, tmp_path):
+    src = tmp_path / "faq.csv"
+    with src.open("w", encoding="utf-8-sig", newline="") as handle:
+        csv.writer(handle).writerows(ROWS)
+    result = import_file(src, settings.kb_dir)
+    assert result.entries == 2 and len(result.files) == 2
+    kb = load_kb(settings.kb_dir)
+    refund = next(e for e in kb.entries if e.category == "售后")
+    assert refund.similar == ("退款什么时候到", "钱多久能退回来", "退款到賬時間")
+    assert refund.id.startswith("imp-")
+    invoice = next(e for e in kb.entries if e.category == "发票")
+    assert "- 电子发票" in invoice.answer
+    # Importing again replaces the generated files with the same stable ids.
+    import_file(src, settings.kb_dir)
+    assert [e.id for e in load_kb(settings.kb_dir).entries] == [e.id for e in kb.entries]
+
+
+def test_xlsx_import(settings, tmp_path):
+    book = openpyxl.Workbook()
+    for row in ROWS:
+        book.active.append(row)
+    src = tmp_path / "faq.xlsx"
+    book.save(src)
+    assert import_file(src, settings.kb_dir).entries == 2
+    assert len(load_kb(settings.kb_dir).entries) == 2
+
+
+def test_gbk_csv_is_read(settings, tmp_path):
+    src = tmp_path / "faq.csv"
+    src.write_bytes("问题,答案,分类\n怎么改密码,在设置里改,账户\n".encode("gb18030"))
+    assert import_file(src, settings.kb_dir).entries == 1
+
+
+def test_bad_rows_are_all_reported(settings, tmp_path):
+    src = tmp_path / "faq.csv"
+    src.write_text("问题,答案\n,有答案没问题\n有问题没答案,\n", encoding="utf-8")
+    with pytest.raises(ImportError_) as exc:
+        import_file(src, settings.kb_dir)
+    assert "row 2: column 问题 is empty" in str(exc.value)
+    assert "row 3: column 答案 is empty" in str(exc.value)
+    assert not list(settings.kb_dir.iterdir())
+
+
+def test_missing_column_and_bad_type(settings, tmp_path):
+    src = tmp_path / "faq.csv"
+    src.write_text("question,answer\nx,y\n", encoding="utf-8")
+    with pytest.raises(ImportError_, match="missing column"):
+        import_file(src, settings.kb_dir)
+    with pytest.raises(ImportError_, match="unsupported file type"):
+        import_file(tmp_path / "faq.txt", settings.kb_dir) if (tmp_path / "faq.txt").write_text("x") else None
+
+
+def test_hand_written_file_is_not_overwritten(settings, tmp_path):
+    (settings.kb_dir / "imported-售后.yml").write_text("category: 售后\nentries: []\n", encoding="utf-8")
+    src = tmp_path / "faq.csv"
+    with src.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows(ROWS)
+    with pytest.raises(ImportError_, match="written by hand"):
+        import_file(src, settings.kb_dir)
