@@ -1,5 +1,6 @@
 """The ``faqbot`` command line: KB validation and import, index build and
-rollback, hit-testing (``ask``), evaluation, and ``run``.
+rollback, hit-testing (``ask``, ``hittest``), evaluation, training, ``run``
+(the whole bot) and the editors' reports.
 
 Every expected failure (bad arguments, invalid KB, missing index, bad
 benchmark file) prints one clear message and exits non-zero; set
@@ -170,8 +171,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    """Interactive hit-test over the published index (the chat bot lands with the Rasa layer)."""
+def cmd_hittest(args: argparse.Namespace) -> int:
+    """Interactive hit-test over the published index: question in, ranked FAQs and the decision out."""
     from indexer.service import ask
 
     settings = _settings(args)
@@ -189,6 +190,47 @@ def cmd_run(args: argparse.Namespace) -> int:
         result, decision = ask(searcher, question, explain=True)
         print(_explain(result, decision, as_json=False))
         print()
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from bot.training import train
+
+    model, trained = train(_settings(args), force=args.force)
+    print(f"{'trained' if trained else 'up to date, not retrained:'} {model}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Index, model, action server and Rasa server; Ctrl-C stops both servers."""
+    from bot.runner import run_forever
+
+    return run_forever(_settings(args))
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """What editors and agents read: unanswered questions, feedback, hand-off requests."""
+    from bot.records import Records
+
+    settings = _settings(args)
+    records = Records(settings.database_url)
+    rows = {"unanswered": records.recent_unanswered, "feedback": records.recent_feedback,
+            "handoffs": records.recent_handoffs}[args.what](args.limit)
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    for row in rows:
+        if args.what == "unanswered":
+            best = ", ".join(f"{c['id']}({c['fused']:.2f})" for c in row["candidates"][:3]) or "-"
+            print(f"{row['created_at'][:19]}  [{row['channel']}] {row['question']}   候选: {best}")
+        elif args.what == "feedback":
+            print(f"{row['created_at'][:19]}  [{row['channel']}] {'有帮助' if row['helpful'] else '没帮助'}  "
+                  f"{row['faq_id'] or '-'}  {row['question'] or ''}")
+        else:
+            print(f"{row['created_at'][:19]}  [{row['channel']}] {row['id'][:8]} {row['reason']} "
+                  f"{row['status']}  {row['conversation_id']}  ({len(row['transcript'])} messages)")
+    if not rows:
+        print(f"no {args.what} records yet")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -225,8 +267,18 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", action="store_true", help="print one JSON object")
     ev.set_defaults(func=cmd_eval)
 
-    sub.add_parser("run", help="run the bot (for now: interactive hit-test over the KB)").set_defaults(
-        func=cmd_run)
+    sub.add_parser("hittest", help="interactive hit-test prompt over the published index").set_defaults(
+        func=cmd_hittest)
+    tr = sub.add_parser("train", help="train the Rasa model if its inputs changed")
+    tr.add_argument("--force", action="store_true", help="train even when a model for these inputs exists")
+    tr.set_defaults(func=cmd_train)
+    sub.add_parser("run", help="run the bot: index, model, action server and Rasa server (REST + socket.io)"
+                   ).set_defaults(func=cmd_run)
+    rep = sub.add_parser("report", help="recent unanswered questions, feedback or hand-off requests")
+    rep.add_argument("what", choices=["unanswered", "feedback", "handoffs"])
+    rep.add_argument("--limit", type=int, default=50)
+    rep.add_argument("--json", action="store_true")
+    rep.set_defaults(func=cmd_report)
     return parser
 
 
@@ -238,6 +290,8 @@ def main(argv: list[str] | None = None) -> int:
     from indexer.kb_import import ImportError_
     from indexer.search import IndexMismatch, IndexMissing
     from indexer.store import StoreError
+    from bot.runner import StartupFailed
+    from bot.training import TrainingFailed
 
     try:
         return args.func(args)
@@ -248,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{len(exc.problems)} problem(s) in the knowledge base; nothing was indexed "
               "(run `faqbot kb validate`).", file=sys.stderr)
         return EXIT_INVALID
-    except (ConfigError, EmbedderError, BenchmarkError, ImportError_, IndexMismatch, IndexMissing,
+    except (ConfigError, EmbedderError, TrainingFailed, StartupFailed, BenchmarkError, ImportError_, IndexMismatch, IndexMissing,
             StoreError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INVALID

@@ -76,6 +76,26 @@ class DecisionConfig:
 
 
 @dataclass(frozen=True)
+class BotConfig:
+    # Where `faqbot run` serves: the Rasa server (REST + socket.io) and the
+    # action server. The action server listens on the host only.
+    host: str = "127.0.0.1"
+    rasa_port: int = 5005
+    action_port: int = 5055
+    # Conversation records (unanswered questions, feedback, hand-off
+    # requests): a SQLAlchemy URL; empty means SQLite under data_dir.
+    database_url: str = ""
+    # A message this short (normalised characters) right after an answer may
+    # be a follow-up ("那要多久？") and is retried together with that topic.
+    followup_max_chars: int = 12
+    # Told to users when a hand-off is requested and no agent can take it live.
+    support_email: str = "support@example.com"
+    support_hours: str = "每天 9:00–21:00"
+    # Seconds `faqbot run` waits for both servers to answer their health checks.
+    startup_timeout: int = 180
+
+
+@dataclass(frozen=True)
 class Settings:
     kb_dir: Path = PROJECT_ROOT / "kb_content"
     data_dir: Path = PROJECT_ROOT / "var"
@@ -83,6 +103,7 @@ class Settings:
     index: IndexConfig = field(default_factory=IndexConfig)
     retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
     decision: DecisionConfig = field(default_factory=DecisionConfig)
+    bot: BotConfig = field(default_factory=BotConfig)
 
     @property
     def index_dir(self) -> Path:
@@ -92,12 +113,20 @@ class Settings:
     def cache_dir(self) -> Path:
         return self.data_dir / "cache"
 
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    @property
+    def database_url(self) -> str:
+        return self.bot.database_url or f"sqlite:///{self.data_dir / 'bot.sqlite'}"
+
     def replace(self, **changes: Any) -> "Settings":
         return dataclasses.replace(self, **changes)
 
 
 _SECTIONS = {"embedder": EmbedderConfig, "index": IndexConfig,
-             "retrieval": RetrievalConfig, "decision": DecisionConfig}
+             "retrieval": RetrievalConfig, "decision": DecisionConfig, "bot": BotConfig}
 _TOP_LEVEL = {"kb_dir", "data_dir"}
 
 

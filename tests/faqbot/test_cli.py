@@ -84,7 +84,7 @@ def test_import_command(settings, tmp_path):
 
 
 def test_run_is_an_interactive_hit_test(tiny_kb):
-    proc = run(tiny_kb, "run", stdin="个人能办pos机吗\n\n")
+    proc = run(tiny_kb, "hittest", stdin="个人能办pos机吗\n\n")
     assert proc.returncode == 0, proc.stderr
     assert "pos-apply" in proc.stdout and "命中测试" in proc.stdout
 

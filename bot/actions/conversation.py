@@ -1,0 +1,74 @@
+"""Actions for the conversation itself: 转人工, answer feedback, and 是的/不用了
+after the bot offered something."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.actions import runtime
+from bot.actions.replies import carry_out, channel_of, state_of
+from bot.turn import plan_choice, plan_feedback, plan_request_human
+from indexer.search import IndexMissing
+
+log = logging.getLogger(__name__)
+
+
+class ActionRequestHuman(Action):
+    def name(self) -> str:
+        return "action_request_human"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        return carry_out(plan_request_human(state_of(tracker)), dispatcher, tracker)
+
+
+class ActionFeedback(Action):
+    def name(self) -> str:
+        return "action_feedback"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        helpful = (tracker.latest_message.get("intent") or {}).get("name") == "feedback_positive"
+        faq_id = tracker.get_slot("last_faq_id")
+        if faq_id is None and helpful:
+            dispatcher.utter_message(response="utter_thanks")
+            return []
+        try:
+            runtime.records().log_feedback(tracker.sender_id, channel_of(tracker), faq_id, helpful,
+                                           tracker.get_slot("last_question"))
+        except Exception:
+            log.exception("could not record feedback for %s", tracker.sender_id)
+        return carry_out(plan_feedback(helpful, state_of(tracker)), dispatcher, tracker)
+
+
+class ActionAffirmDeny(Action):
+    """是的 / 不用了: accept or decline what the bot just offered (a human, or
+    the one FAQ of a "您是想问…？"). With nothing on offer, say so plainly."""
+
+    def name(self) -> str:
+        return "action_affirm_deny"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        affirmed = (tracker.latest_message.get("intent") or {}).get("name") == "affirm"
+        pending = tracker.get_slot("pending_offer") or ""
+        if not affirmed or not pending:
+            dispatcher.utter_message(response="utter_anything_else")
+            return [SlotSet("pending_offer", None)]
+        if pending == "human":
+            return carry_out(plan_request_human(state_of(tracker)), dispatcher, tracker)
+        faq_id = pending.removeprefix("faq:")
+        try:
+            entry = runtime.live_index().get().by_id.get(faq_id)
+        except IndexMissing:
+            entry = None
+        if entry is None:
+            dispatcher.utter_message(response="utter_choice_gone")
+            return [SlotSet("pending_offer", None)]
+        return carry_out(plan_choice(entry, state_of(tracker)), dispatcher, tracker) + [
+            SlotSet("last_question", entry.question)]

@@ -1,0 +1,100 @@
+"""Carry out a ``bot.turn.Plan``: the messages the user sees, the records
+people read, and the slots the next turn needs. Texts live in ``domain.yml``."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.actions import runtime
+from bot.records import HandoffRequest
+from bot.turn import Plan, State
+
+log = logging.getLogger(__name__)
+
+FEEDBACK_BUTTONS = [{"title": "有帮助", "payload": "/feedback_positive"},
+                    {"title": "没帮助", "payload": "/feedback_negative"}]
+HUMAN_BUTTON = {"title": "转人工", "payload": "/request_human"}
+
+
+def choose_payload(faq_id: str) -> str:
+    return "/choose_faq" + json.dumps({"faq_id": faq_id})
+
+
+def state_of(tracker: Tracker) -> State:
+    return State(int(tracker.get_slot("fallback_streak") or 0), int(tracker.get_slot("negative_streak") or 0))
+
+
+def channel_of(tracker: Tracker) -> str:
+    return tracker.get_latest_input_channel() or "unknown"
+
+
+def transcript_of(tracker: Tracker) -> list[dict[str, Any]]:
+    """User and bot messages in order, as an agent would read them."""
+    lines = []
+    for event in tracker.events:
+        kind = event.get("event")
+        if kind in ("user", "bot") and event.get("text"):
+            lines.append({"role": kind, "text": event["text"], "time": event.get("timestamp")})
+    return lines
+
+
+def carry_out(plan: Plan, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+    events: list[EventType] = [SlotSet("fallback_streak", float(plan.state.fallback_streak)),
+                               SlotSet("negative_streak", float(plan.state.negative_streak))]
+    pending: str | None = None
+    if plan.kind == "answer":
+        assert plan.entry is not None
+        buttons = FEEDBACK_BUTTONS + ([HUMAN_BUTTON] if plan.offer_human else [])
+        dispatcher.utter_message(text=plan.entry.answer.strip(), buttons=buttons)
+        events.append(SlotSet("last_faq_id", plan.entry.id))
+    elif plan.kind == "clarify":
+        buttons = [{"title": c.entry.question, "payload": choose_payload(c.entry.id)} for c in plan.choices]
+        dispatcher.utter_message(response="utter_clarify", buttons=buttons)
+        if len(plan.choices) == 1:  # "您是想问：X？" — a plain 是的 answers X
+            pending = f"faq:{plan.choices[0].entry.id}"
+    elif plan.kind == "fallback":
+        dispatcher.utter_message(response="utter_fallback", buttons=[HUMAN_BUTTON])
+        pending = "human"
+    elif plan.kind == "sorry":
+        dispatcher.utter_message(response="utter_feedback_sorry", buttons=[HUMAN_BUTTON])
+        pending = "human"
+    elif plan.kind == "thanks":
+        dispatcher.utter_message(response="utter_feedback_thanks")
+    elif plan.kind == "handoff":
+        events += hand_off(plan, dispatcher, tracker)
+    else:
+        raise ValueError(f"unknown plan kind {plan.kind!r}")
+    events.append(SlotSet("pending_offer", pending))
+    return events
+
+
+def hand_off(plan: Plan, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+    """Record one hand-off request and tell the user truthfully what happens next.
+
+    No agent console exists yet, so nobody joins the chat live: the request and
+    the transcript are stored for the support team, and the user gets a
+    reference to quote by email.
+    """
+    settings = runtime.settings()
+    request = HandoffRequest(conversation_id=tracker.sender_id, channel=channel_of(tracker),
+                             reason=plan.reason or "user_request", transcript=transcript_of(tracker),
+                             faq_id=plan.entry.id if plan.entry else None)
+    if plan.entry is not None and plan.entry.handoff_notice:
+        dispatcher.utter_message(text=plan.entry.handoff_notice)
+    try:
+        runtime.records().add_handoff(request)
+    except Exception:
+        log.exception("could not store hand-off request for %s", tracker.sender_id)
+        dispatcher.utter_message(response="utter_handoff_unavailable", email=settings.bot.support_email)
+        return [SlotSet("last_faq_id", None)]
+    log.info("hand-off request %s (%s) for conversation %s on %s", request.id, request.reason,
+             request.conversation_id, request.channel)
+    dispatcher.utter_message(response="utter_handoff_requested", ticket=request.ticket,
+                             email=settings.bot.support_email, hours=settings.bot.support_hours)
+    return [SlotSet("last_faq_id", None), SlotSet("handoff_ticket", request.ticket)]

@@ -1,0 +1,35 @@
+"""Process-wide objects of the action server, created on first use: the settings,
+the live index (loaded once, following every publish) and the records store."""
+
+from __future__ import annotations
+
+import functools
+
+from bot.records import Records
+from faqbot.config import Settings, load_settings
+from indexer.live import LiveSearcher
+
+
+@functools.lru_cache(maxsize=None)
+def settings() -> Settings:
+    return load_settings()
+
+
+@functools.lru_cache(maxsize=None)
+def live_index() -> LiveSearcher:
+    return LiveSearcher(settings())
+
+
+@functools.lru_cache(maxsize=None)
+def records() -> Records:
+    return Records(settings().database_url)
+
+
+def warm_up() -> None:
+    """Load the embedder and the index before the first user waits for it."""
+    import logging
+
+    try:
+        live_index().get().search("你好")
+    except Exception as exc:  # no index yet: the first question will say so politely
+        logging.getLogger(__name__).warning("index not loaded at start-up: %s", exc)

@@ -1,0 +1,186 @@
+"""Run the whole bot with one call: index, model, action server, Rasa server.
+
+``start_bot`` builds the index if it is missing or stale, trains the model if
+its inputs changed, starts both servers on loopback ports, and returns once
+both answer their health checks. ``faqbot run`` and the end-to-end tests use
+the same function.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import yaml
+
+from bot.training import BOT_DIR, rasa_env, train
+from faqbot.config import PROJECT_ROOT, Settings
+
+
+class StartupFailed(RuntimeError):
+    """A server exited or did not become healthy in time."""
+
+
+@dataclass
+class RunningBot:
+    settings: Settings
+    model: Path
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    logs: dict[str, Path] = field(default_factory=dict)
+    _files: list[IO[bytes]] = field(default_factory=list)
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://{self.settings.bot.host}:{self.settings.bot.rasa_port}"
+
+    @property
+    def action_url(self) -> str:
+        return f"http://{self.settings.bot.host}:{self.settings.bot.action_port}"
+
+    @property
+    def rest_webhook(self) -> str:
+        return f"{self.rasa_url}/webhooks/rest/webhook"
+
+    def stop(self, grace: float = 10.0) -> None:
+        """Stop both servers: SIGTERM, then SIGKILL after ``grace`` seconds."""
+        for proc in self.processes.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        for proc in self.processes.values():
+            try:
+                proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        for handle in self._files:
+            handle.close()
+
+    def __enter__(self) -> "RunningBot":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def write_endpoints(settings: Settings) -> Path:
+    """``bot/endpoints.yml`` with the configured action server and data folder."""
+    endpoints = yaml.safe_load((BOT_DIR / "endpoints.yml").read_text(encoding="utf-8"))
+    endpoints["action_endpoint"]["url"] = (f"http://{settings.bot.host}:{settings.bot.action_port}/webhook")
+    store = endpoints.get("tracker_store") or {}
+    if store.get("type") == "SQL" and store.get("dialect") == "sqlite":
+        db = settings.data_dir / "rasa" / "tracker.db"
+        db.parent.mkdir(parents=True, exist_ok=True)
+        store["db"] = str(db)
+    out = settings.data_dir / "run" / "endpoints.yml"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(yaml.safe_dump(endpoints, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return out
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as reply:
+            return reply.status == 200
+    except OSError:
+        return False
+
+
+def _env(settings: Settings) -> dict[str, str]:
+    env = rasa_env()
+    # The action server reads the same settings through the environment.
+    env["FAQBOT_KB_DIR"] = str(settings.kb_dir)
+    env["FAQBOT_DATA_DIR"] = str(settings.data_dir)
+    env["SANIC_HOST"] = settings.bot.host
+    return env
+
+
+def start_bot(settings: Settings, models_dir: Path | None = None, log_dir: Path | None = None,
+              say=print) -> RunningBot:
+    """Start everything; ``log_dir`` sends server output to files instead of the terminal."""
+    from indexer.progress import stderr_progress
+    from indexer.service import build_and_publish
+
+    published = build_and_publish(settings, progress=stderr_progress("embedding questions"))
+    say(f"index {published.version}: {published.manifest['counts']['enabled']} FAQ entries"
+        + (" (up to date)" if published.skipped else " (published)"))
+    model, trained = train(settings, models_dir)
+    say(f"model {model.name}" + (" (trained)" if trained else " (up to date, not retrained)"))
+    endpoints = write_endpoints(settings)
+    bot = RunningBot(settings, model)
+    env = _env(settings)
+    commands = {
+        "actions": [sys.executable, "-m", "rasa_sdk", "--actions", "bot.actions",
+                    "--port", str(settings.bot.action_port)],
+        "rasa": [sys.executable, "-m", "rasa", "run", "--model", str(model), "--endpoints", str(endpoints),
+                 "--credentials", str(BOT_DIR / "credentials.yml"), "--interface", settings.bot.host,
+                 "--port", str(settings.bot.rasa_port), "--cors", "*"],
+    }
+    health = {"actions": f"{bot.action_url}/health", "rasa": f"{bot.rasa_url}/webhooks/rest/"}
+    try:
+        for name, command in commands.items():
+            out: IO[bytes] | None = None
+            if log_dir is not None:
+                log_dir.mkdir(parents=True, exist_ok=True)
+                bot.logs[name] = log_dir / f"{name}.log"
+                out = open(bot.logs[name], "ab")
+                bot._files.append(out)
+            bot.processes[name] = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=out,
+                                                   stderr=subprocess.STDOUT if out else None,
+                                                   start_new_session=log_dir is not None)
+        deadline = time.monotonic() + settings.bot.startup_timeout
+        pending = dict(health)
+        while pending:
+            for name, url in list(pending.items()):
+                code = bot.processes[name].poll()
+                if code is not None:
+                    where = f"; see {bot.logs[name]}" if name in bot.logs else ""
+                    raise StartupFailed(f"the {name} server exited with code {code} while starting{where}")
+                if _healthy(url):
+                    say(f"{name} server ready at {url.rsplit('/', 1)[0] if name == 'actions' else bot.rasa_url}")
+                    del pending[name]
+            if pending and time.monotonic() > deadline:
+                raise StartupFailed(f"{', '.join(pending)} not healthy after {settings.bot.startup_timeout}s")
+            time.sleep(0.5)
+    except BaseException:
+        bot.stop()
+        raise
+    return bot
+
+
+def run_forever(settings: Settings) -> int:
+    """``faqbot run``: start, print the URLs, stop both servers cleanly on Ctrl-C."""
+    bot = start_bot(settings)
+    print(f"\nThe bot is running.\n  REST:      POST {bot.rest_webhook}  "
+          '{"sender": "u1", "message": "提现手续费是多少"}\n'
+          f"  socket.io: {bot.rasa_url}  (web widget)\n  actions:   {bot.action_url}\n"
+          "Edit kb_content/ and run `faqbot index build` to publish: the bot picks it up without a restart.\n"
+          "Press Ctrl-C to stop.", flush=True)
+    stopping = False
+
+    def _stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        while not stopping:
+            for name, proc in bot.processes.items():
+                if proc.poll() is not None:
+                    print(f"the {name} server exited with code {proc.returncode}; stopping", file=sys.stderr)
+                    bot.stop()
+                    return 1
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    print("\nstopping…", flush=True)
+    bot.stop()
+    print("stopped.")
+    return 0

@@ -1,0 +1,55 @@
+"""Never leave a user in silence: if handling a message raised, or produced no
+reply at all (Rasa swallows a dead action server's error and says nothing),
+send a short apology through the same channel and log why."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Awaitable, Callable
+
+from rasa.core.channels.channel import OutputChannel, UserMessage
+
+log = logging.getLogger(__name__)
+
+APOLOGY = "抱歉，系统暂时出了点问题，请稍后再试。如果问题紧急，请发邮件至 support@example.com。"
+
+Handler = Callable[[UserMessage], Awaitable[Any]]
+
+
+class CountingOutput(OutputChannel):
+    """Delegates every reply to the real output channel and counts them."""
+
+    def __init__(self, inner: OutputChannel) -> None:
+        self.inner = inner
+        self.sent = 0
+
+    def name(self) -> str:  # type: ignore[override]
+        return self.inner.name()
+
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        self.sent += 1
+        await self.inner.send_response(recipient_id, message)
+
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        self.sent += 1
+        await self.inner.send_text_message(recipient_id, text, **kwargs)
+
+
+def guarded(on_new_message: Handler, apology: str = APOLOGY) -> Handler:
+    async def handle(message: UserMessage) -> None:
+        output = CountingOutput(message.output_channel)
+        message.output_channel = output
+        failed = False
+        try:
+            await on_new_message(message)
+        except Exception:
+            failed = True
+            log.exception("handling a message from %s on %s failed", message.sender_id, message.input_channel)
+        # Commands such as /restart legitimately answer nothing.
+        command = (message.text or "").startswith("/")
+        if output.sent == 0 and (failed or not command):
+            log.error("no reply produced for %s on %s (is the action server up?); sent an apology",
+                      message.sender_id, message.input_channel)
+            await output.inner.send_text_message(message.sender_id, apology)
+
+    return handle
