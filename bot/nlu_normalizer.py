@@ -10,6 +10,7 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.constants import INTENT_MESSAGE_PREFIX
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
@@ -27,7 +28,9 @@ class ChineseNormalizer(GraphComponent):
     @staticmethod
     def _normalise(message: Message) -> None:
         text = message.get(TEXT)
-        if isinstance(text, str) and text:
+        # "/intent{...}" payloads (buttons) are parsed later by Rasa's
+        # RegexMessageHandler and must reach it untouched.
+        if isinstance(text, str) and text and not text.startswith(INTENT_MESSAGE_PREFIX):
             # Keep something for the tokenizer when a message is all punctuation.
             message.set(TEXT, normalize(text) or text, add_to_output=False)
 

@@ -1,0 +1,96 @@
+"""The real bot for end-to-end tests: a copy of the sample KB, a real index,
+the real Rasa model (trained once, cached under var/models by the hash of its
+inputs), and the real action and Rasa servers on free loopback ports."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from faqbot.config import PROJECT_ROOT, Settings, load_settings
+from tests.conftest import SAMPLE_KB
+
+MODELS_DIR = PROJECT_ROOT / "var" / "models"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Reply:
+    status: int
+    messages: list[dict[str, Any]]
+
+    @property
+    def texts(self) -> list[str]:
+        return [m.get("text", "") for m in self.messages]
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.texts)
+
+    @property
+    def buttons(self) -> list[dict[str, str]]:
+        return [b for m in self.messages for b in m.get("buttons", [])]
+
+
+def post(url: str, body: Any, raw: bytes | None = None) -> tuple[int, Any]:
+    data = raw if raw is not None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as reply:
+            return reply.status, json.loads(reply.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
+
+
+class Chat:
+    """One conversation over the REST channel."""
+
+    def __init__(self, webhook: str, sender: str) -> None:
+        self.webhook, self.sender = webhook, sender
+
+    def say(self, text: str) -> Reply:
+        status, body = post(self.webhook, {"sender": self.sender, "message": text})
+        return Reply(status, body if isinstance(body, list) else [])
+
+
+@pytest.fixture(scope="module")
+def bot_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    root = tmp_path_factory.mktemp("bot")
+    shutil.copytree(SAMPLE_KB, root / "kb")
+    base = load_settings(env={})
+    bot = base.bot.__class__(rasa_port=free_port(), action_port=free_port())
+    return base.replace(kb_dir=root / "kb", data_dir=root / "var", bot=bot)
+
+
+@pytest.fixture(scope="module")
+def running_bot(bot_settings: Settings):
+    from bot.runner import start_bot
+
+    bot = start_bot(bot_settings, models_dir=MODELS_DIR, log_dir=bot_settings.data_dir / "logs",
+                    say=lambda line: None)
+    try:
+        yield bot
+    finally:
+        bot.stop()
+        for name, path in bot.logs.items():  # keep server logs for CI artifacts
+            out = PROJECT_ROOT / "test-artifacts" / f"{name}.log"
+            out.parent.mkdir(exist_ok=True)
+            shutil.copy(path, out)
+
+
+@pytest.fixture
+def chat(running_bot, request: pytest.FixtureRequest) -> Chat:
+    return Chat(running_bot.rest_webhook, f"test-{request.node.name}")
