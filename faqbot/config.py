@@ -90,7 +90,10 @@ class BotConfig:
     followup_max_chars: int = 12
     # Told to users when a hand-off is requested and no agent can take it live.
     support_email: str = "support@example.com"
-    support_hours: str = "每天 9:00–21:00"
+    support_hours: str = "7×24 小时"
+    # Where trained Rasa models are kept (named by the hash of their inputs);
+    # empty means data_dir/models.
+    models_dir: str = ""
     # Seconds `faqbot run` waits for both servers to answer their health checks.
     startup_timeout: int = 180
 
@@ -115,6 +118,9 @@ class Settings:
 
     @property
     def models_dir(self) -> Path:
+        if self.bot.models_dir:
+            path = Path(self.bot.models_dir).expanduser()
+            return path if path.is_absolute() else PROJECT_ROOT / path
         return self.data_dir / "models"
 
     @property

@@ -1,0 +1,58 @@
+"""`faqbot run`: one command starts both servers, prints the URLs, answers,
+and Ctrl-C (SIGINT) stops both cleanly."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from faqbot.config import PROJECT_ROOT
+from tests.bot.conftest import MODELS_DIR, free_port
+from tests.conftest import SAMPLE_KB
+
+pytestmark = pytest.mark.slow
+
+
+def test_run_serves_and_stops_on_ctrl_c(tmp_path):
+    shutil.copytree(SAMPLE_KB, tmp_path / "kb")
+    rasa_port, action_port = free_port(), free_port()
+    env = {**os.environ, "FAQBOT_KB_DIR": str(tmp_path / "kb"), "FAQBOT_DATA_DIR": str(tmp_path / "var"),
+           "FAQBOT_BOT_RASA_PORT": str(rasa_port), "FAQBOT_BOT_ACTION_PORT": str(action_port),
+           "FAQBOT_BOT_MODELS_DIR": str(MODELS_DIR)}
+    proc = subprocess.Popen([sys.executable, "-m", "faqbot", "run"], cwd=PROJECT_ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines = []
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if "Press Ctrl-C to stop" in line:
+                break
+        assert "Press Ctrl-C to stop" in "".join(lines), "".join(lines)[-3000:]
+        assert f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook" in "".join(lines)
+        body = json.dumps({"sender": "cli-run", "message": "你好"}).encode()
+        request = urllib.request.Request(f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook", data=body,
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as reply:
+            assert "智能客服" in json.loads(reply.read())[0]["text"]
+        proc.send_signal(signal.SIGINT)
+        rest = proc.communicate(timeout=60)[0]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, rest[-2000:]
+    assert "stopped." in rest
+    for port in (rasa_port, action_port):  # both servers are gone
+        with pytest.raises(OSError):
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)
