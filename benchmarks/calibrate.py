@@ -1,6 +1,6 @@
 """Fit the decision function's confidence and thresholds.
 
-    .venv/bin/python benchmarks/calibrate.py [--false-rejection 0.05] [--precision 0.9]
+    .venv/bin/python benchmarks/calibrate.py [--false-rejection 0.05] [--precision 0.85]
 
 Two sources, weighted equally:
 
@@ -101,7 +101,7 @@ def fit(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--false-rejection", type=float, default=0.05)
-    parser.add_argument("--precision", type=float, default=0.9)
+    parser.add_argument("--precision", type=float, default=0.85)
     parser.add_argument("--shape-from", choices=("sample", "both"), default="sample",
                         help="fit the confidence curve on the sample KB only (default) or on both sources")
     args = parser.parse_args()
