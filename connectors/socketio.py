@@ -1,11 +1,24 @@
-"""Rasa's socket.io channel (the web widget) with the no-silence guard."""
+"""Rasa's socket.io channel (the web widget), fixed and guarded.
+
+- No silence: replies go through ``connectors.guard``.
+- Session persistence works again: Rasa 3.6 calls ``AsyncServer.enter_room``
+  without ``await``; in python-socketio 5.x it is a coroutine, so the client
+  never joined its session's room and never received a reply. The
+  ``session_request`` handler is re-registered here with the await.
+"""
 
 from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
 
 from rasa.core.channels.socketio import SocketIOInput as RasaSocketIOInput
 from sanic import Blueprint
 
 from connectors.guard import Handler, guarded
+
+log = logging.getLogger(__name__)
 
 
 class SocketIOInput(RasaSocketIOInput):
@@ -14,4 +27,16 @@ class SocketIOInput(RasaSocketIOInput):
         return "socketio"
 
     def blueprint(self, on_new_message: Handler) -> Blueprint:  # type: ignore[override]
-        return super().blueprint(guarded(on_new_message))
+        blueprint = super().blueprint(guarded(on_new_message))
+        sio = blueprint.ctx.sio
+
+        async def session_request(sid: str, data: dict[str, Any] | None) -> None:
+            data = data if isinstance(data, dict) else {}
+            session_id = data.get("session_id") or uuid.uuid4().hex
+            if self.session_persistence:
+                await sio.enter_room(sid, session_id, namespace=self.namespace)
+            await sio.emit("session_confirm", session_id, room=sid, namespace=self.namespace)
+            log.debug("socket %s joined session %s", sid, session_id)
+
+        sio.on("session_request", session_request, namespace=self.namespace)
+        return blueprint

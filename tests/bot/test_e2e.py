@@ -161,6 +161,33 @@ def test_kb_edit_is_served_without_restart(chat: Chat, bot_settings, embedder):
     assert failures == 0
 
 
+def test_socketio_channel_answers_the_web_widget(running_bot, kb):
+    import asyncio
+
+    import socketio
+
+    async def talk() -> list[dict]:
+        client = socketio.AsyncClient()
+        received: asyncio.Queue = asyncio.Queue()
+        client.on("bot_uttered", lambda data: received.put_nowait(data))
+        client.on("session_confirm", lambda data: received.put_nowait({"session": data}))
+        await client.connect(running_bot.rasa_url, socketio_path="/socket.io", transports=["polling"])
+        try:
+            await client.emit("session_request", {"session_id": "widget-1"})
+            assert "session" in await asyncio.wait_for(received.get(), 10)
+            await client.emit("user_uttered", {"message": "提現手續費怎麼收", "session_id": "widget-1"})
+            messages = [await asyncio.wait_for(received.get(), 30)]
+            while not messages[-1].get("quick_replies"):  # one message per paragraph, buttons on the last
+                messages.append(await asyncio.wait_for(received.get(), 10))
+            return messages
+        finally:
+            await client.disconnect()
+
+    messages = asyncio.run(talk())
+    assert [m["text"] for m in messages] == answer_of(kb, "ex-withdraw-fee").split("\n\n")
+    assert [b["title"] for b in messages[-1]["quick_replies"]][:2] == ["有帮助", "没帮助"]
+
+
 def test_dead_action_server_gets_a_polite_message(chat: Chat, running_bot):
     actions = running_bot.processes["actions"]
     actions.terminate()
