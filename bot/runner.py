@@ -74,6 +74,10 @@ def write_endpoints(settings: Settings) -> Path:
     """``bot/endpoints.yml`` with the configured action server and data folder."""
     endpoints = yaml.safe_load((BOT_DIR / "endpoints.yml").read_text(encoding="utf-8"))
     endpoints["action_endpoint"]["url"] = (f"http://{settings.bot.host}:{settings.bot.action_port}/webhook")
+    if settings.bot.tracker_store not in ("sqlite", "memory"):
+        raise StartupFailed(f"bot.tracker_store must be 'sqlite' or 'memory', not {settings.bot.tracker_store!r}")
+    if settings.bot.tracker_store == "memory":
+        endpoints.pop("tracker_store", None)
     store = endpoints.get("tracker_store") or {}
     if store.get("type") == "SQL" and store.get("dialect") == "sqlite":
         db = settings.data_dir / "rasa" / "tracker.db"
@@ -119,7 +123,7 @@ def start_bot(settings: Settings, models_dir: Path | None = None, log_dir: Path 
     commands = {
         "actions": [sys.executable, "-m", "rasa_sdk", "--actions", "bot.actions",
                     "--port", str(settings.bot.action_port)],
-        "rasa": [sys.executable, "-m", "rasa", "run", "--model", str(model), "--endpoints", str(endpoints),
+        "rasa": [sys.executable, "-m", "bot.rasa_server", "run", "--model", str(model), "--endpoints", str(endpoints),
                  "--credentials", str(BOT_DIR / "credentials.yml"), "--interface", settings.bot.host,
                  "--port", str(settings.bot.rasa_port), "--cors", "*"],
     }

@@ -96,6 +96,9 @@ class BotConfig:
     # Told to users when a hand-off is requested and no agent can take it live.
     support_email: str = "support@example.com"
     support_hours: str = "7×24 小时"
+    # Rasa's conversation store: "sqlite" (under data_dir, survives restarts)
+    # or "memory" (faster, forgotten on restart).
+    tracker_store: str = "sqlite"
     # Where trained Rasa models are kept (named by the hash of their inputs);
     # empty means data_dir/models.
     models_dir: str = ""

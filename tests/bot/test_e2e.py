@@ -139,28 +139,6 @@ def test_bad_requests_get_clear_errors(running_bot):
     assert status == 400
 
 
-def test_kb_edit_is_served_without_restart(chat: Chat, bot_settings, embedder):
-    from indexer.service import build_and_publish
-
-    path = bot_settings.kb_dir / "exchange-deposit-withdrawal.yml"
-    text = path.read_text(encoding="utf-8")
-    marker = "（本条已于测试中更新）"
-    path.write_text(text.replace("提现手续费主要用于支付区块链网络费用", marker + "提现手续费主要用于支付区块链网络费用", 1),
-                    encoding="utf-8")
-    build_and_publish(bot_settings, embedder=embedder)
-    published = time.monotonic()
-    seen, failures = None, 0
-    while time.monotonic() - published < 10:
-        reply = chat.say("提现手续费是多少")
-        failures += reply.status != 200 or not reply.texts
-        if marker in reply.text:
-            seen = time.monotonic() - published
-            break
-        time.sleep(0.1)
-    assert seen is not None, "the edited answer was not served within 10 s"
-    assert failures == 0
-
-
 def test_socketio_channel_answers_the_web_widget(running_bot, kb):
     import asyncio
 
@@ -186,6 +164,28 @@ def test_socketio_channel_answers_the_web_widget(running_bot, kb):
     messages = asyncio.run(talk())
     assert [m["text"] for m in messages] == answer_of(kb, "ex-withdraw-fee").split("\n\n")
     assert [b["title"] for b in messages[-1]["quick_replies"]][:2] == ["有帮助", "没帮助"]
+
+
+def test_kb_edit_is_served_without_restart(chat: Chat, bot_settings, embedder):
+    from indexer.service import build_and_publish
+
+    path = bot_settings.kb_dir / "exchange-deposit-withdrawal.yml"
+    text = path.read_text(encoding="utf-8")
+    marker = "（本条已于测试中更新）"
+    path.write_text(text.replace("提现手续费主要用于支付区块链网络费用", marker + "提现手续费主要用于支付区块链网络费用", 1),
+                    encoding="utf-8")
+    build_and_publish(bot_settings, embedder=embedder)
+    published = time.monotonic()
+    seen, failures = None, 0
+    while time.monotonic() - published < 10:
+        reply = chat.say("提现手续费是多少")
+        failures += reply.status != 200 or not reply.texts
+        if marker in reply.text:
+            seen = time.monotonic() - published
+            break
+        time.sleep(0.1)
+    assert seen is not None, "the edited answer was not served within 10 s"
+    assert failures == 0
 
 
 def test_dead_action_server_gets_a_polite_message(chat: Chat, running_bot):
