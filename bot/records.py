@@ -1,5 +1,6 @@
-"""What the bot writes down for people: unanswered questions (for editors),
-answer feedback and hand-off requests (for agents and managers).
+"""What the bot writes down for people: unanswered questions (for editors) and
+answer feedback (for editors and the satisfaction KPI). Hand-offs have their
+own store (``bot/handoff_store.py``).
 
 SQLAlchemy Core over one URL (``Settings.database_url``): SQLite under
 ``var/`` by default, PostgreSQL by URL. Tables are created on first use.
@@ -9,8 +10,6 @@ from __future__ import annotations
 
 import json
 import threading
-import uuid
-from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
@@ -41,47 +40,8 @@ feedback = sa.Table(
     sa.Column("question", sa.Text, nullable=True),
 )
 
-handoff_requests = sa.Table(
-    "handoff_requests", metadata,
-    sa.Column("id", sa.String(36), primary_key=True),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, index=True),
-    sa.Column("conversation_id", sa.String(255), nullable=False, index=True),
-    sa.Column("channel", sa.String(64), nullable=False),
-    # user_request | repeated_fallback | negative_feedback | faq_policy
-    sa.Column("reason", sa.String(32), nullable=False),
-    sa.Column("faq_id", sa.String(128), nullable=True),
-    # JSON list of {role: user|bot, text, time}
-    sa.Column("transcript", sa.Text, nullable=False),
-    sa.Column("status", sa.String(16), nullable=False, default="waiting"),
-)
-
-HANDOFF_REASONS = ("user_request", "repeated_fallback", "negative_feedback", "faq_policy")
-
-
 def _now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-@dataclass(frozen=True)
-class HandoffRequest:
-    """The one shape of "this conversation needs a person", whatever triggered it."""
-
-    conversation_id: str
-    channel: str
-    reason: str
-    transcript: list[dict[str, Any]]
-    faq_id: str | None = None
-    id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    created_at: datetime = field(default_factory=_now)
-
-    def __post_init__(self) -> None:
-        if self.reason not in HANDOFF_REASONS:
-            raise ValueError(f"unknown hand-off reason {self.reason!r}; expected one of {HANDOFF_REASONS}")
-
-    @property
-    def ticket(self) -> str:
-        """A short reference a user can quote in an email."""
-        return self.id.replace("-", "")[:8].upper()
 
 
 class Records:
@@ -119,22 +79,14 @@ class Records:
                 created_at=_now(), conversation_id=conversation_id, channel=channel, faq_id=faq_id,
                 helpful=helpful, question=question))
 
-    def add_handoff(self, request: HandoffRequest) -> None:
-        self._ensure()
-        row = asdict(request)
-        row["transcript"] = json.dumps(request.transcript, ensure_ascii=False)
-        with self.engine.begin() as conn:
-            conn.execute(handoff_requests.insert().values(status="waiting", **row))
-
     def _rows(self, table: sa.Table, limit: int) -> list[dict[str, Any]]:
         self._ensure()
         with self.engine.connect() as conn:
             result = conn.execute(sa.select(table).order_by(table.c.created_at.desc()).limit(limit))
             rows = [dict(r._mapping) for r in result]
         for row in rows:
-            for key in ("candidates", "transcript"):
-                if key in row:
-                    row[key] = json.loads(row[key])
+            if "candidates" in row:
+                row["candidates"] = json.loads(row["candidates"])
             row["created_at"] = row["created_at"].isoformat()
         return rows
 
@@ -143,6 +95,3 @@ class Records:
 
     def recent_feedback(self, limit: int = 50) -> list[dict[str, Any]]:
         return self._rows(feedback, limit)
-
-    def recent_handoffs(self, limit: int = 50) -> list[dict[str, Any]]:
-        return self._rows(handoff_requests, limit)

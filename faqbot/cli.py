@@ -209,12 +209,15 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """What editors and agents read: unanswered questions, feedback, hand-off requests."""
+    from bot.handoff_store import HandoffStore
     from bot.records import Records
 
     settings = _settings(args)
     records = Records(settings.database_url)
-    rows = {"unanswered": records.recent_unanswered, "feedback": records.recent_feedback,
-            "handoffs": records.recent_handoffs}[args.what](args.limit)
+    if args.what == "handoffs":
+        rows = [h.to_json() for h in HandoffStore(settings.database_url).recent(args.limit)]
+    else:
+        rows = {"unanswered": records.recent_unanswered, "feedback": records.recent_feedback}[args.what](args.limit)
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return 0
@@ -226,8 +229,8 @@ def cmd_report(args: argparse.Namespace) -> int:
             print(f"{row['created_at'][:19]}  [{row['channel']}] {'有帮助' if row['helpful'] else '没帮助'}  "
                   f"{row['faq_id'] or '-'}  {row['question'] or ''}")
         else:
-            print(f"{row['created_at'][:19]}  [{row['channel']}] {row['id'][:8]} {row['reason']} "
-                  f"{row['status']}  {row['conversation_id']}  ({len(row['transcript'])} messages)")
+            print(f"{row['created_at'][:19]}  [{row['channel']}] {row['ticket']} {row['reason']} "
+                  f"{row['state']}  {row['conversation_id']}  ({len(row['transcript'])} messages)")
     if not rows:
         print(f"no {args.what} records yet")
     return 0

@@ -12,7 +12,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import runtime
-from bot.records import HandoffRequest
+from bot.handoff_store import HandoffRequest
 from bot.turn import Plan, State
 
 log = logging.getLogger(__name__)
@@ -88,13 +88,17 @@ def hand_off(plan: Plan, dispatcher: CollectingDispatcher, tracker: Tracker) -> 
     if plan.entry is not None and plan.entry.handoff_notice:
         dispatcher.utter_message(text=plan.entry.handoff_notice)
     try:
-        runtime.records().add_handoff(request)
+        handoff, created = runtime.handoffs().create(request)
     except Exception:
         log.exception("could not store hand-off request for %s", tracker.sender_id)
         dispatcher.utter_message(response="utter_handoff_unavailable", email=settings.bot.support_email)
         return [SlotSet("last_faq_id", None)]
-    log.info("hand-off request %s (%s) for conversation %s on %s", request.id, request.reason,
-             request.conversation_id, request.channel)
-    dispatcher.utter_message(response="utter_handoff_requested", ticket=request.ticket,
+    if not created:
+        dispatcher.utter_message(response="utter_handoff_already", ticket=handoff.ticket,
+                                 email=settings.bot.support_email)
+        return [SlotSet("last_faq_id", None), SlotSet("handoff_ticket", handoff.ticket)]
+    log.info("hand-off %s (%s) for conversation %s on %s", handoff.id, handoff.reason,
+             handoff.conversation_id, handoff.channel)
+    dispatcher.utter_message(response="utter_handoff_requested", ticket=handoff.ticket,
                              email=settings.bot.support_email, hours=settings.bot.support_hours)
-    return [SlotSet("last_faq_id", None), SlotSet("handoff_ticket", request.ticket)]
+    return [SlotSet("last_faq_id", None), SlotSet("handoff_ticket", handoff.ticket)]

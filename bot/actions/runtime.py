@@ -1,10 +1,12 @@
 """Process-wide objects of the action server, created on first use: the settings,
-the live index (loaded once, following every publish) and the records store."""
+the live index (loaded once, following every publish), the records store and
+the hand-off store."""
 
 from __future__ import annotations
 
 import functools
 
+from bot.handoff_store import HandoffStore
 from bot.records import Records
 from faqbot.config import Settings, load_settings
 from indexer.live import LiveSearcher
@@ -23,6 +25,11 @@ def live_index() -> LiveSearcher:
 @functools.lru_cache(maxsize=None)
 def records() -> Records:
     return Records(settings().database_url)
+
+
+@functools.lru_cache(maxsize=None)
+def handoffs() -> HandoffStore:
+    return HandoffStore(settings().database_url)
 
 
 def warm_up() -> None:

@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from bot.handoff_store import HandoffStore
 from bot.records import Records
 from connectors.guard import APOLOGY
 from indexer.kb import load_kb
@@ -31,7 +32,8 @@ def answer_of(kb, faq_id: str) -> str:
 
 
 def handoffs_for(records, sender: str) -> list[dict]:
-    return [r for r in records.recent_handoffs(500) if r["conversation_id"] == sender]
+    store = HandoffStore(str(records.engine.url))
+    return [h.to_json() for h in store.recent(500) if h.conversation_id == sender]
 
 
 def test_greeting(chat: Chat):
@@ -91,6 +93,9 @@ def test_request_human_records_one_handoff_and_tells_the_truth(chat: Chat, recor
     assert request["id"].replace("-", "")[:8].upper() in reply.text  # the ticket the user can quote
     assert "无法在此窗口直接接入" in reply.text  # no pretending a human is joining
     assert request["transcript"][0] == {**request["transcript"][0], "role": "user", "text": "提现手续费是多少"}
+    again = chat.say("人工客服")
+    assert request["ticket"] in again.text and "无需重复提交" in again.text
+    assert len(handoffs_for(records, chat.sender)) == 1
 
 
 def test_faq_with_always_policy_hands_off_with_its_notice(chat: Chat, kb, records):
