@@ -13,13 +13,14 @@ SQLite under ``var/`` by default, PostgreSQL by URL (``Settings.database_url``).
 from __future__ import annotations
 
 import json
-import threading
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
 import sqlalchemy as sa
+
+from bot.database import Database
 
 WAITING, WITH_AGENT, CLOSED = "waiting", "with_agent", "closed"
 OPEN_STATES = (WAITING, WITH_AGENT)
@@ -124,27 +125,15 @@ class Handoff:
 
 class HandoffStore:
     def __init__(self, url: str) -> None:
-        self.engine = sa.create_engine(url, future=True, pool_pre_ping=True)
-        self._ready = False
-        self._lock = threading.Lock()
+        self._db = Database(url, metadata)
 
-    def _ensure(self) -> None:
-        if not self._ready:
-            with self._lock:
-                if not self._ready:
-                    if self.engine.dialect.name == "sqlite":
-                        from pathlib import Path
-
-                        db = self.engine.url.database
-                        if db and db != ":memory:":
-                            Path(db).parent.mkdir(parents=True, exist_ok=True)
-                    metadata.create_all(self.engine)
-                    self._ready = True
+    @property
+    def engine(self) -> sa.engine.Engine:
+        return self._db.engine
 
     # -- reads ---------------------------------------------------------------
 
     def get(self, handoff_id: str) -> Handoff:
-        self._ensure()
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(handoffs).where(handoffs.c.id == handoff_id)).first()
         if row is None:
@@ -153,28 +142,24 @@ class HandoffStore:
 
     def open_for(self, conversation_id: str) -> Handoff | None:
         """The conversation's waiting or with-agent hand-off, if any."""
-        self._ensure()
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(handoffs).where(
                 handoffs.c.conversation_id == conversation_id, handoffs.c.state.in_(OPEN_STATES))).first()
         return Handoff.from_row(row) if row else None
 
     def list(self, states: tuple[str, ...] = OPEN_STATES, limit: int = 200) -> list[Handoff]:
-        self._ensure()
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(handoffs).where(handoffs.c.state.in_(states))
                                 .order_by(handoffs.c.created_at).limit(limit)).all()
         return [Handoff.from_row(r) for r in rows]
 
     def recent(self, limit: int = 50) -> list[Handoff]:
-        self._ensure()
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(handoffs).order_by(handoffs.c.created_at.desc()).limit(limit)).all()
         return [Handoff.from_row(r) for r in rows]
 
     def events(self, handoff_id: str, after: int = 0) -> list[dict[str, Any]]:
         """Transitions and messages after sequence number ``after``, oldest first."""
-        self._ensure()
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(handoff_events).where(
                 handoff_events.c.handoff_id == handoff_id, handoff_events.c.seq > after)
@@ -198,7 +183,6 @@ class HandoffStore:
 
     def create(self, request: HandoffRequest) -> tuple[Handoff, bool]:
         """Open a hand-off; returns (hand-off, created). An already open one is returned as is."""
-        self._ensure()
         existing = self.open_for(request.conversation_id)
         if existing is not None:
             return existing, False
@@ -212,7 +196,6 @@ class HandoffStore:
         return self.get(request.id), True
 
     def claim(self, handoff_id: str, agent: str) -> Handoff:
-        self._ensure()
         with self.engine.begin() as conn:
             current = self._locked_row(conn, handoff_id)
             if current.state == WITH_AGENT:
@@ -229,7 +212,6 @@ class HandoffStore:
 
     def user_message(self, handoff_id: str, text: str) -> int:
         """Record a message the user sent while a person owns the conversation; returns its sequence."""
-        self._ensure()
         with self.engine.begin() as conn:
             current = self._locked_row(conn, handoff_id)
             if current.state not in OPEN_STATES:
@@ -238,7 +220,6 @@ class HandoffStore:
         return self.events(handoff_id)[-1]["seq"]
 
     def agent_message(self, handoff_id: str, agent: str, text: str) -> int:
-        self._ensure()
         if not text.strip():
             raise HandoffError("an agent reply cannot be empty")
         with self.engine.begin() as conn:
@@ -254,7 +235,6 @@ class HandoffStore:
 
     def add_note(self, handoff_id: str, agent: str, text: str) -> None:
         """An internal note, never shown to the user."""
-        self._ensure()
         with self.engine.begin() as conn:
             current = self._locked_row(conn, handoff_id)
             note = (current.note + "\n" if current.note else "") + text
@@ -263,7 +243,6 @@ class HandoffStore:
 
     def close(self, handoff_id: str, agent: str | None) -> Handoff:
         """Close and give the conversation back to the bot. ``agent=None``: closed by the system."""
-        self._ensure()
         with self.engine.begin() as conn:
             current = self._locked_row(conn, handoff_id)
             if current.state == CLOSED:

@@ -9,11 +9,12 @@ SQLAlchemy Core over one URL (``Settings.database_url``): SQLite under
 from __future__ import annotations
 
 import json
-import threading
 from datetime import datetime, timezone
 from typing import Any
 
 import sqlalchemy as sa
+
+from bot.database import Database
 
 metadata = sa.MetaData()
 
@@ -40,32 +41,21 @@ feedback = sa.Table(
     sa.Column("question", sa.Text, nullable=True),
 )
 
+
 def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
 class Records:
     def __init__(self, url: str) -> None:
-        self.engine = sa.create_engine(url, future=True, pool_pre_ping=True)
-        self._ready = False
-        self._lock = threading.Lock()
+        self._db = Database(url, metadata)
 
-    def _ensure(self) -> None:
-        if not self._ready:
-            with self._lock:
-                if not self._ready:
-                    if self.engine.dialect.name == "sqlite":
-                        from pathlib import Path
-
-                        db = self.engine.url.database
-                        if db and db != ":memory:":
-                            Path(db).parent.mkdir(parents=True, exist_ok=True)
-                    metadata.create_all(self.engine)
-                    self._ready = True
+    @property
+    def engine(self) -> sa.engine.Engine:
+        return self._db.engine
 
     def log_unanswered(self, conversation_id: str, channel: str, question: str, confidence: float,
                        candidates: list[dict[str, Any]]) -> None:
-        self._ensure()
         with self.engine.begin() as conn:
             conn.execute(unanswered.insert().values(
                 created_at=_now(), conversation_id=conversation_id, channel=channel, question=question,
@@ -73,14 +63,12 @@ class Records:
 
     def log_feedback(self, conversation_id: str, channel: str, faq_id: str | None, helpful: bool,
                      question: str | None) -> None:
-        self._ensure()
         with self.engine.begin() as conn:
             conn.execute(feedback.insert().values(
                 created_at=_now(), conversation_id=conversation_id, channel=channel, faq_id=faq_id,
                 helpful=helpful, question=question))
 
     def _rows(self, table: sa.Table, limit: int) -> list[dict[str, Any]]:
-        self._ensure()
         with self.engine.connect() as conn:
             result = conn.execute(sa.select(table).order_by(table.c.created_at.desc()).limit(limit))
             rows = [dict(r._mapping) for r in result]

@@ -1,6 +1,9 @@
-"""Never leave a user in silence: if handling a message raised, or produced no
-reply at all (Rasa swallows a dead action server's error and says nothing),
-send a short apology through the same channel and log why."""
+"""What every channel does around the bot:
+
+- an oversized message is not processed; the user is told the limit;
+- never leave a user in silence: if handling a message raised, or produced no
+  reply at all (Rasa swallows a dead action server's error and says nothing),
+  send a short apology through the same channel and log why."""
 
 from __future__ import annotations
 
@@ -11,6 +14,8 @@ from rasa.core.channels.channel import OutputChannel, UserMessage
 
 log = logging.getLogger(__name__)
 
+MAX_MESSAGE_CHARS = 2000
+TOO_LONG = "您的消息有 {n} 个字，超过了 {limit} 字的上限，请精简后分条发送。"
 APOLOGY = "抱歉，系统暂时出了点问题，请稍后再试。如果问题紧急，请发邮件至 support@example.com。"
 
 Handler = Callable[[UserMessage], Awaitable[Any]]
@@ -37,6 +42,12 @@ class CountingOutput(OutputChannel):
 
 def guarded(on_new_message: Handler, apology: str = APOLOGY) -> Handler:
     async def handle(message: UserMessage) -> None:
+        if len(message.text or "") > MAX_MESSAGE_CHARS:
+            log.warning("rejected a %d-character message from %s on %s", len(message.text),
+                        message.sender_id, message.input_channel)
+            await message.output_channel.send_text_message(
+                message.sender_id, TOO_LONG.format(n=len(message.text), limit=MAX_MESSAGE_CHARS))
+            return
         output = CountingOutput(message.output_channel)
         message.output_channel = output
         failed = False

@@ -11,11 +11,10 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from connectors.guard import Handler, guarded
+from connectors.guard import MAX_MESSAGE_CHARS, Handler, guarded
 
 log = logging.getLogger(__name__)
 
-MAX_MESSAGE_CHARS = 2000
 MAX_SENDER_CHARS = 128
 
 

@@ -40,13 +40,14 @@ def resolve(searcher: Searcher, text: str, last_faq_id: str | None,
     Nonsense ("啊啊") shares no words with any FAQ and is never "resolved".
     The flag says the context was used.
     """
-    result, decision = ask(searcher, text)
+    # One search, deep enough for the follow-up checks; the decision only
+    # looks at the first few candidates.
+    result, decision = ask(searcher, text, k=FOLLOWUP_POOL)
     previous = searcher.by_id.get(last_faq_id) if last_faq_id else None
     if (decision.action == ANSWER or previous is None
             or len(result.normalised.replace(" ", "")) > followup_max_chars):
         return result, decision, False
-    own = searcher.search(text, k=FOLLOWUP_POOL).candidates
-    lexical = [c for c in own if c.bm25 > 0]
+    lexical = [c for c in result.candidates if c.bm25 > 0]
     same_topic = [c for c in lexical[:FOLLOWUP_TOPIC_WINDOW] if c.entry.category == previous.category]
     if len(same_topic) == 1:
         return result, Decision(ANSWER, decision.confidence, same_topic), True
