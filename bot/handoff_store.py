@@ -25,6 +25,7 @@ from bot.database import Database
 WAITING, WITH_AGENT, CLOSED = "waiting", "with_agent", "closed"
 OPEN_STATES = (WAITING, WITH_AGENT)
 REASONS = ("user_request", "repeated_fallback", "negative_feedback", "faq_policy")
+RATINGS = ("good", "bad")
 
 metadata = sa.MetaData()
 
@@ -51,7 +52,8 @@ handoff_events = sa.Table(
     sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("handoff_id", sa.String(36), sa.ForeignKey("handoffs.id"), nullable=False, index=True),
     sa.Column("at", sa.DateTime(timezone=True), nullable=False),
-    # created | claimed | user_message | agent_message | note | closed
+    # created | claimed | user_message | agent_message | bot_message (notices the
+    # system sent the user) | note | closed | rating (text: good | bad)
     sa.Column("kind", sa.String(16), nullable=False),
     sa.Column("actor", sa.String(128), nullable=True),
     sa.Column("text", sa.Text, nullable=True),
@@ -158,6 +160,34 @@ class HandoffStore:
             rows = conn.execute(sa.select(handoffs).order_by(handoffs.c.created_at.desc()).limit(limit)).all()
         return [Handoff.from_row(r) for r in rows]
 
+    def events_since(self, after: int, limit: int = 500) -> list[dict[str, Any]]:
+        """Every hand-off's events after global sequence ``after`` (the console's live feed)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(handoff_events).where(handoff_events.c.seq > after)
+                                .order_by(handoff_events.c.seq).limit(limit)).all()
+        return [dict(r._mapping) for r in rows]
+
+    def messages_to(self, conversation_id: str, after: int = 0) -> list[dict[str, Any]]:
+        """What people and the system sent this conversation's user after ``after``, oldest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(handoff_events).join(handoffs, handoffs.c.id == handoff_events.c.handoff_id)
+                .where(handoffs.c.conversation_id == conversation_id, handoff_events.c.seq > after,
+                       handoff_events.c.kind.in_(("agent_message", "bot_message")))
+                .order_by(handoff_events.c.seq)).all()
+        return [dict(r._mapping) for r in rows]
+
+    def last_seq(self) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(sa.func.max(handoff_events.c.seq))).scalar() or 0
+
+    def last_closed_for(self, conversation_id: str) -> Handoff | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(handoffs).where(
+                handoffs.c.conversation_id == conversation_id, handoffs.c.state == CLOSED)
+                .order_by(handoffs.c.closed_at.desc())).first()
+        return Handoff.from_row(row) if row else None
+
     def events(self, handoff_id: str, after: int = 0) -> list[dict[str, Any]]:
         """Transitions and messages after sequence number ``after``, oldest first."""
         with self.engine.connect() as conn:
@@ -233,6 +263,27 @@ class HandoffStore:
             self._event(conn, handoff_id, "agent_message", agent, text, _now())
         return self.events(handoff_id)[-1]["seq"]
 
+    def bot_message(self, handoff_id: str, text: str) -> int:
+        """A notice the system sent the user (queue position, "the agent has left"), kept in the transcript."""
+        with self.engine.begin() as conn:
+            self._locked_row(conn, handoff_id)
+            self._event(conn, handoff_id, "bot_message", None, text, _now())
+        return self.events(handoff_id)[-1]["seq"]
+
+    def rate(self, handoff_id: str, rating: str) -> None:
+        """The user's satisfaction with the human service, once, after it closed."""
+        if rating not in RATINGS:
+            raise HandoffError(f"unknown rating {rating!r}; expected one of {RATINGS}")
+        with self.engine.begin() as conn:
+            current = self._locked_row(conn, handoff_id)
+            if current.state != CLOSED:
+                raise HandoffError(f"hand-off {current.ticket} is still open; rate it after it closes")
+            rated = conn.execute(sa.select(handoff_events.c.seq).where(
+                handoff_events.c.handoff_id == handoff_id, handoff_events.c.kind == "rating")).first()
+            if rated is not None:
+                raise HandoffError(f"hand-off {current.ticket} has already been rated")
+            self._event(conn, handoff_id, "rating", current.conversation_id, rating, _now())
+
     def add_note(self, handoff_id: str, agent: str, text: str) -> None:
         """An internal note, never shown to the user."""
         with self.engine.begin() as conn:
@@ -241,8 +292,9 @@ class HandoffStore:
             conn.execute(handoffs.update().where(handoffs.c.id == handoff_id).values(note=note))
             self._event(conn, handoff_id, "note", agent, text, _now())
 
-    def close(self, handoff_id: str, agent: str | None) -> Handoff:
-        """Close and give the conversation back to the bot. ``agent=None``: closed by the system."""
+    def close(self, handoff_id: str, agent: str | None, why: str | None = None) -> Handoff:
+        """Close and give the conversation back to the bot. ``agent=None``: closed by the
+        user or the system, ``why`` says which (e.g. "user_cancelled")."""
         with self.engine.begin() as conn:
             current = self._locked_row(conn, handoff_id)
             if current.state == CLOSED:
@@ -251,5 +303,5 @@ class HandoffStore:
                 raise HandoffError(f"hand-off {current.ticket} is with {current.agent}, not {agent}")
             now = _now()
             conn.execute(handoffs.update().where(handoffs.c.id == handoff_id).values(state=CLOSED, closed_at=now))
-            self._event(conn, handoff_id, "closed", agent, None, now)
+            self._event(conn, handoff_id, "closed", agent, why, now)
         return self.get(handoff_id)

@@ -1,5 +1,13 @@
-"""``python -m bot.rasa_server run …``: Rasa's own CLI with one fix applied.
+"""``python -m bot.rasa_server run …``: Rasa's own CLI with the hand-off layer
+installed and one fix applied.
 
+The hand-off layer: the gate that keeps the bot silent while a person owns a
+conversation (``bot/handoff_gate.py``) is installed for every channel, and the
+agent console (``bot/console/``) is mounted on the same Sanic app, because
+agent replies to web-widget users must go out through the socket.io server
+that holds their connections.
+
+The fix:
 Rasa 3.6 validates every action-server response with ``jsonschema.validate``,
 which re-checks the (large) schema itself on every call: ~10 ms of CPU per
 custom action on this machine, about 40 % of the server's time per message.
@@ -38,6 +46,50 @@ def _validate_action_result(self: Any, result: dict[str, Any]) -> bool:
     raise error
 
 
+def _suggester(settings: Any) -> Any:
+    """FAQ answers for the agent's current question, from the live index (loaded on first use)."""
+    from indexer.decide import confidence
+    from indexer.live import LiveSearcher
+
+    live: list[LiveSearcher] = []
+
+    def suggest(question: str) -> list[dict[str, Any]]:
+        if not live:
+            live.append(LiveSearcher(settings))
+        candidates = live[0].get().search(question, k=3).candidates
+        found = []
+        for c in candidates:
+            others = max((o.fused for o in candidates if o is not c), default=0.0)
+            found.append({"faq_id": c.entry.id, "question": c.entry.question, "answer": c.entry.answer.strip(),
+                          "confidence": round(confidence(c.fused, others, settings.decision), 3)})
+        return found
+
+    return suggest
+
+
+def install_handoff_layer() -> None:
+    import rasa.core.run
+
+    from bot.console.app import console_blueprint
+    from bot.handoff_desk import HandoffDesk
+    from bot.handoff_gate import HandoffGate
+    from connectors import gate
+    from faqbot.config import load_settings
+
+    settings = load_settings()
+    desk = HandoffDesk(settings)
+    gate.install(HandoffGate(desk))
+    configure_app = rasa.core.run.configure_app
+
+    @functools.wraps(configure_app)
+    def with_console(*args: Any, **kwargs: Any) -> Any:
+        app = configure_app(*args, **kwargs)
+        app.blueprint(console_blueprint(desk, _suggester(settings)))
+        return app
+
+    rasa.core.run.configure_app = with_console
+
+
 def apply() -> None:
     from rasa.core.actions.action import RemoteAction
 
@@ -46,6 +98,7 @@ def apply() -> None:
 
 def main() -> None:
     apply()
+    install_handoff_layer()
     from rasa.__main__ import main as rasa_main
 
     rasa_main()

@@ -41,6 +41,19 @@ feedback = sa.Table(
     sa.Column("question", sa.Text, nullable=True),
 )
 
+# One row per user message, whoever handled it: the base of the conversation KPIs.
+turns = sa.Table(
+    "turns", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("conversation_id", sa.String(255), nullable=False, index=True),
+    sa.Column("channel", sa.String(64), nullable=False),
+    # bot | agent (a person owns the conversation) | queue (waiting for one) | ticket (留言)
+    sa.Column("handled_by", sa.String(16), nullable=False),
+    # Bot turns: milliseconds from receiving the message to the last reply.
+    sa.Column("reply_ms", sa.Float, nullable=True),
+)
+
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
@@ -67,6 +80,11 @@ class Records:
             conn.execute(feedback.insert().values(
                 created_at=_now(), conversation_id=conversation_id, channel=channel, faq_id=faq_id,
                 helpful=helpful, question=question))
+
+    def log_turn(self, conversation_id: str, channel: str, handled_by: str, reply_ms: float | None) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(turns.insert().values(at=_now(), conversation_id=conversation_id, channel=channel,
+                                               handled_by=handled_by, reply_ms=reply_ms))
 
     def _rows(self, table: sa.Table, limit: int) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:

@@ -21,7 +21,7 @@ from typing import IO
 import yaml
 
 from bot.training import BOT_DIR, rasa_env, train
-from faqbot.config import PROJECT_ROOT, Settings
+from faqbot.config import PROJECT_ROOT, Settings, to_env
 
 
 class StartupFailed(RuntimeError):
@@ -99,9 +99,8 @@ def _healthy(url: str) -> bool:
 
 def _env(settings: Settings) -> dict[str, str]:
     env = rasa_env()
-    # The action server reads the same settings through the environment.
-    env["FAQBOT_KB_DIR"] = str(settings.kb_dir)
-    env["FAQBOT_DATA_DIR"] = str(settings.data_dir)
+    # Both servers read the same settings through the environment.
+    env.update(to_env(settings))
     env["SANIC_HOST"] = settings.bot.host
     return env
 

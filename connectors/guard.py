@@ -1,6 +1,8 @@
 """What every channel does around the bot:
 
 - an oversized message is not processed; the user is told the limit;
+- the installed gate (``connectors/gate.py``) sees the message first and may
+  take it (a person owns the conversation); then the bot stays silent;
 - never leave a user in silence: if handling a message raised, or produced no
   reply at all (Rasa swallows a dead action server's error and says nothing),
   send a short apology through the same channel and log why."""
@@ -8,9 +10,12 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any, Awaitable, Callable
 
 from rasa.core.channels.channel import OutputChannel, UserMessage
+
+from connectors import gate
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +53,15 @@ def guarded(on_new_message: Handler, apology: str = APOLOGY) -> Handler:
             await message.output_channel.send_text_message(
                 message.sender_id, TOO_LONG.format(n=len(message.text), limit=MAX_MESSAGE_CHARS))
             return
+        owner = gate.current()
+        if owner is not None:
+            try:
+                if await owner.intercept(message):
+                    return
+            except Exception:  # the hand-off layer is down: the bot answering beats silence
+                log.exception("the message gate failed for %s on %s; the bot answers", message.sender_id,
+                              message.input_channel)
+        started = time.perf_counter()
         output = CountingOutput(message.output_channel)
         message.output_channel = output
         failed = False
@@ -62,5 +76,10 @@ def guarded(on_new_message: Handler, apology: str = APOLOGY) -> Handler:
             log.error("no reply produced for %s on %s (is the action server up?); sent an apology",
                       message.sender_id, message.input_channel)
             await output.inner.send_text_message(message.sender_id, apology)
+        elif owner is not None and not failed:
+            try:
+                await owner.answered(message, (time.perf_counter() - started) * 1000)
+            except Exception:
+                log.exception("the message gate could not record a turn of %s", message.sender_id)
 
     return handle

@@ -1,6 +1,8 @@
 """Rasa's socket.io channel (the web widget), fixed and guarded.
 
 - No silence: replies go through ``connectors.guard``.
+- Pushes: registered as the ``socketio`` outbound (``connectors/outbound.py``),
+  so a person's replies reach the widget live, in the session's room.
 - Session persistence works again: Rasa 3.6 calls ``AsyncServer.enter_room``
   without ``await``; in python-socketio 5.x it is a coroutine, so the client
   never joined its session's room and never received a reply. The
@@ -14,8 +16,11 @@ import uuid
 from typing import Any
 
 from rasa.core.channels.socketio import SocketIOInput as RasaSocketIOInput
+from rasa.core.channels.socketio import SocketIOOutput
 from sanic import Blueprint
+from socketio import AsyncServer
 
+from connectors import outbound
 from connectors.guard import Handler, guarded
 
 log = logging.getLogger(__name__)
@@ -39,4 +44,21 @@ class SocketIOInput(RasaSocketIOInput):
             log.debug("socket %s joined session %s", sid, session_id)
 
         sio.on("session_request", session_request, namespace=self.namespace)
+        outbound.register(self.name(), SocketIOOutbound(sio, self.bot_message_evt, self.namespace or "/"))
         return blueprint
+
+
+class SocketIOOutbound:
+    """Pushes to the widget's session room, in the same format as the bot's replies."""
+
+    def __init__(self, sio: AsyncServer, bot_message_evt: str, namespace: str) -> None:
+        self.output = SocketIOOutput(sio, bot_message_evt)
+        self.sio, self.namespace = sio, namespace
+
+    async def send(self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None = None) -> bool:
+        connected = any(True for _ in self.sio.manager.get_participants(self.namespace, recipient_id))
+        if buttons:
+            await self.output.send_text_with_buttons(recipient_id, text, buttons)
+        else:
+            await self.output.send_text_message(recipient_id, text)
+        return connected

@@ -208,11 +208,20 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    """What editors and agents read: unanswered questions, feedback, hand-off requests."""
+    """What editors and agents read: unanswered questions, feedback, hand-off requests, service KPIs."""
     from bot.handoff_store import HandoffStore
+    from bot.kpis import compute_kpis, format_kpis
     from bot.records import Records
 
     settings = _settings(args)
+    if args.what == "kpis":
+        try:
+            report = compute_kpis(settings.database_url, days=args.days, tz=settings.handoff.timezone)
+        except ValueError as exc:  # --days below 1 or an unknown handoff.timezone
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        print(json.dumps(report, ensure_ascii=False, indent=2) if args.json else format_kpis(report))
+        return 0
     records = Records(settings.database_url)
     if args.what == "handoffs":
         rows = [h.to_json() for h in HandoffStore(settings.database_url).recent(args.limit)]
@@ -233,6 +242,48 @@ def cmd_report(args: argparse.Namespace) -> int:
                   f"{row['state']}  {row['conversation_id']}  ({len(row['transcript'])} messages)")
     if not rows:
         print(f"no {args.what} records yet")
+    return 0
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if not sys.stdin.isatty():
+        raise ConfigError("no terminal to ask for the password on: pipe it in with --password-stdin")
+    import getpass
+
+    first = getpass.getpass("密码 / password: ")
+    if getpass.getpass("再输入一次 / again: ") != first:
+        raise ConfigError("the two passwords differ; nothing changed")
+    return first
+
+
+def cmd_agent(args: argparse.Namespace) -> int:
+    """Console accounts: add, change password, list, disable."""
+    from bot.agents import AgentError, AgentStore
+
+    settings = _settings(args)
+    agents = AgentStore(settings.database_url, settings.handoff.session_hours)
+    try:
+        if args.agent_command == "add":
+            agent = agents.add(args.name, _read_password(args), args.display_name)
+            print(f"added agent {agent.name} ({agent.display_name}); sign in at /console/ on the bot's server")
+        elif args.agent_command == "passwd":
+            agents.set_password(args.name, _read_password(args))
+            print(f"password of {args.name} changed; their open sessions were signed out")
+        elif args.agent_command == "disable":
+            agents.disable(args.name)
+            print(f"agent {args.name} disabled and signed out")
+        else:
+            listed = agents.list()
+            for agent in listed:
+                seen = agent.last_seen.isoformat(timespec="seconds") if agent.last_seen else "never"
+                print(f"{agent.name}\t{agent.display_name}\tlast seen: {seen}")
+            if not listed:
+                print("no agents yet: add one with `faqbot agent add NAME`")
+    except AgentError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
     return 0
 
 
@@ -277,9 +328,24 @@ def build_parser() -> argparse.ArgumentParser:
     tr.set_defaults(func=cmd_train)
     sub.add_parser("run", help="run the bot: index, model, action server and Rasa server (REST + socket.io)"
                    ).set_defaults(func=cmd_run)
-    rep = sub.add_parser("report", help="recent unanswered questions, feedback or hand-off requests")
-    rep.add_argument("what", choices=["unanswered", "feedback", "handoffs"])
+    agent = sub.add_parser("agent", help="agent console accounts").add_subparsers(
+        dest="agent_command", required=True)
+    for name, text in (("add", "create an account (password asked twice, or --password-stdin)"),
+                       ("passwd", "set a new password (signs the agent out everywhere)"),
+                       ("disable", "disable an account and sign it out")):
+        command = agent.add_parser(name, help=text)
+        command.add_argument("name")
+        if name != "disable":
+            command.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+        if name == "add":
+            command.add_argument("--display-name", help="the name users see, e.g. 小李 (default: the account name)")
+        command.set_defaults(func=cmd_agent)
+    agent.add_parser("list", help="accounts and when they were last signed in").set_defaults(func=cmd_agent)
+    rep = sub.add_parser("report", help="recent unanswered questions, feedback or hand-off requests, "
+                         "or the service KPIs (kpis)")
+    rep.add_argument("what", choices=["unanswered", "feedback", "handoffs", "kpis"])
     rep.add_argument("--limit", type=int, default=50)
+    rep.add_argument("--days", type=int, default=14, help="kpis: the last N local days, today included (default 14)")
     rep.add_argument("--json", action="store_true")
     rep.set_defaults(func=cmd_report)
     return parser

@@ -93,9 +93,8 @@ class BotConfig:
     # A message this short (normalised characters) right after an answer may
     # be a follow-up ("那要多久？") and is retried together with that topic.
     followup_max_chars: int = 12
-    # Told to users when a hand-off is requested and no agent can take it live.
+    # Told to users when nobody can take their conversation and no message can be stored.
     support_email: str = "support@example.com"
-    support_hours: str = "7×24 小时"
     # Rasa's conversation store: "sqlite" (under data_dir, survives restarts)
     # or "memory" (faster, forgotten on restart).
     tracker_store: str = "sqlite"
@@ -107,6 +106,22 @@ class BotConfig:
 
 
 @dataclass(frozen=True)
+class HandoffConfig:
+    # When people answer chats, in local time: "always" (7×24) or day ranges
+    # with times, e.g. "mon-fri 09:00-18:00; sat 10:00-16:00".
+    hours: str = "always"
+    timezone: str = "Asia/Shanghai"
+    # New requests leave a message (留言) instead of queueing once this many
+    # conversations wait per signed-in agent.
+    max_waiting_per_agent: int = 5
+    # An agent counts as signed in while their console was connected within
+    # this many seconds.
+    presence_timeout: int = 60
+    # How long a console sign-in lasts.
+    session_hours: int = 12
+
+
+@dataclass(frozen=True)
 class Settings:
     kb_dir: Path = PROJECT_ROOT / "kb_content"
     data_dir: Path = PROJECT_ROOT / "var"
@@ -115,6 +130,7 @@ class Settings:
     retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
     decision: DecisionConfig = field(default_factory=DecisionConfig)
     bot: BotConfig = field(default_factory=BotConfig)
+    handoff: HandoffConfig = field(default_factory=HandoffConfig)
 
     @property
     def index_dir(self) -> Path:
@@ -140,7 +156,8 @@ class Settings:
 
 
 _SECTIONS = {"embedder": EmbedderConfig, "index": IndexConfig,
-             "retrieval": RetrievalConfig, "decision": DecisionConfig, "bot": BotConfig}
+             "retrieval": RetrievalConfig, "decision": DecisionConfig, "bot": BotConfig,
+             "handoff": HandoffConfig}
 _TOP_LEVEL = {"kb_dir", "data_dir"}
 
 
@@ -214,3 +231,16 @@ def load_settings(env: Mapping[str, str] | None = None, config_file: Path | None
                 values[key] = _coerce(env[env_key], getattr(defaults, key), env_key)
         top[section] = dataclasses.replace(defaults, **values)
     return dataclasses.replace(base, **top)
+
+
+def to_env(settings: Settings) -> dict[str, str]:
+    """The settings as ``FAQBOT_*`` variables: child processes (the servers)
+    that load their settings from the environment get exactly these."""
+    env = {f"FAQBOT_{key.upper()}": str(getattr(settings, key)) for key in _TOP_LEVEL}
+    for section in _SECTIONS:
+        values = getattr(settings, section)
+        for f in fields(values):
+            value = getattr(values, f.name)
+            text = ("true" if value else "false") if isinstance(value, bool) else str(value)
+            env[f"FAQBOT_{section.upper()}_{f.name.upper()}"] = text
+    return env

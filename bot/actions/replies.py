@@ -75,30 +75,18 @@ def carry_out(plan: Plan, dispatcher: CollectingDispatcher, tracker: Tracker) ->
 
 
 def hand_off(plan: Plan, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
-    """Record one hand-off request and tell the user truthfully what happens next.
-
-    No agent console exists yet, so nobody joins the chat live: the request and
-    the transcript are stored for the support team, and the user gets a
-    reference to quote by email.
-    """
-    settings = runtime.settings()
+    """Ask for a person and tell the user truthfully what happens next: queued
+    for an agent, already queued, or (nobody can answer now) a message is taken."""
     request = HandoffRequest(conversation_id=tracker.sender_id, channel=channel_of(tracker),
                              reason=plan.reason or "user_request", transcript=transcript_of(tracker),
                              faq_id=plan.entry.id if plan.entry else None)
     if plan.entry is not None and plan.entry.handoff_notice:
         dispatcher.utter_message(text=plan.entry.handoff_notice)
     try:
-        handoff, created = runtime.handoffs().create(request)
+        outcome = runtime.desk().request(request, last_question=tracker.get_slot("last_question"))
     except Exception:
         log.exception("could not store hand-off request for %s", tracker.sender_id)
-        dispatcher.utter_message(response="utter_handoff_unavailable", email=settings.bot.support_email)
+        dispatcher.utter_message(response="utter_handoff_unavailable", email=runtime.settings().bot.support_email)
         return [SlotSet("last_faq_id", None)]
-    if not created:
-        dispatcher.utter_message(response="utter_handoff_already", ticket=handoff.ticket,
-                                 email=settings.bot.support_email)
-        return [SlotSet("last_faq_id", None), SlotSet("handoff_ticket", handoff.ticket)]
-    log.info("hand-off %s (%s) for conversation %s on %s", handoff.id, handoff.reason,
-             handoff.conversation_id, handoff.channel)
-    dispatcher.utter_message(response="utter_handoff_requested", ticket=handoff.ticket,
-                             email=settings.bot.support_email, hours=settings.bot.support_hours)
-    return [SlotSet("last_faq_id", None), SlotSet("handoff_ticket", handoff.ticket)]
+    dispatcher.utter_message(text=outcome.text)
+    return [SlotSet("last_faq_id", None), SlotSet("handoff_ticket", outcome.reference)]

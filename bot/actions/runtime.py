@@ -1,12 +1,12 @@
 """Process-wide objects of the action server, created on first use: the settings,
 the live index (loaded once, following every publish), the records store and
-the hand-off store."""
+the hand-off desk."""
 
 from __future__ import annotations
 
 import functools
 
-from bot.handoff_store import HandoffStore
+from bot.handoff_desk import HandoffDesk
 from bot.records import Records
 from faqbot.config import Settings, load_settings
 from indexer.live import LiveSearcher
@@ -28,8 +28,8 @@ def records() -> Records:
 
 
 @functools.lru_cache(maxsize=None)
-def handoffs() -> HandoffStore:
-    return HandoffStore(settings().database_url)
+def desk() -> HandoffDesk:
+    return HandoffDesk(settings())
 
 
 def warm_up() -> None:

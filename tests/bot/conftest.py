@@ -9,7 +9,7 @@ import shutil
 import socket
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -67,12 +67,14 @@ class Chat:
 
 
 @pytest.fixture(scope="module")
-def bot_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+def bot_settings(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Settings:
+    """A module may set ``HANDOFF = {...}`` to change the [handoff] settings its servers run with."""
     root = tmp_path_factory.mktemp("bot")
     shutil.copytree(SAMPLE_KB, root / "kb")
     base = load_settings(env={})
-    bot = base.bot.__class__(rasa_port=free_port(), action_port=free_port())
-    return base.replace(kb_dir=root / "kb", data_dir=root / "var", bot=bot)
+    bot = replace(base.bot, rasa_port=free_port(), action_port=free_port())
+    handoff = replace(base.handoff, **getattr(request.module, "HANDOFF", {}))
+    return base.replace(kb_dir=root / "kb", data_dir=root / "var", bot=bot, handoff=handoff)
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,20 @@ from tests.bot.conftest import Chat, post
 
 pytestmark = pytest.mark.slow
 
+# An agent is on duty for this whole module (signed in once, counted as present
+# for a day), so requests for a person queue; tests/bot/test_handoff_e2e.py
+# covers the console, presence and taking messages when nobody is on duty.
+HANDOFF = {"presence_timeout": 86400, "max_waiting_per_agent": 100}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def agent_on_duty(bot_settings):
+    from bot.agents import AgentStore
+
+    agents = AgentStore(bot_settings.database_url)
+    agents.add("on-duty", "long-enough-password")
+    agents.touch("on-duty")
+
 
 @pytest.fixture(scope="module")
 def kb(bot_settings):
@@ -78,7 +92,7 @@ def test_nonsense_falls_back_and_is_logged_for_editors(chat: Chat, records):
 def test_two_fallbacks_in_a_row_hand_off(chat: Chat, records):
     chat.say("zxqv 呜啦啦 blorp")
     reply = chat.say("qwpo 嘀嘀嘀 frobnicate")
-    assert "人工服务请求" in reply.text
+    assert "已为您转接人工客服" in reply.text
     [request] = handoffs_for(records, chat.sender)
     assert request["reason"] == "repeated_fallback"
     assert [line["text"] for line in request["transcript"] if line["role"] == "user"] == [
@@ -91,10 +105,13 @@ def test_request_human_records_one_handoff_and_tells_the_truth(chat: Chat, recor
     [request] = handoffs_for(records, chat.sender)
     assert request["reason"] == "user_request" and request["channel"] == "rest"
     assert request["id"].replace("-", "")[:8].upper() in reply.text  # the ticket the user can quote
-    assert "无法在此窗口直接接入" in reply.text  # no pretending a human is joining
+    assert "已为您转接人工客服" in reply.text and "请稍候" in reply.text  # an agent is on duty: it queues
     assert request["transcript"][0] == {**request["transcript"][0], "role": "user", "text": "提现手续费是多少"}
-    again = chat.say("人工客服")
+    again = chat.say("/request_human")
     assert request["ticket"] in again.text and "无需重复提交" in again.text
+    # From now on a person owns the conversation: messages are acknowledged once, then the bot is silent.
+    assert "已收到" in chat.say("人工客服").text
+    assert chat.say("提现手续费是多少").messages == []
     assert len(handoffs_for(records, chat.sender)) == 1
 
 
@@ -114,7 +131,7 @@ def test_feedback_is_recorded_and_two_negatives_hand_off(chat: Chat, records):
     assert row["faq_id"] == "ex-withdraw-fee" and row["helpful"] is False
     chat.say("提现多久能到账")
     reply = chat.say("没帮助")
-    assert "人工服务请求" in reply.text
+    assert "已为您转接人工客服" in reply.text
     assert handoffs_for(records, chat.sender)[0]["reason"] == "negative_feedback"
 
 

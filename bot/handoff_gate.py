@@ -1,0 +1,123 @@
+"""The gate every channel passes user messages through (``connectors/gate.py``),
+backed by the hand-off store. It is what keeps the bot silent while a person
+owns the conversation:
+
+- a waiting or with-agent conversation: the message goes to the agent's log
+  (in order, stored before anything else), never to Rasa; "取消" while waiting
+  leaves the queue;
+- a message being left (留言): the next replies are the contact and the question;
+- a rating button after a hand-off closed is recorded;
+- anything else is the bot's.
+
+Why a gate rather than Rasa's ConversationPaused: a paused tracker still
+receives the messages but nothing forwards them to a person, and resuming
+needs Rasa's HTTP API with a token; the gate keeps the conversation's owner in
+one table that the console, the action server and every channel read.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from rasa.core.channels.channel import UserMessage
+
+from bot.handoff_desk import CANCEL_WORDS, YES_WORDS, HandoffDesk, contact_of, parse_rating, plain
+from bot.handoff_store import WAITING, Handoff, HandoffError
+from bot.texts import say
+from bot.tickets import CONTACT, Ticket
+
+log = logging.getLogger(__name__)
+
+
+class HandoffGate:
+    def __init__(self, desk: HandoffDesk) -> None:
+        self.desk = desk
+
+    async def intercept(self, message: UserMessage) -> bool:
+        text = (message.text or "").strip()
+        sender = message.sender_id
+        rating = parse_rating(text)
+        if rating is not None:
+            await self._rate(message, *rating)
+            return True
+        handoff = self.desk.handoffs.open_for(sender)
+        if handoff is not None:
+            await self._to_person(handoff, message, text)
+            return True
+        draft = self.desk.tickets.draft_for(sender)
+        if draft is not None:
+            await self._take_message(draft, message, text)
+            return True
+        return False
+
+    async def answered(self, message: UserMessage, reply_ms: float) -> None:
+        self.desk.records.log_turn(message.sender_id, message.input_channel or "unknown", "bot", reply_ms)
+
+    async def _reply(self, message: UserMessage, text: str, handoff: Handoff | None = None) -> None:
+        if handoff is not None:  # kept in the hand-off's log, so the agent sees what the user was told
+            self.desk.handoffs.bot_message(handoff.id, text)
+        await message.output_channel.send_text_message(message.sender_id, text)
+
+    async def _rate(self, message: UserMessage, handoff_id: str, rating: str) -> None:
+        try:
+            handoff = self.desk.handoffs.get(handoff_id)
+            if handoff.conversation_id != message.sender_id:
+                raise HandoffError("a rating for another conversation")
+            self.desk.handoffs.rate(handoff_id, rating)
+        except HandoffError as exc:
+            log.info("rating from %s not recorded: %s", message.sender_id, exc)
+            await self._reply(message, say("utter_rating_done"))
+            return
+        self.desk.pulse.fire()
+        await self._reply(message, say("utter_rating_thanks"))
+
+    async def _to_person(self, handoff: Handoff, message: UserMessage, text: str) -> None:
+        channel = message.input_channel or "unknown"
+        waiting = handoff.state == WAITING
+        if waiting and plain(text) in CANCEL_WORDS:
+            self.desk.handoffs.close(handoff.id, None, "user_cancelled")
+            self.desk.pulse.fire()
+            await self._reply(message, say("utter_handoff_cancelled"), handoff)
+            return
+        if text == "/request_human":  # the 转人工 button again
+            await message.output_channel.send_text_message(
+                message.sender_id, say("utter_handoff_already", ticket=handoff.ticket))
+            return
+        self.desk.handoffs.user_message(handoff.id, text)
+        self.desk.records.log_turn(message.sender_id, channel, "queue" if waiting else "agent", None)
+        self.desk.pulse.fire()
+        if waiting:
+            sent = [e for e in self.desk.handoffs.events(handoff.id) if e["kind"] == "user_message"]
+            if len(sent) == 1:  # acknowledge once; the agent answers the rest
+                await self._reply(message, say("utter_handoff_waiting_ack"), handoff)
+
+    async def _take_message(self, draft: Ticket, message: UserMessage, text: str) -> None:
+        self.desk.records.log_turn(message.sender_id, message.input_channel or "unknown", "ticket", None)
+        if plain(text) in CANCEL_WORDS:
+            self.desk.tickets.cancel(draft.id)
+            await self._reply(message, say("utter_leave_message_cancelled"))
+            return
+        if draft.step == CONTACT:
+            contact = contact_of(text)
+            if contact is None:
+                await self._reply(message, say("utter_leave_message_contact_invalid"))
+                return
+            self.desk.tickets.set_contact(draft.id, contact)
+            if draft.last_question:
+                await self._reply(message, say("utter_leave_message_confirm", question=draft.last_question))
+            else:
+                await self._reply(message, say("utter_leave_message_question"))
+            return
+        if plain(text) in YES_WORDS and draft.last_question:
+            question = draft.last_question
+        elif len(plain(text)) < 2 or plain(text) in YES_WORDS:
+            await self._reply(message, say("utter_leave_message_question"))
+            return
+        else:
+            question = text
+        ticket = self.desk.tickets.submit(draft.id, question)
+        self.desk.pulse.fire()
+        availability = self.desk.availability()
+        when = self.desk.expectation(availability) if availability.why_offline == "closed" else ""
+        await self._reply(message, say("utter_leave_message_done", ticket=ticket.ticket, contact=ticket.contact,
+                                       expectation=when))

@@ -1,0 +1,27 @@
+"""Messages the bot did not generate: a person's replies (and notices such as
+"the agent has left") pushed to a user outside a request/response turn.
+
+Each channel that can push implements ``Outbound`` and registers it under its
+channel name; the hand-off layer looks it up by the channel the user came
+from. A channel without one (REST) is served by polling instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+
+class Outbound(Protocol):
+    async def send(self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None = None) -> bool:
+        """Send now; True if it reached a connected client or the platform accepted it."""
+
+
+_outbounds: dict[str, Outbound] = {}
+
+
+def register(channel: str, outbound: Outbound) -> None:
+    _outbounds[channel] = outbound
+
+
+def outbound_for(channel: str) -> Outbound | None:
+    return _outbounds.get(channel)

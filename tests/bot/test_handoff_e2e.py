@@ -1,0 +1,334 @@
+"""转人工 end to end with every real part: the Rasa and action servers, the
+agent console in headless Chromium (Playwright), a web-widget user on the real
+socket.io channel and users on the REST channel. Tests run in file order and
+share one conversation history; the servers are restarted once in the middle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import queue
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from typing import Any
+
+import pytest
+
+from bot.handoff_store import HandoffStore
+from bot.tickets import TicketStore
+from faqbot.config import PROJECT_ROOT, to_env
+from tests.bot.conftest import MODELS_DIR, Chat, post
+
+pytestmark = pytest.mark.slow
+
+HANDOFF = {"hours": "always", "presence_timeout": 30}
+AGENT, PASSWORD, DISPLAY = "li", "pass-word-123", "小李"
+
+
+class Servers:
+    """The bot's two servers, restartable; state survives in the data folder."""
+
+    def __init__(self, settings) -> None:
+        self.settings = settings
+        self.bot = None
+
+    def start(self) -> None:
+        from bot.runner import start_bot
+
+        self.bot = start_bot(self.settings, models_dir=MODELS_DIR, log_dir=self.settings.data_dir / "logs",
+                             say=lambda line: None)
+
+    def restart(self) -> None:
+        self.bot.stop()
+        self.start()
+
+    @property
+    def url(self) -> str:
+        return self.bot.rasa_url
+
+    def rest(self, sender: str) -> Chat:
+        return Chat(self.bot.rest_webhook, sender)
+
+    def get(self, path: str, headers: dict[str, str] | None = None) -> tuple[int, Any]:
+        request = urllib.request.Request(self.url + path, headers=headers or {})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as reply:
+                return reply.status, json.loads(reply.read() or b"null")
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"null")
+
+
+@pytest.fixture(scope="module")
+def servers(bot_settings):
+    servers = Servers(bot_settings)
+    servers.start()
+    try:
+        yield servers
+    finally:
+        servers.bot.stop()
+        for name, path in servers.bot.logs.items():
+            out = PROJECT_ROOT / "test-artifacts" / f"handoff-{name}.log"
+            out.parent.mkdir(exist_ok=True)
+            shutil.copy(path, out)
+
+
+@pytest.fixture(scope="module")
+def store(bot_settings) -> HandoffStore:
+    return HandoffStore(bot_settings.database_url)
+
+
+class Widget:
+    """A web-widget user on the real socket.io channel, running in its own thread.
+    It rejoins its session after a reconnect, as the widget does."""
+
+    def __init__(self, url: str, session_id: str) -> None:
+        self.url, self.session_id = url, session_id
+        self.inbox: queue.Queue = queue.Queue()
+        self.loop = asyncio.new_event_loop()
+        threading.Thread(target=self.loop.run_forever, daemon=True).start()
+        self._confirmed = threading.Event()
+        self._run(self._connect())
+        assert self._confirmed.wait(15), "no session_confirm from the socket.io server"
+
+    def _run(self, coro: Any, timeout: float = 30) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    async def _connect(self) -> None:
+        import socketio
+
+        self.client = socketio.AsyncClient(reconnection=True, reconnection_delay=0.5)
+
+        async def on_connect() -> None:
+            await self.client.emit("session_request", {"session_id": self.session_id})
+
+        self.client.on("connect", on_connect)
+        self.client.on("session_confirm", lambda _: self._confirmed.set())
+        self.client.on("bot_uttered", self.inbox.put)
+        await self.client.connect(self.url, socketio_path="/socket.io", transports=["polling"])
+
+    def wait_rejoined(self, timeout: float = 60) -> None:
+        """After a server restart: wait for the reconnect and the session to be confirmed again."""
+        self._confirmed.clear()
+        assert self._confirmed.wait(timeout), "the widget did not rejoin its session after the restart"
+
+    def say(self, text: str) -> None:
+        self._run(self.client.emit("user_uttered", {"message": text, "session_id": self.session_id}))
+
+    def expect(self, fragment: str, timeout: float = 30) -> dict[str, Any]:
+        """The first message containing ``fragment``; earlier ones are skipped."""
+        deadline = time.monotonic() + timeout
+        seen = []
+        while time.monotonic() < deadline:
+            try:
+                message = self.inbox.get(timeout=max(0.05, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            seen.append(message.get("text"))
+            if fragment in (message.get("text") or ""):
+                return message
+        raise AssertionError(f"the widget never received {fragment!r}; it got {seen}")
+
+    def drain(self, seconds: float) -> list[dict[str, Any]]:
+        got, deadline = [], time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                got.append(self.inbox.get(timeout=0.1))
+            except queue.Empty:
+                pass
+        return got
+
+    def close(self) -> None:
+        self._run(self.client.disconnect())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+
+
+@pytest.fixture(scope="module")
+def widget(servers):
+    user = Widget(servers.url, "widget-handoff-1")
+    yield user
+    user.close()
+
+
+@pytest.fixture(scope="module")
+def console(servers, browser):
+    """The agent's console page (signed in by the test that needs it first)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.errors = errors
+    yield page
+    context.close()
+
+
+def test_console_and_its_api_refuse_anyone_not_signed_in(servers):
+    for path in ("/console/api/queue", "/console/api/me", "/console/api/kpis", "/console/api/stream",
+                 "/console/api/handoffs/x"):
+        status, body = servers.get(path)
+        assert status == 401 and "not signed in" in body["error"], path
+    assert servers.get("/console/api/queue", {"Cookie": "faqbot_console=forged"})[0] == 401
+    assert servers.get("/console/api/queue", {"Authorization": "Bearer forged"})[0] == 401
+    assert post(servers.url + "/console/api/handoffs/x/claim", {})[0] == 401
+    assert post(servers.url + "/console/api/handoffs/x/messages", {"text": "hi"})[0] == 401
+    status, body = post(servers.url + "/console/api/login", {"name": AGENT, "password": "guess"})
+    assert status == 401 and body["error"] == "wrong account name or password"
+    with urllib.request.urlopen(servers.url + "/console/", timeout=10) as page:  # the page itself is public
+        assert page.status == 200 and "客服工作台" in page.read().decode()
+
+
+def test_with_nobody_on_duty_the_bot_says_so_and_takes_a_message(servers, bot_settings):
+    user = servers.rest("rest-offline")
+    user.say("提现三天了还没到账怎么办")
+    offer = user.say("转人工")
+    assert "目前没有客服在线" in offer.text and "手机号或邮箱" in offer.text
+    assert "请留下正确的手机号或邮箱" in user.say("明天再说吧啊").text
+    confirm = user.say("我的手机是 13800138000")
+    assert "提现三天了还没到账怎么办" in confirm.text  # the last question is offered as the message
+    done = user.say("是的")
+    [ticket] = TicketStore(bot_settings.database_url).list()
+    assert ticket.ticket in done.text and "13800138000" in done.text
+    assert ticket.contact == "13800138000" and ticket.question == "提现三天了还没到账怎么办"
+    assert ticket.why_offline == "no_agent"
+    # The message is taken; the bot answers again.
+    assert "手续费" in user.say("提现手续费是多少").text
+
+
+def test_an_agent_created_by_the_cli_signs_in_and_answers_the_message(servers, console, bot_settings):
+    env = {**os.environ, **to_env(bot_settings)}
+    done = subprocess.run([sys.executable, "-m", "faqbot", "agent", "add", AGENT, "--display-name", DISPLAY,
+                           "--password-stdin"], input=PASSWORD + "\n", env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    from playwright.sync_api import expect
+
+    console.goto(servers.url + "/console/")
+    console.get_by_test_id("login-name").fill(AGENT)
+    console.get_by_test_id("login-password").fill("wrong-password")
+    console.get_by_test_id("login-submit").click()
+    expect(console.get_by_test_id("login-error")).to_contain_text("账号或密码错误")
+    console.get_by_test_id("login-password").fill(PASSWORD)
+    console.get_by_test_id("login-submit").click()
+    expect(console.get_by_test_id("agent-name")).to_contain_text(DISPLAY)
+    [ticket] = TicketStore(bot_settings.database_url).list()
+    item = console.locator(f'[data-testid="ticket-item"][data-ticket-id="{ticket.id}"]')
+    expect(item).to_contain_text("13800138000")
+    item.click()
+    console.get_by_test_id("ticket-answer-input").fill("已为您查询，提现已在处理中，请留意到账。")
+    console.get_by_test_id("ticket-answer-send").click()
+    expect(item).to_have_count(0)
+    status, polled = servers.get("/handoff/messages?sender=rest-offline")
+    assert status == 200 and polled["tickets"][0]["answer"] == "已为您查询，提现已在处理中，请留意到账。"
+
+
+def test_a_widget_user_is_handed_to_the_agent_who_replies_live(servers, console, widget, store):
+    from playwright.sync_api import expect
+
+    widget.say("提现手续费是多少")
+    widget.expect("手续费")
+    widget.say("转人工")
+    widget.expect("已为您转接人工客服")
+    handoff = store.open_for("widget-handoff-1")
+    item = console.locator(f'[data-testid="queue-item"][data-handoff-id="{handoff.id}"]')
+    expect(item).to_have_attribute("data-state", "waiting", timeout=15000)
+    item.click()
+    conversation = console.get_by_test_id("conversation")
+    expect(conversation.locator('[data-testid="msg"][data-kind="transcript-user"]').first).to_contain_text(
+        "提现手续费是多少")
+    console.get_by_test_id("claim").click()
+    widget.expect(f"客服 {DISPLAY} 已接入")
+    console.get_by_test_id("message-input").fill("您好，我是小李，请问有什么可以帮您？")
+    console.get_by_test_id("send").click()
+    widget.expect("您好，我是小李")
+    widget.say("我的提现三天还没到账")
+    expect(conversation.locator('[data-testid="msg"][data-kind="user_message"]').last).to_contain_text(
+        "我的提现三天还没到账", timeout=15000)
+    assert widget.drain(2) == []  # the bot stays silent while the agent owns the conversation
+    suggestion = console.get_by_test_id("suggestion").first
+    expect(suggestion).to_be_visible(timeout=30000)
+    suggestion.get_by_test_id("suggestion-insert").click()
+    inserted = console.get_by_test_id("message-input").input_value()
+    assert len(inserted) > 10
+    console.get_by_test_id("send").click()
+    widget.expect(inserted.split("\n\n")[0][:20])
+    assert console.errors == []
+
+
+def test_a_rest_user_reaches_the_agent_and_polls_the_replies(servers, console, store):
+    from playwright.sync_api import expect
+
+    user = servers.rest("rest-live")
+    assert "已为您转接人工客服" in user.say("转人工").text
+    handoff = store.open_for("rest-live")
+    item = console.locator(f'[data-testid="queue-item"][data-handoff-id="{handoff.id}"]')
+    expect(item).to_be_visible(timeout=15000)
+    item.click()
+    console.get_by_test_id("claim").click()
+    console.get_by_test_id("message-input").fill("REST 用户您好，请讲。")
+    console.get_by_test_id("send").click()
+    assert user.say("还在吗").messages == []  # the bot is silent
+    expect(console.get_by_test_id("conversation").locator('[data-testid="msg"][data-kind="user_message"]').last
+           ).to_contain_text("还在吗", timeout=15000)
+    status, polled = servers.get("/handoff/messages?sender=rest-live")
+    texts = [m["text"] for m in polled["messages"]]
+    assert status == 200 and f"客服 {DISPLAY} 已接入，正在为您服务。" in texts and "REST 用户您好，请讲。" in texts
+    status, later = servers.get(f"/handoff/messages?sender=rest-live&after={polled['next']}")
+    assert later["messages"] == []
+
+
+def test_a_restart_in_the_middle_loses_nothing(servers, console, widget, store):
+    from playwright.sync_api import expect
+
+    servers.restart()
+    widget.wait_rejoined()
+    user = servers.rest("rest-live")
+    assert user.say("重启后的消息").messages == []  # still the agent's: the bot stays silent
+    widget.say("重启后 widget 的消息")
+    conversation = console.get_by_test_id("conversation")
+    # The console's live feed reconnects by itself and resumes from the last event it saw.
+    expect(conversation.locator('[data-testid="msg"][data-kind="user_message"]').last).to_contain_text(
+        "重启后的消息", timeout=30000)
+    rest_handoff = store.open_for("rest-live")
+    kinds_and_texts = [(e["kind"], e["text"]) for e in store.events(rest_handoff.id)]
+    assert [t for k, t in kinds_and_texts if k == "user_message"] == ["还在吗", "重启后的消息"]
+    widget_handoff = store.open_for("widget-handoff-1")
+    console.locator(f'[data-testid="queue-item"][data-handoff-id="{widget_handoff.id}"]').click()
+    expect(conversation.locator('[data-testid="msg"][data-kind="user_message"]').last).to_contain_text(
+        "重启后 widget 的消息", timeout=15000)
+    console.get_by_test_id("message-input").fill("重启后客服的回复")
+    console.get_by_test_id("send").click()
+    widget.expect("重启后客服的回复")
+    users = [e["text"] for e in store.events(widget_handoff.id) if e["kind"] == "user_message"]
+    assert users == ["我的提现三天还没到账", "重启后 widget 的消息"]
+
+
+def test_the_agent_closes_and_the_bot_answers_again(servers, console, widget, store):
+    from playwright.sync_api import expect
+
+    handoff = store.open_for("widget-handoff-1")
+    console.get_by_test_id("note-input").fill("用户提现延迟，已查链上记录")
+    console.get_by_test_id("note-add").click()
+    expect(console.get_by_test_id("conversation").locator('[data-testid="msg"][data-kind="note"]').last
+           ).to_contain_text("已查链上记录", timeout=15000)
+    console.get_by_test_id("close").click()
+    closing = widget.expect("人工服务已结束")
+    assert [b["title"] for b in closing["quick_replies"]] == ["满意", "不满意"]
+    assert "已查链上记录" not in json.dumps(closing, ensure_ascii=False)  # notes never reach the user
+    widget.say(closing["quick_replies"][0]["payload"])
+    widget.expect("感谢您的评价")
+    assert store.get(handoff.id).state == "closed"
+    assert [e["text"] for e in store.events(handoff.id) if e["kind"] == "rating"] == ["good"]
+    widget.say("提现手续费是多少")
+    widget.expect("手续费")  # the bot is back
+    from playwright.sync_api import expect as expect_
+
+    console.get_by_test_id("tab-kpis").click()
+    expect_(console.get_by_test_id("kpi-chart").first).to_be_visible(timeout=15000)
+    expect_(console.get_by_test_id("kpi-cards")).to_contain_text("100")  # one rating, satisfied
+    assert console.errors == []

@@ -1,0 +1,73 @@
+"""`faqbot report`, the KPIs included, in a subprocess on a real SQLite database."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bot.handoff_store import HandoffRequest, HandoffStore
+from bot.records import Records
+from tests.faqbot.test_cli import assert_clean_error, run
+
+
+@pytest.fixture
+def served(settings):
+    """Two conversations today: one the bot answered (helpful), one a person took over (rated good)."""
+    records, handoffs = Records(settings.database_url), HandoffStore(settings.database_url)
+    records.log_turn("u1", "rest", "bot", 120)
+    records.log_feedback("u1", "rest", "withdraw-fee", True, "提现手续费")
+    records.log_turn("u2", "socketio", "bot", 80)
+    handoff, _ = handoffs.create(HandoffRequest("u2", "socketio", "user_request", []))
+    handoffs.claim(handoff.id, "alice")
+    handoffs.agent_message(handoff.id, "alice", "您好")
+    handoffs.close(handoff.id, "alice")
+    handoffs.rate(handoff.id, "good")
+    for store in (records, handoffs):
+        store.engine.dispose()
+    return settings
+
+
+def report(settings, *args: str, timezone: str = "Asia/Shanghai"):
+    return run(settings, "report", *args, env={"FAQBOT_BOT_DATABASE_URL": settings.database_url,
+                                               "FAQBOT_HANDOFF_TIMEZONE": timezone})
+
+
+def test_kpis_json(served):
+    proc = report(served, "kpis", "--json")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert (data["days"], data["timezone"], len(data["by_day"])) == (14, "Asia/Shanghai", 14)
+    totals = data["totals"]
+    assert (totals["conversations"], totals["bot_resolved"], totals["handoffs"], totals["tickets"]) == (2, 1, 1, 0)
+    assert totals["bot_resolution_rate"] == 0.5 and totals["handoff_rate"] == 0.5
+    assert totals["satisfaction"] == {"rate": 1.0, "positive": 2, "negative": 0}
+    assert totals["first_response_seconds"]["count"] == 1 and totals["handling_seconds"]["count"] == 1
+    assert totals["bot_reply_ms"] == {"p50": 100.0, "p95": 118.0, "count": 2}
+    assert [row["channel"] for row in data["by_channel"]] == ["rest", "socketio"]
+
+    short = json.loads(report(served, "kpis", "--days", "3", "--json", timezone="UTC").stdout)
+    assert (short["days"], short["timezone"], len(short["by_day"])) == (3, "UTC", 3)
+
+
+def test_kpis_text(served):
+    proc = report(served, "kpis")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("客服指标 ") and "（Asia/Shanghai，14 天）" in proc.stdout
+    total = next(line for line in proc.stdout.splitlines() if line.startswith("合计"))
+    assert total.split()[:6] == ["合计", "2", "50.0%", "50.0%", "1", "0"] and total.endswith("100/118ms")
+    assert "人工服务评价: 满意 1 / 不满意 0" in proc.stdout
+    assert "socketio" in proc.stdout
+
+
+def test_kpis_bad_arguments(served):
+    assert_clean_error(report(served, "kpis", "--days", "0"), "days must be at least 1")
+    assert_clean_error(report(served, "kpis", timezone="Mars/Olympus"), "unknown timezone 'Mars/Olympus'")
+
+
+def test_the_other_reports_still_work(served):
+    feedback = report(served, "feedback")
+    assert feedback.returncode == 0 and "有帮助" in feedback.stdout and "withdraw-fee" in feedback.stdout
+    handoffs = json.loads(report(served, "handoffs", "--json").stdout)
+    assert [(h["conversation_id"], h["state"]) for h in handoffs] == [("u2", "closed")]
+    assert "no unanswered records yet" in report(served, "unanswered").stdout
