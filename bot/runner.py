@@ -111,6 +111,12 @@ def start_bot(settings: Settings, models_dir: Path | None = None, log_dir: Path 
     from indexer.progress import stderr_progress
     from indexer.service import build_and_publish
 
+    from bot.availability import HoursError, OpeningHours
+
+    try:  # a bad [handoff] setting stops here, not at the first request for a person
+        OpeningHours.parse(settings.handoff.hours, settings.handoff.timezone)
+    except HoursError as exc:
+        raise StartupFailed(str(exc)) from None
     published = build_and_publish(settings, progress=stderr_progress("embedding questions"))
     say(f"index {published.version}: {published.manifest['counts']['enabled']} FAQ entries"
         + (" (up to date)" if published.skipped else " (published)"))

@@ -90,6 +90,12 @@ def console_blueprint(desk: HandoffDesk, suggest: Callable[[str], list[dict[str,
     """``suggest(question)`` returns the FAQ answers offered to the agent."""
     bp = Blueprint("agent_console")
     bp.static("/console/static", str(STATIC), name="console_static")
+    stopping = asyncio.Event()
+
+    @bp.listener("before_server_stop")
+    async def end_streams(*_: Any) -> None:  # so a restart does not wait for open consoles
+        stopping.set()
+        desk.pulse.fire()
 
     def signed_in(route: Route) -> Route:
         @functools.wraps(route)
@@ -105,11 +111,7 @@ def console_blueprint(desk: HandoffDesk, suggest: Callable[[str], list[dict[str,
                 return _error(str(exc), 400)
         return check
 
-    @bp.get("/console")
-    async def page_redirect(_: Request) -> HTTPResponse:
-        return response.redirect("/console/")
-
-    @bp.get("/console/")
+    @bp.get("/console", strict_slashes=False)
     async def page(_: Request) -> HTTPResponse:
         return await response.file(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
 
@@ -235,23 +237,27 @@ def console_blueprint(desk: HandoffDesk, suggest: Callable[[str], list[dict[str,
         await out.send("retry: 2000\n\n")
         marker = desk.tickets.marker()
         last_ping = 0.0
-        while not request.transport.is_closing():
-            if time.monotonic() - last_ping >= PING_SECONDS:
-                if desk.agents.agent_for(token) is None:  # signed out or expired meanwhile
-                    await out.send("event: signed_out\ndata: {}\n\n")
-                    break
-                desk.agents.touch(agent.name)
-                await out.send("event: ping\ndata: {}\n\n")
-                last_ping = time.monotonic()
-            for event in desk.handoffs.events_since(after):
-                after = event["seq"]
-                data = json.dumps(_event_json(event), ensure_ascii=False, default=str)
-                await out.send(f"event: handoff\nid: {after}\ndata: {data}\n\n")
-            now_marker = desk.tickets.marker()
-            if now_marker != marker:
-                marker = now_marker
-                await out.send("event: queue\ndata: {}\n\n")
-            await desk.pulse.wait(1.0)
+        try:
+            while not stopping.is_set() and not request.transport.is_closing():
+                if time.monotonic() - last_ping >= PING_SECONDS:
+                    if desk.agents.agent_for(token) is None:  # signed out or expired meanwhile
+                        await out.send("event: signed_out\ndata: {}\n\n")
+                        break
+                    desk.agents.touch(agent.name)
+                    await out.send("event: ping\ndata: {}\n\n")
+                    last_ping = time.monotonic()
+                for event in desk.handoffs.events_since(after):
+                    after = event["seq"]
+                    data = json.dumps(_event_json(event), ensure_ascii=False, default=str)
+                    await out.send(f"event: handoff\nid: {after}\ndata: {data}\n\n")
+                now_marker = desk.tickets.marker()
+                if now_marker != marker:
+                    marker = now_marker
+                    await out.send("event: queue\ndata: {}\n\n")
+                await desk.pulse.wait(1.0)
+        except Exception as exc:  # the console went away mid-write
+            log.debug("console stream of %s ended: %s", agent.name, exc)
+            return None
         await out.eof()
         return None
 
