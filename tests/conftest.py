@@ -87,3 +87,20 @@ def sample_kb(settings: Settings) -> Settings:
     """A copy of the real sample KB in kb_content/."""
     shutil.copytree(SAMPLE_KB, settings.kb_dir, dirs_exist_ok=True)
     return settings
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """A real headless Chromium (see tests/browser.py)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser import chromium_path, launch_chromium
+
+    if not chromium_path().exists():
+        pytest.fail(f"Chromium not found at {chromium_path()}: apt-get install chromium (or set FAQBOT_CHROMIUM)")
+    with sync_playwright() as playwright:
+        chromium = launch_chromium(playwright)
+        try:
+            yield chromium
+        finally:
+            chromium.close()

@@ -145,7 +145,10 @@ class Widget:
         return got
 
     def close(self) -> None:
-        self._run(self.client.disconnect())
+        try:
+            self._run(self.client.disconnect(), timeout=5)
+        except TimeoutError:  # a long-poll still open; the loop stops anyway
+            pass
         self.loop.call_soon_threadsafe(self.loop.stop)
 
 
