@@ -37,6 +37,9 @@ STATIC = Path(__file__).parent / "static"
 COOKIE = "faqbot_console"
 PING_SECONDS = 15.0
 MAX_TEXT = 4000
+# Failed sign-ins per account name before it is locked for a while (per server process).
+MAX_FAILED_SIGN_INS = 5
+LOCKOUT_SECONDS = 600
 
 Route = Callable[..., Awaitable[HTTPResponse]]
 
@@ -91,6 +94,7 @@ def console_blueprint(desk: HandoffDesk, suggest: Callable[[str], list[dict[str,
     bp = Blueprint("agent_console")
     bp.static("/console/static", str(STATIC), name="console_static")
     stopping = asyncio.Event()
+    failures: dict[str, list[float]] = {}
 
     @bp.listener("before_server_stop")
     async def end_streams(*_: Any) -> None:  # so a restart does not wait for open consoles
@@ -119,11 +123,18 @@ def console_blueprint(desk: HandoffDesk, suggest: Callable[[str], list[dict[str,
     async def login(request: Request) -> HTTPResponse:
         body = request.json if isinstance(request.json, dict) else {}
         name, password = str(body.get("name") or ""), str(body.get("password") or "")
+        now = time.monotonic()
+        recent = [t for t in failures.get(name, []) if now - t < LOCKOUT_SECONDS]
+        if len(recent) >= MAX_FAILED_SIGN_INS:
+            wait = int(LOCKOUT_SECONDS - (now - recent[0])) // 60 + 1
+            return _error(f"too many failed sign-ins for this account; try again in {wait} minutes", 429)
         try:
             token = desk.agents.sign_in(name, password)
         except AgentError as exc:
+            failures[name] = recent + [now]
             log.warning("console sign-in refused for %r from %s", name, request.ip)
             return _error(str(exc), 401)
+        failures.pop(name, None)
         agent = desk.agents.agent_for(token)
         assert agent is not None
         reply = response.json({"agent": _agent_json(agent), "token": token})

@@ -113,9 +113,12 @@ class Widget:
         self.client.on("bot_uttered", self.inbox.put)
         await self.client.connect(self.url, socketio_path="/socket.io", transports=["polling"])
 
+    def forget_session(self) -> None:
+        """Before a server restart, so ``wait_rejoined`` sees the next confirmation."""
+        self._confirmed.clear()
+
     def wait_rejoined(self, timeout: float = 60) -> None:
         """After a server restart: wait for the reconnect and the session to be confirmed again."""
-        self._confirmed.clear()
         assert self._confirmed.wait(timeout), "the widget did not rejoin its session after the restart"
 
     def say(self, text: str) -> None:
@@ -182,6 +185,9 @@ def test_console_and_its_api_refuse_anyone_not_signed_in(servers):
     assert post(servers.url + "/console/api/handoffs/x/messages", {"text": "hi"})[0] == 401
     status, body = post(servers.url + "/console/api/login", {"name": AGENT, "password": "guess"})
     assert status == 401 and body["error"] == "wrong account name or password"
+    for _ in range(6):  # guessing is cut off per account name, after 5 failures
+        status, body = post(servers.url + "/console/api/login", {"name": "mallory", "password": "guess"})
+    assert status == 429 and "too many failed sign-ins" in body["error"]
     with urllib.request.urlopen(servers.url + "/console/", timeout=10) as page:  # the page itself is public
         assert page.status == 200 and "客服工作台" in page.read().decode()
 
@@ -288,6 +294,7 @@ def test_a_rest_user_reaches_the_agent_and_polls_the_replies(servers, console, s
 def test_a_restart_in_the_middle_loses_nothing(servers, console, widget, store):
     from playwright.sync_api import expect
 
+    widget.forget_session()
     servers.restart()
     widget.wait_rejoined()
     user = servers.rest("rest-live")

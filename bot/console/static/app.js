@@ -37,7 +37,12 @@ async function api(path, body) {
     options.headers["Content-Type"] = "application/json";
     options.body = JSON.stringify(body);
   }
-  const reply = await fetch(path, options);
+  let reply;
+  try {
+    reply = await fetch(path, options);
+  } catch (error) {  // the server is restarting or the network is down; the live feed reconnects
+    throw new ApiError("暂时无法连接服务器，正在重试…");
+  }
   const data = await reply.json().catch(() => ({}));
   if (reply.status === 401 && !path.endsWith("/login")) {
     showLogin();
@@ -99,7 +104,8 @@ $("login-form").addEventListener("submit", async (event) => {
     $("login-password").value = "";
     await start();
   } catch (error) {
-    $("login-error").textContent = "账号或密码错误";
+    $("login-error").textContent = error.message.startsWith("too many")
+      ? "登录失败次数过多，请 10 分钟后再试" : "账号或密码错误";
   }
 });
 
@@ -117,7 +123,11 @@ function openStream() {
   stream.addEventListener("handoff", (message) => onEvent(JSON.parse(message.data)));
   stream.addEventListener("queue", () => scheduleQueue());
   stream.addEventListener("signed_out", () => showLogin());
-  stream.addEventListener("open", () => { scheduleQueue(); if (state.current) reloadCurrent(); });
+  stream.addEventListener("open", () => {  // also after a reconnect: catch up on what changed meanwhile
+    showError("");
+    scheduleQueue();
+    if (state.current) reloadCurrent().catch(showError);
+  });
   stream.addEventListener("error", async () => {
     if (stream.readyState === EventSource.CLOSED) {  // refused (e.g. 401): find out why, retry later
       try { await api("/console/api/me"); setTimeout(openStream, 2000); } catch (error) { /* login shown */ }
@@ -135,7 +145,7 @@ function onEvent(event) {
   if (["created", "claimed", "closed", "user_message", "agent_message"].includes(event.kind)) scheduleQueue();
   if (!state.current || state.current.type !== "handoff" || state.current.id !== event.handoff_id) return;
   appendEvent(event);
-  if (event.kind === "claimed" || event.kind === "closed") reloadCurrent();
+  if (event.kind === "claimed" || event.kind === "closed") reloadCurrent().catch(showError);
   if (event.kind === "user_message") loadSuggestions();
 }
 
@@ -200,7 +210,7 @@ async function selectHandoff(id) {
   $("conversation").replaceChildren();
   $("ticket-controls").hidden = true;
   showError("");
-  await reloadCurrent();
+  await reloadCurrent().catch(showError);
   loadSuggestions();
   refreshQueue().catch(showError);
 }
@@ -415,7 +425,7 @@ function chart(title, days, value, format, fixedMax) {
   const width = 440, height = 170, left = 48, right = 10, top = 10, bottom = 26;
   const values = days.map(value);
   const known = values.filter((v) => v !== null && v !== undefined);
-  const max = fixedMax || Math.max(1, ...known) * 1.1;
+  const max = fixedMax || Math.max(2, Math.ceil(Math.max(...known, 0) * 1.1));
   const x = (i) => left + (days.length < 2 ? 0 : (i * (width - left - right)) / (days.length - 1));
   const y = (v) => top + (height - top - bottom) * (1 - v / max);
   const root = svg("svg", { viewBox: `0 0 ${width} ${height}`, "data-testid": "kpi-chart", role: "img", "aria-label": title });
@@ -423,7 +433,7 @@ function chart(title, days, value, format, fixedMax) {
   root.append(svg("line", { class: "axis", x1: left, y1: top, x2: left, y2: y(0) }));
   for (const fraction of [0, 0.5, 1]) {
     root.append(svg("text", { class: "tick", x: left - 4, y: y(max * fraction) + 3, "text-anchor": "end" },
-                    format(fixedMax ? max * fraction : Math.round(max * fraction))));
+                    format(fixedMax ? max * fraction : Math.round(max * fraction * 10) / 10)));
   }
   const step = Math.max(1, Math.ceil(days.length / 7));
   days.forEach((d, i) => {
