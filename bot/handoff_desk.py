@@ -19,18 +19,23 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+import sqlalchemy as sa
+
 from bot.agents import AgentStore
 from bot.availability import Availability, OpeningHours, check, expectation
-from bot.handoff_store import WAITING, Handoff, HandoffRequest, HandoffStore
+from bot.handoff_store import OPEN_STATES, WAITING, Handoff, HandoffRequest, HandoffStore, handoffs
 from bot.records import Records
 from bot.texts import say
-from bot.tickets import TicketStore
+from bot.tickets import DRAFTING, TicketStore, tickets
 from connectors.outbound import outbound_for
 from faqbot.config import Settings
 
 log = logging.getLogger(__name__)
 
 RATE_PAYLOAD = "/rate_service"
+# Turns (KPI rows) are written in batches at most this often: one row per
+# message, written one by one, cost more than the rest of the gate.
+TURN_FLUSH_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -87,6 +92,37 @@ class HandoffDesk:
         self.records = Records(url)
         self.hours = OpeningHours.parse(settings.handoff.hours, settings.handoff.timezone)
         self._pulse: Pulse | None = None
+        self._turns: list[dict[str, Any]] = []
+
+    # -- who owns a conversation, and the turns log (the gate, every message) -----
+
+    def owner_of(self, conversation_id: str) -> str | None:
+        """"handoff" (waiting or with an agent), "ticket" (a message being left) or None (the bot)."""
+        query = sa.union_all(
+            sa.select(sa.literal("handoff").label("owner")).where(
+                handoffs.c.conversation_id == conversation_id, handoffs.c.state.in_(OPEN_STATES)),
+            sa.select(sa.literal("ticket").label("owner")).where(
+                tickets.c.conversation_id == conversation_id, tickets.c.state == DRAFTING))
+        self.tickets.engine  # both tables exist (same database)
+        with self.handoffs.engine.connect() as conn:
+            return conn.execute(query).scalar()
+
+    def note_turn(self, conversation_id: str, channel: str, handled_by: str, reply_ms: float | None) -> None:
+        """Record one user message for the KPIs (flushed within ``TURN_FLUSH_SECONDS``)."""
+        self._turns.append({"at": datetime.now(timezone.utc), "conversation_id": conversation_id,
+                            "channel": channel, "handled_by": handled_by, "reply_ms": reply_ms})
+        if len(self._turns) == 1:
+            try:
+                asyncio.get_running_loop().call_later(TURN_FLUSH_SECONDS, self.flush_turns)
+            except RuntimeError:  # no event loop (a script or a test): write now
+                self.flush_turns()
+
+    def flush_turns(self) -> None:
+        rows, self._turns = self._turns, []
+        try:
+            self.records.log_turns(rows)
+        except Exception:
+            log.exception("could not record %d turns for the KPIs", len(rows))
 
     # -- availability and requests (action server) -----------------------------
 

@@ -40,6 +40,9 @@ class HandoffGate:
         if rating is not None:
             await self._rate(message, *rating)
             return True
+        owner = self.desk.owner_of(sender)  # one query: most messages are the bot's
+        if owner is None:
+            return False
         handoff = self.desk.handoffs.open_for(sender)
         if handoff is not None:
             await self._to_person(handoff, message, text)
@@ -48,10 +51,10 @@ class HandoffGate:
         if draft is not None:
             await self._take_message(draft, message, text)
             return True
-        return False
+        return False  # closed between the two reads
 
     async def answered(self, message: UserMessage, reply_ms: float) -> None:
-        self.desk.records.log_turn(message.sender_id, message.input_channel or "unknown", "bot", reply_ms)
+        self.desk.note_turn(message.sender_id, message.input_channel or "unknown", "bot", reply_ms)
 
     async def _reply(self, message: UserMessage, text: str, handoff: Handoff | None = None) -> None:
         if handoff is not None:  # kept in the hand-off's log, so the agent sees what the user was told
@@ -84,7 +87,7 @@ class HandoffGate:
                 message.sender_id, say("utter_handoff_already", ticket=handoff.ticket))
             return
         self.desk.handoffs.user_message(handoff.id, text)
-        self.desk.records.log_turn(message.sender_id, channel, "queue" if waiting else "agent", None)
+        self.desk.note_turn(message.sender_id, channel, "queue" if waiting else "agent", None)
         self.desk.pulse.fire()
         if waiting:
             sent = [e for e in self.desk.handoffs.events(handoff.id) if e["kind"] == "user_message"]
@@ -92,7 +95,7 @@ class HandoffGate:
                 await self._reply(message, say("utter_handoff_waiting_ack"), handoff)
 
     async def _take_message(self, draft: Ticket, message: UserMessage, text: str) -> None:
-        self.desk.records.log_turn(message.sender_id, message.input_channel or "unknown", "ticket", None)
+        self.desk.note_turn(message.sender_id, message.input_channel or "unknown", "ticket", None)
         if plain(text) in CANCEL_WORDS:
             self.desk.tickets.cancel(draft.id)
             await self._reply(message, say("utter_leave_message_cancelled"))

@@ -86,6 +86,12 @@ class Records:
             conn.execute(turns.insert().values(at=_now(), conversation_id=conversation_id, channel=channel,
                                                handled_by=handled_by, reply_ms=reply_ms))
 
+    def log_turns(self, rows: list[dict[str, Any]]) -> None:
+        """Many turns in one transaction: ``at``, ``conversation_id``, ``channel``, ``handled_by``, ``reply_ms``."""
+        if rows:
+            with self.engine.begin() as conn:
+                conn.execute(turns.insert(), rows)
+
     def _rows(self, table: sa.Table, limit: int) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
             result = conn.execute(sa.select(table).order_by(table.c.created_at.desc()).limit(limit))

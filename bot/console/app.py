@@ -100,6 +100,7 @@ def console_blueprint(desk: HandoffDesk, suggest: Callable[[str], list[dict[str,
     async def end_streams(*_: Any) -> None:  # so a restart does not wait for open consoles
         stopping.set()
         desk.pulse.fire()
+        desk.flush_turns()
 
     def signed_in(route: Route) -> Route:
         @functools.wraps(route)
