@@ -164,44 +164,47 @@ class HandoffDesk:
         return self._pulse
 
     async def deliver(self, channel: str, recipient_id: str, text: str,
-                      buttons: list[dict[str, Any]] | None = None) -> str:
+                      buttons: list[dict[str, Any]] | None = None, meta: dict[str, Any] | None = None) -> str:
         """Push to the user: "live" (a client got it), "stored" (kept, client offline),
         "poll" (the channel has no push; the user's client polls)."""
         outbound = outbound_for(channel)
         if outbound is None:
             return "poll"
         try:
-            return "live" if await outbound.send(recipient_id, text, buttons) else "stored"
+            return "live" if await outbound.send(recipient_id, text, buttons, meta) else "stored"
         except Exception:
             log.exception("could not push to %s on %s; the message stays stored", recipient_id, channel)
             return "stored"
 
-    async def notice(self, handoff: Handoff, text: str, buttons: list[dict[str, Any]] | None = None) -> str:
-        """A system notice to the user, stored in the hand-off's log first."""
-        self.handoffs.bot_message(handoff.id, text)
+    async def notice(self, handoff: Handoff, text: str, event: str,
+                     buttons: list[dict[str, Any]] | None = None, **details: Any) -> str:
+        """A system notice to the user (``event``: claimed | closed | ...), stored in the hand-off's log first."""
+        seq = self.handoffs.bot_message(handoff.id, text)
         self.pulse.fire()
-        return await self.deliver(handoff.channel, handoff.conversation_id, text, buttons)
+        meta = {"from": "system", "event": event, "seq": seq, **details}
+        return await self.deliver(handoff.channel, handoff.conversation_id, text, buttons, meta)
 
     # -- agent operations (console) ---------------------------------------------
 
     async def claim(self, handoff_id: str, agent: str, display_name: str) -> Handoff:
         handoff = self.handoffs.claim(handoff_id, agent)
         self.pulse.fire()
-        await self.notice(handoff, say("utter_handoff_claimed", agent=display_name))
+        await self.notice(handoff, say("utter_handoff_claimed", agent=display_name), "claimed", name=display_name)
         return handoff
 
-    async def reply(self, handoff_id: str, agent: str, text: str) -> tuple[int, str]:
+    async def reply(self, handoff_id: str, agent: str, text: str, display_name: str | None = None) -> tuple[int, str]:
         seq = self.handoffs.agent_message(handoff_id, agent, text.strip())
         self.pulse.fire()
         handoff = self.handoffs.get(handoff_id)
-        return seq, await self.deliver(handoff.channel, handoff.conversation_id, text.strip())
+        meta = {"from": "agent", "name": display_name or agent, "seq": seq}
+        return seq, await self.deliver(handoff.channel, handoff.conversation_id, text.strip(), meta=meta)
 
     async def close(self, handoff_id: str, agent: str | None, why: str | None = None) -> Handoff:
         handoff = self.handoffs.close(handoff_id, agent, why)
         self.pulse.fire()
         name = "utter_handoff_cancelled" if why == "user_cancelled" else "utter_handoff_closed"
         buttons = None if why == "user_cancelled" else rating_buttons(handoff.id)
-        await self.notice(handoff, say(name), buttons)
+        await self.notice(handoff, say(name), "closed", buttons)
         return handoff
 
     def messages_for(self, conversation_id: str, after: int) -> tuple[list[dict[str, Any]], int]:

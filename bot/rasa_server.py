@@ -73,6 +73,7 @@ def install_handoff_layer() -> None:
     from bot.console.app import console_blueprint
     from bot.handoff_desk import HandoffDesk
     from bot.handoff_gate import HandoffGate
+    from bot.webchat import webchat_blueprint
     from connectors import gate
     from faqbot.config import load_settings
 
@@ -85,6 +86,7 @@ def install_handoff_layer() -> None:
     def with_console(*args: Any, **kwargs: Any) -> Any:
         app = configure_app(*args, **kwargs)
         app.blueprint(console_blueprint(desk, _suggester(settings)))
+        app.blueprint(webchat_blueprint())
         return app
 
     rasa.core.run.configure_app = with_console

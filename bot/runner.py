@@ -170,6 +170,7 @@ def run_forever(settings: Settings) -> int:
     print(f"\nThe bot is running.\n  REST:      POST {bot.rest_webhook}  "
           '{"sender": "u1", "message": "提现手续费是多少"}\n'
           f"  socket.io: {bot.rasa_url}  (web widget)\n  actions:   {bot.action_url}\n"
+          f"  demo page: {bot.rasa_url}/demo/  (a sample website with the chat widget)\n"
           f"  console:   {bot.rasa_url}/console/  (agents; add one with `faqbot agent add NAME`)\n"
           "Edit kb_content/ and run `faqbot index build` to publish: the bot picks it up without a restart.\n"
           "Press Ctrl-C to stop.", flush=True)

@@ -12,8 +12,13 @@ from typing import Any, Protocol
 
 
 class Outbound(Protocol):
-    async def send(self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None = None) -> bool:
-        """Send now; True if it reached a connected client or the platform accepted it."""
+    async def send(self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None = None,
+                   meta: dict[str, Any] | None = None) -> bool:
+        """Send now; True if it reached a connected client or the platform accepted it.
+
+        ``meta`` says who wrote it: ``{"from": "agent", "name": "小李", "seq": 12}`` or
+        ``{"from": "system", "event": "claimed" | "closed" | ..., "seq": 13}``; ``seq`` is the
+        message's place in the hand-off log, so a client can fetch what it missed."""
 
 
 _outbounds: dict[str, Outbound] = {}

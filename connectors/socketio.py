@@ -55,10 +55,19 @@ class SocketIOOutbound:
         self.output = SocketIOOutput(sio, bot_message_evt)
         self.sio, self.namespace = sio, namespace
 
-    async def send(self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None = None) -> bool:
+    async def send(self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None = None,
+                   meta: dict[str, Any] | None = None) -> bool:
         connected = any(True for _ in self.sio.manager.get_participants(self.namespace, recipient_id))
+        if meta is None:
+            if buttons:
+                await self.output.send_text_with_buttons(recipient_id, text, buttons)
+            else:
+                await self.output.send_text_message(recipient_id, text)
+            return connected
+        # One message (not one per paragraph) so the widget can show who wrote it and de-duplicate by seq.
+        message: dict[str, Any] = {"text": text, "metadata": meta}
         if buttons:
-            await self.output.send_text_with_buttons(recipient_id, text, buttons)
-        else:
-            await self.output.send_text_message(recipient_id, text)
+            message["quick_replies"] = [{"content_type": "text", "title": b["title"], "payload": b["payload"]}
+                                        for b in buttons]
+        await self.sio.emit(self.output.bot_message_evt, message, room=recipient_id, namespace=self.namespace)
         return connected

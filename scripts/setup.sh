@@ -13,7 +13,7 @@ if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
   exit 1
 fi
 
-lock_hash=$(cat requirements/lock.txt pyproject.toml | sha256sum | cut -c1-16)
+lock_hash=$(cat requirements/lock.txt pyproject.toml widget/package-lock.json | sha256sum | cut -c1-16)
 stamp=".venv/.installed-$lock_hash"
 if [ -f "$stamp" ]; then
   exit 0
@@ -32,6 +32,12 @@ quiet_pip install --quiet --disable-pip-version-check --no-deps \
 # The project itself is built in an isolated environment: Rasa pins an old
 # 'packaging' that today's setuptools cannot build with.
 quiet_pip install --quiet --disable-pip-version-check --no-deps -e .
+# The web widget's one runtime dependency (the socket.io client), served by the bot.
+if command -v npm >/dev/null 2>&1; then
+  (cd widget && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+else
+  echo "setup: npm not found: the web widget's socket.io client is not installed (install Node.js and npm)" >&2
+fi
 rm -f .venv/.installed-*
 touch "$stamp"
 echo "setup: done"

@@ -190,7 +190,7 @@ def console_blueprint(desk: HandoffDesk, suggest: Callable[[str], list[dict[str,
     @bp.post("/console/api/handoffs/<handoff_id>/messages")
     @signed_in
     async def message(request: Request, agent: Agent, handoff_id: str) -> HTTPResponse:
-        seq, delivered = await desk.reply(handoff_id, agent.name, _body_text(request))
+        seq, delivered = await desk.reply(handoff_id, agent.name, _body_text(request), agent.display_name)
         return response.json({"seq": seq, "delivered": delivered})
 
     @bp.post("/console/api/handoffs/<handoff_id>/notes")
@@ -287,5 +287,20 @@ def console_blueprint(desk: HandoffDesk, suggest: Callable[[str], list[dict[str,
         answered = [{"ticket": t.ticket, "question": t.question, "answer": t.answer,
                      "answered_at": t.to_json()["answered_at"]} for t in desk.tickets.answered_for(sender)]
         return response.json({"sender": sender, "messages": messages, "next": latest, "tickets": answered})
+
+    @bp.get("/handoff/status")
+    async def status(request: Request) -> HTTPResponse:
+        """For the web widget: who has the conversation now, so it can show the hand-off state."""
+        sender = request.args.get("sender", "")
+        if not sender:
+            return _error("'sender' is required", 400)
+        current = desk.handoffs.open_for(sender)
+        if current is None:
+            state = "message" if desk.tickets.draft_for(sender) else "bot"
+            return response.json({"state": state})
+        names = {a.name: a.display_name for a in desk.agents.list()}
+        ahead = sum(1 for h in desk.handoffs.list((WAITING,)) if h.created_at < current.created_at)
+        return response.json({"state": current.state, "ticket": current.ticket, "waiting_ahead": ahead,
+                              "agent": names.get(current.agent or "", current.agent)})
 
     return bp

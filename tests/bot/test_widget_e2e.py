@@ -1,0 +1,173 @@
+"""The website chat widget in headless Chromium against the real servers: the
+demo page, answers with their Markdown, clarify and feedback buttons, 转人工 and
+the hand-off state, an agent's reply (hostile content included) shown safely,
+history kept across a refresh, the phone layout and the unread badge.
+Screenshots go to test-artifacts/ (desktop and phone)."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+
+import pytest
+
+from bot.agents import AgentStore
+from bot.handoff_store import HandoffStore
+from faqbot.config import PROJECT_ROOT
+from indexer.kb import load_kb
+from tests.bot.test_handoff_e2e import Servers
+
+pytestmark = pytest.mark.slow
+
+HANDOFF = {"presence_timeout": 86400}
+ARTIFACTS = PROJECT_ROOT / "test-artifacts"
+HOSTILE = ('<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 1"> '
+           '[点我](javascript:window.__pwned=1) **加粗**')
+
+
+@pytest.fixture(scope="module")
+def servers(bot_settings):
+    agents = AgentStore(bot_settings.database_url)
+    agents.add("li", "pass-word-123", "小李")
+    agents.touch("li")  # on duty for this module
+    servers = Servers(bot_settings)
+    servers.start()
+    yield servers
+    servers.bot.stop()
+
+
+@pytest.fixture(scope="module")
+def kb(bot_settings):
+    return {e.id: e for e in load_kb(bot_settings.kb_dir).entries}
+
+
+@pytest.fixture(scope="module")
+def page(servers, browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.errors = errors
+    page.goto(servers.url + "/demo/")
+    yield page
+    context.close()
+
+
+def agent_call(servers, path: str, body: dict, token: str | None = None) -> dict:
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(servers.url + path, data=json.dumps(body).encode(), headers=headers)
+    with urllib.request.urlopen(request, timeout=30) as reply:
+        return json.loads(reply.read())
+
+
+def bot_messages(page):
+    return page.locator('[data-testid="widget-msg"][data-from="bot"]')
+
+
+def ask(page, text: str) -> None:
+    page.get_by_test_id("widget-input").fill(text)
+    page.get_by_test_id("widget-input").press("Enter")
+
+
+def test_the_demo_page_answers_a_paraphrase_with_its_markdown(page, kb):
+    from playwright.sync_api import expect
+
+    page.get_by_test_id("widget-bubble").click()
+    expect(page.get_by_test_id("widget-panel")).to_be_visible()
+    expect(page.get_by_test_id("widget-input")).to_be_focused()
+    ask(page, "提币一般要多长时间才能到")
+    # Rasa's socket.io channel sends one message per paragraph, the buttons with the last.
+    answer = bot_messages(page).filter(has_text="到账时间取决于网络确认速度")
+    expect(answer).to_have_count(1, timeout=20000)
+    expect(answer.locator("strong").first).to_have_text("几分钟到 1 小时")  # **bold** rendered
+    expect(bot_messages(page).filter(has_text="已完成").locator("ul li")).to_have_count(3)
+    expect(page.locator('[data-testid="widget-reply"]', has_text="有帮助")).to_have_count(1)
+    assert "**" not in page.get_by_test_id("widget-log").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "widget-desktop.png"))
+
+
+def test_clarify_buttons_and_not_helpful(page, kb):
+    from playwright.sync_api import expect
+
+    ask(page, "充值的话呢")
+    expect(bot_messages(page).last).to_contain_text("您是想问", timeout=20000)
+    choices = page.locator(".replies").last.get_by_test_id("widget-reply")
+    title = choices.nth(1).inner_text()
+    choices.nth(1).click()
+    faq = next(e for e in kb.values() if e.question == title)
+    first_line = faq.answer.strip().split("\n")[0].replace("**", "")[:12]
+    expect(bot_messages(page).filter(has_text=first_line).last).to_be_visible(timeout=20000)
+    page.locator(".replies").last.get_by_test_id("widget-reply").filter(has_text="没帮助").click()
+    expect(bot_messages(page).last).to_contain_text("抱歉没能帮到您", timeout=20000)
+
+
+def test_a_hand_off_shows_its_state_and_the_agent_safely(page, servers, bot_settings):
+    from playwright.sync_api import expect
+
+    ask(page, "转人工")
+    expect(bot_messages(page).last).to_contain_text("已为您转接人工客服", timeout=20000)
+    expect(page.get_by_test_id("widget-status")).to_contain_text("正在为您转接人工客服", timeout=10000)
+    session = page.evaluate("window.FaqbotWidgetApi.session()")
+    handoff = HandoffStore(bot_settings.database_url).open_for(session)
+    token = agent_call(servers, "/console/api/login", {"name": "li", "password": "pass-word-123"})["token"]
+    agent_call(servers, f"/console/api/handoffs/{handoff.id}/claim", {}, token)
+    agent_call(servers, f"/console/api/handoffs/{handoff.id}/messages", {"text": HOSTILE}, token)
+    agent = page.locator('[data-testid="widget-msg"][data-from="agent"]').last
+    expect(agent).to_contain_text("<script>window.__pwned = 1</script>", timeout=20000)  # shown as text
+    expect(agent).to_contain_text("人工客服 小李")
+    expect(agent.locator("strong")).to_have_text("加粗")
+    assert agent.locator("img, script, a").count() == 0  # javascript: links stay text
+    assert page.evaluate("window.__pwned") is None
+    expect(page.get_by_test_id("widget-status")).to_contain_text("人工客服 小李 正在为您服务", timeout=10000)
+    ask(page, "我的提现还没到账")
+    expect(page.get_by_test_id("widget-typing")).to_be_visible()
+    events = lambda: [e["text"] for e in HandoffStore(bot_settings.database_url).events(handoff.id)]  # noqa: E731
+    deadline_ok = False
+    for _ in range(50):
+        if "我的提现还没到账" in events():
+            deadline_ok = True
+            break
+        page.wait_for_timeout(200)
+    assert deadline_ok, "the user's message did not reach the agent"
+    agent_call(servers, f"/console/api/handoffs/{handoff.id}/close", {}, token)
+    expect(page.locator('[data-testid="widget-msg"][data-from="system"]').last).to_contain_text(
+        "人工服务已结束", timeout=20000)
+    expect(page.get_by_test_id("widget-status")).to_be_hidden(timeout=10000)
+
+
+def test_a_refresh_keeps_the_conversation(page):
+    from playwright.sync_api import expect
+
+    before = page.get_by_test_id("widget-msg").count()
+    session = page.evaluate("window.FaqbotWidgetApi.session()")
+    page.reload()
+    expect(page.get_by_test_id("widget-panel")).to_be_visible()
+    expect(page.get_by_test_id("widget-msg")).to_have_count(before)
+    assert page.evaluate("window.FaqbotWidgetApi.session()") == session
+    ask(page, "提现手续费是多少")  # the same conversation goes on with the bot
+    expect(bot_messages(page).last).to_contain_text("手续费", timeout=20000)
+    assert page.errors == []
+
+
+def test_phone_layout_unread_badge_and_length_limit(servers, browser):
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    phone = context.new_page()
+    phone.goto(servers.url + "/demo/")
+    expect(phone.get_by_test_id("widget-bubble")).to_contain_text("1")  # the greeting is unread
+    phone.get_by_test_id("widget-bubble").click()
+    panel = phone.get_by_test_id("widget-panel")
+    box = panel.bounding_box()
+    assert box["width"] == 390 and box["height"] >= 800  # full screen on a phone
+    phone.get_by_test_id("widget-input").fill("长" * 2001)
+    expect(phone.get_by_test_id("widget-hint")).to_contain_text("消息最长 2000 字")
+    phone.get_by_test_id("widget-input").press("Enter")
+    expect(phone.locator('[data-testid="widget-msg"][data-from="user"]')).to_have_count(0)  # not sent
+    phone.get_by_test_id("widget-input").fill("忘记登录密码了怎么办")
+    phone.get_by_test_id("widget-send").click()
+    expect(phone.locator('[data-testid="widget-msg"][data-from="bot"]').last).to_contain_text("密码", timeout=20000)
+    phone.screenshot(path=str(ARTIFACTS / "widget-phone.png"))
+    context.close()

@@ -1,0 +1,286 @@
+/* faqbot web widget: one <script> tag, talks to Rasa's socket.io channel.
+ *
+ *   <script src="https://bot.example.com/widget/widget.js"
+ *           data-title="在线客服" data-color="#1f6feb" data-greeting="您好，有什么可以帮您？"></script>
+ *
+ * Options come from data-* attributes or window.FaqbotWidget = {server, title, color, avatar,
+ * greeting, lang}. Everything is drawn with DOM calls and textContent inside a shadow root: no
+ * answer or agent message can inject HTML or script. The conversation (socket.io session id and
+ * the messages shown) is kept in localStorage, so a page refresh keeps the history.
+ */
+(function () {
+  "use strict";
+  const script = document.currentScript;
+  const origin = script ? new URL(script.src, location.href).origin : location.origin;
+  const data = script ? script.dataset : {};
+  const config = Object.assign({
+    server: data.server || origin, title: data.title || "在线客服", color: data.color || "#1f6feb",
+    avatar: data.avatar || "", greeting: data.greeting || "您好！我是智能客服，请直接输入您的问题。",
+    lang: data.lang || "zh-CN", maxLength: 2000,
+  }, window.FaqbotWidget || {});
+  const KEY = "faqbot-widget:" + config.server;
+  const SAFE_LINK = /^(https?:\/\/|mailto:)/i;
+
+  // -- state kept across page loads ------------------------------------------------
+  const saved = (() => { try { return JSON.parse(localStorage.getItem(KEY)) || {}; } catch (e) { return {}; } })();
+  const state = {
+    session: saved.session || (crypto.randomUUID ? crypto.randomUUID().replace(/-/g, "") : String(Math.random()).slice(2)),
+    history: Array.isArray(saved.history) ? saved.history.slice(-200) : [],
+    lastSeq: saved.lastSeq || 0, open: !!saved.open, unread: 0, socket: null, typingTimer: null,
+  };
+  const persist = () => localStorage.setItem(KEY, JSON.stringify({ session: state.session, history: state.history,
+                                                                   lastSeq: state.lastSeq, open: state.open }));
+
+  // -- DOM -----------------------------------------------------------------------
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === null || v === undefined || v === false) continue;
+      if (k === "class") node.className = v;
+      else if (k === "text") node.textContent = v;
+      else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+      else node.setAttribute(k, v);
+    }
+    for (const c of children) if (c !== null && c !== undefined) node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    return node;
+  }
+
+  const host = el("div", { id: "faqbot-widget" });
+  const root = host.attachShadow({ mode: "open" });
+  const style = el("style", { text: `
+    :host { all: initial; }
+    [hidden] { display: none !important; }
+    * { box-sizing: border-box; font-family: -apple-system, "PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", sans-serif; }
+    .bubble { position: fixed; right: 20px; bottom: 20px; width: 56px; height: 56px; border-radius: 50%; border: none;
+              background: ${config.color}; color: #fff; font-size: 24px; cursor: pointer; box-shadow: 0 4px 14px rgba(0,0,0,.25); z-index: 2147483000; }
+    .badge { position: absolute; top: -4px; right: -4px; min-width: 20px; height: 20px; border-radius: 10px; background: #e5484d;
+             color: #fff; font-size: 12px; line-height: 20px; padding: 0 6px; }
+    .panel { position: fixed; right: 20px; bottom: 88px; width: 380px; height: min(620px, calc(100vh - 110px)); background: #fff;
+             border-radius: 12px; box-shadow: 0 8px 30px rgba(0,0,0,.2); display: flex; flex-direction: column; overflow: hidden; z-index: 2147483000; }
+    .head { background: ${config.color}; color: #fff; padding: 12px 14px; display: flex; align-items: center; gap: 10px; }
+    .head img { width: 32px; height: 32px; border-radius: 50%; background: #fff; }
+    .head h2 { font-size: 16px; margin: 0; flex: 1; }
+    .head button { background: none; border: none; color: #fff; font-size: 20px; cursor: pointer; }
+    .status { background: #fff7e6; color: #8a5300; font-size: 13px; padding: 6px 14px; border-bottom: 1px solid #f0e0c0; }
+    .status.agent { background: #e9f7ef; color: #1a7f37; border-color: #c6ebd3; }
+    .log { flex: 1; overflow-y: auto; padding: 12px; display: flex; flex-direction: column; gap: 8px; background: #f6f7f9; }
+    .msg { max-width: 85%; padding: 8px 12px; border-radius: 12px; font-size: 14px; line-height: 1.55; word-break: break-word; color: #1f2329; }
+    .msg p { margin: 0 0 6px; } .msg p:last-child { margin: 0; } .msg ul, .msg ol { margin: 4px 0; padding-left: 20px; }
+    .msg a { color: ${config.color}; }
+    .user { align-self: flex-end; background: ${config.color}; color: #fff; white-space: pre-wrap; }
+    .bot { align-self: flex-start; background: #fff; border: 1px solid #e3e6ea; }
+    .agent { align-self: flex-start; background: #e9f7ef; border: 1px solid #b7e4c7; }
+    .who { display: block; font-size: 12px; color: #1a7f37; margin-bottom: 2px; }
+    .system { align-self: center; background: none; color: #6b7280; font-size: 12px; text-align: center; }
+    .replies { display: flex; flex-wrap: wrap; gap: 6px; align-self: flex-start; max-width: 95%; }
+    .replies button { border: 1px solid ${config.color}; color: ${config.color}; background: #fff; border-radius: 16px;
+                      padding: 4px 12px; font-size: 13px; cursor: pointer; }
+    .replies button:disabled { opacity: .45; cursor: default; }
+    .typing { align-self: flex-start; color: #6b7280; font-size: 13px; }
+    form { display: flex; gap: 8px; padding: 10px; border-top: 1px solid #e3e6ea; align-items: flex-end; }
+    textarea { flex: 1; resize: none; border: 1px solid #d0d4da; border-radius: 8px; padding: 8px; font-size: 14px; max-height: 120px; }
+    form button { background: ${config.color}; color: #fff; border: none; border-radius: 8px; padding: 8px 14px; font-size: 14px; cursor: pointer; }
+    .hint { color: #e5484d; font-size: 12px; padding: 0 12px 6px; min-height: 0; }
+    .offline { background: #fdecec; color: #b42318; font-size: 12px; padding: 4px 14px; }
+    button:focus-visible, textarea:focus-visible { outline: 2px solid #111; outline-offset: 2px; }
+    @media (max-width: 600px) {
+      .panel { right: 0; bottom: 0; width: 100vw; height: 100dvh; border-radius: 0; }
+    }` });
+
+  const badge = el("span", { class: "badge", hidden: true, "aria-label": "未读消息" });
+  const bubble = el("button", { class: "bubble", "aria-label": `打开${config.title}`, "aria-expanded": "false",
+                                "data-testid": "widget-bubble", onclick: () => toggle(true) }, "💬", badge);
+  const log = el("div", { class: "log", role: "log", "aria-live": "polite", "aria-label": "对话记录", "data-testid": "widget-log" });
+  const status = el("div", { class: "status", hidden: true, role: "status", "data-testid": "widget-status" });
+  const offline = el("div", { class: "offline", hidden: true, role: "status", text: "网络已断开，正在重新连接…" });
+  const input = el("textarea", { rows: "1", "aria-label": "输入您的问题", placeholder: "输入您的问题，Enter 发送，Shift+Enter 换行",
+                                 maxlength: String(config.maxLength + 1), "data-testid": "widget-input" });
+  const hint = el("div", { class: "hint", role: "alert", "data-testid": "widget-hint" });
+  const form = el("form", { onsubmit: (e) => { e.preventDefault(); sendText(input.value); } }, input,
+                  el("button", { type: "submit", "data-testid": "widget-send" }, "发送"));
+  const panel = el("section", { class: "panel", role: "dialog", "aria-label": config.title, hidden: true, "data-testid": "widget-panel", lang: config.lang },
+    el("div", { class: "head" }, config.avatar ? el("img", { src: config.avatar, alt: "" }) : null,
+       el("h2", { text: config.title }),
+       el("button", { "aria-label": "关闭对话窗口", "data-testid": "widget-close", onclick: () => toggle(false) }, "×")),
+    status, offline, log, hint, form);
+  root.append(style, bubble, panel);
+
+  input.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); sendText(input.value); }
+    if (e.key === "Escape") toggle(false);
+  });
+  input.addEventListener("input", () => {
+    hint.textContent = input.value.length > config.maxLength
+      ? `消息最长 ${config.maxLength} 字，当前 ${input.value.length} 字，请精简后发送。` : "";
+  });
+
+  function toggle(open) {
+    state.open = open;
+    panel.hidden = !open;
+    bubble.hidden = open;
+    bubble.setAttribute("aria-expanded", String(open));
+    if (open) { state.unread = 0; badge.hidden = true; input.focus(); log.scrollTop = log.scrollHeight; }
+    else bubble.focus();
+    persist();
+  }
+
+  // -- the Markdown subset the KB uses: paragraphs, **bold**, - and 1. lists, [text](url) --------
+  function inline(text, into) {
+    const pattern = /\*\*([^*]+)\*\*|\[([^\]]+)\]\(([^)\s]+)\)|(https?:\/\/[^\s)）]+)/g;
+    let last = 0, m;
+    while ((m = pattern.exec(text))) {
+      into.append(text.slice(last, m.index));
+      if (m[1] !== undefined) into.append(el("strong", { text: m[1] }));
+      else if (m[2] !== undefined) {
+        into.append(SAFE_LINK.test(m[3]) ? el("a", { href: m[3], target: "_blank", rel: "noopener noreferrer", text: m[2] })
+                                         : `${m[2]} (${m[3]})`);  // javascript: and friends stay text
+      } else into.append(el("a", { href: m[4], target: "_blank", rel: "noopener noreferrer", text: m[4] }));
+      last = pattern.lastIndex;
+    }
+    into.append(text.slice(last));
+    return into;
+  }
+
+  function markdown(text) {
+    const box = document.createDocumentFragment();
+    for (const block of String(text).split(/\n{2,}/)) {
+      const lines = block.split("\n");
+      if (lines.every((l) => /^\s*[-*]\s+/.test(l))) {
+        box.append(el("ul", {}, ...lines.map((l) => inline(l.replace(/^\s*[-*]\s+/, ""), el("li")))));
+      } else if (lines.every((l) => /^\s*\d+[.、]\s*/.test(l))) {
+        box.append(el("ol", {}, ...lines.map((l) => inline(l.replace(/^\s*\d+[.、]\s*/, ""), el("li")))));
+      } else {
+        const p = el("p");
+        lines.forEach((l, i) => { if (i) p.append(el("br")); inline(l, p); });
+        box.append(p);
+      }
+    }
+    return box;
+  }
+
+  // -- messages ------------------------------------------------------------------
+  function draw(m) {
+    let node;
+    if (m.from === "user") node = el("div", { class: "msg user", "data-testid": "widget-msg", "data-from": "user", text: m.text });
+    else if (m.from === "system") node = el("div", { class: "msg system", "data-testid": "widget-msg", "data-from": "system", text: m.text });
+    else {
+      node = el("div", { class: `msg ${m.from === "agent" ? "agent" : "bot"}`, "data-testid": "widget-msg", "data-from": m.from });
+      if (m.from === "agent") node.append(el("span", { class: "who", text: `人工客服 ${m.name || ""}` }));
+      node.append(markdown(m.text));
+    }
+    log.append(node);
+    if (m.buttons && m.buttons.length) {
+      const row = el("div", { class: "replies", role: "group", "aria-label": "快捷回复" });
+      for (const b of m.buttons) {
+        row.append(el("button", { type: "button", "data-testid": "widget-reply", disabled: m.used ? "" : null,
+          onclick: () => { if (!m.used) { m.used = true; sendPayload(b.title, b.payload); for (const x of row.children) x.disabled = true; } } }, b.title));
+      }
+      log.append(row);
+    }
+    log.scrollTop = log.scrollHeight;
+  }
+
+  function add(m) {
+    state.history.push(m);
+    if (state.history.length > 200) state.history.shift();
+    persist();
+    draw(m);
+    if (!state.open && m.from !== "user") { state.unread += 1; badge.textContent = String(state.unread); badge.hidden = false; }
+  }
+
+  let typing = null;
+  function showTyping(on) {
+    clearTimeout(state.typingTimer);
+    if (typing) { typing.remove(); typing = null; }
+    if (on) {
+      typing = el("div", { class: "typing", "data-testid": "widget-typing", "aria-label": "对方正在输入" }, "对方正在输入…");
+      log.append(typing);
+      log.scrollTop = log.scrollHeight;
+      state.typingTimer = setTimeout(() => showTyping(false), 15000);
+    }
+  }
+
+  function receive(message) {
+    const meta = message.metadata || {};
+    if (meta.seq) {
+      if (meta.seq <= state.lastSeq) return;  // already shown (a catch-up after reconnecting)
+      state.lastSeq = meta.seq;
+    }
+    showTyping(false);
+    const buttons = (message.quick_replies || message.buttons || []).map((b) => ({ title: b.title, payload: b.payload }));
+    add({ from: meta.from === "agent" ? "agent" : meta.from === "system" ? "system" : "bot",
+          name: meta.name, text: message.text || "", buttons });
+    refreshStatus();
+  }
+
+  function sendText(raw) {
+    const text = raw.trim();
+    if (!text) return;
+    if (text.length > config.maxLength) {
+      hint.textContent = `消息最长 ${config.maxLength} 字，当前 ${text.length} 字，请精简后发送。`;
+      return;
+    }
+    input.value = "";
+    hint.textContent = "";
+    add({ from: "user", text });
+    emit(text);
+  }
+
+  function sendPayload(title, payload) {
+    add({ from: "user", text: title });
+    emit(payload);
+  }
+
+  function emit(message) {
+    showTyping(true);
+    state.socket.emit("user_uttered", { message, session_id: state.session });
+  }
+
+  // -- hand-off state and catch-up (the bot's /handoff endpoints) --------------------
+  async function refreshStatus() {
+    try {
+      const reply = await fetch(`${config.server}/handoff/status?sender=${encodeURIComponent(state.session)}`);
+      const s = await reply.json();
+      status.classList.toggle("agent", s.state === "with_agent");
+      if (s.state === "waiting") status.textContent = `正在为您转接人工客服（编号 ${s.ticket}）` + (s.waiting_ahead ? `，前面还有 ${s.waiting_ahead} 位` : "") + "…";
+      else if (s.state === "with_agent") status.textContent = `人工客服 ${s.agent || ""} 正在为您服务`;
+      else if (s.state === "message") status.textContent = "正在为您登记留言";
+      status.hidden = !["waiting", "with_agent", "message"].includes(s.state);
+    } catch (e) { /* the status bar is a convenience */ }
+  }
+
+  async function catchUp() {
+    try {
+      const reply = await fetch(`${config.server}/handoff/messages?sender=${encodeURIComponent(state.session)}&after=${state.lastSeq}`);
+      const missed = await reply.json();
+      for (const m of missed.messages || []) receive({ text: m.text, quick_replies: m.buttons,
+        metadata: { from: m.from === "agent" ? "agent" : "system", seq: m.seq, name: m.name } });
+    } catch (e) { /* next reconnect tries again */ }
+    refreshStatus();
+  }
+
+  // -- start ---------------------------------------------------------------------
+  function connect() {
+    // Long-polling only: Rasa 3.6's Sanic answers the WebSocket upgrade with frames browsers reject
+    // ("Invalid frame header"), and each failed upgrade costs a reconnect.
+    const socket = window.io(config.server, { path: "/socket.io", transports: ["polling"], upgrade: false });
+    state.socket = socket;
+    socket.on("connect", () => { offline.hidden = true; socket.emit("session_request", { session_id: state.session }); });
+    socket.on("session_confirm", () => catchUp());
+    socket.on("bot_uttered", receive);
+    socket.on("disconnect", () => { offline.hidden = false; });
+  }
+
+  function start() {
+    document.body.append(host);
+    for (const m of state.history) draw(m);
+    if (!state.history.length) add({ from: "bot", text: config.greeting });
+    toggle(state.open);
+    if (!state.open) bubble.blur();
+    if (window.io) connect();
+    else document.head.append(el("script", { src: `${config.server}/widget/socket.io.min.js`, onload: connect }));
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start); else start();
+  window.FaqbotWidgetApi = { open: () => toggle(true), close: () => toggle(false), session: () => state.session };
+})();
