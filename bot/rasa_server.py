@@ -92,10 +92,41 @@ def install_handoff_layer() -> None:
     rasa.core.run.configure_app = with_console
 
 
+def _mount_configured_channels() -> None:
+    """Channels whose secrets are unset are not mounted (``connectors/mounting.py``)."""
+    import logging
+
+    import rasa.core.run
+    import rasa.shared.utils.io
+
+    from connectors.mounting import missing_env, summary
+
+    def create_http_input_channels(channel: str | None, credentials_file: str | None) -> list[Any]:
+        if channel or not credentials_file:  # --connector picks one explicitly: Rasa's behaviour
+            return original(channel, credentials_file)
+        from rasa.shared.utils.common import class_from_module_path
+
+        kept, skipped = [], {}
+        for path, credentials in (rasa.shared.utils.io.read_config_file(credentials_file) or {}).items():
+            cls = class_from_module_path(path) if "." in path else None
+            missing = missing_env(cls) if cls is not None else []
+            if missing:
+                skipped[cls.name()] = missing
+            else:
+                kept.append(rasa.core.run._create_single_channel(path, credentials))
+        if skipped:
+            logging.getLogger("connectors").info(summary(skipped))
+        return kept
+
+    original = rasa.core.run.create_http_input_channels
+    rasa.core.run.create_http_input_channels = create_http_input_channels
+
+
 def apply() -> None:
     from rasa.core.actions.action import RemoteAction
 
     RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
+    _mount_configured_channels()
 
 
 def main() -> None:

@@ -97,8 +97,9 @@ def _healthy(url: str) -> bool:
         return False
 
 
-def _env(settings: Settings) -> dict[str, str]:
+def _env(settings: Settings, extra: dict[str, str] | None = None) -> dict[str, str]:
     env = rasa_env()
+    env.update(extra or {})
     # Both servers read the same settings through the environment.
     env.update(to_env(settings))
     env["SANIC_HOST"] = settings.bot.host
@@ -106,10 +107,13 @@ def _env(settings: Settings) -> dict[str, str]:
 
 
 def start_bot(settings: Settings, models_dir: Path | None = None, log_dir: Path | None = None,
-              say=print) -> RunningBot:
-    """Start everything; ``log_dir`` sends server output to files instead of the terminal."""
+              say=print, env: dict[str, str] | None = None) -> RunningBot:
+    """Start everything; ``log_dir`` sends server output to files instead of the terminal;
+    ``env`` adds variables (channel secrets) to the servers' environment."""
     from indexer.progress import stderr_progress
     from indexer.service import build_and_publish
+
+    from connectors.mounting import summary, unmounted
 
     from bot.availability import HoursError, OpeningHours
 
@@ -124,7 +128,10 @@ def start_bot(settings: Settings, models_dir: Path | None = None, log_dir: Path 
     say(f"model {model.name}" + (" (trained)" if trained else " (up to date, not retrained)"))
     endpoints = write_endpoints(settings)
     bot = RunningBot(settings, model)
-    env = _env(settings)
+    env = _env(settings, env)
+    skipped = unmounted(BOT_DIR / "credentials.yml", env)
+    if skipped:
+        say(summary(skipped))
     commands = {
         "actions": [sys.executable, "-m", "rasa_sdk", "--actions", "bot.actions",
                     "--port", str(settings.bot.action_port)],

@@ -122,6 +122,31 @@ class HandoffConfig:
 
 
 @dataclass(frozen=True)
+class ChannelsConfig:
+    # Platform retries are answered once: message ids already seen are kept
+    # this many seconds (Telegram keeps undelivered updates for 24 h) in
+    # process memory, or in Redis when dedup_url is set (several servers).
+    dedup_url: str = ""
+    dedup_ttl: int = 86400
+    # WeChat/WeCom wait 5 s for a passive reply: give the bot this long, then
+    # answer "success" and send the reply through the customer-service API.
+    passive_reply_seconds: float = 4.0
+    # Numbered options ("回复 1、2、3") stay valid for this many seconds.
+    choice_ttl: int = 1800
+    # The bot's public base URL (https://bot.example.com): Telegram's
+    # setWebhook is called with <public_url>/webhooks/telegram/webhook.
+    public_url: str = ""
+    # Platform API base URLs (tests point them at a local fake platform).
+    wechat_api: str = "https://api.weixin.qq.com"
+    wecom_api: str = "https://qyapi.weixin.qq.com"
+    dingtalk_api: str = "https://api.dingtalk.com"
+    feishu_api: str = "https://open.feishu.cn"
+    telegram_api: str = "https://api.telegram.org"
+    slack_api: str = "https://slack.com/api"
+    messenger_api: str = "https://graph.facebook.com/v21.0"
+
+
+@dataclass(frozen=True)
 class Settings:
     kb_dir: Path = PROJECT_ROOT / "kb_content"
     data_dir: Path = PROJECT_ROOT / "var"
@@ -131,6 +156,7 @@ class Settings:
     decision: DecisionConfig = field(default_factory=DecisionConfig)
     bot: BotConfig = field(default_factory=BotConfig)
     handoff: HandoffConfig = field(default_factory=HandoffConfig)
+    channels: ChannelsConfig = field(default_factory=ChannelsConfig)
 
     @property
     def index_dir(self) -> Path:
@@ -157,7 +183,7 @@ class Settings:
 
 _SECTIONS = {"embedder": EmbedderConfig, "index": IndexConfig,
              "retrieval": RetrievalConfig, "decision": DecisionConfig, "bot": BotConfig,
-             "handoff": HandoffConfig}
+             "handoff": HandoffConfig, "channels": ChannelsConfig}
 _TOP_LEVEL = {"kb_dir", "data_dir"}
 
 

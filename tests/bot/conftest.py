@@ -78,17 +78,19 @@ def bot_settings(tmp_path_factory: pytest.TempPathFactory, request: pytest.Fixtu
 
 
 @pytest.fixture(scope="module")
-def running_bot(bot_settings: Settings):
+def running_bot(bot_settings: Settings, request: pytest.FixtureRequest):
+    """A module may set ``ENV = {...}`` (channel secrets) for its servers' environment."""
     from bot.runner import start_bot
 
     bot = start_bot(bot_settings, models_dir=MODELS_DIR, log_dir=bot_settings.data_dir / "logs",
-                    say=lambda line: None)
+                    say=lambda line: None, env=getattr(request.module, "ENV", None))
     try:
         yield bot
     finally:
         bot.stop()
         for name, path in bot.logs.items():  # keep server logs for CI artifacts
-            out = PROJECT_ROOT / "test-artifacts" / f"{name}.log"
+            module = request.module.__name__.rsplit(".", 1)[-1]
+            out = PROJECT_ROOT / "test-artifacts" / f"{module}-{name}.log"
             out.parent.mkdir(exist_ok=True)
             shutil.copy(path, out)
 

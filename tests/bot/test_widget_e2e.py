@@ -131,6 +131,16 @@ def test_a_hand_off_shows_its_state_and_the_agent_safely(page, servers, bot_sett
             break
         page.wait_for_timeout(200)
     assert deadline_ok, "the user's message did not reach the agent"
+    # Network loss: what the agent sends meanwhile arrives after the reconnect, once.
+    page.context.set_offline(True)
+    expect(page.locator(".offline")).to_be_visible(timeout=30000)
+    agent_call(servers, f"/console/api/handoffs/{handoff.id}/messages", {"text": "断线期间客服发的消息"}, token)
+    page.context.set_offline(False)
+    missed = page.locator('[data-testid="widget-msg"][data-from="agent"]', has_text="断线期间客服发的消息")
+    expect(missed).to_have_count(1, timeout=30000)
+    expect(page.locator(".offline")).to_be_hidden()
+    page.wait_for_timeout(1500)
+    expect(missed).to_have_count(1)
     agent_call(servers, f"/console/api/handoffs/{handoff.id}/close", {}, token)
     expect(page.locator('[data-testid="widget-msg"][data-from="system"]').last).to_contain_text(
         "人工服务已结束", timeout=20000)

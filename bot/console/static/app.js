@@ -6,9 +6,16 @@ const REASONS = { user_request: "用户要求转人工", repeated_fallback: "机
                   negative_feedback: "答案被评无帮助", faq_policy: "需人工处理的业务" };
 const OFFLINE = { closed: "非服务时间", no_agent: "无客服在线", busy: "排队已满" };
 const CHANNELS = { rest: "REST", socketio: "网页", unknown: "未知" };
+const STATES = { waiting: "等待接入", with_agent: "处理中", closed: "已结束" };
 
-const state = { me: null, queue: null, clockSkew: 0, current: null, handoff: null, seen: new Set(),
-                stream: null, queueTimer: null };
+const state = {
+  me: null, queue: null, clockSkew: 0,
+  current: null,        // {type: "handoff"|"ticket", id}
+  handoff: null,        // the open hand-off as last fetched
+  seen: new Set(),      // event seqs shown for the open hand-off
+  names: new Map(),     // agent name -> display name, from everything seen so far
+  stream: null, ticker: null,
+};
 
 const $ = (id) => document.getElementById(id);
 
@@ -22,16 +29,44 @@ function el(tag, attrs = {}, ...children) {
     else node.setAttribute(key, value);
   }
   for (const child of children) {
-    if (child === null || child === undefined) continue;
+    if (child === null || child === undefined || child === false) continue;
     node.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
   return node;
 }
 
-class ApiError extends Error {}
+// -- server calls ------------------------------------------------------------
+
+class ApiError extends Error {
+  constructor(message, status, raw) { super(message); this.status = status; this.raw = raw || ""; }
+}
+
+// The server's messages are English; the agent sees Chinese.
+const ERRORS = [
+  [/already with (.+)$/, (m) => `该会话已由 ${agentName(m[1])} 接入`],
+  [/just claimed by another agent/, () => "该会话刚刚被其他客服接入"],
+  [/is with (.+), not /, (m) => `该会话由 ${agentName(m[1])} 处理，您不能操作`],
+  [/has not been claimed/, () => "请先接入该会话"],
+  [/is already closed|is closed/, () => "该会话已结束"],
+  [/no hand-off/, () => "会话不存在或已被删除"],
+  [/no ticket/, () => "留言不存在或已被删除"],
+  [/ticket .* is (\w+), not/, () => "该留言已被处理"],
+  [/cannot be empty|'text' is required/, () => "内容不能为空"],
+  [/'text' has (\d+) characters; the limit is (\d+)/, (m) => `内容过长（${m[1]} 字），最多 ${m[2]} 字`],
+  [/too many failed sign-ins.*?(\d+) minutes/, (m) => `登录失败次数过多，请 ${m[1]} 分钟后再试`],
+  [/not signed in/, () => "请重新登录"],
+];
+
+function chinese(message) {
+  for (const [pattern, say] of ERRORS) {
+    const match = pattern.exec(message);
+    if (match) return say(match);
+  }
+  return message ? `操作失败：${message}` : "操作失败";
+}
 
 async function api(path, body) {
-  const options = { credentials: "same-origin", headers: {} };
+  const options = { credentials: "same-origin", headers: { Accept: "application/json" } };
   if (body !== undefined) {
     options.method = "POST";
     options.headers["Content-Type"] = "application/json";
@@ -41,71 +76,118 @@ async function api(path, body) {
   try {
     reply = await fetch(path, options);
   } catch (error) {  // the server is restarting or the network is down; the live feed reconnects
-    throw new ApiError("暂时无法连接服务器，正在重试…");
+    throw new ApiError("暂时无法连接服务器，正在重试…", 0);
   }
   const data = await reply.json().catch(() => ({}));
   if (reply.status === 401 && !path.endsWith("/login")) {
     showLogin();
-    throw new ApiError("请重新登录");
+    throw new ApiError("请重新登录", 401, data.error);
   }
-  if (!reply.ok) throw new ApiError(data.error || `请求失败（${reply.status}）`);
+  if (!reply.ok) {
+    const raw = data.error || "";
+    throw new ApiError(raw ? chinese(raw) : `请求失败（${reply.status}）`, reply.status, raw);
+  }
   return data;
 }
 
-function showError(error) {
-  $("action-error").textContent = error instanceof Error ? error.message : String(error);
+function notify(message, kind = "error") {
+  const line = $("action-note");
+  line.textContent = message instanceof Error ? message.message : String(message || "");
+  line.className = `notice ${kind}`;
 }
+const showError = (error) => notify(error, "error");
 
 // -- formatting --------------------------------------------------------------
 
 function duration(seconds) {
-  if (seconds === null || seconds === undefined) return "-";
+  if (seconds === null || seconds === undefined || Number.isNaN(seconds)) return "-";
   seconds = Math.max(0, Math.round(seconds));
   if (seconds < 60) return `${seconds}秒`;
   const minutes = Math.floor(seconds / 60);
   if (minutes < 60) return `${minutes}分${String(seconds % 60).padStart(2, "0")}秒`;
   return `${Math.floor(minutes / 60)}小时${minutes % 60}分`;
 }
+function shortDuration(seconds) {  // axis labels: 0, 30秒, 2分, 1.5小时
+  if (seconds < 60) return `${Math.round(seconds)}秒`;
+  if (seconds < 3600) return `${+(seconds / 60).toFixed(1)}分`;
+  return `${+(seconds / 3600).toFixed(1)}小时`;
+}
 const percent = (rate) => (rate === null || rate === undefined ? "-" : `${(rate * 100).toFixed(1)}%`);
-const clock = (iso) => (iso ? new Date(iso).toLocaleTimeString("zh-CN", { hour12: false }) : "");
+const count = (value) => (value === null || value === undefined ? "-" : String(value));
+const ms = (value) => (value === null || value === undefined ? "-" : `${Math.round(value)} ms`);
+
+function clock(when) {  // "14:01:53", or "11-24 14:01" for another day
+  if (when === null || when === undefined || when === "") return "";
+  const date = typeof when === "number" ? new Date(when * 1000) : new Date(when);
+  if (Number.isNaN(date.getTime())) return "";
+  const time = date.toLocaleTimeString("zh-CN", { hour12: false });
+  const today = new Date(serverNow()).toDateString() === date.toDateString();
+  if (today) return time;
+  return `${String(date.getMonth() + 1).padStart(2, "0")}-${String(date.getDate()).padStart(2, "0")} ${time.slice(0, 5)}`;
+}
+const fullTime = (iso) => (iso ? new Date(iso).toLocaleString("zh-CN", { hour12: false }) : "-");
 const serverNow = () => Date.now() + state.clockSkew;
+const channelName = (channel) => CHANNELS[channel] || channel || "-";
+const reasonName = (reason) => REASONS[reason] || reason || "-";
+
+function agentName(name) {
+  if (!name) return "";
+  return state.names.get(name) || name;
+}
 
 // -- sign-in -----------------------------------------------------------------
 
 function showLogin() {
   if (state.stream) { state.stream.close(); state.stream = null; }
-  clearInterval(state.queueTimer);
+  clearInterval(state.ticker);
+  state.current = null;
   $("app").hidden = true;
   $("login").hidden = false;
+  $("login-name").focus();
 }
 
 async function start() {
+  let me;
   try {
-    const me = await api("/console/api/me");
-    state.me = me.agent;
-    $("agent-name").textContent = me.agent.display_name;
-    $("hours").textContent = `服务时间：${me.hours.text}${me.hours.open ? "" : "（当前非服务时间）"}`;
+    me = await api("/console/api/me");
   } catch (error) {
+    if (error.status !== 401) {  // server not reachable: keep trying quietly
+      $("login-error").textContent = error.message;
+      $("login").hidden = false;
+      setTimeout(start, 3000);
+    }
     return;
   }
+  state.me = me.agent;
+  state.names.set(me.agent.name, me.agent.display_name);
+  $("agent-name").textContent = me.agent.display_name;
+  $("hours").textContent = `服务时间：${me.hours.text}${me.hours.open ? "" : "（当前非服务时间）"}`;
+  $("hours").classList.toggle("closed", !me.hours.open);
   $("login").hidden = true;
+  $("login-error").textContent = "";
   $("app").hidden = false;
-  await refreshQueue();
+  await refreshQueue().catch(showError);
   openStream();
-  clearInterval(state.queueTimer);
-  state.queueTimer = setInterval(tickWaiting, 1000);
+  clearInterval(state.ticker);
+  state.ticker = setInterval(tickWaiting, 1000);
 }
 
 $("login-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   $("login-error").textContent = "";
+  if (!$("login-name").value.trim() || !$("login-password").value) {
+    $("login-error").textContent = "请输入账号和密码";
+    return;
+  }
+  $("login-submit").disabled = true;
   try {
-    await api("/console/api/login", { name: $("login-name").value, password: $("login-password").value });
+    await api("/console/api/login", { name: $("login-name").value.trim(), password: $("login-password").value });
     $("login-password").value = "";
     await start();
   } catch (error) {
-    $("login-error").textContent = error.message.startsWith("too many")
-      ? "登录失败次数过多，请 10 分钟后再试" : "账号或密码错误";
+    $("login-error").textContent = error.status === 401 ? "账号或密码错误" : error.message;
+  } finally {
+    $("login-submit").disabled = false;
   }
 });
 
@@ -120,17 +202,28 @@ function openStream() {
   if (state.stream) state.stream.close();
   const stream = new EventSource("/console/api/stream");
   state.stream = stream;
-  stream.addEventListener("handoff", (message) => onEvent(JSON.parse(message.data)));
+  stream.addEventListener("handoff", (message) => {
+    let event;
+    try { event = JSON.parse(message.data); } catch (error) { return; }
+    onEvent(event);
+  });
   stream.addEventListener("queue", () => scheduleQueue());
   stream.addEventListener("signed_out", () => showLogin());
   stream.addEventListener("open", () => {  // also after a reconnect: catch up on what changed meanwhile
-    showError("");
+    $("live-state").hidden = true;
     scheduleQueue();
-    if (state.current) reloadCurrent().catch(showError);
+    if (state.current && state.current.type === "handoff") reloadCurrent().catch(showError);
   });
   stream.addEventListener("error", async () => {
+    if (state.stream !== stream) return;
+    $("live-state").hidden = false;
     if (stream.readyState === EventSource.CLOSED) {  // refused (e.g. 401): find out why, retry later
-      try { await api("/console/api/me"); setTimeout(openStream, 2000); } catch (error) { /* login shown */ }
+      try {
+        await api("/console/api/me");
+        setTimeout(() => { if (state.stream === stream) openStream(); }, 2000);
+      } catch (error) {
+        if (error.status !== 401) setTimeout(() => { if (state.stream === stream) openStream(); }, 3000);
+      }
     }
   });
 }
@@ -143,8 +236,8 @@ function scheduleQueue() {
 
 function onEvent(event) {
   if (["created", "claimed", "closed", "user_message", "agent_message"].includes(event.kind)) scheduleQueue();
-  if (!state.current || state.current.type !== "handoff" || state.current.id !== event.handoff_id) return;
-  appendEvent(event);
+  if (!isCurrent("handoff", event.handoff_id)) return;
+  appendEvent(event, true);
   if (event.kind === "claimed" || event.kind === "closed") reloadCurrent().catch(showError);
   if (event.kind === "user_message") loadSuggestions();
 }
@@ -155,50 +248,67 @@ async function refreshQueue() {
   const queue = await api("/console/api/queue");
   state.queue = queue;
   state.clockSkew = new Date(queue.now).getTime() - Date.now();
-  $("online").textContent = `在线客服：${queue.agents_online.length}`;
-  const waiting = queue.handoffs.filter((h) => h.state === "waiting");
-  const active = queue.handoffs.filter((h) => h.state === "with_agent");
+  for (const agent of queue.agents_online) state.names.set(agent.name, agent.display_name);
+  const online = $("online");
+  online.textContent = `在线客服：${queue.agents_online.length}`;
+  online.title = queue.agents_online.map((a) => a.display_name).join("、") || "暂无";
+  const byAge = (a, b) => new Date(a.created_at) - new Date(b.created_at);
+  const mine = (h) => (state.me && h.agent === state.me.name ? 0 : 1);
+  const waiting = queue.handoffs.filter((h) => h.state === "waiting").sort(byAge);
+  const active = queue.handoffs.filter((h) => h.state === "with_agent").sort((a, b) => mine(a) - mine(b) || byAge(a, b));
   $("count-waiting").textContent = waiting.length;
+  $("count-waiting").classList.toggle("hot", waiting.length > 0);
   $("count-active").textContent = active.length;
   $("count-tickets").textContent = queue.tickets.length;
   document.title = waiting.length ? `(${waiting.length}) 客服工作台` : "客服工作台";
-  $("queue-waiting").replaceChildren(...waiting.map(handoffItem));
-  $("queue-active").replaceChildren(...active.map(handoffItem));
-  $("queue-tickets").replaceChildren(...queue.tickets.map(ticketItem));
+  fillList($("queue-waiting"), waiting.map(handoffItem), "暂无等待中的会话");
+  fillList($("queue-active"), active.map(handoffItem), "暂无处理中的会话");
+  fillList($("queue-tickets"), queue.tickets.map(ticketItem), "暂无留言");
   tickWaiting();
 }
 
+function fillList(list, items, empty) {
+  list.replaceChildren(...(items.length ? items : [el("li", { class: "empty", text: empty })]));
+}
+
 function isCurrent(type, id) {
-  return state.current && state.current.type === type && state.current.id === id;
+  return Boolean(state.current && state.current.type === type && state.current.id === id);
 }
 
 function handoffItem(h) {
-  const mine = h.agent && state.me && h.agent === state.me.name;
-  const cls = ["item", mine ? "mine" : "", isCurrent("handoff", h.id) ? "selected" : ""].join(" ");
+  const mine = Boolean(h.agent && state.me && h.agent === state.me.name);
+  const cls = ["item", mine ? "mine" : "", isCurrent("handoff", h.id) ? "selected" : ""].join(" ").trim();
   const status = h.state === "waiting"
     ? el("span", { class: "waited", "data-created": h.created_at })
-    : el("span", { text: mine ? "我在处理" : `${h.agent} 处理中` });
+    : el("span", { class: mine ? "owner me" : "owner", text: mine ? "我在处理" : `${agentName(h.agent)} 处理中` });
   return el("li", { class: cls, "data-testid": "queue-item", "data-handoff-id": h.id, "data-state": h.state,
-                    onclick: () => selectHandoff(h.id) },
-    el("div", { class: "line1" }, el("span", { text: h.ticket }),
-       el("span", { class: "tag", text: CHANNELS[h.channel] || h.channel })),
-    el("div", { class: "line2" }, `${REASONS[h.reason] || h.reason} · `, status),
-    el("div", { class: "preview", text: h.last_message || "（暂无消息）" }));
+                    tabindex: "0", role: "button", onclick: () => selectHandoff(h.id), onkeydown: activateOnEnter },
+    el("div", { class: "line1" }, el("span", { class: "ref", text: h.ticket }),
+       el("span", { class: "tag", text: channelName(h.channel) })),
+    el("div", { class: "line2" }, el("span", { text: reasonName(h.reason) }), status),
+    el("div", { class: "preview", text: h.last_message || "（暂无用户消息）", title: h.last_message || null }));
 }
 
 function ticketItem(t) {
-  return el("li", { class: `item ${isCurrent("ticket", t.id) ? "selected" : ""}`, "data-testid": "ticket-item",
-                    "data-ticket-id": t.id, onclick: () => selectTicket(t.id) },
-    el("div", { class: "line1" }, el("span", { text: t.ticket }),
-       el("span", { class: "tag", text: OFFLINE[t.why_offline] || t.why_offline })),
-    el("div", { class: "line2", text: `${t.contact || ""} · ${clock(t.submitted_at)}` }),
-    el("div", { class: "preview", text: t.question || "" }));
+  return el("li", { class: `item${isCurrent("ticket", t.id) ? " selected" : ""}`, "data-testid": "ticket-item",
+                    "data-ticket-id": t.id, tabindex: "0", role: "button", onclick: () => selectTicket(t.id),
+                    onkeydown: activateOnEnter },
+    el("div", { class: "line1" }, el("span", { class: "ref", text: t.ticket }),
+       el("span", { class: `tag offline-${t.why_offline}`, text: OFFLINE[t.why_offline] || t.why_offline })),
+    el("div", { class: "line2" }, el("span", { class: "contact", text: t.contact || "未留联系方式" }),
+       el("span", { text: clock(t.submitted_at || t.created_at) })),
+    el("div", { class: "preview", text: t.question || "", title: t.question || null }));
+}
+
+function activateOnEnter(event) {
+  if (event.key === "Enter" || event.key === " ") { event.preventDefault(); event.currentTarget.click(); }
 }
 
 function tickWaiting() {
   for (const node of document.querySelectorAll(".waited")) {
     const seconds = (serverNow() - new Date(node.dataset.created).getTime()) / 1000;
     node.textContent = `已等待 ${duration(seconds)}`;
+    node.classList.toggle("long", seconds >= 180);
   }
 }
 
@@ -206,13 +316,30 @@ function tickWaiting() {
 
 async function selectHandoff(id) {
   state.current = { type: "handoff", id };
+  state.handoff = null;
   state.seen = new Set();
-  $("conversation").replaceChildren();
+  notify("");
   $("ticket-controls").hidden = true;
-  showError("");
+  $("controls").hidden = true;
+  $("conv-header").replaceChildren(el("span", { class: "muted", text: "正在加载…" }));
+  // Two parts: the bot's transcript (filled from GET) and the live events (GET + stream, deduplicated).
+  $("conversation").replaceChildren(
+    el("div", { class: "section-label", text: "机器人对话记录" }),
+    el("div", { class: "part", id: "transcript" }),
+    el("div", { class: "section-label", text: "人工服务" }),
+    el("div", { class: "part", id: "live" }));
+  $("suggestions").replaceChildren();
+  $("suggest-question").textContent = "正在查找推荐答案…";
+  markSelected();
   await reloadCurrent().catch(showError);
   loadSuggestions();
-  refreshQueue().catch(showError);
+}
+
+function markSelected() {
+  for (const node of document.querySelectorAll("#tab-chat .item")) {
+    const selected = state.current && (node.dataset.handoffId === state.current.id || node.dataset.ticketId === state.current.id);
+    node.classList.toggle("selected", Boolean(selected));
+  }
 }
 
 async function reloadCurrent() {
@@ -220,107 +347,150 @@ async function reloadCurrent() {
   const id = state.current.id;
   const data = await api(`/console/api/handoffs/${encodeURIComponent(id)}`);
   if (!isCurrent("handoff", id)) return;
+  const first = state.handoff === null;
   state.handoff = data.handoff;
   renderHeader(data.handoff);
-  if (!state.seen.size) renderTranscript(data.handoff);
-  for (const event of data.events) appendEvent(event);
+  if (first) renderTranscript(data.handoff);
+  for (const event of data.events) appendEvent(event, false);
   renderControls(data.handoff);
+  if (first) scrollToEnd();
 }
 
 function renderHeader(h) {
-  const states = { waiting: "等待接入", with_agent: `${h.agent} 处理中`, closed: "已结束" };
+  const status = h.state === "with_agent" ? `${agentName(h.agent)} 处理中` : (STATES[h.state] || h.state);
   $("conv-header").replaceChildren(
-    el("b", { text: `会话 ${h.ticket}` }), ` · ${CHANNELS[h.channel] || h.channel} · ${REASONS[h.reason] || h.reason}`
-    + ` · ${states[h.state] || h.state} · 用户 ${h.conversation_id}`);
+    el("b", { class: "ref", text: `会话 ${h.ticket}` }),
+    el("span", { class: "tag", text: channelName(h.channel) }),
+    el("span", { class: `state state-${h.state}`, text: status }),
+    el("span", { class: "muted", text: reasonName(h.reason) }),
+    el("span", { class: "muted", text: `用户 ${h.conversation_id}` }),
+    el("span", { class: "muted", text: `进入排队 ${clock(h.created_at)}` }));
 }
 
 function renderTranscript(h) {
-  const box = $("conversation");
-  box.append(el("div", { class: "section-label", text: "—— 机器人对话记录 ——" }));
-  for (const line of h.transcript) {
+  const part = $("transcript");
+  const lines = h.transcript || [];
+  if (!lines.length) part.append(el("div", { class: "msg system", text: "（没有机器人对话记录）" }));
+  for (const line of lines) {
     const user = line.role === "user";
-    box.append(el("div", { class: `msg ${user ? "user" : "bot"}`, "data-testid": "msg",
-                           "data-kind": user ? "transcript-user" : "transcript-bot" },
-      el("span", { class: "who", text: user ? "用户" : "机器人" }), line.text));
+    const when = clock(line.time);
+    part.append(el("div", { class: `msg ${user ? "user" : "bot"} transcript`, "data-testid": "msg",
+                            "data-kind": user ? "transcript-user" : "transcript-bot" },
+      el("span", { class: "who", text: `${user ? "用户" : "机器人"}${when ? ` · ${when}` : ""}` }),
+      el("span", { class: "body", text: line.text })));
   }
-  box.append(el("div", { class: "section-label", text: "—— 人工服务 ——" }));
 }
 
-function appendEvent(event) {
-  if (state.seen.has(event.seq)) return;
+function appendEvent(event, live) {
+  const part = $("live");
+  if (!part || state.seen.has(event.seq)) return;
   state.seen.add(event.seq);
-  const box = $("conversation");
   const who = (label) => el("span", { class: "who", text: `${label} · ${clock(event.at)}` });
+  const body = () => el("span", { class: "body", text: event.text || "" });
   const attrs = (cls) => ({ class: `msg ${cls}`, "data-testid": "msg", "data-kind": event.kind, "data-seq": event.seq });
+  const actor = agentName(event.actor);
   let node;
   switch (event.kind) {
-    case "user_message": node = el("div", attrs("user"), who("用户"), event.text); break;
-    case "agent_message": node = el("div", attrs("agent"), who(event.actor), event.text); break;
-    case "bot_message": node = el("div", attrs("bot"), who("系统通知"), event.text); break;
-    case "note": node = el("div", attrs("note"), who(`内部备注（用户不可见）· ${event.actor}`), event.text); break;
-    case "created": node = el("div", attrs("system"), `${clock(event.at)} 进入排队`); break;
-    case "claimed": node = el("div", attrs("system"), `${clock(event.at)} ${event.actor} 已接入`); break;
+    case "user_message": node = el("div", attrs("user"), who("用户"), body()); break;
+    case "agent_message": node = el("div", attrs(`agent${state.me && event.actor === state.me.name ? " mine" : ""}`),
+                                    who(`客服 ${actor}`), body()); break;
+    case "bot_message": node = el("div", attrs("system notice"), who("系统通知用户"), body()); break;
+    case "note": node = el("div", attrs("note"), who(`内部备注（用户不可见）· ${actor}`), body()); break;
+    case "created": node = el("div", attrs("system"), `${clock(event.at)} 用户进入排队`); break;
+    case "claimed": node = el("div", attrs("system"), `${clock(event.at)} ${actor} 已接入`); break;
     case "closed": node = el("div", attrs("system"),
-      `${clock(event.at)} 会话已结束${event.actor ? `（${event.actor}）` : "（用户取消）"}，已交还机器人`); break;
-    case "rating": node = el("div", attrs("system"), `用户评价：${event.text === "good" ? "满意" : "不满意"}`); break;
-    default: node = el("div", attrs("system"), `${event.kind} ${event.text || ""}`);
+      `${clock(event.at)} 会话已结束${event.actor ? `（${actor}）` : "（用户取消）"}，已交还机器人`); break;
+    case "rating": node = el("div", attrs(`system rating-${event.text}`),
+      `${clock(event.at)} 用户评价：${event.text === "good" ? "满意" : event.text === "bad" ? "不满意" : event.text || ""}`); break;
+    default: node = el("div", attrs("system"), `${clock(event.at)} ${event.kind} ${event.text || ""}`);
   }
-  const later = [...box.querySelectorAll("[data-seq]")].find((n) => Number(n.dataset.seq) > event.seq);
-  if (later) box.insertBefore(node, later); else box.append(node);
+  const later = [...part.children].find((n) => Number(n.dataset.seq) > event.seq);
+  if (later) part.insertBefore(node, later); else part.append(node);
+  if (live) scrollToEnd();
+}
+
+function scrollToEnd() {
+  const box = $("conversation");
   box.scrollTop = box.scrollHeight;
 }
 
 function renderControls(h) {
-  const mine = h.state === "with_agent" && state.me && h.agent === state.me.name;
+  const mine = h.state === "with_agent" && Boolean(state.me) && h.agent === state.me.name;
   const open = h.state === "waiting" || h.state === "with_agent";
   $("controls").hidden = false;
   $("claim").hidden = h.state !== "waiting";
+  $("close").hidden = !open;
   $("close").disabled = !(h.state === "waiting" || mine);
+  $("close").title = $("close").disabled ? "只有接入该会话的客服可以结束" : "";
   $("message-input").disabled = !mine;
   $("send").disabled = !mine;
+  $("message-input").placeholder = mine ? "输入回复，Enter 发送，Shift+Enter 换行"
+    : h.state === "waiting" ? "请先点击“接入”，再回复用户" : h.state === "closed" ? "会话已结束" : `${agentName(h.agent)} 正在处理该会话`;
   $("note-input").disabled = !open;
   $("note-add").disabled = !open;
 }
 
 async function act(work) {
-  showError("");
+  notify("");
   try { await work(); } catch (error) { showError(error); }
 }
 
 const handoffPath = (suffix) => `/console/api/handoffs/${encodeURIComponent(state.current.id)}/${suffix}`;
 
 $("claim").addEventListener("click", () => act(async () => {
-  await api(handoffPath("claim"), {});
-  await reloadCurrent();
-  scheduleQueue();
+  if (!state.current || state.current.type !== "handoff") return;
+  $("claim").disabled = true;
+  try {
+    await api(handoffPath("claim"), {});
+  } finally {
+    $("claim").disabled = false;
+    await reloadCurrent().catch(() => {});
+    scheduleQueue();
+  }
+  $("message-input").focus();
 }));
 
 $("close").addEventListener("click", () => act(async () => {
+  if (!state.current || state.current.type !== "handoff") return;
   await api(handoffPath("close"), {});
   await reloadCurrent();
   scheduleQueue();
 }));
 
+let sending = false;
 async function sendMessage() {
-  const text = $("message-input").value.trim();
-  if (!text) return;
+  const input = $("message-input");
+  const text = input.value.trim();
+  if (!text || sending || input.disabled || !state.current || state.current.type !== "handoff") return;
+  sending = true;
+  $("send").disabled = true;
   await act(async () => {
     const sent = await api(handoffPath("messages"), { text });
-    $("message-input").value = "";
-    if (sent.delivered === "stored") showError("用户当前不在线，消息已保存，用户重新打开窗口后可见。");
+    input.value = "";
+    if (sent.delivered === "stored") notify("用户当前不在线，消息已保存，用户回来后可以看到。", "info");
+    else if (sent.delivered === "poll") notify("消息已发出，用户的应用下次获取消息时收到。", "info");
   });
+  sending = false;
+  if (state.handoff) renderControls(state.handoff);
+  input.focus();
 }
 $("send").addEventListener("click", sendMessage);
 $("message-input").addEventListener("keydown", (event) => {
   if (event.key === "Enter" && !event.shiftKey && !event.isComposing) { event.preventDefault(); sendMessage(); }
 });
 
-$("note-add").addEventListener("click", () => act(async () => {
+async function addNote() {
   const text = $("note-input").value.trim();
-  if (!text) return;
-  await api(handoffPath("notes"), { text });
-  $("note-input").value = "";
-}));
+  if (!text || !state.current || state.current.type !== "handoff") return;
+  await act(async () => {
+    await api(handoffPath("notes"), { text });
+    $("note-input").value = "";
+  });
+}
+$("note-add").addEventListener("click", addNote);
+$("note-input").addEventListener("keydown", (event) => {
+  if (event.key === "Enter" && !event.isComposing) { event.preventDefault(); addNote(); }
+});
 
 async function loadSuggestions() {
   if (!state.current || state.current.type !== "handoff") return;
@@ -328,15 +498,43 @@ async function loadSuggestions() {
   try {
     const data = await api(`/console/api/handoffs/${encodeURIComponent(id)}/suggestions`);
     if (!isCurrent("handoff", id)) return;
-    $("suggest-question").textContent = data.question ? `用户最新问题：${data.question}` : "用户还没有提问。";
-    $("suggestions").replaceChildren(...data.suggestions.map((s) => el("li", { class: "suggestion", "data-testid": "suggestion" },
-      el("div", { class: "q", text: s.question }),
-      el("div", { class: "a", text: s.answer }),
-      el("div", { class: "foot" }, `匹配度 ${Math.round(s.confidence * 100)}%`,
-         el("button", { "data-testid": "suggestion-insert", text: "插入",
-                        onclick: () => { $("message-input").value = s.answer; $("message-input").focus(); } })))));
+    $("suggest-question").replaceChildren(...(data.question
+      ? [el("span", { class: "muted", text: "用户最新问题：" }), el("b", { text: data.question })]
+      : [el("span", { class: "muted", text: "用户还没有提问。" })]));
+    fillList($("suggestions"), data.suggestions.map(suggestionItem), data.question ? "知识库中没有相关答案" : "");
   } catch (error) {
+    if (!isCurrent("handoff", id)) return;
     $("suggest-question").textContent = `推荐答案暂不可用：${error.message}`;
+  }
+}
+
+function suggestionItem(s) {
+  const level = Math.max(0, Math.min(1, Number(s.confidence) || 0));
+  return el("li", { class: "suggestion", "data-testid": "suggestion", "data-faq-id": s.faq_id },
+    el("div", { class: "q", text: s.question }),
+    el("div", { class: "a", text: s.answer }),
+    el("div", { class: "foot" },
+      el("span", { class: "confidence", title: "与用户问题的匹配度" },
+        el("span", { class: "meter" }, meterFill(level)),
+        `匹配度 ${Math.round(level * 100)}%`),
+      el("button", { "data-testid": "suggestion-insert", type: "button", text: "插入",
+                     title: "把这条答案放进回复框（可修改后发送）", onclick: () => insertAnswer(s.answer) })));
+}
+
+function meterFill(level) {
+  const fill = el("span", { class: level >= 0.6 ? "high" : level >= 0.3 ? "mid" : "low" });
+  fill.style.width = `${Math.round(level * 100)}%`;
+  return fill;
+}
+
+function insertAnswer(answer) {
+  const input = $("message-input");
+  input.value = input.value.trim() ? `${input.value.replace(/\s+$/, "")}\n${answer}` : answer;
+  if (!input.disabled) {
+    input.focus();
+    input.setSelectionRange(input.value.length, input.value.length);
+  } else {
+    notify("答案已放入回复框；接入会话后即可发送。", "info");
   }
 }
 
@@ -345,72 +543,121 @@ async function loadSuggestions() {
 function selectTicket(id) {
   const ticket = state.queue && state.queue.tickets.find((t) => t.id === id);
   if (!ticket) return;
+  const changed = !isCurrent("ticket", id);
   state.current = { type: "ticket", id };
   state.handoff = null;
-  showError("");
+  notify("");
   $("controls").hidden = true;
   $("ticket-controls").hidden = false;
+  if (changed) $("ticket-answer-input").value = "";
   $("suggestions").replaceChildren();
-  $("suggest-question").textContent = "";
-  $("conv-header").replaceChildren(el("b", { text: `留言 ${ticket.ticket}` }),
-    ` · ${CHANNELS[ticket.channel] || ticket.channel} · ${OFFLINE[ticket.why_offline] || ticket.why_offline}`);
+  $("suggest-question").textContent = "留言请根据问题直接回复；回复会发给用户，并保存在留言记录中。";
+  $("conv-header").replaceChildren(
+    el("b", { class: "ref", text: `留言 ${ticket.ticket}` }),
+    el("span", { class: "tag", text: channelName(ticket.channel) }),
+    el("span", { class: `tag offline-${ticket.why_offline}`, text: OFFLINE[ticket.why_offline] || ticket.why_offline }),
+    el("span", { class: "muted", text: reasonName(ticket.reason) }));
+  const row = (label, value) => el("div", { class: "row" }, el("span", { class: "label", text: label }),
+                                   el("span", { class: "value", text: value || "-" }));
   $("conversation").replaceChildren(el("div", { class: "ticket-card" },
-    el("div", {}, el("b", { text: "联系方式：" }), ticket.contact || "-"),
-    el("div", {}, el("b", { text: "问题：" }), ticket.question || "-"),
-    el("div", { class: "muted", text: `提交时间：${new Date(ticket.submitted_at).toLocaleString("zh-CN", { hour12: false })}` }),
-    el("div", { class: "muted", text: `用户：${ticket.conversation_id}` })));
-  refreshQueue().catch(showError);
+    row("联系方式", ticket.contact),
+    row("问题", ticket.question),
+    row("提交时间", fullTime(ticket.submitted_at || ticket.created_at)),
+    row("原因", OFFLINE[ticket.why_offline] || ticket.why_offline),
+    row("用户", ticket.conversation_id)));
+  markSelected();
+  $("ticket-answer-input").focus();
 }
 
 $("ticket-answer-send").addEventListener("click", () => act(async () => {
   const text = $("ticket-answer-input").value.trim();
   if (!text || !state.current || state.current.type !== "ticket") return;
-  const done = await api(`/console/api/tickets/${encodeURIComponent(state.current.id)}/answer`, { text });
-  $("ticket-answer-input").value = "";
-  $("ticket-controls").hidden = true;
-  $("conversation").replaceChildren(el("div", { class: "section-label",
-    text: done.delivered === "live" ? "已回复，用户已在聊天窗口收到。" : "已回复并保存；请同时通过用户留下的联系方式告知。" }));
-  state.current = null;
+  const id = state.current.id;
+  $("ticket-answer-send").disabled = true;
+  try {
+    const done = await api(`/console/api/tickets/${encodeURIComponent(id)}/answer`, { text });
+    $("ticket-answer-input").value = "";
+    $("ticket-controls").hidden = true;
+    $("conversation").replaceChildren(el("div", { class: "section-label", text:
+      done.delivered === "live" ? "已回复，用户已在聊天窗口收到。" : "已回复并保存；用户下次打开聊天时可以看到，必要时请通过联系方式告知。" }));
+    $("conv-header").replaceChildren(el("span", { class: "muted", text: "留言已处理，请从左侧选择下一项" }));
+    if (isCurrent("ticket", id)) state.current = null;
+  } finally {
+    $("ticket-answer-send").disabled = false;
+  }
   await refreshQueue();
 }));
 
-// -- KPIs --------------------------------------------------------------------
+// -- tabs --------------------------------------------------------------------
 
 for (const button of document.querySelectorAll(".tabs button")) {
   button.addEventListener("click", () => {
-    for (const other of document.querySelectorAll(".tabs button")) other.classList.toggle("active", other === button);
+    for (const other of document.querySelectorAll(".tabs button")) {
+      other.classList.toggle("active", other === button);
+      other.setAttribute("aria-selected", String(other === button));
+    }
     $("tab-chat").hidden = button.dataset.tab !== "chat";
     $("tab-kpis").hidden = button.dataset.tab !== "kpis";
-    if (button.dataset.tab === "kpis") loadKpis().catch(showError);
+    if (button.dataset.tab === "kpis") loadKpis();
   });
 }
-$("kpi-days").addEventListener("change", () => loadKpis().catch(showError));
+$("kpi-days").addEventListener("change", () => loadKpis());
+
+// -- KPIs --------------------------------------------------------------------
 
 async function loadKpis() {
-  const report = await api(`/console/api/kpis?days=${$("kpi-days").value}`);
+  const days = $("kpi-days").value;
+  $("kpi-error").textContent = "";
+  let report;
+  try {
+    report = await api(`/console/api/kpis?days=${encodeURIComponent(days)}`);
+  } catch (error) {
+    $("kpi-error").textContent = `数据加载失败：${error.message}`;
+    return;
+  }
+  if ($("kpi-days").value !== days) return;  // a newer request is on its way
   const t = report.totals;
   $("kpi-range").textContent = `${report.from} 至 ${report.to}（${report.timezone}）`;
+  const fr = t.first_response_seconds || {}, hs = t.handling_seconds || {}, br = t.bot_reply_ms || {};
+  const sat = t.satisfaction || {};
   const cards = [
-    ["会话数", t.conversations], ["机器人解决率", percent(t.bot_resolution_rate)], ["转人工率", percent(t.handoff_rate)],
-    ["留言", t.tickets], ["人工首次响应（平均）", duration(t.first_response_seconds.avg)],
-    ["平均处理时长", duration(t.handling_seconds.avg)], ["满意度", percent(t.satisfaction.rate)],
-    ["机器人响应 p50 / p95", t.bot_reply_ms.count ? `${Math.round(t.bot_reply_ms.p50)} / ${Math.round(t.bot_reply_ms.p95)} ms` : "-"]];
-  $("kpi-cards").replaceChildren(...cards.map(([label, value]) =>
-    el("div", { class: "card" }, el("div", { class: "label", text: label }), el("div", { class: "value", text: value }))));
-  const days = report.by_day;
+    ["会话数", count(t.conversations), `机器人解决 ${count(t.bot_resolved)}`],
+    ["机器人解决率", percent(t.bot_resolution_rate), "未转人工、未留言的会话"],
+    ["转人工率", percent(t.handoff_rate), `转人工 ${count(t.handoffs)} · 留言 ${count(t.tickets)}`],
+    ["人工首次响应", duration(fr.avg), `中位数 ${duration(fr.median)} · ${count(fr.count)} 次`],
+    ["平均处理时长", duration(hs.avg), `中位数 ${duration(hs.median)} · ${count(hs.count)} 次`],
+    ["满意度", percent(sat.rate), `满意 ${count(sat.positive)} · 不满意 ${count(sat.negative)}`],
+    ["机器人响应 p50 / p95", br.count ? `${Math.round(br.p50)} / ${Math.round(br.p95)} ms` : "-", `${count(br.count)} 次回复`],
+  ];
+  $("kpi-cards").replaceChildren(...cards.map(([label, value, sub]) =>
+    el("div", { class: "card" }, el("div", { class: "label", text: label }), el("div", { class: "value", text: value }),
+       el("div", { class: "sub", text: sub }))));
+  const byDay = report.by_day || [];
   $("kpi-charts").replaceChildren(
-    chart("机器人解决率", days, (d) => d.bot_resolution_rate, percent, 1),
-    chart("转人工率", days, (d) => d.handoff_rate, percent, 1),
-    chart("人工首次响应（平均）", days, (d) => d.first_response_seconds.avg, duration, null),
-    chart("满意度", days, (d) => d.satisfaction.rate, percent, 1),
-    chart("会话数", days, (d) => d.conversations, (v) => String(v), null));
-  const head = el("tr", {}, ...["渠道", "会话数", "机器人解决率", "转人工率", "留言", "人工首次响应", "平均处理时长", "满意度"]
-    .map((h) => el("th", { text: h })));
-  const rows = report.by_channel.map((c) => el("tr", {}, ...[CHANNELS[c.channel] || c.channel, c.conversations,
-    percent(c.bot_resolution_rate), percent(c.handoff_rate), c.tickets, duration(c.first_response_seconds.avg),
-    duration(c.handling_seconds.avg), percent(c.satisfaction.rate)].map((v) => el("td", { text: v }))));
-  $("kpi-channels").replaceChildren(head, ...rows);
+    chart({ title: "机器人解决率", days: byDay, value: (d) => d.bot_resolution_rate, kind: "rate" }),
+    chart({ title: "转人工率", days: byDay, value: (d) => d.handoff_rate, kind: "rate" }),
+    chart({ title: "人工首次响应（平均）", days: byDay, value: (d) => d.first_response_seconds && d.first_response_seconds.avg,
+            kind: "duration" }),
+    chart({ title: "满意度", days: byDay, value: (d) => d.satisfaction && d.satisfaction.rate, kind: "rate" }),
+    chart({ title: "每日会话数", days: byDay, value: (d) => d.conversations, kind: "count", bars: true }));
+  const columns = [
+    ["渠道", (c) => channelName(c.channel)], ["会话数", (c) => count(c.conversations)],
+    ["机器人解决率", (c) => percent(c.bot_resolution_rate)], ["转人工", (c) => count(c.handoffs)],
+    ["转人工率", (c) => percent(c.handoff_rate)], ["留言", (c) => count(c.tickets)],
+    ["人工首次响应", (c) => duration(c.first_response_seconds && c.first_response_seconds.avg)],
+    ["平均处理时长", (c) => duration(c.handling_seconds && c.handling_seconds.avg)],
+    ["满意度", (c) => percent(c.satisfaction && c.satisfaction.rate)],
+    ["机器人响应 p50 / p95", (c) => (c.bot_reply_ms && c.bot_reply_ms.count
+      ? `${Math.round(c.bot_reply_ms.p50)} / ${Math.round(c.bot_reply_ms.p95)} ms` : "-")]];
+  const row = (cells, cls) => el("tr", { class: cls }, ...cells);
+  $("kpi-channels").replaceChildren(
+    el("thead", {}, row(columns.map(([name]) => el("th", { text: name })))),
+    el("tbody", {},
+       ...(report.by_channel || []).map((c) => row(columns.map(([, get]) => el("td", { text: get(c) })))),
+       row(columns.map(([, get], i) => el("td", { text: i === 0 ? "合计" : get(t) })), "total")));
 }
+
+// -- charts (inline SVG) -----------------------------------------------------
 
 const SVG = "http://www.w3.org/2000/svg";
 function svg(tag, attrs = {}, text) {
@@ -420,40 +667,78 @@ function svg(tag, attrs = {}, text) {
   return node;
 }
 
-// A line chart of one daily value; days without data leave a gap.
-function chart(title, days, value, format, fixedMax) {
-  const width = 440, height = 170, left = 48, right = 10, top = 10, bottom = 26;
-  const values = days.map(value);
-  const known = values.filter((v) => v !== null && v !== undefined);
-  const max = fixedMax || Math.max(2, Math.ceil(Math.max(...known, 0) * 1.1));
-  const x = (i) => left + (days.length < 2 ? 0 : (i * (width - left - right)) / (days.length - 1));
-  const y = (v) => top + (height - top - bottom) * (1 - v / max);
-  const root = svg("svg", { viewBox: `0 0 ${width} ${height}`, "data-testid": "kpi-chart", role: "img", "aria-label": title });
-  root.append(svg("line", { class: "axis", x1: left, y1: y(0), x2: width - right, y2: y(0) }));
-  root.append(svg("line", { class: "axis", x1: left, y1: top, x2: left, y2: y(0) }));
-  for (const fraction of [0, 0.5, 1]) {
-    root.append(svg("text", { class: "tick", x: left - 4, y: y(max * fraction) + 3, "text-anchor": "end" },
-                    format(fixedMax ? max * fraction : Math.round(max * fraction * 10) / 10)));
+// A round upper bound and step for the y axis (4 steps).
+function scale(kind, top) {
+  if (kind === "rate") return { max: 1, step: 0.25 };
+  if (kind === "duration") {
+    const steps = [5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 28800, 86400];
+    const step = steps.find((s) => s * 4 >= top) || Math.ceil(top / 4 / 86400) * 86400;
+    return { max: step * 4, step };
   }
-  const step = Math.max(1, Math.ceil(days.length / 7));
+  const raw = Math.max(top, 4) / 4;
+  const power = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * power).find((s) => s >= raw);
+  return { max: step * 4, step };
+}
+
+// One daily value over the selected days: a line (gaps where a day has no data) or bars.
+function chart({ title, days, value, kind, bars = false }) {
+  const format = kind === "rate" ? percent : kind === "duration" ? duration : count;
+  const axisLabel = kind === "rate" ? (v) => `${Math.round(v * 100)}%` : kind === "duration" ? shortDuration : (v) => String(v);
+  const width = 440, height = 190, left = 46, right = 12, top = 12, bottom = 28;
+  const plotW = width - left - right, plotH = height - top - bottom;
+  const values = days.map((d) => { const v = value(d); return typeof v === "number" && Number.isFinite(v) ? v : null; });
+  const known = values.filter((v) => v !== null);
+  const { max, step } = scale(kind, Math.max(0, ...known));
+  const slot = plotW / Math.max(days.length, 1);
+  const x = (i) => left + slot * (i + 0.5);
+  const y = (v) => top + plotH * (1 - Math.min(v, max) / max);
+  const root = svg("svg", { viewBox: `0 0 ${width} ${height}`, "data-testid": "kpi-chart", role: "img",
+                            "aria-label": title, preserveAspectRatio: "xMidYMid meet" });
+  root.append(svg("title", {}, title));
+  for (let v = 0; v <= max + step / 2; v += step) {  // grid and y labels
+    root.append(svg("line", { class: v === 0 ? "axis" : "grid", x1: left, x2: width - right, y1: y(v), y2: y(v) }));
+    root.append(svg("text", { class: "tick", x: left - 6, y: y(v) + 3.5, "text-anchor": "end" }, axisLabel(v)));
+  }
+  root.append(svg("line", { class: "axis", x1: left, x2: left, y1: top, y2: y(0) }));
+  const every = Math.max(1, Math.ceil(days.length / 8));  // x labels, counted back from the last day
   days.forEach((d, i) => {
-    if (i % step === 0 || i === days.length - 1) {
-      root.append(svg("text", { class: "tick", x: x(i), y: height - 8, "text-anchor": "middle" }, d.day.slice(5)));
-    }
+    if ((days.length - 1 - i) % every !== 0) return;
+    root.append(svg("line", { class: "axis", x1: x(i), x2: x(i), y1: y(0), y2: y(0) + 4 }));
+    root.append(svg("text", { class: "tick", x: x(i), y: height - 9, "text-anchor": "middle" }, String(d.day).slice(5)));
   });
-  let path = "";
-  values.forEach((v, i) => {
-    if (v === null || v === undefined) { path += " "; return; }
-    path += `${path.endsWith(" ") || !path ? "M" : "L"}${x(i).toFixed(1)},${y(v).toFixed(1)}`;
+  if (bars) {
+    values.forEach((v, i) => {
+      if (v === null) return;
+      const barW = Math.max(2, Math.min(28, slot * 0.64));
+      root.append(svg("rect", { class: "bar", x: x(i) - barW / 2, y: y(v), width: barW, height: Math.max(0, y(0) - y(v)), rx: 2 }));
+    });
+  } else {
+    let path = "", pen = false;
+    values.forEach((v, i) => {
+      if (v === null) { pen = false; return; }
+      path += `${pen ? "L" : "M"}${x(i).toFixed(1)},${y(v).toFixed(1)}`;
+      pen = true;
+    });
+    if (path) root.append(svg("path", { class: "series", d: path }));
+    values.forEach((v, i) => {
+      if (v !== null) root.append(svg("circle", { class: "dot", cx: x(i).toFixed(1), cy: y(v).toFixed(1), r: 3 }));
+    });
+  }
+  days.forEach((d, i) => {  // hover areas: one column a day, with its value as the title
+    const hit = svg("rect", { class: "hit", x: left + slot * i, y: top, width: slot, height: plotH });
+    hit.append(svg("title", {}, `${d.day}　${title}：${values[i] === null ? "无数据" : format(values[i])}`
+                              + (typeof d.conversations === "number" ? `（会话 ${d.conversations}）` : "")));
+    root.append(hit);
   });
-  root.append(svg("path", { class: "series", d: path.trim().replace(/ +/g, " ") || "M0,0" }));
-  values.forEach((v, i) => {
-    if (v === null || v === undefined) return;
-    const dot = svg("circle", { class: "dot", cx: x(i), cy: y(v), r: 3 });
-    dot.append(svg("title", {}, `${days[i].day}：${format(v)}`));
-    root.append(dot);
-  });
-  return el("div", { class: "chart" }, el("h3", { text: title }), root);
+  if (!known.length) {
+    root.append(svg("text", { class: "empty", x: left + plotW / 2, y: top + plotH / 2, "text-anchor": "middle" }, "暂无数据"));
+  }
+  const latest = [...values].reverse().find((v) => v !== null);
+  return el("figure", { class: "chart" },
+    el("figcaption", {}, el("span", { text: title }),
+       el("span", { class: "muted", text: latest === undefined ? "" : `最近：${format(latest)}` })),
+    root);
 }
 
 start();
