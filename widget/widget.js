@@ -19,7 +19,7 @@
     lang: data.lang || "zh-CN", maxLength: 2000,
   }, window.FaqbotWidget || {});
   const KEY = "faqbot-widget:" + config.server;
-  const SAFE_LINK = /^(https?:\/\/|mailto:)/i;
+  const SAFE_LINK = /^(https?:\/\/|mailto:|tel:|\/(?!\/))/i;  // what the KB validator allows; "/x" is on the host site
 
   // -- state kept across page loads ------------------------------------------------
   const saved = (() => { try { return JSON.parse(localStorage.getItem(KEY)) || {}; } catch (e) { return {}; } })();
@@ -87,13 +87,13 @@
       .panel { right: 0; bottom: 0; width: 100vw; height: 100dvh; border-radius: 0; }
     }` });
 
-  const badge = el("span", { class: "badge", hidden: true, "aria-label": "未读消息" });
+  const badge = el("span", { class: "badge", hidden: true, "aria-hidden": "true" });
   const bubble = el("button", { class: "bubble", "aria-label": `打开${config.title}`, "aria-expanded": "false",
                                 "data-testid": "widget-bubble", onclick: () => toggle(true) }, "💬", badge);
   const log = el("div", { class: "log", role: "log", "aria-live": "polite", "aria-label": "对话记录", "data-testid": "widget-log" });
   const status = el("div", { class: "status", hidden: true, role: "status", "data-testid": "widget-status" });
   const offline = el("div", { class: "offline", hidden: true, role: "status", text: "网络已断开，正在重新连接…" });
-  const input = el("textarea", { rows: "1", "aria-label": "输入您的问题", placeholder: "输入您的问题，Enter 发送，Shift+Enter 换行",
+  const input = el("textarea", { rows: "1", "aria-label": "输入您的问题", placeholder: "输入您的问题（Enter 发送）", title: "Enter 发送，Shift+Enter 换行",
                                  maxlength: String(config.maxLength + 1), "data-testid": "widget-input" });
   const hint = el("div", { class: "hint", role: "alert", "data-testid": "widget-hint" });
   const form = el("form", { onsubmit: (e) => { e.preventDefault(); sendText(input.value); } }, input,
@@ -114,12 +114,17 @@
       ? `消息最长 ${config.maxLength} 字，当前 ${input.value.length} 字，请精简后发送。` : "";
   });
 
+  // Screen readers hear the unread count on the button itself (the badge is only visual).
+  function labelBubble() {
+    bubble.setAttribute("aria-label", state.unread ? `打开${config.title}，${state.unread} 条未读消息` : `打开${config.title}`);
+  }
+
   function toggle(open) {
     state.open = open;
     panel.hidden = !open;
     bubble.hidden = open;
     bubble.setAttribute("aria-expanded", String(open));
-    if (open) { state.unread = 0; badge.hidden = true; input.focus(); log.scrollTop = log.scrollHeight; }
+    if (open) { state.unread = 0; badge.hidden = true; labelBubble(); input.focus(); log.scrollTop = log.scrollHeight; }
     else bubble.focus();
     persist();
   }
@@ -185,7 +190,7 @@
     if (state.history.length > 200) state.history.shift();
     persist();
     draw(m);
-    if (!state.open && m.from !== "user") { state.unread += 1; badge.textContent = String(state.unread); badge.hidden = false; }
+    if (!state.open && m.from !== "user") { state.unread += 1; badge.textContent = String(state.unread); badge.hidden = false; labelBubble(); }
   }
 
   let typing = null;

@@ -181,3 +181,44 @@ def test_phone_layout_unread_badge_and_length_limit(servers, browser):
     expect(phone.locator('[data-testid="widget-msg"][data-from="bot"]').last).to_contain_text("密码", timeout=20000)
     phone.screenshot(path=str(ARTIFACTS / "widget-phone.png"))
     context.close()
+
+
+def test_keyboard_only_use_and_accessible_names(servers, browser):
+    """Tab reaches the bubble, Enter opens it with the focus in the input,
+    Shift+Enter makes a new line, Enter sends, Escape closes back to the bubble;
+    every control has a name a screen reader can say."""
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.goto(servers.url + "/demo/")
+    bubble = page.get_by_test_id("widget-bubble")
+    expect(bubble).to_have_attribute("aria-label", "打开星河客服，1 条未读消息")
+    for _ in range(40):  # through the demo page's own links to the bubble
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement && document.activeElement.id === 'faqbot-widget' && "
+                         "document.activeElement.shadowRoot.activeElement?.dataset.testid === 'widget-bubble'"):
+            break
+    else:
+        pytest.fail("Tab never reached the chat bubble")
+    page.keyboard.press("Enter")
+    field = page.get_by_test_id("widget-input")
+    expect(field).to_be_focused()
+    expect(bubble).to_have_attribute("aria-label", "打开星河客服")  # read: no unread left
+    page.keyboard.type("提现")
+    page.keyboard.press("Shift+Enter")
+    page.keyboard.type("手续费是多少")
+    assert field.input_value() == "提现\n手续费是多少"
+    page.keyboard.press("Enter")
+    expect(page.locator('[data-testid="widget-msg"][data-from="bot"]').last).to_contain_text("手续费", timeout=20000)
+    page.keyboard.press("Escape")
+    expect(page.get_by_test_id("widget-panel")).to_be_hidden()
+    expect(bubble).to_be_focused()
+    unnamed = page.evaluate("""() => {
+        const root = document.getElementById('faqbot-widget').shadowRoot;
+        return [...root.querySelectorAll('button, textarea, input, a')]
+          .filter(e => !(e.getAttribute('aria-label') || e.textContent.trim()))
+          .map(e => e.outerHTML.slice(0, 80));
+    }""")
+    assert unnamed == []
+    context.close()

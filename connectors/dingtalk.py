@@ -1,0 +1,371 @@
+"""DingTalk (钉钉) internal-app robot, HTTP callback mode (``/webhooks/dingtalk/webhook``).
+
+- Auth: headers ``timestamp`` (ms) and ``sign`` = base64(HMAC-SHA256(appSecret,
+  timestamp + "\\n" + appSecret)); more than an hour of clock skew is refused.
+  The body itself is not signed, so a captured request can be replayed within
+  the hour: every ``msgId`` is answered once (``connectors/dedup.py``).
+- The webhook is acknowledged at once and the message handled in the
+  background; replies go to the message's ``sessionWebhook`` (no auth, valid
+  for about 1.5 h). If it has expired by then, or for a person's replies during
+  a hand-off, the OpenAPI ``oToMessages/batchSend`` (a private message to the
+  user's staffId) is used instead.
+- Buttons become an ``actionCard`` whose buttons send their title back as the
+  user's message (``dtmd://dingtalkclient/sendMessage``); the titles offered to
+  each user are remembered for ``choice_ttl`` and mapped back to payloads.
+  Through batchSend (no card template) buttons are a numbered list instead.
+- Long texts are split at ``TEXT_LIMIT`` characters (DingTalk accepts about
+  20 000 bytes; 3000 Chinese characters stay well under it).
+- ``sender_id`` is the user's staffId (``senderId`` for users outside the
+  organisation): one conversation per person, also across group chats.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import os
+import re
+import time
+from dataclasses import dataclass
+from typing import Any, ClassVar
+from urllib.parse import quote
+
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from connectors import outbound
+from connectors.dedup import seen_ids
+from connectors.guard import Handler, guarded
+from connectors.platform_api import AccessToken, PlatformError, request_json
+from connectors.replies import Choices, numbered, split_text
+from faqbot.config import ChannelsConfig, load_settings
+from indexer.normalize import normalize
+
+log = logging.getLogger(__name__)
+
+MAX_SKEW_MS = 3600 * 1000
+TEXT_LIMIT = 3000
+TITLE_CHARS = 20
+MAX_USERS = 100_000
+NOT_TEXT = "目前只能处理文字消息，请用文字描述您的问题。"
+_MENTION = re.compile(r"^(?:\s*@\S+)+\s*")
+_MARKDOWN = re.compile(r"\*\*|^\s*(?:[-*] |\d+\. |#)|\[[^\]]+\]\([^)]+\)", re.M)
+
+
+def sign(timestamp: str, secret: str) -> str:
+    digest = hmac.new(secret.encode(), f"{timestamp}\n{secret}".encode(), hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()
+
+
+def check_sign(timestamp: str | None, signature: str | None, secret: str, now_ms: float) -> str | None:
+    """Why the request is refused, or None when it is genuine."""
+    if not timestamp or not signature:
+        return "missing 'timestamp' or 'sign' header"
+    if not timestamp.isdigit():
+        return f"'timestamp' header is not milliseconds: {timestamp[:40]!r}"
+    if abs(now_ms - int(timestamp)) > MAX_SKEW_MS:
+        return f"'timestamp' is {abs(now_ms - int(timestamp)) / 1000:.0f} s away from now (limit 3600 s)"
+    if not hmac.compare_digest(sign(timestamp, secret).encode(), signature.encode()):
+        return "'sign' does not match HmacSHA256(appSecret, timestamp + '\\n' + appSecret)"
+    return None
+
+
+def is_markdown(text: str) -> bool:
+    return bool(_MARKDOWN.search(text))
+
+
+def title_of(text: str) -> str:
+    """The notification title DingTalk shows for a markdown message or card."""
+    first = next((line for line in text.splitlines() if line.strip()), "消息")
+    first = re.sub(r"[*#\[\]`]|\(https?://[^)]*\)", "", first).strip(" -")
+    return first[:TITLE_CHARS] or "消息"
+
+
+@dataclass
+class Contact:
+    """What a reply to a user needs, from the user's last message."""
+
+    staff_id: str
+    robot_code: str
+    webhook: str
+    webhook_expires_ms: int
+
+    def webhook_valid(self, margin_ms: int = 10_000) -> bool:
+        return bool(self.webhook) and time.time() * 1000 + margin_ms < self.webhook_expires_ms
+
+
+class OfferedButtons:
+    """Card buttons shown to each user (title → payload), so a clicked title
+    arriving as a text message is sent to the bot as its payload."""
+
+    def __init__(self, ttl: float) -> None:
+        self.ttl = ttl
+        self._offered: dict[str, tuple[float, dict[str, str]]] = {}
+
+    def offer(self, user: str, buttons: list[dict[str, Any]]) -> None:
+        if len(self._offered) >= MAX_USERS:
+            now = time.monotonic()
+            self._offered = {k: v for k, v in self._offered.items() if now - v[0] < self.ttl}
+        titles = {normalize(str(b.get("title", ""))).strip(): str(b.get("payload") or b.get("title", ""))
+                  for b in buttons if b.get("title")}
+        self._offered[user] = (time.monotonic(), titles)
+
+    def resolve(self, user: str, text: str) -> str:
+        offered = self._offered.get(user)
+        if not offered or time.monotonic() - offered[0] > self.ttl:
+            return text
+        return offered[1].get(normalize(text).strip(), text)
+
+
+class DingTalkApi:
+    """The OpenAPI calls this channel makes: an access token and batchSend."""
+
+    def __init__(self, base: str, app_key: str, app_secret: str) -> None:
+        self.base, self.app_key, self.app_secret = base.rstrip("/"), app_key, app_secret
+        self.token = AccessToken(self._fetch_token)
+
+    async def _fetch_token(self) -> tuple[str, float]:
+        body = await request_json("dingtalk", "POST", f"{self.base}/v1.0/oauth2/accessToken",
+                                  json={"appKey": self.app_key, "appSecret": self.app_secret})
+        if not isinstance(body, dict) or not body.get("accessToken"):
+            raise PlatformError("dingtalk", "v1.0/oauth2/accessToken", f"no accessToken in {str(body)[:200]}")
+        return str(body["accessToken"]), float(body.get("expireIn") or 7200)
+
+    async def send_private(self, robot_code: str, staff_id: str, text: str) -> bool:
+        """A text message to one user; True if DingTalk accepted it for that user."""
+        payload = {"robotCode": robot_code, "userIds": [staff_id], "msgKey": "sampleText",
+                   "msgParam": json.dumps({"content": text}, ensure_ascii=False)}
+        for attempt in (1, 2):
+            headers = {"x-acs-dingtalk-access-token": await self.token.get()}
+            try:
+                body = await request_json("dingtalk", "POST", f"{self.base}/v1.0/robot/oToMessages/batchSend",
+                                          json=payload, headers=headers)
+            except PlatformError as exc:
+                if exc.code in (401, 403) and attempt == 1:  # token revoked or expired early
+                    log.warning("dingtalk: access token refused (%s); fetching a new one", exc.reason)
+                    self.token.invalidate()
+                    continue
+                raise
+            refused = (body or {}).get("invalidStaffIdList") or (body or {}).get("flowControlledStaffIdList")
+            if refused and staff_id in refused:
+                log.error("dingtalk batchSend refused user %s: %s", staff_id, body)
+                return False
+            return True
+        return False
+
+
+async def post_to_webhook(url: str, message: dict[str, Any]) -> bool:
+    body = await request_json("dingtalk", "POST", url, json=message)
+    if isinstance(body, dict) and body.get("errcode") not in (None, 0):
+        log.error("dingtalk sessionWebhook refused a %s message: %s", message.get("msgtype"), body)
+        return False
+    return True
+
+
+class DingTalkOutput(OutputChannel):
+    """Replies to one inbound message: its sessionWebhook, or batchSend once that expired."""
+
+    def __init__(self, channel: "DingTalkInput", contact: Contact) -> None:
+        self.channel, self.contact = channel, contact
+
+    @classmethod
+    def name(cls) -> str:
+        return "dingtalk"
+
+    async def _deliver(self, recipient_id: str, message: dict[str, Any], plain: str) -> None:
+        try:
+            if self.contact.webhook_valid():
+                await post_to_webhook(self.contact.webhook, message)
+            elif self.contact.staff_id:
+                log.info("dingtalk: the sessionWebhook of %s expired; replying through batchSend", recipient_id)
+                await self.channel.api.send_private(self.contact.robot_code, self.contact.staff_id, plain)
+            else:
+                log.error("dingtalk: no way to reply to %s (sessionWebhook expired, no staffId)", recipient_id)
+        except PlatformError as exc:  # logged, not raised: the user cannot be reached this way anyway
+            log.error("dingtalk: reply to %s failed: %s", recipient_id, exc)
+
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        for piece in split_text(text, TEXT_LIMIT):
+            if is_markdown(piece):
+                message = {"msgtype": "markdown", "markdown": {"title": title_of(piece), "text": piece}}
+            else:
+                message = {"msgtype": "text", "text": {"content": piece}}
+            await self._deliver(recipient_id, message, piece)
+
+    async def send_text_with_buttons(self, recipient_id: str, text: str, buttons: list[dict[str, Any]],
+                                     **kwargs: Any) -> None:
+        pieces = split_text(text, TEXT_LIMIT) or [""]
+        for piece in pieces[:-1]:
+            await self.send_text_message(recipient_id, piece)
+        last = pieces[-1]
+        # The card's titles come back as text; through batchSend (no card) numbers do.
+        self.channel.offered.offer(recipient_id, buttons)
+        self.channel.choices.offer(recipient_id, buttons)
+        card = {"title": title_of(last or str(buttons[0].get("title", ""))), "text": last or "请选择：",
+                "btnOrientation": "1",
+                "btns": [{"title": str(b.get("title", "")),
+                          "actionURL": "dtmd://dingtalkclient/sendMessage?content="
+                                       + quote(str(b.get("title", "")), safe="")} for b in buttons]}
+        await self._deliver(recipient_id, {"msgtype": "actionCard", "actionCard": card}, numbered(last, buttons))
+
+    async def send_quick_replies(self, recipient_id: str, text: str, quick_replies: list[dict[str, Any]],
+                                 **kwargs: Any) -> None:
+        await self.send_text_with_buttons(recipient_id, text, quick_replies)
+
+    async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
+        await self._deliver(recipient_id, {"msgtype": "markdown",
+                                           "markdown": {"title": "图片", "text": f"![图片]({image})"}}, image)
+
+    async def send_custom_json(self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any) -> None:
+        if "msgtype" in json_message:  # a native DingTalk message from a custom response
+            await self._deliver(recipient_id, json_message, json.dumps(json_message, ensure_ascii=False))
+
+
+class DingTalkOutbound:
+    """A person's replies during a hand-off: batchSend (the sessionWebhook may have expired)."""
+
+    def __init__(self, channel: "DingTalkInput") -> None:
+        self.channel = channel
+
+    async def send(self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None = None,
+                   meta: dict[str, Any] | None = None) -> bool:
+        if meta and meta.get("from") == "agent":
+            text = f"【人工客服 {meta.get('name') or '客服'}】{text}"
+        if buttons:
+            self.channel.choices.offer(recipient_id, buttons)
+            text = numbered(text, buttons)
+        contact = self.channel.contacts.get(recipient_id)
+        staff_id = contact.staff_id if contact else recipient_id
+        robot_code = contact.robot_code if contact else self.channel.app_key
+        pieces = split_text(text, TEXT_LIMIT)
+        try:
+            if staff_id and not staff_id.startswith("$:"):
+                for piece in pieces:
+                    if not await self.channel.api.send_private(robot_code, staff_id, piece):
+                        return False
+                return True
+        except PlatformError as exc:
+            log.error("dingtalk: batchSend to %s failed: %s", recipient_id, exc)
+        if contact and contact.webhook_valid():
+            try:
+                return all([await post_to_webhook(contact.webhook, {"msgtype": "text", "text": {"content": p}})
+                            for p in pieces])
+            except PlatformError as exc:
+                log.error("dingtalk: sessionWebhook reply to %s failed: %s", recipient_id, exc)
+        return False
+
+
+class DingTalkInput(InputChannel):
+    required_env: ClassVar[tuple[str, ...]] = ("DINGTALK_APP_KEY", "DINGTALK_APP_SECRET")
+
+    @classmethod
+    def name(cls) -> str:
+        return "dingtalk"
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> "DingTalkInput":
+        return cls()
+
+    def __init__(self, config: ChannelsConfig | None = None, env: dict[str, str] | None = None) -> None:
+        env = dict(os.environ if env is None else env)
+        self.config = config or load_settings().channels
+        self.app_key = env.get("DINGTALK_APP_KEY", "").strip()
+        self.app_secret = env.get("DINGTALK_APP_SECRET", "").strip()
+        self.api = DingTalkApi(self.config.dingtalk_api, self.app_key, self.app_secret)
+        self.seen = seen_ids(self.config)
+        self.offered = OfferedButtons(self.config.choice_ttl)
+        self.choices = Choices(self.config.choice_ttl)
+        self.contacts: dict[str, Contact] = {}
+        self._tasks: set[asyncio.Task] = set()
+
+    def remember(self, user: str, contact: Contact) -> None:
+        if len(self.contacts) >= MAX_USERS:
+            self.contacts.pop(next(iter(self.contacts)))
+        self.contacts.pop(user, None)
+        self.contacts[user] = contact
+
+    def blueprint(self, on_new_message: Handler) -> Blueprint:  # type: ignore[override]
+        handle = guarded(on_new_message)
+        hook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
+        outbound.register(self.name(), DingTalkOutbound(self))
+
+        @hook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @hook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            refused = check_sign(request.headers.get("timestamp"), request.headers.get("sign"),
+                                 self.app_secret, time.time() * 1000)
+            if refused:
+                log.warning("dingtalk: refused a request from %s: %s", request.ip, refused)
+                return response.json({"error": refused}, status=401 if "missing" in refused else 403)
+            try:
+                body = json.loads(request.body or b"")
+            except ValueError:
+                body = None
+            problem = _malformed(body)
+            if problem:
+                log.warning("dingtalk: malformed message from %s: %s", request.ip, problem)
+                return response.json({"error": problem}, status=400)
+            if not await self.seen.first_time(f"dingtalk:{body['msgId']}"):
+                log.info("dingtalk: message %s already handled (a retry or replay); ignored", body["msgId"])
+                return response.json({})
+            task = asyncio.create_task(self._process(body, handle))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            return response.json({})
+
+        return hook
+
+    async def _process(self, body: dict[str, Any], handle: Handler) -> None:
+        staff_id = str(body.get("senderStaffId") or "")
+        sender = staff_id or str(body["senderId"])
+        contact = Contact(staff_id, str(body.get("robotCode") or self.app_key), str(body.get("sessionWebhook") or ""),
+                          _int(body.get("sessionWebhookExpiredTime")))
+        self.remember(sender, contact)
+        output = DingTalkOutput(self, contact)
+        try:
+            if body.get("msgtype") != "text":
+                log.info("dingtalk: %s sent a %r message; only text is handled", sender, body.get("msgtype"))
+                await output.send_text_message(sender, NOT_TEXT)
+                return
+            text = str((body.get("text") or {}).get("content") or "")
+            group = str(body.get("conversationType")) == "2"
+            if group:
+                text = _MENTION.sub("", text)
+            text = text.strip()
+            if not text:
+                return
+            text = self.choices.resolve(sender, self.offered.resolve(sender, text))
+            metadata = {"conversation_id": body.get("conversationId"), "group": group,
+                        "sender_nick": body.get("senderNick")}
+            await handle(UserMessage(text, output, sender, input_channel=self.name(), metadata=metadata,
+                                     message_id=str(body["msgId"])))
+        except Exception:
+            log.exception("dingtalk: handling message %s from %s failed", body.get("msgId"), sender)
+
+
+def _malformed(body: Any) -> str | None:
+    if not isinstance(body, dict):
+        return "the body must be a JSON object"
+    if not isinstance(body.get("msgId"), str) or not body["msgId"]:
+        return "'msgId' is missing"
+    if not (body.get("senderStaffId") or body.get("senderId")):
+        return "'senderStaffId'/'senderId' is missing"
+    if body.get("msgtype") == "text" and not isinstance(body.get("text"), dict):
+        return "a text message without a 'text' object"
+    return None
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
