@@ -11,7 +11,6 @@ reply per request), and both retry a callback they think failed.
 from __future__ import annotations
 
 import asyncio
-import html
 import json
 import logging
 import secrets
@@ -178,8 +177,8 @@ class Deliveries:
     async def answer_once(self, key: str, produce: Callable[[], Awaitable[str]], wait: float) -> tuple[str, bool]:
         """(HTTP body, whether this call produced it)."""
         now = time.monotonic()
-        self._bodies = {k: v for k, v in self._bodies.items() if now - v[0] < self.keep} \
-            if len(self._bodies) > 1000 else self._bodies
+        if len(self._bodies) > 1000:  # forget finished deliveries past their retry window
+            self._bodies = {k: v for k, v in self._bodies.items() if now - v[0] < self.keep}
         known = self._bodies.get(key)
         if known is not None and now - known[0] < self.keep:
             log.info("platform retry of %s: answered with the first delivery's reply", key)
@@ -299,8 +298,3 @@ class ApiClient:
                 raise PlatformError(self.platform, path, f"errcode {code}: {data.get('errmsg', '')}", code=code)
             return data
         raise AssertionError("unreachable")
-
-
-def escape_log(value: str, limit: int = 80) -> str:
-    """User-controlled text in a log line, shortened and without markup."""
-    return html.escape(value[:limit])
