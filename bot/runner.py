@@ -16,7 +16,7 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import yaml
 
@@ -71,22 +71,51 @@ class RunningBot:
 
 
 def write_endpoints(settings: Settings) -> Path:
-    """``bot/endpoints.yml`` with the configured action server and data folder."""
+    """``bot/endpoints.yml`` with the configured action server, conversation store and lock store."""
     endpoints = yaml.safe_load((BOT_DIR / "endpoints.yml").read_text(encoding="utf-8"))
     endpoints["action_endpoint"]["url"] = (f"http://{settings.bot.host}:{settings.bot.action_port}/webhook")
-    if settings.bot.tracker_store not in ("sqlite", "memory"):
-        raise StartupFailed(f"bot.tracker_store must be 'sqlite' or 'memory', not {settings.bot.tracker_store!r}")
-    if settings.bot.tracker_store == "memory":
+    tracker = settings.bot.tracker_store.strip()
+    if tracker == "memory":
         endpoints.pop("tracker_store", None)
-    store = endpoints.get("tracker_store") or {}
-    if store.get("type") == "SQL" and store.get("dialect") == "sqlite":
+    elif tracker == "sqlite":
         db = settings.data_dir / "rasa" / "tracker.db"
         db.parent.mkdir(parents=True, exist_ok=True)
-        store["db"] = str(db)
+        endpoints["tracker_store"]["db"] = str(db)
+    else:
+        endpoints["tracker_store"] = _store_from_url(tracker, "bot.tracker_store", sql=True)
+    if settings.bot.lock_store.strip():
+        endpoints["lock_store"] = _store_from_url(settings.bot.lock_store.strip(), "bot.lock_store", sql=False)
     out = settings.data_dir / "run" / "endpoints.yml"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(yaml.safe_dump(endpoints, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return out
+
+
+def _store_from_url(url: str, key: str, sql: bool) -> dict[str, Any]:
+    """A Rasa store section from a URL (what operators already have for their databases)."""
+    from urllib.parse import unquote, urlsplit
+
+    forms = "'sqlite', 'memory', 'postgresql://…' or 'redis://…'" if sql else "'' or 'redis://…'"
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise StartupFailed(f"{key}: {exc} in {url!r}") from None
+    scheme = parts.scheme.split("+", 1)[0]
+    if scheme in ("redis", "rediss"):
+        db = parts.path.strip("/") or "0"
+        if not db.isdigit():
+            raise StartupFailed(f"{key}: the Redis database must be a number, not {db!r} in {url!r}")
+        return {"type": "redis", "url": parts.hostname or "localhost", "port": port or 6379, "db": int(db),
+                "password": unquote(parts.password) if parts.password else None,
+                "use_ssl": scheme == "rediss", "key_prefix": "faqbot"}
+    if sql and scheme in ("postgresql", "postgres"):
+        if not parts.path.strip("/"):
+            raise StartupFailed(f"{key}: name the database in the URL, e.g. postgresql://user@host:5432/faqbot")
+        return {"type": "SQL", "dialect": "postgresql", "url": parts.hostname or "localhost", "port": port or 5432,
+                "username": unquote(parts.username or ""), "password": unquote(parts.password or ""),
+                "db": parts.path.strip("/")}
+    raise StartupFailed(f"{key} must be {forms}, not {url!r}")
 
 
 def _healthy(url: str) -> bool:

@@ -95,9 +95,13 @@ class BotConfig:
     followup_max_chars: int = 12
     # Told to users when nobody can take their conversation and no message can be stored.
     support_email: str = "support@example.com"
-    # Rasa's conversation store: "sqlite" (under data_dir, survives restarts)
-    # or "memory" (faster, forgotten on restart).
+    # Rasa's conversation store: "sqlite" (under data_dir, survives restarts),
+    # "memory" (faster, forgotten on restart), or a URL for several servers:
+    # "postgresql://user:pass@host:5432/db" or "redis://:pass@host:6379/0".
     tracker_store: str = "sqlite"
+    # Rasa's per-conversation lock: "" (in this process; one Rasa server) or
+    # "redis://host:6379/0" (required when several Rasa servers share conversations).
+    lock_store: str = ""
     # Where trained Rasa models are kept (named by the hash of their inputs);
     # empty means data_dir/models.
     models_dir: str = ""

@@ -1,0 +1,321 @@
+"""Slack app channel (``/webhooks/slack/webhook``), replacing Rasa's.
+
+Rasa's built-in channel verifies signatures correctly, but re-processes any
+retry whose reason is not ``http_timeout`` (two answers), answers a forged
+request with 400, refuses more than five buttons and posts through a blocking
+client per message. Here:
+
+- every request (Events API JSON and interactivity forms alike) must carry a
+  valid ``X-Slack-Signature`` (v0 HMAC-SHA256 of ``v0:<timestamp>:<raw body>``
+  with ``SLACK_SIGNING_SECRET``, timestamp within 5 minutes), else 401;
+- ``url_verification`` is answered with its challenge;
+- the webhook acks at once (Slack waits 3 s) and the bot works in the
+  background; an event is handled once: ``event_id`` and ``client_msg_id``
+  go through ``connectors/dedup.py``, so a retry of an event already taken
+  gets 200 and is dropped while a retry of one never seen is handled;
+- only people's direct messages (``channel_type: im``) and ``app_mention``s
+  reach the bot (mentions stripped, answered in the thread); bot messages and
+  any message with a subtype are ignored, so the bot never answers itself;
+- buttons are Block Kit ``actions`` blocks (25 buttons a block), a click
+  (``block_actions``) sends the button's value to the bot;
+- replies go out with ``chat.postMessage``; texts are cut at 3,000 characters
+  a message (Slack's limit for a section block, well under the 40,000 of a
+  message's text), buttons attached to the last piece.
+
+Environment: ``SLACK_BOT_TOKEN`` (xoxb-…) and ``SLACK_SIGNING_SECRET``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+import os
+import re
+import time
+from typing import Any, ClassVar, Coroutine
+
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from connectors import outbound
+from connectors.dedup import SeenIds, seen_ids
+from connectors.guard import Handler, guarded
+from connectors.platform_api import PlatformError, request_json
+from connectors.replies import split_text
+
+log = logging.getLogger(__name__)
+
+MAX_TEXT = 3000  # per message: a section block's limit
+MAX_BUTTONS_PER_BLOCK = 25
+MAX_BUTTON_TITLE = 75
+MAX_BUTTON_VALUE = 2000
+MAX_SKEW_SECONDS = 300
+AGENT_PREFIX = "【人工客服 {name}】"
+_MENTION = re.compile(r"<@[UWB][A-Z0-9]+(?:\|[^>]*)?>")
+_LINK = re.compile(r"<((?:https?|mailto):[^|>]+)(?:\|([^>]*))?>")
+
+
+def signature_ok(secret: str, timestamp: str, body: bytes, signature: str, now: float | None = None) -> bool:
+    """Slack's v0 request signature, with the 5-minute replay window."""
+    try:
+        if abs((time.time() if now is None else now) - int(timestamp)) > MAX_SKEW_SECONDS:
+            return False
+    except ValueError:
+        return False
+    base = b"v0:" + timestamp.encode("ascii", "replace") + b":" + body
+    expected = "v0=" + hmac.new(secret.encode("utf-8"), base, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected.encode("utf-8"), signature.encode("utf-8"))
+
+
+def escape(text: str) -> str:
+    """Slack's three control characters in message text."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def user_text(text: str) -> str:
+    """What the person typed: mentions removed, links and entities back to plain text."""
+    text = _MENTION.sub(" ", text)
+    text = _LINK.sub(lambda m: m.group(2) or m.group(1), text)
+    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return re.sub(r"[ \t]{2,}", " ", text).strip()
+
+
+def render(text: str, buttons: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """``chat.postMessage`` arguments (without ``channel``) for one bot reply."""
+    pieces = split_text(text or "", MAX_TEXT) or (["请选择："] if buttons else [])
+    messages: list[dict[str, Any]] = [{"text": escape(piece)} for piece in pieces]
+    if buttons and messages:
+        elements = []
+        for i, b in enumerate(buttons):
+            title, value = str(b.get("title") or b.get("payload")), str(b.get("payload") or b.get("title"))
+            if len(value) > MAX_BUTTON_VALUE:
+                log.warning("slack: a button's payload has %d characters (limit %d); button %r left out",
+                            len(value), MAX_BUTTON_VALUE, title)
+                continue
+            if len(title) > MAX_BUTTON_TITLE:
+                title = title[:MAX_BUTTON_TITLE - 1] + "…"
+            elements.append({"type": "button", "action_id": f"faqbot_button_{i}",
+                             "text": {"type": "plain_text", "text": title, "emoji": True}, "value": value})
+        blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "plain_text", "text": pieces[-1],
+                                                                     "emoji": True}}]
+        for start in range(0, len(elements), MAX_BUTTONS_PER_BLOCK):
+            blocks.append({"type": "actions", "block_id": f"faqbot_choices_{start // MAX_BUTTONS_PER_BLOCK}",
+                           "elements": elements[start:start + MAX_BUTTONS_PER_BLOCK]})
+        messages[-1]["blocks"] = blocks
+    return messages
+
+
+class SlackApi:
+    """``chat.postMessage`` through ``connectors.platform_api``, with the bot token."""
+
+    def __init__(self, base_url: str, token: str) -> None:
+        self.base, self.token = base_url.rstrip("/"), token
+
+    async def call(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
+        reply = await request_json("slack", "POST", f"{self.base}/{method}", json=body,
+                                   headers={"Authorization": f"Bearer {self.token}",
+                                            "Content-Type": "application/json; charset=utf-8"})
+        if not isinstance(reply, dict) or not reply.get("ok"):  # Slack says no with HTTP 200
+            raise PlatformError("slack", method, f"not ok: {reply.get('error') if isinstance(reply, dict) else reply}")
+        return reply
+
+    async def post(self, channel: str, text: str, buttons: list[dict[str, Any]] | None,
+                   thread_ts: str | None = None) -> None:
+        for message in render(text, buttons):
+            body = {"channel": channel, **message}
+            if thread_ts:
+                body["thread_ts"] = thread_ts
+            await self.call("chat.postMessage", body)
+
+
+class SlackOutput(OutputChannel):
+    """Replies to the conversation the message came from (a DM, or a mention's thread)."""
+
+    def __init__(self, api: SlackApi, channel: str, thread_ts: str | None = None) -> None:
+        self.api, self.channel, self.thread_ts = api, channel, thread_ts
+
+    @classmethod
+    def name(cls) -> str:
+        return "slack"
+
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        await self.api.post(self.channel, text, None, self.thread_ts)
+
+    async def send_text_with_buttons(self, recipient_id: str, text: str, buttons: list[dict[str, Any]],
+                                     **kwargs: Any) -> None:
+        await self.api.post(self.channel, text, buttons, self.thread_ts)
+
+    async def send_quick_replies(self, recipient_id: str, text: str, quick_replies: list[dict[str, Any]],
+                                 **kwargs: Any) -> None:
+        await self.api.post(self.channel, text, quick_replies, self.thread_ts)
+
+    async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
+        body = {"channel": self.channel, "text": image,
+                "blocks": [{"type": "image", "image_url": image, "alt_text": "image"}]}
+        if self.thread_ts:
+            body["thread_ts"] = self.thread_ts
+        await self.api.call("chat.postMessage", body)
+
+    async def send_custom_json(self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any) -> None:
+        log.warning("slack: custom JSON replies are not supported; dropped one for %s", recipient_id)
+
+
+class SlackOutbound:
+    """Hand-off messages, posted to the user's DM with the app (channel = user id)."""
+
+    def __init__(self, api: SlackApi) -> None:
+        self.api = api
+
+    async def send(self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None = None,
+                   meta: dict[str, Any] | None = None) -> bool:
+        if meta and meta.get("from") == "agent":
+            text = AGENT_PREFIX.format(name=meta.get("name") or "") + text
+        try:
+            await self.api.post(recipient_id, text, buttons)
+        except PlatformError as exc:
+            log.warning("slack: could not push a hand-off message to %s: %s", recipient_id, exc)
+            return False
+        return True
+
+
+class SlackInput(InputChannel):
+    required_env: ClassVar[tuple[str, ...]] = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
+
+    @classmethod
+    def name(cls) -> str:
+        return "slack"
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> "SlackInput":
+        return cls(os.environ.get("SLACK_BOT_TOKEN", "").strip(), os.environ.get("SLACK_SIGNING_SECRET", "").strip())
+
+    def __init__(self, bot_token: str, signing_secret: str) -> None:
+        if not bot_token or not signing_secret:
+            raise ValueError("the slack channel needs SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET")
+        self.bot_token, self.signing_secret = bot_token, signing_secret
+        self._tasks: set[asyncio.Task] = set()
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)  # keep a reference until it is done
+        task.add_done_callback(self._tasks.discard)
+
+    def blueprint(self, on_new_message: Handler) -> Blueprint:  # type: ignore[override]
+        from faqbot.config import load_settings
+
+        channels = load_settings().channels
+        api = SlackApi(channels.slack_api, self.bot_token)
+        seen = seen_ids(channels)
+        handle = guarded(on_new_message)
+        outbound.register(self.name(), SlackOutbound(api))
+        hook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
+
+        @hook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @hook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            if not signature_ok(self.signing_secret, request.headers.get("X-Slack-Request-Timestamp", ""),
+                                request.body, request.headers.get("X-Slack-Signature", "")):
+                log.warning("slack: rejected a request from %s: missing, wrong or expired X-Slack-Signature "
+                            "(retry %s)", request.ip, request.headers.get("X-Slack-Retry-Num", "-"))
+                return response.json({"error": "invalid signature"}, status=401)
+            content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+            if content_type == "application/x-www-form-urlencoded":
+                payload = _form_payload(request)
+                if payload is None:
+                    log.warning("slack: rejected an interactivity request without a JSON 'payload' field")
+                    return response.json({"error": "expected a form field 'payload' with a JSON object"}, status=400)
+                return await self._interaction(payload, api, seen, handle)
+            body = _json_object(request)
+            if body is None:
+                log.warning("slack: rejected a signed request whose body is not a JSON object (%s)", content_type)
+                return response.json({"error": "expected a JSON object"}, status=400)
+            if body.get("type") == "url_verification":
+                return response.json({"challenge": str(body.get("challenge", ""))})
+            if body.get("type") != "event_callback" or not isinstance(body.get("event"), dict):
+                log.debug("slack: ignored a request of type %r", body.get("type"))
+                return response.empty(status=200)
+            return await self._event(body, request, api, seen, handle)
+
+        return hook
+
+    async def _event(self, body: dict[str, Any], request: Request, api: SlackApi, seen: SeenIds,
+                     handle: Handler) -> HTTPResponse:
+        event = body["event"]
+        kind, text = event.get("type"), event.get("text")
+        if (event.get("bot_id") or event.get("subtype") or not event.get("user") or not isinstance(text, str)
+                or kind not in ("message", "app_mention") or (kind == "message" and event.get("channel_type") != "im")):
+            return response.empty(status=200)  # not a person writing to the bot: no loops, no channel chatter
+        event_id = str(body.get("event_id") or "")
+        keys = [f"slack:event:{event_id}"] if event_id else []
+        if event.get("client_msg_id"):
+            keys.append(f"slack:msg:{event['client_msg_id']}")
+        if not keys:
+            log.warning("slack: an event without event_id or client_msg_id; handled without dedup")
+        fresh = [await seen.first_time(key) for key in keys]
+        if not all(fresh):
+            log.info("slack: event %s (retry %s, %s) was already taken; not handled again", event_id or "-",
+                     request.headers.get("X-Slack-Retry-Num", "0"), request.headers.get("X-Slack-Retry-Reason", "-"))
+            return response.empty(status=200, headers={"X-Slack-No-Retry": "1"})
+        text = user_text(text) or "/greet"
+        thread_ts = (event.get("thread_ts") or event.get("ts")) if kind == "app_mention" else event.get("thread_ts")
+        channel = str(event.get("channel") or event["user"])
+        message = UserMessage(text, SlackOutput(api, channel, thread_ts), str(event["user"]), input_channel=self.name(),
+                              metadata={"slack": {"channel": channel, "thread_ts": thread_ts, "event_id": event_id,
+                                                  "team_id": body.get("team_id")}},
+                              message_id=event_id or None)
+        self._spawn(self._run(handle, message))
+        return response.empty(status=200)
+
+    async def _interaction(self, payload: dict[str, Any], api: SlackApi, seen: SeenIds,
+                           handle: Handler) -> HTTPResponse:
+        user = (payload.get("user") or {}).get("id")
+        actions = payload.get("actions")
+        if payload.get("type") != "block_actions" or not user or not isinstance(actions, list) or not actions:
+            log.debug("slack: ignored an interaction of type %r", payload.get("type"))
+            return response.empty(status=200)
+        action = actions[0] if isinstance(actions[0], dict) else {}
+        value = action.get("value")
+        if action.get("type") != "button" or not isinstance(value, str) or not value:
+            return response.empty(status=200)  # link buttons and other widgets carry nothing for the bot
+        key = payload.get("trigger_id") or f"{user}:{action.get('action_ts')}:{value}"
+        if not await seen.first_time(f"slack:action:{key}"):
+            log.info("slack: button click %s was already taken; not handled again", key)
+            return response.empty(status=200)
+        channel = str((payload.get("channel") or {}).get("id") or user)
+        container = payload.get("container") or {}
+        thread_ts = container.get("thread_ts") or (payload.get("message") or {}).get("thread_ts")
+        message = UserMessage(value, SlackOutput(api, channel, thread_ts), str(user), input_channel=self.name(),
+                              metadata={"slack": {"channel": channel, "thread_ts": thread_ts, "action": True}})
+        self._spawn(self._run(handle, message))
+        return response.empty(status=200)
+
+    async def _run(self, handle: Handler, message: UserMessage) -> None:
+        try:
+            await handle(message)
+        except Exception:
+            log.exception("slack: handling a message from %s failed", message.sender_id)
+
+
+def _json_object(request: Request) -> dict[str, Any] | None:
+    try:
+        body = json.loads(request.body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _form_payload(request: Request) -> dict[str, Any] | None:
+    try:
+        raw = request.form.get("payload")
+        payload = json.loads(raw) if raw else None
+    except (ValueError, TypeError):
+        return None
+    return payload if isinstance(payload, dict) else None
