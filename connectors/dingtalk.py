@@ -225,6 +225,9 @@ class DingTalkOutput(OutputChannel):
     async def send_custom_json(self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any) -> None:
         if "msgtype" in json_message:  # a native DingTalk message from a custom response
             await self._deliver(recipient_id, json_message, json.dumps(json_message, ensure_ascii=False))
+        else:
+            log.warning("dingtalk: dropped a custom message without 'msgtype' for %s: %.200s", recipient_id,
+                        json.dumps(json_message, ensure_ascii=False))
 
 
 class DingTalkOutbound:

@@ -18,6 +18,8 @@ from typing import Any, Awaitable, Callable
 import httpx
 
 log = logging.getLogger(__name__)
+# httpx logs every request URL at INFO; Bot API paths and ?access_token= carry secrets.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 
@@ -42,14 +44,16 @@ def client() -> httpx.AsyncClient:
 
 
 async def request_json(platform: str, method: str, url: str, *, retries: int = 3, backoff: float = 0.5,
-                       **kwargs: Any) -> Any:
+                       call: str | None = None, **kwargs: Any) -> Any:
     """Send one request and return its JSON body.
 
     Connection errors, timeouts, 429 and 5xx are retried ``retries`` times with
     exponential backoff (0.5 s, 1 s, 2 s; a 429's ``Retry-After`` is honoured up
     to 10 s); any other failure raises ``PlatformError`` at once.
     """
-    call = url.split("?", 1)[0].split("/", 3)[-1]
+    # Named in logs and errors; never the query (access_token=…). Callers whose path holds a secret
+    # (Telegram's /bot<token>/…) pass ``call``.
+    call = call or url.split("?", 1)[0].split("/", 3)[-1]
     for attempt in range(retries + 1):
         delay = backoff * (2 ** attempt)
         try:

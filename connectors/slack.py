@@ -87,7 +87,8 @@ def user_text(text: str) -> str:
 
 def render(text: str, buttons: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
     """``chat.postMessage`` arguments (without ``channel``) for one bot reply."""
-    pieces = split_text(text or "", MAX_TEXT) or (["请选择："] if buttons else [])
+    # Measured escaped: "&" becomes "&amp;" and must still fit.
+    pieces = split_text(text or "", MAX_TEXT, lambda piece: len(escape(piece))) or (["请选择："] if buttons else [])
     messages: list[dict[str, Any]] = [{"text": escape(piece)} for piece in pieces]
     if buttons and messages:
         elements = []

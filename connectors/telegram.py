@@ -38,7 +38,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from connectors import outbound
-from connectors.dedup import SeenIds, seen_ids
+from connectors.dedup import seen_ids
 from connectors.guard import Handler, guarded
 from connectors.platform_api import PlatformError, request_json
 from connectors.replies import split_text
@@ -100,20 +100,6 @@ def render(text: str, buttons: list[dict[str, Any]] | None, keys: CallbackKeys) 
     return bodies
 
 
-class _Redact(logging.Filter):
-    """The bot token is part of every Bot API URL; keep it out of the logs."""
-
-    def __init__(self, secret: str) -> None:
-        super().__init__()
-        self.secret = secret
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if self.secret and self.secret in message:
-            record.msg, record.args = message.replace(self.secret, "<TELEGRAM_BOT_TOKEN>"), ()
-        return True
-
-
 class TelegramApi:
     """The Bot API methods used here, through ``connectors.platform_api``."""
 
@@ -122,7 +108,8 @@ class TelegramApi:
 
     async def call(self, method: str, body: dict[str, Any]) -> Any:
         try:
-            reply = await request_json("telegram", "POST", f"{self.base}/bot{self.token}/{method}", json=body)
+            reply = await request_json("telegram", "POST", f"{self.base}/bot{self.token}/{method}", json=body,
+                                       call=method)  # the path holds the token
         except PlatformError as exc:  # its text contains the URL path, i.e. the token
             raise PlatformError("telegram", method, exc.reason.replace(self.token, "<token>"), exc.code) from None
         if not isinstance(reply, dict) or not reply.get("ok"):
@@ -206,8 +193,6 @@ class TelegramInput(InputChannel):
         self.bot_id = match.group(1)
         self.keys = CallbackKeys()
         self._tasks: set[asyncio.Task] = set()
-        for name in ("httpx", "connectors.platform_api"):
-            logging.getLogger(name).addFilter(_Redact(bot_token))
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work)

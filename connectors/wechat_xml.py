@@ -121,16 +121,23 @@ def decorate(text: str, meta: dict[str, Any] | None) -> str:
     return text
 
 
+def message_text(message: dict[str, Any]) -> str:
+    """A collected bot message as text (an image or attachment as its URL)."""
+    text = message.get("text") or message.get("image") or message.get("attachment") or ""
+    custom = message.get("custom")
+    if not text and isinstance(custom, dict):
+        text = custom.get("text") or ""
+    return text.strip() if isinstance(text, str) else ""
+
+
 def render(messages: list[dict[str, Any]], choices: Choices, user: str) -> str:
     """The bot's messages of one turn as one text; buttons become a numbered
     list at the end (remembered so "1" maps back to the payload)."""
     parts, buttons = [], []
     for m in messages:
-        text = m.get("text") or m.get("image") or m.get("attachment") or ""
-        if isinstance(m.get("custom"), dict) and isinstance(m["custom"].get("text"), str):
-            text = text or m["custom"]["text"]
-        if isinstance(text, str) and text.strip():
-            parts.append(text.strip())
+        text = message_text(m)
+        if text:
+            parts.append(text)
         buttons += [b for b in m.get("buttons") or [] if isinstance(b, dict)]
     body = "\n\n".join(parts)
     if buttons:
@@ -252,7 +259,7 @@ async def passive_or_push(handle: Callable[[UserMessage], Awaitable[Any]], turn:
     async def later() -> None:
         await task
         texts = pieces(render(collector.messages, choices, turn.sender))
-        log.info("the bot took over %.1fs for %s: %d message(s) sent through the API", seconds, turn.sender,
+        log.info("the bot took over %.2fs for %s: %d message(s) sent through the API", seconds, turn.sender,
                  len(texts))
         await push(texts)
 

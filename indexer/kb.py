@@ -25,6 +25,8 @@ class FaqEntry:
     handoff: str = "never"
     handoff_notice: str = ""
     enabled: bool = True
+    # Shown as a suggested question in the welcome message (subscribe, chat opened).
+    hot: bool = False
     source: str = ""  # "file:line" of the entry, for editors
 
     @property

@@ -20,7 +20,7 @@ from indexer.normalize import normalize
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 FILE_KEYS = ("category", "entries")
-ENTRY_FIELDS = ("id", "question", "similar", "answer", "tags", "handoff", "handoff_notice", "enabled")
+ENTRY_FIELDS = ("id", "question", "similar", "answer", "tags", "handoff", "handoff_notice", "enabled", "hot")
 REQUIRED_FIELDS = ("id", "question", "answer")
 RECOMMENDED_SIMILAR = 4
 TERMS_FILE = "terms.txt"
@@ -149,14 +149,15 @@ def _entry(ctx: _Ctx, node: yaml.Node, category: str) -> FaqEntry | None:
     notice = ""
     if "handoff_notice" in fields:
         notice = (_text(ctx, fields["handoff_notice"][1], "handoff_notice") or "").strip()
-    enabled = True
-    if "enabled" in fields:
-        value_node = fields["enabled"][1]
-        if not (isinstance(value_node, yaml.ScalarNode) and value_node.tag.endswith(":bool")):
-            ctx.error(_line(value_node), "enabled", f"enabled must be true or false, got {value_node.value!r}")
-            ok = False
-        else:
-            enabled = bool(_value(value_node))
+    flags = {"enabled": True, "hot": False}
+    for flag in flags:
+        if flag in fields:
+            value_node = fields[flag][1]
+            if not (isinstance(value_node, yaml.ScalarNode) and value_node.tag.endswith(":bool")):
+                ctx.error(_line(value_node), flag, f"{flag} must be true or false, got {value_node.value!r}")
+                ok = False
+            else:
+                flags[flag] = bool(_value(value_node))
     if not ok:
         return None
     if len(similar) < RECOMMENDED_SIMILAR:
@@ -165,7 +166,7 @@ def _entry(ctx: _Ctx, node: yaml.Node, category: str) -> FaqEntry | None:
     return FaqEntry(id=values["id"], question=values["question"], answer=values["answer"],
                     category=category, similar=tuple(s for s, _ in similar),
                     tags=tuple(t for t, _ in tags), handoff=handoff, handoff_notice=notice,
-                    enabled=enabled, source=f"{ctx.file}:{_line(node)}")
+                    enabled=flags["enabled"], hot=flags["hot"], source=f"{ctx.file}:{_line(node)}")
 
 
 def validate_text(text: str, file: str) -> tuple[list[FaqEntry], list[Problem], dict[str, dict[str, int]]]:

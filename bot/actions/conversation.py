@@ -11,11 +11,33 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import runtime
-from bot.actions.replies import carry_out, channel_of, state_of
+from bot.actions.replies import carry_out, channel_of, choose_payload, state_of
 from bot.turn import plan_choice, plan_feedback, plan_request_human
 from indexer.search import IndexMissing
 
 log = logging.getLogger(__name__)
+
+
+MAX_HOT_QUESTIONS = 5
+
+
+class ActionGreet(Action):
+    """The welcome (a greeting, a channel's subscribe/enter event, a new chat) with
+    the questions editors marked ``hot: true``, as buttons, in KB file order."""
+
+    def name(self) -> str:
+        return "action_greet"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        buttons = []
+        try:
+            entries = runtime.live_index().get().entries
+            buttons = [{"title": e.question, "payload": choose_payload(e.id)} for e in entries if e.hot]
+        except IndexMissing:  # the greeting still works without an index
+            log.error("no published index; greeting without hot questions")
+        dispatcher.utter_message(response="utter_greet", buttons=buttons[:MAX_HOT_QUESTIONS] or None)
+        return []
 
 
 class ActionRequestHuman(Action):

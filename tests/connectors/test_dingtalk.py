@@ -246,7 +246,9 @@ def test_an_agent_reply_during_a_hand_off_goes_out_through_batch_send(dingtalk, 
                                                                      fake_platform):
     from bot.agents import AgentStore
 
-    AgentStore(bot_settings.database_url).add(AGENT, PASSWORD, DISPLAY)
+    agents = AgentStore(bot_settings.database_url)
+    agents.add(AGENT, PASSWORD, DISPLAY)
+    agents.touch(AGENT)  # on duty
     console = running_bot.rasa_url + "/console/api"
     status, body = post(console + "/login", {"name": AGENT, "password": PASSWORD})
     assert status == 200, body
@@ -258,7 +260,7 @@ def test_an_agent_reply_during_a_hand_off_goes_out_through_batch_send(dingtalk, 
     [handoff] = [h for h in queue["handoffs"] if h["conversation_id"] == "staff-handoff"]
     assert _post(console + f"/handoffs/{handoff['id']}/claim", {}, auth)[0] == 200
     status, sent = _post(console + f"/handoffs/{handoff['id']}/messages", {"text": "您好，我来帮您看看"}, auth)
-    assert status == 200 and sent["delivered"] is True
+    assert status == 200 and sent["delivered"] == "live"
     contents = [json.loads(c.json["msgParam"])["content"] for c in fake_platform.calls_to(
         "/v1.0/robot/oToMessages/batchSend") if c.json["userIds"] == ["staff-handoff"]]
     assert f"【人工客服 {DISPLAY}】您好，我来帮您看看" in contents

@@ -45,3 +45,7 @@ def test_the_project_credentials_name_every_platform_channel_by_class_path():
 
     skipped = unmounted(PROJECT_ROOT / "bot" / "credentials.yml", {})
     assert {"rest", "socketio"}.isdisjoint(skipped)  # always on
+    assert set(skipped) == {"wechat", "wecom", "dingtalk", "feishu", "telegram", "slack", "messenger"}
+    assert skipped["wechat"] == ["WECHAT_TOKEN", "WECHAT_APP_ID", "WECHAT_APP_SECRET"]  # the AES key is optional
+    assert skipped["feishu"] == ["FEISHU_APP_ID", "FEISHU_APP_SECRET", "FEISHU_VERIFICATION_TOKEN"]
+    assert "WECOM_AES_KEY" in skipped["wecom"] and "DINGTALK_APP_SECRET" in skipped["dingtalk"]

@@ -69,9 +69,27 @@ def test_empty_answer_bad_handoff_bad_enabled_bad_id():
             answer: "   "
             handoff: sometimes
             enabled: maybe
+            hot: 是
         """)
     fields = {p.field: p.line for p in problems}
-    assert fields == {"id": 3, "answer": 5, "handoff": 6, "enabled": 7}
+    assert fields == {"id": 3, "answer": 5, "handoff": 6, "enabled": 7, "hot": 8}
+
+
+def test_hot_questions_are_read_in_file_order():
+    from indexer.validate import validate_text
+
+    entries, problems, _ = validate_text(textwrap.dedent("""
+        category: 测试
+        entries:
+          - id: a
+            question: 问题一
+            answer: 答案
+          - id: b
+            hot: true
+            question: 问题二
+            answer: 答案
+        """), "t.yml")
+    assert [e.hot for e in entries] == [False, True]
 
 
 def test_broken_link_syntax_points_at_the_answer_line():

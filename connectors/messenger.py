@@ -1,0 +1,284 @@
+"""Facebook Messenger channel (``/webhooks/messenger/webhook``), replacing
+Rasa's ``facebook`` channel.
+
+Rasa's channel ignores ``hub.mode``, checks only the old SHA-1 signature and
+answers 200 when it fails, handles only the first event of a batch, has no
+dedup and sends through ``fbmessenger`` (blocking, Graph v2.12). Here:
+
+- ``GET`` subscribe handshake: ``hub.mode=subscribe`` and ``hub.verify_token``
+  equal to ``MESSENGER_VERIFY_TOKEN`` (constant-time) → the challenge, else 403;
+- ``POST`` must carry ``X-Hub-Signature-256: sha256=<HMAC-SHA256(app secret,
+  raw body)>`` (constant-time), else 403; ``object`` must be ``page`` (else
+  404, as Meta's sample server answers);
+- 200 at once, the work in the background (Meta waits 20 s); EVERY entry and
+  every messaging item is handled, one user's items in order; retries are
+  dropped by ``message.mid`` (postbacks: their ``mid``, else sender +
+  timestamp + payload) through ``connectors/dedup.py``;
+- text, quick-reply payloads and postback payloads reach the bot;
+  ``GET_STARTED`` is the welcome (``/greet``); echoes, deliveries and reads
+  are ignored;
+- replies: ``POST {messenger_api}/me/messages`` with ``messaging_type:
+  RESPONSE``, texts cut at 2,000 characters, buttons as quick replies (at most
+  13, titles at most 20 characters; when a title had to be shortened the full
+  options are listed in the text as well) on the last piece.
+
+Environment: ``MESSENGER_PAGE_ACCESS_TOKEN``, ``MESSENGER_APP_SECRET``,
+``MESSENGER_VERIFY_TOKEN`` (you choose it; enter the same in the app's webhook
+settings).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+import os
+from typing import Any, ClassVar, Coroutine
+
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from connectors import outbound
+from connectors.dedup import SeenIds, seen_ids
+from connectors.guard import Handler, guarded
+from connectors.platform_api import PlatformError, request_json
+from connectors.replies import split_text
+
+log = logging.getLogger(__name__)
+
+MAX_TEXT = 2000
+MAX_QUICK_REPLIES = 13
+MAX_TITLE = 20
+MAX_PAYLOAD = 1000
+GET_STARTED = "GET_STARTED"
+AGENT_PREFIX = "【人工客服 {name}】"
+UNSUPPORTED = "抱歉，目前只能识别文字消息，请用文字描述您的问题。"
+
+
+def signature_ok(app_secret: str, body: bytes, header: str) -> bool:
+    expected = "sha256=" + hmac.new(app_secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected.encode("utf-8"), header.strip().lower().encode("utf-8"))
+
+
+def render(text: str, buttons: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """``message`` objects for one bot reply, quick replies on the last one."""
+    options: list[dict[str, Any]] = []
+    shortened = False
+    for b in (buttons or []):
+        title, payload = str(b.get("title") or b.get("payload")), str(b.get("payload") or b.get("title"))
+        if len(payload) > MAX_PAYLOAD:
+            log.warning("messenger: a button's payload has %d characters (limit %d); button %r left out",
+                        len(payload), MAX_PAYLOAD, title)
+            continue
+        if len(options) == MAX_QUICK_REPLIES:
+            log.warning("messenger: more than %d buttons; the rest left out", MAX_QUICK_REPLIES)
+            break
+        if len(title) > MAX_TITLE:
+            shortened = True
+        options.append({"title": title, "payload": payload})
+    if shortened:  # the user must be able to read every option in full
+        listing = "\n".join(f"{i}. {o['title']}" for i, o in enumerate(options, 1))
+        text = f"{text.rstrip()}\n\n{listing}" if text and text.strip() else listing
+        for i, option in enumerate(options, 1):
+            option["title"] = _short(f"{i}. {option['title']}")
+    pieces = split_text(text or "", MAX_TEXT) or (["请选择："] if options else [])
+    messages: list[dict[str, Any]] = [{"text": piece} for piece in pieces]
+    if options and messages:
+        messages[-1]["quick_replies"] = [{"content_type": "text", **o} for o in options]
+    return messages
+
+
+def _short(title: str) -> str:
+    return title if len(title) <= MAX_TITLE else title[:MAX_TITLE - 1] + "…"
+
+
+class MessengerApi:
+    """The Send API through ``connectors.platform_api``."""
+
+    def __init__(self, base_url: str, page_token: str) -> None:
+        self.base, self.token = base_url.rstrip("/"), page_token
+
+    async def send(self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None) -> None:
+        for message in render(text, buttons):
+            await self.call({"recipient": {"id": recipient_id}, "messaging_type": "RESPONSE", "message": message})
+
+    async def call(self, body: dict[str, Any]) -> Any:
+        return await request_json("messenger", "POST", f"{self.base}/me/messages",
+                                  params={"access_token": self.token}, json=body)
+
+
+class MessengerOutput(OutputChannel):
+    """The bot's replies to one person (``recipient_id`` is their page-scoped id)."""
+
+    def __init__(self, api: MessengerApi) -> None:
+        self.api = api
+
+    @classmethod
+    def name(cls) -> str:
+        return "messenger"
+
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        await self.api.send(recipient_id, text, None)
+
+    async def send_text_with_buttons(self, recipient_id: str, text: str, buttons: list[dict[str, Any]],
+                                     **kwargs: Any) -> None:
+        await self.api.send(recipient_id, text, buttons)
+
+    async def send_quick_replies(self, recipient_id: str, text: str, quick_replies: list[dict[str, Any]],
+                                 **kwargs: Any) -> None:
+        await self.api.send(recipient_id, text, quick_replies)
+
+    async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
+        await self.api.call({"recipient": {"id": recipient_id}, "messaging_type": "RESPONSE",
+                             "message": {"attachment": {"type": "image", "payload": {"url": image}}}})
+
+    async def send_custom_json(self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any) -> None:
+        log.warning("messenger: custom JSON replies are not supported; dropped one for %s", recipient_id)
+
+
+class MessengerOutbound:
+    """Hand-off messages pushed to a person (within Messenger's 24-hour window)."""
+
+    def __init__(self, api: MessengerApi) -> None:
+        self.api = api
+
+    async def send(self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None = None,
+                   meta: dict[str, Any] | None = None) -> bool:
+        if meta and meta.get("from") == "agent":
+            text = AGENT_PREFIX.format(name=meta.get("name") or "") + text
+        try:
+            await self.api.send(recipient_id, text, buttons)
+        except PlatformError as exc:
+            log.warning("messenger: could not push a hand-off message to %s: %s", recipient_id, exc)
+            return False
+        return True
+
+
+class MessengerInput(InputChannel):
+    required_env: ClassVar[tuple[str, ...]] = ("MESSENGER_PAGE_ACCESS_TOKEN", "MESSENGER_APP_SECRET",
+                                               "MESSENGER_VERIFY_TOKEN")
+
+    @classmethod
+    def name(cls) -> str:
+        return "messenger"
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> "MessengerInput":
+        return cls(*(os.environ.get(name, "").strip() for name in cls.required_env))
+
+    def __init__(self, page_token: str, app_secret: str, verify_token: str) -> None:
+        if not (page_token and app_secret and verify_token):
+            raise ValueError("the messenger channel needs " + ", ".join(self.required_env))
+        self.page_token, self.app_secret, self.verify_token = page_token, app_secret, verify_token
+        self._tasks: set[asyncio.Task] = set()
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)  # keep a reference until it is done
+        task.add_done_callback(self._tasks.discard)
+
+    def blueprint(self, on_new_message: Handler) -> Blueprint:  # type: ignore[override]
+        from faqbot.config import load_settings
+
+        channels = load_settings().channels
+        api = MessengerApi(channels.messenger_api, self.page_token)
+        seen = seen_ids(channels)
+        handle = guarded(on_new_message)
+        outbound.register(self.name(), MessengerOutbound(api))
+        hook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
+
+        @hook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @hook.route("/webhook", methods=["GET"])
+        async def verify(request: Request) -> HTTPResponse:
+            mode, token = request.args.get("hub.mode", ""), request.args.get("hub.verify_token", "")
+            challenge = request.args.get("hub.challenge", "")
+            if (mode == "subscribe" and challenge
+                    and hmac.compare_digest(token.encode("utf-8"), self.verify_token.encode("utf-8"))):
+                log.info("messenger: webhook subscription verified")
+                return response.text(challenge)
+            log.warning("messenger: refused a webhook handshake from %s (hub.mode=%r, %s verify token)", request.ip,
+                        mode, "wrong" if token else "no")
+            return response.text("forbidden", status=403)
+
+        @hook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            if not signature_ok(self.app_secret, request.body, request.headers.get("X-Hub-Signature-256", "")):
+                log.warning("messenger: rejected a request from %s: %s X-Hub-Signature-256", request.ip,
+                            "wrong" if request.headers.get("X-Hub-Signature-256") else "missing")
+                return response.json({"error": "invalid signature"}, status=403)
+            try:
+                body = json.loads(request.body)
+            except (ValueError, UnicodeDecodeError):
+                body = None
+            if not isinstance(body, dict) or not isinstance(body.get("entry"), list):
+                log.warning("messenger: rejected a signed request that is not a JSON object with an 'entry' list")
+                return response.json({"error": "expected {object, entry: [...]}"}, status=400)
+            if body.get("object") != "page":
+                log.warning("messenger: ignored a webhook for object %r (only 'page' is handled)", body.get("object"))
+                return response.json({"error": "only page events are handled"}, status=404)
+            per_user = await self._new_items(body["entry"], seen)
+            for sender, items in per_user.items():
+                self._spawn(self._handle_user(sender, items, api, handle))
+            return response.text("EVENT_RECEIVED")
+
+        return hook
+
+    async def _new_items(self, entries: list[Any], seen: SeenIds) -> dict[str, list[tuple[str, str]]]:
+        """Sender → (kind, text) of each messaging item not seen before, in order."""
+        per_user: dict[str, list[tuple[str, str]]] = {}
+        for entry in entries:
+            for item in (entry.get("messaging") if isinstance(entry, dict) else None) or []:
+                parsed = _parse(item) if isinstance(item, dict) else None
+                if parsed is None:
+                    continue
+                sender, kind, text, key = parsed
+                if not await seen.first_time(f"messenger:{key}"):
+                    log.info("messenger: %s was already received; not handled again", key)
+                    continue
+                per_user.setdefault(sender, []).append((kind, text))
+        return per_user
+
+    async def _handle_user(self, sender: str, items: list[tuple[str, str]], api: MessengerApi,
+                           handle: Handler) -> None:
+        for kind, text in items:
+            try:
+                if kind == "unsupported":
+                    await api.send(sender, UNSUPPORTED, None)
+                    continue
+                await handle(UserMessage(text, MessengerOutput(api), sender, input_channel=self.name(),
+                                         metadata={"messenger": {"kind": kind}}))
+            except Exception:
+                log.exception("messenger: handling a %s from %s failed", kind, sender)
+
+
+def _parse(item: dict[str, Any]) -> tuple[str, str, str, str] | None:
+    """(sender, kind, text for the bot, dedup key) of one messaging item, None to ignore it."""
+    sender = str((item.get("sender") or {}).get("id") or "")
+    message, postback = item.get("message"), item.get("postback")
+    if not sender:
+        return None
+    if isinstance(message, dict):
+        if message.get("is_echo") or not message.get("mid"):
+            return None  # our own messages coming back
+        quick = (message.get("quick_reply") or {}).get("payload")
+        text = quick if isinstance(quick, str) and quick else message.get("text")
+        key = f"mid:{message['mid']}"
+        if not isinstance(text, str) or not text.strip():
+            return sender, "unsupported", "", key  # stickers, images, ...
+        kind = "quick_reply" if text is quick else "text"
+        return sender, kind, "/greet" if text == GET_STARTED else text, key
+    if isinstance(postback, dict):
+        payload = postback.get("payload")
+        if not isinstance(payload, str) or not payload:
+            return None
+        key = (f"mid:{postback['mid']}" if postback.get("mid")
+               else f"postback:{sender}:{item.get('timestamp')}:{hashlib.sha256(payload.encode()).hexdigest()[:16]}")
+        return sender, "postback", "/greet" if payload == GET_STARTED else payload, key
+    return None  # delivery, read, reaction, optin, referral ...

@@ -1,0 +1,116 @@
+"""The WeChat/WeCom servers' side of a callback, written for the tests from
+the platform documentation (sha1 over sorted strings; AES-256-CBC, IV = key[:16],
+PKCS#7 to 32 bytes, plaintext = 16 random bytes + 4-byte big-endian length +
+XML + AppID/CorpID) — independent of the production code and of wechatpy.
+
+Also the bot's side as tests read it: the Rasa tracker store, where a user
+message the bot processed leaves a ``user`` event."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import sqlite3
+import struct
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+
+def new_aes_key() -> str:
+    """An EncodingAESKey as the admin console makes one: 43 base64 characters."""
+    return base64.b64encode(os.urandom(32)).decode().rstrip("=")
+
+
+def sha1_sign(*parts: str) -> str:
+    return hashlib.sha1("".join(sorted(parts)).encode()).hexdigest()
+
+
+def _cipher(aes_key: str) -> Cipher:
+    key = base64.b64decode(aes_key + "=")
+    return Cipher(algorithms.AES(key), modes.CBC(key[:16]))
+
+
+def encrypt(aes_key: str, plaintext: str, receiver: str) -> str:
+    body = plaintext.encode()
+    raw = os.urandom(16) + struct.pack(">I", len(body)) + body + receiver.encode()
+    pad = 32 - len(raw) % 32
+    raw += bytes([pad]) * pad
+    encryptor = _cipher(aes_key).encryptor()
+    return base64.b64encode(encryptor.update(raw) + encryptor.finalize()).decode()
+
+
+def decrypt(aes_key: str, data: str) -> tuple[str, str]:
+    """(plaintext, receiver id)"""
+    decryptor = _cipher(aes_key).decryptor()
+    raw = decryptor.update(base64.b64decode(data)) + decryptor.finalize()
+    raw = raw[:-raw[-1]]
+    (length,) = struct.unpack(">I", raw[16:20])
+    return raw[20:20 + length].decode(), raw[20 + length:].decode()
+
+
+def xml_of(**fields: object) -> str:
+    parts = [f"<{k}>{v}</{k}>" if isinstance(v, int) else f"<{k}><![CDATA[{v}]]></{k}>" for k, v in fields.items()]
+    return "<xml>" + "".join(parts) + "</xml>"
+
+
+def fields_of(xml: str) -> dict[str, str]:
+    return {child.tag: child.text or "" for child in ET.fromstring(xml)}
+
+
+@dataclass
+class Answer:
+    status: int
+    body: str
+    seconds: float
+
+
+def http(method: str, url: str, body: str | None = None) -> Answer:
+    data = body.encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "text/xml"})
+    started = time.perf_counter()
+    try:
+        with urllib.request.urlopen(request, timeout=30) as reply:
+            return Answer(reply.status, reply.read().decode(), time.perf_counter() - started)
+    except urllib.error.HTTPError as error:
+        return Answer(error.code, error.read().decode(), time.perf_counter() - started)
+
+
+def with_query(url: str, **params: str) -> str:
+    return url + "?" + urllib.parse.urlencode(params)
+
+
+def stamp() -> tuple[str, str]:
+    """(timestamp, nonce) for a new callback."""
+    return str(int(time.time())), str(int.from_bytes(os.urandom(4), "big"))
+
+
+def user_texts(data_dir: Path, sender: str) -> list[str]:
+    """What the bot received from ``sender``: the ``user`` events in Rasa's tracker store."""
+    import json
+
+    db = data_dir / "rasa" / "tracker.db"
+    if not db.exists():
+        return []
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("SELECT data FROM events WHERE sender_id = ? AND type_name = 'user' ORDER BY id",
+                            (sender,)).fetchall()
+    return [json.loads(row[0]).get("text") for row in rows]
+
+
+def wait_until(check, timeout: float = 30.0, what: str = "condition"):
+    """Poll ``check()`` until it returns something truthy (fails after ``timeout`` s)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.05)
+    raise AssertionError(f"{what} not met within {timeout}s; last value: {check()!r}")
