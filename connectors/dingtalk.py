@@ -21,7 +21,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import hmac
@@ -41,6 +40,7 @@ from sanic.response import HTTPResponse
 
 from connectors import outbound
 from connectors.dedup import seen_ids
+from connectors.background import in_background
 from connectors.guard import Handler, guarded
 from connectors.platform_api import AccessToken, PlatformError, request_json
 from connectors.replies import Choices, numbered, split_text
@@ -239,7 +239,7 @@ class DingTalkOutbound:
     async def send(self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None = None,
                    meta: dict[str, Any] | None = None) -> bool:
         if meta and meta.get("from") == "agent":
-            text = f"【人工客服 {meta.get('name') or '客服'}】{text}"
+            text = outbound.signed(text, meta)
         if buttons:
             self.channel.choices.offer(recipient_id, buttons)
             text = numbered(text, buttons)
@@ -285,7 +285,6 @@ class DingTalkInput(InputChannel):
         self.offered = OfferedButtons(self.config.choice_ttl)
         self.choices = Choices(self.config.choice_ttl)
         self.contacts: dict[str, Contact] = {}
-        self._tasks: set[asyncio.Task] = set()
 
     def remember(self, user: str, contact: Contact) -> None:
         if len(self.contacts) >= MAX_USERS:
@@ -320,9 +319,7 @@ class DingTalkInput(InputChannel):
             if not await self.seen.first_time(f"dingtalk:{body['msgId']}"):
                 log.info("dingtalk: message %s already handled (a retry or replay); ignored", body["msgId"])
                 return response.json({})
-            task = asyncio.create_task(self._process(body, handle))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            in_background(self._process(body, handle), "dingtalk message")
             return response.json({})
 
         return hook

@@ -27,7 +27,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import hmac
@@ -47,6 +46,7 @@ from sanic.response import HTTPResponse
 
 from connectors import outbound
 from connectors.dedup import seen_ids
+from connectors.background import in_background
 from connectors.guard import Handler, guarded
 from connectors.platform_api import AccessToken, PlatformError, request_json
 from connectors.replies import split_text
@@ -207,7 +207,7 @@ class FeishuOutbound:
     async def send(self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None = None,
                    meta: dict[str, Any] | None = None) -> bool:
         if meta and meta.get("from") == "agent":
-            text = f"【人工客服 {meta.get('name') or '客服'}】{text}"
+            text = outbound.signed(text, meta)
         chat_id = self.channel.chats.get(recipient_id)
         receive_id, id_type = (chat_id, "chat_id") if chat_id else (recipient_id, "open_id")
         seq = (meta or {}).get("seq")
@@ -242,7 +242,6 @@ class FeishuInput(InputChannel):
                              env.get("FEISHU_APP_SECRET", "").strip())
         self.seen = seen_ids(self.config)
         self.chats: dict[str, str] = {}  # open_id → the chat of the user's last message
-        self._tasks: set[asyncio.Task] = set()
 
     def blueprint(self, on_new_message: Handler) -> Blueprint:  # type: ignore[override]
         handle = guarded(on_new_message)
@@ -277,9 +276,7 @@ class FeishuInput(InputChannel):
             if not await self.seen.first_time(f"feishu:{event_id}"):
                 log.info("feishu: event %s already handled (a re-push); ignored", event_id)
                 return response.json({})
-            task = asyncio.create_task(self._process(event_id, event_type, event, handle))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            in_background(self._process(event_id, event_type, event, handle), "feishu message")
             return response.json({})
 
         return hook

@@ -29,13 +29,12 @@ settings).
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import json
 import logging
 import os
-from typing import Any, ClassVar, Coroutine
+from typing import Any, ClassVar
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from sanic import Blueprint, response
@@ -44,6 +43,7 @@ from sanic.response import HTTPResponse
 
 from connectors import outbound
 from connectors.dedup import SeenIds, seen_ids
+from connectors.background import in_background
 from connectors.guard import Handler, guarded
 from connectors.platform_api import PlatformError, request_json
 from connectors.replies import split_text
@@ -55,7 +55,6 @@ MAX_QUICK_REPLIES = 13
 MAX_TITLE = 20
 MAX_PAYLOAD = 1000
 GET_STARTED = "GET_STARTED"
-AGENT_PREFIX = "【人工客服 {name}】"
 UNSUPPORTED = "抱歉，目前只能识别文字消息，请用文字描述您的问题。"
 
 
@@ -148,8 +147,7 @@ class MessengerOutbound:
 
     async def send(self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None = None,
                    meta: dict[str, Any] | None = None) -> bool:
-        if meta and meta.get("from") == "agent":
-            text = AGENT_PREFIX.format(name=meta.get("name") or "") + text
+        text = outbound.signed(text, meta)
         try:
             await self.api.send(recipient_id, text, buttons)
         except PlatformError as exc:
@@ -174,12 +172,7 @@ class MessengerInput(InputChannel):
         if not (page_token and app_secret and verify_token):
             raise ValueError("the messenger channel needs " + ", ".join(self.required_env))
         self.page_token, self.app_secret, self.verify_token = page_token, app_secret, verify_token
-        self._tasks: set[asyncio.Task] = set()
 
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(work)
-        self._tasks.add(task)  # keep a reference until it is done
-        task.add_done_callback(self._tasks.discard)
 
     def blueprint(self, on_new_message: Handler) -> Blueprint:  # type: ignore[override]
         from faqbot.config import load_settings
@@ -225,7 +218,7 @@ class MessengerInput(InputChannel):
                 return response.json({"error": "only page events are handled"}, status=404)
             per_user = await self._new_items(body["entry"], seen)
             for sender, items in per_user.items():
-                self._spawn(self._handle_user(sender, items, api, handle))
+                in_background(self._handle_user(sender, items, api, handle), "messenger update")
             return response.text("EVENT_RECEIVED")
 
         return hook

@@ -21,6 +21,16 @@ class Outbound(Protocol):
         message's place in the hand-off log, so a client can fetch what it missed."""
 
 
+AGENT_PREFIX = "【人工客服 {name}】"
+
+
+def signed(text: str, meta: dict[str, Any] | None) -> str:
+    """An agent's words with the agent's name, for chats that show no author."""
+    if meta and meta.get("from") == "agent":
+        return AGENT_PREFIX.format(name=meta.get("name") or "客服") + text
+    return text
+
+
 _outbounds: dict[str, Outbound] = {}
 
 

@@ -27,7 +27,6 @@ Environment: ``SLACK_BOT_TOKEN`` (xoxb-…) and ``SLACK_SIGNING_SECRET``.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import json
@@ -35,7 +34,7 @@ import logging
 import os
 import re
 import time
-from typing import Any, ClassVar, Coroutine
+from typing import Any, ClassVar
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from sanic import Blueprint, response
@@ -44,6 +43,7 @@ from sanic.response import HTTPResponse
 
 from connectors import outbound
 from connectors.dedup import SeenIds, seen_ids
+from connectors.background import in_background
 from connectors.guard import Handler, guarded
 from connectors.platform_api import PlatformError, request_json
 from connectors.replies import split_text
@@ -55,7 +55,6 @@ MAX_BUTTONS_PER_BLOCK = 25
 MAX_BUTTON_TITLE = 75
 MAX_BUTTON_VALUE = 2000
 MAX_SKEW_SECONDS = 300
-AGENT_PREFIX = "【人工客服 {name}】"
 _MENTION = re.compile(r"<@[UWB][A-Z0-9]+(?:\|[^>]*)?>")
 _LINK = re.compile(r"<((?:https?|mailto):[^|>]+)(?:\|([^>]*))?>")
 
@@ -174,8 +173,7 @@ class SlackOutbound:
 
     async def send(self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None = None,
                    meta: dict[str, Any] | None = None) -> bool:
-        if meta and meta.get("from") == "agent":
-            text = AGENT_PREFIX.format(name=meta.get("name") or "") + text
+        text = outbound.signed(text, meta)
         try:
             await self.api.post(recipient_id, text, buttons)
         except PlatformError as exc:
@@ -199,12 +197,7 @@ class SlackInput(InputChannel):
         if not bot_token or not signing_secret:
             raise ValueError("the slack channel needs SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET")
         self.bot_token, self.signing_secret = bot_token, signing_secret
-        self._tasks: set[asyncio.Task] = set()
 
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(work)
-        self._tasks.add(task)  # keep a reference until it is done
-        task.add_done_callback(self._tasks.discard)
 
     def blueprint(self, on_new_message: Handler) -> Blueprint:  # type: ignore[override]
         from faqbot.config import load_settings
@@ -272,7 +265,7 @@ class SlackInput(InputChannel):
                               metadata={"slack": {"channel": channel, "thread_ts": thread_ts, "event_id": event_id,
                                                   "team_id": body.get("team_id")}},
                               message_id=event_id or None)
-        self._spawn(self._run(handle, message))
+        in_background(self._run(handle, message), "slack update")
         return response.empty(status=200)
 
     async def _interaction(self, payload: dict[str, Any], api: SlackApi, seen: SeenIds,
@@ -295,7 +288,7 @@ class SlackInput(InputChannel):
         thread_ts = container.get("thread_ts") or (payload.get("message") or {}).get("thread_ts")
         message = UserMessage(value, SlackOutput(api, channel, thread_ts), str(user), input_channel=self.name(),
                               metadata={"slack": {"channel": channel, "thread_ts": thread_ts, "action": True}})
-        self._spawn(self._run(handle, message))
+        in_background(self._run(handle, message), "slack update")
         return response.empty(status=200)
 
     async def _run(self, handle: Handler, message: UserMessage) -> None:

@@ -23,14 +23,13 @@ choose it; it is sent to Telegram by ``setWebhook``).
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import logging
 import os
 import re
 from collections import OrderedDict
-from typing import Any, ClassVar, Coroutine
+from typing import Any, ClassVar
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from sanic import Blueprint, response
@@ -39,6 +38,7 @@ from sanic.response import HTTPResponse
 
 from connectors import outbound
 from connectors.dedup import seen_ids
+from connectors.background import in_background
 from connectors.guard import Handler, guarded
 from connectors.platform_api import PlatformError, request_json
 from connectors.replies import split_text
@@ -49,7 +49,6 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_TEXT = 4096
 MAX_CALLBACK_BYTES = 64
 ALLOWED_UPDATES = ["message", "callback_query"]
-AGENT_PREFIX = "【人工客服 {name}】"
 UNSUPPORTED = "抱歉，目前只能识别文字消息，请用文字描述您的问题。"
 EXPIRED = "该选项已失效，请重新发送您的问题。"
 _SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
@@ -159,8 +158,7 @@ class TelegramOutbound:
 
     async def send(self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None = None,
                    meta: dict[str, Any] | None = None) -> bool:
-        if meta and meta.get("from") == "agent":
-            text = AGENT_PREFIX.format(name=meta.get("name") or "") + text
+        text = outbound.signed(text, meta)
         try:
             await self.api.send(recipient_id, text, buttons, self.keys)
         except PlatformError as exc:
@@ -192,12 +190,7 @@ class TelegramInput(InputChannel):
         self.bot_token, self.secret = bot_token, secret_token
         self.bot_id = match.group(1)
         self.keys = CallbackKeys()
-        self._tasks: set[asyncio.Task] = set()
 
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(work)
-        self._tasks.add(task)  # keep a reference until it is done
-        task.add_done_callback(self._tasks.discard)
 
     def blueprint(self, on_new_message: Handler) -> Blueprint:  # type: ignore[override]
         from faqbot.config import load_settings
@@ -212,7 +205,7 @@ class TelegramInput(InputChannel):
         @hook.listener("after_server_start")
         async def set_webhook(*_: Any) -> None:
             if channels.public_url:
-                self._spawn(self.set_webhook(api, channels.public_url))
+                in_background(self.set_webhook(api, channels.public_url), "telegram setWebhook")
             else:
                 log.info("telegram: [channels] public_url is not set; not calling setWebhook (set the webhook "
                          "yourself, with secret_token = TELEGRAM_SECRET_TOKEN)")
@@ -236,7 +229,7 @@ class TelegramInput(InputChannel):
             if not await seen.first_time(f"telegram:{self.bot_id}:{update['update_id']}"):
                 log.info("telegram: update %s was already received; not handled again", update["update_id"])
                 return response.json({"ok": True})
-            self._spawn(self.process(update, api, handle))
+            in_background(self.process(update, api, handle), "telegram update")
             return response.json({"ok": True})
 
         return hook

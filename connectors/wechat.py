@@ -36,8 +36,8 @@ from connectors.dedup import seen_ids
 from connectors.guard import Handler, guarded
 from connectors.platform_api import PlatformError
 from connectors.replies import Choices, numbered
-from connectors.wechat_xml import (SUCCESS, TEXT_ONLY, ApiClient, Cipher, Deliveries, Rejected, Turn, check_fresh,
-                                   decorate, parse_xml, passive_or_push, pieces, text_reply_xml)
+from connectors.wechat_xml import (refuse, what_to_do, SUCCESS, ApiClient, Cipher, Deliveries, Rejected, Turn, check_fresh,
+                                   parse_xml, passive_or_push, pieces, text_reply_xml)
 from faqbot.config import ChannelsConfig, load_settings
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ class WeChatOutbound:
 
     async def send(self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None = None,
                    meta: dict[str, Any] | None = None) -> bool:
-        text = decorate(text, meta)
+        text = outbound.signed(text, meta)
         if buttons:
             self.choices.offer(recipient_id, buttons)
             text = numbered(text, buttons)
@@ -123,7 +123,7 @@ class WeChatInput(InputChannel):
             try:
                 self._check_plain_signature(request)
             except Rejected as exc:
-                return _refuse(request, exc, "URL verification")
+                return refuse("wechat", request, exc, "URL verification")
             return response.text(request.args.get("echostr", ""))
 
         @hook.route("/webhook", methods=["POST"])
@@ -131,7 +131,7 @@ class WeChatInput(InputChannel):
             try:
                 fields, cipher = self._open(request)
             except Rejected as exc:
-                return _refuse(request, exc, "message")
+                return refuse("wechat", request, exc, "message")
             return await self._answer(handle, fields, cipher)
 
         return hook
@@ -178,11 +178,11 @@ class WeChatInput(InputChannel):
         user, account = fields.get("FromUserName", ""), fields.get("ToUserName", "")
         kind = fields.get("MsgType", "").lower()
         if not user or not kind:
-            return _refuse(None, Rejected(400, "the message has no FromUserName or MsgType"), "message")
+            return refuse("wechat", None, Rejected(400, "the message has no FromUserName or MsgType"), "message")
         key = "wechat:" + (fields.get("MsgId") or f"{user}:{fields.get('CreateTime', '')}:{fields.get('Event', '')}")
 
         async def produce() -> str:
-            text, direct = self._what_to_do(user, kind, fields)
+            text, direct = what_to_do("wechat", self.choices, user, kind, fields, "subscribe")
             if text:
                 turn = Turn(text, user, self.name(), key, {"wechat": {"msg_type": kind, "account": account}})
                 direct = await passive_or_push(handle, turn, self.passive_seconds, self.choices,
@@ -196,25 +196,3 @@ class WeChatInput(InputChannel):
         if body == SUCCESS:
             return response.text(SUCCESS)
         return response.text(body, content_type="application/xml; charset=utf-8")
-
-    def _what_to_do(self, user: str, kind: str, fields: dict[str, str]) -> tuple[str, str]:
-        """(text for the bot, or a reply given without the bot); both empty: nothing to say."""
-        if kind == "text":
-            content = fields.get("Content", "").strip()
-            return (self.choices.resolve(user, content), "") if content else ("", "")
-        if kind == "event":
-            event = fields.get("Event", "").lower()
-            if event == "subscribe":
-                return "/greet", ""
-            if event == "click" and fields.get("EventKey", "").strip():
-                return fields["EventKey"].strip(), ""
-            log.info("wechat: %s event from %s ignored", event or "unnamed", user)
-            return "", ""
-        log.info("wechat: a %s message from %s; only text is handled", kind, user)
-        return "", TEXT_ONLY
-
-
-def _refuse(request: Request | None, exc: Rejected, what: str) -> HTTPResponse:
-    source = f" from {request.ip}" if request is not None else ""
-    log.warning("wechat: refused a %s%s (HTTP %d): %s", what, source, exc.status, exc.reason)
-    return response.text(exc.reason, status=exc.status)

@@ -20,8 +20,12 @@ from typing import Any, Awaitable, Callable
 
 import xmltodict
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from sanic import response
+from sanic.request import Request
+from sanic.response import HTTPResponse
 from wechatpy.exceptions import InvalidSignatureException
 
+from connectors.background import in_background
 from connectors.dedup import SeenIds
 from connectors.platform_api import AccessToken, PlatformError, request_json
 from connectors.replies import Choices, numbered, split_text, utf8_len
@@ -35,7 +39,6 @@ TEXT_LIMIT_BYTES = 2048
 # a slow delivery (3 tries within ~15 s) through with plenty of clock skew.
 MAX_AGE_SECONDS = 3600
 TEXT_ONLY = "抱歉，目前只能处理文字消息，请用文字描述您的问题。"
-AGENT_PREFIX = "【人工客服 {name}】"
 # The platform's codes for an access token that is invalid or expired.
 TOKEN_ERRORS = {40001, 40014, 42001}
 
@@ -114,11 +117,6 @@ class Cipher:
 # ---------------------------------------------------------------- replies
 
 
-def decorate(text: str, meta: dict[str, Any] | None) -> str:
-    """An agent's words carry the agent's name (the chat shows no author)."""
-    if meta and meta.get("from") == "agent":
-        return AGENT_PREFIX.format(name=meta.get("name") or "") + text
-    return text
 
 
 def message_text(message: dict[str, Any]) -> str:
@@ -208,21 +206,8 @@ class Deliveries:
         return body, True
 
 
-_background: set[asyncio.Task[Any]] = set()
 
 
-def in_background(coro: Awaitable[Any], what: str) -> None:
-    """Run ``coro`` after the response is sent, logging (not losing) its failure."""
-
-    async def run() -> None:
-        try:
-            await coro
-        except Exception:
-            log.exception("%s failed", what)
-
-    task = asyncio.create_task(run())
-    _background.add(task)
-    task.add_done_callback(_background.discard)
 
 
 @dataclass
@@ -305,3 +290,31 @@ class ApiClient:
                 raise PlatformError(self.platform, path, f"errcode {code}: {data.get('errmsg', '')}", code=code)
             return data
         raise AssertionError("unreachable")
+
+
+def what_to_do(channel: str, choices: Choices, user: str, kind: str, fields: dict[str, str],
+               welcome_event: str) -> tuple[str, str]:
+    """(text for the bot, or a reply given without the bot); both empty: nothing to say.
+
+    Text goes to the bot (a number picks one of the options last shown); the
+    welcome event (subscribe, enter_agent) greets; a menu click sends its key."""
+    if kind == "text":
+        content = fields.get("Content", "").strip()
+        return (choices.resolve(user, content), "") if content else ("", "")
+    if kind == "event":
+        event = fields.get("Event", "").lower()
+        if event == welcome_event:
+            return "/greet", ""
+        if event == "click" and fields.get("EventKey", "").strip():
+            return fields["EventKey"].strip(), ""
+        log.info("%s: %s event from %s ignored", channel, event or "unnamed", user)
+        return "", ""
+    log.info("%s: a %s message from %s; only text is handled", channel, kind, user)
+    return "", TEXT_ONLY
+
+
+def refuse(channel: str, request: Request | None, exc: Rejected, what: str) -> HTTPResponse:
+    """The one log line and the status a refused callback gets."""
+    source = f" from {request.ip}" if request is not None else ""
+    log.warning("%s: refused a %s%s (HTTP %d): %s", channel, what, source, exc.status, exc.reason)
+    return response.text(exc.reason, status=exc.status)

@@ -37,11 +37,12 @@ from wechatpy.work.crypto import WeChatCrypto
 
 from connectors import outbound
 from connectors.dedup import SeenIds, seen_ids
+from connectors.background import in_background
 from connectors.guard import Handler, guarded
 from connectors.platform_api import PlatformError
 from connectors.replies import Choices, numbered, utf8_len
-from connectors.wechat_xml import (MAX_AGE_SECONDS, SUCCESS, TEXT_ONLY, ApiClient, Cipher, Deliveries, PushingOutput,
-                                   Rejected, Turn, check_fresh, decorate, in_background, message_text, parse_xml,
+from connectors.wechat_xml import (refuse, what_to_do, MAX_AGE_SECONDS, SUCCESS, TEXT_ONLY, ApiClient, Cipher, Deliveries, PushingOutput,
+                                   Rejected, Turn, check_fresh, message_text, parse_xml,
                                    passive_or_push, pieces, text_reply_xml)
 from faqbot.config import load_settings
 
@@ -188,7 +189,7 @@ class WeComOutbound:
 
     async def send(self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None = None,
                    meta: dict[str, Any] | None = None) -> bool:
-        text = decorate(text, meta)
+        text = outbound.signed(text, meta)
         try:
             if parse_kf_sender(recipient_id):
                 await self.sender.to_kf_customer(recipient_id, text, buttons)
@@ -337,7 +338,7 @@ class WeComInput(InputChannel):
                 plain = self.cipher.decrypt_echo(args.get("echostr", ""), args.get("msg_signature", ""),
                                                  args.get("timestamp", ""), args.get("nonce", ""))
             except Rejected as exc:
-                return _refuse(request, exc, "URL verification")
+                return refuse("wecom", request, exc, "URL verification")
             return response.text(plain)
 
         @hook.route("/webhook", methods=["POST"])
@@ -352,7 +353,7 @@ class WeComInput(InputChannel):
                 if not fields.get("MsgType"):
                     raise Rejected(400, "the message has no MsgType")
             except Rejected as exc:
-                return _refuse(request, exc, "message")
+                return refuse("wecom", request, exc, "message")
             if fields.get("Event", "").lower() == "kf_msg_or_event":
                 return self._kf_news(handle, fields)
             return await self._app_message(handle, fields)
@@ -362,21 +363,21 @@ class WeComInput(InputChannel):
     def _kf_news(self, handle: Handler, fields: dict[str, str]) -> HTTPResponse:
         open_kfid, token = fields.get("OpenKfId", ""), fields.get("Token", "")
         if not open_kfid or not token:
-            return _refuse(None, Rejected(400, "kf_msg_or_event without OpenKfId or Token"), "KF callback")
+            return refuse("wecom", None, Rejected(400, "kf_msg_or_event without OpenKfId or Token"), "KF callback")
         in_background(self.kf.sync(handle, open_kfid, token), f"reading KF messages of {open_kfid}")
         return response.text("")
 
     async def _app_message(self, handle: Handler, fields: dict[str, str]) -> HTTPResponse:
         user, corp = fields.get("FromUserName", ""), fields.get("ToUserName", "")
         if not user:
-            return _refuse(None, Rejected(400, "the message has no FromUserName"), "message")
+            return refuse("wecom", None, Rejected(400, "the message has no FromUserName"), "message")
         if fields.get("AgentID", "").strip() and not self.agent_id_fixed:
             self.sender.agent_id = fields["AgentID"].strip()
         kind = fields.get("MsgType", "").lower()
         key = "wecom:" + (fields.get("MsgId") or f"{user}:{fields.get('CreateTime', '')}:{fields.get('Event', '')}")
 
         async def produce() -> str:
-            text, direct = self._what_to_do(user, kind, fields)
+            text, direct = what_to_do("wecom", self.choices, user, kind, fields, "enter_agent")
             if text:
                 turn = Turn(text, user, self.name(), key, {"wecom": {"agent_id": fields.get("AgentID", "")}})
                 direct = await passive_or_push(handle, turn, self.passive_seconds, self.choices,
@@ -389,25 +390,3 @@ class WeComInput(InputChannel):
         if not body or body == SUCCESS:
             return response.text("")  # an empty body: "received, no passive reply"
         return response.text(body, content_type="application/xml; charset=utf-8")
-
-    def _what_to_do(self, user: str, kind: str, fields: dict[str, str]) -> tuple[str, str]:
-        """(text for the bot, or a reply given without the bot); both empty: nothing to say."""
-        if kind == "text":
-            content = fields.get("Content", "").strip()
-            return (self.choices.resolve(user, content), "") if content else ("", "")
-        if kind == "event":
-            event = fields.get("Event", "").lower()
-            if event == "enter_agent":
-                return "/greet", ""
-            if event == "click" and fields.get("EventKey", "").strip():
-                return fields["EventKey"].strip(), ""
-            log.info("wecom: %s event from %s ignored", event or "unnamed", user)
-            return "", ""
-        log.info("wecom: a %s message from %s; only text is handled", kind, user)
-        return "", TEXT_ONLY
-
-
-def _refuse(request: Request | None, exc: Rejected, what: str) -> HTTPResponse:
-    source = f" from {request.ip}" if request is not None else ""
-    log.warning("wecom: refused a %s%s (HTTP %d): %s", what, source, exc.status, exc.reason)
-    return response.text(exc.reason, status=exc.status)

@@ -50,10 +50,16 @@ def handoffs_for(records, sender: str) -> list[dict]:
     return [h.to_json() for h in store.recent(500) if h.conversation_id == sender]
 
 
-def test_greeting(chat: Chat):
+def test_greeting_offers_the_hot_questions_and_one_click_answers(chat: Chat, kb):
     reply = chat.say("你好")
     assert reply.status == 200
     assert "智能客服" in reply.text
+    hot = [e for e in kb.values() if e.hot]
+    assert 0 < len(hot) <= 5
+    assert reply.buttons == [{"title": e.question, "payload": f'/choose_faq{{"faq_id": "{e.id}"}}'}
+                             for e in hot]
+    picked = chat.say(reply.buttons[0]["payload"])
+    assert picked.texts[0] == hot[0].answer.strip()
 
 
 def test_paraphrase_not_in_kb_is_answered_with_the_right_faq(chat: Chat, kb):

@@ -209,10 +209,10 @@ def test_a_signed_encrypted_question_is_acknowledged_first_then_answered_in_its_
 
 
 def test_group_mentions_are_removed_and_plain_replies_are_text(lark, bot_settings):
-    lark.send(message_event("@_user_1 你好", "oc_group", open_id="ou_group", chat_type="group"))
+    lark.send(message_event("@_user_1 谢谢", "oc_group", open_id="ou_group", chat_type="group"))
     [call] = lark.wait_sent("oc_group")
-    assert call.json["msg_type"] == "text" and "智能客服" in content(call)["text"]
-    assert user_texts(bot_settings, "ou_group", 1) == ["你好"]
+    assert call.json["msg_type"] == "text" and content(call)["text"] == "不客气！还有其他问题可以继续问我。"
+    assert user_texts(bot_settings, "ou_group", 1) == ["谢谢"]
 
 
 def test_forged_unsigned_or_wrongly_tokened_events_are_refused_and_never_answered(lark):
@@ -227,9 +227,9 @@ def test_forged_unsigned_or_wrongly_tokened_events_are_refused_and_never_answere
     assert lark.send(None, raw=json.dumps({"encrypt": "bm90IGVuY3J5cHRlZA=="}).encode())[0] == 400
     assert lark.send(None, raw=b"{oops")[0] == 400
     # A genuine message afterwards in the same chat is the only one answered.
-    lark.send(message_event("你好", chat, open_id="ou_forged"))
+    lark.send(message_event("谢谢", chat, open_id="ou_forged"))
     [call] = lark.wait_sent(chat)
-    assert "智能客服" in content(call)["text"]
+    assert content(call)["text"] == "不客气！还有其他问题可以继续问我。"
 
 
 def test_a_re_pushed_event_or_message_is_answered_once(lark):
@@ -267,7 +267,10 @@ def test_opening_a_p2p_chat_gets_the_welcome(lark):
         "last_message_id": "", "last_message_create_time": ""})
     assert lark.send(entered)[:2] == (200, {})
     [call] = lark.wait_sent("oc_welcome")
-    assert call.json["msg_type"] == "text" and content(call)["text"].startswith("您好！我是智能客服")
+    # The greeting with the KB's hot questions as card buttons.
+    card = json.dumps(content(call), ensure_ascii=False)
+    assert call.json["msg_type"] == "interactive" and "您好！我是智能客服" in card
+    assert card.count("/choose_faq") == 5
 
 
 def test_a_picture_gets_a_polite_text_only_notice(lark):
@@ -350,7 +353,7 @@ def test_plain_url_verification_and_plain_events_without_an_encrypt_key(plain_la
     assert (status, body, took < 1.0) == (200, {"challenge": challenge}, True)
     assert plain_lark.send({**check, "token": "guess"}, encrypted=False, signed=False)[0] == 401
     assert plain_lark.send(check, signed=False)[0] == 400  # encrypted, but no key to decrypt it
-    assert plain_lark.send(message_event("你好", "oc_plain", open_id="ou_plain"), encrypted=False,
+    assert plain_lark.send(message_event("谢谢", "oc_plain", open_id="ou_plain"), encrypted=False,
                            signed=False)[:2] == (200, {})
     [call] = plain_lark.wait_sent("oc_plain")
-    assert "智能客服" in content(call)["text"]
+    assert content(call)["text"] == "不客气！还有其他问题可以继续问我。"

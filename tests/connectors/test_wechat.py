@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from connectors import platform_api, wechat_xml
+from connectors import background, platform_api, wechat_xml
 from connectors.replies import Choices
 from connectors.wechat import WeChatApi, WeChatOutbound
 from connectors.wechat_xml import TEXT_ONLY, Turn, passive_or_push
@@ -189,7 +189,7 @@ def test_an_answer_too_long_for_one_message_goes_out_in_order_through_the_api():
     async def scenario():
         turn = Turn("提现手续费", "o-long", "wechat", "wechat:1", {})
         passive = await passive_or_push(bot, turn, 2.0, Choices(), push)
-        await asyncio.gather(*wechat_xml._background)  # the push runs after the response
+        await asyncio.gather(*background._running)  # the push runs after the response
         return passive
 
     assert asyncio.run(scenario()) is None  # no passive reply: every piece through the API, in order

@@ -211,8 +211,10 @@ def test_kf_welcome_uses_the_welcome_code_and_non_text_gets_the_notice(webhook, 
     PAGES[("wkB", "")] = {"next_cursor": "b1", "has_more": 0, "msg_list": [history, enter, image]}
     kf_callback(webhook, "wkB", "KF-CALLBACK-TOKEN-3")
     [welcome] = [c.json for c in api.wait_for("/cgi-bin/kf/send_msg_on_event")]
-    assert welcome["code"] == "WELCOME-1" and welcome["msgtype"] == "text"
-    assert welcome["text"]["content"].startswith(WELCOME)
+    # The greeting with the KB's hot questions as menu items.
+    assert welcome["code"] == "WELCOME-1" and welcome["msgtype"] == "msgmenu"
+    assert welcome["msgmenu"]["head_content"].startswith(WELCOME)
+    assert [item["click"]["id"][:11] for item in welcome["msgmenu"]["list"]] == ["/choose_faq"] * 5
     [notice] = wait_until(lambda: sent_to(api, KF_SEND, "wmU3"), what="the text-only notice")
     assert notice == {"touser": "wmU3", "open_kfid": "wkB", "msgtype": "text", "text": {"content": TEXT_ONLY}}
     assert user_texts(bot_settings.data_dir, "kf:wkB:wmU2") == ["/greet"]
