@@ -18,8 +18,11 @@ one table that the console, the action server and every channel read.
 from __future__ import annotations
 
 import logging
+from typing import Awaitable, Callable
 
 from rasa.core.channels.channel import UserMessage
+
+from connectors.outbound import outbound_for
 
 from bot.handoff_desk import CANCEL_WORDS, YES_WORDS, HandoffDesk, contact_of, parse_rating, plain
 from bot.handoff_store import WAITING, Handoff, HandoffError
@@ -54,7 +57,23 @@ class HandoffGate:
         return False  # closed between the two reads
 
     async def answered(self, message: UserMessage, reply_ms: float) -> None:
-        self.desk.note_turn(message.sender_id, message.input_channel or "unknown", "bot", reply_ms)
+        channel = message.input_channel or "unknown"
+        self.desk.note_turn(message.sender_id, channel, "bot", reply_ms)
+        take_over = getattr(outbound_for(channel), "take_over", None)
+        if take_over is not None:  # a platform with its own human desk (WeCom 微信客服)
+            await self._offer_to_platform(message.sender_id, channel, take_over)
+
+    async def _offer_to_platform(self, sender: str, channel: str,
+                                 take_over: Callable[[str], Awaitable[bool]]) -> None:
+        """A hand-off this turn created goes to the platform's own servicers if it
+        takes it; it then leaves our queue (closed as "platform"), counted as a hand-off."""
+        handoff = self.desk.handoffs.open_for(sender)
+        if handoff is None or handoff.state != WAITING:
+            return
+        if await take_over(sender):
+            self.desk.handoffs.close(handoff.id, None, "platform")
+            self.desk.pulse.fire()
+            log.info("hand-off %s of %s taken over by %s's own servicers", handoff.id, sender, channel)
 
     async def _reply(self, message: UserMessage, text: str, handoff: Handoff | None = None) -> None:
         if handoff is not None:  # kept in the hand-off's log, so the agent sees what the user was told

@@ -21,6 +21,11 @@ class Outbound(Protocol):
         message's place in the hand-off log, so a client can fetch what it missed."""
 
 
+# A channel whose platform has its own human desk (WeCom 微信客服) may also offer
+#     async def take_over(self, recipient_id: str) -> bool
+# called after a bot turn that queued a hand-off: True means the platform's own
+# servicers now have the conversation and it leaves the console's queue.
+
 AGENT_PREFIX = "【人工客服 {name}】"
 
 

@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 
 KF_PREFIX = "kf:"
 KF_CUSTOMER = 3  # sync_msg "origin": 3 = the WeChat customer, 4 = system, 5 = a servicer
+SESSION_ENDED = 3  # session_status_change "change_type": 1 taken from the queue, 2 transferred, 3 ended
 MENU_ID_BYTES = 128
 MENU_HEAD_BYTES = 1024
 
@@ -99,9 +100,11 @@ class WeComApi(ApiClient):
         return await self.post("/cgi-bin/kf/service_state/trans", body)
 
 
-class KfCursors:
-    """sync_msg's ``next_cursor`` per OpenKfId, in a small JSON file, so a
-    restart continues where it stopped instead of replaying old messages."""
+class JsonMap:
+    """A small string → string map in a JSON file, written atomically, read on
+    each use: sync_msg's ``next_cursor`` per OpenKfId (a restart continues where
+    it stopped instead of replaying old messages), and the KF customers handed
+    to WeCom's own servicers."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -112,17 +115,26 @@ class KfCursors:
         except FileNotFoundError:
             return {}
         except (OSError, ValueError) as exc:
-            log.error("wecom: cannot read the KF cursors in %s (%s); starting from the oldest message",
-                      self.path, exc)
+            log.error("wecom: cannot read %s (%s); starting empty", self.path, exc)
             return {}
         return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
 
-    def get(self, open_kfid: str) -> str:
-        return self._read().get(open_kfid, "")
+    def get(self, key: str) -> str:
+        return self._read().get(key, "")
 
-    def put(self, open_kfid: str, cursor: str) -> None:
+    def put(self, key: str, value: str) -> None:
         data = self._read()
-        data[open_kfid] = cursor
+        data[key] = value
+        self._write(data)
+
+    def delete(self, key: str) -> bool:
+        data = self._read()
+        if data.pop(key, None) is None:
+            return False
+        self._write(data)
+        return True
+
+    def _write(self, data: dict[str, str]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(self.path.name + ".tmp")
         tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -182,10 +194,31 @@ def _menu_items(buttons: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 class WeComOutbound:
-    """Agent replies and hand-off notices, routed by the sender id's form."""
+    """Agent replies and hand-off notices, routed by the sender id's form; with
+    ``WECOM_KF_HANDOFF_TO`` set, 微信客服 hand-offs go to WeCom's own servicers."""
 
-    def __init__(self, sender: WeComSender) -> None:
-        self.sender = sender
+    def __init__(self, sender: WeComSender, api: WeComApi, humans: JsonMap, handoff_to: str = "") -> None:
+        self.sender, self.api, self.humans, self.handoff_to = sender, api, humans, handoff_to
+
+    async def take_over(self, recipient_id: str) -> bool:
+        """Move a KF customer who asked for a person into WeCom's queue ("queue",
+        service_state 2) or to a named servicer (service_state 3). The bot then
+        stays out of the session until WeCom reports it ended."""
+        kf = parse_kf_sender(recipient_id)
+        if not kf or not self.handoff_to:
+            return False
+        open_kfid, user = kf
+        to_queue = self.handoff_to == "queue"
+        try:
+            await self.api.trans_service_state(open_kfid, user, 2 if to_queue else 3,
+                                               "" if to_queue else self.handoff_to)
+        except PlatformError as exc:
+            log.warning("wecom: could not hand %s to WeCom's servicers (%s); it stays in the console queue",
+                        recipient_id, exc)
+            return False
+        self.humans.put(recipient_id, str(int(time.time())))
+        log.info("wecom: %s handed to WeCom's %s", recipient_id, "queue" if to_queue else self.handoff_to)
+        return True
 
     async def send(self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None = None,
                    meta: dict[str, Any] | None = None) -> bool:
@@ -207,8 +240,9 @@ class WeComOutbound:
 class KfInbox:
     """Reads 微信客服 messages after each callback and hands new customer messages to the bot."""
 
-    def __init__(self, api: WeComApi, sender: WeComSender, cursors: KfCursors, seen: SeenIds) -> None:
-        self.api, self.sender, self.cursors, self.seen = api, sender, cursors, seen
+    def __init__(self, api: WeComApi, sender: WeComSender, cursors: JsonMap, seen: SeenIds,
+                 humans: JsonMap) -> None:
+        self.api, self.sender, self.cursors, self.seen, self.humans = api, sender, cursors, seen, humans
         self._locks: dict[str, asyncio.Lock] = {}
 
     async def sync(self, handle: Handler, open_kfid: str, token: str) -> None:
@@ -249,6 +283,11 @@ class KfInbox:
         welcome_code = ""
         if kind == "event":
             event = msg.get("event") or {}
+            if event.get("event_type") == "session_status_change" and event.get("change_type") == SESSION_ENDED:
+                ended = kf_sender(str(event.get("open_kfid") or open_kfid), str(event.get("external_userid") or user))
+                if self.humans.delete(ended):
+                    log.info("wecom: WeCom's servicer ended the session of %s; the bot answers again", ended)
+                return
             if event.get("event_type") != "enter_session":
                 log.info("wecom: KF event %s ignored", event.get("event_type"))
                 return
@@ -257,6 +296,9 @@ class KfInbox:
             text, welcome_code = "/greet", str(event.get("welcome_code") or "")
         elif msg.get("origin") != KF_CUSTOMER:
             return  # our own or a servicer's messages, system notices
+        elif self.humans.get(kf_sender(open_kfid, user)):
+            log.debug("wecom: %s is with WeCom's servicer; message %s left to them", user, msg.get("msgid"))
+            return
         elif kind == "text":
             body = msg.get("text") or {}
             sender = kf_sender(open_kfid, user)
@@ -318,13 +360,16 @@ class WeComInput(InputChannel):
         self.agent_id_fixed = bool(self.sender.agent_id)
         seen = seen_ids(channels)
         self.deliveries = Deliveries(seen)
-        self.kf = KfInbox(self.api, self.sender, KfCursors(settings.data_dir / "wecom_kf_cursor.json"), seen)
+        self.humans = JsonMap(settings.data_dir / "wecom_kf_humans.json")
+        self.handoff_to = env.get("WECOM_KF_HANDOFF_TO", "").strip()
+        self.kf = KfInbox(self.api, self.sender, JsonMap(settings.data_dir / "wecom_kf_cursor.json"), seen,
+                          self.humans)
         self.passive_seconds = channels.passive_reply_seconds
 
     def blueprint(self, on_new_message: Handler) -> Blueprint:  # type: ignore[override]
         handle = guarded(on_new_message)
         hook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
-        outbound.register(self.name(), WeComOutbound(self.sender))
+        outbound.register(self.name(), WeComOutbound(self.sender, self.api, self.humans, self.handoff_to))
 
         @hook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:

@@ -24,7 +24,10 @@ pytestmark = pytest.mark.slow
 
 TOKEN, CORP_ID, SECRET, AGENT_ID = "wecom-token-1", "ww0123456789abcdef", "corp-secret-1", 1000002
 AES_KEY = new_aes_key()
-ENV = {"WECOM_TOKEN": TOKEN, "WECOM_CORP_ID": CORP_ID, "WECOM_SECRET": SECRET, "WECOM_AES_KEY": AES_KEY}
+# 微信客服 hand-offs go to WeCom's own servicer "servicer-1" (an agent is on duty, so requests queue).
+ENV = {"WECOM_TOKEN": TOKEN, "WECOM_CORP_ID": CORP_ID, "WECOM_SECRET": SECRET, "WECOM_AES_KEY": AES_KEY,
+       "WECOM_KF_HANDOFF_TO": "servicer-1"}
+HANDOFF = {"presence_timeout": 86400}
 ISSUED = "WECOM-ACCESS-TOKEN"
 WELCOME = "您好！我是智能客服"
 SYNC, KF_SEND = "/cgi-bin/kf/sync_msg", "/cgi-bin/kf/send_msg"
@@ -64,7 +67,12 @@ def api(fake_platform):
 
 
 @pytest.fixture(scope="module")
-def webhook(running_bot, api):
+def webhook(running_bot, api, bot_settings):
+    from bot.agents import AgentStore
+
+    agents = AgentStore(bot_settings.database_url)
+    agents.add("duty", "long-enough-password")
+    agents.touch("duty")
     return running_bot.rasa_url + "/webhooks/wecom/webhook"
 
 
@@ -223,9 +231,48 @@ def test_kf_welcome_uses_the_welcome_code_and_non_text_gets_the_notice(webhook, 
     assert sent_to(api, KF_SEND, "wmU4") == []
 
 
-def test_agent_replies_route_by_user_kind_and_the_kf_session_can_be_transferred(api):
+def test_a_kf_hand_off_goes_to_the_wecom_servicer_and_the_bot_waits_until_the_session_ends(
+        webhook, api, bot_settings):
+    from bot.handoff_store import HandoffStore
+
+    customer = "kf:wkH:wmU7"
+    PAGES[("wkH", "")] = {"next_cursor": "h1", "has_more": 0, "msg_list": [kf_text("hm1", "wkH", "wmU7", "转人工")]}
+    kf_callback(webhook, "wkH", "KF-CALLBACK-TOKEN-H1")
+    wait_until(lambda: api.calls_to("/cgi-bin/kf/service_state/trans"), what="the session transfer")
+    trans = [c.json for c in api.calls_to("/cgi-bin/kf/service_state/trans") if c.json["external_userid"] == "wmU7"]
+    assert trans == [{"open_kfid": "wkH", "external_userid": "wmU7", "service_state": 3,
+                      "servicer_userid": "servicer-1"}]
+    [told] = sent_to(api, KF_SEND, "wmU7")
+    assert "人工" in told["text"]["content"]  # the user was told a person is coming
+    store = HandoffStore(bot_settings.database_url)
+    assert store.open_for(customer) is None  # not left waiting in our console's queue
+    handed = store.last_closed_for(customer)
+    assert handed is not None and handed.reason == "user_request"
+    assert [e["text"] for e in store.events(handed.id) if e["kind"] == "closed"] == ["platform"]
+
+    # While WeCom's servicer has the session the bot stays out of it…
+    PAGES[("wkH", "h1")] = {"next_cursor": "h2", "has_more": 0,
+                            "msg_list": [kf_text("hm2", "wkH", "wmU7", "提现手续费是多少")]}
+    kf_callback(webhook, "wkH", "KF-CALLBACK-TOKEN-H2")
+    wait_until(lambda: [c for c in api.calls_to(SYNC) if c.json["cursor"] == "h1"], what="the second sync")
+    # …until WeCom says the session ended; then it answers again.
+    ended = {"msgid": "hm3", "open_kfid": "wkH", "send_time": int(time.time()), "origin": 4, "msgtype": "event",
+             "event": {"event_type": "session_status_change", "open_kfid": "wkH", "external_userid": "wmU7",
+                       "change_type": 3, "old_servicer_userid": "servicer-1"}}
+    PAGES[("wkH", "h2")] = {"next_cursor": "h3", "has_more": 0,
+                            "msg_list": [ended, kf_text("hm4", "wkH", "wmU7", "谢谢")]}
+    kf_callback(webhook, "wkH", "KF-CALLBACK-TOKEN-H3")
+    wait_until(lambda: [m for m in sent_to(api, KF_SEND, "wmU7") if "不客气" in json.dumps(m, ensure_ascii=False)],
+               what="the bot's answer after the session ended")
+    assert user_texts(bot_settings.data_dir, customer) == ["转人工", "谢谢"]  # hm2 was the servicer's
+    assert len(sent_to(api, KF_SEND, "wmU7")) == 2
+
+
+def test_agent_replies_route_by_user_kind_and_the_kf_session_can_be_transferred(api, tmp_path):
+    from connectors.wecom import JsonMap
+
     sender = WeComSender(WeComApi(api.url, CORP_ID, SECRET), Choices(), str(AGENT_ID))
-    outbound = WeComOutbound(sender)
+    outbound = WeComOutbound(sender, sender.api, JsonMap(tmp_path / "humans.json"))
 
     async def scenario():
         try:
