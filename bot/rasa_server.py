@@ -114,8 +114,8 @@ def _mount_configured_channels() -> None:
                 skipped[cls.name()] = missing
             else:
                 kept.append(rasa.core.run._create_single_channel(path, credentials))
-        if skipped:
-            logging.getLogger("connectors").info(summary(skipped))
+        if skipped:  # `faqbot run` already printed this line before starting the server
+            logging.getLogger("connectors").debug(summary(skipped))
         return kept
 
     original = rasa.core.run.create_http_input_channels

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 
 import pytest
@@ -27,6 +28,9 @@ def test_run_serves_and_stops_on_ctrl_c(tmp_path):
     env = {**os.environ, "FAQBOT_KB_DIR": str(tmp_path / "kb"), "FAQBOT_DATA_DIR": str(tmp_path / "var"),
            "FAQBOT_BOT_RASA_PORT": str(rasa_port), "FAQBOT_BOT_ACTION_PORT": str(action_port),
            "FAQBOT_BOT_MODELS_DIR": str(MODELS_DIR)}
+    platform_vars = ("WECHAT_", "WECOM_", "DINGTALK_", "FEISHU_", "TELEGRAM_", "SLACK_", "MESSENGER_")
+    env = {k: v for k, v in env.items() if not k.startswith(platform_vars)}
+    env.update(DINGTALK_APP_KEY="ding-demo-key", DINGTALK_APP_SECRET="ding-demo-secret")  # one channel on
     proc = subprocess.Popen([sys.executable, "-m", "faqbot", "run"], cwd=PROJECT_ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines = []
@@ -41,6 +45,15 @@ def test_run_serves_and_stops_on_ctrl_c(tmp_path):
                 break
         assert "Press Ctrl-C to stop" in "".join(lines), "".join(lines)[-3000:]
         assert f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook" in "".join(lines)
+        # One line names the channels left unmounted and what they need; DingTalk is mounted.
+        [unmounted] = [line for line in lines if "channels not mounted" in line]
+        assert "wechat (WECHAT_TOKEN, WECHAT_APP_ID, WECHAT_APP_SECRET)" in unmounted
+        assert "telegram (" in unmounted and "dingtalk" not in unmounted
+        with urllib.request.urlopen(f"http://127.0.0.1:{rasa_port}/webhooks/dingtalk/", timeout=10) as reply:
+            assert reply.status == 200
+        with pytest.raises(urllib.error.HTTPError) as missing:
+            urllib.request.urlopen(f"http://127.0.0.1:{rasa_port}/webhooks/wechat/", timeout=10)
+        assert missing.value.code == 404
         body = json.dumps({"sender": "cli-run", "message": "你好"}).encode()
         request = urllib.request.Request(f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook", data=body,
                                          headers={"Content-Type": "application/json"})
