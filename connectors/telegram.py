@@ -37,8 +37,8 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from connectors import outbound
-from connectors.dedup import seen_ids
 from connectors.background import in_background
+from connectors.dedup import seen_ids
 from connectors.guard import Handler, guarded
 from connectors.platform_api import PlatformError, request_json
 from connectors.replies import split_text

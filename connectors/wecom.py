@@ -36,8 +36,8 @@ from sanic.response import HTTPResponse
 from wechatpy.work.crypto import WeChatCrypto
 
 from connectors import outbound
-from connectors.dedup import SeenIds, seen_ids
 from connectors.background import in_background
+from connectors.dedup import SeenIds, seen_ids
 from connectors.guard import Handler, guarded
 from connectors.platform_api import PlatformError
 from connectors.replies import Choices, numbered, utf8_len
