@@ -29,6 +29,7 @@ from tests.connectors.wechat_client import encrypt, http, new_aes_key, sha1_sign
 MESSAGES = ["提现手续费是多少", "提币一般要多久到账", "充值一直没到账怎么办", "忘记登录密码了怎么办",
             "账户被冻结了怎么回事", "七天无理由退货运费谁出", "你好", "谢谢", "提現手續費怎麼算", "商家不发货怎么办"]
 TOKEN, APP_ID, SECRET, AES_KEY = "bench-token", "wx0000000000bench", "bench-secret", new_aes_key()
+MSG_IDS = iter(range(10**9, 2 * 10**9))  # unique across rows: a repeated MsgId is a retry, answered from cache
 
 
 def free_port() -> int:
@@ -48,11 +49,23 @@ def callback(webhook: str, user: str, text: str, msg_id: int) -> tuple[float, st
     return answer.seconds, answer.body, answer.status
 
 
-def paced(webhook: str, users: int, rate: float, seconds: float) -> dict:
+def rest_call(webhook: str, user: str, text: str, msg_id: int) -> tuple[float, str, int]:
+    """The same message over the REST channel: the baseline without WeChat's crypto and XML."""
+    import json
+    import urllib.request
+
+    request = urllib.request.Request(webhook, data=json.dumps({"sender": user, "message": text}).encode(),
+                                     headers={"Content-Type": "application/json"})
+    started = time.perf_counter()
+    with urllib.request.urlopen(request, timeout=30) as reply:
+        body = reply.read().decode()
+        return time.perf_counter() - started, "<xml>" if body.startswith("[{") else body, reply.status
+
+
+def paced(webhook: str, users: int, rate: float, seconds: float, send=callback) -> dict:
     """``users`` followers sending ``rate`` messages/s in all, exponential gaps."""
     results: list[tuple[float, str, int]] = []
     lock = threading.Lock()
-    ids = iter(range(10**9, 2 * 10**9))
     stop_at = time.monotonic() + seconds
 
     def follower(n: int) -> None:
@@ -60,8 +73,8 @@ def paced(webhook: str, users: int, rate: float, seconds: float) -> dict:
         while time.monotonic() < stop_at:
             time.sleep(rng.expovariate(rate / users))
             with lock:
-                msg_id = next(ids)
-            result = callback(webhook, f"o_bench_{n}", rng.choice(MESSAGES), msg_id)
+                msg_id = next(MSG_IDS)
+            result = send(webhook, f"o_bench_{n}", rng.choice(MESSAGES), msg_id)
             with lock:
                 results.append(result)
 
@@ -100,10 +113,11 @@ def main() -> None:
             callback(webhook, "o_warm", text, random.randrange(10**8))
         rows = []
         for rate in (5.0, 10.0, 20.0):
-            row = paced(webhook, 20, rate, args.seconds)
-            row["api_sends"] = len(fake.calls_to("/cgi-bin/message/custom/send"))
-            print(row, flush=True)
-            rows.append(row)
+            for name, url, send in (("wechat", webhook, callback), ("rest", bot.rest_webhook, rest_call)):
+                row = {"channel": name, **paced(url, 20, rate, args.seconds, send)}
+                row["api_sends"] = len(fake.calls_to("/cgi-bin/message/custom/send"))
+                print(row, flush=True)
+                rows.append(row)
         save("channel_latency", {"channel": "wechat (AES safe mode)", "seconds": args.seconds,
                                  "passive_reply_seconds": settings.channels.passive_reply_seconds, "rows": rows})
     finally:
