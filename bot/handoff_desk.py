@@ -23,7 +23,8 @@ import sqlalchemy as sa
 
 from bot.agents import AgentStore
 from bot.availability import Availability, OpeningHours, check, expectation
-from bot.handoff_store import OPEN_STATES, WAITING, Handoff, HandoffRequest, HandoffStore, handoffs
+from bot.handoff_store import (OPEN_STATES, WAITING, Handoff, HandoffError, HandoffRequest, HandoffStore,
+                               handoffs)
 from bot.records import Records
 from bot.texts import say
 from bot.tickets import DRAFTING, TicketStore, tickets
@@ -154,6 +155,43 @@ class HandoffDesk:
                  request.conversation_id)
         return Outcome("message", ticket.ticket, say("utter_leave_message",
                                                      expectation=self.expectation(availability)))
+
+    # -- nobody left to answer (Rasa server) -----------------------------------
+
+    async def release_stranded(self) -> int:
+        """Users still waiting when the last agent signs off (or opening hours end)
+        must not wait for nobody: each is told so honestly and offered a message
+        (留言) instead, with the question they were waiting with as the default.
+        Returns how many were released. Conversations already with an agent stay."""
+        availability = self.availability()
+        if availability.live or availability.why_offline == "busy":
+            return 0
+        released = 0
+        for handoff in self.handoffs.list((WAITING,)):
+            try:
+                closed = self.handoffs.close(handoff.id, None, "nobody_available", only_if=WAITING)
+            except HandoffError:  # claimed or cancelled meanwhile
+                continue
+            asked = [e["text"] for e in self.handoffs.events(handoff.id) if e["kind"] == "user_message"]
+            self.tickets.start(closed.conversation_id, closed.channel, closed.reason,
+                               availability.why_offline or "closed", asked[-1] if asked else None)
+            await self.notice(closed, say("utter_handoff_released", expectation=self.expectation(availability)),
+                              "released")
+            log.info("hand-off %s of %s released: nobody available (%s); taking a message instead",
+                     closed.id, closed.conversation_id, availability.why_offline)
+            released += 1
+        if released:
+            self.pulse.fire()
+        return released
+
+    async def watch_stranded(self, every: float = 15.0) -> None:
+        """Run ``release_stranded`` periodically for as long as the server runs."""
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await self.release_stranded()
+            except Exception:
+                log.exception("could not check for users waiting with nobody on duty")
 
     # -- delivery (Rasa server) -----------------------------------------------
 

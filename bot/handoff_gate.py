@@ -71,7 +71,7 @@ class HandoffGate:
         if handoff is None or handoff.state != WAITING:
             return
         if await take_over(sender):
-            self.desk.handoffs.close(handoff.id, None, "platform")
+            self.desk.handoffs.close(handoff.id, None, "platform", only_if=WAITING)
             self.desk.pulse.fire()
             log.info("hand-off %s of %s taken over by %s's own servicers", handoff.id, sender, channel)
 

@@ -292,13 +292,17 @@ class HandoffStore:
             conn.execute(handoffs.update().where(handoffs.c.id == handoff_id).values(note=note))
             self._event(conn, handoff_id, "note", agent, text, _now())
 
-    def close(self, handoff_id: str, agent: str | None, why: str | None = None) -> Handoff:
+    def close(self, handoff_id: str, agent: str | None, why: str | None = None,
+              only_if: str | None = None) -> Handoff:
         """Close and give the conversation back to the bot. ``agent=None``: closed by the
-        user or the system, ``why`` says which (e.g. "user_cancelled")."""
+        user or the system, ``why`` says which (e.g. "user_cancelled"); ``only_if``: only
+        from that state (the system must not close what an agent has just claimed)."""
         with self.engine.begin() as conn:
             current = self._locked_row(conn, handoff_id)
             if current.state == CLOSED:
                 raise HandoffError(f"hand-off {current.ticket} is already closed")
+            if only_if is not None and current.state != only_if:
+                raise HandoffError(f"hand-off {current.ticket} is {current.state}, not {only_if}")
             if current.state == WITH_AGENT and agent is not None and current.agent != agent:
                 raise HandoffError(f"hand-off {current.ticket} is with {current.agent}, not {agent}")
             now = _now()

@@ -87,6 +87,11 @@ def install_handoff_layer() -> None:
         app = configure_app(*args, **kwargs)
         app.blueprint(console_blueprint(desk, _suggester(settings)))
         app.blueprint(webchat_blueprint())
+
+        @app.listener("after_server_start")
+        async def watch_for_stranded_users(app: Any, _: Any) -> None:
+            app.add_task(desk.watch_stranded())
+
         return app
 
     rasa.core.run.configure_app = with_console

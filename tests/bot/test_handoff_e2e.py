@@ -342,3 +342,19 @@ def test_the_agent_closes_and_the_bot_answers_again(servers, console, widget, st
     expect_(console.get_by_test_id("kpi-chart").first).to_be_visible(timeout=15000)
     expect_(console.get_by_test_id("kpi-cards")).to_contain_text("100")  # one rating, satisfied
     assert console.errors == []
+
+
+def test_a_user_left_waiting_when_the_last_agent_signs_off_is_offered_a_message(servers, console, store):
+    user = servers.rest("rest-stranded")
+    assert "已为您转接人工客服" in user.say("转人工").text
+    user.say("我的提现三天没到账")  # waiting, with a question
+    console.get_by_test_id("logout").click()  # the only agent leaves
+    deadline, released = time.monotonic() + 60, []
+    while not released and time.monotonic() < deadline:  # the server checks every 15 s
+        status, polled = servers.get("/handoff/messages?sender=rest-stranded")
+        released = [m["text"] for m in polled["messages"] if "现在没有客服可以接待您了" in m["text"]]
+        time.sleep(0.5)
+    assert released, "the waiting user was not told that nobody is left"
+    assert store.open_for("rest-stranded") is None
+    assert "我的提现三天没到账" in user.say("me@example.com").text  # the message flow, question as default
+    assert "留言已提交" in user.say("是").text

@@ -129,3 +129,29 @@ def test_contacts_are_recognised(text, contact):
         assert found in ("+86 13800138000", "13800138000")
     else:
         assert found == contact
+
+
+def test_users_left_waiting_when_the_last_agent_signs_off_are_offered_a_message(desk):
+    desk.agents.add("li", "long-enough", "小李")
+    token = desk.agents.sign_in("li", "long-enough")
+    desk.agents.touch("li")
+    gate = HandoffGate(desk)
+    assert desk.request(request("w1"), None).kind == "queued"
+    assert desk.request(request("w2"), None).kind == "queued"
+    send(gate, "w1", "有人吗")
+    send(gate, "w1", "我的提现三天没到")
+    desk.handoffs.claim(desk.handoffs.open_for("w2").id, "li")
+    assert asyncio.run(desk.release_stranded()) == 0  # someone is on duty: everybody keeps waiting
+
+    desk.agents.sign_out(token)
+    assert asyncio.run(desk.release_stranded()) == 1
+    assert desk.handoffs.open_for("w1") is None
+    assert desk.handoffs.open_for("w2").state == "with_agent"  # a conversation an agent has stays
+    told = [m["text"] for m in desk.handoffs.messages_to("w1")]
+    assert told[-1].startswith("抱歉，现在没有客服可以接待您了。") and "手机号或邮箱" in told[-1]
+    # Leaving the message: the question the user was waiting with is offered as the default.
+    assert "我的提现三天没到" in send(gate, "w1", "13800138000")[1][0]
+    said = send(gate, "w1", "是")[1][0]
+    [ticket] = desk.tickets.list((OPEN,))
+    assert ticket.ticket in said and ticket.contact == "13800138000" and ticket.question == "我的提现三天没到"
+    assert asyncio.run(desk.release_stranded()) == 0  # nothing left waiting
