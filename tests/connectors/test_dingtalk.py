@@ -11,7 +11,6 @@ import dataclasses
 import hashlib
 import hmac
 import json
-import sqlite3
 import time
 import urllib.error
 import urllib.request
@@ -23,6 +22,7 @@ import pytest
 
 from indexer.kb import load_kb
 from tests.bot.conftest import post
+from tests.connectors.polling import tracker_texts, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -125,19 +125,9 @@ class Ding:
 
 
 def user_texts(bot_settings, sender: str, count: int, timeout: float = 15) -> list[str]:
-    """What the bot received from ``sender``, read from Rasa's tracker store."""
-    db = bot_settings.data_dir / "rasa" / "tracker.db"
-    deadline = time.monotonic() + timeout
-    texts: list[str] = []
-    while time.monotonic() < deadline:
-        with sqlite3.connect(db) as conn:
-            rows = conn.execute("SELECT data FROM events WHERE sender_id = ? AND type_name = 'user' ORDER BY id",
-                                (sender,)).fetchall()
-        texts = [json.loads(r[0]).get("text") for r in rows]
-        if len(texts) >= count:
-            return texts
-        time.sleep(0.1)
-    raise AssertionError(f"expected {count} user message(s) from {sender} in the tracker, got {texts}")
+    """What the bot received from ``sender`` once it has ``count`` messages (Rasa's tracker store)."""
+    return wait_until(lambda: texts if len(texts := tracker_texts(bot_settings.data_dir, sender)) >= count else None,
+                      timeout, f"{count} user message(s) from {sender} in the tracker")
 
 
 def test_a_signed_question_is_acknowledged_at_once_and_answered_through_the_session_webhook(dingtalk, kb):

@@ -15,7 +15,6 @@ import hashlib
 import json
 import os
 import shutil
-import sqlite3
 import time
 import urllib.error
 import urllib.request
@@ -30,6 +29,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from faqbot.config import PROJECT_ROOT
 from indexer.kb import load_kb
 from tests.bot.conftest import MODELS_DIR, free_port, post
+from tests.connectors.polling import tracker_texts, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -166,19 +166,9 @@ def content(call) -> dict[str, Any]:
 
 
 def user_texts(bot_settings, sender: str, count: int, timeout: float = 15) -> list[str]:
-    """What the bot received from ``sender``, read from Rasa's tracker store."""
-    db = bot_settings.data_dir / "rasa" / "tracker.db"
-    deadline = time.monotonic() + timeout
-    texts: list[str] = []
-    while time.monotonic() < deadline:
-        with sqlite3.connect(db) as conn:
-            rows = conn.execute("SELECT data FROM events WHERE sender_id = ? AND type_name = 'user' ORDER BY id",
-                                (sender,)).fetchall()
-        texts = [json.loads(r[0]).get("text") for r in rows]
-        if len(texts) >= count:
-            return texts
-        time.sleep(0.1)
-    raise AssertionError(f"expected {count} user message(s) from {sender} in the tracker, got {texts}")
+    """What the bot received from ``sender`` once it has ``count`` messages (Rasa's tracker store)."""
+    return wait_until(lambda: texts if len(texts := tracker_texts(bot_settings.data_dir, sender)) >= count else None,
+                      timeout, f"{count} user message(s) from {sender} in the tracker")
 
 
 def test_encrypted_url_verification_is_answered_within_a_second(lark):

@@ -21,6 +21,7 @@ import pytest
 from connectors import platform_api
 from connectors.messenger import MessengerApi, MessengerOutbound, render
 from indexer.kb import load_kb
+from tests.connectors.polling import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -119,11 +120,6 @@ def wait_sent(fake, user: str, predicate, timeout: float = 30.0) -> list[dict]:
     raise AssertionError(f"no matching Send API call to {user} in {timeout}s; sent: {sent_to(fake, user)}")
 
 
-def wait_until(condition, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "the later message was not answered in time"
-        time.sleep(0.05)
 
 
 def settle(fake, webhook: str, user: str) -> None:

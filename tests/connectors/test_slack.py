@@ -21,6 +21,7 @@ import pytest
 from connectors import platform_api
 from connectors.slack import SlackApi, SlackOutbound, render
 from indexer.kb import load_kb
+from tests.connectors.polling import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -105,11 +106,6 @@ def wait_posted(fake, channel: str, predicate, timeout: float = 30.0) -> list[di
     raise AssertionError(f"no matching chat.postMessage to {channel} in {timeout}s; posted: {posted_to(fake, channel)}")
 
 
-def wait_until(condition, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "the later message was not answered in time"
-        time.sleep(0.05)
 
 
 def settle(fake, webhook: str, user: str) -> None:

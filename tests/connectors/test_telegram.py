@@ -17,6 +17,7 @@ import pytest
 from connectors import platform_api
 from connectors.telegram import CallbackKeys, TelegramApi, TelegramInput, TelegramOutbound, render, utf16_len
 from indexer.kb import load_kb
+from tests.connectors.polling import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -107,11 +108,6 @@ def wait_sent(fake, chat_id: int, predicate, timeout: float = 30.0) -> list[dict
     raise AssertionError(f"no matching sendMessage to {chat_id} in {timeout}s; sent: {sent_to(fake, chat_id)}")
 
 
-def wait_until(condition, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "the later message was not answered in time"
-        time.sleep(0.05)
 
 
 def settle(fake, webhook: str, chat_id: int) -> None:

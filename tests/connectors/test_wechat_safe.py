@@ -10,8 +10,9 @@ import time
 import pytest
 
 from indexer.kb import load_kb
+from tests.connectors.polling import tracker_texts
 from tests.connectors.wechat_client import (decrypt, encrypt, fields_of, http, new_aes_key, sha1_sign, stamp,
-                                            user_texts, with_query, xml_of)
+                                            with_query, xml_of)
 
 pytestmark = pytest.mark.slow
 
@@ -73,7 +74,7 @@ def test_a_question_gets_an_encrypted_signed_passive_reply(webhook, kb, bot_sett
     reply = open_reply(answer.body)
     assert reply["ToUserName"] == "o-safe" and reply["FromUserName"] == ACCOUNT
     assert reply["Content"].startswith(kb["ex-withdraw-fee"].answer.strip())
-    assert user_texts(bot_settings.data_dir, "o-safe") == ["提现手续费是多少"]
+    assert tracker_texts(bot_settings.data_dir, "o-safe") == ["提现手续费是多少"]
     assert fake_platform.calls == []
 
 
@@ -92,5 +93,5 @@ def test_plaintext_forged_or_misaddressed_callbacks_never_reach_the_bot(webhook,
     assert post_encrypted(webhook, plain, key=new_aes_key()).status == 400  # not our key: undecryptable
     assert post_encrypted(webhook, plain, encrypted="bm90LWFlcw==").status == 400
     assert post_encrypted(webhook, plain, encrypted="").status == 400
-    assert user_texts(bot_settings.data_dir, "o-intruder") == []
+    assert tracker_texts(bot_settings.data_dir, "o-intruder") == []
     assert fake_platform.calls == []

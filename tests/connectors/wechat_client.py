@@ -1,17 +1,13 @@
 """The WeChat/WeCom servers' side of a callback, written for the tests from
 the platform documentation (sha1 over sorted strings; AES-256-CBC, IV = key[:16],
 PKCS#7 to 32 bytes, plaintext = 16 random bytes + 4-byte big-endian length +
-XML + AppID/CorpID) — independent of the production code and of wechatpy.
-
-Also the bot's side as tests read it: the Rasa tracker store, where a user
-message the bot processed leaves a ``user`` event."""
+XML + AppID/CorpID) — independent of the production code and of wechatpy."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import os
-import sqlite3
 import struct
 import time
 import urllib.error
@@ -19,7 +15,6 @@ import urllib.parse
 import urllib.request
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
-from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
@@ -90,27 +85,3 @@ def with_query(url: str, **params: str) -> str:
 def stamp() -> tuple[str, str]:
     """(timestamp, nonce) for a new callback."""
     return str(int(time.time())), str(int.from_bytes(os.urandom(4), "big"))
-
-
-def user_texts(data_dir: Path, sender: str) -> list[str]:
-    """What the bot received from ``sender``: the ``user`` events in Rasa's tracker store."""
-    import json
-
-    db = data_dir / "rasa" / "tracker.db"
-    if not db.exists():
-        return []
-    with sqlite3.connect(db) as conn:
-        rows = conn.execute("SELECT data FROM events WHERE sender_id = ? AND type_name = 'user' ORDER BY id",
-                            (sender,)).fetchall()
-    return [json.loads(row[0]).get("text") for row in rows]
-
-
-def wait_until(check, timeout: float = 30.0, what: str = "condition"):
-    """Poll ``check()`` until it returns something truthy (fails after ``timeout`` s)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"{what} not met within {timeout}s; last value: {check()!r}")
