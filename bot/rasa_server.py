@@ -17,6 +17,7 @@ message are Rasa's own. Everything else is ``rasa`` unchanged.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from typing import Any
 
@@ -44,6 +45,9 @@ def _validate_action_result(self: Any, result: dict[str, Any]) -> bool:
                       f"from the Action endpoint is valid. For more information about the format visit "
                       f"{DOCS_BASE_URL}/custom-actions")
     raise error
+
+
+DRAIN_SECONDS = 8.0
 
 
 def _suggester(settings: Any) -> Any:
@@ -74,7 +78,7 @@ def install_handoff_layer() -> None:
     from bot.handoff_desk import HandoffDesk
     from bot.handoff_gate import HandoffGate
     from bot.webchat import webchat_blueprint
-    from connectors import gate
+    from connectors import background, gate
     from faqbot.config import load_settings
 
     settings = load_settings()
@@ -88,9 +92,17 @@ def install_handoff_layer() -> None:
         app.blueprint(console_blueprint(desk, _suggester(settings)))
         app.blueprint(webchat_blueprint())
 
+        watchers: list[asyncio.Task] = []
+
         @app.listener("after_server_start")
         async def watch_for_stranded_users(app: Any, _: Any) -> None:
-            app.add_task(desk.watch_stranded())
+            watchers.append(asyncio.ensure_future(desk.watch_stranded()))
+
+        @app.listener("before_server_stop")
+        async def finish_acknowledged_work(app: Any, _: Any) -> None:
+            for watcher in watchers:
+                watcher.cancel()
+            await background.drain(DRAIN_SECONDS)  # within the runner's 10 s before SIGKILL
 
         return app
 

@@ -4,7 +4,8 @@ Most platforms want their 200 within a few seconds (Feishu 3 s, Slack 3 s,
 WeChat 5 s) and retry otherwise, so connectors acknowledge first and let the
 bot answer through the platform's send API. The event loop holds only weak
 references to tasks: keep them here until they finish, and log a failure
-instead of losing it silently.
+instead of losing it silently; when the server stops, ``drain`` lets what is
+running finish first.
 """
 
 from __future__ import annotations
@@ -30,3 +31,17 @@ def in_background(work: Awaitable[Any], what: str) -> None:
     task = asyncio.create_task(run())
     _running.add(task)
     task.add_done_callback(_running.discard)
+
+
+async def drain(timeout: float) -> int:
+    """Wait up to ``timeout`` seconds for the work still running (a server stopping
+    for a deploy should finish answering what it has acknowledged); returns how
+    many tasks were still unfinished and are given up."""
+    pending = [t for t in _running if not t.done()]
+    if not pending:
+        return 0
+    log.info("waiting up to %.0f s for %d answer(s) still being sent", timeout, len(pending))
+    _, unfinished = await asyncio.wait(pending, timeout=timeout)
+    if unfinished:
+        log.error("stopping with %d acknowledged message(s) unanswered", len(unfinished))
+    return len(unfinished)
