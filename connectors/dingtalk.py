@@ -44,6 +44,7 @@ from connectors.dedup import seen_ids
 from connectors.guard import Handler, guarded
 from connectors.platform_api import AccessToken, PlatformError, request_json
 from connectors.replies import Choices, numbered, split_text
+from connectors.webhook import webhook_blueprint
 from faqbot.config import ChannelsConfig, load_settings
 from indexer.normalize import normalize
 
@@ -294,12 +295,8 @@ class DingTalkInput(InputChannel):
 
     def blueprint(self, on_new_message: Handler) -> Blueprint:  # type: ignore[override]
         handle = guarded(on_new_message)
-        hook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
+        hook = webhook_blueprint(self)
         outbound.register(self.name(), DingTalkOutbound(self))
-
-        @hook.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
 
         @hook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:

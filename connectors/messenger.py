@@ -47,6 +47,7 @@ from connectors.dedup import SeenIds, seen_ids
 from connectors.guard import Handler, guarded
 from connectors.platform_api import PlatformError, request_json
 from connectors.replies import split_text
+from connectors.webhook import webhook_blueprint
 
 log = logging.getLogger(__name__)
 
@@ -182,11 +183,7 @@ class MessengerInput(InputChannel):
         seen = seen_ids(channels)
         handle = guarded(on_new_message)
         outbound.register(self.name(), MessengerOutbound(api))
-        hook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
-
-        @hook.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
+        hook = webhook_blueprint(self)
 
         @hook.route("/webhook", methods=["GET"])
         async def verify(request: Request) -> HTTPResponse:

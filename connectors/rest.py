@@ -12,6 +12,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from connectors.guard import MAX_MESSAGE_CHARS, Handler, guarded
+from connectors.webhook import webhook_blueprint
 
 log = logging.getLogger(__name__)
 
@@ -25,11 +26,7 @@ class RestInput(InputChannel):
 
     def blueprint(self, on_new_message: Handler) -> Blueprint:  # type: ignore[override]
         handle = guarded(on_new_message)
-        hook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
-
-        @hook.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
+        hook = webhook_blueprint(self)
 
         @hook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:

@@ -42,6 +42,7 @@ from connectors.dedup import seen_ids
 from connectors.guard import Handler, guarded
 from connectors.platform_api import PlatformError, request_json
 from connectors.replies import split_text
+from connectors.webhook import webhook_blueprint
 
 log = logging.getLogger(__name__)
 
@@ -200,7 +201,7 @@ class TelegramInput(InputChannel):
         seen = seen_ids(channels)
         handle = guarded(on_new_message)
         outbound.register(self.name(), TelegramOutbound(api, self.keys))
-        hook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
+        hook = webhook_blueprint(self)
 
         @hook.listener("after_server_start")
         async def set_webhook(*_: Any) -> None:
@@ -209,10 +210,6 @@ class TelegramInput(InputChannel):
             else:
                 log.info("telegram: [channels] public_url is not set; not calling setWebhook (set the webhook "
                          "yourself, with secret_token = TELEGRAM_SECRET_TOKEN)")
-
-        @hook.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
 
         @hook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:

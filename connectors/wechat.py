@@ -36,8 +36,9 @@ from connectors.dedup import seen_ids
 from connectors.guard import Handler, guarded
 from connectors.platform_api import PlatformError
 from connectors.replies import Choices, numbered
-from connectors.wechat_xml import (refuse, what_to_do, SUCCESS, ApiClient, Cipher, Deliveries, Rejected, Turn, check_fresh,
-                                   parse_xml, passive_or_push, pieces, text_reply_xml)
+from connectors.wechat_xml import (SUCCESS, ApiClient, Cipher, Deliveries, Rejected, Turn, check_fresh, parse_xml,
+                                   passive_or_push, pieces, refuse, text_reply_xml, what_to_do)
+from connectors.webhook import webhook_blueprint
 from faqbot.config import ChannelsConfig, load_settings
 
 log = logging.getLogger(__name__)
@@ -111,12 +112,8 @@ class WeChatInput(InputChannel):
 
     def blueprint(self, on_new_message: Handler) -> Blueprint:  # type: ignore[override]
         handle = guarded(on_new_message)
-        hook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
+        hook = webhook_blueprint(self)
         outbound.register(self.name(), WeChatOutbound(self.api, self.choices))
-
-        @hook.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
 
         @hook.route("/webhook", methods=["GET"])
         async def verify(request: Request) -> HTTPResponse:

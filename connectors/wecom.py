@@ -41,9 +41,10 @@ from connectors.dedup import SeenIds, seen_ids
 from connectors.guard import Handler, guarded
 from connectors.platform_api import PlatformError
 from connectors.replies import Choices, numbered, utf8_len
-from connectors.wechat_xml import (refuse, what_to_do, MAX_AGE_SECONDS, SUCCESS, TEXT_ONLY, ApiClient, Cipher, Deliveries, PushingOutput,
-                                   Rejected, Turn, check_fresh, message_text, parse_xml,
-                                   passive_or_push, pieces, text_reply_xml)
+from connectors.wechat_xml import (MAX_AGE_SECONDS, SUCCESS, TEXT_ONLY, ApiClient, Cipher, Deliveries, PushingOutput,
+                                   Rejected, Turn, check_fresh, message_text, parse_xml, passive_or_push, pieces,
+                                   refuse, text_reply_xml, what_to_do)
+from connectors.webhook import webhook_blueprint
 from faqbot.config import load_settings
 
 log = logging.getLogger(__name__)
@@ -368,12 +369,8 @@ class WeComInput(InputChannel):
 
     def blueprint(self, on_new_message: Handler) -> Blueprint:  # type: ignore[override]
         handle = guarded(on_new_message)
-        hook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
+        hook = webhook_blueprint(self)
         outbound.register(self.name(), WeComOutbound(self.sender, self.api, self.humans, self.handoff_to))
-
-        @hook.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
 
         @hook.route("/webhook", methods=["GET"])
         async def verify(request: Request) -> HTTPResponse:

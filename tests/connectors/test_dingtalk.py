@@ -115,13 +115,8 @@ class Ding:
         return [c.json for c in self.platform.calls_to("/robot/sendBySession") if c.query.get("session") == session]
 
     def wait_replies(self, session: str, count: int = 1, timeout: float = 30) -> list[dict[str, Any]]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = self.replies(session)
-            if len(found) >= count:
-                return found
-            time.sleep(0.05)
-        raise AssertionError(f"expected {count} repl(ies) on session {session}, got {self.replies(session)}")
+        return wait_until(lambda: found if len(found := self.replies(session)) >= count else None, timeout,
+                          f"{count} repl(ies) on session {session}")
 
 
 def user_texts(bot_settings, sender: str, count: int, timeout: float = 15) -> list[str]:

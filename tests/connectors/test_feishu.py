@@ -152,13 +152,8 @@ class Lark:
         return [c for c in list(self.tokens.accepted) if c.json.get("receive_id") == chat]
 
     def wait_sent(self, chat: str, count: int = 1, timeout: float = 30) -> list:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = self.sent_to(chat)
-            if len(found) >= count:
-                return found
-            time.sleep(0.05)
-        raise AssertionError(f"expected {count} message(s) to {chat}, got {[c.json for c in self.sent_to(chat)]}")
+        return wait_until(lambda: found if len(found := self.sent_to(chat)) >= count else None, timeout,
+                          f"{count} message(s) to {chat}")
 
 
 def content(call) -> dict[str, Any]:

@@ -111,15 +111,8 @@ def sent_to(fake, user: str) -> list[dict]:
 
 
 def wait_sent(fake, user: str, predicate, timeout: float = 30.0) -> list[dict]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = [m for m in sent_to(fake, user) if predicate(m)]
-        if found:
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"no matching Send API call to {user} in {timeout}s; sent: {sent_to(fake, user)}")
-
-
+    return wait_until(lambda: [m for m in sent_to(fake, user) if predicate(m)], timeout,
+                      f"a matching Send API call to {user}")
 
 
 def settle(fake, webhook: str, user: str) -> None:

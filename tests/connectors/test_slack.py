@@ -97,15 +97,8 @@ def posted_to(fake, channel: str) -> list[dict]:
 
 
 def wait_posted(fake, channel: str, predicate, timeout: float = 30.0) -> list[dict]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = [m for m in posted_to(fake, channel) if predicate(m)]
-        if found:
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"no matching chat.postMessage to {channel} in {timeout}s; posted: {posted_to(fake, channel)}")
-
-
+    return wait_until(lambda: [m for m in posted_to(fake, channel) if predicate(m)], timeout,
+                      f"a matching chat.postMessage to {channel}")
 
 
 def settle(fake, webhook: str, user: str) -> None:

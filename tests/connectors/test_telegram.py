@@ -99,15 +99,8 @@ def sent_to(fake, chat_id: int) -> list[dict]:
 
 
 def wait_sent(fake, chat_id: int, predicate, timeout: float = 30.0) -> list[dict]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = [m for m in sent_to(fake, chat_id) if predicate(m)]
-        if found:
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"no matching sendMessage to {chat_id} in {timeout}s; sent: {sent_to(fake, chat_id)}")
-
-
+    return wait_until(lambda: [m for m in sent_to(fake, chat_id) if predicate(m)], timeout,
+                      f"a matching sendMessage to {chat_id}")
 
 
 def settle(fake, webhook: str, chat_id: int) -> None:
