@@ -25,6 +25,7 @@ from bot.agents import AgentStore
 from bot.availability import Availability, OpeningHours, check, expectation
 from bot.handoff_store import (OPEN_STATES, WAITING, Handoff, HandoffError, HandoffRequest, HandoffStore,
                                handoffs)
+from bot.offers import OfferBook
 from bot.records import Records
 from bot.texts import say
 from bot.tickets import DRAFTING, TicketStore, tickets
@@ -91,6 +92,7 @@ class HandoffDesk:
         self.tickets = TicketStore(url)
         self.agents = AgentStore(url, settings.handoff.session_hours)
         self.records = Records(url)
+        self.offers = OfferBook(url)
         self.hours = OpeningHours.parse(settings.handoff.hours, settings.handoff.timezone)
         self._pulse: Pulse | None = None
         self._turns: list[dict[str, Any]] = []

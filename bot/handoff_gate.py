@@ -6,7 +6,11 @@ owns the conversation:
   (in order, stored before anything else), never to Rasa; "取消" while waiting
   leaves the queue;
 - a message being left (留言): the next replies are the contact and the question;
-- a rating button after a hand-off closed is recorded;
+- a rating button after a hand-off closed is recorded (once, for the user's
+  own hand-off);
+- for the bot, a typed ``/payload`` counts only when the bot offers that
+  button to this user now (``bot/offers.py``); otherwise it is read as its
+  title or as text;
 - anything else is the bot's.
 
 Why a gate rather than Rasa's ConversationPaused: a paused tracker still
@@ -17,6 +21,7 @@ one table that the console, the action server and every channel read.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Awaitable, Callable
 
@@ -55,6 +60,18 @@ class HandoffGate:
             await self._take_message(draft, message, text)
             return True
         return False  # closed between the two reads
+
+    async def screen(self, message: UserMessage) -> None:
+        text = (message.text or "").strip()
+        if not text.startswith("/"):
+            return
+        screened = await asyncio.to_thread(self.desk.offers.screen, message.sender_id, text)
+        if screened != text:
+            log.info("a payload %s was not offered to %s now; read as %r", text[:80], message.sender_id, screened[:80])
+            message.text = screened
+
+    async def offered(self, message: UserMessage, buttons: list[dict[str, str]]) -> None:
+        await asyncio.to_thread(self.desk.offers.offer, message.sender_id, buttons)
 
     async def answered(self, message: UserMessage, reply_ms: float) -> None:
         channel = message.input_channel or "unknown"

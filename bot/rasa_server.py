@@ -47,6 +47,34 @@ def _validate_action_result(self: Any, result: dict[str, Any]) -> bool:
     raise error
 
 
+def _store_errors_are_not_fatal() -> None:
+    """Rasa's ``SQLTrackerStore.session_scope`` turns *every* ValueError raised
+    while a session is open into ``sys.exit(1)`` (meant for a missing
+    PostgreSQL schema). A UnicodeEncodeError from one request's data is a
+    ValueError too, so one request stopped the server. Here only the schema
+    check itself exits, as Rasa intends; any other error fails that one
+    request (the channel guard apologises) and the server keeps serving."""
+    import contextlib
+
+    import rasa.shared.utils.cli
+    from rasa.core import tracker_store
+
+    @contextlib.contextmanager
+    def session_scope(self: Any) -> Any:
+        session = self.sessionmaker()
+        try:
+            try:
+                tracker_store.ensure_schema_exists(session)
+            except ValueError as exc:
+                rasa.shared.utils.cli.print_error_and_exit(
+                    f"Requested PostgreSQL schema '{exc}' was not found in the database. Exiting application.")
+            yield session
+        finally:
+            session.close()
+
+    tracker_store.SQLTrackerStore.session_scope = session_scope  # type: ignore[method-assign]
+
+
 DRAIN_SECONDS = 8.0
 
 
@@ -143,6 +171,7 @@ def apply() -> None:
     from rasa.core.actions.action import RemoteAction
 
     RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
+    _store_errors_are_not_fatal()
     _mount_configured_channels()
 
 

@@ -8,7 +8,12 @@
   background; replies go to the message's ``sessionWebhook`` (no auth, valid
   for about 1.5 h). If it has expired by then, or for a person's replies during
   a hand-off, the OpenAPI ``oToMessages/batchSend`` (a private message to the
-  user's staffId) is used instead.
+  user's staffId) is used instead. The sessionWebhook is not covered by the
+  signature, so only DingTalk's own origins (``[channels]
+  dingtalk_webhook_origins``, https) are accepted: anything else would let one
+  signed header pair make the bot POST to any address (SSRF).
+- Sender and message ids are checked (``connectors/identity.py``) before
+  anything is stored; a bad one is a 400.
 - Buttons become an ``actionCard`` whose buttons send their title back as the
   user's message (``dtmd://dingtalkclient/sendMessage``); the titles offered to
   each user are remembered for ``choice_ttl`` and mapped back to payloads.
@@ -31,7 +36,7 @@ import re
 import time
 from dataclasses import dataclass
 from typing import Any, ClassVar
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from sanic import Blueprint, response
@@ -42,6 +47,7 @@ from connectors import outbound
 from connectors.background import in_background
 from connectors.dedup import seen_ids
 from connectors.guard import Handler, guarded
+from connectors.identity import id_problem, parse_json
 from connectors.platform_api import AccessToken, PlatformError, request_json
 from connectors.replies import Choices, numbered, split_text
 from connectors.webhook import webhook_blueprint
@@ -286,6 +292,7 @@ class DingTalkInput(InputChannel):
         self.offered = OfferedButtons(self.config.choice_ttl)
         self.choices = Choices(self.config.choice_ttl)
         self.contacts: dict[str, Contact] = {}
+        self.webhook_origins = allowed_origins(self.config.dingtalk_webhook_origins)
 
     def remember(self, user: str, contact: Contact) -> None:
         if len(self.contacts) >= MAX_USERS:
@@ -306,10 +313,10 @@ class DingTalkInput(InputChannel):
                 log.warning("dingtalk: refused a request from %s: %s", request.ip, refused)
                 return response.json({"error": refused}, status=401 if "missing" in refused else 403)
             try:
-                body = json.loads(request.body or b"")
+                body = parse_json(request.body)
             except ValueError:
                 body = None
-            problem = _malformed(body)
+            problem = _malformed(body, self.webhook_origins)
             if problem:
                 log.warning("dingtalk: malformed message from %s: %s", request.ip, problem)
                 return response.json({"error": problem}, status=400)
@@ -349,13 +356,52 @@ class DingTalkInput(InputChannel):
             log.exception("dingtalk: handling message %s from %s failed", body.get("msgId"), sender)
 
 
-def _malformed(body: Any) -> str | None:
+def allowed_origins(setting: str) -> frozenset[tuple[str, str, int]]:
+    """``"https://oapi.dingtalk.com, …"`` as (scheme, host, port) triples."""
+    found = set()
+    for item in filter(None, (part.strip() for part in setting.split(","))):
+        origin = _origin(item)
+        if origin is None:
+            raise ValueError(f"[channels] dingtalk_webhook_origins: {item!r} is not scheme://host[:port]")
+        found.add(origin)
+    return frozenset(found)
+
+
+def _origin(url: str) -> tuple[str, str, int] | None:
+    """(scheme, host, port) of an http(s) URL without user info, or None."""
+    if any(c in url for c in "\\ \t\r\n") or any(ord(c) < 32 or ord(c) == 127 for c in url):
+        return None
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in ("https", "http") or not parts.hostname or parts.username or parts.password:
+        return None
+    return parts.scheme, parts.hostname.lower(), port or (443 if parts.scheme == "https" else 80)
+
+
+def webhook_problem(url: Any, allowed: frozenset[tuple[str, str, int]]) -> str | None:
+    """Why a sessionWebhook must not be posted to, or None when it is DingTalk's own."""
+    if url in (None, ""):
+        return None  # replies go through batchSend
+    if not isinstance(url, str) or _origin(url) not in allowed:
+        return "'sessionWebhook' is not a DingTalk address (see [channels] dingtalk_webhook_origins)"
+    return None
+
+
+def _malformed(body: Any, webhook_origins: frozenset[tuple[str, str, int]]) -> str | None:
     if not isinstance(body, dict):
         return "the body must be a JSON object"
     if not isinstance(body.get("msgId"), str) or not body["msgId"]:
         return "'msgId' is missing"
     if not (body.get("senderStaffId") or body.get("senderId")):
         return "'senderStaffId'/'senderId' is missing"
+    for field in ("msgId", "senderStaffId", "senderId"):
+        if body.get(field) not in (None, "") and (problem := id_problem(body[field], field)):
+            return problem
+    if problem := webhook_problem(body.get("sessionWebhook"), webhook_origins):
+        return problem
     if body.get("msgtype") == "text" and not isinstance(body.get("text"), dict):
         return "a text message without a 'text' object"
     return None

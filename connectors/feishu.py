@@ -48,6 +48,7 @@ from connectors import outbound
 from connectors.background import in_background
 from connectors.dedup import seen_ids
 from connectors.guard import Handler, guarded
+from connectors.identity import parse_json
 from connectors.platform_api import AccessToken, PlatformError, request_json
 from connectors.replies import split_text
 from connectors.webhook import webhook_blueprint
@@ -89,7 +90,7 @@ def decrypt(encrypted: str, encrypt_key: str) -> dict[str, Any]:
     padded = decryptor.update(data[16:]) + decryptor.finalize()
     unpadder = padding.PKCS7(128).unpadder()
     plain = unpadder.update(padded) + unpadder.finalize()
-    event = json.loads(plain)
+    event = parse_json(plain)
     if not isinstance(event, dict):
         raise ValueError("the decrypted event is not a JSON object")
     return event
@@ -281,9 +282,9 @@ class FeishuInput(InputChannel):
     def authentic_body(self, raw: bytes, headers: Any) -> dict[str, Any]:
         """The (decrypted) request body, or ``Refused`` with why."""
         try:
-            body = json.loads(raw)
-        except ValueError:
-            raise Refused(400, "the body is not JSON") from None
+            body = parse_json(raw)
+        except ValueError as exc:
+            raise Refused(400, str(exc)) from None
         if not isinstance(body, dict):
             raise Refused(400, "the body is not a JSON object")
         if "encrypt" in body:

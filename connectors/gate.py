@@ -22,6 +22,14 @@ class MessageGate(Protocol):
     async def answered(self, message: UserMessage, reply_ms: float) -> None:
         """The bot answered ``message`` in ``reply_ms`` milliseconds."""
 
+    async def screen(self, message: UserMessage) -> None:
+        """Before the bot reads ``message`` (the gate did not take it): a typed
+        ``/payload`` that the bot does not offer this user now is rewritten
+        (``message.text``) to plain text."""
+
+    async def offered(self, message: UserMessage, buttons: list[dict[str, str]]) -> None:
+        """The bot's turn for ``message`` offered these buttons (title, payload; possibly none)."""
+
 
 _gate: MessageGate | None = None
 

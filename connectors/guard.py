@@ -1,8 +1,14 @@
 """What every channel does around the bot:
 
+- a message whose sender id is not acceptable (``connectors/identity.py``)
+  is dropped before anything sees it: channels refuse those with a 400 at
+  parse time, this is the last line for any path that forgot; the text and
+  metadata are made storable (lone surrogates, control characters);
 - an oversized message is not processed; the user is told the limit;
 - the installed gate (``connectors/gate.py``) sees the message first and may
-  take it (a person owns the conversation); then the bot stays silent;
+  take it (a person owns the conversation); then the bot stays silent. Else
+  it screens a typed ``/payload`` (honoured only when the bot offers that
+  button to this user now) and is told which buttons the bot's turn offered;
 - never leave a user in silence: if handling a message raised, or produced no
   reply at all (Rasa swallows a dead action server's error and says nothing),
   send a short apology through the same channel and log why."""
@@ -11,11 +17,13 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from typing import Any, Awaitable, Callable
 
 from rasa.core.channels.channel import OutputChannel, UserMessage
 
 from connectors import gate
+from connectors.identity import id_problem, safe_json, safe_text
 
 log = logging.getLogger(__name__)
 
@@ -32,12 +40,17 @@ class CountingOutput(OutputChannel):
     def __init__(self, inner: OutputChannel) -> None:
         self.inner = inner
         self.sent = 0
+        self.buttons: list[dict[str, str]] = []  # what this turn offered, for the gate
 
     def name(self) -> str:  # type: ignore[override]
         return self.inner.name()
 
     async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
         self.sent += 1
+        for button in list(message.get("buttons") or []) + list(message.get("quick_replies") or []):
+            if isinstance(button, dict) and isinstance(button.get("payload"), str):
+                self.buttons.append({"title": str(button.get("title") or button["payload"]),
+                                     "payload": button["payload"]})
         await self.inner.send_response(recipient_id, message)
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
@@ -47,6 +60,15 @@ class CountingOutput(OutputChannel):
 
 def guarded(on_new_message: Handler, apology: str = APOLOGY) -> Handler:
     async def handle(message: UserMessage) -> None:
+        problem = id_problem(message.sender_id)
+        if problem is not None:
+            log.warning("dropped a message on %s: %s", message.input_channel, problem)
+            return
+        message.text = safe_text(message.text) if message.text else message.text
+        if message.metadata is not None:
+            message.metadata = safe_json(message.metadata)
+        if message.message_id and id_problem(message.message_id, "message_id") is not None:
+            message.message_id = uuid.uuid4().hex  # only dedup reads platform ids, and it already has
         if len(message.text or "") > MAX_MESSAGE_CHARS:
             log.warning("rejected a %d-character message from %s on %s", len(message.text),
                         message.sender_id, message.input_channel)
@@ -61,6 +83,12 @@ def guarded(on_new_message: Handler, apology: str = APOLOGY) -> Handler:
             except Exception:  # the hand-off layer is down: the bot answering beats silence
                 log.exception("the message gate failed for %s on %s; the bot answers", message.sender_id,
                               message.input_channel)
+            try:
+                await owner.screen(message)
+            except Exception:  # cannot tell what was offered: no typed payload is honoured
+                log.exception("screening a message from %s on %s failed", message.sender_id, message.input_channel)
+                if (message.text or "").startswith("/"):
+                    message.text = message.text.lstrip("/ ") or "？"
         started = time.perf_counter()
         output = CountingOutput(message.output_channel)
         message.output_channel = output
@@ -70,15 +98,17 @@ def guarded(on_new_message: Handler, apology: str = APOLOGY) -> Handler:
         except Exception:
             failed = True
             log.exception("handling a message from %s on %s failed", message.sender_id, message.input_channel)
-        # Commands such as /restart legitimately answer nothing.
-        command = (message.text or "").startswith("/")
-        if output.sent == 0 and (failed or not command):
+        # Every message the bot handles gets a reply: typed commands such as
+        # /restart are plain text unless offered (the gate's screen), and no
+        # offered button is silent.
+        if output.sent == 0:
             log.error("no reply produced for %s on %s (is the action server up?); sent an apology",
                       message.sender_id, message.input_channel)
             await output.inner.send_text_message(message.sender_id, apology)
         elif owner is not None and not failed:
             try:
                 await owner.answered(message, (time.perf_counter() - started) * 1000)
+                await owner.offered(message, output.buttons)
             except Exception:
                 log.exception("the message gate could not record a turn of %s", message.sender_id)
 

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 import os
 from typing import Any, ClassVar
@@ -45,6 +44,7 @@ from connectors import outbound
 from connectors.background import in_background
 from connectors.dedup import SeenIds, seen_ids
 from connectors.guard import Handler, guarded
+from connectors.identity import parse_json
 from connectors.platform_api import PlatformError, request_json
 from connectors.replies import split_text
 from connectors.webhook import webhook_blueprint
@@ -204,7 +204,7 @@ class MessengerInput(InputChannel):
                             "wrong" if request.headers.get("X-Hub-Signature-256") else "missing")
                 return response.json({"error": "invalid signature"}, status=403)
             try:
-                body = json.loads(request.body)
+                body = parse_json(request.body)
             except (ValueError, UnicodeDecodeError):
                 body = None
             if not isinstance(body, dict) or not isinstance(body.get("entry"), list):

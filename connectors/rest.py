@@ -1,6 +1,7 @@
 """The REST channel (``POST /webhooks/rest/webhook``): Rasa's request and reply
-format, with input checked (clear 400 errors for a missing sender, a missing or
-oversized message) and the no-silence guard."""
+format, with input checked (clear 400 errors for a missing or unacceptable
+sender id — ``connectors/identity.py`` —, a missing or oversized message,
+metadata that is not an object) and the no-silence guard."""
 
 from __future__ import annotations
 
@@ -12,11 +13,10 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from connectors.guard import MAX_MESSAGE_CHARS, Handler, guarded
+from connectors.identity import id_problem, parse_json
 from connectors.webhook import webhook_blueprint
 
 log = logging.getLogger(__name__)
-
-MAX_SENDER_CHARS = 128
 
 
 class RestInput(InputChannel):
@@ -31,25 +31,28 @@ class RestInput(InputChannel):
         @hook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
             try:
-                body = request.json
-            except Exception:
-                body = None
+                body = parse_json(request.body)
+            except ValueError as exc:
+                return _bad(f"{exc}; send a JSON object with 'sender' and 'message'")
             if not isinstance(body, dict):
                 return _bad("the body must be a JSON object with 'sender' and 'message'")
             sender, text = body.get("sender"), body.get("message")
             if not isinstance(sender, str) or not sender.strip():
                 return _bad("'sender' is required: a non-empty string that identifies the conversation")
-            if len(sender) > MAX_SENDER_CHARS:
-                return _bad(f"'sender' is longer than {MAX_SENDER_CHARS} characters")
+            problem = id_problem(sender)
+            if problem is not None:
+                return _bad(problem)
             if not isinstance(text, str) or not text.strip():
                 return _bad("'message' is required: a non-empty string")
             if len(text) > MAX_MESSAGE_CHARS:
                 return _bad(f"'message' has {len(text)} characters; the limit is {MAX_MESSAGE_CHARS}",
                             status=413)
             metadata = body.get("metadata")
+            if metadata is not None and not isinstance(metadata, dict):
+                return _bad("'metadata' must be an object")
             collector = CollectingOutputChannel()
             await handle(UserMessage(text, collector, sender, input_channel=self.name(),
-                                     metadata=metadata if isinstance(metadata, dict) else None))
+                                     metadata=metadata))
             return response.json(collector.messages)
 
         return hook

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 import os
 import re
@@ -45,6 +44,7 @@ from connectors import outbound
 from connectors.background import in_background
 from connectors.dedup import SeenIds, seen_ids
 from connectors.guard import Handler, guarded
+from connectors.identity import parse_json
 from connectors.platform_api import PlatformError, request_json
 from connectors.replies import split_text
 from connectors.webhook import webhook_blueprint
@@ -297,7 +297,7 @@ class SlackInput(InputChannel):
 
 def _json_object(request: Request) -> dict[str, Any] | None:
     try:
-        body = json.loads(request.body)
+        body = parse_json(request.body)
     except (ValueError, UnicodeDecodeError):
         return None
     return body if isinstance(body, dict) else None
@@ -306,7 +306,7 @@ def _json_object(request: Request) -> dict[str, Any] | None:
 def _form_payload(request: Request) -> dict[str, Any] | None:
     try:
         raw = request.form.get("payload")
-        payload = json.loads(raw) if raw else None
+        payload = parse_json(raw) if raw else None
     except (ValueError, TypeError):
         return None
     return payload if isinstance(payload, dict) else None

@@ -3,6 +3,10 @@
 - No silence: replies go through ``connectors.guard``.
 - Pushes: registered as the ``socketio`` outbound (``connectors/outbound.py``),
   so a person's replies reach the widget live, in the session's room.
+- Identifiers and bodies are checked (``connectors/identity.py``): a session
+  id that no store may see, a message that is not text, or metadata that is
+  not an object is refused with a ``request_error`` event to that socket, and
+  nothing else happens (Rasa's handlers crashed or passed them on).
 - Session persistence works again: Rasa 3.6 calls ``AsyncServer.enter_room``
   without ``await``; in python-socketio 5.x it is a coroutine, so the client
   never joined its session's room and never received a reply. The
@@ -11,10 +15,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from typing import Any
 
+from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketIOInput as RasaSocketIOInput
 from rasa.core.channels.socketio import SocketIOOutput
 from sanic import Blueprint
@@ -22,6 +28,9 @@ from socketio import AsyncServer
 
 from connectors import outbound
 from connectors.guard import Handler, guarded
+from connectors.identity import id_problem
+
+ERROR_EVENT = "request_error"
 
 log = logging.getLogger(__name__)
 
@@ -32,18 +41,52 @@ class SocketIOInput(RasaSocketIOInput):
         return "socketio"
 
     def blueprint(self, on_new_message: Handler) -> Blueprint:  # type: ignore[override]
-        blueprint = super().blueprint(guarded(on_new_message))
+        handle = guarded(on_new_message)
+        blueprint = super().blueprint(handle)
         sio = blueprint.ctx.sio
 
-        async def session_request(sid: str, data: dict[str, Any] | None) -> None:
-            data = data if isinstance(data, dict) else {}
+        async def refuse(sid: str, reason: str) -> None:
+            log.warning("socket.io: refused an event from %s: %s", sid, reason)
+            await sio.emit(ERROR_EVENT, {"error": reason}, room=sid, namespace=self.namespace)
+
+        async def session_request(sid: str, *args: Any) -> None:
+            data = args[0] if args and isinstance(args[0], dict) else {}
             session_id = data.get("session_id") or uuid.uuid4().hex
+            problem = id_problem(session_id, "session_id")
+            if problem is not None:
+                await refuse(sid, problem)
+                return
             if self.session_persistence:
                 await sio.enter_room(sid, session_id, namespace=self.namespace)
             await sio.emit("session_confirm", session_id, room=sid, namespace=self.namespace)
             log.debug("socket %s joined session %s", sid, session_id)
 
+        async def user_message(sid: str, *args: Any) -> None:
+            data = args[0] if args else None
+            if not isinstance(data, dict):
+                await refuse(sid, "a message must be an object with 'message' and 'session_id'")
+                return
+            sender = data.get("session_id") if self.session_persistence else sid
+            problem = id_problem(sender, "session_id")
+            text = data.get("message", "")
+            metadata = data.get(self.metadata_key) or {}
+            if isinstance(metadata, str):
+                try:
+                    metadata = json.loads(metadata)
+                except ValueError:
+                    metadata = None
+            if problem is None and not isinstance(text, str):
+                problem = "'message' must be a string"
+            if problem is None and not isinstance(metadata, dict):
+                problem = f"'{self.metadata_key}' must be an object"
+            if problem is not None:
+                await refuse(sid, problem)
+                return
+            await handle(UserMessage(text, SocketIOOutput(sio, self.bot_message_evt), sender,
+                                     input_channel=self.name(), metadata=metadata))
+
         sio.on("session_request", session_request, namespace=self.namespace)
+        sio.on(self.user_message_evt, user_message, namespace=self.namespace)
         outbound.register(self.name(), SocketIOOutbound(sio, self.bot_message_evt, self.namespace or "/"))
         return blueprint
 

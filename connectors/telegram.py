@@ -40,6 +40,7 @@ from connectors import outbound
 from connectors.background import in_background
 from connectors.dedup import seen_ids
 from connectors.guard import Handler, guarded
+from connectors.identity import parse_json
 from connectors.platform_api import PlatformError, request_json
 from connectors.replies import split_text
 from connectors.webhook import webhook_blueprint
@@ -296,7 +297,7 @@ class TelegramInput(InputChannel):
 
 def _json_object(request: Request) -> dict[str, Any] | None:
     try:
-        body = request.json
-    except Exception:
+        body = parse_json(request.body)
+    except ValueError:
         return None
     return body if isinstance(body, dict) else None

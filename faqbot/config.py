@@ -144,6 +144,10 @@ class ChannelsConfig:
     wechat_api: str = "https://api.weixin.qq.com"
     wecom_api: str = "https://qyapi.weixin.qq.com"
     dingtalk_api: str = "https://api.dingtalk.com"
+    # DingTalk's sessionWebhook (where a reply is posted) comes from the part of
+    # the request its signature does not cover: only these origins are accepted
+    # (comma-separated scheme://host[:port]; anything else is refused with 400).
+    dingtalk_webhook_origins: str = "https://oapi.dingtalk.com"
     feishu_api: str = "https://open.feishu.cn"
     telegram_api: str = "https://api.telegram.org"
     slack_api: str = "https://slack.com/api"

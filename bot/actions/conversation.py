@@ -11,7 +11,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import runtime
-from bot.actions.replies import carry_out, channel_of, choose_payload, state_of
+from bot.actions.replies import HUMAN_BUTTON, carry_out, channel_of, choose_payload, end_turn, state_of
 from bot.turn import plan_choice, plan_feedback, plan_request_human
 from indexer.search import IndexMissing
 
@@ -37,7 +37,7 @@ class ActionGreet(Action):
         except IndexMissing:  # the greeting still works without an index
             log.error("no published index; greeting without hot questions")
         dispatcher.utter_message(response="utter_greet", buttons=buttons[:MAX_HOT_QUESTIONS] or None)
-        return []
+        return end_turn([])
 
 
 class ActionRequestHuman(Action):
@@ -46,10 +46,15 @@ class ActionRequestHuman(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
-        return carry_out(plan_request_human(state_of(tracker)), dispatcher, tracker)
+        return end_turn(carry_out(plan_request_human(state_of(tracker)), dispatcher, tracker))
 
 
 class ActionFeedback(Action):
+    """有帮助 / 没帮助 on the bot's last answer: counted once per answer, and only
+    for an answer the bot gave in this conversation (``feedback_open``, set by
+    the answer itself; a typed payload cannot set slots). Feedback with nothing
+    to rate records nothing and opens nothing."""
+
     def name(self) -> str:
         return "action_feedback"
 
@@ -57,15 +62,18 @@ class ActionFeedback(Action):
                   domain: dict[str, Any]) -> list[EventType]:
         helpful = (tracker.latest_message.get("intent") or {}).get("name") == "feedback_positive"
         faq_id = tracker.get_slot("last_faq_id")
-        if faq_id is None and helpful:
-            dispatcher.utter_message(response="utter_thanks")
-            return []
+        if faq_id is None or not tracker.get_slot("feedback_open"):
+            if helpful:
+                dispatcher.utter_message(response="utter_thanks")
+                return end_turn([])
+            dispatcher.utter_message(response="utter_feedback_nothing", buttons=[HUMAN_BUTTON])
+            return end_turn([SlotSet("pending_offer", "human")])
         try:
             runtime.records().log_feedback(tracker.sender_id, channel_of(tracker), faq_id, helpful,
                                            tracker.get_slot("last_question"))
         except Exception:
             log.exception("could not record feedback for %s", tracker.sender_id)
-        return carry_out(plan_feedback(helpful, state_of(tracker)), dispatcher, tracker)
+        return end_turn(carry_out(plan_feedback(helpful, state_of(tracker)), dispatcher, tracker))
 
 
 class ActionAffirmDeny(Action):
@@ -81,9 +89,9 @@ class ActionAffirmDeny(Action):
         pending = tracker.get_slot("pending_offer") or ""
         if not affirmed or not pending:
             dispatcher.utter_message(response="utter_anything_else")
-            return [SlotSet("pending_offer", None)]
+            return end_turn([SlotSet("pending_offer", None)])
         if pending == "human":
-            return carry_out(plan_request_human(state_of(tracker)), dispatcher, tracker)
+            return end_turn(carry_out(plan_request_human(state_of(tracker)), dispatcher, tracker))
         faq_id = pending.removeprefix("faq:")
         try:
             entry = runtime.live_index().get().by_id.get(faq_id)
@@ -91,6 +99,6 @@ class ActionAffirmDeny(Action):
             entry = None
         if entry is None:
             dispatcher.utter_message(response="utter_choice_gone")
-            return [SlotSet("pending_offer", None)]
-        return carry_out(plan_choice(entry, state_of(tracker)), dispatcher, tracker) + [
-            SlotSet("last_question", entry.question)]
+            return end_turn([SlotSet("pending_offer", None)])
+        return end_turn(carry_out(plan_choice(entry, state_of(tracker)), dispatcher, tracker) + [
+            SlotSet("last_question", entry.question)])

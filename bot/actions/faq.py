@@ -11,7 +11,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import runtime
-from bot.actions.replies import carry_out, channel_of, state_of
+from bot.actions.replies import carry_out, channel_of, end_turn, state_of
 from bot.turn import plan_choice, plan_question
 from indexer.decide import ANSWER, FALLBACK, Decision
 from indexer.search import IndexMissing, Searcher, SearchResult
@@ -74,7 +74,7 @@ class ActionAnswerFaq(Action):
         except IndexMissing:
             log.error("no published index; run `faqbot index build`")
             dispatcher.utter_message(response="utter_index_unavailable")
-            return []
+            return end_turn([])
         message = tracker.latest_message
         state = state_of(tracker)
         if (message.get("intent") or {}).get("name") == "choose_faq":
@@ -88,7 +88,7 @@ class ActionAnswerFaq(Action):
             self._log_unanswered(tracker, text, decision)
         if used_context:
             log.info("follow-up %r resolved with the previous topic to %s", text, decision.candidates[0].entry.id)
-        return carry_out(plan, dispatcher, tracker) + [SlotSet("last_question", text)]
+        return end_turn(carry_out(plan, dispatcher, tracker) + [SlotSet("last_question", text)])
 
     def _chosen(self, searcher: Searcher, dispatcher: CollectingDispatcher, tracker: Tracker,
                 state: Any) -> list[EventType]:
@@ -97,8 +97,9 @@ class ActionAnswerFaq(Action):
         entry = searcher.by_id.get(str(faq_id)) if faq_id else None
         if entry is None:  # the FAQ was removed or disabled since the buttons were sent
             dispatcher.utter_message(response="utter_choice_gone")
-            return []
-        return carry_out(plan_choice(entry, state), dispatcher, tracker) + [SlotSet("last_question", entry.question)]
+            return end_turn([])
+        return end_turn(carry_out(plan_choice(entry, state), dispatcher, tracker)
+                        + [SlotSet("last_question", entry.question)])
 
     def _log_unanswered(self, tracker: Tracker, text: str, decision: Decision) -> None:
         try:

@@ -8,7 +8,7 @@ import logging
 from typing import Any
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import runtime
@@ -44,9 +44,18 @@ def transcript_of(tracker: Tracker) -> list[dict[str, Any]]:
     return lines
 
 
+def end_turn(events: list[EventType]) -> list[EventType]:
+    """One message, at most one bot turn: every custom action ends the turn
+    itself. Without it, an intent no rule covers (a typed ``/out_of_scope``)
+    made the core fallback re-predict this action until Rasa's circuit breaker:
+    ten replies and five ticket drafts for one message."""
+    return events + [FollowupAction("action_listen")]
+
+
 def carry_out(plan: Plan, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
     events: list[EventType] = [SlotSet("fallback_streak", float(plan.state.fallback_streak)),
-                               SlotSet("negative_streak", float(plan.state.negative_streak))]
+                               SlotSet("negative_streak", float(plan.state.negative_streak)),
+                               SlotSet("feedback_open", plan.kind == "answer")]
     pending: str | None = None
     if plan.kind == "answer":
         assert plan.entry is not None

@@ -30,6 +30,7 @@ from bot.agents import Agent, AgentError
 from bot.handoff_desk import HandoffDesk
 from bot.handoff_store import OPEN_STATES, WAITING, Handoff, HandoffError
 from bot.tickets import OPEN, TicketError
+from connectors.identity import id_problem
 
 log = logging.getLogger(__name__)
 
@@ -279,6 +280,8 @@ def console_blueprint(desk: HandoffDesk, suggest: Callable[[str], list[dict[str,
         sender = request.args.get("sender", "")
         if not sender:
             return _error("'sender' is required", 400)
+        if problem := id_problem(sender):
+            return _error(problem, 400)
         try:
             after = int(request.args.get("after", 0))
         except ValueError:
@@ -294,6 +297,8 @@ def console_blueprint(desk: HandoffDesk, suggest: Callable[[str], list[dict[str,
         sender = request.args.get("sender", "")
         if not sender:
             return _error("'sender' is required", 400)
+        if problem := id_problem(sender):
+            return _error(problem, 400)
         current = desk.handoffs.open_for(sender)
         if current is None:
             state = "message" if desk.tickets.draft_for(sender) else "bot"

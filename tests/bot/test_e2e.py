@@ -4,7 +4,10 @@ stops the action server."""
 
 from __future__ import annotations
 
+import json
 import time
+import urllib.error
+import urllib.request
 
 import pytest
 
@@ -149,6 +152,60 @@ def test_positive_feedback_is_thanked(chat: Chat, records):
     assert row["helpful"] is True
 
 
+def feedback_rows(records, sender: str) -> list[dict]:
+    return [r for r in records.recent_feedback(500) if r["conversation_id"] == sender]
+
+
+def test_feedback_counts_once_per_answer_however_often_it_is_sent(chat: Chat, records):
+    chat.say("提现手续费是多少")
+    replies = [chat.say("/feedback_positive") for _ in range(5)] + [chat.say("有帮助") for _ in range(3)]
+    assert "感谢您的反馈" in replies[0].text
+    assert all(len(r.messages) == 1 for r in replies)  # one message, one bot turn
+    [row] = feedback_rows(records, chat.sender)
+    assert row["faq_id"] == "ex-withdraw-fee" and row["helpful"] is True
+    chat.say("提现多久能到账")  # a new answer can be rated once again
+    chat.say("有帮助")
+    chat.say("有帮助")
+    assert [r["faq_id"] for r in feedback_rows(records, chat.sender)].count("ex-withdraw-arrival-time") == 1
+
+
+def test_negative_feedback_with_no_answer_records_nothing_and_opens_nothing(chat: Chat, records):
+    first = chat.say("/feedback_negative")
+    second = chat.say("没帮助")
+    third = chat.say("没帮助")
+    assert "哪个问题还没有解决" in second.text and "哪个问题还没有解决" in third.text
+    assert "哪个问题" not in first.text  # a typed payload nobody offered is just text
+    assert feedback_rows(records, chat.sender) == []
+    assert handoffs_for(records, chat.sender) == []
+
+
+def test_a_typed_payload_is_honoured_only_when_offered_now(chat: Chat, kb, running_bot, bot_settings):
+    from tests.connectors.polling import tracker_texts
+
+    for typed in ("/out_of_scope", "/restart", "/nlu_fallback", "/choose_faq{\"faq_id\": \"ex-withdraw-fee\"}",
+                  "/greet{\"last_faq_id\": \"x\"}", "/feedback_positive@1e308"):
+        reply = chat.say(typed)
+        assert reply.status == 200 and 1 <= len(reply.messages) <= 3, (typed, reply.messages)
+        assert answer_of(kb, "ex-withdraw-fee") not in reply.texts
+        chat.say("提现手续费是多少")  # an answer between them: misses in a row would hand off
+    assert tracker_texts(bot_settings.data_dir, chat.sender)[0::2] == [
+        "out_of_scope", "restart", "nlu_fallback", 'choose_faq{"faq_id": "ex-withdraw-fee"}',
+        'greet{"last_faq_id": "x"}', "feedback_positive@1e308"]
+    assert handoffs_for(Records(bot_settings.database_url), chat.sender) == []
+    from bot.tickets import TicketStore
+    assert TicketStore(bot_settings.database_url).draft_for(chat.sender) is None
+    # An offered button is honoured; once the bot has moved on, an old one is read as what it said.
+    clarify = chat.say("充值的话呢")
+    old = clarify.buttons[0]
+    assert old["payload"].startswith("/choose_faq")
+    chat.say(clarify.buttons[1]["payload"])
+    chat.say("谢谢")
+    again = chat.say(old["payload"])
+    assert tracker_texts(bot_settings.data_dir, chat.sender)[-1] == old["title"]
+    faq_id = json.loads(old["payload"][len("/choose_faq"):])["faq_id"]
+    assert answer_of(kb, faq_id) in again.texts
+
+
 def test_follow_up_is_resolved_with_the_previous_topic(chat: Chat, kb, running_bot):
     chat.say("提现手续费是多少")
     reply = chat.say("那要多久？")
@@ -165,6 +222,66 @@ def test_bad_requests_get_clear_errors(running_bot):
     assert status == 413 and "2000" in body["error"]
     status, body = post(running_bot.rest_webhook, None, raw=b"{not json")
     assert status == 400
+
+
+def test_an_id_no_store_can_hold_is_a_400_and_the_bot_keeps_answering(running_bot, chat: Chat):
+    """A lone surrogate in the sender id once made the SQL tracker store raise,
+    which Rasa turns into sys.exit(1): one request stopped the bot."""
+    raw = b'{"sender": "a\\ud800", "message": "hi"}'
+    status, body = post(running_bot.rest_webhook, None, raw=raw)
+    assert status == 400 and "surrogate" in body["error"]
+    for sender, why in [("a\u0000b", "U+0000"), ("a\u200bb", "U+200B"), ("\u202eevil", "U+202E"), ("s" * 129, "128")]:
+        status, body = post(running_bot.rest_webhook, {"sender": sender, "message": "hi"})
+        assert status == 400 and why in body["error"], (sender, body)
+    status, body = post(running_bot.rest_webhook, {"sender": "u-meta", "message": "hi", "metadata": [1]})
+    assert status == 400 and "metadata" in body["error"]
+    status, body = post(running_bot.rest_webhook, None, raw=b'{"sender": "u-text", "message": "hi\\udfff"}')
+    assert status == 400 and "surrogate" in body["error"]
+    for route in ("/handoff/status", "/handoff/messages"):
+        try:
+            urllib.request.urlopen(f"{running_bot.rasa_url}{route}?sender=a%00b", timeout=10)
+            raise AssertionError(f"{route} accepted a NUL in the sender")
+        except urllib.error.HTTPError as error:
+            assert error.code == 400 and "U+0000" in json.loads(error.read())["error"]
+    assert all(proc.poll() is None for proc in running_bot.processes.values())
+    assert chat.say("提现手续费是多少").texts[0].startswith("提现")
+
+
+def test_socketio_refuses_bad_session_ids_and_bodies_and_keeps_answering(running_bot):
+    import asyncio
+
+    import socketio
+
+    async def talk() -> tuple[list[str], list[dict]]:
+        client = socketio.AsyncClient()
+        errors: asyncio.Queue = asyncio.Queue()
+        received: asyncio.Queue = asyncio.Queue()
+        client.on("request_error", lambda data: errors.put_nowait(data["error"]))
+        client.on("bot_uttered", lambda data: received.put_nowait(data))
+        client.on("session_confirm", lambda data: received.put_nowait({"session": data}))
+        await client.connect(running_bot.rasa_url, socketio_path="/socket.io", transports=["polling"])
+        try:
+            reasons = []
+            for bad in ({"session_id": "a\ud800"}, {"session_id": "x" * 200}, {"session_id": ["list"]}):
+                await client.emit("session_request", bad)
+                reasons.append(await asyncio.wait_for(errors.get(), 10))
+            for bad in ("just a string", {"message": "hi", "session_id": "a\u0000"}, {"message": 5, "session_id": "ok-1"},
+                        {"message": "hi", "session_id": "ok-1", "metadata": "[not json"}):
+                await client.emit("user_uttered", bad)
+                reasons.append(await asyncio.wait_for(errors.get(), 10))
+            await client.emit("session_request", {"session_id": "widget-ok"})
+            assert (await asyncio.wait_for(received.get(), 10)) == {"session": "widget-ok"}
+            await client.emit("user_uttered", {"message": "谢谢", "session_id": "widget-ok"})
+            return reasons, [await asyncio.wait_for(received.get(), 30)]
+        finally:
+            await client.disconnect()
+
+    reasons, answered = asyncio.run(talk())
+    assert ["U+D800" in reasons[0], "128" in reasons[1], "string" in reasons[2]] == [True] * 3, reasons
+    assert ["object" in reasons[3], "U+0000" in reasons[4], "string" in reasons[5], "metadata" in reasons[6]] \
+        == [True] * 4, reasons
+    assert answered[0]["text"] == "不客气！还有其他问题可以继续问我。"
+    assert all(proc.poll() is None for proc in running_bot.processes.values())
 
 
 def test_socketio_channel_answers_the_web_widget(running_bot, kb):

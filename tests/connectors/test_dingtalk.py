@@ -22,6 +22,7 @@ import pytest
 
 from indexer.kb import load_kb
 from tests.bot.conftest import post
+from tests.connectors.fake_platform import FakePlatform
 from tests.connectors.polling import tracker_texts, wait_until
 
 pytestmark = pytest.mark.slow
@@ -35,7 +36,8 @@ AGENT, PASSWORD, DISPLAY = "ding-agent", "ding-agent-password", "小王"
 
 @pytest.fixture(scope="module")
 def bot_settings(bot_settings, fake_platform):
-    return bot_settings.replace(channels=dataclasses.replace(bot_settings.channels, dingtalk_api=fake_platform.url))
+    return bot_settings.replace(channels=dataclasses.replace(bot_settings.channels, dingtalk_api=fake_platform.url,
+                                                             dingtalk_webhook_origins=fake_platform.url))
 
 
 @pytest.fixture(scope="module")
@@ -170,6 +172,48 @@ def test_a_forged_sign_is_refused_and_never_reaches_the_bot(dingtalk):
     dingtalk.send(dingtalk.message("谢谢", "forged"))
     [reply] = dingtalk.wait_replies("forged")
     assert reply["text"]["content"] == "不客气！还有其他问题可以继续问我。"
+
+
+def test_a_session_webhook_outside_dingtalk_is_refused_and_never_posted_to(dingtalk, fake_platform, bot_settings):
+    """The sessionWebhook is not covered by the sign: a signed header pair must not
+    make the bot POST anywhere else (SSRF)."""
+    attacker = FakePlatform()
+    try:
+        attacker.route("POST", "/ATTACKER-CHOSEN/internal", lambda call: (200, {"errcode": 0}))
+        hosts = [f"{attacker.url}/ATTACKER-CHOSEN/internal?x=1",  # another port on the same host
+                 fake_platform.url.replace("127.0.0.1", "localhost") + "/robot/sendBySession?session=ssrf",
+                 fake_platform.url.replace("http://", "http://user@") + "/robot/sendBySession?session=ssrf",
+                 fake_platform.url.replace("http://", "ftp://") + "/robot/sendBySession",
+                 "file:///etc/passwd", 42]
+        for i, url in enumerate(hosts):
+            body = dingtalk.message("提现手续费是多少", f"ssrf{i}", staff="staff-ssrf")
+            body["sessionWebhook"] = url
+            status, reply, _ = dingtalk.send(body)
+            assert status == 400 and "sessionWebhook" in reply["error"], (url, status, reply)
+        # A genuine one afterwards is answered, and nothing ever reached the attacker.
+        dingtalk.send(dingtalk.message("谢谢", "ssrf-ok", staff="staff-ssrf"))
+        dingtalk.wait_replies("ssrf-ok")
+        assert attacker.calls_to("/ATTACKER-CHOSEN/internal") == []
+        assert tracker_texts(bot_settings.data_dir, "staff-ssrf") == ["谢谢"]
+    finally:
+        attacker.close()
+
+
+def test_ids_no_store_can_hold_are_refused_and_the_bot_keeps_running(dingtalk, bot_settings):
+    """The body is not signed: its ids are checked before any store sees them."""
+    for field, value in [("senderId", "x\u0000y"), ("msgId", "m\u200by"), ("senderStaffId", "s" * 129)]:
+        body = dingtalk.message("提现手续费是多少", "badid", staff="staff-badid")
+        body[field] = value
+        status, reply, _ = dingtalk.send(body)
+        assert status == 400 and field in reply["error"], (field, status, reply)
+    body = dingtalk.message("提现手续费是多少", "badid", staff="staff-badid")
+    body["senderStaffId"] = "a\ud800"  # a lone surrogate: json.dumps writes it as the escape \ud800
+    status, reply, _ = dingtalk.send(None, raw=json.dumps(body).encode())
+    assert status == 400 and "surrogate" in reply["error"]
+    dingtalk.send(dingtalk.message("谢谢", "badid-ok", staff="staff-badid"))
+    [reply] = dingtalk.wait_replies("badid-ok")
+    assert reply["text"]["content"] == "不客气！还有其他问题可以继续问我。"
+    assert tracker_texts(bot_settings.data_dir, "staff-badid") == ["谢谢"]
 
 
 def test_a_stale_timestamp_is_refused_even_with_a_valid_sign(dingtalk):

@@ -22,7 +22,7 @@ def test_a_reply_passes_through_untouched():
     assert [m["text"] for m in run(bot, "你好")] == ["您好"]
 
 
-def test_silence_or_a_crash_becomes_an_apology_but_commands_may_be_silent():
+def test_silence_or_a_crash_becomes_an_apology_even_for_a_command():
     async def silent(message: UserMessage) -> None:
         return None
 
@@ -31,7 +31,32 @@ def test_silence_or_a_crash_becomes_an_apology_but_commands_may_be_silent():
 
     assert [m["text"] for m in run(silent, "提现手续费")] == [APOLOGY]
     assert [m["text"] for m in run(crash, "提现手续费")] == [APOLOGY]
-    assert run(silent, "/restart") == []
+    assert [m["text"] for m in run(silent, "/restart")] == [APOLOGY]
+
+
+def test_a_sender_id_no_store_can_hold_never_reaches_the_bot():
+    seen = []
+
+    async def bot(message: UserMessage) -> None:
+        seen.append(message.sender_id)
+
+    for sender in ("a\ud800", "x\x00", "", "u" * 129):
+        output = CollectingOutputChannel()
+        asyncio.run(guarded(bot)(UserMessage("hi", output, sender, input_channel="feishu")))
+        assert output.messages == []
+    assert seen == []
+
+
+def test_text_and_metadata_reach_the_bot_storable():
+    seen = []
+
+    async def bot(message: UserMessage) -> None:
+        seen.append((message.text, message.metadata))
+        await message.output_channel.send_response(message.sender_id, {"text": "好的"})
+
+    output = CollectingOutputChannel()
+    asyncio.run(guarded(bot)(UserMessage("提现\ud800多少\x00", output, "u1", metadata={"k": ["v\udfff"]})))
+    assert seen == [("提现\ufffd多少\ufffd", {"k": ["v\ufffd"]})]
 
 
 def test_oversized_message_is_refused_with_the_limit_and_not_processed():
