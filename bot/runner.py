@@ -140,7 +140,8 @@ def start_bot(settings: Settings, models_dir: Path | None = None, log_dir: Path 
     """Start everything; ``log_dir`` sends server output to files instead of the terminal;
     ``env`` adds variables (channel secrets) to the servers' environment."""
     from indexer.progress import stderr_progress
-    from indexer.service import build_and_publish
+    from indexer.search import IndexMissing
+    from indexer.service import publish_and_open
 
     from connectors.mounting import summary, unmounted
 
@@ -150,9 +151,12 @@ def start_bot(settings: Settings, models_dir: Path | None = None, log_dir: Path 
         OpeningHours.parse(settings.handoff.hours, settings.handoff.timezone)
     except HoursError as exc:
         raise StartupFailed(str(exc)) from None
-    published = build_and_publish(settings, progress=stderr_progress("embedding questions"))
-    say(f"index {published.version}: {published.manifest['counts']['enabled']} FAQ entries"
-        + (" (up to date)" if published.skipped else " (published)"))
+    try:  # build if needed, then load (checksums verified) what will be served, before reporting it
+        index = publish_and_open(settings, progress=stderr_progress("embedding questions"))
+    except IndexMissing as exc:  # nothing intact to serve: say what is wrong and what to run
+        raise StartupFailed(str(exc)) from None
+    for line in index.summary():
+        say(line)
     model, trained = train(settings, models_dir)
     say(f"model {model.name}" + (" (trained)" if trained else " (up to date, not retrained)"))
     endpoints = write_endpoints(settings)

@@ -72,6 +72,8 @@ def cmd_index_build(args: argparse.Namespace) -> int:
     started = time.monotonic()
     result = build_and_publish(settings, full=args.full, progress=stderr_progress("embedding questions"))
     counts = result.manifest["counts"]
+    if result.rebuilt_because:
+        print(f"rebuilt: {result.rebuilt_because}")
     if result.skipped:
         print(f"index {result.version} is up to date ({counts['enabled']} entries); use --full to rebuild")
     else:
@@ -91,28 +93,43 @@ def cmd_index_rollback(args: argparse.Namespace) -> int:
 
 
 def cmd_index_status(args: argparse.Namespace) -> int:
+    """Every version the bot could serve, checked against its checksums; exit 1 when the
+    current one cannot be served (so scripts notice) or nothing is published."""
     from indexer.search import read_manifest
-    from indexer.service import store_for
+    from indexer.service import store_for, version_states
 
-    store = store_for(_settings(args))
-    current = store.current()
-    if current is None:
+    settings = _settings(args)
+    store = store_for(settings)
+    states = version_states(settings)
+    if not states:
         print("no index published yet; run `faqbot index build`")
         return EXIT_INVALID
-    print(json.dumps({"current": current.name, "history": store.history(),
-                      "manifest": read_manifest(current)}, ensure_ascii=False, indent=2))
-    return 0
+    current = states[0]
+    serving = next((s.version for s in states if s.ok), None)
+    try:
+        manifest = read_manifest(store.version_dir(current.version))
+    except Exception:  # a damaged manifest is shown as null; the versions map says why
+        manifest = None
+    print(json.dumps({"current": current.version, "serving": serving, "history": store.history(),
+                      "versions": {s.version: "ok" if s.ok else f"{s.state}: {s.reason}" for s in states},
+                      "manifest": manifest}, ensure_ascii=False, indent=2))
+    if current.ok:
+        return 0
+    print(f"WARNING: {current.describe()}; the bot serves {serving or 'nothing'}; run `faqbot index build`",
+          file=sys.stderr)
+    return EXIT_INVALID
 
 
 def _ensure_index(settings: Settings):
-    """Publish the KB if the current index is missing or stale, then open it."""
+    """Publish the KB if the current index is missing, stale or corrupt, then open what is served."""
     from indexer.progress import stderr_progress
-    from indexer.service import build_and_publish, open_current
+    from indexer.service import publish_and_open
 
-    result = build_and_publish(settings, progress=stderr_progress("embedding questions"))
-    if not result.skipped:
-        print(f"published index {result.version} from {settings.kb_dir}", file=sys.stderr)
-    return open_current(settings)
+    ready = publish_and_open(settings, progress=stderr_progress("embedding questions"))
+    lines = ready.summary()
+    if ready.published is None or not ready.published.skipped or len(lines) > 1:
+        print("\n".join(lines), file=sys.stderr)
+    return ready.searcher
 
 
 def _explain(result, decision, as_json: bool) -> str:
@@ -138,14 +155,16 @@ def _explain(result, decision, as_json: bool) -> str:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from indexer.service import ask, open_current
+    from indexer.service import ask, fallback_notice, open_serving
 
     settings = _settings(args)
     question = " ".join(args.question).strip()
     if not question:
         print("error: give a question, e.g. faqbot ask \"提现手续费是多少\"", file=sys.stderr)
         return EXIT_USAGE
-    searcher = open_current(settings)
+    searcher, refused = open_serving(settings)
+    if refused:
+        print(f"WARNING: {fallback_notice(searcher.directory.name, refused)}", file=sys.stderr)
     result, decision = ask(searcher, question, k=args.k, explain=True)
     result.candidates = result.candidates[:args.k]
     print(_explain(result, decision, args.json))
@@ -357,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
     from indexer.evaluate import BenchmarkError
     from indexer.kb import KBInvalid
     from indexer.kb_import import ImportError_
-    from indexer.search import IndexMismatch, IndexMissing
+    from indexer.search import IndexCorrupt, IndexMismatch, IndexMissing
     from indexer.store import StoreError
     from bot.runner import StartupFailed
     from bot.training import TrainingFailed
@@ -372,7 +391,7 @@ def main(argv: list[str] | None = None) -> int:
               "(run `faqbot kb validate`).", file=sys.stderr)
         return EXIT_INVALID
     except (ConfigError, EmbedderError, TrainingFailed, StartupFailed, BenchmarkError, ImportError_, IndexMismatch, IndexMissing,
-            StoreError) as exc:
+            IndexCorrupt, StoreError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INVALID
     except KeyboardInterrupt:

@@ -1,7 +1,8 @@
 """Build one index version directory from validated FAQ entries.
 
-The directory is written completely (manifest last) before ``store`` makes it
-visible; see ``indexer/store.py`` for the atomic publish.
+The directory is written completely (manifest last, with a sha256 of every
+other file: ``indexer/manifest.py``) before ``store`` makes it visible; see
+``indexer/store.py`` for the atomic publish.
 """
 
 from __future__ import annotations
@@ -20,12 +21,12 @@ from indexer.dense import build_faiss, index_kind, save_faiss
 from indexer.embed_cache import EmbeddingCache
 from indexer.embedders import Embedder
 from indexer.kb import FaqEntry
+from indexer.manifest import FORMAT_VERSION, MANIFEST, Manifest, write_manifest
 from indexer.normalize import NORMALISER_VERSION, normalize
 from indexer.progress import ProgressFn, no_progress
 from indexer.tokenize import Tokenizer
 
-FORMAT_VERSION = 1
-MANIFEST = "manifest.json"
+__all__ = ["FORMAT_VERSION", "MANIFEST", "build_index", "question_docs", "bm25_term_weights"]
 
 
 def question_docs(entries: Sequence[FaqEntry]) -> tuple[list[int], list[str], list[str]]:
@@ -49,7 +50,7 @@ def bm25_term_weights(settings: Settings) -> dict[str, float]:
 
 def build_index(entries: Sequence[FaqEntry], terms: Sequence[str], content_hash: str,
                 settings: Settings, embedder: Embedder, cache: EmbeddingCache, out_dir: Path,
-                full: bool = False, progress: ProgressFn = no_progress) -> dict:
+                full: bool = False, progress: ProgressFn = no_progress) -> Manifest:
     """Write an index of the enabled ``entries`` into ``out_dir``; returns the manifest."""
     started = time.monotonic()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -71,8 +72,7 @@ def build_index(entries: Sequence[FaqEntry], terms: Sequence[str], content_hash:
         json.dumps([e.to_json() for e in enabled], ensure_ascii=False, indent=0), encoding="utf-8")
     (out_dir / "docs.json").write_text(
         json.dumps({"owners": owners, "texts": texts}, ensure_ascii=False), encoding="utf-8")
-    manifest = {
-        "format_version": FORMAT_VERSION,
+    return write_manifest(out_dir, {
         "embedder": {"backend": embedder.backend, "model": embedder.model, "dim": embedder.dim,
                      "document_role": settings.embedder.document_role},
         "normaliser_version": NORMALISER_VERSION,
@@ -85,6 +85,4 @@ def build_index(entries: Sequence[FaqEntry], terms: Sequence[str], content_hash:
                  "term_weights": bm25_term_weights(settings)},
         "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "build_seconds": round(time.monotonic() - started, 3),
-    }
-    (out_dir / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
-    return manifest
+    })

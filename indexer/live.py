@@ -4,6 +4,12 @@ from the new version within a second, no restart and no failed request.
 The `current` pointer is checked at most every ``poll_seconds``; a new version
 is loaded in a background thread while the old one keeps serving, then swapped
 in with one assignment. The embedder is loaded once and shared by all versions.
+
+A version is swapped in only once every file matches its manifest's checksums
+(``indexer/manifest.py``). When the current version is corrupt (or otherwise
+cannot be served) the newest earlier intact version is served instead, with an
+ERROR log line naming the refused version, why, and what is served; the same
+bad version is not tried (or logged) again until ``current`` changes.
 """
 
 from __future__ import annotations
@@ -12,11 +18,11 @@ import logging
 import os
 import threading
 import time
-from pathlib import Path
 
 from faqbot.config import Settings
 from indexer.embedders import Embedder, make_embedder
 from indexer.search import IndexMissing, Searcher
+from indexer.service import fallback_notice, open_serving
 from indexer.store import IndexStore
 
 log = logging.getLogger(__name__)
@@ -29,7 +35,8 @@ class LiveSearcher:
         self.embedder = embedder or make_embedder(settings.embedder)
         self.poll_seconds = poll_seconds
         self._searcher: Searcher | None = None
-        self._loaded_target: str | None = None
+        self._seen_target: str | None = None  # the `current` link last acted on, served or refused
+        self._error: IndexMissing | None = None  # why nothing is served, while nothing is
         self._checked_at = 0.0
         self._loading = False
         self._lock = threading.Lock()
@@ -41,30 +48,48 @@ class LiveSearcher:
             return None
 
     def _load(self, target: str) -> None:
+        """Serve the newest intact version, ``target`` first; never swap in a refused one."""
+        serving = self._searcher
         try:
-            searcher = Searcher((self.store.root / target).resolve(), self.settings, self.embedder)
-        except Exception:  # keep serving the old version; log for operators
-            log.exception("could not load index version %s; still serving %s", target, self._loaded_target)
+            searcher, refused = open_serving(self.settings, self.embedder, reuse=serving)
+        except IndexMissing as exc:
+            if serving is None:
+                self._error = exc
+            log.error("%s%s", exc, f"; still serving {serving.directory.name}" if serving is not None else "")
+        except Exception as exc:  # keep serving the old version; log for operators
+            log.exception("could not load index version %s; still serving %s", os.path.basename(target),
+                          serving.directory.name if serving is not None else "nothing")
+            if serving is None:
+                self._error = IndexMissing(f"could not load the index under {self.settings.index_dir}: {exc}")
         else:
-            self._searcher, self._loaded_target = searcher, target
-            log.info("now serving index version %s", Path(target).name)
+            if refused:
+                log.error("%s", fallback_notice(searcher.directory.name, refused))
+            if searcher is not serving:
+                self._searcher, self._error = searcher, None
+                log.info("now serving index version %s", searcher.directory.name)
         finally:
             self._loading = False
 
     def get(self) -> Searcher:
-        """The newest loadable index version; raises ``IndexMissing`` before the first publish."""
+        """The newest intact index version; raises ``IndexMissing`` (``IndexUnusable`` when
+        versions exist but none can be served) while there is nothing to serve."""
         now = time.monotonic()
         if self._searcher is None or now - self._checked_at >= self.poll_seconds:
             self._checked_at = now
             target = self._target()
-            if target is not None and target != self._loaded_target:
+            if target is not None and target != self._seen_target:
                 with self._lock:
-                    if self._searcher is None:
-                        self._loading = True
+                    if target == self._seen_target:  # another thread got here first
+                        pass
+                    elif self._searcher is None:
+                        self._seen_target, self._loading = target, True
                         self._load(target)
                     elif not self._loading:
-                        self._loading = True
+                        self._seen_target, self._loading = target, True
                         threading.Thread(target=self._load, args=(target,), daemon=True).start()
         if self._searcher is None:
-            raise IndexMissing(f"no published index under {self.settings.index_dir}; run `faqbot index build`")
+            if self._error is not None:
+                raise self._error.with_traceback(None)
+            raise IndexMissing(
+                f"no published index under {self.settings.index_dir}; run `faqbot index build`")
         return self._searcher

@@ -16,20 +16,17 @@ import numpy as np
 
 from faqbot.config import Settings
 from indexer.bm25 import BM25
-from indexer.build import FORMAT_VERSION, MANIFEST
 from indexer.dense import load_faiss
 from indexer.embedders import Embedder, make_embedder
 from indexer.kb import FaqEntry
+from indexer.manifest import FORMAT_VERSION, IndexCorrupt, IndexMismatch, IndexMissing, Manifest
+from indexer.manifest import read_manifest, verify_version
 from indexer.normalize import NORMALISER_VERSION, normalize
 from indexer.tokenize import Tokenizer
 
 
-class IndexMismatch(RuntimeError):
-    """The index on disk was built for another embedder or normaliser."""
-
-
-class IndexMissing(FileNotFoundError):
-    """No index has been published yet."""
+__all__ = ["Candidate", "IndexCorrupt", "IndexMismatch", "IndexMissing", "SearchResult", "Searcher",
+           "check_manifest", "read_manifest"]
 
 
 @dataclass(frozen=True)
@@ -49,14 +46,7 @@ class SearchResult:
     candidates: list[Candidate] = field(default_factory=list)
 
 
-def read_manifest(directory: Path) -> dict:
-    path = directory / MANIFEST
-    if not path.exists():
-        raise IndexMissing(f"no index manifest in {directory}")
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
-def check_manifest(manifest: dict, settings: Settings, embedder: Embedder | None = None) -> None:
+def check_manifest(manifest: Manifest | dict, settings: Settings, embedder: Embedder | None = None) -> None:
     """Fail clearly when the index cannot be searched with the configured embedder."""
     rebuild = "rebuild it with `faqbot index build --full`"
     if manifest.get("format_version") != FORMAT_VERSION:
@@ -76,12 +66,13 @@ def check_manifest(manifest: dict, settings: Settings, embedder: Embedder | None
 
 
 class Searcher:
-    """Loads one immutable index version; thread-safe for concurrent queries."""
+    """Loads one immutable index version, after checking every file against its manifest
+    (``IndexCorrupt`` otherwise); thread-safe for concurrent queries."""
 
     def __init__(self, directory: Path, settings: Settings, embedder: Embedder | None = None) -> None:
         self.directory = directory
         self.settings = settings
-        self.manifest = read_manifest(directory)
+        self.manifest: Manifest = verify_version(directory)
         check_manifest(self.manifest, settings, embedder)
         self.embedder = embedder or make_embedder(settings.embedder)
         check_manifest(self.manifest, settings, self.embedder)

@@ -8,13 +8,16 @@ Layout under ``<data_dir>/index``::
 
 A reader resolves ``current`` once and reads that directory, so it never sees
 a half-written index; old versions stay on disk (``keep_versions``) so that
-readers in flight and ``rollback`` still find them.
+readers in flight and ``rollback`` still find them. ``serving_order`` is the
+current version, then the earlier published ones still on disk, newest first:
+where readers fall back to when a version fails its integrity check.
 """
 
 from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 import shutil
 import time
@@ -22,6 +25,8 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterator
+
+log = logging.getLogger(__name__)
 
 
 class StoreError(RuntimeError):
@@ -47,9 +52,25 @@ class IndexStore:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     def history(self) -> list[str]:
+        """Published versions, oldest first.
+
+        A damaged ``history.json`` must not stop publishing or make pruning delete
+        the versions readers fall back to: it is then rebuilt from the version
+        folders (their names start with the UTC build time, so they sort in order).
+        """
         if not self.history_file.exists():
             return []
-        return list(json.loads(self.history_file.read_text(encoding="utf-8")))
+        try:
+            history = json.loads(self.history_file.read_text(encoding="utf-8"))
+            if isinstance(history, list) and all(isinstance(v, str) for v in history):
+                return list(history)
+        except (OSError, UnicodeDecodeError, ValueError):
+            pass
+        on_disk = sorted(p.name for p in self.versions.iterdir()
+                         if p.is_dir() and not p.name.startswith(".")) if self.versions.is_dir() else []
+        log.warning("%s is damaged; using the version folders on disk instead: %s", self.history_file,
+                    ", ".join(on_disk) or "none")
+        return on_disk
 
     def _write_history(self, history: list[str]) -> None:
         tmp = self.history_file.with_suffix(".tmp")
@@ -68,6 +89,25 @@ class IndexStore:
     def current_version(self) -> str | None:
         path = self.current()
         return path.name if path else None
+
+    def current_target(self) -> str | None:
+        """The version ``current`` names, even when its folder is gone (a dangling link)."""
+        try:
+            return Path(os.readlink(self.current_link)).name
+        except OSError:
+            return None
+
+    def serving_order(self) -> list[str]:
+        """``current``, then the versions published before it that are still on disk, newest first."""
+        current = self.current_target()
+        history = self.history()
+        earlier = history[:history.index(current)] if current in history else history
+        order = [current] if current else []
+        order += [v for v in reversed(earlier) if v != current and (self.versions / v).is_dir()]
+        return order
+
+    def version_dir(self, version: str) -> Path:
+        return self.versions / version
 
     def _switch(self, version: str) -> None:
         tmp_link = self.root / f".current-{os.getpid()}-{time.monotonic_ns()}"
@@ -92,7 +132,7 @@ class IndexStore:
                 raise
             _fsync_dir(self.versions)
             self._switch(version)
-            self._write_history(self.history() + [version])
+            self._write_history([v for v in self.history() if v != version] + [version])
             self._prune()
             return version, manifest
 

@@ -73,3 +73,22 @@ def test_reader_never_sees_a_half_written_index(tmp_path):
     for t in threads:
         t.join()
     assert not seen_errors
+
+
+def test_serving_order_is_current_then_earlier_versions_newest_first(tmp_path):
+    store = IndexStore(tmp_path, keep_versions=5)
+    assert store.serving_order() == []
+    versions = [store.publish(fake_build({"n": i}))[0] for i in range(3)]
+    assert store.serving_order() == versions[::-1]
+    store.rollback()  # the rolled-back-from version is never a fall-back
+    assert store.serving_order() == versions[1::-1]
+
+
+def test_damaged_history_neither_blocks_publishing_nor_loses_fall_backs(tmp_path):
+    store = IndexStore(tmp_path, keep_versions=3)
+    versions = [store.publish(fake_build({"n": i}))[0] for i in range(2)]
+    store.history_file.write_text('["x', encoding="utf-8")
+    assert store.history() == versions  # rebuilt from the version folders, in build order
+    third, _ = store.publish(fake_build({"n": 2}))
+    assert store.serving_order() == [third, *versions[::-1]]
+    assert sorted(p.name for p in (tmp_path / "versions").iterdir()) == [*versions, third]

@@ -1,0 +1,176 @@
+"""The typed manifest of one index version, and the integrity check every reader runs.
+
+``manifest.json`` is written last by the build. Besides what the index was built
+from (embedder, normaliser, KB content hash, counts) it records the size and
+sha256 of every other file in the version (``files``) and a sha256 of its own
+fields (``checksum``), so a damaged or hand-edited version is caught before it
+is reported, loaded or skipped as up to date, not at the first question.
+
+Versions written before checksums existed (format 1) cannot be verified; they
+are treated as needing a rebuild (``IndexOutdated``, an ``IndexMismatch``:
+never served, and ``faqbot index build`` rebuilds them).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, TypedDict
+
+FORMAT_VERSION = 2  # 2: files[] and checksum; 1 had neither
+MANIFEST = "manifest.json"
+# What a searcher reads; a manifest that does not vouch for all of them is corrupt.
+INDEX_FILES = ("entries.json", "docs.json", "vectors.npy", "dense.faiss", "bm25.npz", "bm25_vocab.json",
+               "userdict.txt")
+_CHUNK = 1 << 20
+
+
+class IndexMissing(FileNotFoundError):
+    """No index has been published yet."""
+
+
+class IndexMismatch(RuntimeError):
+    """The index on disk was built for another embedder, normaliser or index format."""
+
+
+class IndexOutdated(IndexMismatch):
+    """Built before checksums were recorded (format 1): it cannot be verified, so it is rebuilt."""
+
+
+class IndexCorrupt(RuntimeError):
+    """A version's files are not the ones its build wrote (the message says which)."""
+
+
+class EmbedderInfo(TypedDict):
+    backend: str
+    model: str
+    dim: int
+    document_role: str
+
+
+class Counts(TypedDict):
+    entries: int
+    enabled: int
+    disabled: int
+    vectors: int
+    bm25_terms: int
+    newly_embedded: int
+
+
+class BM25Info(TypedDict):
+    k1: float
+    b: float
+    term_weights: dict[str, float]
+
+
+class FileDigest(TypedDict):
+    bytes: int
+    sha256: str
+
+
+class Manifest(TypedDict):
+    format_version: int
+    embedder: EmbedderInfo
+    normaliser_version: str
+    content_hash: str
+    counts: Counts
+    dense_index: str
+    bm25: BM25Info
+    built_at: str
+    build_seconds: float
+    files: dict[str, FileDigest]
+    checksum: str  # sha256 of the other fields (canonical JSON): catches edits to the manifest itself
+
+
+_TOP_LEVEL_TYPES: dict[str, type | tuple[type, ...]] = {
+    "format_version": int, "embedder": dict, "normaliser_version": str, "content_hash": str, "counts": dict,
+    "dense_index": str, "bm25": dict, "built_at": str, "build_seconds": (int, float), "files": dict,
+    "checksum": str,
+}
+
+
+def file_digest(path: Path) -> FileDigest:
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    return {"bytes": size, "sha256": digest.hexdigest()}
+
+
+def manifest_checksum(manifest: dict[str, Any]) -> str:
+    body = {k: v for k, v in manifest.items() if k != "checksum"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+                          .encode("utf-8")).hexdigest()
+
+
+def write_manifest(directory: Path, fields: dict[str, Any]) -> Manifest:
+    """Record every file already in ``directory`` and write the manifest (last, after the data)."""
+    files = {p.name: file_digest(p) for p in sorted(directory.iterdir()) if p.is_file() and p.name != MANIFEST}
+    manifest: dict[str, Any] = {"format_version": FORMAT_VERSION, **fields, "files": files}
+    manifest["checksum"] = manifest_checksum(manifest)
+    (directory / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+    return manifest  # type: ignore[return-value]
+
+
+def read_manifest(directory: Path) -> dict[str, Any]:
+    """The manifest as stored, unverified (for display); readers use ``verify_version``."""
+    path = directory / MANIFEST
+    if not path.exists():
+        raise IndexMissing(f"no index manifest in {directory}")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def verify_version(directory: Path) -> Manifest:
+    """The version's manifest, once every file matches it.
+
+    Raises ``IndexCorrupt`` (damaged or missing files, a damaged or edited
+    manifest) or ``IndexMismatch`` (an older format that cannot be verified).
+    """
+    path = directory / MANIFEST
+    if not directory.is_dir():
+        raise IndexCorrupt(f"the version folder {directory} is missing")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise IndexCorrupt(f"{MANIFEST} is missing") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise IndexCorrupt(f"{MANIFEST} is unreadable ({type(exc).__name__}: {exc})") from None
+    if not isinstance(manifest, dict):
+        raise IndexCorrupt(f"{MANIFEST} is not a JSON object")
+    if "checksum" not in manifest:
+        if manifest.get("format_version") == FORMAT_VERSION:
+            raise IndexCorrupt(f"{MANIFEST} has lost its checksum")
+        raise IndexOutdated(f"built before checksums were recorded (index format {manifest.get('format_version')}), "
+                            "so it cannot be verified; rebuild it with `faqbot index build`")
+    if manifest["checksum"] != manifest_checksum(manifest):
+        raise IndexCorrupt(f"{MANIFEST} does not match its checksum (edited or damaged)")
+    for key, kind in _TOP_LEVEL_TYPES.items():
+        if not isinstance(manifest.get(key), kind):
+            raise IndexCorrupt(f"{MANIFEST} has no valid {key!r}")
+    if manifest["format_version"] != FORMAT_VERSION:
+        raise IndexMismatch(f"index format {manifest['format_version']} is not {FORMAT_VERSION}; "
+                            "rebuild it with `faqbot index build`")
+    files: dict[str, Any] = manifest["files"]
+    unlisted = [name for name in INDEX_FILES if name not in files]
+    if unlisted:
+        raise IndexCorrupt(f"{MANIFEST} does not list {', '.join(unlisted)}")
+    bad = []
+    for name, want in sorted(files.items()):
+        try:
+            found = file_digest(directory / name)
+        except FileNotFoundError:
+            bad.append(f"{name} (missing)")
+            continue
+        except OSError as exc:
+            bad.append(f"{name} (unreadable: {exc.strerror})")
+            continue
+        if not isinstance(want, dict) or found != {"bytes": want.get("bytes"), "sha256": want.get("sha256")}:
+            size = want.get("bytes") if isinstance(want, dict) else "?"
+            bad.append(f"{name} ({found['bytes']} bytes, built as {size})" if found["bytes"] != size
+                       else f"{name} (content changed)")
+    if bad:
+        raise IndexCorrupt(f"checksum mismatch: {', '.join(bad)}")
+    return manifest  # type: ignore[return-value]
