@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-for script in ("quality.py", "calibrate.py", "edit_publish.py", "scale.py", "rest_latency.py", "channel_latency.py"):
+for script in ("quality.py", "calibrate.py", "edit_publish.py", "scale.py", "rest_latency.py", "channel_latency.py",
+               "long_message.py"):
     print(f"== {script}", flush=True)
     subprocess.run([sys.executable, str(HERE / script)], check=True, cwd=HERE)

@@ -20,6 +20,7 @@ from indexer.decide import FALLBACK, decide
 from indexer.embed_cache import EmbeddingCache
 from indexer.embedders import Embedder, make_embedder
 from indexer.kb import FaqEntry
+from indexer.longtext import search_text
 from indexer.normalize import normalize
 from indexer.progress import ProgressFn, no_progress
 from indexer.search import Searcher
@@ -90,8 +91,9 @@ def ranked_results(entries: list[FaqEntry], queries: list[Query], settings: Sett
         with tempfile.TemporaryDirectory(prefix="faqbot-eval-") as tmp:
             build_index(entries, [], "eval", settings, embedder, cache, Path(tmp), progress=progress)
             searcher = Searcher(Path(tmp), settings, embedder)
-            vectors, _ = cache.embed(embedder, [normalize(q.text) or q.text for q in queries], "query",
-                                     progress=progress)
+            # Embed exactly what Searcher.search reads (a long query's head and tail).
+            texts = [search_text(normalize(q.text)) or q.text for q in queries]
+            vectors, _ = cache.embed(embedder, texts, "query", progress=progress)
             results = [searcher.search(q.text, k=10, query_vector=v) for q, v in zip(queries, vectors)]
     finally:
         cache.close()

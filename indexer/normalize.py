@@ -34,9 +34,20 @@ def _is_separator(ch: str) -> bool:
     return unicodedata.category(ch)[0] in "PS"
 
 
-@functools.lru_cache(maxsize=65536)
+# Texts longer than this are normalised without the cache: 65,536 cached
+# 2,000-character messages (and their outputs) would hold ~0.5-1 GB, and a
+# long text costs ~1 ms to normalise anyway. Questions are far shorter.
+CACHE_MAX_CHARS = 256
+
+
 def normalize(text: str) -> str:
     """Return the canonical form of ``text`` used for matching."""
+    if len(text) > CACHE_MAX_CHARS:
+        return _normalize(text)
+    return _normalize_cached(text)
+
+
+def _normalize(text: str) -> str:
     text = unicodedata.normalize("NFKC", text)
     text = _converter.convert(text).translate(_VARIANT_CHARS)
     for variant, standard in _VARIANT_WORDS:
@@ -50,3 +61,6 @@ def normalize(text: str) -> str:
     # A "." is kept inside numbers ("0.1") but is noise elsewhere.
     text = re.sub(r"(?<!\d)\.|\.(?!\d)", " ", text)
     return _SPACES.sub(" ", text).strip()
+
+
+_normalize_cached = functools.lru_cache(maxsize=65536)(_normalize)

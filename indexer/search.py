@@ -19,6 +19,7 @@ from indexer.bm25 import BM25
 from indexer.dense import load_faiss
 from indexer.embedders import Embedder, make_embedder
 from indexer.kb import FaqEntry
+from indexer.longtext import search_text
 from indexer.manifest import FORMAT_VERSION, IndexCorrupt, IndexMismatch, IndexMissing, Manifest
 from indexer.manifest import read_manifest, verify_version
 from indexer.normalize import NORMALISER_VERSION, normalize
@@ -44,6 +45,9 @@ class SearchResult:
     query: str
     normalised: str
     candidates: list[Candidate] = field(default_factory=list)
+    # What both retrievers read: ``normalised``, or its head and tail when it
+    # is longer than indexer.longtext.QUERY_MAX_CHARS.
+    searched: str = ""
 
 
 def check_manifest(manifest: Manifest | dict, settings: Settings, embedder: Embedder | None = None) -> None:
@@ -102,18 +106,22 @@ class Searcher:
                explain: bool = False) -> SearchResult:
         """Top-``k`` FAQ candidates.
 
-        ``query_vector`` lets batch callers embed up front; ``explain`` adds the
+        ``query_vector`` lets batch callers embed up front (the embedding of
+        ``search_text(normalize(query))``); ``explain`` adds the
         words each candidate's matched question shares with the query (for
         hit-testing; it costs a jieba pass per candidate).
         """
         normalised = normalize(query)
-        result = SearchResult(query=query, normalised=normalised)
+        # A long message is read as its head and tail (indexer/longtext.py):
+        # the embedder's cost grows with every token it reads.
+        searched = search_text(normalised)
+        result = SearchResult(query=query, normalised=normalised, searched=searched)
         if not normalised or not self.entries:
             return result
         cfg = self.settings.retrieval
         pool = self.settings.index.candidates
-        qvec = self._query_vector(normalised) if query_vector is None else query_vector
-        terms = self.tokenizer.terms(normalised)
+        qvec = self._query_vector(searched) if query_vector is None else query_vector
+        terms = self.tokenizer.terms(searched)
 
         n_docs = len(self.texts)
         _, doc_ids = self.dense.search(qvec[None, :], min(n_docs, pool * 4))
@@ -136,7 +144,7 @@ class Searcher:
             scored.append((cfg.dense_weight * rescaled + (1 - cfg.dense_weight) * lexical, i, dense, lexical,
                            int(lo + best)))
         scored.sort(reverse=True)
-        query_words = set(self.tokenizer.words(normalised)) if explain else set()
+        query_words = set(self.tokenizer.words(searched)) if explain else set()
         candidates = []
         for fused, i, dense, lexical, best_doc in scored[:k]:
             shared = tuple(w for w in dict.fromkeys(self.tokenizer.words(normalize(self.texts[best_doc])))
