@@ -5,7 +5,9 @@ The hand-off layer: the gate that keeps the bot silent while a person owns a
 conversation (``bot/handoff_gate.py``) is installed for every channel, and the
 agent console (``bot/console/``) is mounted on the same Sanic app, because
 agent replies to web-widget users must go out through the socket.io server
-that holds their connections.
+that holds their connections. The HTTP policy (CORS per kind of route, the
+console's cross-site request check, security headers, no version banner) is
+``bot/web/``, installed on the same app instead of Rasa's ``--cors``.
 
 The fix:
 Rasa 3.6 validates every action-server response with ``jsonschema.validate``,
@@ -105,6 +107,8 @@ def install_handoff_layer() -> None:
     from bot.console.app import console_blueprint
     from bot.handoff_desk import HandoffDesk
     from bot.handoff_gate import HandoffGate
+    from bot.web import install as install_http_policy
+    from bot.web import rasa_defaults
     from bot.webchat import webchat_blueprint
     from connectors import background, gate
     from faqbot.config import load_settings
@@ -112,6 +116,7 @@ def install_handoff_layer() -> None:
     settings = load_settings()
     desk = HandoffDesk(settings)
     gate.install(HandoffGate(desk))
+    rasa_defaults.replace()  # no blanket CORS, no version banner: bot/web/ is the HTTP policy
     configure_app = rasa.core.run.configure_app
 
     @functools.wraps(configure_app)
@@ -119,6 +124,7 @@ def install_handoff_layer() -> None:
         app = configure_app(*args, **kwargs)
         app.blueprint(console_blueprint(desk, _suggester(settings)))
         app.blueprint(webchat_blueprint())
+        install_http_policy(app, settings)
 
         watchers: list[asyncio.Task] = []
 

@@ -146,10 +146,15 @@ def start_bot(settings: Settings, models_dir: Path | None = None, log_dir: Path 
     from connectors.mounting import summary, unmounted
 
     from bot.availability import HoursError, OpeningHours
+    from bot.web import check_settings as check_http_settings
 
     try:  # a bad [handoff] setting stops here, not at the first request for a person
         OpeningHours.parse(settings.handoff.hours, settings.handoff.timezone)
     except HoursError as exc:
+        raise StartupFailed(str(exc)) from None
+    try:  # and so does a bad [console] / [widget] origin or proxy list
+        check_http_settings(settings)
+    except ValueError as exc:
         raise StartupFailed(str(exc)) from None
     try:  # build if needed, then load (checksums verified) what will be served, before reporting it
         index = publish_and_open(settings, progress=stderr_progress("embedding questions"))
@@ -170,7 +175,7 @@ def start_bot(settings: Settings, models_dir: Path | None = None, log_dir: Path 
                     "--port", str(settings.bot.action_port)],
         "rasa": [sys.executable, "-m", "bot.rasa_server", "run", "--model", str(model), "--endpoints", str(endpoints),
                  "--credentials", str(BOT_DIR / "credentials.yml"), "--interface", settings.bot.host,
-                 "--port", str(settings.bot.rasa_port), "--cors", "*"],
+                 "--port", str(settings.bot.rasa_port)],  # CORS: bot/web/cors.py, from the config
     }
     health = {"actions": f"{bot.action_url}/health", "rasa": f"{bot.rasa_url}/webhooks/rest/"}
     try:

@@ -1,42 +1,55 @@
 """The website chat's files, served by the Rasa server next to its socket.io
 channel: ``/widget/widget.js`` (the embeddable widget), ``/widget/socket.io.min.js``
 (the socket.io client, installed by ``make setup`` from ``widget/package.json``),
-and ``/demo/`` (a sample company page with the widget, printed by ``faqbot run``)."""
+and ``/demo/`` (a sample company page with the widget, printed by ``faqbot run``).
+
+Only these files are served (``/widget/*`` is an allow-list: the folder also
+holds ``package.json`` and ``node_modules``); anything else is 404 or 400
+(``bot/web/static_files.py``). CORS for them is ``[widget] allowed_origins``
+(``bot/web/cors.py``)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from sanic import Blueprint, response
+from sanic.exceptions import NotFound
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.web.static_files import REVALIDATE, parts, resolve, send_file
 from faqbot.config import PROJECT_ROOT
 
 WIDGET_DIR = PROJECT_ROOT / "widget"
+DEMO_DIR = WIDGET_DIR / "demo"
 SOCKET_IO_CLIENT = WIDGET_DIR / "node_modules" / "socket.io-client" / "dist" / "socket.io.min.js"
-
-
-def _file(path: Path, content_type: str) -> HTTPResponse:
-    headers = {"Cache-Control": "no-cache", "Access-Control-Allow-Origin": "*"}
-    return response.raw(path.read_bytes(), content_type=content_type, headers=headers)
+# Embedding sites load widget.js on every page view: cached briefly, then revalidated.
+WIDGET_CACHE = "public, max-age=300"
+# The socket.io client is pinned by widget/package-lock.json.
+CLIENT_CACHE = "public, max-age=86400"
 
 
 def webchat_blueprint() -> Blueprint:
     bp = Blueprint("webchat")
 
-    @bp.get("/widget/widget.js")
-    async def widget(_: Request) -> HTTPResponse:
-        return _file(WIDGET_DIR / "widget.js", "application/javascript; charset=utf-8")
+    @bp.route("/widget/<name:path>", methods=["GET", "HEAD"])
+    async def widget_file(request: Request, name: str) -> HTTPResponse:
+        name = "/".join(parts(name))  # 400 for a malformed path, like every static route
+        if name == "widget.js":
+            return send_file(request, WIDGET_DIR / "widget.js", WIDGET_CACHE)
+        if name == "socket.io.min.js":
+            if not SOCKET_IO_CLIENT.exists():
+                return response.text("socket.io client not installed: run `make setup` (needs Node.js and npm)",
+                                     status=503)
+            return send_file(request, SOCKET_IO_CLIENT, CLIENT_CACHE)
+        raise NotFound("not found")
 
-    @bp.get("/widget/socket.io.min.js")
-    async def socket_io(_: Request) -> HTTPResponse:
-        if not SOCKET_IO_CLIENT.exists():
-            return response.text("socket.io client not installed: run `make setup` (needs Node.js and npm)", status=503)
-        return _file(SOCKET_IO_CLIENT, "application/javascript; charset=utf-8")
+    @bp.route("/demo", methods=["GET", "HEAD"], strict_slashes=False)
+    async def demo(request: Request) -> HTTPResponse:
+        return send_file(request, DEMO_DIR / "index.html", REVALIDATE)
 
-    @bp.get("/demo", strict_slashes=False)
-    async def demo(_: Request) -> HTTPResponse:
-        return _file(WIDGET_DIR / "demo" / "index.html", "text/html; charset=utf-8")
+    @bp.route("/demo/<name:path>", methods=["GET", "HEAD"])
+    async def demo_file(request: Request, name: str) -> HTTPResponse:
+        if not name:  # "/demo/" itself
+            return send_file(request, DEMO_DIR / "index.html", REVALIDATE)
+        return send_file(request, resolve(DEMO_DIR, name), REVALIDATE)
 
     return bp

@@ -155,6 +155,30 @@ class ChannelsConfig:
 
 
 @dataclass(frozen=True)
+class ConsoleConfig:
+    # The agent console's API answers its own origin (the scheme and host the
+    # browser used). Other origins that may call it with an agent's session
+    # (comma-separated scheme://host[:port], e.g. "https://admin.example.com");
+    # every other Origin is refused with 403 and gets no CORS headers.
+    allowed_origins: str = ""
+    # Reverse proxies (comma-separated IP addresses, e.g. "127.0.0.1") whose
+    # X-Forwarded-Proto, X-Forwarded-Host (and X-Forwarded-For) are believed:
+    # then the console's origin is the one the browser saw, and the session
+    # cookie gets `Secure` when the browser used https. The proxy must set
+    # (not append to) them. From anyone else these headers are ignored.
+    trusted_proxies: str = ""
+
+
+@dataclass(frozen=True)
+class WidgetConfig:
+    # Sites that may embed the web chat widget: CORS for socket.io,
+    # /webhooks/rest/webhook, /handoff/status, /handoff/messages and /widget/*.
+    # "*" (any site) or comma-separated scheme://host[:port]. Never with
+    # credentials: these routes are public and use no cookies.
+    allowed_origins: str = "*"
+
+
+@dataclass(frozen=True)
 class Settings:
     kb_dir: Path = PROJECT_ROOT / "kb_content"
     data_dir: Path = PROJECT_ROOT / "var"
@@ -165,6 +189,8 @@ class Settings:
     bot: BotConfig = field(default_factory=BotConfig)
     handoff: HandoffConfig = field(default_factory=HandoffConfig)
     channels: ChannelsConfig = field(default_factory=ChannelsConfig)
+    console: ConsoleConfig = field(default_factory=ConsoleConfig)
+    widget: WidgetConfig = field(default_factory=WidgetConfig)
 
     @property
     def index_dir(self) -> Path:
@@ -191,7 +217,8 @@ class Settings:
 
 _SECTIONS = {"embedder": EmbedderConfig, "index": IndexConfig,
              "retrieval": RetrievalConfig, "decision": DecisionConfig, "bot": BotConfig,
-             "handoff": HandoffConfig, "channels": ChannelsConfig}
+             "handoff": HandoffConfig, "channels": ChannelsConfig,
+             "console": ConsoleConfig, "widget": WidgetConfig}
 _TOP_LEVEL = {"kb_dir", "data_dir"}
 
 

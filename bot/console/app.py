@@ -30,6 +30,7 @@ from bot.agents import Agent, AgentError
 from bot.handoff_desk import HandoffDesk
 from bot.handoff_store import OPEN_STATES, WAITING, Handoff, HandoffError
 from bot.tickets import OPEN, TicketError
+from bot.web.static_files import resolve, send_file
 from connectors.identity import id_problem
 
 log = logging.getLogger(__name__)
@@ -93,7 +94,11 @@ def _event_json(event: dict[str, Any]) -> dict[str, Any]:
 def console_blueprint(desk: HandoffDesk, suggest: Callable[[str], list[dict[str, Any]]]) -> Blueprint:
     """``suggest(question)`` returns the FAQ answers offered to the agent."""
     bp = Blueprint("agent_console")
-    bp.static("/console/static", str(STATIC), name="console_static")
+
+    @bp.route("/console/static/<path:path>", methods=["GET", "HEAD"], name="console_static")
+    async def static(request: Request, path: str) -> HTTPResponse:
+        return send_file(request, resolve(STATIC, path))
+
     stopping = asyncio.Event()
     failures: dict[str, list[float]] = {}
 
@@ -117,9 +122,9 @@ def console_blueprint(desk: HandoffDesk, suggest: Callable[[str], list[dict[str,
                 return _error(str(exc), 400)
         return check
 
-    @bp.get("/console", strict_slashes=False)
-    async def page(_: Request) -> HTTPResponse:
-        return await response.file(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+    @bp.route("/console", methods=["GET", "HEAD"], strict_slashes=False)
+    async def page(request: Request) -> HTTPResponse:
+        return send_file(request, STATIC / "index.html")
 
     @bp.post("/console/api/login")
     async def login(request: Request) -> HTTPResponse:

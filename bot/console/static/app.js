@@ -55,6 +55,8 @@ const ERRORS = [
   [/'text' has (\d+) characters; the limit is (\d+)/, (m) => `内容过长（${m[1]} 字），最多 ${m[2]} 字`],
   [/too many failed sign-ins.*?(\d+) minutes/, (m) => `登录失败次数过多，请 ${m[1]} 分钟后再试`],
   [/not signed in/, () => "请重新登录"],
+  [/cross-origin request refused|X-Faqbot-Console/, () => "请求被拒绝：请从客服工作台页面操作（可刷新页面后重试）"],
+  [/must be JSON/, () => "请求格式错误，请刷新页面后重试"],
 ];
 
 function chinese(message) {
@@ -65,8 +67,10 @@ function chinese(message) {
   return message ? `操作失败：${message}` : "操作失败";
 }
 
+// Every call says it comes from this page: the server refuses state-changing requests
+// without this header, which another page cannot add (bot/web/console_guard.py).
 async function api(path, body) {
-  const options = { credentials: "same-origin", headers: { Accept: "application/json" } };
+  const options = { credentials: "same-origin", headers: { Accept: "application/json", "X-Faqbot-Console": "1" } };
   if (body !== undefined) {
     options.method = "POST";
     options.headers["Content-Type"] = "application/json";
