@@ -8,6 +8,7 @@ Same database as the hand-off store, so every process sees the same agents.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -76,6 +77,11 @@ def check_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(computed.hex(), digest)
 
 
+@functools.lru_cache(maxsize=1)
+def _unknown_account_hash() -> str:
+    return hash_password(secrets.token_hex(16))
+
+
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -136,8 +142,9 @@ class AgentStore:
         """A new session token for a correct name and password."""
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(agents).where(agents.c.name == name)).first()
-        # Hash even for unknown names so timing does not tell which names exist.
-        stored = row.password_hash if row is not None else hash_password("unknown account")
+        # Hash even for unknown names so timing does not tell which names exist
+        # (once: a second hash per unknown name doubled the cost of a flood).
+        stored = row.password_hash if row is not None else _unknown_account_hash()
         if not check_password(password, stored) or row is None or row.disabled:
             raise AgentError("wrong account name or password")
         token = secrets.token_urlsafe(32)

@@ -18,6 +18,7 @@ import functools
 import json
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Awaitable, Callable
@@ -27,9 +28,11 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.agents import Agent, AgentError
+from bot.console.throttle import DEVICE_COOKIE, DEVICE_DAYS, SignInThrottle
 from bot.handoff_desk import HandoffDesk
 from bot.handoff_store import OPEN_STATES, WAITING, Handoff, HandoffError
 from bot.tickets import OPEN, TicketError
+from bot.web.origins import Proxies
 from bot.web.static_files import resolve, send_file
 from connectors.identity import id_problem
 
@@ -39,9 +42,6 @@ STATIC = Path(__file__).parent / "static"
 COOKIE = "faqbot_console"
 PING_SECONDS = 15.0
 MAX_TEXT = 4000
-# Failed sign-ins per account name before it is locked for a while (per server process).
-MAX_FAILED_SIGN_INS = 5
-LOCKOUT_SECONDS = 600
 
 Route = Callable[..., Awaitable[HTTPResponse]]
 
@@ -68,6 +68,16 @@ def _body_text(request: Request) -> str:
     if len(text) > MAX_TEXT:
         raise ValueError(f"'text' has {len(text)} characters; the limit is {MAX_TEXT}")
     return text
+
+
+def _set_cookie(reply: HTTPResponse, name: str, value: str, max_age: int) -> None:
+    """HttpOnly, SameSite=Strict, whole site (``Secure`` over https: ``bot/web/cookies.py``)."""
+    reply.cookies[name] = value
+    cookie = reply.cookies[name]
+    cookie["httponly"] = True
+    cookie["samesite"] = "Strict"
+    cookie["path"] = "/"
+    cookie["max-age"] = max_age
 
 
 def _agent_json(agent: Agent) -> dict[str, str]:
@@ -100,7 +110,10 @@ def console_blueprint(desk: HandoffDesk, suggest: Callable[[str], list[dict[str,
         return send_file(request, resolve(STATIC, path))
 
     stopping = asyncio.Event()
-    failures: dict[str, list[float]] = {}
+    throttle = SignInThrottle(desk.settings.database_url)
+    proxies = Proxies.parse(desk.settings.console.trusted_proxies)
+    # Password hashes (scrypt, ~50 ms of CPU each) one at a time, never on the event loop.
+    hashing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sign-in")
 
     @bp.listener("before_server_stop")
     async def end_streams(*_: Any) -> None:  # so a restart does not wait for open consoles
@@ -128,29 +141,35 @@ def console_blueprint(desk: HandoffDesk, suggest: Callable[[str], list[dict[str,
 
     @bp.post("/console/api/login")
     async def login(request: Request) -> HTTPResponse:
-        body = request.json if isinstance(request.json, dict) else {}
-        name, password = str(body.get("name") or ""), str(body.get("password") or "")
-        now = time.monotonic()
-        recent = [t for t in failures.get(name, []) if now - t < LOCKOUT_SECONDS]
-        if len(recent) >= MAX_FAILED_SIGN_INS:
-            wait = int(LOCKOUT_SECONDS - (now - recent[0])) // 60 + 1
-            return _error(f"too many failed sign-ins for this account; try again in {wait} minutes", 429)
+        """Throttled (``bot/console/throttle.py``) and hashed off the event loop, one
+        hash at a time: sign-ins never slow down the customers' answers."""
         try:
-            token = desk.agents.sign_in(name, password)
+            body = request.json
+        except Exception:
+            body = None
+        body = body if isinstance(body, dict) else {}
+        name, password = str(body.get("name") or "")[:200], str(body.get("password") or "")[:1000]
+        client = proxies.forwarded(request, "for") or request.ip or "unknown"
+        device = request.cookies.get(DEVICE_COOKIE)
+        loop = asyncio.get_running_loop()
+        wait = await loop.run_in_executor(None, throttle.refusal, name, client, device)
+        if wait is not None:
+            log.warning("console sign-in for %r from %s throttled for %d s", name, client, wait)
+            reply = _error(f"too many failed sign-ins; try again in {(wait + 59) // 60} minutes", 429)
+            reply.headers["Retry-After"] = str(wait)
+            return reply
+        try:
+            token = await loop.run_in_executor(hashing, desk.agents.sign_in, name, password)
         except AgentError as exc:
-            failures[name] = recent + [now]
-            log.warning("console sign-in refused for %r from %s", name, request.ip)
+            await loop.run_in_executor(None, throttle.failed, name, client)
+            log.warning("console sign-in refused for %r from %s", name, client)
             return _error(str(exc), 401)
-        failures.pop(name, None)
-        agent = desk.agents.agent_for(token)
+        trusted = await loop.run_in_executor(None, throttle.succeeded, name, client)
+        agent = await loop.run_in_executor(None, desk.agents.agent_for, token)
         assert agent is not None
         reply = response.json({"agent": _agent_json(agent), "token": token})
-        reply.cookies[COOKIE] = token
-        cookie = reply.cookies[COOKIE]
-        cookie["httponly"] = True
-        cookie["samesite"] = "Strict"
-        cookie["path"] = "/"
-        cookie["max-age"] = desk.settings.handoff.session_hours * 3600
+        _set_cookie(reply, COOKIE, token, desk.settings.handoff.session_hours * 3600)
+        _set_cookie(reply, DEVICE_COOKIE, trusted, DEVICE_DAYS * 86400)
         return reply
 
     @bp.post("/console/api/logout")

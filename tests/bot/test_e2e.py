@@ -23,6 +23,8 @@ pytestmark = pytest.mark.slow
 # for a day), so requests for a person queue; tests/bot/test_handoff_e2e.py
 # covers the console, presence and taking messages when nobody is on duty.
 HANDOFF = {"presence_timeout": 86400, "max_waiting_per_agent": 100}
+# Sign-in tests pose as several clients behind this loopback "proxy" (X-Forwarded-For).
+CONSOLE = {"trusted_proxies": "127.0.0.1"}
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -282,6 +284,37 @@ def test_socketio_refuses_bad_session_ids_and_bodies_and_keeps_answering(running
         == [True] * 4, reasons
     assert answered[0]["text"] == "不客气！还有其他问题可以继续问我。"
     assert all(proc.poll() is None for proc in running_bot.processes.values())
+
+
+def sign_in(running_bot, name: str, password: str, client: str, device: str | None = None) -> tuple[int, dict, str]:
+    """POST /console/api/login as a browser at address ``client`` would; the device cookie it got back."""
+    headers = {"Content-Type": "application/json", "X-Forwarded-For": client, "X-Faqbot-Console": "1",
+               "Origin": running_bot.rasa_url}
+    if device:
+        headers["Cookie"] = f"faqbot_device={device}"
+    request = urllib.request.Request(running_bot.rasa_url + "/console/api/login", headers=headers,
+                                     data=json.dumps({"name": name, "password": password}).encode())
+    try:
+        with urllib.request.urlopen(request, timeout=30) as reply:
+            cookies = reply.headers.get_all("Set-Cookie") or []
+            found = next((c.split(";")[0].split("=", 1)[1] for c in cookies if c.startswith("faqbot_device=")), "")
+            return reply.status, json.loads(reply.read()), found
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read()), ""
+
+
+def test_guessing_an_agents_password_never_locks_the_agent_out(running_bot):
+    status, _, device = sign_in(running_bot, "on-duty", "long-enough-password", "198.51.100.7")
+    assert status == 200 and device
+    for _ in range(6):
+        status, body, _ = sign_in(running_bot, "on-duty", "guess", "203.0.113.9")
+    assert status == 429 and "too many failed sign-ins" in body["error"]
+    status, body, _ = sign_in(running_bot, "on-duty", "long-enough-password", "203.0.113.9")
+    assert status == 429  # the guesser's address waits, even with the right password
+    status, body, _ = sign_in(running_bot, "on-duty", "long-enough-password", "198.51.100.8", device)
+    assert status == 200 and body["agent"]["name"] == "on-duty"  # the agent signs in from elsewhere
+    status, _, _ = sign_in(running_bot, "nobody-here", "guess", "192.0.2.1")
+    assert status == 401
 
 
 def test_socketio_channel_answers_the_web_widget(running_bot, kb):
