@@ -77,6 +77,38 @@ def _store_errors_are_not_fatal() -> None:
     tracker_store.SQLTrackerStore.session_scope = session_scope  # type: ignore[method-assign]
 
 
+def _bound_action_time() -> None:
+    """A hung action server (SIGSTOP, a deadlock) kept customers waiting for
+    Rasa's 300 s action timeout and then gave them nothing. ``[bot]
+    action_timeout`` bounds it; the timeout fails the turn and the channel
+    guard sends the apology.
+
+    ``RemoteAction.run`` passes the module's ``DEFAULT_REQUEST_TIMEOUT`` to
+    aiohttp as the request's total timeout; when it runs out aiohttp raises a
+    bare ``asyncio.TimeoutError``, which Rasa's processor logs as an unnamed
+    exception and swallows (no events, no reply). Here it becomes a
+    ``RasaException`` that says what happened; the processor still swallows
+    it, so the turn ends without a reply and the guard apologises."""
+    from rasa.core.actions import action
+    from rasa.shared.exceptions import RasaException
+
+    from faqbot.config import load_settings
+
+    seconds = load_settings().bot.action_timeout
+    action.DEFAULT_REQUEST_TIMEOUT = seconds  # type: ignore[assignment]
+    run = getattr(action.RemoteAction.run, "__wrapped__", action.RemoteAction.run)  # apply() may run twice
+
+    @functools.wraps(run)
+    async def bounded_run(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await run(self, *args, **kwargs)
+        except TimeoutError:  # asyncio.TimeoutError is this one since Python 3.11
+            raise RasaException(f"the action server did not answer '{self.name()}' within {seconds:g} s "
+                                "([bot] action_timeout): is it hung or overloaded?") from None
+
+    action.RemoteAction.run = bounded_run  # type: ignore[method-assign]
+
+
 DRAIN_SECONDS = 8.0
 
 
@@ -178,6 +210,7 @@ def apply() -> None:
 
     RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
     _store_errors_are_not_fatal()
+    _bound_action_time()
     _mount_configured_channels()
 
 

@@ -16,10 +16,11 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Callable
 
 import yaml
 
+from bot.supervisor import GaveUp, RestartPolicy, Supervisor
 from bot.training import BOT_DIR, rasa_env, train
 from faqbot.config import PROJECT_ROOT, Settings, to_env
 
@@ -34,7 +35,22 @@ class RunningBot:
     model: Path
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
     logs: dict[str, Path] = field(default_factory=dict)
+    commands: dict[str, list[str]] = field(default_factory=dict)
+    health: dict[str, str] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
     _files: list[IO[bytes]] = field(default_factory=list)
+
+    def spawn(self, name: str) -> subprocess.Popen:
+        """Start (or restart) one server, its output appended to its log when there is one."""
+        out: IO[bytes] | None = open(self.logs[name], "ab") if name in self.logs else None
+        try:
+            self.processes[name] = subprocess.Popen(self.commands[name], cwd=PROJECT_ROOT, env=self.env,
+                                                    stdout=out, stderr=subprocess.STDOUT if out else None,
+                                                    start_new_session=bool(self.logs))
+        finally:
+            if out is not None:
+                out.close()  # the server has its own copy; restarts must not pile up open files here
+        return self.processes[name]
 
     @property
     def rasa_url(self) -> str:
@@ -178,17 +194,13 @@ def start_bot(settings: Settings, models_dir: Path | None = None, log_dir: Path 
                  "--port", str(settings.bot.rasa_port)],  # CORS: bot/web/cors.py, from the config
     }
     health = {"actions": f"{bot.action_url}/health", "rasa": f"{bot.rasa_url}/webhooks/rest/"}
+    bot.commands, bot.health, bot.env = commands, health, env
     try:
-        for name, command in commands.items():
-            out: IO[bytes] | None = None
+        for name in commands:
             if log_dir is not None:
                 log_dir.mkdir(parents=True, exist_ok=True)
                 bot.logs[name] = log_dir / f"{name}.log"
-                out = open(bot.logs[name], "ab")
-                bot._files.append(out)
-            bot.processes[name] = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=out,
-                                                   stderr=subprocess.STDOUT if out else None,
-                                                   start_new_session=log_dir is not None)
+            bot.spawn(name)
         deadline = time.monotonic() + settings.bot.startup_timeout
         pending = dict(health)
         while pending:
@@ -209,8 +221,18 @@ def start_bot(settings: Settings, models_dir: Path | None = None, log_dir: Path 
     return bot
 
 
+def supervisor_for(bot: RunningBot, say: Callable[[str], None]) -> Supervisor:
+    """What keeps ``bot``'s servers running under ``faqbot run`` (the tests drive the same one)."""
+    return Supervisor(bot.processes, bot.spawn, bot.health, RestartPolicy.from_settings(bot.settings.bot), say=say)
+
+
 def run_forever(settings: Settings) -> int:
-    """``faqbot run``: start, print the URLs, stop both servers cleanly on Ctrl-C."""
+    """``faqbot run``: start, print the URLs, keep both servers running
+    (``bot/supervisor.py``), stop both cleanly on Ctrl-C or SIGTERM."""
+    try:  # a bad restart policy stops here, before anything is built or started
+        RestartPolicy.from_settings(settings.bot)
+    except ValueError as exc:
+        raise StartupFailed(str(exc)) from None
     bot = start_bot(settings)
     print(f"\nThe bot is running.\n  REST:      POST {bot.rest_webhook}  "
           '{"sender": "u1", "message": "提现手续费是多少"}\n'
@@ -226,14 +248,14 @@ def run_forever(settings: Settings) -> int:
         stopping = True
 
     signal.signal(signal.SIGTERM, _stop)
+    supervisor = supervisor_for(bot, say=lambda line: print(line, file=sys.stderr, flush=True))
     try:
-        while not stopping:
-            for name, proc in bot.processes.items():
-                if proc.poll() is not None:
-                    print(f"the {name} server exited with code {proc.returncode}; stopping", file=sys.stderr)
-                    bot.stop()
-                    return 1
-            time.sleep(0.5)
+        supervisor.run(lambda: stopping)
+    except GaveUp as exc:
+        print(str(exc), file=sys.stderr, flush=True)
+        bot.stop()
+        print("stopped.", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         pass
     print("\nstopping…", flush=True)

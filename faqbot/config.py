@@ -105,8 +105,19 @@ class BotConfig:
     # Where trained Rasa models are kept (named by the hash of their inputs);
     # empty means data_dir/models.
     models_dir: str = ""
-    # Seconds `faqbot run` waits for both servers to answer their health checks.
+    # Seconds `faqbot run` waits for both servers to answer their health checks
+    # (at start, and for a server the supervisor restarted).
     startup_timeout: int = 180
+    # Seconds the Rasa server waits for the action server before the customer
+    # gets the apology (Rasa's own default is 300 s of silence).
+    action_timeout: float = 8.0
+    # `faqbot run` restarts a server that dies, or that does not answer its
+    # health check for hang_seconds, after 1 s, 2 s, 4 s … (at most 30 s); a
+    # server restarted more than restart_limit times within restart_window
+    # seconds stops the bot (exit 1) instead.
+    restart_limit: int = 5
+    restart_window: int = 300
+    hang_seconds: int = 30
 
 
 @dataclass(frozen=True)
