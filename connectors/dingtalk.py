@@ -74,11 +74,11 @@ def check_sign(timestamp: str | None, signature: str | None, secret: str, now_ms
     """Why the request is refused, or None when it is genuine."""
     if not timestamp or not signature:
         return "missing 'timestamp' or 'sign' header"
-    if not timestamp.isdigit():
+    if not (timestamp.isascii() and timestamp.isdigit()):  # str.isdigit() alone accepts "²", which int() refuses
         return f"'timestamp' header is not milliseconds: {timestamp[:40]!r}"
     if abs(now_ms - int(timestamp)) > MAX_SKEW_MS:
         return f"'timestamp' is {abs(now_ms - int(timestamp)) / 1000:.0f} s away from now (limit 3600 s)"
-    if not hmac.compare_digest(sign(timestamp, secret).encode(), signature.encode()):
+    if not hmac.compare_digest(sign(timestamp, secret).encode(), signature.encode("utf-8", "surrogateescape")):
         return "'sign' does not match HmacSHA256(appSecret, timestamp + '\\n' + appSecret)"
     return None
 
@@ -314,9 +314,9 @@ class DingTalkInput(InputChannel):
                 return response.json({"error": refused}, status=401 if "missing" in refused else 403)
             try:
                 body = parse_json(request.body)
-            except ValueError:
-                body = None
-            problem = _malformed(body, self.webhook_origins)
+                problem = _malformed(body, self.webhook_origins)
+            except ValueError as exc:
+                problem = str(exc)
             if problem:
                 log.warning("dingtalk: malformed message from %s: %s", request.ip, problem)
                 return response.json({"error": problem}, status=400)

@@ -37,20 +37,28 @@ Handler = Callable[[UserMessage], Awaitable[Any]]
 class CountingOutput(OutputChannel):
     """Delegates every reply to the real output channel and counts them."""
 
-    def __init__(self, inner: OutputChannel) -> None:
+    def __init__(self, inner: OutputChannel,
+                 on_buttons: Callable[[list[dict[str, str]]], Awaitable[None]] | None = None) -> None:
         self.inner = inner
         self.sent = 0
         self.buttons: list[dict[str, str]] = []  # what this turn offered, for the gate
+        self.on_buttons = on_buttons
 
     def name(self) -> str:  # type: ignore[override]
         return self.inner.name()
 
     async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
         self.sent += 1
-        for button in list(message.get("buttons") or []) + list(message.get("quick_replies") or []):
-            if isinstance(button, dict) and isinstance(button.get("payload"), str):
-                self.buttons.append({"title": str(button.get("title") or button["payload"]),
-                                     "payload": button["payload"]})
+        offered = [{"title": str(b.get("title") or b["payload"]), "payload": b["payload"]}
+                   for b in list(message.get("buttons") or []) + list(message.get("quick_replies") or [])
+                   if isinstance(b, dict) and isinstance(b.get("payload"), str)]
+        if offered:
+            self.buttons += offered
+            if self.on_buttons is not None:  # before the user can see them: a fast click must count
+                try:
+                    await self.on_buttons(self.buttons)
+                except Exception:
+                    log.exception("could not record the buttons offered to %s", recipient_id)
         await self.inner.send_response(recipient_id, message)
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
@@ -90,7 +98,11 @@ def guarded(on_new_message: Handler, apology: str = APOLOGY) -> Handler:
                 if (message.text or "").startswith("/"):
                     message.text = message.text.lstrip("/ ") or "？"
         started = time.perf_counter()
-        output = CountingOutput(message.output_channel)
+        async def offer(buttons: list[dict[str, str]]) -> None:
+            if owner is not None:
+                await owner.offered(message, buttons)
+
+        output = CountingOutput(message.output_channel, offer)
         message.output_channel = output
         failed = False
         try:
@@ -108,7 +120,8 @@ def guarded(on_new_message: Handler, apology: str = APOLOGY) -> Handler:
         elif owner is not None and not failed:
             try:
                 await owner.answered(message, (time.perf_counter() - started) * 1000)
-                await owner.offered(message, output.buttons)
+                if not output.buttons:  # a turn without buttons leaves none current
+                    await owner.offered(message, [])
             except Exception:
                 log.exception("the message gate could not record a turn of %s", message.sender_id)
 

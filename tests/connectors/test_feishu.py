@@ -160,6 +160,14 @@ def content(call) -> dict[str, Any]:
     return json.loads(call.json["content"])
 
 
+def _buttons(card: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every button of an interactive card, in order."""
+    found: list[dict[str, Any]] = []
+    for element in card.get("elements", []):
+        found += [a for a in element.get("actions", []) if a.get("tag") == "button"]
+    return found
+
+
 def user_texts(bot_settings, sender: str, count: int, timeout: float = 15) -> list[str]:
     """What the bot received from ``sender`` once it has ``count`` messages (Rasa's tracker store)."""
     return wait_until(lambda: texts if len(texts := tracker_texts(bot_settings.data_dir, sender)) >= count else None,
@@ -233,7 +241,15 @@ def test_a_re_pushed_event_or_message_is_answered_once(lark):
 
 
 def test_a_card_button_click_sends_its_payload_to_the_bot(lark, kb, bot_settings):
-    payload = "/choose_faq" + json.dumps({"faq_id": "ex-withdraw-limit"})
+    # The welcome card offers the hot questions; a click on one is honoured (an unoffered payload would not be).
+    entered = other_event("im.chat.access_event.bot_p2p_chat_entered_v1", {
+        "chat_id": "oc_card", "operator_id": {"open_id": "ou_card", "union_id": "on_2", "user_id": "u2"},
+        "last_message_id": "", "last_message_create_time": ""})
+    assert lark.send(entered)[:2] == (200, {})
+    [welcome] = lark.wait_sent("oc_card")
+    offered = [b["value"]["payload"] for b in _buttons(content(welcome))]
+    payload = offered[0]
+    faq_id = json.loads(payload[len("/choose_faq"):])["faq_id"]
     click = other_event("card.action.trigger", {
         "operator": {"open_id": "ou_card", "user_id": "u2", "union_id": "on_2", "tenant_key": "tenant"},
         "token": "c-update-token", "host": "im_message",
@@ -241,9 +257,9 @@ def test_a_card_button_click_sends_its_payload_to_the_bot(lark, kb, bot_settings
         "context": {"open_message_id": "om_card", "open_chat_id": "oc_card"}})
     status, body, took, _ = lark.send(click)
     assert (status, body) == (200, {}) and took < 1.0
-    [call] = lark.wait_sent("oc_card")
-    assert content(call)["elements"][0]["content"] == kb["ex-withdraw-limit"].answer.strip()
-    assert user_texts(bot_settings, "ou_card", 1) == [payload]
+    call = lark.wait_sent("oc_card", 2)[1]
+    assert content(call)["elements"][0]["content"] == kb[faq_id].answer.strip()
+    assert user_texts(bot_settings, "ou_card", 2) == ["/greet", payload]
 
 
 def test_opening_a_p2p_chat_gets_the_welcome(lark):

@@ -202,7 +202,10 @@ def test_kf_messages_are_synced_from_the_persisted_cursor_and_answered_once(webh
     PAGES[("wkA", "c2")] = {"next_cursor": "c3", "has_more": 0, "msg_list": []}
     kf_callback(webhook, "wkA", "KF-CALLBACK-TOKEN-2")
     wait_until(lambda: len(sent_to(api, KF_SEND, "wmU1")) >= 2, what="the reply to the click")
-    assert tracker_texts(bot_settings.data_dir, "kf:wkA:wmU1") == ["提现手续费是多少", helpful]
+    # Rasa stores the turn after its reply went out: wait for it rather than read at once.
+    texts = wait_until(lambda: found if len(found := tracker_texts(bot_settings.data_dir, "kf:wkA:wmU1")) >= 2
+                       else None, what="the click in the tracker")
+    assert texts == ["提现手续费是多少", helpful]
     assert [(c.json["cursor"], c.json["token"]) for c in api.calls_to(SYNC) if c.json["open_kfid"] == "wkA"] == [
         ("", "KF-CALLBACK-TOKEN-1"), ("c1", "KF-CALLBACK-TOKEN-2"), ("c2", "KF-CALLBACK-TOKEN-2")]
     assert json.loads(cursor_file.read_text())["wkA"] == "c3"
