@@ -1,15 +1,12 @@
 """DingTalk (钉钉) HTTP-mode robot against the real Rasa and action servers.
 
-Requests are built here as DingTalk builds them (the sign computed with
-hmac/hashlib in this file); the sessionWebhook and the OpenAPI are the fake
+Requests are built here as DingTalk builds them (the sign computed by
+tests/connectors/signing.py); the sessionWebhook and the OpenAPI are the fake
 platform on loopback, which checks the access token on every API call."""
 
 from __future__ import annotations
 
-import base64
 import dataclasses
-import hashlib
-import hmac
 import json
 import time
 import urllib.error
@@ -24,6 +21,7 @@ from indexer.kb import load_kb
 from tests.bot.conftest import post
 from tests.connectors.fake_platform import FakePlatform
 from tests.connectors.polling import tracker_texts, wait_until
+from tests.connectors.signing import dingtalk_sign
 
 pytestmark = pytest.mark.slow
 
@@ -71,8 +69,7 @@ def kb(bot_settings):
 
 
 def sign(timestamp: str, secret: str = APP_SECRET) -> str:
-    return base64.b64encode(hmac.new(secret.encode(), f"{timestamp}\n{secret}".encode(),
-                                     hashlib.sha256).digest()).decode()
+    return dingtalk_sign(timestamp, secret)
 
 
 class Ding:

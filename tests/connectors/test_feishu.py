@@ -2,18 +2,15 @@
 
 Requests are built here as Feishu builds them: bodies encrypted (AES-256-CBC,
 key = SHA-256(Encrypt Key), random IV in front) and signed (sha256 of
-timestamp + nonce + key + body) with this file's own few lines of
-hashlib/cryptography. The OpenAPI is the fake platform on loopback, which
-checks the tenant_access_token on every call. The last tests start a second
-bot without an Encrypt Key (plain bodies)."""
+timestamp + nonce + key + body) by tests/connectors/signing.py, the tests'
+own few lines of hashlib/cryptography. The OpenAPI is the fake platform on
+loopback, which checks the tenant_access_token on every call. The last tests
+start a second bot without an Encrypt Key (plain bodies)."""
 
 from __future__ import annotations
 
-import base64
 import dataclasses
-import hashlib
 import json
-import os
 import shutil
 import time
 import urllib.error
@@ -23,13 +20,12 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives import padding
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from faqbot.config import PROJECT_ROOT
 from indexer.kb import load_kb
 from tests.bot.conftest import MODELS_DIR, free_port, post
 from tests.connectors.polling import tracker_texts, wait_until
+from tests.connectors.signing import feishu_encrypt, feishu_signature
 
 pytestmark = pytest.mark.slow
 
@@ -92,11 +88,7 @@ def kb(bot_settings):
 
 
 def encrypt(event: dict[str, Any], key: str = ENCRYPT_KEY) -> str:
-    padder = padding.PKCS7(128).padder()
-    data = padder.update(json.dumps(event, ensure_ascii=False).encode()) + padder.finalize()
-    iv = os.urandom(16)
-    encryptor = Cipher(algorithms.AES(hashlib.sha256(key.encode()).digest()), modes.CBC(iv)).encryptor()
-    return base64.b64encode(iv + encryptor.update(data) + encryptor.finalize()).decode()
+    return feishu_encrypt(json.dumps(event, ensure_ascii=False).encode(), key)
 
 
 def message_event(text: str, chat: str, open_id: str = "ou_user1", event_id: str | None = None,
@@ -134,7 +126,7 @@ class Lark:
         headers = {"Content-Type": "application/json; charset=utf-8"}
         if signed:
             timestamp, nonce = str(int(time.time())), uuid.uuid4().hex[:16]
-            digest = hashlib.sha256((timestamp + nonce + ENCRYPT_KEY).encode() + data).hexdigest()
+            digest = feishu_signature(timestamp, nonce, ENCRYPT_KEY, data)
             headers.update({"X-Lark-Request-Timestamp": timestamp, "X-Lark-Request-Nonce": nonce,
                             "X-Lark-Signature": signature or digest})
         request = urllib.request.Request(self.webhook, data=data, headers=headers)

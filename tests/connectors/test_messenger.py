@@ -1,6 +1,7 @@
 """Facebook Messenger through the real Rasa server: webhook events signed as
-Meta signs them (X-Hub-Signature-256 computed here), the Send API answered by
-the fake platform, which checks the page access token on every call."""
+Meta signs them (X-Hub-Signature-256, tests/connectors/signing.py), the Send
+API answered by the fake platform, which checks the page access token on
+every call."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from connectors import platform_api
 from connectors.messenger import MessengerApi, MessengerOutbound, render
 from indexer.kb import load_kb
 from tests.connectors.polling import wait_until
+from tests.connectors.signing import messenger_signature
 
 pytestmark = pytest.mark.slow
 
@@ -67,7 +69,7 @@ def kb(bot_settings):
 
 
 def signature(body: bytes, secret: str = APP_SECRET) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return messenger_signature(body, secret)
 
 
 def deliver(url: str, payload: dict | None, raw: bytes | None = None, sig: str | None = None,

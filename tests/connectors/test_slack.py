@@ -1,13 +1,12 @@
 """Slack through the real Rasa server: Events API and interactivity requests
-signed as Slack signs them (v0 HMAC-SHA256 computed here), ``chat.postMessage``
-answered by the fake platform, which checks the bot token on every call."""
+signed as Slack signs them (v0 HMAC-SHA256, tests/connectors/signing.py),
+``chat.postMessage`` answered by the fake platform, which checks the bot
+token on every call."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
-import hashlib
-import hmac
 import itertools
 import json
 import threading
@@ -22,6 +21,7 @@ from connectors import platform_api
 from connectors.slack import SlackApi, SlackOutbound, render
 from indexer.kb import load_kb
 from tests.connectors.polling import wait_until
+from tests.connectors.signing import slack_signature
 
 pytestmark = pytest.mark.slow
 
@@ -62,8 +62,7 @@ def kb(bot_settings):
 
 
 def sign(body: bytes, timestamp: str, secret: str = SIGNING_SECRET) -> str:
-    base = f"v0:{timestamp}:".encode() + body
-    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+    return slack_signature(body, timestamp, secret)
 
 
 def deliver(url: str, body: bytes, content_type: str = "application/json", timestamp: str | None = None,

@@ -34,7 +34,11 @@ def _cipher(aes_key: str) -> Cipher:
 
 
 def encrypt(aes_key: str, plaintext: str, receiver: str) -> str:
-    body = plaintext.encode()
+    return encrypt_bytes(aes_key, plaintext.encode(), receiver)
+
+
+def encrypt_bytes(aes_key: str, body: bytes, receiver: str) -> str:
+    """``encrypt`` for any bytes (the fuzz suite sends plaintexts that are not UTF-8 or not XML)."""
     raw = os.urandom(16) + struct.pack(">I", len(body)) + body + receiver.encode()
     pad = 32 - len(raw) % 32
     raw += bytes([pad]) * pad
