@@ -77,7 +77,8 @@ class Refused(Exception):
 
 
 def signature(timestamp: str, nonce: str, encrypt_key: str, raw: bytes) -> str:
-    return hashlib.sha256((timestamp + nonce + encrypt_key).encode() + raw).hexdigest()
+    # Headers arrive surrogate-escaped where they are not UTF-8: sign the bytes that were sent.
+    return hashlib.sha256((timestamp + nonce + encrypt_key).encode("utf-8", "surrogateescape") + raw).hexdigest()
 
 
 def decrypt(encrypted: str, encrypt_key: str) -> dict[str, Any]:
@@ -294,7 +295,7 @@ class FeishuInput(InputChannel):
             signed = headers.get("X-Lark-Signature")
             if signed is not None:
                 expected = signature(timestamp or "", nonce or "", self.encrypt_key, raw)
-                if not hmac.compare_digest(expected.encode(), signed.encode()):
+                if not hmac.compare_digest(expected.encode(), signed.encode("utf-8", "surrogateescape")):
                     raise Refused(401, "X-Lark-Signature does not match sha256(timestamp+nonce+key+body)")
             try:
                 body = decrypt(str(body["encrypt"]), self.encrypt_key)

@@ -61,7 +61,8 @@ UNSUPPORTED = "抱歉，目前只能识别文字消息，请用文字描述您�
 
 def signature_ok(app_secret: str, body: bytes, header: str) -> bool:
     expected = "sha256=" + hmac.new(app_secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected.encode("utf-8"), header.strip().lower().encode("utf-8"))
+    # Headers arrive surrogate-escaped where they are not UTF-8: compare the bytes that were sent.
+    return hmac.compare_digest(expected.encode("utf-8"), header.strip().lower().encode("utf-8", "surrogateescape"))
 
 
 def render(text: str, buttons: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
@@ -250,14 +251,15 @@ class MessengerInput(InputChannel):
 
 def _parse(item: dict[str, Any]) -> tuple[str, str, str, str] | None:
     """(sender, kind, text for the bot, dedup key) of one messaging item, None to ignore it."""
-    sender = str((item.get("sender") or {}).get("id") or "")
-    message, postback = item.get("message"), item.get("postback")
+    who, message, postback = item.get("sender"), item.get("message"), item.get("postback")
+    sender = str(who.get("id") or "") if isinstance(who, dict) else ""  # the body is the platform's, not ours
     if not sender:
         return None
     if isinstance(message, dict):
         if message.get("is_echo") or not message.get("mid"):
             return None  # our own messages coming back
-        quick = (message.get("quick_reply") or {}).get("payload")
+        quick_reply = message.get("quick_reply")
+        quick = quick_reply.get("payload") if isinstance(quick_reply, dict) else None
         text = quick if isinstance(quick, str) and quick else message.get("text")
         key = f"mid:{message['mid']}"
         if not isinstance(text, str) or not text.strip():

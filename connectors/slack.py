@@ -69,7 +69,8 @@ def signature_ok(secret: str, timestamp: str, body: bytes, signature: str, now: 
         return False
     base = b"v0:" + timestamp.encode("ascii", "replace") + b":" + body
     expected = "v0=" + hmac.new(secret.encode("utf-8"), base, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected.encode("utf-8"), signature.encode("utf-8"))
+    # Headers arrive surrogate-escaped where they are not UTF-8: compare the bytes that were sent.
+    return hmac.compare_digest(expected.encode("utf-8"), signature.encode("utf-8", "surrogateescape"))
 
 
 def escape(text: str) -> str:
@@ -267,7 +268,11 @@ class SlackInput(InputChannel):
 
     async def _interaction(self, payload: dict[str, Any], api: SlackApi, seen: SeenIds,
                            handle: Handler) -> HTTPResponse:
-        user = (payload.get("user") or {}).get("id")
+        def part(key: str) -> dict[str, Any]:  # the payload is the sender's JSON: any part may be any type
+            value = payload.get(key)
+            return value if isinstance(value, dict) else {}
+
+        user = part("user").get("id")
         actions = payload.get("actions")
         if payload.get("type") != "block_actions" or not user or not isinstance(actions, list) or not actions:
             log.debug("slack: ignored an interaction of type %r", payload.get("type"))
@@ -280,9 +285,8 @@ class SlackInput(InputChannel):
         if not await seen.first_time(f"slack:action:{key}"):
             log.info("slack: button click %s was already taken; not handled again", key)
             return response.empty(status=200)
-        channel = str((payload.get("channel") or {}).get("id") or user)
-        container = payload.get("container") or {}
-        thread_ts = container.get("thread_ts") or (payload.get("message") or {}).get("thread_ts")
+        channel = str(part("channel").get("id") or user)
+        thread_ts = part("container").get("thread_ts") or part("message").get("thread_ts")
         message = UserMessage(value, SlackOutput(api, channel, thread_ts), str(user), input_channel=self.name(),
                               metadata={"slack": {"channel": channel, "thread_ts": thread_ts, "action": True}})
         in_background(self._run(handle, message), "slack update")

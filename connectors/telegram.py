@@ -215,7 +215,8 @@ class TelegramInput(InputChannel):
         @hook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
             given = request.headers.get(SECRET_HEADER, "")
-            if not hmac.compare_digest(given.encode("utf-8"), self.secret.encode("utf-8")):
+            # surrogateescape: a header that is not UTF-8 is compared as the bytes that were sent
+            if not hmac.compare_digest(given.encode("utf-8", "surrogateescape"), self.secret.encode("utf-8")):
                 log.warning("telegram: rejected an update from %s: %s %s header", request.ip,
                             "wrong" if given else "missing", SECRET_HEADER)
                 return response.json({"error": "forbidden"}, status=403)

@@ -52,7 +52,7 @@ class Rejected(Exception):
 
 
 def check_fresh(timestamp: str, max_age: float = MAX_AGE_SECONDS) -> None:
-    if not timestamp.isdigit():
+    if not (timestamp.isascii() and timestamp.isdigit()):  # str.isdigit() alone accepts "²", which int() refuses
         raise Rejected(400, f"timestamp {timestamp[:20]!r} is not a number of seconds")
     skew = abs(time.time() - int(timestamp))
     if skew > max_age:
