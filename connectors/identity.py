@@ -61,6 +61,13 @@ def check_id(value: object, what: str = "sender") -> str:
     return value
 
 
+def is_storable(text: str) -> bool:
+    """Whether every store can hold ``text`` as it is: no unpaired surrogate
+    (UTF-8 cannot encode one) and no NUL (PostgreSQL refuses it). For values
+    that must stay exact, like a password, where :func:`safe_text` would alter them."""
+    return _SURROGATE.search(text) is None and "\x00" not in text
+
+
 def safe_text(text: str) -> str:
     """``text`` with what no store can hold replaced by U+FFFD (tab and newline kept)."""
     return _UNSTORABLE.sub("\ufffd", text)

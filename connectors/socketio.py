@@ -11,15 +11,22 @@
   without ``await``; in python-socketio 5.x it is a coroutine, so the client
   never joined its session's room and never received a reply. The
   ``session_request`` handler is re-registered here with the await.
+- A protocol error closes the session at once: python-engineio answers a
+  packet a client must not send on polling (``0``, ``2``, ``6``) by closing
+  the session and waiting until a poll collects the CLOSE; with no poll
+  waiting, the POST hung for a minute and ended in a 503. The wait is
+  bounded (:class:`PromptCloseEngineIO`), and the POST gets its 400.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import uuid
 from typing import Any
 
+import engineio
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketIOInput as RasaSocketIOInput
 from rasa.core.channels.socketio import SocketIOOutput
@@ -31,8 +38,28 @@ from connectors.guard import Handler, guarded
 from connectors.identity import id_problem
 
 ERROR_EVENT = "request_error"
+CLOSE_DRAIN_SECONDS = 2.0
 
 log = logging.getLogger(__name__)
+
+
+class PromptCloseEngineIO(engineio.AsyncServer):  # type: ignore[misc]
+    """Engine.IO's server, closing a session without waiting more than
+    :data:`CLOSE_DRAIN_SECONDS` for a poll to collect what is queued for it."""
+
+    async def disconnect(self, sid: str | None = None) -> None:
+        if sid is None:
+            await super().disconnect()
+            return
+        socket = self.sockets.get(sid)
+        if socket is None:
+            return
+        await socket.close(wait=False, reason=self.reason.SERVER_DISCONNECT)
+        try:
+            await asyncio.wait_for(socket.queue.join(), CLOSE_DRAIN_SECONDS)
+        except asyncio.TimeoutError:
+            log.info("socket.io: closed session %s before a poll collected its last packets", sid)
+        self.sockets.pop(sid, None)
 
 
 class SocketIOInput(RasaSocketIOInput):
@@ -44,6 +71,8 @@ class SocketIOInput(RasaSocketIOInput):
         handle = guarded(on_new_message)
         blueprint = super().blueprint(handle)
         sio = blueprint.ctx.sio
+        assert type(sio.eio) is engineio.AsyncServer, type(sio.eio)
+        sio.eio.__class__ = PromptCloseEngineIO  # Rasa builds the server itself; only the close changes
 
         async def refuse(sid: str, reason: str) -> None:
             log.warning("socket.io: refused an event from %s: %s", sid, reason)

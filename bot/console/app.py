@@ -34,7 +34,7 @@ from bot.handoff_store import OPEN_STATES, WAITING, Handoff, HandoffError
 from bot.tickets import OPEN, TicketError
 from bot.web.origins import Proxies
 from bot.web.static_files import resolve, send_file
-from connectors.identity import id_problem
+from connectors.identity import id_problem, is_storable
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +149,8 @@ def console_blueprint(desk: HandoffDesk, suggest: Callable[[str], list[dict[str,
             body = None
         body = body if isinstance(body, dict) else {}
         name, password = str(body.get("name") or "")[:200], str(body.get("password") or "")[:1000]
+        if not (is_storable(name) and is_storable(password)):
+            return _error("'name' and 'password' must be valid text (no unpaired surrogates or NUL)", 400)
         client = proxies.forwarded(request, "for") or request.ip or "unknown"
         device = request.cookies.get(DEVICE_COOKIE)
         loop = asyncio.get_running_loop()
