@@ -21,7 +21,7 @@ from pathlib import Path
 
 from _common import ROOT, percentile_ms, save
 
-from bot.runner import start_bot
+from bot.process.runner import start_bot
 from faqbot.config import load_settings
 from tests.connectors.fake_platform import FakePlatform
 from tests.connectors.wechat_client import encrypt, http, new_aes_key, sha1_sign, stamp, with_query, xml_of

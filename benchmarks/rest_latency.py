@@ -21,7 +21,7 @@ from pathlib import Path
 
 from _common import ROOT, percentile_ms, save
 
-from bot.runner import start_bot
+from bot.process.runner import start_bot
 from faqbot.config import load_settings
 
 # A realistic mix: FAQ paraphrases, small talk, feedback and the odd miss.

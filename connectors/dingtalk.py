@@ -52,7 +52,7 @@ from connectors.platform_api import AccessToken, PlatformError, request_json
 from connectors.replies import Choices, numbered, split_text
 from connectors.webhook import webhook_blueprint
 from faqbot.config import ChannelsConfig, load_settings
-from indexer.normalize import normalize
+from faqbot.normalize import normalize
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ import re
 import time
 from typing import Any, Callable
 
-from indexer.normalize import normalize
+from faqbot.normalize import normalize
 
 Measure = Callable[[str], int]
 _SENTENCE_END = "。！？；!?;…"

@@ -36,9 +36,22 @@ from connectors.dedup import seen_ids
 from connectors.guard import Handler, guarded
 from connectors.platform_api import PlatformError
 from connectors.replies import Choices, numbered
-from connectors.wechat_xml import (SUCCESS, ApiClient, Cipher, Deliveries, Rejected, Turn, check_fresh, parse_xml,
-                                   passive_or_push, pieces, refuse, text_reply_xml, what_to_do)
 from connectors.webhook import webhook_blueprint
+from connectors.wechat_xml import (
+    SUCCESS,
+    ApiClient,
+    Cipher,
+    Deliveries,
+    Rejected,
+    Turn,
+    check_fresh,
+    parse_xml,
+    passive_or_push,
+    pieces,
+    refuse,
+    text_reply_xml,
+    what_to_do,
+)
 from faqbot.config import ChannelsConfig, load_settings
 
 log = logging.getLogger(__name__)

@@ -41,10 +41,26 @@ from connectors.dedup import SeenIds, seen_ids
 from connectors.guard import Handler, guarded
 from connectors.platform_api import PlatformError
 from connectors.replies import Choices, numbered, utf8_len
-from connectors.wechat_xml import (MAX_AGE_SECONDS, SUCCESS, TEXT_ONLY, ApiClient, Cipher, Deliveries, PushingOutput,
-                                   Rejected, Turn, check_fresh, message_text, parse_xml, passive_or_push, pieces,
-                                   refuse, text_reply_xml, what_to_do)
 from connectors.webhook import webhook_blueprint
+from connectors.wechat_xml import (
+    MAX_AGE_SECONDS,
+    SUCCESS,
+    TEXT_ONLY,
+    ApiClient,
+    Cipher,
+    Deliveries,
+    PushingOutput,
+    Rejected,
+    Turn,
+    check_fresh,
+    message_text,
+    parse_xml,
+    passive_or_push,
+    pieces,
+    refuse,
+    text_reply_xml,
+    what_to_do,
+)
 from faqbot.config import load_settings
 
 log = logging.getLogger(__name__)

@@ -212,7 +212,7 @@ def cmd_hittest(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from bot.training import train
+    from bot.process.training import train
 
     model, trained = train(_settings(args), force=args.force)
     print(f"{'trained' if trained else 'up to date, not retrained:'} {model}")
@@ -221,16 +221,16 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Index, model, action server and Rasa server; Ctrl-C stops both servers."""
-    from bot.runner import run_forever
+    from bot.process.runner import run_forever
 
     return run_forever(_settings(args))
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     """What editors and agents read: unanswered questions, feedback, hand-off requests, service KPIs."""
-    from bot.handoff_store import HandoffStore
-    from bot.kpis import compute_kpis, format_kpis
-    from bot.records import Records
+    from bot.handoff.handoffs import HandoffStore
+    from bot.handoff.kpis import compute_kpis, format_kpis
+    from bot.handoff.records import Records
 
     settings = _settings(args)
     if args.what == "kpis":
@@ -279,7 +279,7 @@ def _read_password(args: argparse.Namespace) -> str:
 
 def cmd_agent(args: argparse.Namespace) -> int:
     """Console accounts: add, change password, list, disable."""
-    from bot.agents import AgentError, AgentStore
+    from bot.handoff.agents import AgentError, AgentStore
 
     settings = _settings(args)
     agents = AgentStore(settings.database_url, settings.handoff.session_hours)
@@ -372,14 +372,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from bot.process.runner import StartupFailed
+    from bot.process.training import TrainingFailed
     from indexer.embedders import EmbedderError
     from indexer.evaluate import BenchmarkError
     from indexer.kb import KBInvalid
     from indexer.kb_import import ImportError_
     from indexer.search import IndexCorrupt, IndexMismatch, IndexMissing
     from indexer.store import StoreError
-    from bot.runner import StartupFailed
-    from bot.training import TrainingFailed
 
     try:
         return args.func(args)

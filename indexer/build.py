@@ -16,13 +16,13 @@ from typing import Sequence
 import numpy as np
 
 from faqbot.config import Settings
+from faqbot.normalize import NORMALISER_VERSION, normalize
 from indexer.bm25 import BM25
 from indexer.dense import build_faiss, index_kind, save_faiss
 from indexer.embed_cache import EmbeddingCache
 from indexer.embedders import Embedder
 from indexer.kb import FaqEntry
 from indexer.manifest import FORMAT_VERSION, MANIFEST, Manifest, write_manifest
-from indexer.normalize import NORMALISER_VERSION, normalize
 from indexer.progress import ProgressFn, no_progress
 from indexer.tokenize import Tokenizer
 

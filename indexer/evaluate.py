@@ -12,16 +12,15 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 
 from faqbot.config import Settings
+from faqbot.normalize import normalize
 from indexer.build import build_index
 from indexer.decide import FALLBACK, decide
 from indexer.embed_cache import EmbeddingCache
 from indexer.embedders import Embedder, make_embedder
 from indexer.kb import FaqEntry
 from indexer.longtext import search_text
-from indexer.normalize import normalize
 from indexer.progress import ProgressFn, no_progress
 from indexer.search import Searcher
 

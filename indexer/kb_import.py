@@ -15,8 +15,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from faqbot.normalize import normalize
 from indexer.kb import HANDOFF_POLICIES, FaqEntry
-from indexer.normalize import normalize
 
 MARKER = "# 由 `faqbot kb import` 生成"
 REQUIRED = ("问题", "答案")

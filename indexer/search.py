@@ -15,16 +15,22 @@ from pathlib import Path
 import numpy as np
 
 from faqbot.config import Settings
+from faqbot.normalize import NORMALISER_VERSION, normalize
 from indexer.bm25 import BM25
 from indexer.dense import load_faiss
 from indexer.embedders import Embedder, make_embedder
 from indexer.kb import FaqEntry
 from indexer.longtext import search_text
-from indexer.manifest import FORMAT_VERSION, IndexCorrupt, IndexMismatch, IndexMissing, Manifest
-from indexer.manifest import read_manifest, verify_version
-from indexer.normalize import NORMALISER_VERSION, normalize
+from indexer.manifest import (
+    FORMAT_VERSION,
+    IndexCorrupt,
+    IndexMismatch,
+    IndexMissing,
+    Manifest,
+    read_manifest,
+    verify_version,
+)
 from indexer.tokenize import Tokenizer
-
 
 __all__ = ["Candidate", "IndexCorrupt", "IndexMismatch", "IndexMissing", "SearchResult", "Searcher",
            "check_manifest", "read_manifest"]

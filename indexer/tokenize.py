@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 
 import jieba
 
-from indexer.normalize import normalize
+from faqbot.normalize import normalize
 
 jieba.setLogLevel(logging.WARNING)
 

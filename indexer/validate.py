@@ -14,9 +14,9 @@ from typing import Any
 
 import yaml
 
+from faqbot.normalize import normalize
 from indexer.kb import HANDOFF_POLICIES, FaqEntry, Problem
 from indexer.markdown import check_answer
-from indexer.normalize import normalize
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 FILE_KEYS = ("category", "entries")

@@ -12,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import runtime
 from bot.actions.replies import HUMAN_BUTTON, carry_out, channel_of, choose_payload, end_turn, state_of
-from bot.turn import plan_choice, plan_feedback, plan_request_human
+from bot.dialogue.turn import plan_choice, plan_feedback, plan_request_human
 from indexer.search import IndexMissing
 
 log = logging.getLogger(__name__)

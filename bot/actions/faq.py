@@ -12,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import runtime
 from bot.actions.replies import carry_out, channel_of, end_turn, state_of
-from bot.turn import plan_choice, plan_question
+from bot.dialogue.turn import plan_choice, plan_question
 from indexer.decide import ANSWER, FALLBACK, Decision
 from indexer.search import IndexMissing, Searcher, SearchResult
 from indexer.service import ask

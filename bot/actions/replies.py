@@ -1,4 +1,4 @@
-"""Carry out a ``bot.turn.Plan``: the messages the user sees, the records
+"""Carry out a ``bot.dialogue.turn.Plan``: the messages the user sees, the records
 people read, and the slots the next turn needs. Texts live in ``domain.yml``."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import runtime
-from bot.handoff_store import HandoffRequest
-from bot.turn import Plan, State
+from bot.dialogue.turn import Plan, State
+from bot.handoff.handoffs import HandoffRequest
 
 log = logging.getLogger(__name__)
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import functools
 
-from bot.handoff_desk import HandoffDesk
-from bot.records import Records
+from bot.handoff.desk import HandoffDesk
+from bot.handoff.records import Records
 from faqbot.config import Settings, load_settings
 from indexer.live import LiveSearcher
 

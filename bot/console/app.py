@@ -1,4 +1,4 @@
-"""The agent console's HTTP side, mounted on the Rasa server (``bot/rasa_server.py``)
+"""The agent console's HTTP side, mounted on the Rasa server (``bot/server/app.py``)
 so agent replies reach socket.io users through the same process that holds
 their connections.
 
@@ -27,11 +27,11 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.agents import Agent, AgentError
 from bot.console.throttle import DEVICE_COOKIE, DEVICE_DAYS, SignInThrottle
-from bot.handoff_desk import HandoffDesk
-from bot.handoff_store import OPEN_STATES, WAITING, Handoff, HandoffError
-from bot.tickets import OPEN, TicketError
+from bot.handoff.agents import Agent, AgentError
+from bot.handoff.desk import HandoffDesk
+from bot.handoff.handoffs import OPEN_STATES, WAITING, Handoff, HandoffError
+from bot.handoff.tickets import OPEN, TicketError
 from bot.web.origins import Proxies
 from bot.web.static_files import resolve, send_file
 from connectors.identity import id_problem, is_storable
@@ -251,7 +251,7 @@ def console_blueprint(desk: HandoffDesk, suggest: Callable[[str], list[dict[str,
     @bp.get("/console/api/kpis")
     @signed_in
     async def kpis(request: Request, agent: Agent) -> HTTPResponse:
-        from bot.kpis import compute_kpis
+        from bot.handoff.kpis import compute_kpis
 
         try:
             days = max(1, min(int(request.args.get("days", 14)), 366))

@@ -28,7 +28,7 @@ from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 
-from bot.database import Database
+from bot.handoff.db import Database
 
 metadata = sa.MetaData()
 

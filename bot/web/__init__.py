@@ -7,7 +7,7 @@ per kind of route), ``console_guard`` (the console API's cross-site request
 check), ``cookies`` (``Secure`` over https), ``headers`` (CSP and friends),
 ``static_files`` (files with validators and gzip) and ``rasa_defaults`` (Rasa's
 blanket CORS and version banner replaced). ``install`` puts them on the app
-that ``bot/rasa_server.py`` configures.
+that ``bot/server/app.py`` configures.
 """
 
 from __future__ import annotations

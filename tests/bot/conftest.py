@@ -10,7 +10,6 @@ import socket
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -82,7 +81,7 @@ def bot_settings(tmp_path_factory: pytest.TempPathFactory, request: pytest.Fixtu
 @pytest.fixture(scope="module")
 def running_bot(bot_settings: Settings, request: pytest.FixtureRequest):
     """A module may set ``ENV = {...}`` (channel secrets) for its servers' environment."""
-    from bot.runner import start_bot
+    from bot.process.runner import start_bot
 
     bot = start_bot(bot_settings, models_dir=MODELS_DIR, log_dir=bot_settings.data_dir / "logs",
                     say=lambda line: None, env=getattr(request.module, "ENV", None))

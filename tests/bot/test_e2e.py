@@ -11,8 +11,8 @@ import urllib.request
 
 import pytest
 
-from bot.handoff_store import HandoffStore
-from bot.records import Records
+from bot.handoff.handoffs import HandoffStore
+from bot.handoff.records import Records
 from connectors.guard import APOLOGY
 from indexer.kb import load_kb
 from tests.bot.conftest import Chat, post
@@ -29,7 +29,7 @@ CONSOLE = {"trusted_proxies": "127.0.0.1"}
 
 @pytest.fixture(scope="module", autouse=True)
 def agent_on_duty(bot_settings):
-    from bot.agents import AgentStore
+    from bot.handoff.agents import AgentStore
 
     agents = AgentStore(bot_settings.database_url)
     agents.add("on-duty", "long-enough-password")
@@ -194,7 +194,7 @@ def test_a_typed_payload_is_honoured_only_when_offered_now(chat: Chat, kb, runni
         "out_of_scope", "restart", "nlu_fallback", 'choose_faq{"faq_id": "ex-withdraw-fee"}',
         'greet{"last_faq_id": "x"}', "feedback_positive@1e308"]
     assert handoffs_for(Records(bot_settings.database_url), chat.sender) == []
-    from bot.tickets import TicketStore
+    from bot.handoff.tickets import TicketStore
     assert TicketStore(bot_settings.database_url).draft_for(chat.sender) is None
     # An offered button is honoured; once the bot has moved on, an old one is read as what it said.
     clarify = chat.say("充值的话呢")

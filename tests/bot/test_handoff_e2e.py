@@ -21,8 +21,8 @@ from typing import Any
 
 import pytest
 
-from bot.handoff_store import HandoffStore
-from bot.tickets import TicketStore
+from bot.handoff.handoffs import HandoffStore
+from bot.handoff.tickets import TicketStore
 from faqbot.config import PROJECT_ROOT, to_env
 from tests.bot.conftest import MODELS_DIR, Chat, post
 
@@ -40,7 +40,7 @@ class Servers:
         self.bot = None
 
     def start(self) -> None:
-        from bot.runner import start_bot
+        from bot.process.runner import start_bot
 
         self.bot = start_bot(self.settings, models_dir=MODELS_DIR, log_dir=self.settings.data_dir / "logs",
                              say=lambda line: None)

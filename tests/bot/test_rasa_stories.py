@@ -8,7 +8,8 @@ import sys
 
 import pytest
 
-from bot.training import BOT_DIR, rasa_env, train
+from bot.paths import BOT_DIR
+from bot.process.training import rasa_env, train
 from faqbot.config import PROJECT_ROOT, load_settings
 from tests.bot.conftest import MODELS_DIR
 

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from bot.console.throttle import PER_ACCOUNT, PER_ACCOUNT_AND_CLIENT, PER_CLIENT, SignInThrottle, attempts
-from tests.bot.test_records import postgres_url
+from tests.databases import postgres_url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

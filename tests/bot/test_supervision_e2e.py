@@ -1,5 +1,5 @@
-"""Supervision with the real servers (``bot/supervisor.py`` as ``faqbot run``
-wires it, ``bot.runner.supervisor_for``): a hung action server costs the
+"""Supervision with the real servers (``bot/process/supervisor.py`` as ``faqbot run``
+wires it, ``bot.process.runner.supervisor_for``): a hung action server costs the
 customer ``[bot] action_timeout`` seconds and an apology, not Rasa's 300 s of
 silence; a killed action server or Rasa server is restarted while the other
 keeps running, and the customer in flight gets the apology. Tests run in file
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.runner import RunningBot, supervisor_for
+from bot.process.runner import RunningBot, supervisor_for
 from connectors.guard import APOLOGY
 from indexer.kb import load_kb
 from tests.bot.conftest import Chat

@@ -11,8 +11,8 @@ import urllib.request
 
 import pytest
 
-from bot.agents import AgentStore
-from bot.handoff_store import HandoffStore
+from bot.handoff.agents import AgentStore
+from bot.handoff.handoffs import HandoffStore
 from faqbot.config import PROJECT_ROOT
 from indexer.kb import load_kb
 from tests.bot.test_handoff_e2e import Servers

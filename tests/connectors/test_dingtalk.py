@@ -270,7 +270,7 @@ def test_an_expired_session_webhook_falls_back_to_batch_send(dingtalk, fake_plat
 
 def test_an_agent_reply_during_a_hand_off_goes_out_through_batch_send(dingtalk, running_bot, bot_settings,
                                                                      fake_platform):
-    from bot.agents import AgentStore
+    from bot.handoff.agents import AgentStore
 
     agents = AgentStore(bot_settings.database_url)
     agents.add(AGENT, PASSWORD, DISPLAY)

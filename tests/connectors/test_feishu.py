@@ -284,7 +284,7 @@ def test_a_revoked_token_is_fetched_again_and_the_reply_still_goes_out(lark, tok
 
 
 def test_an_agent_reply_during_a_hand_off_reaches_the_users_chat(lark, running_bot, bot_settings):
-    from bot.agents import AgentStore
+    from bot.handoff.agents import AgentStore
 
     agents = AgentStore(bot_settings.database_url)
     agents.add(AGENT, PASSWORD, DISPLAY)
@@ -320,7 +320,7 @@ def _call(url: str, body: Any, headers: dict[str, str]) -> tuple[int, Any]:
 @pytest.fixture(scope="module")
 def plain_lark(bot_settings, tmp_path_factory, fake_platform, tokens, running_bot):
     """A second bot whose Feishu app has no Encrypt Key (its own data folder and ports)."""
-    from bot.runner import start_bot
+    from bot.process.runner import start_bot
 
     root = tmp_path_factory.mktemp("plain")
     shutil.copytree(bot_settings.kb_dir, root / "kb")

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from connectors import background, platform_api, wechat_xml
+from connectors import background, platform_api
 from connectors.replies import Choices
 from connectors.wechat import WeChatApi, WeChatOutbound
 from connectors.wechat_xml import TEXT_ONLY, Turn, passive_or_push

@@ -11,8 +11,17 @@ import pytest
 
 from indexer.kb import load_kb
 from tests.connectors.polling import tracker_texts
-from tests.connectors.wechat_client import (decrypt, encrypt, fields_of, http, new_aes_key, sha1_sign, stamp,
-                                            with_query, xml_of)
+from tests.connectors.wechat_client import (
+    decrypt,
+    encrypt,
+    fields_of,
+    http,
+    new_aes_key,
+    sha1_sign,
+    stamp,
+    with_query,
+    xml_of,
+)
 
 pytestmark = pytest.mark.slow
 

@@ -18,8 +18,17 @@ from connectors.wechat_xml import TEXT_ONLY
 from connectors.wecom import WeComApi, WeComOutbound, WeComSender
 from indexer.kb import load_kb
 from tests.connectors.polling import tracker_texts, wait_until
-from tests.connectors.wechat_client import (decrypt, encrypt, fields_of, http, new_aes_key, sha1_sign, stamp,
-                                            with_query, xml_of)
+from tests.connectors.wechat_client import (
+    decrypt,
+    encrypt,
+    fields_of,
+    http,
+    new_aes_key,
+    sha1_sign,
+    stamp,
+    with_query,
+    xml_of,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -69,7 +78,7 @@ def api(fake_platform):
 
 @pytest.fixture(scope="module")
 def webhook(running_bot, api, bot_settings):
-    from bot.agents import AgentStore
+    from bot.handoff.agents import AgentStore
 
     agents = AgentStore(bot_settings.database_url)
     agents.add("duty", "long-enough-password")
@@ -237,7 +246,7 @@ def test_kf_welcome_uses_the_welcome_code_and_non_text_gets_the_notice(webhook, 
 
 def test_a_kf_hand_off_goes_to_the_wecom_servicer_and_the_bot_waits_until_the_session_ends(
         webhook, api, bot_settings):
-    from bot.handoff_store import HandoffStore
+    from bot.handoff.handoffs import HandoffStore
 
     customer = "kf:wkH:wmU7"
     PAGES[("wkH", "")] = {"next_cursor": "h1", "has_more": 0, "msg_list": [kf_text("hm1", "wkH", "wmU7", "转人工")]}

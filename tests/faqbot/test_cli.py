@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import EVAL_DIR, TINY_KB, write_kb
+from tests.conftest import EVAL_DIR, write_kb
 
 FAQBOT = Path(sys.executable).parent / "faqbot"
 

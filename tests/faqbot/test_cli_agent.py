@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.agents import AgentStore
+from bot.handoff.agents import AgentStore
 from tests.faqbot.test_cli import assert_clean_error, run
 
 

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from bot.handoff_store import HandoffRequest, HandoffStore
-from bot.records import Records
+from bot.handoff.handoffs import HandoffRequest, HandoffStore
+from bot.handoff.records import Records
 from tests.faqbot.test_cli import assert_clean_error, run
 
 

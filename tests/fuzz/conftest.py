@@ -16,7 +16,7 @@ from dataclasses import replace
 
 import pytest
 
-from bot.runner import RunningBot, start_bot
+from bot.process.runner import RunningBot, start_bot
 from faqbot.config import PROJECT_ROOT, Settings, load_settings
 from indexer.kb import load_kb
 from tests.bot.conftest import MODELS_DIR, free_port

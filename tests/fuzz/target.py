@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.runner import RunningBot
+from bot.process.runner import RunningBot
 
 # Generous: a 2000-character message takes a few seconds on a busy CI machine.
 TIMEOUT = 60.0

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from bot.agents import AgentStore
+from bot.handoff.agents import AgentStore
 from tests.fuzz import strategies as fz
 from tests.fuzz.budget import fuzz_settings, run_fuzz
 from tests.fuzz.conftest import FuzzBot, assert_still_serving

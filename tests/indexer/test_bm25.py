@@ -1,7 +1,7 @@
 import numpy as np
 
+from faqbot.normalize import normalize
 from indexer.bm25 import BM25
-from indexer.normalize import normalize
 from indexer.tokenize import Tokenizer
 
 

@@ -1,6 +1,7 @@
 import dataclasses
 
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from faqbot.config import DecisionConfig
 from indexer.decide import ANSWER, CLARIFY, FALLBACK, confidence, decide

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from connectors.guard import MAX_MESSAGE_CHARS
+from faqbot.normalize import normalize
 from indexer.decide import ANSWER, CLARIFY, FALLBACK
 from indexer.longtext import QUERY_MAX_CHARS, search_text
-from indexer.normalize import normalize
 from indexer.service import ask, build_and_publish, open_current
 
 PARAPHRASES = sorted((Path(__file__).parent.parent / "data" / "paraphrases").glob("*.jsonl"))
@@ -92,7 +92,7 @@ def test_a_long_message_after_an_answer_is_not_taken_as_a_follow_up(sample_searc
 
 
 def test_a_long_text_is_normalised_like_a_short_one_without_filling_the_cache():
-    from indexer.normalize import CACHE_MAX_CHARS, _normalize_cached
+    from faqbot.normalize import CACHE_MAX_CHARS, _normalize_cached
 
     piece = "帳戶被凍結了！ "
     long_text = piece * (CACHE_MAX_CHARS // len(piece) + 1)

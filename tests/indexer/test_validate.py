@@ -1,11 +1,12 @@
 import textwrap
 
 import pytest
-from hypothesis import given, settings as hsettings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
-from indexer.kb import KBInvalid, load_kb
+from indexer.kb import FaqEntry, KBInvalid, load_kb
 from indexer.kb_import import render_yaml
-from indexer.kb import FaqEntry
 from indexer.validate import validate_dir, validate_text
 from tests.conftest import TINY_KB, write_kb
 
@@ -158,7 +159,7 @@ def test_not_utf8(settings):
 
 
 text_st = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=30).filter(
-    lambda s: s.strip() and __import__("indexer.normalize").normalize.normalize(s))
+    lambda s: s.strip() and __import__("faqbot.normalize").normalize.normalize(s))
 
 
 @given(question=text_st, similar=st.lists(text_st, max_size=4), answer=text_st, tags=st.lists(text_st, max_size=3))

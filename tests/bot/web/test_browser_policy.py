@@ -13,8 +13,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from bot.agents import AgentStore
-from bot.handoff_store import HandoffStore
+from bot.handoff.agents import AgentStore
+from bot.handoff.handoffs import HandoffStore
 from tests.bot.conftest import Chat, free_port
 from tests.bot.web.client import call
 

@@ -16,7 +16,7 @@ from dataclasses import replace
 
 import pytest
 
-from bot.agents import AgentStore
+from bot.handoff.agents import AgentStore
 from faqbot.config import PROJECT_ROOT
 from tests.bot.web.client import call, sign_in
 

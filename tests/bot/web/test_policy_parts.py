@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sanic.exceptions import InvalidUsage, NotFound
 
-from bot.runner import StartupFailed, start_bot
+from bot.process.runner import StartupFailed, start_bot
 from bot.web import check_settings, routes
 from bot.web.origins import Proxies, normalise, parse_origins
 from bot.web.static_files import parts, resolve

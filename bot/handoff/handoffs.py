@@ -1,0 +1,311 @@
+"""The hand-off store: conversations a person has to take over, as a validated
+state machine with every transition and message kept in order.
+
+    with bot ──request──▶ waiting ──claim──▶ with agent ──close──▶ closed (back to the bot)
+                            └──────────────close (e.g. user left)──────────▶ closed
+
+A conversation has at most one open hand-off (waiting or with agent); asking
+again while one is open returns that one. Only the agent who claimed a
+conversation replies to it; nothing happens to a closed one. SQLAlchemy Core:
+SQLite under ``var/`` by default, PostgreSQL by URL (``Settings.database_url``).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import sqlalchemy as sa
+
+from bot.handoff.db import Database
+
+WAITING, WITH_AGENT, CLOSED = "waiting", "with_agent", "closed"
+OPEN_STATES = (WAITING, WITH_AGENT)
+REASONS = ("user_request", "repeated_fallback", "negative_feedback", "faq_policy")
+RATINGS = ("good", "bad")
+
+metadata = sa.MetaData()
+
+handoffs = sa.Table(
+    "handoffs", metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("conversation_id", sa.String(255), nullable=False, index=True),
+    sa.Column("channel", sa.String(64), nullable=False),
+    sa.Column("reason", sa.String(32), nullable=False),
+    sa.Column("faq_id", sa.String(128), nullable=True),
+    # The bot part of the conversation: JSON list of {role: user|bot, text, time}.
+    sa.Column("transcript", sa.Text, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False, index=True),
+    sa.Column("agent", sa.String(128), nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("note", sa.Text, nullable=False, default=""),
+)
+
+# Everything after the request, in order: transitions and messages both ways.
+handoff_events = sa.Table(
+    "handoff_events", metadata,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("handoff_id", sa.String(36), sa.ForeignKey("handoffs.id"), nullable=False, index=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    # created | claimed | user_message | agent_message | bot_message (notices the
+    # system sent the user) | note | closed | rating (text: good | bad)
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("actor", sa.String(128), nullable=True),
+    sa.Column("text", sa.Text, nullable=True),
+)
+
+
+class HandoffError(ValueError):
+    """A transition that the state machine does not allow (the message says which and why)."""
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class HandoffRequest:
+    """The one shape of "this conversation needs a person", whatever triggered it."""
+
+    conversation_id: str
+    channel: str
+    reason: str
+    transcript: list[dict[str, Any]]
+    faq_id: str | None = None
+    id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    created_at: datetime = field(default_factory=_now)
+
+    def __post_init__(self) -> None:
+        if self.reason not in REASONS:
+            raise ValueError(f"unknown hand-off reason {self.reason!r}; expected one of {REASONS}")
+
+
+def ticket_of(handoff_id: str) -> str:
+    """A short reference a user can quote in an email."""
+    return handoff_id.replace("-", "")[:8].upper()
+
+
+@dataclass(frozen=True)
+class Handoff:
+    id: str
+    conversation_id: str
+    channel: str
+    reason: str
+    faq_id: str | None
+    transcript: list[dict[str, Any]]
+    state: str
+    agent: str | None
+    created_at: datetime
+    claimed_at: datetime | None
+    closed_at: datetime | None
+    note: str
+
+    @property
+    def ticket(self) -> str:
+        return ticket_of(self.id)
+
+    def to_json(self) -> dict[str, Any]:
+        data = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        for key in ("created_at", "claimed_at", "closed_at"):
+            data[key] = data[key].isoformat() if data[key] else None
+        return {**data, "ticket": self.ticket}
+
+    @classmethod
+    def from_row(cls, row: Any) -> "Handoff":
+        data = dict(row._mapping)
+        data["transcript"] = json.loads(data["transcript"])
+        for key in ("created_at", "claimed_at", "closed_at"):  # SQLite drops the zone
+            if data[key] is not None and data[key].tzinfo is None:
+                data[key] = data[key].replace(tzinfo=timezone.utc)
+        return cls(**data)
+
+
+class HandoffStore:
+    def __init__(self, url: str) -> None:
+        self._db = Database(url, metadata)
+
+    @property
+    def engine(self) -> sa.engine.Engine:
+        return self._db.engine
+
+    # -- reads ---------------------------------------------------------------
+
+    def get(self, handoff_id: str) -> Handoff:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(handoffs).where(handoffs.c.id == handoff_id)).first()
+        if row is None:
+            raise HandoffError(f"no hand-off {handoff_id!r}")
+        return Handoff.from_row(row)
+
+    def open_for(self, conversation_id: str) -> Handoff | None:
+        """The conversation's waiting or with-agent hand-off, if any."""
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(handoffs).where(
+                handoffs.c.conversation_id == conversation_id, handoffs.c.state.in_(OPEN_STATES))).first()
+        return Handoff.from_row(row) if row else None
+
+    def list(self, states: tuple[str, ...] = OPEN_STATES, limit: int = 200) -> list[Handoff]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(handoffs).where(handoffs.c.state.in_(states))
+                                .order_by(handoffs.c.created_at).limit(limit)).all()
+        return [Handoff.from_row(r) for r in rows]
+
+    def recent(self, limit: int = 50) -> list[Handoff]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(handoffs).order_by(handoffs.c.created_at.desc()).limit(limit)).all()
+        return [Handoff.from_row(r) for r in rows]
+
+    def events_since(self, after: int, limit: int = 500) -> list[dict[str, Any]]:
+        """Every hand-off's events after global sequence ``after`` (the console's live feed)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(handoff_events).where(handoff_events.c.seq > after)
+                                .order_by(handoff_events.c.seq).limit(limit)).all()
+        return [dict(r._mapping) for r in rows]
+
+    def messages_to(self, conversation_id: str, after: int = 0) -> list[dict[str, Any]]:
+        """What people and the system sent this conversation's user after ``after``, oldest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(handoff_events).join(handoffs, handoffs.c.id == handoff_events.c.handoff_id)
+                .where(handoffs.c.conversation_id == conversation_id, handoff_events.c.seq > after,
+                       handoff_events.c.kind.in_(("agent_message", "bot_message")))
+                .order_by(handoff_events.c.seq)).all()
+        return [dict(r._mapping) for r in rows]
+
+    def last_seq(self) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(sa.func.max(handoff_events.c.seq))).scalar() or 0
+
+    def last_closed_for(self, conversation_id: str) -> Handoff | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(handoffs).where(
+                handoffs.c.conversation_id == conversation_id, handoffs.c.state == CLOSED)
+                .order_by(handoffs.c.closed_at.desc())).first()
+        return Handoff.from_row(row) if row else None
+
+    def events(self, handoff_id: str, after: int = 0) -> list[dict[str, Any]]:
+        """Transitions and messages after sequence number ``after``, oldest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(handoff_events).where(
+                handoff_events.c.handoff_id == handoff_id, handoff_events.c.seq > after)
+                .order_by(handoff_events.c.seq)).all()
+        return [dict(r._mapping) for r in rows]
+
+    # -- transitions ---------------------------------------------------------
+
+    def _event(self, conn: sa.engine.Connection, handoff_id: str, kind: str, actor: str | None,
+               text: str | None, at: datetime) -> None:
+        conn.execute(handoff_events.insert().values(handoff_id=handoff_id, at=at, kind=kind, actor=actor, text=text))
+
+    def _locked_row(self, conn: sa.engine.Connection, handoff_id: str) -> Handoff:
+        query = sa.select(handoffs).where(handoffs.c.id == handoff_id)
+        if self.engine.dialect.name != "sqlite":  # SQLite serialises writers already
+            query = query.with_for_update()
+        row = conn.execute(query).first()
+        if row is None:
+            raise HandoffError(f"no hand-off {handoff_id!r}")
+        return Handoff.from_row(row)
+
+    def create(self, request: HandoffRequest) -> tuple[Handoff, bool]:
+        """Open a hand-off; returns (hand-off, created). An already open one is returned as is."""
+        existing = self.open_for(request.conversation_id)
+        if existing is not None:
+            return existing, False
+        with self.engine.begin() as conn:
+            conn.execute(handoffs.insert().values(
+                id=request.id, conversation_id=request.conversation_id, channel=request.channel,
+                reason=request.reason, faq_id=request.faq_id,
+                transcript=json.dumps(request.transcript, ensure_ascii=False), state=WAITING, agent=None,
+                created_at=request.created_at, claimed_at=None, closed_at=None, note=""))
+            self._event(conn, request.id, "created", None, request.reason, request.created_at)
+        return self.get(request.id), True
+
+    def claim(self, handoff_id: str, agent: str) -> Handoff:
+        with self.engine.begin() as conn:
+            current = self._locked_row(conn, handoff_id)
+            if current.state == WITH_AGENT:
+                raise HandoffError(f"hand-off {current.ticket} is already with {current.agent}")
+            if current.state == CLOSED:
+                raise HandoffError(f"hand-off {current.ticket} is closed")
+            now = _now()
+            done = conn.execute(handoffs.update().where(handoffs.c.id == handoff_id, handoffs.c.state == WAITING)
+                                .values(state=WITH_AGENT, agent=agent, claimed_at=now))
+            if done.rowcount != 1:  # another agent won between our read and our write
+                raise HandoffError(f"hand-off {current.ticket} was just claimed by another agent")
+            self._event(conn, handoff_id, "claimed", agent, None, now)
+        return self.get(handoff_id)
+
+    def user_message(self, handoff_id: str, text: str) -> int:
+        """Record a message the user sent while a person owns the conversation; returns its sequence."""
+        with self.engine.begin() as conn:
+            current = self._locked_row(conn, handoff_id)
+            if current.state not in OPEN_STATES:
+                raise HandoffError(f"hand-off {current.ticket} is closed; the bot answers this conversation")
+            self._event(conn, handoff_id, "user_message", current.conversation_id, text, _now())
+        return self.events(handoff_id)[-1]["seq"]
+
+    def agent_message(self, handoff_id: str, agent: str, text: str) -> int:
+        if not text.strip():
+            raise HandoffError("an agent reply cannot be empty")
+        with self.engine.begin() as conn:
+            current = self._locked_row(conn, handoff_id)
+            if current.state == CLOSED:
+                raise HandoffError(f"hand-off {current.ticket} is closed; it cannot be replied to")
+            if current.state == WAITING:
+                raise HandoffError(f"hand-off {current.ticket} has not been claimed; claim it first")
+            if current.agent != agent:
+                raise HandoffError(f"hand-off {current.ticket} is with {current.agent}, not {agent}")
+            self._event(conn, handoff_id, "agent_message", agent, text, _now())
+        return self.events(handoff_id)[-1]["seq"]
+
+    def bot_message(self, handoff_id: str, text: str) -> int:
+        """A notice the system sent the user (queue position, "the agent has left"), kept in the transcript."""
+        with self.engine.begin() as conn:
+            self._locked_row(conn, handoff_id)
+            self._event(conn, handoff_id, "bot_message", None, text, _now())
+        return self.events(handoff_id)[-1]["seq"]
+
+    def rate(self, handoff_id: str, rating: str) -> None:
+        """The user's satisfaction with the human service, once, after it closed."""
+        if rating not in RATINGS:
+            raise HandoffError(f"unknown rating {rating!r}; expected one of {RATINGS}")
+        with self.engine.begin() as conn:
+            current = self._locked_row(conn, handoff_id)
+            if current.state != CLOSED:
+                raise HandoffError(f"hand-off {current.ticket} is still open; rate it after it closes")
+            rated = conn.execute(sa.select(handoff_events.c.seq).where(
+                handoff_events.c.handoff_id == handoff_id, handoff_events.c.kind == "rating")).first()
+            if rated is not None:
+                raise HandoffError(f"hand-off {current.ticket} has already been rated")
+            self._event(conn, handoff_id, "rating", current.conversation_id, rating, _now())
+
+    def add_note(self, handoff_id: str, agent: str, text: str) -> None:
+        """An internal note, never shown to the user."""
+        with self.engine.begin() as conn:
+            current = self._locked_row(conn, handoff_id)
+            note = (current.note + "\n" if current.note else "") + text
+            conn.execute(handoffs.update().where(handoffs.c.id == handoff_id).values(note=note))
+            self._event(conn, handoff_id, "note", agent, text, _now())
+
+    def close(self, handoff_id: str, agent: str | None, why: str | None = None,
+              only_if: str | None = None) -> Handoff:
+        """Close and give the conversation back to the bot. ``agent=None``: closed by the
+        user or the system, ``why`` says which (e.g. "user_cancelled"); ``only_if``: only
+        from that state (the system must not close what an agent has just claimed)."""
+        with self.engine.begin() as conn:
+            current = self._locked_row(conn, handoff_id)
+            if current.state == CLOSED:
+                raise HandoffError(f"hand-off {current.ticket} is already closed")
+            if only_if is not None and current.state != only_if:
+                raise HandoffError(f"hand-off {current.ticket} is {current.state}, not {only_if}")
+            if current.state == WITH_AGENT and agent is not None and current.agent != agent:
+                raise HandoffError(f"hand-off {current.ticket} is with {current.agent}, not {agent}")
+            now = _now()
+            conn.execute(handoffs.update().where(handoffs.c.id == handoff_id).values(state=CLOSED, closed_at=now))
+            self._event(conn, handoff_id, "closed", agent, why, now)
+        return self.get(handoff_id)

@@ -1,0 +1,109 @@
+"""What the bot writes down for people: unanswered questions (for editors) and
+answer feedback (for editors and the satisfaction KPI). Hand-offs have their
+own store (``bot/handoff/handoffs.py``).
+
+SQLAlchemy Core over one URL (``Settings.database_url``): SQLite under
+``var/`` by default, PostgreSQL by URL. Tables are created on first use.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+import sqlalchemy as sa
+
+from bot.handoff.db import Database
+
+metadata = sa.MetaData()
+
+unanswered = sa.Table(
+    "unanswered", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("conversation_id", sa.String(255), nullable=False),
+    sa.Column("channel", sa.String(64), nullable=False),
+    sa.Column("question", sa.Text, nullable=False),
+    sa.Column("confidence", sa.Float, nullable=False),
+    # JSON list of {id, question, fused, dense, bm25}: the best guesses.
+    sa.Column("candidates", sa.Text, nullable=False),
+)
+
+feedback = sa.Table(
+    "feedback", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("conversation_id", sa.String(255), nullable=False),
+    sa.Column("channel", sa.String(64), nullable=False),
+    sa.Column("faq_id", sa.String(128), nullable=True),
+    sa.Column("helpful", sa.Boolean, nullable=False),
+    sa.Column("question", sa.Text, nullable=True),
+)
+
+# One row per user message, whoever handled it: the base of the conversation KPIs.
+turns = sa.Table(
+    "turns", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("conversation_id", sa.String(255), nullable=False, index=True),
+    sa.Column("channel", sa.String(64), nullable=False),
+    # bot | agent (a person owns the conversation) | queue (waiting for one) | ticket (留言)
+    sa.Column("handled_by", sa.String(16), nullable=False),
+    # Bot turns: milliseconds from receiving the message to the last reply.
+    sa.Column("reply_ms", sa.Float, nullable=True),
+)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Records:
+    def __init__(self, url: str) -> None:
+        self._db = Database(url, metadata)
+
+    @property
+    def engine(self) -> sa.engine.Engine:
+        return self._db.engine
+
+    def log_unanswered(self, conversation_id: str, channel: str, question: str, confidence: float,
+                       candidates: list[dict[str, Any]]) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(unanswered.insert().values(
+                created_at=_now(), conversation_id=conversation_id, channel=channel, question=question,
+                confidence=confidence, candidates=json.dumps(candidates, ensure_ascii=False)))
+
+    def log_feedback(self, conversation_id: str, channel: str, faq_id: str | None, helpful: bool,
+                     question: str | None) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(feedback.insert().values(
+                created_at=_now(), conversation_id=conversation_id, channel=channel, faq_id=faq_id,
+                helpful=helpful, question=question))
+
+    def log_turn(self, conversation_id: str, channel: str, handled_by: str, reply_ms: float | None) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(turns.insert().values(at=_now(), conversation_id=conversation_id, channel=channel,
+                                               handled_by=handled_by, reply_ms=reply_ms))
+
+    def log_turns(self, rows: list[dict[str, Any]]) -> None:
+        """Many turns in one transaction: ``at``, ``conversation_id``, ``channel``, ``handled_by``, ``reply_ms``."""
+        if rows:
+            with self.engine.begin() as conn:
+                conn.execute(turns.insert(), rows)
+
+    def _rows(self, table: sa.Table, limit: int) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            result = conn.execute(sa.select(table).order_by(table.c.created_at.desc()).limit(limit))
+            rows = [dict(r._mapping) for r in result]
+        for row in rows:
+            if "candidates" in row:
+                row["candidates"] = json.loads(row["candidates"])
+            row["created_at"] = row["created_at"].isoformat()
+        return rows
+
+    def recent_unanswered(self, limit: int = 50) -> list[dict[str, Any]]:
+        return self._rows(unanswered, limit)
+
+    def recent_feedback(self, limit: int = 50) -> list[dict[str, Any]]:
+        return self._rows(feedback, limit)

@@ -1,0 +1,174 @@
+"""留言: messages left for the support team when nobody can take a chat live
+(outside opening hours, no agent signed in, or the queue is full).
+
+    drafting (asks contact, then question) ──submit──▶ open ──answer──▶ answered
+        └──cancel──▶ cancelled
+
+A conversation has at most one draft; while it exists the hand-off gate, not
+the bot, reads the user's messages (``bot/server/gate.py``). Agents see open
+tickets in the console and answer them there; the answer is sent through the
+user's channel when it can push, and the contact is for everything else.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import sqlalchemy as sa
+
+from bot.handoff.db import Database
+
+DRAFTING, OPEN, ANSWERED, CANCELLED = "drafting", "open", "answered", "cancelled"
+CONTACT, QUESTION = "contact", "question"
+
+metadata = sa.MetaData()
+
+tickets = sa.Table(
+    "tickets", metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("conversation_id", sa.String(255), nullable=False, index=True),
+    sa.Column("channel", sa.String(64), nullable=False),
+    # Why the user wanted a person: the hand-off reasons of bot/handoff/handoffs.py.
+    sa.Column("reason", sa.String(32), nullable=False),
+    # Why nobody could take it live: closed (outside hours) | no_agent | busy.
+    sa.Column("why_offline", sa.String(16), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False, index=True),
+    sa.Column("step", sa.String(16), nullable=True),
+    sa.Column("contact", sa.String(255), nullable=True),
+    sa.Column("question", sa.Text, nullable=True),
+    # The user's last question to the bot, offered as the default question.
+    sa.Column("last_question", sa.Text, nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("submitted_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("answered_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("agent", sa.String(64), nullable=True),
+    sa.Column("answer", sa.Text, nullable=True),
+)
+
+
+class TicketError(ValueError):
+    """A ticket transition that is not allowed (the message says why)."""
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class Ticket:
+    id: str
+    conversation_id: str
+    channel: str
+    reason: str
+    why_offline: str
+    state: str
+    step: str | None
+    contact: str | None
+    question: str | None
+    last_question: str | None
+    created_at: datetime
+    submitted_at: datetime | None
+    answered_at: datetime | None
+    agent: str | None
+    answer: str | None
+
+    @property
+    def ticket(self) -> str:
+        return self.id.replace("-", "")[:8].upper()
+
+    def to_json(self) -> dict[str, Any]:
+        data = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        for key in ("created_at", "submitted_at", "answered_at"):
+            data[key] = data[key].isoformat() if data[key] else None
+        return {**data, "ticket": self.ticket}
+
+    @classmethod
+    def from_row(cls, row: Any) -> "Ticket":
+        data = dict(row._mapping)
+        for key in ("created_at", "submitted_at", "answered_at"):
+            if data[key] is not None and data[key].tzinfo is None:
+                data[key] = data[key].replace(tzinfo=timezone.utc)
+        return cls(**data)
+
+
+class TicketStore:
+    def __init__(self, url: str) -> None:
+        self._db = Database(url, metadata)
+
+    @property
+    def engine(self) -> sa.engine.Engine:
+        return self._db.engine
+
+    def get(self, ticket_id: str) -> Ticket:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(tickets).where(tickets.c.id == ticket_id)).first()
+        if row is None:
+            raise TicketError(f"no ticket {ticket_id!r}")
+        return Ticket.from_row(row)
+
+    def draft_for(self, conversation_id: str) -> Ticket | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(tickets).where(tickets.c.conversation_id == conversation_id,
+                                                        tickets.c.state == DRAFTING)).first()
+        return Ticket.from_row(row) if row else None
+
+    def list(self, states: tuple[str, ...] = (OPEN,), limit: int = 200) -> list[Ticket]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(tickets).where(tickets.c.state.in_(states))
+                                .order_by(tickets.c.created_at).limit(limit)).all()
+        return [Ticket.from_row(r) for r in rows]
+
+    def marker(self) -> tuple[Any, ...]:
+        """Changes whenever a ticket is submitted or answered (the console refreshes its queue)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(sa.func.count(), sa.func.max(tickets.c.submitted_at),
+                                         sa.func.max(tickets.c.answered_at))
+                               .where(tickets.c.state.in_((OPEN, ANSWERED)))).first()
+        return tuple(row) if row else ()
+
+    def answered_for(self, conversation_id: str) -> list[Ticket]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(tickets).where(tickets.c.conversation_id == conversation_id,
+                                                         tickets.c.state == ANSWERED)
+                                .order_by(tickets.c.answered_at)).all()
+        return [Ticket.from_row(r) for r in rows]
+
+    def start(self, conversation_id: str, channel: str, reason: str, why_offline: str,
+              last_question: str | None) -> Ticket:
+        """Begin taking a message (an earlier unfinished draft is replaced)."""
+        ticket_id = str(uuid.uuid4())
+        with self.engine.begin() as conn:
+            conn.execute(tickets.update().where(tickets.c.conversation_id == conversation_id,
+                                                tickets.c.state == DRAFTING).values(state=CANCELLED, step=None))
+            conn.execute(tickets.insert().values(
+                id=ticket_id, conversation_id=conversation_id, channel=channel, reason=reason,
+                why_offline=why_offline, state=DRAFTING, step=CONTACT, contact=None, question=None,
+                last_question=last_question, created_at=_now(), submitted_at=None, answered_at=None,
+                agent=None, answer=None))
+        return self.get(ticket_id)
+
+    def _update(self, ticket_id: str, expected: str, **values: Any) -> Ticket:
+        with self.engine.begin() as conn:
+            done = conn.execute(tickets.update().where(tickets.c.id == ticket_id, tickets.c.state == expected)
+                                .values(**values))
+        if done.rowcount != 1:
+            current = self.get(ticket_id)
+            raise TicketError(f"ticket {current.ticket} is {current.state}, not {expected}")
+        return self.get(ticket_id)
+
+    def set_contact(self, ticket_id: str, contact: str) -> Ticket:
+        return self._update(ticket_id, DRAFTING, contact=contact, step=QUESTION)
+
+    def submit(self, ticket_id: str, question: str) -> Ticket:
+        return self._update(ticket_id, DRAFTING, question=question, step=None, state=OPEN, submitted_at=_now())
+
+    def cancel(self, ticket_id: str) -> Ticket:
+        return self._update(ticket_id, DRAFTING, state=CANCELLED, step=None)
+
+    def answer(self, ticket_id: str, agent: str, text: str) -> Ticket:
+        if not text.strip():
+            raise TicketError("an answer cannot be empty")
+        return self._update(ticket_id, OPEN, state=ANSWERED, agent=agent, answer=text, answered_at=_now())

@@ -1,0 +1,1 @@
+"""Rasa NLU components (loaded by the Rasa server from ``bot/config.yml``)."""

@@ -1,0 +1,1 @@
+"""Process management run by ``faqbot``: training the Rasa model, starting and supervising both servers."""

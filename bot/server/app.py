@@ -1,0 +1,226 @@
+"""``python -m bot.server.app run …``: Rasa's own CLI with the hand-off layer
+installed and one fix applied.
+
+The hand-off layer: the gate that keeps the bot silent while a person owns a
+conversation (``bot/server/gate.py``) is installed for every channel, and the
+agent console (``bot/console/``) is mounted on the same Sanic app, because
+agent replies to web-widget users must go out through the socket.io server
+that holds their connections. The HTTP policy (CORS per kind of route, the
+console's cross-site request check, security headers, no version banner) is
+``bot/web/``, installed on the same app instead of Rasa's ``--cors``.
+
+The fix:
+Rasa 3.6 validates every action-server response with ``jsonschema.validate``,
+which re-checks the (large) schema itself on every call: ~10 ms of CPU per
+custom action on this machine, about 40 % of the server's time per message.
+Here the validator is built once; the schema, the checks and the error
+message are Rasa's own. Everything else is ``rasa`` unchanged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from typing import Any
+
+
+@functools.lru_cache(maxsize=1)
+def _action_result_validator() -> Any:
+    import jsonschema
+    from rasa.core.actions.action import RemoteAction
+
+    schema = RemoteAction.action_response_format_spec()
+    validator_class = jsonschema.validators.validator_for(schema)
+    validator_class.check_schema(schema)
+    return validator_class(schema)
+
+
+def _validate_action_result(self: Any, result: dict[str, Any]) -> bool:
+    from jsonschema import ValidationError, exceptions
+    from rasa.shared.constants import DOCS_BASE_URL
+
+    error = exceptions.best_match(_action_result_validator().iter_errors(result))
+    if error is None:
+        return True
+    assert isinstance(error, ValidationError)
+    error.message += (". Failed to validate Action server response from API, make sure your response "
+                      f"from the Action endpoint is valid. For more information about the format visit "
+                      f"{DOCS_BASE_URL}/custom-actions")
+    raise error
+
+
+def _store_errors_are_not_fatal() -> None:
+    """Rasa's ``SQLTrackerStore.session_scope`` turns *every* ValueError raised
+    while a session is open into ``sys.exit(1)`` (meant for a missing
+    PostgreSQL schema). A UnicodeEncodeError from one request's data is a
+    ValueError too, so one request stopped the server. Here only the schema
+    check itself exits, as Rasa intends; any other error fails that one
+    request (the channel guard apologises) and the server keeps serving."""
+    import contextlib
+
+    import rasa.shared.utils.cli
+    from rasa.core import tracker_store
+
+    @contextlib.contextmanager
+    def session_scope(self: Any) -> Any:
+        session = self.sessionmaker()
+        try:
+            try:
+                tracker_store.ensure_schema_exists(session)
+            except ValueError as exc:
+                rasa.shared.utils.cli.print_error_and_exit(
+                    f"Requested PostgreSQL schema '{exc}' was not found in the database. Exiting application.")
+            yield session
+        finally:
+            session.close()
+
+    tracker_store.SQLTrackerStore.session_scope = session_scope  # type: ignore[method-assign]
+
+
+def _bound_action_time() -> None:
+    """A hung action server (SIGSTOP, a deadlock) kept customers waiting for
+    Rasa's 300 s action timeout and then gave them nothing. ``[bot]
+    action_timeout`` bounds it; the timeout fails the turn and the channel
+    guard sends the apology.
+
+    ``RemoteAction.run`` passes the module's ``DEFAULT_REQUEST_TIMEOUT`` to
+    aiohttp as the request's total timeout; when it runs out aiohttp raises a
+    bare ``asyncio.TimeoutError``, which Rasa's processor logs as an unnamed
+    exception and swallows (no events, no reply). Here it becomes a
+    ``RasaException`` that says what happened; the processor still swallows
+    it, so the turn ends without a reply and the guard apologises."""
+    from rasa.core.actions import action
+    from rasa.shared.exceptions import RasaException
+
+    from faqbot.config import load_settings
+
+    seconds = load_settings().bot.action_timeout
+    action.DEFAULT_REQUEST_TIMEOUT = seconds  # type: ignore[assignment]
+    run = getattr(action.RemoteAction.run, "__wrapped__", action.RemoteAction.run)  # apply() may run twice
+
+    @functools.wraps(run)
+    async def bounded_run(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await run(self, *args, **kwargs)
+        except TimeoutError:  # asyncio.TimeoutError is this one since Python 3.11
+            raise RasaException(f"the action server did not answer '{self.name()}' within {seconds:g} s "
+                                "([bot] action_timeout): is it hung or overloaded?") from None
+
+    action.RemoteAction.run = bounded_run  # type: ignore[method-assign]
+
+
+DRAIN_SECONDS = 8.0
+
+
+def _suggester(settings: Any) -> Any:
+    """FAQ answers for the agent's current question, from the live index (loaded on first use)."""
+    from indexer.decide import confidence
+    from indexer.live import LiveSearcher
+
+    live: list[LiveSearcher] = []
+
+    def suggest(question: str) -> list[dict[str, Any]]:
+        if not live:
+            live.append(LiveSearcher(settings))
+        candidates = live[0].get().search(question, k=3).candidates
+        found = []
+        for c in candidates:
+            others = max((o.fused for o in candidates if o is not c), default=0.0)
+            found.append({"faq_id": c.entry.id, "question": c.entry.question, "answer": c.entry.answer.strip(),
+                          "confidence": round(confidence(c.fused, others, settings.decision), 3)})
+        return found
+
+    return suggest
+
+
+def install_handoff_layer() -> None:
+    import rasa.core.run
+
+    from bot.console.app import console_blueprint
+    from bot.handoff.desk import HandoffDesk
+    from bot.server.gate import HandoffGate
+    from bot.server.widget import webchat_blueprint
+    from bot.web import install as install_http_policy
+    from bot.web import rasa_defaults
+    from connectors import background, gate
+    from faqbot.config import load_settings
+
+    settings = load_settings()
+    desk = HandoffDesk(settings)
+    gate.install(HandoffGate(desk))
+    rasa_defaults.replace()  # no blanket CORS, no version banner: bot/web/ is the HTTP policy
+    configure_app = rasa.core.run.configure_app
+
+    @functools.wraps(configure_app)
+    def with_console(*args: Any, **kwargs: Any) -> Any:
+        app = configure_app(*args, **kwargs)
+        app.blueprint(console_blueprint(desk, _suggester(settings)))
+        app.blueprint(webchat_blueprint())
+        install_http_policy(app, settings)
+
+        watchers: list[asyncio.Task] = []
+
+        @app.listener("after_server_start")
+        async def watch_for_stranded_users(app: Any, _: Any) -> None:
+            watchers.append(asyncio.ensure_future(desk.watch_stranded()))
+
+        @app.listener("before_server_stop")
+        async def finish_acknowledged_work(app: Any, _: Any) -> None:
+            for watcher in watchers:
+                watcher.cancel()
+            await background.drain(DRAIN_SECONDS)  # within the runner's 10 s before SIGKILL
+
+        return app
+
+    rasa.core.run.configure_app = with_console
+
+
+def _mount_configured_channels() -> None:
+    """Channels whose secrets are unset are not mounted (``connectors/mounting.py``)."""
+    import logging
+
+    import rasa.core.run
+    import rasa.shared.utils.io
+
+    from connectors.mounting import missing_env, summary
+
+    def create_http_input_channels(channel: str | None, credentials_file: str | None) -> list[Any]:
+        if channel or not credentials_file:  # --connector picks one explicitly: Rasa's behaviour
+            return original(channel, credentials_file)
+        from rasa.shared.utils.common import class_from_module_path
+
+        kept, skipped = [], {}
+        for path, credentials in (rasa.shared.utils.io.read_config_file(credentials_file) or {}).items():
+            cls = class_from_module_path(path) if "." in path else None
+            missing = missing_env(cls) if cls is not None else []
+            if missing:
+                skipped[cls.name()] = missing
+            else:
+                kept.append(rasa.core.run._create_single_channel(path, credentials))
+        if skipped:  # `faqbot run` already printed this line before starting the server
+            logging.getLogger("connectors").debug(summary(skipped))
+        return kept
+
+    original = rasa.core.run.create_http_input_channels
+    rasa.core.run.create_http_input_channels = create_http_input_channels
+
+
+def apply() -> None:
+    from rasa.core.actions.action import RemoteAction
+
+    RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
+    _store_errors_are_not_fatal()
+    _bound_action_time()
+    _mount_configured_channels()
+
+
+def main() -> None:
+    apply()
+    install_handoff_layer()
+    from rasa.__main__ import main as rasa_main
+
+    rasa_main()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,99 @@
+"""The hand-off state machine, on SQLite and on the local PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+
+import pytest
+
+from bot.handoff.handoffs import CLOSED, WAITING, WITH_AGENT, HandoffError, HandoffRequest, HandoffStore
+from tests.databases import postgres_url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request, tmp_path) -> HandoffStore:
+    if request.param == "sqlite":
+        return HandoffStore(f"sqlite:///{tmp_path / 'handoff.sqlite'}")
+    return HandoffStore(postgres_url())
+
+
+def new_request(reason: str = "user_request") -> HandoffRequest:
+    return HandoffRequest(conversation_id=f"c-{uuid.uuid4()}", channel="socketio", reason=reason,
+                          transcript=[{"role": "user", "text": "提现没到账", "time": 1.0},
+                                      {"role": "bot", "text": "抱歉，没有找到", "time": 1.1}])
+
+
+def test_full_life_cycle_keeps_every_transition_and_message_in_order(store):
+    handoff, created = store.create(new_request())
+    assert created and handoff.state == WAITING and handoff.transcript[0]["text"] == "提现没到账"
+    assert store.open_for(handoff.conversation_id).id == handoff.id
+    store.user_message(handoff.id, "有人吗")
+    claimed = store.claim(handoff.id, "agent-li")
+    assert claimed.state == WITH_AGENT and claimed.agent == "agent-li" and claimed.claimed_at
+    store.agent_message(handoff.id, "agent-li", "您好，我是客服小李")
+    store.user_message(handoff.id, "我的提现三天没到")
+    store.add_note(handoff.id, "agent-li", "已查链上记录")
+    closed = store.close(handoff.id, "agent-li")
+    assert closed.state == CLOSED and closed.closed_at >= closed.claimed_at >= closed.created_at
+    assert closed.note == "已查链上记录"
+    events = store.events(handoff.id)
+    assert [e["kind"] for e in events] == ["created", "user_message", "claimed", "agent_message",
+                                           "user_message", "note", "closed"]
+    assert [e["seq"] for e in events] == sorted(e["seq"] for e in events)
+    assert store.events(handoff.id, after=events[3]["seq"])[0]["text"] == "我的提现三天没到"
+    assert store.open_for(handoff.conversation_id) is None
+
+
+def test_asking_again_while_open_returns_the_same_handoff(store):
+    request = new_request()
+    first, _ = store.create(request)
+    again, created = store.create(HandoffRequest(conversation_id=request.conversation_id, channel="socketio",
+                                                 reason="repeated_fallback", transcript=[]))
+    assert not created and again.id == first.id
+
+
+def test_invalid_transitions_are_rejected_with_reasons(store):
+    handoff, _ = store.create(new_request("faq_policy"))
+    with pytest.raises(HandoffError, match="has not been claimed"):
+        store.agent_message(handoff.id, "agent-li", "你好")
+    store.claim(handoff.id, "agent-li")
+    with pytest.raises(HandoffError, match="already with agent-li"):
+        store.claim(handoff.id, "agent-wang")
+    with pytest.raises(HandoffError, match="is with agent-li, not agent-wang"):
+        store.agent_message(handoff.id, "agent-wang", "你好")
+    with pytest.raises(HandoffError, match="cannot be empty"):
+        store.agent_message(handoff.id, "agent-li", "  ")
+    store.close(handoff.id, "agent-li")
+    with pytest.raises(HandoffError, match="closed; it cannot be replied to"):
+        store.agent_message(handoff.id, "agent-li", "还在吗")
+    with pytest.raises(HandoffError, match="closed; the bot answers"):
+        store.user_message(handoff.id, "你好")
+    with pytest.raises(HandoffError, match="already closed"):
+        store.close(handoff.id, "agent-li")
+    with pytest.raises(HandoffError, match="is closed"):
+        store.claim(handoff.id, "agent-li")
+    with pytest.raises(HandoffError, match="no hand-off"):
+        store.get("nope")
+    with pytest.raises(ValueError, match="unknown hand-off reason"):
+        new_request("bored")
+
+
+def test_two_agents_claiming_at_once_get_one_winner(store):
+    handoff, _ = store.create(new_request())
+    outcomes: list[str] = []
+
+    def claim(agent: str) -> None:
+        try:
+            store.claim(handoff.id, agent)
+            outcomes.append("ok")
+        except HandoffError:
+            outcomes.append("rejected")
+
+    threads = [threading.Thread(target=claim, args=(f"agent-{n}",)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["ok", "rejected", "rejected", "rejected"]
+    assert [e["kind"] for e in store.events(handoff.id)].count("claimed") == 1

@@ -1,0 +1,44 @@
+"""留言 tickets: drafting → open → answered, on SQLite and on the local PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from bot.handoff.tickets import ANSWERED, CANCELLED, DRAFTING, OPEN, QUESTION, TicketError, TicketStore
+from tests.databases import postgres_url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request, tmp_path) -> TicketStore:
+    return TicketStore(f"sqlite:///{tmp_path / 't.sqlite'}" if request.param == "sqlite" else postgres_url())
+
+
+def test_a_message_is_drafted_submitted_and_answered(store):
+    conversation = f"c-{uuid.uuid4()}"
+    draft = store.start(conversation, "rest", "user_request", "closed", "提现没到账")
+    assert draft.state == DRAFTING and store.draft_for(conversation).id == draft.id
+    assert store.set_contact(draft.id, "13800138000").step == QUESTION
+    before = store.marker()
+    ticket = store.submit(draft.id, "提现三天没到账")
+    assert ticket.state == OPEN and ticket.submitted_at and store.draft_for(conversation) is None
+    assert store.marker() != before
+    assert ticket.id in [t.id for t in store.list()]
+    answered = store.answer(ticket.id, "li", "已为您加急处理")
+    assert answered.state == ANSWERED and answered.answer == "已为您加急处理" and answered.agent == "li"
+    assert [t.id for t in store.answered_for(conversation)] == [ticket.id]
+    with pytest.raises(TicketError, match="is answered, not open"):
+        store.answer(ticket.id, "li", "again")
+
+
+def test_a_new_draft_replaces_an_unfinished_one_and_cancel_ends_it(store):
+    conversation = f"c-{uuid.uuid4()}"
+    first = store.start(conversation, "rest", "user_request", "no_agent", None)
+    second = store.start(conversation, "rest", "repeated_fallback", "busy", None)
+    assert store.get(first.id).state == CANCELLED and store.draft_for(conversation).id == second.id
+    assert store.cancel(second.id).state == CANCELLED and store.draft_for(conversation) is None
+    with pytest.raises(TicketError, match="is cancelled, not drafting"):
+        store.submit(second.id, "太晚了")
+    with pytest.raises(TicketError, match="cannot be empty"):
+        store.answer(second.id, "li", "  ")
