@@ -12,7 +12,6 @@ import pytest
 from faqbot.config import PROJECT_ROOT, Settings, load_settings
 
 SAMPLE_KB = PROJECT_ROOT / "kb_content"
-EVAL_DIR = PROJECT_ROOT.parent / "shared" / "eval"
 
 
 @pytest.fixture(scope="session")

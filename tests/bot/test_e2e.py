@@ -5,7 +5,6 @@ stops the action server."""
 from __future__ import annotations
 
 import json
-import time
 import urllib.error
 import urllib.request
 
@@ -16,6 +15,7 @@ from bot.handoff.records import Records
 from connectors.guard import APOLOGY
 from indexer.kb import load_kb
 from tests.bot.conftest import Chat, post
+from tests.polling import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -182,7 +182,7 @@ def test_negative_feedback_with_no_answer_records_nothing_and_opens_nothing(chat
 
 
 def test_a_typed_payload_is_honoured_only_when_offered_now(chat: Chat, kb, running_bot, bot_settings):
-    from tests.connectors.polling import tracker_texts
+    from tests.polling import tracker_texts
 
     for typed in ("/out_of_scope", "/restart", "/nlu_fallback", "/choose_faq{\"faq_id\": \"ex-withdraw-fee\"}",
                   "/greet{\"last_faq_id\": \"x\"}", "/feedback_positive@1e308"):
@@ -353,17 +353,16 @@ def test_kb_edit_is_served_without_restart(chat: Chat, bot_settings, embedder):
     path.write_text(text.replace("提现手续费主要用于支付区块链网络费用", marker + "提现手续费主要用于支付区块链网络费用", 1),
                     encoding="utf-8")
     build_and_publish(bot_settings, embedder=embedder)
-    published = time.monotonic()
-    seen, failures = None, 0
-    while time.monotonic() - published < 10:
+    failures = []
+
+    def served() -> bool:
         reply = chat.say("提现手续费是多少")
-        failures += reply.status != 200 or not reply.texts
-        if marker in reply.text:
-            seen = time.monotonic() - published
-            break
-        time.sleep(0.1)
-    assert seen is not None, "the edited answer was not served within 10 s"
-    assert failures == 0
+        if reply.status != 200 or not reply.texts:
+            failures.append(reply)
+        return marker in reply.text
+
+    wait_until(served, what="the edited answer to be served")
+    assert failures == []
 
 
 def test_dead_action_server_gets_a_polite_message(chat: Chat, running_bot):

@@ -21,7 +21,7 @@ from bot.process.runner import RunningBot, supervisor_for
 from connectors.guard import APOLOGY
 from indexer.kb import load_kb
 from tests.bot.conftest import Chat
-from tests.connectors.polling import wait_until
+from tests.polling import wait_until
 
 pytestmark = pytest.mark.slow
 

@@ -12,6 +12,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 from urllib.parse import parse_qs, urlsplit
 
+from tests.polling import wait_until
+
 
 @dataclass
 class Call:
@@ -84,14 +86,9 @@ class FakePlatform:
 
     def wait_for(self, path: str, count: int = 1, timeout: float = 30.0) -> list[Call]:
         """The calls to ``path`` once there are at least ``count`` (fails after ``timeout`` s)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = self.calls_to(path)
-            if len(found) >= count:
-                return found
-            time.sleep(0.05)
-        raise AssertionError(f"expected {count} call(s) to {path} within {timeout}s, got "
-                             f"{len(self.calls_to(path))}; all calls: {[c.path for c in self.calls]}")
+        found: list[Call] = wait_until(lambda: len(self.calls_to(path)) >= count and self.calls_to(path), timeout,
+                                       f"{count} call(s) to {path} (all calls: {[c.path for c in self.calls]})")
+        return found
 
     def close(self) -> None:
         self.server.shutdown()

@@ -20,8 +20,8 @@ import pytest
 from indexer.kb import load_kb
 from tests.bot.conftest import post
 from tests.connectors.fake_platform import FakePlatform
-from tests.connectors.polling import tracker_texts, wait_until
 from tests.connectors.signing import dingtalk_sign
+from tests.polling import tracker_texts, wait_for_texts, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -191,7 +191,7 @@ def test_a_session_webhook_outside_dingtalk_is_refused_and_never_posted_to(dingt
         dingtalk.send(dingtalk.message("谢谢", "ssrf-ok", staff="staff-ssrf"))
         dingtalk.wait_replies("ssrf-ok")
         assert attacker.calls_to("/ATTACKER-CHOSEN/internal") == []
-        assert tracker_texts(bot_settings.data_dir, "staff-ssrf") == ["谢谢"]
+        wait_for_texts(bot_settings.data_dir, "staff-ssrf", ["谢谢"])
     finally:
         attacker.close()
 
@@ -210,7 +210,7 @@ def test_ids_no_store_can_hold_are_refused_and_the_bot_keeps_running(dingtalk, b
     dingtalk.send(dingtalk.message("谢谢", "badid-ok", staff="staff-badid"))
     [reply] = dingtalk.wait_replies("badid-ok")
     assert reply["text"]["content"] == "不客气！还有其他问题可以继续问我。"
-    assert tracker_texts(bot_settings.data_dir, "staff-badid") == ["谢谢"]
+    wait_for_texts(bot_settings.data_dir, "staff-badid", ["谢谢"])
 
 
 def test_a_stale_timestamp_is_refused_even_with_a_valid_sign(dingtalk):
@@ -254,15 +254,8 @@ def test_a_picture_gets_a_polite_text_only_notice(dingtalk):
 
 def test_an_expired_session_webhook_falls_back_to_batch_send(dingtalk, fake_platform):
     dingtalk.send(dingtalk.message("你好", "expired", staff="staff-expired", webhook_valid_ms=-1000))
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        sent = [c for c in fake_platform.calls_to("/v1.0/robot/oToMessages/batchSend")
-                if c.json["userIds"] == ["staff-expired"]]
-        if sent:
-            break
-        time.sleep(0.05)
-    else:
-        raise AssertionError("no batchSend for staff-expired")
+    sent = wait_until(lambda: [c for c in fake_platform.calls_to("/v1.0/robot/oToMessages/batchSend")
+                               if c.json["userIds"] == ["staff-expired"]], what="a batchSend for staff-expired")
     assert sent[0].headers["x-acs-dingtalk-access-token"] == ACCESS_TOKEN
     assert "智能客服" in json.loads(sent[0].json["msgParam"])["content"]
     assert dingtalk.replies("expired") == []

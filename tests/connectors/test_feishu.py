@@ -24,8 +24,8 @@ import pytest
 from faqbot.config import PROJECT_ROOT
 from indexer.kb import load_kb
 from tests.bot.conftest import MODELS_DIR, free_port, post
-from tests.connectors.polling import tracker_texts, wait_until
 from tests.connectors.signing import feishu_encrypt, feishu_signature
+from tests.polling import tracker_texts, wait_until
 
 pytestmark = pytest.mark.slow
 

@@ -22,8 +22,8 @@ import pytest
 from connectors import platform_api
 from connectors.messenger import MessengerApi, MessengerOutbound, render
 from indexer.kb import load_kb
-from tests.connectors.polling import wait_until
 from tests.connectors.signing import messenger_signature
+from tests.polling import wait_until
 
 pytestmark = pytest.mark.slow
 

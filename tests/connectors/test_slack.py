@@ -20,8 +20,8 @@ import pytest
 from connectors import platform_api
 from connectors.slack import SlackApi, SlackOutbound, render
 from indexer.kb import load_kb
-from tests.connectors.polling import wait_until
 from tests.connectors.signing import slack_signature
+from tests.polling import wait_until
 
 pytestmark = pytest.mark.slow
 

@@ -17,7 +17,7 @@ import pytest
 from connectors import platform_api
 from connectors.telegram import CallbackKeys, TelegramApi, TelegramInput, TelegramOutbound, render, utf16_len
 from indexer.kb import load_kb
-from tests.connectors.polling import wait_until
+from tests.polling import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -188,13 +188,8 @@ def test_unknown_button_data_is_answered_as_expired_and_not_sent_to_the_bot(webh
                                 "message": {"message_id": 5, "chat": {"id": chat, "type": "private"}},
                                 "chat_instance": "1", "data": "k:0123456789abcdef"}}
     assert deliver(webhook, press)[0] == 200
-    deadline = time.monotonic() + 30
-    while not [c for c in fake_platform.calls_to(f"/bot{TOKEN}/answerCallbackQuery")
-               if c.json["callback_query_id"] == query_id]:
-        assert time.monotonic() < deadline, "answerCallbackQuery was not called"
-        time.sleep(0.05)
-    [call] = [c.json for c in fake_platform.calls_to(f"/bot{TOKEN}/answerCallbackQuery")
-              if c.json["callback_query_id"] == query_id]
+    [call] = wait_until(lambda: [c.json for c in fake_platform.calls_to(f"/bot{TOKEN}/answerCallbackQuery")
+                                 if c.json["callback_query_id"] == query_id], what="answerCallbackQuery")
     assert call["text"] == "该选项已失效，请重新发送您的问题。"
     settle(fake_platform, webhook, chat)
     assert len(sent_to(fake_platform, chat)) == 1  # only the settle greeting

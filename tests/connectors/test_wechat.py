@@ -16,8 +16,8 @@ from connectors.replies import Choices
 from connectors.wechat import WeChatApi, WeChatOutbound
 from connectors.wechat_xml import TEXT_ONLY, Turn, passive_or_push
 from indexer.kb import load_kb
-from tests.connectors.polling import tracker_texts, wait_until
 from tests.connectors.wechat_client import fields_of, http, sha1_sign, stamp, with_query, xml_of
+from tests.polling import tracker_texts, wait_for_texts, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -92,7 +92,7 @@ def test_a_question_is_answered_in_the_passive_reply(webhook, kb, api, bot_setti
     content = reply["Content"]
     assert content.startswith(kb["ex-withdraw-fee"].answer.strip())
     assert "1. 有帮助\n2. 没帮助" in content  # the feedback buttons, as numbered options
-    assert tracker_texts(bot_settings.data_dir, "o-user-question") == ["提现手续费是多少"]
+    wait_for_texts(bot_settings.data_dir, "o-user-question", ["提现手续费是多少"])
     assert api.calls_to("/cgi-bin/message/custom/send") == []
 
 
@@ -107,7 +107,7 @@ def test_forged_stale_or_malformed_callbacks_never_reach_the_bot(webhook, bot_se
     assert http("POST", signed(webhook) + "&encrypt_type=aes", body).status == 400  # no AES key configured
     # A later genuine message from the same user is the only one the bot saw.
     assert say(webhook, "o-attacker", "你好", 10003).status == 200
-    assert tracker_texts(bot_settings.data_dir, "o-attacker") == ["你好"]
+    wait_for_texts(bot_settings.data_dir, "o-attacker", ["你好"])
     assert api.calls_to("/cgi-bin/message/custom/send") == []
 
 
@@ -121,8 +121,8 @@ def test_a_retried_message_is_answered_once(webhook, bot_settings, kb):
         answers = list(pool.map(lambda _: say(webhook, "o-retry-2", "提现手续费是多少", 10005), range(4)))
     assert all(a.status == 200 and a.seconds < 4.5 for a in answers)
     assert any(kb["ex-withdraw-fee"].answer.strip() in a.body for a in answers)
-    assert tracker_texts(bot_settings.data_dir, "o-retry") == ["提现手续费是多少"]
-    assert tracker_texts(bot_settings.data_dir, "o-retry-2") == ["提现手续费是多少"]
+    wait_for_texts(bot_settings.data_dir, "o-retry", ["提现手续费是多少"])
+    wait_for_texts(bot_settings.data_dir, "o-retry-2", ["提现手续费是多少"])
 
 
 def test_subscribe_is_welcomed_and_a_menu_click_asks_its_key(webhook, bot_settings, kb):
@@ -135,7 +135,7 @@ def test_subscribe_is_welcomed_and_a_menu_click_asks_its_key(webhook, bot_settin
                    Event="CLICK", EventKey="提现手续费是多少")
     clicked = http("POST", signed(webhook), click)
     assert fields_of(clicked.body)["Content"].startswith(kb["ex-withdraw-fee"].answer.strip())
-    assert tracker_texts(bot_settings.data_dir, "o-new") == ["/greet", "提现手续费是多少"]
+    wait_for_texts(bot_settings.data_dir, "o-new", ["/greet", "提现手续费是多少"])
     unsubscribe = xml_of(ToUserName=ACCOUNT, FromUserName="o-new", CreateTime=int(time.time()) + 2,
                          MsgType="event", Event="unsubscribe")
     assert (http("POST", signed(webhook), unsubscribe).body) == "success"

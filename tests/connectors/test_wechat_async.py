@@ -11,8 +11,8 @@ import time
 import pytest
 
 from indexer.kb import load_kb
-from tests.connectors.polling import tracker_texts
 from tests.connectors.wechat_client import http, sha1_sign, stamp, with_query, xml_of
+from tests.polling import wait_for_texts
 
 pytestmark = pytest.mark.slow
 
@@ -72,5 +72,5 @@ def test_a_slow_answer_is_success_now_and_the_api_later(webhook, bot_settings, f
     assert body["text"]["content"].endswith("1. 有帮助\n2. 没帮助\n（回复数字即可选择）")
     # WeChat retries after 5 s without a passive reply: the retry is not answered again.
     assert http("POST", url, message).body == "success"
-    assert tracker_texts(bot_settings.data_dir, "o-slow") == ["提现手续费是多少"]
+    wait_for_texts(bot_settings.data_dir, "o-slow", ["提现手续费是多少"])
     assert len(fake_platform.calls_to(SEND)) == 2

@@ -10,7 +10,6 @@ import time
 import pytest
 
 from indexer.kb import load_kb
-from tests.connectors.polling import tracker_texts
 from tests.connectors.wechat_client import (
     decrypt,
     encrypt,
@@ -22,6 +21,7 @@ from tests.connectors.wechat_client import (
     with_query,
     xml_of,
 )
+from tests.polling import tracker_texts, wait_for_texts
 
 pytestmark = pytest.mark.slow
 
@@ -83,7 +83,7 @@ def test_a_question_gets_an_encrypted_signed_passive_reply(webhook, kb, bot_sett
     reply = open_reply(answer.body)
     assert reply["ToUserName"] == "o-safe" and reply["FromUserName"] == ACCOUNT
     assert reply["Content"].startswith(kb["ex-withdraw-fee"].answer.strip())
-    assert tracker_texts(bot_settings.data_dir, "o-safe") == ["提现手续费是多少"]
+    wait_for_texts(bot_settings.data_dir, "o-safe", ["提现手续费是多少"])
     assert fake_platform.calls == []
 
 

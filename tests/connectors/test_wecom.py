@@ -17,7 +17,6 @@ from connectors.replies import Choices
 from connectors.wechat_xml import TEXT_ONLY
 from connectors.wecom import WeComApi, WeComOutbound, WeComSender
 from indexer.kb import load_kb
-from tests.connectors.polling import tracker_texts, wait_until
 from tests.connectors.wechat_client import (
     decrypt,
     encrypt,
@@ -29,6 +28,7 @@ from tests.connectors.wechat_client import (
     with_query,
     xml_of,
 )
+from tests.polling import tracker_texts, wait_for_texts, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -148,7 +148,7 @@ def test_an_app_question_gets_an_encrypted_passive_reply(webhook, kb, bot_settin
     assert reply["ToUserName"] == "zhangsan" and reply["FromUserName"] == CORP_ID
     assert reply["Content"].startswith(kb["ex-withdraw-fee"].answer.strip())
     assert reply["Content"].endswith("1. 有帮助\n2. 没帮助\n（回复数字即可选择）")
-    assert tracker_texts(bot_settings.data_dir, "zhangsan") == ["提现手续费是多少"]
+    wait_for_texts(bot_settings.data_dir, "zhangsan", ["提现手续费是多少"])
     assert api.calls_to("/cgi-bin/message/send") == []
 
 
@@ -174,7 +174,7 @@ def test_a_retried_app_message_is_answered_once(webhook, bot_settings, kb):
     assert all(a.status == 200 for a in answers)
     contents = [open_reply(a.body)["Content"] for a in answers if a.body]
     assert contents and all(c.startswith(kb["ex-withdraw-fee"].answer.strip()) for c in contents)
-    assert tracker_texts(bot_settings.data_dir, "lisi") == ["提现手续费是多少"]
+    wait_for_texts(bot_settings.data_dir, "lisi", ["提现手续费是多少"])
 
 
 def test_entering_the_app_is_welcomed_and_an_image_gets_the_text_only_notice(webhook, bot_settings):
@@ -184,7 +184,7 @@ def test_entering_the_app_is_welcomed_and_an_image_gets_the_text_only_notice(web
     image = xml_of(ToUserName=CORP_ID, FromUserName="wangwu", CreateTime=int(time.time()), MsgType="image",
                    PicUrl="http://example.com/p.jpg", MediaId="m", MsgId=40004, AgentID=AGENT_ID)
     assert open_reply(post(webhook, image).body)["Content"] == TEXT_ONLY
-    assert tracker_texts(bot_settings.data_dir, "wangwu") == ["/greet"]
+    wait_for_texts(bot_settings.data_dir, "wangwu", ["/greet"])
 
 
 def test_kf_messages_are_synced_from_the_persisted_cursor_and_answered_once(webhook, api, bot_settings, kb):
@@ -238,7 +238,7 @@ def test_kf_welcome_uses_the_welcome_code_and_non_text_gets_the_notice(webhook, 
     assert [item["click"]["id"][:11] for item in welcome["msgmenu"]["list"]] == ["/choose_faq"] * 5
     [notice] = wait_until(lambda: sent_to(api, KF_SEND, "wmU3"), what="the text-only notice")
     assert notice == {"touser": "wmU3", "open_kfid": "wkB", "msgtype": "text", "text": {"content": TEXT_ONLY}}
-    assert tracker_texts(bot_settings.data_dir, "kf:wkB:wmU2") == ["/greet"]
+    wait_for_texts(bot_settings.data_dir, "kf:wkB:wmU2", ["/greet"])
     assert tracker_texts(bot_settings.data_dir, "kf:wkB:wmU3") == []
     assert tracker_texts(bot_settings.data_dir, "kf:wkB:wmU4") == []  # two-day-old history is not answered
     assert sent_to(api, KF_SEND, "wmU4") == []
@@ -277,7 +277,7 @@ def test_a_kf_hand_off_goes_to_the_wecom_servicer_and_the_bot_waits_until_the_se
     kf_callback(webhook, "wkH", "KF-CALLBACK-TOKEN-H3")
     wait_until(lambda: [m for m in sent_to(api, KF_SEND, "wmU7") if "不客气" in json.dumps(m, ensure_ascii=False)],
                what="the bot's answer after the session ended")
-    assert tracker_texts(bot_settings.data_dir, customer) == ["转人工", "谢谢"]  # hm2 was the servicer's
+    wait_for_texts(bot_settings.data_dir, customer, ["转人工", "谢谢"])  # hm2 was the servicer's
     assert len(sent_to(api, KF_SEND, "wmU7")) == 2
 
 

@@ -25,7 +25,7 @@ from connectors.guard import APOLOGY
 from faqbot.config import PROJECT_ROOT
 from tests.bot.conftest import MODELS_DIR, free_port
 from tests.conftest import SAMPLE_KB
-from tests.connectors.polling import wait_until
+from tests.polling import wait_until
 
 pytestmark = pytest.mark.slow
 

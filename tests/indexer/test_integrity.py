@@ -11,7 +11,6 @@ import json
 import logging
 import time
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
@@ -22,6 +21,7 @@ from indexer.live import LiveSearcher
 from indexer.manifest import INDEX_FILES, MANIFEST, IndexCorrupt, verify_version
 from indexer.search import IndexMismatch, IndexMissing, Searcher
 from indexer.service import IndexUnusable, build_and_publish, open_current, open_serving, store_for, version_states
+from tests.polling import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -53,14 +53,6 @@ def two_versions(settings, embedder) -> tuple[str, str]:
     edit_answer(settings, "以最新公告为准")
     second = build_and_publish(settings, embedder=embedder).version
     return first, second
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 10.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 def test_manifest_records_a_sha256_of_every_file(tiny_kb, embedder):

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from bot.process.supervisor import GaveUp, RestartPolicy, Supervisor
-from tests.connectors.polling import wait_until
+from tests.polling import wait_until
 
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(600)"]
 CRASHER = [sys.executable, "-c", "import sys; sys.exit(3)"]

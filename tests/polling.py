@@ -1,5 +1,5 @@
-"""Waiting for what a channel does after it has acknowledged a webhook (it
-answers in the background), and reading what the bot received."""
+"""Waiting on conditions, never on time: the one ``wait_until`` every test uses, and reading what the
+bot received (a channel answers in the background after acknowledging a webhook)."""
 
 from __future__ import annotations
 
@@ -30,3 +30,18 @@ def tracker_texts(data_dir: Path, sender: str) -> list[str]:
         rows = conn.execute("SELECT data FROM events WHERE sender_id = ? AND type_name = 'user' ORDER BY id",
                             (sender,)).fetchall()
     return [json.loads(row[0]).get("text") for row in rows]
+
+
+def wait_for_texts(data_dir: Path, sender: str, expected: list[str], timeout: float = 30.0) -> None:
+    """Wait until the bot's tracker for ``sender`` holds exactly ``expected``: Rasa saves a tracker after the
+    turn's replies have gone out, so a test that saw the reply must not read the tracker at once."""
+    seen: list[list[str]] = []
+
+    def matches() -> bool:
+        seen.append(tracker_texts(data_dir, sender))
+        return seen[-1] == expected
+
+    try:
+        wait_until(matches, timeout, f"the tracker of {sender} to hold {expected}")
+    except AssertionError:
+        raise AssertionError(f"the tracker of {sender} holds {seen[-1]!r}, not {expected!r}") from None
