@@ -7,8 +7,6 @@ from __future__ import annotations
 import json
 import shutil
 import socket
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -16,6 +14,7 @@ import pytest
 
 from faqbot.config import PROJECT_ROOT, Settings, load_settings
 from tests.conftest import SAMPLE_KB
+from tests.http import send
 
 MODELS_DIR = PROJECT_ROOT / "var" / "models"
 
@@ -45,13 +44,8 @@ class Reply:
 
 
 def post(url: str, body: Any, raw: bytes | None = None) -> tuple[int, Any]:
-    data = raw if raw is not None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as reply:
-            return reply.status, json.loads(reply.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"null")
+    reply = send(url, raw if raw is not None else json.dumps(body).encode(), {"Content-Type": "application/json"})
+    return reply.status, reply.json()
 
 
 class Chat:

@@ -25,6 +25,7 @@ from bot.handoff.handoffs import HandoffStore
 from bot.handoff.tickets import TicketStore
 from faqbot.config import PROJECT_ROOT, to_env
 from tests.bot.conftest import MODELS_DIR, Chat, post
+from tests.http import send
 
 pytestmark = pytest.mark.slow
 
@@ -57,12 +58,8 @@ class Servers:
         return Chat(self.bot.rest_webhook, sender)
 
     def get(self, path: str, headers: dict[str, str] | None = None) -> tuple[int, Any]:
-        request = urllib.request.Request(self.url + path, headers=headers or {})
-        try:
-            with urllib.request.urlopen(request, timeout=30) as reply:
-                return reply.status, json.loads(reply.read() or b"null")
-        except urllib.error.HTTPError as error:
-            return error.code, json.loads(error.read() or b"null")
+        reply = send(self.url + path, headers=headers)
+        return reply.status, reply.json()
 
 
 @pytest.fixture(scope="module")

@@ -21,6 +21,7 @@ from indexer.kb import load_kb
 from tests.bot.conftest import post
 from tests.connectors.fake_platform import FakePlatform
 from tests.connectors.signing import dingtalk_sign
+from tests.http import send
 from tests.polling import tracker_texts, wait_for_texts, wait_until
 
 pytestmark = pytest.mark.slow
@@ -102,13 +103,8 @@ class Ding:
         head = {"Content-Type": "application/json"}
         if headers:
             head.update({"timestamp": timestamp, "sign": signature or sign(timestamp)})
-        request = urllib.request.Request(self.webhook, data=data, headers=head)
-        started = time.monotonic()
-        try:
-            with urllib.request.urlopen(request, timeout=30) as reply:
-                return reply.status, json.loads(reply.read() or b"null"), time.monotonic() - started
-        except urllib.error.HTTPError as error:
-            return error.code, json.loads(error.read() or b"null"), time.monotonic() - started
+        reply = send(self.webhook, data, head)
+        return reply.status, reply.json(), reply.seconds
 
     def replies(self, session: str) -> list[dict[str, Any]]:
         return [c.json for c in self.platform.calls_to("/robot/sendBySession") if c.query.get("session") == session]
@@ -291,10 +287,5 @@ def _get(url: str, headers: dict[str, str]) -> Any:
 
 
 def _post(url: str, body: Any, headers: dict[str, str]) -> tuple[int, Any]:
-    request = urllib.request.Request(url, data=json.dumps(body).encode(),
-                                     headers={"Content-Type": "application/json", **headers})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as reply:
-            return reply.status, json.loads(reply.read() or b"null")
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"null")
+    reply = send(url, json.dumps(body).encode(), {"Content-Type": "application/json", **headers})
+    return reply.status, reply.json()

@@ -13,8 +13,6 @@ import dataclasses
 import json
 import shutil
 import time
-import urllib.error
-import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -25,6 +23,7 @@ from faqbot.config import PROJECT_ROOT
 from indexer.kb import load_kb
 from tests.bot.conftest import MODELS_DIR, free_port, post
 from tests.connectors.signing import feishu_encrypt, feishu_signature
+from tests.http import send
 from tests.polling import tracker_texts, wait_until
 
 pytestmark = pytest.mark.slow
@@ -129,15 +128,8 @@ class Lark:
             digest = feishu_signature(timestamp, nonce, ENCRYPT_KEY, data)
             headers.update({"X-Lark-Request-Timestamp": timestamp, "X-Lark-Request-Nonce": nonce,
                             "X-Lark-Signature": signature or digest})
-        request = urllib.request.Request(self.webhook, data=data, headers=headers)
-        started = time.monotonic()
-        try:
-            with urllib.request.urlopen(request, timeout=30) as reply:
-                status, body = reply.status, json.loads(reply.read() or b"null")
-        except urllib.error.HTTPError as error:
-            status, body = error.code, json.loads(error.read() or b"null")
-        done = time.monotonic()
-        return status, body, done - started, done
+        reply = send(self.webhook, data, headers)
+        return reply.status, reply.json(), reply.seconds, time.monotonic()
 
     def sent_to(self, chat: str) -> list:
         """Accepted API calls (HTTP 200) that sent a message to ``chat``."""
@@ -305,13 +297,9 @@ def test_an_agent_reply_during_a_hand_off_reaches_the_users_chat(lark, running_b
 
 
 def _call(url: str, body: Any, headers: dict[str, str]) -> tuple[int, Any]:
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json", **headers})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as reply:
-            return reply.status, json.loads(reply.read() or b"null")
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"null")
+    reply = send(url, json.dumps(body).encode() if body is not None else None,
+                 {"Content-Type": "application/json", **headers})
+    return reply.status, reply.json()
 
 
 # -- without an Encrypt Key: plain bodies -------------------------------------------

@@ -23,6 +23,7 @@ from connectors import platform_api
 from connectors.messenger import MessengerApi, MessengerOutbound, render
 from indexer.kb import load_kb
 from tests.connectors.signing import messenger_signature
+from tests.http import send
 from tests.polling import wait_until
 
 pytestmark = pytest.mark.slow
@@ -80,22 +81,13 @@ def deliver(url: str, payload: dict | None, raw: bytes | None = None, sig: str |
                    "X-Hub-Signature-256": signature(body) if sig is None else sig, **(headers or {})}
     if sig == "":
         del all_headers["X-Hub-Signature-256"]
-    request = urllib.request.Request(url, data=body, headers=all_headers)
-    started = time.monotonic()
-    try:
-        with urllib.request.urlopen(request, timeout=30) as reply:
-            reply.read()
-            return reply.status, time.monotonic() - started
-    except urllib.error.HTTPError as error:
-        return error.code, time.monotonic() - started
+    reply = send(url, body, all_headers)
+    return reply.status, reply.seconds
 
 
 def get(url: str, params: dict) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(f"{url}?{urllib.parse.urlencode(params)}", timeout=30) as reply:
-            return reply.status, reply.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
+    reply = send(f"{url}?{urllib.parse.urlencode(params)}")
+    return reply.status, reply.text
 
 
 def text_item(user: str, text: str, mid: str | None = None, **message) -> dict:

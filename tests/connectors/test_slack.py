@@ -21,6 +21,7 @@ from connectors import platform_api
 from connectors.slack import SlackApi, SlackOutbound, render
 from indexer.kb import load_kb
 from tests.connectors.signing import slack_signature
+from tests.http import send
 from tests.polling import wait_until
 
 pytestmark = pytest.mark.slow
@@ -72,13 +73,8 @@ def deliver(url: str, body: bytes, content_type: str = "application/json", times
     all_headers = {"Content-Type": content_type, "X-Slack-Request-Timestamp": timestamp,
                    "X-Slack-Signature": signature if signature is not None else sign(body, timestamp),
                    **(headers or {})}
-    request = urllib.request.Request(url, data=body, headers=all_headers)
-    started = time.monotonic()
-    try:
-        with urllib.request.urlopen(request, timeout=30) as reply:
-            return reply.status, reply.read(), time.monotonic() - started
-    except urllib.error.HTTPError as error:
-        return error.code, error.read(), time.monotonic() - started
+    reply = send(url, body, all_headers)
+    return reply.status, reply.body, reply.seconds
 
 
 def dm_event(user: str, text: str, event_id: str | None = None, **event) -> bytes:

@@ -9,14 +9,13 @@ import itertools
 import json
 import threading
 import time
-import urllib.error
-import urllib.request
 
 import pytest
 
 from connectors import platform_api
 from connectors.telegram import CallbackKeys, TelegramApi, TelegramInput, TelegramOutbound, render, utf16_len
 from indexer.kb import load_kb
+from tests.http import send
 from tests.polling import wait_until
 
 pytestmark = pytest.mark.slow
@@ -76,15 +75,8 @@ def deliver(url: str, update: dict | None, secret: str | None = SECRET, raw: byt
     headers = {"Content-Type": "application/json"}
     if secret is not None:
         headers["X-Telegram-Bot-Api-Secret-Token"] = secret
-    request = urllib.request.Request(url, data=raw if raw is not None else json.dumps(update).encode(),
-                                     headers=headers)
-    started = time.monotonic()
-    try:
-        with urllib.request.urlopen(request, timeout=30) as reply:
-            reply.read()
-            return reply.status, time.monotonic() - started
-    except urllib.error.HTTPError as error:
-        return error.code, time.monotonic() - started
+    reply = send(url, raw if raw is not None else json.dumps(update).encode(), headers)
+    return reply.status, reply.seconds
 
 
 def text_update(chat_id: int, text: str, update_id: int | None = None) -> dict:

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from tests.http import send
+
 
 def new_aes_key() -> str:
     """An EncodingAESKey as the admin console makes one: 43 base64 characters."""
@@ -72,14 +74,8 @@ class Answer:
 
 
 def http(method: str, url: str, body: str | None = None) -> Answer:
-    data = body.encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "text/xml"})
-    started = time.perf_counter()
-    try:
-        with urllib.request.urlopen(request, timeout=30) as reply:
-            return Answer(reply.status, reply.read().decode(), time.perf_counter() - started)
-    except urllib.error.HTTPError as error:
-        return Answer(error.code, error.read().decode(), time.perf_counter() - started)
+    reply = send(url, body.encode() if body is not None else None, {"Content-Type": "text/xml"}, method=method)
+    return Answer(reply.status, reply.text, reply.seconds)
 
 
 def with_query(url: str, **params: str) -> str:
