@@ -71,15 +71,15 @@ def cmd_index_build(args: argparse.Namespace) -> int:
     settings = _settings(args)
     started = time.monotonic()
     result = build_and_publish(settings, full=args.full, progress=stderr_progress("embedding questions"))
-    counts = result.manifest["counts"]
+    counts = result.manifest.counts
     if result.rebuilt_because:
         print(f"rebuilt: {result.rebuilt_because}")
     if result.skipped:
-        print(f"index {result.version} is up to date ({counts['enabled']} entries); use --full to rebuild")
+        print(f"index {result.version} is up to date ({counts.enabled} entries); use --full to rebuild")
     else:
-        print(f"published index {result.version}: {counts['enabled']} entries "
-              f"({counts['disabled']} disabled), {counts['vectors']} questions, "
-              f"{counts['newly_embedded']} newly embedded, {result.manifest['dense_index']} FAISS, "
+        print(f"published index {result.version}: {counts.enabled} entries "
+              f"({counts.disabled} disabled), {counts.vectors} questions, "
+              f"{counts.newly_embedded} newly embedded, {result.manifest.dense_index} FAISS, "
               f"{time.monotonic() - started:.1f}s")
     return 0
 
