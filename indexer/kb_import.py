@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from faqbot.normalize import normalize
-from indexer.kb import HANDOFF_POLICIES, FaqEntry
+from indexer.model import HANDOFF_POLICIES, FaqEntry
 
 MARKER = "# 由 `faqbot kb import` 生成"
 REQUIRED = ("问题", "答案")
