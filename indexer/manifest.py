@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from faqbot import normalize as normaliser
 from faqbot.config import Settings
+from faqbot.errors import UserError
 
 if TYPE_CHECKING:  # the protocol only; loading an embedder is not this module's business
     from indexer.embedders import Embedder
@@ -37,11 +38,11 @@ INDEX_FILES = ("entries.json", "docs.json", "vectors.npy", "dense.faiss", "bm25.
 _CHUNK = 1 << 20
 
 
-class IndexMissing(FileNotFoundError):
+class IndexMissing(UserError, FileNotFoundError):
     """No index has been published yet."""
 
 
-class IndexMismatch(RuntimeError):
+class IndexMismatch(UserError, RuntimeError):
     """The index on disk was built for another embedder, normaliser or index format."""
 
 
@@ -49,7 +50,7 @@ class IndexOutdated(IndexMismatch):
     """Built before checksums were recorded (format 1): it cannot be verified, so it is rebuilt."""
 
 
-class IndexCorrupt(RuntimeError):
+class IndexCorrupt(UserError, RuntimeError):
     """A version's files are not the ones its build wrote (the message says which)."""
 
 

@@ -11,6 +11,7 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 
+from faqbot.errors import UserError
 
 HANDOFF_POLICIES = ("never", "offer", "always")
 
@@ -60,7 +61,7 @@ class Problem:
         return f"{where}:{what} {self.severity}: {self.message}"
 
 
-class KBInvalid(ValueError):
+class KBInvalid(UserError, ValueError):
     """The KB has errors; ``problems`` lists all of them."""
 
     def __init__(self, problems: list[Problem]) -> None:

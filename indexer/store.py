@@ -27,12 +27,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
+from faqbot.errors import UserError
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 
-class StoreError(RuntimeError):
+class StoreError(UserError, RuntimeError):
     """Publishing or rolling back is not possible (with the reason)."""
 
 
