@@ -112,7 +112,7 @@ def token_count(searcher, text: str) -> int | None:
 
 def measure(searcher, text: str, repeat: int) -> dict:
     """Median CPU and wall seconds of one fresh (uncached) question."""
-    from bot.actions.faq import resolve
+    from bot.dialogue.followup import resolve
 
     cpus, walls = [], []
     decision = None

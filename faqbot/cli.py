@@ -20,6 +20,7 @@ from pathlib import Path
 warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
 
 from faqbot.config import ConfigError, Settings, load_settings  # noqa: E402
+from faqbot.errors import UserError  # noqa: E402
 
 EXIT_INVALID = 1
 EXIT_USAGE = 2
@@ -71,15 +72,15 @@ def cmd_index_build(args: argparse.Namespace) -> int:
     settings = _settings(args)
     started = time.monotonic()
     result = build_and_publish(settings, full=args.full, progress=stderr_progress("embedding questions"))
-    counts = result.manifest["counts"]
+    counts = result.manifest.counts
     if result.rebuilt_because:
         print(f"rebuilt: {result.rebuilt_because}")
     if result.skipped:
-        print(f"index {result.version} is up to date ({counts['enabled']} entries); use --full to rebuild")
+        print(f"index {result.version} is up to date ({counts.enabled} entries); use --full to rebuild")
     else:
-        print(f"published index {result.version}: {counts['enabled']} entries "
-              f"({counts['disabled']} disabled), {counts['vectors']} questions, "
-              f"{counts['newly_embedded']} newly embedded, {result.manifest['dense_index']} FAISS, "
+        print(f"published index {result.version}: {counts.enabled} entries "
+              f"({counts.disabled} disabled), {counts.vectors} questions, "
+              f"{counts.newly_embedded} newly embedded, {result.manifest.dense_index} FAISS, "
               f"{time.monotonic() - started:.1f}s")
     return 0
 
@@ -372,14 +373,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from bot.process.runner import StartupFailed
-    from bot.process.training import TrainingFailed
-    from indexer.embedders import EmbedderError
-    from indexer.evaluate import BenchmarkError
     from indexer.kb import KBInvalid
-    from indexer.kb_import import ImportError_
-    from indexer.search import IndexCorrupt, IndexMismatch, IndexMissing
-    from indexer.store import StoreError
 
     try:
         return args.func(args)
@@ -390,8 +384,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{len(exc.problems)} problem(s) in the knowledge base; nothing was indexed "
               "(run `faqbot kb validate`).", file=sys.stderr)
         return EXIT_INVALID
-    except (ConfigError, EmbedderError, TrainingFailed, StartupFailed, BenchmarkError, ImportError_, IndexMismatch, IndexMissing,
-            IndexCorrupt, StoreError) as exc:
+    except UserError as exc:  # an expected failure (faqbot/errors.py): its message says what to fix
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INVALID
     except KeyboardInterrupt:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime, timezone
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -83,6 +83,6 @@ def build_index(entries: Sequence[FaqEntry], terms: Sequence[str], content_hash:
         "dense_index": index_kind(dense),
         "bm25": {"k1": settings.retrieval.bm25_k1, "b": settings.retrieval.bm25_b,
                  "term_weights": bm25_term_weights(settings)},
-        "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "build_seconds": round(time.monotonic() - started, 3),
     })

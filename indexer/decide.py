@@ -1,29 +1,49 @@
-"""The one place that turns retrieval results into answer / clarify / fallback.
+"""The retrieval step of the decision: retrieval results into answer / clarify / fallback.
 
 Confidence is a logistic calibration of the top fused score and its margin
 over the runner-up, fitted on the dev benchmark (``benchmarks/calibrate.py``)
 so that it reads as "probability the top FAQ is right".
+
+This is only what retrieval knows. What the bot does with a turn (follow-ups,
+hand-off policy, streaks) is decided in ``bot/dialogue/turn.py``, which starts
+from this ``Decision``; the indexer imports nothing of the bot.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import enum
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 from faqbot.config import DecisionConfig
 from indexer.search import Candidate
 
-ANSWER, CLARIFY, FALLBACK = "answer", "clarify", "fallback"
+
+class Action(enum.StrEnum):
+    """What retrieval alone would do; a ``str``, so logs and JSON read ``"answer"``."""
+
+    ANSWER = "answer"
+    CLARIFY = "clarify"
+    FALLBACK = "fallback"
+
+
+ANSWER, CLARIFY, FALLBACK = Action.ANSWER, Action.CLARIFY, Action.FALLBACK
 
 
 @dataclass(frozen=True)
 class Decision:
-    action: str
+    action: Action
     confidence: float
     # answer: the one FAQ; clarify: up to max_clarify choices; fallback: the
     # best guesses, kept for the unanswered-questions log.
     candidates: list[Candidate] = field(default_factory=list)
+
+    def answered_with(self, candidate: Candidate) -> Decision:
+        """This decision turned into an answer with ``candidate`` (same confidence): the
+        conversation knew more than retrieval did (a follow-up resolved by its topic)."""
+        return dataclasses.replace(self, action=ANSWER, candidates=[candidate])
 
 
 def confidence(top: float, second: float, config: DecisionConfig) -> float:

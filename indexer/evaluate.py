@@ -12,8 +12,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-
 from faqbot.config import Settings
+from faqbot.errors import UserError
 from faqbot.normalize import normalize
 from indexer.build import build_index
 from indexer.decide import FALLBACK, decide
@@ -25,7 +25,7 @@ from indexer.progress import ProgressFn, no_progress
 from indexer.search import Searcher
 
 
-class BenchmarkError(ValueError):
+class BenchmarkError(UserError, ValueError):
     """A benchmark file is missing or malformed."""
 
 
@@ -93,7 +93,7 @@ def ranked_results(entries: list[FaqEntry], queries: list[Query], settings: Sett
             # Embed exactly what Searcher.search reads (a long query's head and tail).
             texts = [search_text(normalize(q.text)) or q.text for q in queries]
             vectors, _ = cache.embed(embedder, texts, "query", progress=progress)
-            results = [searcher.search(q.text, k=10, query_vector=v) for q, v in zip(queries, vectors)]
+            results = [searcher.search(q.text, k=10, query_vector=v) for q, v in zip(queries, vectors, strict=True)]
     finally:
         cache.close()
     return searcher, results
@@ -102,7 +102,7 @@ def ranked_results(entries: list[FaqEntry], queries: list[Query], settings: Sett
 def metrics(queries: list[Query], results: list, settings: Settings) -> dict:
     top1 = r5 = mrr = 0.0
     in_scope = oos = oos_rejected = false_rejected = 0
-    for query, result in zip(queries, results):
+    for query, result in zip(queries, results, strict=True):
         ids = [c.entry.id for c in result.candidates]
         rejected = decide(result.candidates, settings.decision).action == FALLBACK
         if query.gold is None:

@@ -1,4 +1,5 @@
-"""The FAQ entry model and loading of ``kb_content/``.
+"""The knowledge base as the rest of the project sees it: ``load_kb`` and the
+entry model (defined in ``indexer/model.py``, re-exported here).
 
 Loading never returns a partial KB: ``load_kb`` raises ``KBInvalid`` with every
 problem found (file, line, field) when any file is invalid.
@@ -6,89 +7,16 @@ problem found (file, line, field) when any file is invalid.
 
 from __future__ import annotations
 
-import hashlib
-import json
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-HANDOFF_POLICIES = ("never", "offer", "always")
+from indexer.model import HANDOFF_POLICIES, FaqEntry, KBInvalid, KnowledgeBase, Problem
+from indexer.validate import validate_dir
 
-
-@dataclass(frozen=True)
-class FaqEntry:
-    id: str
-    question: str
-    answer: str
-    category: str
-    similar: tuple[str, ...] = ()
-    tags: tuple[str, ...] = ()
-    handoff: str = "never"
-    handoff_notice: str = ""
-    enabled: bool = True
-    # Shown as a suggested question in the welcome message (subscribe, chat opened).
-    hot: bool = False
-    source: str = ""  # "file:line" of the entry, for editors
-
-    @property
-    def questions(self) -> tuple[str, ...]:
-        return (self.question, *self.similar)
-
-    def to_json(self) -> dict:
-        data = asdict(self)
-        data["similar"] = list(self.similar)
-        data["tags"] = list(self.tags)
-        return data
-
-    @classmethod
-    def from_json(cls, data: dict) -> "FaqEntry":
-        return cls(**{**data, "similar": tuple(data.get("similar", ())),
-                      "tags": tuple(data.get("tags", ()))})
-
-
-@dataclass(frozen=True)
-class Problem:
-    file: str
-    line: int
-    field: str
-    message: str
-    severity: str = "error"  # or "warning"
-
-    def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else self.file
-        what = f" [{self.field}]" if self.field else ""
-        return f"{where}:{what} {self.severity}: {self.message}"
-
-
-class KBInvalid(ValueError):
-    """The KB has errors; ``problems`` lists all of them."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = problems
-        errors = [p for p in problems if p.severity == "error"]
-        super().__init__(f"{len(errors)} error(s) in the knowledge base:\n"
-                         + "\n".join(str(p) for p in errors))
-
-
-@dataclass
-class KnowledgeBase:
-    entries: list[FaqEntry]
-    terms: list[str] = field(default_factory=list)  # jieba user dictionary
-    warnings: list[Problem] = field(default_factory=list)
-
-    @property
-    def enabled(self) -> list[FaqEntry]:
-        return [e for e in self.entries if e.enabled]
-
-    def content_hash(self) -> str:
-        payload = json.dumps({"entries": [e.to_json() | {"source": ""} for e in self.entries],
-                              "terms": self.terms}, ensure_ascii=False, sort_keys=True)
-        return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+__all__ = ["HANDOFF_POLICIES", "FaqEntry", "KBInvalid", "KnowledgeBase", "Problem", "load_kb"]
 
 
 def load_kb(kb_dir: Path) -> KnowledgeBase:
     """Load and validate every ``*.yml`` file under ``kb_dir``."""
-    from indexer.validate import validate_dir
-
     entries, terms, problems = validate_dir(kb_dir)
     errors = [p for p in problems if p.severity == "error"]
     if errors:

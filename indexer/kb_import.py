@@ -15,15 +15,16 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from faqbot.errors import UserError
 from faqbot.normalize import normalize
-from indexer.kb import HANDOFF_POLICIES, FaqEntry
+from indexer.model import HANDOFF_POLICIES, FaqEntry
 
 MARKER = "# 由 `faqbot kb import` 生成"
 REQUIRED = ("问题", "答案")
 KNOWN = ("ID", "问题", "相似问题", "答案", "分类", "标签", "转人工", "启用")
 
 
-class ImportError_(ValueError):
+class KBImportError(UserError, ValueError):
     """The spreadsheet cannot be imported (with file, row and column)."""
 
 
@@ -36,7 +37,7 @@ class ImportResult:
 def _rows(path: Path) -> list[dict[str, str]]:
     suffix = path.suffix.lower()
     if not path.is_file():
-        raise ImportError_(f"{path}: file not found")
+        raise KBImportError(f"{path}: file not found")
     if suffix == ".csv":
         raw = path.read_bytes()
         for encoding in ("utf-8-sig", "gb18030"):
@@ -46,7 +47,7 @@ def _rows(path: Path) -> list[dict[str, str]]:
             except UnicodeDecodeError:
                 continue
         else:
-            raise ImportError_(f"{path}: neither UTF-8 nor GB18030 text")
+            raise KBImportError(f"{path}: neither UTF-8 nor GB18030 text")
         reader = csv.reader(text.splitlines(keepends=True))
         table = [row for row in reader]
     elif suffix in (".xlsx", ".xlsm"):
@@ -55,17 +56,17 @@ def _rows(path: Path) -> list[dict[str, str]]:
         try:
             book = openpyxl.load_workbook(path, read_only=True, data_only=True)
         except Exception as exc:  # openpyxl raises several kinds for a bad file
-            raise ImportError_(f"{path}: not a readable XLSX workbook ({exc})") from None
+            raise KBImportError(f"{path}: not a readable XLSX workbook ({exc})") from None
         sheet = book.worksheets[0]
         table = [["" if v is None else str(v) for v in row] for row in sheet.iter_rows(values_only=True)]
     else:
-        raise ImportError_(f"{path}: unsupported file type {suffix!r}; use .csv or .xlsx")
+        raise KBImportError(f"{path}: unsupported file type {suffix!r}; use .csv or .xlsx")
     if not table:
-        raise ImportError_(f"{path}: the file is empty")
+        raise KBImportError(f"{path}: the file is empty")
     header = [h.strip() for h in table[0]]
     missing = [c for c in REQUIRED if c not in header]
     if missing:
-        raise ImportError_(f"{path}: row 1: missing column(s) {', '.join(missing)}; "
+        raise KBImportError(f"{path}: row 1: missing column(s) {', '.join(missing)}; "
                            f"expected columns: {', '.join(KNOWN)}")
     return [{h: (row[i].strip() if i < len(row) and row[i] else "") for i, h in enumerate(header)}
             for row in table[1:]]
@@ -104,7 +105,7 @@ def read_entries(path: Path) -> list[FaqEntry]:
                                 handoff=handoff if handoff in HANDOFF_POLICIES else "never",
                                 enabled=enabled))
     if errors:
-        raise ImportError_("\n".join(errors))
+        raise KBImportError("\n".join(errors))
     return entries
 
 
@@ -137,7 +138,7 @@ def import_file(path: Path, kb_dir: Path) -> ImportResult:
     targets = {cat: kb_dir / f"imported-{_slug(cat)}.yml" for cat in by_category}
     for cat, target in targets.items():
         if target.exists() and not target.read_text(encoding="utf-8").startswith(MARKER):
-            raise ImportError_(f"{target} exists and was written by hand; rename it or the category {cat!r}")
+            raise KBImportError(f"{target} exists and was written by hand; rename it or the category {cat!r}")
     kb_dir.mkdir(parents=True, exist_ok=True)
     for cat, target in targets.items():
         tmp = target.with_suffix(".tmp")

@@ -1,4 +1,6 @@
-"""The typed manifest of one index version, and the integrity check every reader runs.
+"""The typed manifest of one index version: the integrity check every reader runs,
+and the one compatibility check (``Manifest.check_compatible``) that loading,
+``index status`` and the "up to date" skip of ``faqbot index build`` all use.
 
 ``manifest.json`` is written last by the build. Besides what the index was built
 from (embedder, normaliser, KB content hash, counts) it records the size and
@@ -13,10 +15,20 @@ never served, and ``faqbot index build`` rebuilds them).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any
+
+from faqbot import normalize as normaliser
+from faqbot.config import Settings
+from faqbot.errors import UserError
+
+if TYPE_CHECKING:  # the protocol only; loading an embedder is not this module's business
+    from indexer.embedders import Embedder
 
 FORMAT_VERSION = 2  # 2: files[] and checksum; 1 had neither
 MANIFEST = "manifest.json"
@@ -26,11 +38,11 @@ INDEX_FILES = ("entries.json", "docs.json", "vectors.npy", "dense.faiss", "bm25.
 _CHUNK = 1 << 20
 
 
-class IndexMissing(FileNotFoundError):
+class IndexMissing(UserError, FileNotFoundError):
     """No index has been published yet."""
 
 
-class IndexMismatch(RuntimeError):
+class IndexMismatch(UserError, RuntimeError):
     """The index on disk was built for another embedder, normaliser or index format."""
 
 
@@ -38,18 +50,20 @@ class IndexOutdated(IndexMismatch):
     """Built before checksums were recorded (format 1): it cannot be verified, so it is rebuilt."""
 
 
-class IndexCorrupt(RuntimeError):
+class IndexCorrupt(UserError, RuntimeError):
     """A version's files are not the ones its build wrote (the message says which)."""
 
 
-class EmbedderInfo(TypedDict):
+@dataclass(frozen=True)
+class EmbedderInfo:
     backend: str
     model: str
     dim: int
     document_role: str
 
 
-class Counts(TypedDict):
+@dataclass(frozen=True)
+class Counts:
     entries: int
     enabled: int
     disabled: int
@@ -58,18 +72,28 @@ class Counts(TypedDict):
     newly_embedded: int
 
 
-class BM25Info(TypedDict):
+@dataclass(frozen=True)
+class BM25Info:
     k1: float
     b: float
     term_weights: dict[str, float]
 
 
-class FileDigest(TypedDict):
+@dataclass(frozen=True)
+class FileDigest:
     bytes: int
     sha256: str
 
 
-class Manifest(TypedDict):
+@dataclass(frozen=True, eq=False)
+class Manifest(Mapping[str, Any]):
+    """One version's ``manifest.json``, typed; ``check_compatible`` is the one rule for
+    whether this code may serve it (used to load it, to report it and to skip a rebuild).
+
+    It also reads as the stored JSON (``m["counts"]["enabled"]``, ``m == json.load(f)``),
+    for display and for tools that look at the file itself.
+    """
+
     format_version: int
     embedder: EmbedderInfo
     normaliser_version: str
@@ -81,6 +105,58 @@ class Manifest(TypedDict):
     build_seconds: float
     files: dict[str, FileDigest]
     checksum: str  # sha256 of the other fields (canonical JSON): catches edits to the manifest itself
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Manifest:
+        """The typed form of a stored manifest; ``KeyError``/``TypeError`` when a field is malformed."""
+        return cls(format_version=data["format_version"], embedder=EmbedderInfo(**data["embedder"]),
+                   normaliser_version=data["normaliser_version"], content_hash=data["content_hash"],
+                   counts=Counts(**data["counts"]), dense_index=data["dense_index"], bm25=BM25Info(**data["bm25"]),
+                   built_at=data["built_at"], build_seconds=data["build_seconds"],
+                   files={name: FileDigest(**digest) for name, digest in data["files"].items()},
+                   checksum=data["checksum"])
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.to_json()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.to_json())
+
+    def __len__(self) -> int:
+        return len(self.to_json())
+
+    def check_compatible(self, settings: Settings, embedder: Embedder | None = None) -> None:
+        """Raise ``IndexMismatch`` when this code cannot search the index with the configured
+        embedder (and ``embedder``, when one is loaded) and normaliser.
+
+        The one compatibility rule: the searcher refuses exactly what ``faqbot index build``
+        rebuilds instead of calling it up to date.
+        """
+        rebuild = "rebuild it with `faqbot index build --full`"
+        if self.format_version != FORMAT_VERSION:
+            raise IndexMismatch(f"index format {self.format_version} is not {FORMAT_VERSION}; {rebuild}")
+        built, want = self.embedder, settings.embedder
+        if built.backend != want.backend or (want.model and built.model != want.model):
+            raise IndexMismatch(
+                f"the index was built with embedder {built.backend}/{built.model} "
+                f"({built.dim} dims) but the config asks for {want.backend}/{want.model}; {rebuild}")
+        if embedder is not None and (embedder.backend, embedder.model) != (built.backend, built.model):
+            raise IndexMismatch(f"the index was built with embedder {built.backend}/{built.model} but the "
+                                f"embedder loaded is {embedder.backend}/{embedder.model}; {rebuild}")
+        if embedder is not None and embedder.dim != built.dim:
+            raise IndexMismatch(f"the index has {built.dim}-dim vectors but the embedder gives "
+                                f"{embedder.dim}; {rebuild}")
+        if self.normaliser_version != normaliser.NORMALISER_VERSION:
+            raise IndexMismatch(f"the index was built with normaliser version {self.normaliser_version}"
+                                f", this code has {normaliser.NORMALISER_VERSION}; {rebuild}")
+
+    def is_up_to_date(self, content_hash: str, settings: Settings, embedder: Embedder | None = None) -> bool:
+        """Built from this KB content and servable as is (``IndexMismatch`` when it is not servable)."""
+        self.check_compatible(settings, embedder)
+        return self.content_hash == content_hash
 
 
 _TOP_LEVEL_TYPES: dict[str, type | tuple[type, ...]] = {
@@ -97,7 +173,7 @@ def file_digest(path: Path) -> FileDigest:
         while chunk := handle.read(_CHUNK):
             digest.update(chunk)
             size += len(chunk)
-    return {"bytes": size, "sha256": digest.hexdigest()}
+    return FileDigest(size, digest.hexdigest())
 
 
 def manifest_checksum(manifest: dict[str, Any]) -> str:
@@ -108,11 +184,12 @@ def manifest_checksum(manifest: dict[str, Any]) -> str:
 
 def write_manifest(directory: Path, fields: dict[str, Any]) -> Manifest:
     """Record every file already in ``directory`` and write the manifest (last, after the data)."""
-    files = {p.name: file_digest(p) for p in sorted(directory.iterdir()) if p.is_file() and p.name != MANIFEST}
+    files = {p.name: dataclasses.asdict(file_digest(p))
+             for p in sorted(directory.iterdir()) if p.is_file() and p.name != MANIFEST}
     manifest: dict[str, Any] = {"format_version": FORMAT_VERSION, **fields, "files": files}
     manifest["checksum"] = manifest_checksum(manifest)
     (directory / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
-    return manifest  # type: ignore[return-value]
+    return Manifest.from_json(manifest)
 
 
 def read_manifest(directory: Path) -> dict[str, Any]:
@@ -167,10 +244,14 @@ def verify_version(directory: Path) -> Manifest:
         except OSError as exc:
             bad.append(f"{name} (unreadable: {exc.strerror})")
             continue
-        if not isinstance(want, dict) or found != {"bytes": want.get("bytes"), "sha256": want.get("sha256")}:
+        if not isinstance(want, dict) or dataclasses.asdict(found) != {"bytes": want.get("bytes"),
+                                                                       "sha256": want.get("sha256")}:
             size = want.get("bytes") if isinstance(want, dict) else "?"
-            bad.append(f"{name} ({found['bytes']} bytes, built as {size})" if found["bytes"] != size
+            bad.append(f"{name} ({found.bytes} bytes, built as {size})" if found.bytes != size
                        else f"{name} (content changed)")
     if bad:
         raise IndexCorrupt(f"checksum mismatch: {', '.join(bad)}")
-    return manifest  # type: ignore[return-value]
+    try:
+        return Manifest.from_json(manifest)
+    except (KeyError, TypeError) as exc:  # the right checksum over the wrong shape: written by hand
+        raise IndexCorrupt(f"{MANIFEST} has a malformed field ({type(exc).__name__}: {exc})") from None

@@ -15,14 +15,13 @@ from pathlib import Path
 import numpy as np
 
 from faqbot.config import Settings
-from faqbot.normalize import NORMALISER_VERSION, normalize
+from faqbot.normalize import normalize
 from indexer.bm25 import BM25
 from indexer.dense import load_faiss
 from indexer.embedders import Embedder, make_embedder
 from indexer.kb import FaqEntry
 from indexer.longtext import search_text
 from indexer.manifest import (
-    FORMAT_VERSION,
     IndexCorrupt,
     IndexMismatch,
     IndexMissing,
@@ -33,7 +32,7 @@ from indexer.manifest import (
 from indexer.tokenize import Tokenizer
 
 __all__ = ["Candidate", "IndexCorrupt", "IndexMismatch", "IndexMissing", "SearchResult", "Searcher",
-           "check_manifest", "read_manifest"]
+           "read_manifest"]
 
 
 @dataclass(frozen=True)
@@ -56,25 +55,6 @@ class SearchResult:
     searched: str = ""
 
 
-def check_manifest(manifest: Manifest | dict, settings: Settings, embedder: Embedder | None = None) -> None:
-    """Fail clearly when the index cannot be searched with the configured embedder."""
-    rebuild = "rebuild it with `faqbot index build --full`"
-    if manifest.get("format_version") != FORMAT_VERSION:
-        raise IndexMismatch(f"index format {manifest.get('format_version')} is not {FORMAT_VERSION}; {rebuild}")
-    built = manifest["embedder"]
-    want = settings.embedder
-    if built["backend"] != want.backend or (want.model and built["model"] != want.model):
-        raise IndexMismatch(
-            f"the index was built with embedder {built['backend']}/{built['model']} "
-            f"({built['dim']} dims) but the config asks for {want.backend}/{want.model}; {rebuild}")
-    if embedder is not None and embedder.dim != built["dim"]:
-        raise IndexMismatch(f"the index has {built['dim']}-dim vectors but the embedder gives "
-                            f"{embedder.dim}; {rebuild}")
-    if manifest.get("normaliser_version") != NORMALISER_VERSION:
-        raise IndexMismatch(f"the index was built with normaliser version {manifest.get('normaliser_version')}"
-                            f", this code has {NORMALISER_VERSION}; {rebuild}")
-
-
 class Searcher:
     """Loads one immutable index version, after checking every file against its manifest
     (``IndexCorrupt`` otherwise); thread-safe for concurrent queries."""
@@ -83,9 +63,9 @@ class Searcher:
         self.directory = directory
         self.settings = settings
         self.manifest: Manifest = verify_version(directory)
-        check_manifest(self.manifest, settings, embedder)
+        self.manifest.check_compatible(settings, embedder)  # before loading an embedder for nothing
         self.embedder = embedder or make_embedder(settings.embedder)
-        check_manifest(self.manifest, settings, self.embedder)
+        self.manifest.check_compatible(settings, self.embedder)
         self.entries = [FaqEntry.from_json(d) for d in
                         json.loads((directory / "entries.json").read_text(encoding="utf-8"))]
         docs = json.loads((directory / "docs.json").read_text(encoding="utf-8"))
@@ -136,8 +116,8 @@ class Searcher:
         doc_bm25 = self.bm25.scores(terms)
         faq_bm25 = np.maximum.reduceat(doc_bm25, self.starts[:-1]) if n_docs else doc_bm25
         take = min(pool, len(faq_bm25))
-        bm25_faqs = np.argpartition(-faq_bm25, take - 1)[:take] if take else []
-        bm25_faqs = [int(i) for i in bm25_faqs if faq_bm25[i] > 0]
+        best_bm25 = np.argpartition(-faq_bm25, take - 1)[:take] if take else np.zeros(0, dtype=np.int64)
+        bm25_faqs = [int(i) for i in best_bm25 if faq_bm25[i] > 0]
 
         pool_ids = list(dict.fromkeys(dense_faqs + bm25_faqs))
         scored = []

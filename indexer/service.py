@@ -20,7 +20,7 @@ from indexer.embedders import Embedder, make_embedder
 from indexer.kb import KnowledgeBase, load_kb
 from indexer.manifest import IndexCorrupt, IndexMismatch, IndexOutdated, Manifest, verify_version
 from indexer.progress import ProgressFn, no_progress
-from indexer.search import IndexMissing, Searcher, SearchResult, check_manifest
+from indexer.search import IndexMissing, Searcher, SearchResult
 from indexer.store import IndexStore, StoreError
 
 log = logging.getLogger(__name__)
@@ -102,10 +102,7 @@ def build_and_publish(settings: Settings, full: bool = False, embedder: Embedder
     if current is not None and not full:
         try:
             manifest = verify_version(current)
-            built = manifest["embedder"]
-            if (manifest["content_hash"] == content_hash and built.get("backend") == settings.embedder.backend
-                    and built.get("model") == (embedder.model if embedder else settings.embedder.model)):
-                check_manifest(manifest, settings, embedder)
+            if manifest.is_up_to_date(content_hash, settings, embedder):
                 return PublishResult(current.name, manifest, kb, skipped=True)
         except (IndexCorrupt, IndexMismatch) as exc:
             rebuilt_because = _refused(current.name, exc).describe()
@@ -139,7 +136,7 @@ def version_states(settings: Settings) -> list[VersionState]:
     states = []
     for version in store.serving_order():
         try:
-            check_manifest(verify_version(store.version_dir(version)), settings)
+            verify_version(store.version_dir(version)).check_compatible(settings)
         except Exception as exc:  # reported, not raised: this is the status view
             states.append(_refused(version, exc))
         else:
@@ -196,7 +193,7 @@ class ServingIndex:
     def summary(self) -> list[str]:
         """Lines for the operator: the index served, then a WARNING line when an older
         version is served because newer ones were refused or could not be built."""
-        entries = self.searcher.manifest["counts"]["enabled"]
+        entries = self.searcher.manifest.counts.enabled
         if self.published is None:
             how = "the last intact version"
         elif self.published.skipped:

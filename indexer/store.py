@@ -21,15 +21,20 @@ import logging
 import os
 import shutil
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import TypeVar
+
+from faqbot.errors import UserError
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 
-class StoreError(RuntimeError):
+
+class StoreError(UserError, RuntimeError):
     """Publishing or rolling back is not possible (with the reason)."""
 
 
@@ -115,11 +120,12 @@ class IndexStore:
         os.replace(tmp_link, self.current_link)  # atomic on POSIX
         _fsync_dir(self.root)
 
-    def publish(self, build: Callable[[Path], dict], label: str = "") -> tuple[str, dict]:
-        """Build into a fresh directory with ``build(dir)`` and make it current."""
+    def publish(self, build: Callable[[Path], T], label: str = "") -> tuple[str, T]:
+        """Build into a fresh directory with ``build(dir)`` and make it current; returns the
+        version and what ``build`` returned (the manifest)."""
         with self._locked():
             self.versions.mkdir(parents=True, exist_ok=True)
-            stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
             version = f"{stamp}-{label[:8]}" if label else stamp
             staging = self.versions / f".staging-{version}"
             try:

@@ -15,8 +15,8 @@ from typing import Any
 import yaml
 
 from faqbot.normalize import normalize
-from indexer.kb import HANDOFF_POLICIES, FaqEntry, Problem
 from indexer.markdown import check_answer
+from indexer.model import HANDOFF_POLICIES, FaqEntry, Problem
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 FILE_KEYS = ("category", "entries")
@@ -51,7 +51,8 @@ def _suggest(key: str, known: tuple[str, ...]) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
-def _mapping(ctx: _Ctx, node: yaml.MappingNode, known: tuple[str, ...], where: str) -> dict[str, tuple[yaml.Node, yaml.Node]]:
+def _mapping(ctx: _Ctx, node: yaml.MappingNode, known: tuple[str, ...],
+             where: str) -> dict[str, tuple[yaml.Node, yaml.Node]]:
     """Keys of a mapping node with duplicate and unknown keys reported."""
     out: dict[str, tuple[yaml.Node, yaml.Node]] = {}
     for key_node, value_node in node.value:
@@ -92,9 +93,9 @@ def _text_list(ctx: _Ctx, node: yaml.Node, field: str) -> list[tuple[str, int]]:
     return out
 
 
-def _answer_first_line(node: yaml.ScalarNode) -> int:
+def _answer_first_line(node: yaml.Node) -> int:
     # Block scalars ("|", ">") start on the line after the indicator.
-    return _line(node) + (1 if node.style in ("|", ">") else 0)
+    return _line(node) + (1 if isinstance(node, yaml.ScalarNode) and node.style in ("|", ">") else 0)
 
 
 def _entry(ctx: _Ctx, node: yaml.Node, category: str) -> FaqEntry | None:

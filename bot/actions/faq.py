@@ -1,8 +1,10 @@
-"""Answer a question from the live FAQ index: answer, clarify or fall back,
-with follow-up context and the FAQ's hand-off policy."""
+"""Answer a question from the live FAQ index: the turn is decided by
+``bot.dialogue.turn.plan_free_text`` and carried out here."""
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
 from typing import Any
 
@@ -12,50 +14,11 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import runtime
 from bot.actions.replies import carry_out, channel_of, end_turn, state_of
-from bot.dialogue.turn import plan_choice, plan_question
-from indexer.decide import ANSWER, FALLBACK, Decision
-from indexer.search import IndexMissing, Searcher, SearchResult
-from indexer.service import ask
+from bot.dialogue.turn import State, plan_choice, plan_free_text
+from indexer.decide import Decision
+from indexer.search import IndexMissing, Searcher
 
 log = logging.getLogger(__name__)
-
-# How far down the follow-up's own ranking the resolved FAQ may sit.
-FOLLOWUP_POOL = 20
-# How many of the follow-up's word-sharing candidates are looked at for the
-# previous answer's category.
-FOLLOWUP_TOPIC_WINDOW = 5
-
-
-def resolve(searcher: Searcher, text: str, last_faq_id: str | None,
-            followup_max_chars: int) -> tuple[SearchResult, Decision, bool]:
-    """Search ``text``; a short, unconfident message right after an answer may
-    be a follow-up ("那要多久？" after 提现手续费) and is resolved with that topic:
-
-    1. among the message's own candidates that share words with it, exactly
-       one is in the previous answer's category → that one;
-    2. otherwise the message is retried with the previous answer's tags, and
-       the retry wins when it is confident and lands on an FAQ the message
-       itself shares words with.
-
-    Nonsense ("啊啊") shares no words with any FAQ and is never "resolved".
-    The flag says the context was used.
-    """
-    # One search, deep enough for the follow-up checks; the decision only
-    # looks at the first few candidates.
-    result, decision = ask(searcher, text, k=FOLLOWUP_POOL)
-    previous = searcher.by_id.get(last_faq_id) if last_faq_id else None
-    if (decision.action == ANSWER or previous is None
-            or len(result.normalised.replace(" ", "")) > followup_max_chars):
-        return result, decision, False
-    lexical = [c for c in result.candidates if c.bm25 > 0]
-    same_topic = [c for c in lexical[:FOLLOWUP_TOPIC_WINDOW] if c.entry.category == previous.category]
-    if len(same_topic) == 1:
-        return result, Decision(ANSWER, decision.confidence, same_topic), True
-    topic = " ".join(previous.tags) if previous.tags else previous.question
-    result2, decision2 = ask(searcher, f"{topic} {text}")
-    if decision2.action == ANSWER and decision2.candidates[0].entry.id in {c.entry.id for c in lexical}:
-        return result2, decision2, True
-    return result, decision, False
 
 
 def candidates_for_log(decision: Decision) -> list[dict[str, Any]]:
@@ -81,17 +44,20 @@ class ActionAnswerFaq(Action):
             return self._chosen(searcher, dispatcher, tracker, state)
 
         text = message.get("text") or ""
-        result, decision, used_context = resolve(searcher, text, tracker.get_slot("last_faq_id"),
-                                                 runtime.settings().bot.followup_max_chars)
-        plan = plan_question(decision, state)
-        if decision.action == FALLBACK:
-            self._log_unanswered(tracker, text, decision)
-        if used_context:
-            log.info("follow-up %r resolved with the previous topic to %s", text, decision.candidates[0].entry.id)
-        return end_turn(carry_out(plan, dispatcher, tracker) + [SlotSet("last_question", text)])
+        # Embedding the question is tens of milliseconds of CPU: off the event loop, so
+        # other conversations' actions are not held up behind it.
+        turn = await asyncio.get_running_loop().run_in_executor(None, functools.partial(
+            plan_free_text, searcher, text, tracker.get_slot("last_faq_id"), state,
+            runtime.settings().bot.followup_max_chars))
+        if turn.unanswered:
+            self._log_unanswered(tracker, text, turn.decision)
+        if turn.used_context:
+            log.info("follow-up %r resolved with the previous topic to %s", text,
+                     turn.decision.candidates[0].entry.id)
+        return end_turn(carry_out(turn.plan, dispatcher, tracker) + [SlotSet("last_question", text)])
 
     def _chosen(self, searcher: Searcher, dispatcher: CollectingDispatcher, tracker: Tracker,
-                state: Any) -> list[EventType]:
+                state: State) -> list[EventType]:
         faq_id = next((e.get("value") for e in tracker.latest_message.get("entities", [])
                        if e.get("entity") == "faq_id"), None)
         entry = searcher.by_id.get(str(faq_id)) if faq_id else None

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from typing import Any, assert_never
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import runtime
-from bot.dialogue.turn import Plan, State
+from bot.dialogue.turn import HandoffReason, Plan, PlanKind, State
 from bot.handoff.handoffs import HandoffRequest
 
 log = logging.getLogger(__name__)
@@ -53,32 +53,34 @@ def end_turn(events: list[EventType]) -> list[EventType]:
 
 
 def carry_out(plan: Plan, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+    """The plan's messages and slots; one ``case`` per ``PlanKind`` (mypy checks none is missing)."""
     events: list[EventType] = [SlotSet("fallback_streak", float(plan.state.fallback_streak)),
                                SlotSet("negative_streak", float(plan.state.negative_streak)),
-                               SlotSet("feedback_open", plan.kind == "answer")]
+                               SlotSet("feedback_open", plan.kind == PlanKind.ANSWER)]
     pending: str | None = None
-    if plan.kind == "answer":
-        assert plan.entry is not None
-        buttons = FEEDBACK_BUTTONS + ([HUMAN_BUTTON] if plan.offer_human else [])
-        dispatcher.utter_message(text=plan.entry.answer.strip(), buttons=buttons)
-        events.append(SlotSet("last_faq_id", plan.entry.id))
-    elif plan.kind == "clarify":
-        buttons = [{"title": c.entry.question, "payload": choose_payload(c.entry.id)} for c in plan.choices]
-        dispatcher.utter_message(response="utter_clarify", buttons=buttons)
-        if len(plan.choices) == 1:  # "您是想问：X？" — a plain 是的 answers X
-            pending = f"faq:{plan.choices[0].entry.id}"
-    elif plan.kind == "fallback":
-        dispatcher.utter_message(response="utter_fallback", buttons=[HUMAN_BUTTON])
-        pending = "human"
-    elif plan.kind == "sorry":
-        dispatcher.utter_message(response="utter_feedback_sorry", buttons=[HUMAN_BUTTON])
-        pending = "human"
-    elif plan.kind == "thanks":
-        dispatcher.utter_message(response="utter_feedback_thanks")
-    elif plan.kind == "handoff":
-        events += hand_off(plan, dispatcher, tracker)
-    else:
-        raise ValueError(f"unknown plan kind {plan.kind!r}")
+    match plan.kind:
+        case PlanKind.ANSWER:
+            assert plan.entry is not None
+            buttons = FEEDBACK_BUTTONS + ([HUMAN_BUTTON] if plan.offer_human else [])
+            dispatcher.utter_message(text=plan.entry.answer.strip(), buttons=buttons)
+            events.append(SlotSet("last_faq_id", plan.entry.id))
+        case PlanKind.CLARIFY:
+            buttons = [{"title": c.entry.question, "payload": choose_payload(c.entry.id)} for c in plan.choices]
+            dispatcher.utter_message(response="utter_clarify", buttons=buttons)
+            if len(plan.choices) == 1:  # "您是想问：X？" — a plain 是的 answers X
+                pending = f"faq:{plan.choices[0].entry.id}"
+        case PlanKind.FALLBACK:
+            dispatcher.utter_message(response="utter_fallback", buttons=[HUMAN_BUTTON])
+            pending = "human"
+        case PlanKind.SORRY:
+            dispatcher.utter_message(response="utter_feedback_sorry", buttons=[HUMAN_BUTTON])
+            pending = "human"
+        case PlanKind.THANKS:
+            dispatcher.utter_message(response="utter_feedback_thanks")
+        case PlanKind.HANDOFF:
+            events += hand_off(plan, dispatcher, tracker)
+        case _:
+            assert_never(plan.kind)
     events.append(SlotSet("pending_offer", pending))
     return events
 
@@ -87,7 +89,7 @@ def hand_off(plan: Plan, dispatcher: CollectingDispatcher, tracker: Tracker) -> 
     """Ask for a person and tell the user truthfully what happens next: queued
     for an agent, already queued, or (nobody can answer now) a message is taken."""
     request = HandoffRequest(conversation_id=tracker.sender_id, channel=channel_of(tracker),
-                             reason=plan.reason or "user_request", transcript=transcript_of(tracker),
+                             reason=str(plan.reason or HandoffReason.USER_REQUEST), transcript=transcript_of(tracker),
                              faq_id=plan.entry.id if plan.entry else None)
     if plan.entry is not None and plan.entry.handoff_notice:
         dispatcher.utter_message(text=plan.entry.handoff_notice)

@@ -12,22 +12,22 @@ from faqbot.config import Settings, load_settings
 from indexer.live import LiveSearcher
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def settings() -> Settings:
     return load_settings()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def live_index() -> LiveSearcher:
     return LiveSearcher(settings())
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def records() -> Records:
     return Records(settings().database_url)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def desk() -> HandoffDesk:
     return HandoffDesk(settings())
 

@@ -1,1 +1,2 @@
-"""The conversation policy: what the bot does with a turn, and the texts it says. No Rasa or Sanic imports."""
+"""The dialogue's decisions and words, no Rasa or Sanic imports: ``turn.py`` decides what the
+bot does with a turn (composing ``indexer.decide`` and ``followup.py``), ``texts.py`` says it."""

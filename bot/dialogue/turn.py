@@ -1,74 +1,146 @@
 """The one place that decides what the bot does with a turn: answer, clarify,
 fall back or hand off to a human.
 
-Retrieval confidence comes from ``indexer.decide``; this module adds what only
-the conversation knows: the FAQ's hand-off policy, consecutive fallbacks,
-consecutive negative feedback and explicit requests. Pure functions, no I/O.
+A question goes through three steps, composed here (``plan_free_text``):
+
+1. retrieval confidence (``indexer.decide``: answer / clarify / fallback from
+   the scores alone; the indexer imports nothing of the bot, so it stays there);
+2. follow-up resolution (``bot.dialogue.followup``: a short message right after
+   an answer is read with that answer's topic);
+3. the conversation policy (below): the FAQ's hand-off policy, consecutive
+   fallbacks, consecutive negative feedback and explicit requests.
+
+The result is a ``Plan`` whose ``kind`` is a ``PlanKind``; ``bot/actions/replies.py``
+carries it out with an exhaustive ``match`` (mypy proves every kind is handled).
+Pure functions over plain data, no Rasa or Sanic: a conversation state machine
+grows here, as new ``State`` fields and new ``PlanKind`` members.
 """
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field, replace
+from typing import assert_never
 
-from indexer.decide import ANSWER, CLARIFY, Decision
+from bot.dialogue.followup import resolve
+from indexer.decide import Action, Decision
 from indexer.kb import FaqEntry
-from indexer.search import Candidate
+from indexer.search import Candidate, Searcher, SearchResult
 
 # Two misses or two "没帮助" in a row and a person takes over.
 FALLBACKS_BEFORE_HANDOFF = 2
 NEGATIVES_BEFORE_HANDOFF = 2
 
 
+class PlanKind(enum.StrEnum):
+    """What the bot does with the turn; a ``str``, so ``plan.kind == "answer"`` still reads naturally."""
+
+    ANSWER = "answer"
+    CLARIFY = "clarify"
+    FALLBACK = "fallback"
+    HANDOFF = "handoff"
+    THANKS = "thanks"  # positive feedback on the last answer
+    SORRY = "sorry"  # negative feedback, not yet enough to hand off
+
+
+class HandoffReason(enum.StrEnum):
+    """Why a person takes over; stored with the hand-off (``bot.handoff.handoffs.REASONS``)."""
+
+    USER_REQUEST = "user_request"
+    REPEATED_FALLBACK = "repeated_fallback"
+    NEGATIVE_FEEDBACK = "negative_feedback"
+    FAQ_POLICY = "faq_policy"
+
+
 @dataclass(frozen=True)
 class State:
-    """Counters carried between turns (Rasa slots)."""
+    """What the policy carries between turns (Rasa slots)."""
 
     fallback_streak: int = 0
     negative_streak: int = 0
 
+    def after_handoff(self) -> State:
+        """A person takes over: the streaks start again (anything else carried stays)."""
+        return replace(self, fallback_streak=0, negative_streak=0)
+
 
 @dataclass(frozen=True)
 class Plan:
-    kind: str  # "answer" | "clarify" | "fallback" | "handoff" | "thanks" | "sorry"
+    kind: PlanKind
     state: State
     entry: FaqEntry | None = None  # answer, or the FAQ whose policy hands off
-    offer_human: bool = False  # answer with policy "offer", and fallback
+    offer_human: bool = False  # answer with policy "offer", fallback and sorry
     choices: list[Candidate] = field(default_factory=list)  # clarify
-    reason: str | None = None  # handoff: user_request | repeated_fallback | negative_feedback | faq_policy
+    reason: HandoffReason | None = None  # handoff
+
+
+@dataclass(frozen=True)
+class QuestionTurn:
+    """A free-text question, decided: what retrieval found, how it was resolved, and the plan."""
+
+    result: SearchResult
+    decision: Decision  # retrieval's, or the follow-up's answer when ``used_context``
+    used_context: bool  # resolved as a follow-up of the previous answer
+    plan: Plan
+
+    @property
+    def unanswered(self) -> bool:
+        """Retrieval found nothing good enough: the question goes to the editors' log."""
+        return self.decision.action == Action.FALLBACK
+
+
+def _hand_off(state: State, reason: HandoffReason, entry: FaqEntry | None = None) -> Plan:
+    return Plan(PlanKind.HANDOFF, state.after_handoff(), entry=entry, reason=reason)
 
 
 def _answer(entry: FaqEntry, state: State) -> Plan:
     if entry.handoff == "always":
-        return Plan("handoff", State(), entry=entry, reason="faq_policy")
-    return Plan("answer", replace(state, fallback_streak=0), entry=entry, offer_human=entry.handoff == "offer")
+        return _hand_off(state, HandoffReason.FAQ_POLICY, entry)
+    return Plan(PlanKind.ANSWER, replace(state, fallback_streak=0), entry=entry,
+                offer_human=entry.handoff == "offer")
+
+
+def plan_free_text(searcher: Searcher, text: str, last_faq_id: str | None, state: State,
+                   followup_max_chars: int) -> QuestionTurn:
+    """A typed question, all three steps: retrieval, follow-up resolution, policy.
+
+    Embeds ``text`` (CPU work, blocking): run it in an executor on an event loop.
+    """
+    result, decision, used_context = resolve(searcher, text, last_faq_id, followup_max_chars)
+    return QuestionTurn(result, decision, used_context, plan_question(decision, state))
 
 
 def plan_question(decision: Decision, state: State) -> Plan:
     """A free-text question after retrieval and the confidence decision."""
-    if decision.action == ANSWER:
-        return _answer(decision.candidates[0].entry, state)
-    if decision.action == CLARIFY:
-        return Plan("clarify", state, choices=list(decision.candidates))
-    streak = state.fallback_streak + 1
-    if streak >= FALLBACKS_BEFORE_HANDOFF:
-        return Plan("handoff", State(), reason="repeated_fallback")
-    return Plan("fallback", replace(state, fallback_streak=streak), offer_human=True)
+    match decision.action:
+        case Action.ANSWER:
+            return _answer(decision.candidates[0].entry, state)
+        case Action.CLARIFY:
+            return Plan(PlanKind.CLARIFY, state, choices=list(decision.candidates))
+        case Action.FALLBACK:
+            streak = state.fallback_streak + 1
+            if streak >= FALLBACKS_BEFORE_HANDOFF:
+                return _hand_off(state, HandoffReason.REPEATED_FALLBACK)
+            return Plan(PlanKind.FALLBACK, replace(state, fallback_streak=streak), offer_human=True)
+        case _:
+            assert_never(decision.action)
 
 
 def plan_choice(entry: FaqEntry, state: State) -> Plan:
-    """The user picked one FAQ from a clarify question."""
+    """The user picked one FAQ (a clarify button, or 是的 to "您是想问…？")."""
     return _answer(entry, state)
 
 
 def plan_feedback(helpful: bool, state: State) -> Plan:
     """Feedback on the last answer: "thanks" resets the streak, "sorry" offers a human."""
     if helpful:
-        return Plan("thanks", replace(state, negative_streak=0))
+        return Plan(PlanKind.THANKS, replace(state, negative_streak=0))
     streak = state.negative_streak + 1
     if streak >= NEGATIVES_BEFORE_HANDOFF:
-        return Plan("handoff", State(), reason="negative_feedback")
-    return Plan("sorry", replace(state, negative_streak=streak), offer_human=True)
+        return _hand_off(state, HandoffReason.NEGATIVE_FEEDBACK)
+    return Plan(PlanKind.SORRY, replace(state, negative_streak=streak), offer_human=True)
 
 
 def plan_request_human(state: State) -> Plan:
-    return Plan("handoff", State(), reason="user_request")
+    """转人工, typed or accepted: hand off, keeping what the state carries besides the streaks."""
+    return _hand_off(state, HandoffReason.USER_REQUEST)

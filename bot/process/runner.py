@@ -13,9 +13,10 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Callable
+from typing import IO, Any
 
 import yaml
 
@@ -23,9 +24,10 @@ from bot.paths import BOT_DIR
 from bot.process.supervisor import GaveUp, RestartPolicy, Supervisor
 from bot.process.training import rasa_env, train
 from faqbot.config import PROJECT_ROOT, Settings, to_env
+from faqbot.errors import UserError
 
 
-class StartupFailed(RuntimeError):
+class StartupFailed(UserError, RuntimeError):
     """A server exited or did not become healthy in time."""
 
 
@@ -79,7 +81,7 @@ class RunningBot:
         for handle in self._files:
             handle.close()
 
-    def __enter__(self) -> "RunningBot":
+    def __enter__(self) -> RunningBot:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -18,12 +18,13 @@ import yaml
 
 from bot.paths import BOT_DIR
 from faqbot.config import PROJECT_ROOT, Settings
+from faqbot.errors import UserError
 from indexer.validate import read_terms
 
 JIEBA_DICT = "userdict.txt"
 
 
-class TrainingFailed(RuntimeError):
+class TrainingFailed(UserError, RuntimeError):
     """``rasa train`` exited non-zero."""
 
 

@@ -4,7 +4,8 @@ import openpyxl
 import pytest
 
 from indexer.kb import load_kb
-from indexer.kb_import import ImportError_, import_file
+from indexer.kb_import import KBImportError as ImportError_
+from indexer.kb_import import import_file
 
 ROWS = [
     ["问题", "相似问题", "答案", "分类"],

@@ -83,7 +83,7 @@ def test_the_longest_noise_falls_back(sample_searcher, kind):
 
 
 def test_a_long_message_after_an_answer_is_not_taken_as_a_follow_up(sample_searcher):
-    from bot.actions.faq import resolve
+    from bot.dialogue.followup import resolve
 
     message = complaint("提币要收多少手续费", at_end=True)
     _, decision, used_context = resolve(sample_searcher, message, "ex-withdraw-arrival-time", 12)

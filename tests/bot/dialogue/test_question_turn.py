@@ -1,0 +1,50 @@
+"""``plan_free_text`` composes the three steps of a question in one call: retrieval
+confidence, follow-up resolution and the conversation policy. Against the real
+sample index and embedder, as the FAQ action calls it."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from bot.dialogue.turn import HandoffReason, PlanKind, State, plan_free_text
+from faqbot.config import load_settings
+from indexer.decide import Action
+from indexer.service import build_and_publish, open_current
+from tests.conftest import SAMPLE_KB
+
+pytestmark = pytest.mark.slow
+FOLLOWUP_MAX_CHARS = 12
+
+
+@pytest.fixture(scope="module")
+def sample_searcher(tmp_path_factory, embedder):
+    root = tmp_path_factory.mktemp("sample")
+    shutil.copytree(SAMPLE_KB, root / "kb")
+    settings = load_settings(env={}).replace(kb_dir=root / "kb", data_dir=root / "var")
+    build_and_publish(settings, embedder=embedder)
+    return open_current(settings, embedder)
+
+
+def test_a_confident_question_is_answered_and_resets_the_fallback_streak(sample_searcher):
+    turn = plan_free_text(sample_searcher, "提现手续费是多少", None, State(fallback_streak=1), FOLLOWUP_MAX_CHARS)
+    assert turn.decision.action == Action.ANSWER and not turn.used_context and not turn.unanswered
+    assert turn.plan.kind == PlanKind.ANSWER and turn.plan.entry is not None
+    assert turn.plan.entry.id == "ex-withdraw-fee" and turn.plan.state.fallback_streak == 0
+
+
+def test_a_follow_up_is_answered_with_the_previous_topic_only_after_an_answer(sample_searcher):
+    turn = plan_free_text(sample_searcher, "那要多久？", "ex-withdraw-fee", State(), FOLLOWUP_MAX_CHARS)
+    assert turn.used_context and turn.plan.kind == PlanKind.ANSWER
+    assert turn.plan.entry is not None and turn.plan.entry.id == "ex-withdraw-arrival-time"
+    fresh = plan_free_text(sample_searcher, "那要多久？", None, State(), FOLLOWUP_MAX_CHARS)
+    assert not fresh.used_context and fresh.plan.kind != PlanKind.ANSWER
+
+
+def test_nonsense_twice_falls_back_then_hands_off(sample_searcher):
+    first = plan_free_text(sample_searcher, "asdkjh qwe zzz", "ex-withdraw-fee", State(), FOLLOWUP_MAX_CHARS)
+    assert first.unanswered and not first.used_context and first.plan.kind == PlanKind.FALLBACK
+    second = plan_free_text(sample_searcher, "今天晚上吃什么比较好", None, first.plan.state, FOLLOWUP_MAX_CHARS)
+    assert second.plan.kind == PlanKind.HANDOFF and second.plan.reason == HandoffReason.REPEATED_FALLBACK
+    assert second.plan.state == State()
