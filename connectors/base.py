@@ -26,7 +26,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from rasa.core.channels.channel import InputChannel, UserMessage
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -176,3 +176,27 @@ def json_object(raw: bytes | str | None, answer: str | None = None) -> dict[str,
     if not isinstance(body, dict):
         raise Refusal(400, "the body is not a JSON object", answer)
     return body
+
+
+class PlatformOutput(OutputChannel):
+    """The bot's replies to one user: Rasa's three text kinds go to one
+    ``post`` (buttons and quick replies alike become the platform's buttons);
+    custom JSON, which no platform here renders, is logged and dropped."""
+
+    async def post(self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None) -> None:
+        raise NotImplementedError
+
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        await self.post(recipient_id, text, None)
+
+    async def send_text_with_buttons(self, recipient_id: str, text: str, buttons: list[dict[str, Any]],
+                                     **kwargs: Any) -> None:
+        await self.post(recipient_id, text, buttons)
+
+    async def send_quick_replies(self, recipient_id: str, text: str, quick_replies: list[dict[str, Any]],
+                                 **kwargs: Any) -> None:
+        await self.post(recipient_id, text, quick_replies)
+
+    async def send_custom_json(self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any) -> None:
+        logging.getLogger(type(self).__module__).warning("custom JSON replies are not supported; dropped one for %s",
+                                                         recipient_id)

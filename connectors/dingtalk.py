@@ -38,12 +38,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote, urlsplit
 
-from rasa.core.channels.channel import OutputChannel, UserMessage
+from rasa.core.channels.channel import UserMessage
 from sanic import response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from connectors.base import Incoming, PlatformChannel, Refusal
+from connectors.base import Incoming, PlatformChannel, PlatformOutput, Refusal
 from connectors.identity import id_problem, parse_json
 from connectors.outbound import SignedOutbound
 from connectors.platform_api import AccessToken, PlatformError, request_json
@@ -145,7 +145,7 @@ async def post_to_webhook(url: str, message: dict[str, Any]) -> bool:
     return True
 
 
-class DingTalkOutput(OutputChannel):
+class DingTalkOutput(PlatformOutput):
     """Replies to one inbound message: its sessionWebhook, or batchSend once that expired."""
 
     def __init__(self, channel: DingTalkInput, contact: Contact) -> None:
@@ -167,19 +167,16 @@ class DingTalkOutput(OutputChannel):
         except PlatformError as exc:  # logged, not raised: the user cannot be reached this way anyway
             log.error("reply to %s failed: %s", recipient_id, exc)
 
-    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        for piece in split_text(text, TEXT_LIMIT):
+    async def post(self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None) -> None:
+        pieces = split_text(text, TEXT_LIMIT) or ([""] if buttons else [])
+        for piece in pieces[:-1] if buttons else pieces:
             if is_markdown(piece):
                 message = {"msgtype": "markdown", "markdown": {"title": title_of(piece), "text": piece}}
             else:
                 message = {"msgtype": "text", "text": {"content": piece}}
             await self._deliver(recipient_id, message, piece)
-
-    async def send_text_with_buttons(self, recipient_id: str, text: str, buttons: list[dict[str, Any]],
-                                     **kwargs: Any) -> None:
-        pieces = split_text(text, TEXT_LIMIT) or [""]
-        for piece in pieces[:-1]:
-            await self.send_text_message(recipient_id, piece)
+        if not buttons:
+            return
         last = pieces[-1]
         # The card's titles come back as text; through batchSend (no card) numbers do.
         self.channel.choices.offer(recipient_id, buttons)
@@ -189,10 +186,6 @@ class DingTalkOutput(OutputChannel):
                           "actionURL": "dtmd://dingtalkclient/sendMessage?content="
                                        + quote(str(b.get("title", "")), safe="")} for b in buttons]}
         await self._deliver(recipient_id, {"msgtype": "actionCard", "actionCard": card}, numbered(last, buttons))
-
-    async def send_quick_replies(self, recipient_id: str, text: str, quick_replies: list[dict[str, Any]],
-                                 **kwargs: Any) -> None:
-        await self.send_text_with_buttons(recipient_id, text, quick_replies)
 
     async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
         await self._deliver(recipient_id, {"msgtype": "markdown",

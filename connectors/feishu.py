@@ -44,7 +44,7 @@ from sanic import response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from connectors.base import Incoming, PlatformChannel, Refusal, json_object
+from connectors.base import Incoming, PlatformChannel, PlatformOutput, Refusal, json_object
 from connectors.identity import parse_json
 from connectors.outbound import SignedOutbound
 from connectors.platform_api import AccessToken, PlatformError, request_json
@@ -151,7 +151,7 @@ class FeishuApi:
             raise PlatformError("feishu", "open-apis/im/v1/messages", str(reason), code=code)
 
 
-class FeishuOutput(OutputChannel):
+class FeishuOutput(PlatformOutput):
     """Replies to one event, in its chat; uuids ``<event id>:<n>`` make redelivery harmless."""
 
     def __init__(self, api: FeishuApi, receive_id: str, id_type: str, event_id: str) -> None:
@@ -162,7 +162,9 @@ class FeishuOutput(OutputChannel):
     def name(cls) -> str:
         return "feishu"
 
-    async def _send(self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None = None) -> None:
+    send_custom_json = OutputChannel.send_custom_json  # Rasa's: the JSON as text
+
+    async def post(self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None) -> None:
         for msg_type, content in messages_for(text, buttons):
             self.count += 1
             key = hashlib.sha256(f"{self.event_id}:{self.count}".encode()).hexdigest()[:40]
@@ -172,19 +174,8 @@ class FeishuOutput(OutputChannel):
                 log.error("reply %d to %s (event %s) failed: %s", self.count, recipient_id,
                           self.event_id, exc)
 
-    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        await self._send(recipient_id, text)
-
-    async def send_text_with_buttons(self, recipient_id: str, text: str, buttons: list[dict[str, Any]],
-                                     **kwargs: Any) -> None:
-        await self._send(recipient_id, text, buttons)
-
-    async def send_quick_replies(self, recipient_id: str, text: str, quick_replies: list[dict[str, Any]],
-                                 **kwargs: Any) -> None:
-        await self._send(recipient_id, text, quick_replies)
-
     async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
-        await self._send(recipient_id, f"[图片]({image})")
+        await self.post(recipient_id, f"[图片]({image})", None)
 
 
 class FeishuOutbound(SignedOutbound):

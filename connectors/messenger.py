@@ -35,12 +35,12 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from rasa.core.channels.channel import OutputChannel, UserMessage
+from rasa.core.channels.channel import UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from connectors.base import Incoming, PlatformChannel, Refusal, json_object
+from connectors.base import Incoming, PlatformChannel, PlatformOutput, Refusal, json_object
 from connectors.guard import Handler
 from connectors.outbound import SignedOutbound
 from connectors.platform_api import request_json
@@ -112,7 +112,7 @@ class MessengerApi:
                                   params={"access_token": self.token}, json=body)
 
 
-class MessengerOutput(OutputChannel):
+class MessengerOutput(PlatformOutput):
     """The bot's replies to one person (``recipient_id`` is their page-scoped id)."""
 
     def __init__(self, api: MessengerApi) -> None:
@@ -122,23 +122,12 @@ class MessengerOutput(OutputChannel):
     def name(cls) -> str:
         return "messenger"
 
-    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        await self.api.send(recipient_id, text, None)
-
-    async def send_text_with_buttons(self, recipient_id: str, text: str, buttons: list[dict[str, Any]],
-                                     **kwargs: Any) -> None:
+    async def post(self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None) -> None:
         await self.api.send(recipient_id, text, buttons)
-
-    async def send_quick_replies(self, recipient_id: str, text: str, quick_replies: list[dict[str, Any]],
-                                 **kwargs: Any) -> None:
-        await self.api.send(recipient_id, text, quick_replies)
 
     async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
         await self.api.call({"recipient": {"id": recipient_id}, "messaging_type": "RESPONSE",
                              "message": {"attachment": {"type": "image", "payload": {"url": image}}}})
-
-    async def send_custom_json(self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any) -> None:
-        log.warning("custom JSON replies are not supported; dropped one for %s", recipient_id)
 
 
 class MessengerOutbound(SignedOutbound):

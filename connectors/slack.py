@@ -36,12 +36,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from rasa.core.channels.channel import OutputChannel, UserMessage
+from rasa.core.channels.channel import UserMessage
 from sanic import response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from connectors.base import Incoming, PlatformChannel, Refusal, json_object
+from connectors.base import Incoming, PlatformChannel, PlatformOutput, Refusal, json_object
 from connectors.outbound import SignedOutbound
 from connectors.platform_api import PlatformError, request_json
 from connectors.replies import split_text
@@ -135,7 +135,7 @@ class SlackApi:
             await self.call("chat.postMessage", body)
 
 
-class SlackOutput(OutputChannel):
+class SlackOutput(PlatformOutput):
     """Replies to the conversation the message came from (a DM, or a mention's thread)."""
 
     def __init__(self, api: SlackApi, channel: str, thread_ts: str | None = None) -> None:
@@ -145,16 +145,8 @@ class SlackOutput(OutputChannel):
     def name(cls) -> str:
         return "slack"
 
-    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        await self.api.post(self.channel, text, None, self.thread_ts)
-
-    async def send_text_with_buttons(self, recipient_id: str, text: str, buttons: list[dict[str, Any]],
-                                     **kwargs: Any) -> None:
+    async def post(self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None) -> None:
         await self.api.post(self.channel, text, buttons, self.thread_ts)
-
-    async def send_quick_replies(self, recipient_id: str, text: str, quick_replies: list[dict[str, Any]],
-                                 **kwargs: Any) -> None:
-        await self.api.post(self.channel, text, quick_replies, self.thread_ts)
 
     async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
         body = {"channel": self.channel, "text": image,
@@ -162,9 +154,6 @@ class SlackOutput(OutputChannel):
         if self.thread_ts:
             body["thread_ts"] = self.thread_ts
         await self.api.call("chat.postMessage", body)
-
-    async def send_custom_json(self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any) -> None:
-        log.warning("custom JSON replies are not supported; dropped one for %s", recipient_id)
 
 
 class SlackOutbound(SignedOutbound):

@@ -31,13 +31,13 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from rasa.core.channels.channel import OutputChannel, UserMessage
+from rasa.core.channels.channel import UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from connectors.background import in_background
-from connectors.base import Incoming, PlatformChannel, Refusal, json_object
+from connectors.base import Incoming, PlatformChannel, PlatformOutput, Refusal, json_object
 from connectors.guard import Handler
 from connectors.outbound import SignedOutbound
 from connectors.platform_api import PlatformError, request_json
@@ -125,7 +125,7 @@ class TelegramApi:
             await self.call("sendMessage", {"chat_id": chat_id, **body})
 
 
-class TelegramOutput(OutputChannel):
+class TelegramOutput(PlatformOutput):
     """The bot's replies to one chat (``recipient_id`` is the chat id)."""
 
     def __init__(self, api: TelegramApi, keys: CallbackKeys) -> None:
@@ -135,22 +135,11 @@ class TelegramOutput(OutputChannel):
     def name(cls) -> str:
         return "telegram"
 
-    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        await self.api.send(recipient_id, text, None, self.keys)
-
-    async def send_text_with_buttons(self, recipient_id: str, text: str, buttons: list[dict[str, Any]],
-                                     **kwargs: Any) -> None:
+    async def post(self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None) -> None:
         await self.api.send(recipient_id, text, buttons, self.keys)
-
-    async def send_quick_replies(self, recipient_id: str, text: str, quick_replies: list[dict[str, Any]],
-                                 **kwargs: Any) -> None:
-        await self.api.send(recipient_id, text, quick_replies, self.keys)
 
     async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
         await self.api.call("sendPhoto", {"chat_id": recipient_id, "photo": image})
-
-    async def send_custom_json(self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any) -> None:
-        log.warning("custom JSON replies are not supported; dropped one for %s", recipient_id)
 
 
 class TelegramOutbound(SignedOutbound):
