@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
@@ -66,7 +66,7 @@ class Incoming:
     keys: list[str]
     message: UserMessage | Callable[[], Awaitable[UserMessage | None]]
     group: str = ""
-    what: str = field(default="message")
+    what: str = "message"
 
 
 class PlatformChannel(InputChannel):
