@@ -31,38 +31,35 @@ import hashlib
 import hmac
 import json
 import logging
-import os
 import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote, urlsplit
 
-from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
-from sanic import Blueprint, response
+from rasa.core.channels.channel import UserMessage
+from sanic import response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from connectors import outbound
-from connectors.background import in_background
-from connectors.dedup import seen_ids
-from connectors.guard import Handler, guarded
+from connectors.base import Incoming, PlatformChannel, PlatformOutput, Refusal
 from connectors.identity import id_problem, parse_json
+from connectors.outbound import SignedOutbound
 from connectors.platform_api import AccessToken, PlatformError, request_json
-from connectors.replies import Choices, numbered, split_text
-from connectors.webhook import webhook_blueprint
-from faqbot.config import ChannelsConfig, load_settings
-from faqbot.normalize import normalize
+from connectors.replies import Choices, is_markdown, numbered, split_text
+
+if TYPE_CHECKING:
+    from faqbot.config import Settings
 
 log = logging.getLogger(__name__)
 
 MAX_SKEW_MS = 3600 * 1000
 TEXT_LIMIT = 3000
 TITLE_CHARS = 20
-MAX_USERS = 100_000
+MAX_USERS = 100_000  # contacts kept (a reply needs the user's last sessionWebhook)
 NOT_TEXT = "目前只能处理文字消息，请用文字描述您的问题。"
 _MENTION = re.compile(r"^(?:\s*@\S+)+\s*")
-_MARKDOWN = re.compile(r"\*\*|^\s*(?:[-*] |\d+\. |#)|\[[^\]]+\]\([^)]+\)", re.M)
 
 
 def sign(timestamp: str, secret: str) -> str:
@@ -83,10 +80,6 @@ def check_sign(timestamp: str | None, signature: str | None, secret: str, now_ms
     return None
 
 
-def is_markdown(text: str) -> bool:
-    return bool(_MARKDOWN.search(text))
-
-
 def title_of(text: str) -> str:
     """The notification title DingTalk shows for a markdown message or card."""
     first = next((line for line in text.splitlines() if line.strip()), "消息")
@@ -105,29 +98,6 @@ class Contact:
 
     def webhook_valid(self, margin_ms: int = 10_000) -> bool:
         return bool(self.webhook) and time.time() * 1000 + margin_ms < self.webhook_expires_ms
-
-
-class OfferedButtons:
-    """Card buttons shown to each user (title → payload), so a clicked title
-    arriving as a text message is sent to the bot as its payload."""
-
-    def __init__(self, ttl: float) -> None:
-        self.ttl = ttl
-        self._offered: dict[str, tuple[float, dict[str, str]]] = {}
-
-    def offer(self, user: str, buttons: list[dict[str, Any]]) -> None:
-        if len(self._offered) >= MAX_USERS:
-            now = time.monotonic()
-            self._offered = {k: v for k, v in self._offered.items() if now - v[0] < self.ttl}
-        titles = {normalize(str(b.get("title", ""))).strip(): str(b.get("payload") or b.get("title", ""))
-                  for b in buttons if b.get("title")}
-        self._offered[user] = (time.monotonic(), titles)
-
-    def resolve(self, user: str, text: str) -> str:
-        offered = self._offered.get(user)
-        if not offered or time.monotonic() - offered[0] > self.ttl:
-            return text
-        return offered[1].get(normalize(text).strip(), text)
 
 
 class DingTalkApi:
@@ -155,13 +125,13 @@ class DingTalkApi:
                                           json=payload, headers=headers)
             except PlatformError as exc:
                 if exc.code in (401, 403) and attempt == 1:  # token revoked or expired early
-                    log.warning("dingtalk: access token refused (%s); fetching a new one", exc.reason)
+                    log.warning("access token refused (%s); fetching a new one", exc.reason)
                     self.token.invalidate()
                     continue
                 raise
             refused = (body or {}).get("invalidStaffIdList") or (body or {}).get("flowControlledStaffIdList")
             if refused and staff_id in refused:
-                log.error("dingtalk batchSend refused user %s: %s", staff_id, body)
+                log.error("batchSend refused user %s: %s", staff_id, body)
                 return False
             return True
         return False
@@ -170,15 +140,15 @@ class DingTalkApi:
 async def post_to_webhook(url: str, message: dict[str, Any]) -> bool:
     body = await request_json("dingtalk", "POST", url, json=message)
     if isinstance(body, dict) and body.get("errcode") not in (None, 0):
-        log.error("dingtalk sessionWebhook refused a %s message: %s", message.get("msgtype"), body)
+        log.error("sessionWebhook refused a %s message: %s", message.get("msgtype"), body)
         return False
     return True
 
 
-class DingTalkOutput(OutputChannel):
+class DingTalkOutput(PlatformOutput):
     """Replies to one inbound message: its sessionWebhook, or batchSend once that expired."""
 
-    def __init__(self, channel: "DingTalkInput", contact: Contact) -> None:
+    def __init__(self, channel: DingTalkInput, contact: Contact) -> None:
         self.channel, self.contact = channel, contact
 
     @classmethod
@@ -190,29 +160,25 @@ class DingTalkOutput(OutputChannel):
             if self.contact.webhook_valid():
                 await post_to_webhook(self.contact.webhook, message)
             elif self.contact.staff_id:
-                log.info("dingtalk: the sessionWebhook of %s expired; replying through batchSend", recipient_id)
+                log.info("the sessionWebhook of %s expired; replying through batchSend", recipient_id)
                 await self.channel.api.send_private(self.contact.robot_code, self.contact.staff_id, plain)
             else:
-                log.error("dingtalk: no way to reply to %s (sessionWebhook expired, no staffId)", recipient_id)
+                log.error("no way to reply to %s (sessionWebhook expired, no staffId)", recipient_id)
         except PlatformError as exc:  # logged, not raised: the user cannot be reached this way anyway
-            log.error("dingtalk: reply to %s failed: %s", recipient_id, exc)
+            log.error("reply to %s failed: %s", recipient_id, exc)
 
-    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        for piece in split_text(text, TEXT_LIMIT):
+    async def post(self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None) -> None:
+        pieces = split_text(text, TEXT_LIMIT) or ([""] if buttons else [])
+        for piece in pieces[:-1] if buttons else pieces:
             if is_markdown(piece):
                 message = {"msgtype": "markdown", "markdown": {"title": title_of(piece), "text": piece}}
             else:
                 message = {"msgtype": "text", "text": {"content": piece}}
             await self._deliver(recipient_id, message, piece)
-
-    async def send_text_with_buttons(self, recipient_id: str, text: str, buttons: list[dict[str, Any]],
-                                     **kwargs: Any) -> None:
-        pieces = split_text(text, TEXT_LIMIT) or [""]
-        for piece in pieces[:-1]:
-            await self.send_text_message(recipient_id, piece)
+        if not buttons:
+            return
         last = pieces[-1]
         # The card's titles come back as text; through batchSend (no card) numbers do.
-        self.channel.offered.offer(recipient_id, buttons)
         self.channel.choices.offer(recipient_id, buttons)
         card = {"title": title_of(last or str(buttons[0].get("title", ""))), "text": last or "请选择：",
                 "btnOrientation": "1",
@@ -220,10 +186,6 @@ class DingTalkOutput(OutputChannel):
                           "actionURL": "dtmd://dingtalkclient/sendMessage?content="
                                        + quote(str(b.get("title", "")), safe="")} for b in buttons]}
         await self._deliver(recipient_id, {"msgtype": "actionCard", "actionCard": card}, numbered(last, buttons))
-
-    async def send_quick_replies(self, recipient_id: str, text: str, quick_replies: list[dict[str, Any]],
-                                 **kwargs: Any) -> None:
-        await self.send_text_with_buttons(recipient_id, text, quick_replies)
 
     async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
         await self._deliver(recipient_id, {"msgtype": "markdown",
@@ -233,20 +195,20 @@ class DingTalkOutput(OutputChannel):
         if "msgtype" in json_message:  # a native DingTalk message from a custom response
             await self._deliver(recipient_id, json_message, json.dumps(json_message, ensure_ascii=False))
         else:
-            log.warning("dingtalk: dropped a custom message without 'msgtype' for %s: %.200s", recipient_id,
+            log.warning("dropped a custom message without 'msgtype' for %s: %.200s", recipient_id,
                         json.dumps(json_message, ensure_ascii=False))
 
 
-class DingTalkOutbound:
+class DingTalkOutbound(SignedOutbound):
     """A person's replies during a hand-off: batchSend (the sessionWebhook may have expired)."""
 
-    def __init__(self, channel: "DingTalkInput") -> None:
+    platform = "dingtalk"
+
+    def __init__(self, channel: DingTalkInput) -> None:
         self.channel = channel
 
-    async def send(self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None = None,
-                   meta: dict[str, Any] | None = None) -> bool:
-        if meta and meta.get("from") == "agent":
-            text = outbound.signed(text, meta)
+    async def push(self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None,
+                   meta: dict[str, Any] | None) -> bool:
         if buttons:
             self.channel.choices.offer(recipient_id, buttons)
             text = numbered(text, buttons)
@@ -260,18 +222,15 @@ class DingTalkOutbound:
                     if not await self.channel.api.send_private(robot_code, staff_id, piece):
                         return False
                 return True
-        except PlatformError as exc:
-            log.error("dingtalk: batchSend to %s failed: %s", recipient_id, exc)
+        except PlatformError as exc:  # the sessionWebhook may still reach the user
+            log.error("batchSend to %s failed: %s", recipient_id, exc)
         if contact and contact.webhook_valid():
-            try:
-                return all([await post_to_webhook(contact.webhook, {"msgtype": "text", "text": {"content": p}})
-                            for p in pieces])
-            except PlatformError as exc:
-                log.error("dingtalk: sessionWebhook reply to %s failed: %s", recipient_id, exc)
+            return all([await post_to_webhook(contact.webhook, {"msgtype": "text", "text": {"content": p}})
+                        for p in pieces])
         return False
 
 
-class DingTalkInput(InputChannel):
+class DingTalkInput(PlatformChannel):
     required_env: ClassVar[tuple[str, ...]] = ("DINGTALK_APP_KEY", "DINGTALK_APP_SECRET")
 
     @classmethod
@@ -279,20 +238,19 @@ class DingTalkInput(InputChannel):
         return "dingtalk"
 
     @classmethod
-    def from_credentials(cls, credentials: dict[str, Any] | None) -> "DingTalkInput":
-        return cls()
+    def from_env(cls, env: Mapping[str, str], settings: Settings) -> DingTalkInput:
+        return cls(env.get("DINGTALK_APP_KEY", "").strip(), env.get("DINGTALK_APP_SECRET", "").strip(), settings)
 
-    def __init__(self, config: ChannelsConfig | None = None, env: dict[str, str] | None = None) -> None:
-        env = dict(os.environ if env is None else env)
-        self.config = config or load_settings().channels
-        self.app_key = env.get("DINGTALK_APP_KEY", "").strip()
-        self.app_secret = env.get("DINGTALK_APP_SECRET", "").strip()
+    def __init__(self, app_key: str, app_secret: str, settings: Settings | None = None) -> None:
+        super().__init__(settings)
+        self.app_key, self.app_secret = app_key, app_secret
         self.api = DingTalkApi(self.config.dingtalk_api, self.app_key, self.app_secret)
-        self.seen = seen_ids(self.config)
-        self.offered = OfferedButtons(self.config.choice_ttl)
         self.choices = Choices(self.config.choice_ttl)
         self.contacts: dict[str, Contact] = {}
         self.webhook_origins = allowed_origins(self.config.dingtalk_webhook_origins)
+
+    def outbound(self) -> DingTalkOutbound:
+        return DingTalkOutbound(self)
 
     def remember(self, user: str, contact: Contact) -> None:
         if len(self.contacts) >= MAX_USERS:
@@ -300,60 +258,45 @@ class DingTalkInput(InputChannel):
         self.contacts.pop(user, None)
         self.contacts[user] = contact
 
-    def blueprint(self, on_new_message: Handler) -> Blueprint:  # type: ignore[override]
-        handle = guarded(on_new_message)
-        hook = webhook_blueprint(self)
-        outbound.register(self.name(), DingTalkOutbound(self))
+    def verify(self, request: Request) -> Any:
+        refused = check_sign(request.headers.get("timestamp"), request.headers.get("sign"), self.app_secret,
+                             time.time() * 1000)
+        if refused:
+            raise Refusal(401 if "missing" in refused else 403, refused)
+        try:
+            body = parse_json(request.body)
+        except ValueError as exc:
+            raise Refusal(400, f"malformed message: {exc}", str(exc)) from None
+        return body
 
-        @hook.route("/webhook", methods=["POST"])
-        async def receive(request: Request) -> HTTPResponse:
-            refused = check_sign(request.headers.get("timestamp"), request.headers.get("sign"),
-                                 self.app_secret, time.time() * 1000)
-            if refused:
-                log.warning("dingtalk: refused a request from %s: %s", request.ip, refused)
-                return response.json({"error": refused}, status=401 if "missing" in refused else 403)
-            try:
-                body = parse_json(request.body)
-                problem = _malformed(body, self.webhook_origins)
-            except ValueError as exc:
-                problem = str(exc)
-            if problem:
-                log.warning("dingtalk: malformed message from %s: %s", request.ip, problem)
-                return response.json({"error": problem}, status=400)
-            if not await self.seen.first_time(f"dingtalk:{body['msgId']}"):
-                log.info("dingtalk: message %s already handled (a retry or replay); ignored", body["msgId"])
-                return response.json({})
-            in_background(self._process(body, handle), "dingtalk message")
-            return response.json({})
+    async def parse(self, request: Request, body: Any) -> tuple[HTTPResponse, list[Incoming]]:
+        problem = _malformed(body, self.webhook_origins)
+        if problem:
+            raise Refusal(400, f"malformed message: {problem}", problem)
+        return response.json({}), [Incoming([f"dingtalk:{body['msgId']}"], lambda: self._message_of(body))]
 
-        return hook
-
-    async def _process(self, body: dict[str, Any], handle: Handler) -> None:
+    async def _message_of(self, body: dict[str, Any]) -> UserMessage | None:
         staff_id = str(body.get("senderStaffId") or "")
         sender = staff_id or str(body["senderId"])
         contact = Contact(staff_id, str(body.get("robotCode") or self.app_key), str(body.get("sessionWebhook") or ""),
                           _int(body.get("sessionWebhookExpiredTime")))
         self.remember(sender, contact)
         output = DingTalkOutput(self, contact)
-        try:
-            if body.get("msgtype") != "text":
-                log.info("dingtalk: %s sent a %r message; only text is handled", sender, body.get("msgtype"))
-                await output.send_text_message(sender, NOT_TEXT)
-                return
-            text = str((body.get("text") or {}).get("content") or "")
-            group = str(body.get("conversationType")) == "2"
-            if group:
-                text = _MENTION.sub("", text)
-            text = text.strip()
-            if not text:
-                return
-            text = self.choices.resolve(sender, self.offered.resolve(sender, text))
-            metadata = {"conversation_id": body.get("conversationId"), "group": group,
-                        "sender_nick": body.get("senderNick")}
-            await handle(UserMessage(text, output, sender, input_channel=self.name(), metadata=metadata,
-                                     message_id=str(body["msgId"])))
-        except Exception:
-            log.exception("dingtalk: handling message %s from %s failed", body.get("msgId"), sender)
+        if body.get("msgtype") != "text":
+            log.info("%s sent a %r message; only text is handled", sender, body.get("msgtype"))
+            await output.send_text_message(sender, NOT_TEXT)
+            return None
+        text = str((body.get("text") or {}).get("content") or "")
+        group = str(body.get("conversationType")) == "2"
+        if group:
+            text = _MENTION.sub("", text)
+        text = text.strip()
+        if not text:
+            return None
+        metadata = {"conversation_id": body.get("conversationId"), "group": group,
+                    "sender_nick": body.get("senderNick")}
+        return UserMessage(self.choices.resolve(sender, text, titles=True), output, sender, input_channel=self.name(),
+                           metadata=metadata, message_id=str(body["msgId"]))
 
 
 def allowed_origins(setting: str) -> frozenset[tuple[str, str, int]]:

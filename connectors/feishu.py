@@ -32,27 +32,26 @@ import hashlib
 import hmac
 import json
 import logging
-import os
 import re
 import uuid
-from typing import Any, ClassVar
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
-from sanic import Blueprint, response
+from rasa.core.channels.channel import OutputChannel, UserMessage
+from sanic import response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from connectors import outbound
-from connectors.background import in_background
-from connectors.dedup import seen_ids
-from connectors.guard import Handler, guarded
+from connectors.base import Incoming, PlatformChannel, PlatformOutput, Refusal, json_object
 from connectors.identity import parse_json
+from connectors.outbound import SignedOutbound
 from connectors.platform_api import AccessToken, PlatformError, request_json
-from connectors.replies import split_text
-from connectors.webhook import webhook_blueprint
-from faqbot.config import ChannelsConfig, load_settings
+from connectors.replies import is_markdown, split_text
+
+if TYPE_CHECKING:
+    from faqbot.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -64,16 +63,7 @@ NOT_TEXT = "目前只能处理文字消息，请用文字描述您的问题。"
 MESSAGE, CARD_ACTION, P2P_ENTERED = ("im.message.receive_v1", "card.action.trigger",
                                      "im.chat.access_event.bot_p2p_chat_entered_v1")
 _MENTION = re.compile(r"@_user_\d+")
-_MARKDOWN = re.compile(r"\*\*|^\s*(?:[-*] |\d+\. |#)|\[[^\]]+\]\([^)]+\)", re.M)
 _CODE = re.compile(r'"code"\s*:\s*(\d+)')
-
-
-class Refused(Exception):
-    """A request that must not reach the bot; ``status`` is the HTTP answer."""
-
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status, self.reason = status, reason
 
 
 def signature(timestamp: str, nonce: str, encrypt_key: str, raw: bytes) -> str:
@@ -95,10 +85,6 @@ def decrypt(encrypted: str, encrypt_key: str) -> dict[str, Any]:
     if not isinstance(event, dict):
         raise ValueError("the decrypted event is not a JSON object")
     return event
-
-
-def is_markdown(text: str) -> bool:
-    return bool(_MARKDOWN.search(text))
 
 
 def card(text: str, buttons: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -159,13 +145,13 @@ class FeishuApi:
             if code == 0:
                 return
             if code in TOKEN_INVALID and attempt == 1:
-                log.warning("feishu: tenant_access_token refused (%s); fetching a new one", code)
+                log.warning("tenant_access_token refused (%s); fetching a new one", code)
                 self.token.invalidate()
                 continue
             raise PlatformError("feishu", "open-apis/im/v1/messages", str(reason), code=code)
 
 
-class FeishuOutput(OutputChannel):
+class FeishuOutput(PlatformOutput):
     """Replies to one event, in its chat; uuids ``<event id>:<n>`` make redelivery harmless."""
 
     def __init__(self, api: FeishuApi, receive_id: str, id_type: str, event_id: str) -> None:
@@ -176,56 +162,43 @@ class FeishuOutput(OutputChannel):
     def name(cls) -> str:
         return "feishu"
 
-    async def _send(self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None = None) -> None:
+    send_custom_json = OutputChannel.send_custom_json  # Rasa's: the JSON as text
+
+    async def post(self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None) -> None:
         for msg_type, content in messages_for(text, buttons):
             self.count += 1
             key = hashlib.sha256(f"{self.event_id}:{self.count}".encode()).hexdigest()[:40]
             try:
                 await self.api.send(self.receive_id, self.id_type, msg_type, content, key)
             except PlatformError as exc:  # logged, not raised: the user cannot be reached this way anyway
-                log.error("feishu: reply %d to %s (event %s) failed: %s", self.count, recipient_id,
+                log.error("reply %d to %s (event %s) failed: %s", self.count, recipient_id,
                           self.event_id, exc)
 
-    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        await self._send(recipient_id, text)
-
-    async def send_text_with_buttons(self, recipient_id: str, text: str, buttons: list[dict[str, Any]],
-                                     **kwargs: Any) -> None:
-        await self._send(recipient_id, text, buttons)
-
-    async def send_quick_replies(self, recipient_id: str, text: str, quick_replies: list[dict[str, Any]],
-                                 **kwargs: Any) -> None:
-        await self._send(recipient_id, text, quick_replies)
-
     async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
-        await self._send(recipient_id, f"[图片]({image})")
+        await self.post(recipient_id, f"[图片]({image})", None)
 
 
-class FeishuOutbound:
+class FeishuOutbound(SignedOutbound):
     """A person's replies during a hand-off, to the user's last chat (or the user directly)."""
 
-    def __init__(self, channel: "FeishuInput") -> None:
+    platform = "feishu"
+
+    def __init__(self, channel: FeishuInput) -> None:
         self.channel = channel
 
-    async def send(self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None = None,
-                   meta: dict[str, Any] | None = None) -> bool:
-        if meta and meta.get("from") == "agent":
-            text = outbound.signed(text, meta)
+    async def push(self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None,
+                   meta: dict[str, Any] | None) -> bool:
         chat_id = self.channel.chats.get(recipient_id)
         receive_id, id_type = (chat_id, "chat_id") if chat_id else (recipient_id, "open_id")
         seq = (meta or {}).get("seq")
-        try:
-            for n, (msg_type, content) in enumerate(messages_for(text, buttons), 1):
-                key = (hashlib.sha256(f"handoff:{recipient_id}:{seq}:{n}".encode()).hexdigest()[:40]
-                       if seq is not None else uuid.uuid4().hex)
-                await self.channel.api.send(receive_id, id_type, msg_type, content, key)
-        except PlatformError as exc:
-            log.error("feishu: hand-off message to %s failed: %s", recipient_id, exc)
-            return False
+        for n, (msg_type, content) in enumerate(messages_for(text, buttons), 1):
+            key = (hashlib.sha256(f"handoff:{recipient_id}:{seq}:{n}".encode()).hexdigest()[:40]
+                   if seq is not None else uuid.uuid4().hex)
+            await self.channel.api.send(receive_id, id_type, msg_type, content, key)
         return True
 
 
-class FeishuInput(InputChannel):
+class FeishuInput(PlatformChannel):
     required_env: ClassVar[tuple[str, ...]] = ("FEISHU_APP_ID", "FEISHU_APP_SECRET", "FEISHU_VERIFICATION_TOKEN")
 
     @classmethod
@@ -233,92 +206,66 @@ class FeishuInput(InputChannel):
         return "feishu"
 
     @classmethod
-    def from_credentials(cls, credentials: dict[str, Any] | None) -> "FeishuInput":
-        return cls()
+    def from_env(cls, env: Mapping[str, str], settings: Settings) -> FeishuInput:
+        return cls(env.get("FEISHU_APP_ID", "").strip(), env.get("FEISHU_APP_SECRET", "").strip(),
+                   env.get("FEISHU_VERIFICATION_TOKEN", "").strip(), env.get("FEISHU_ENCRYPT_KEY", "").strip(),
+                   settings)
 
-    def __init__(self, config: ChannelsConfig | None = None, env: dict[str, str] | None = None) -> None:
-        env = dict(os.environ if env is None else env)
-        self.config = config or load_settings().channels
-        self.verification_token = env.get("FEISHU_VERIFICATION_TOKEN", "").strip()
-        self.encrypt_key = env.get("FEISHU_ENCRYPT_KEY", "").strip()
-        self.api = FeishuApi(self.config.feishu_api, env.get("FEISHU_APP_ID", "").strip(),
-                             env.get("FEISHU_APP_SECRET", "").strip())
-        self.seen = seen_ids(self.config)
+    def __init__(self, app_id: str, app_secret: str, verification_token: str, encrypt_key: str = "",
+                 settings: Settings | None = None) -> None:
+        super().__init__(settings)
+        self.verification_token, self.encrypt_key = verification_token, encrypt_key
+        self.api = FeishuApi(self.config.feishu_api, app_id, app_secret)
         self.chats: dict[str, str] = {}  # open_id → the chat of the user's last message
 
-    def blueprint(self, on_new_message: Handler) -> Blueprint:  # type: ignore[override]
-        handle = guarded(on_new_message)
-        hook = webhook_blueprint(self)
-        outbound.register(self.name(), FeishuOutbound(self))
+    def outbound(self) -> FeishuOutbound:
+        return FeishuOutbound(self)
 
-        @hook.route("/webhook", methods=["POST"])
-        async def receive(request: Request) -> HTTPResponse:
-            try:
-                body = self.authentic_body(request.body or b"", request.headers)
-            except Refused as refused:
-                log.warning("feishu: refused a request from %s (HTTP %d): %s", request.ip, refused.status,
-                            refused.reason)
-                return response.json({"error": refused.reason}, status=refused.status)
-            if body.get("type") == "url_verification":
-                return response.json({"challenge": body.get("challenge")})
-            header, event = body.get("header"), body.get("event")
-            if body.get("schema") != "2.0" or not isinstance(header, dict) or not isinstance(event, dict):
-                log.info("feishu: ignored a request that is not a 2.0 event (type %r)", body.get("type"))
-                return response.json({})
-            event_id, event_type = str(header.get("event_id") or ""), header.get("event_type")
-            if not event_id:
-                log.warning("feishu: an event without header.event_id from %s; refused", request.ip)
-                return response.json({"error": "header.event_id is missing"}, status=400)
-            if event_type not in (MESSAGE, CARD_ACTION, P2P_ENTERED):
-                log.info("feishu: ignored event %s of type %r", event_id, event_type)
-                return response.json({})
-            if not await self.seen.first_time(f"feishu:{event_id}"):
-                log.info("feishu: event %s already handled (a re-push); ignored", event_id)
-                return response.json({})
-            in_background(self._process(event_id, event_type, event, handle), "feishu message")
-            return response.json({})
+    def verify(self, request: Request) -> dict[str, Any]:
+        return self.authentic_body(request.body or b"", request.headers)
 
-        return hook
+    async def parse(self, request: Request, body: dict[str, Any]) -> tuple[HTTPResponse, list[Incoming]]:
+        if body.get("type") == "url_verification":
+            return response.json({"challenge": body.get("challenge")}), []
+        header, event = body.get("header"), body.get("event")
+        if body.get("schema") != "2.0" or not isinstance(header, dict) or not isinstance(event, dict):
+            log.info("ignored a request that is not a 2.0 event (type %r)", body.get("type"))
+            return response.json({}), []
+        event_id, event_type = str(header.get("event_id") or ""), header.get("event_type")
+        if not event_id:
+            raise Refusal(400, "an event without header.event_id", "header.event_id is missing")
+        if event_type not in (MESSAGE, CARD_ACTION, P2P_ENTERED):
+            log.info("ignored event %s of type %r", event_id, event_type)
+            return response.json({}), []
+        return response.json({}), [Incoming([f"feishu:{event_id}"], lambda: self._message_of(event_id, event_type,
+                                                                                             event))]
 
     def authentic_body(self, raw: bytes, headers: Any) -> dict[str, Any]:
-        """The (decrypted) request body, or ``Refused`` with why."""
-        try:
-            body = parse_json(raw)
-        except ValueError as exc:
-            raise Refused(400, str(exc)) from None
-        if not isinstance(body, dict):
-            raise Refused(400, "the body is not a JSON object")
+        """The (decrypted) request body, or ``Refusal`` with why."""
+        body = json_object(raw)
         if "encrypt" in body:
             if not self.encrypt_key:
-                raise Refused(400, "an encrypted body, but FEISHU_ENCRYPT_KEY is not set")
+                raise Refusal(400, "an encrypted body, but FEISHU_ENCRYPT_KEY is not set")
             timestamp, nonce = headers.get("X-Lark-Request-Timestamp"), headers.get("X-Lark-Request-Nonce")
             signed = headers.get("X-Lark-Signature")
             if signed is not None:
                 expected = signature(timestamp or "", nonce or "", self.encrypt_key, raw)
                 if not hmac.compare_digest(expected.encode(), signed.encode("utf-8", "surrogateescape")):
-                    raise Refused(401, "X-Lark-Signature does not match sha256(timestamp+nonce+key+body)")
+                    raise Refusal(401, "X-Lark-Signature does not match sha256(timestamp+nonce+key+body)")
             try:
                 body = decrypt(str(body["encrypt"]), self.encrypt_key)
             except (ValueError, TypeError) as exc:
-                raise Refused(400, f"cannot decrypt the body: {exc}") from None
+                raise Refusal(400, f"cannot decrypt the body: {exc}") from None
             if signed is None and body.get("type") != "url_verification":
-                raise Refused(401, "an unsigned event while an Encrypt Key is set")
+                raise Refusal(401, "an unsigned event while an Encrypt Key is set")
         elif self.encrypt_key:
-            raise Refused(401, "a plain body while an Encrypt Key is set (Feishu encrypts every request)")
+            raise Refusal(401, "a plain body while an Encrypt Key is set (Feishu encrypts every request)")
         header = body.get("header")
         token = header.get("token") if isinstance(header, dict) else body.get("token")
         if not isinstance(token, str) or not hmac.compare_digest(token.encode(),
                                                                  self.verification_token.encode()):
-            raise Refused(401, "the verification token does not match FEISHU_VERIFICATION_TOKEN")
+            raise Refusal(401, "the verification token does not match FEISHU_VERIFICATION_TOKEN")
         return body
-
-    async def _process(self, event_id: str, event_type: str, event: dict[str, Any], handle: Handler) -> None:
-        try:
-            found = await self._message_of(event_id, event_type, event)
-            if found is not None:
-                await handle(found)
-        except Exception:
-            log.exception("feishu: handling event %s (%s) failed", event_id, event_type)
 
     async def _message_of(self, event_id: str, event_type: str, event: dict[str, Any]) -> UserMessage | None:
         """The message for the bot, or None (after replying, where the user needs to hear why)."""
@@ -327,16 +274,16 @@ class FeishuInput(InputChannel):
             open_id = str((sender.get("sender_id") or {}).get("open_id") or "")
             chat_id, message_id = str(message.get("chat_id") or ""), str(message.get("message_id") or "")
             if sender.get("sender_type", "user") != "user" or not open_id or not chat_id:
-                log.info("feishu: event %s is not a user's message in a chat; ignored", event_id)
+                log.info("event %s is not a user's message in a chat; ignored", event_id)
                 return None
             if message_id and not await self.seen.first_time(f"feishu:msg:{message_id}"):
-                log.info("feishu: message %s already handled under another event; ignored", message_id)
+                log.info("message %s already handled under another event; ignored", message_id)
                 return None
             self._remember(open_id, chat_id)
             output = FeishuOutput(self.api, chat_id, "chat_id", event_id)
             text = _text_of(message)
             if text is None:
-                log.info("feishu: %s sent a %r message; only text is handled", open_id, message.get("message_type"))
+                log.info("%s sent a %r message; only text is handled", open_id, message.get("message_type"))
                 await output.send_text_message(open_id, NOT_TEXT)
                 return None
             if not text:
@@ -349,7 +296,7 @@ class FeishuInput(InputChannel):
             chat_id = str((event.get("context") or {}).get("open_chat_id") or "")
             payload = _payload_of((event.get("action") or {}).get("value"))
             if not open_id or not payload:
-                log.warning("feishu: card action %s without an operator or a payload; ignored", event_id)
+                log.warning("card action %s without an operator or a payload; ignored", event_id)
                 return None
             if chat_id:
                 self._remember(open_id, chat_id)
@@ -360,7 +307,7 @@ class FeishuInput(InputChannel):
         open_id = str((event.get("operator_id") or {}).get("open_id") or "")
         chat_id = str(event.get("chat_id") or "")
         if not open_id or not chat_id:
-            log.warning("feishu: p2p-entered event %s without operator_id.open_id or chat_id; ignored", event_id)
+            log.warning("p2p-entered event %s without operator_id.open_id or chat_id; ignored", event_id)
             return None
         self._remember(open_id, chat_id)
         return UserMessage("/greet", FeishuOutput(self.api, chat_id, "chat_id", event_id), open_id,

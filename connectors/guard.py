@@ -5,7 +5,7 @@
   parse time, this is the last line for any path that forgot; the text and
   metadata are made storable (lone surrogates, control characters);
 - an oversized message is not processed; the user is told the limit;
-- the installed gate (``connectors/gate.py``) sees the message first and may
+- the app's gate (``connectors/gate.py``, found by ``gate``) sees the message first and may
   take it (a person owns the conversation); then the bot stays silent. Else
   it screens a typed ``/payload`` (honoured only when the bot offers that
   button to this user now) and is told which buttons the bot's turn offered;
@@ -18,11 +18,12 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from rasa.core.channels.channel import OutputChannel, UserMessage
 
-from connectors import gate
+from connectors.gate import GateLookup
 from connectors.identity import id_problem, safe_json, safe_text
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ class CountingOutput(OutputChannel):
         self.buttons: list[dict[str, str]] = []  # what this turn offered, for the gate
         self.on_buttons = on_buttons
 
-    def name(self) -> str:  # type: ignore[override]
+    def name(self) -> str:
         return self.inner.name()
 
     async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
@@ -66,7 +67,7 @@ class CountingOutput(OutputChannel):
         await self.inner.send_text_message(recipient_id, text, **kwargs)
 
 
-def guarded(on_new_message: Handler, apology: str = APOLOGY) -> Handler:
+def guarded(on_new_message: Handler, apology: str = APOLOGY, gate: GateLookup | None = None) -> Handler:
     async def handle(message: UserMessage) -> None:
         problem = id_problem(message.sender_id)
         if problem is not None:
@@ -83,7 +84,7 @@ def guarded(on_new_message: Handler, apology: str = APOLOGY) -> Handler:
             await message.output_channel.send_text_message(
                 message.sender_id, TOO_LONG.format(n=len(message.text), limit=MAX_MESSAGE_CHARS))
             return
-        owner = gate.current()
+        owner = gate() if gate is not None else None
         if owner is not None:
             try:
                 if await owner.intercept(message):

@@ -32,22 +32,22 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import os
-from typing import Any, ClassVar
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.core.channels.channel import UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from connectors import outbound
-from connectors.background import in_background
-from connectors.dedup import SeenIds, seen_ids
-from connectors.guard import Handler, guarded
-from connectors.identity import parse_json
-from connectors.platform_api import PlatformError, request_json
+from connectors.base import Incoming, PlatformChannel, PlatformOutput, Refusal, json_object
+from connectors.guard import Handler
+from connectors.outbound import SignedOutbound
+from connectors.platform_api import request_json
 from connectors.replies import split_text
-from connectors.webhook import webhook_blueprint
+
+if TYPE_CHECKING:
+    from faqbot.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -72,11 +72,11 @@ def render(text: str, buttons: list[dict[str, Any]] | None) -> list[dict[str, An
     for b in (buttons or []):
         title, payload = str(b.get("title") or b.get("payload")), str(b.get("payload") or b.get("title"))
         if len(payload) > MAX_PAYLOAD:
-            log.warning("messenger: a button's payload has %d characters (limit %d); button %r left out",
+            log.warning("a button's payload has %d characters (limit %d); button %r left out",
                         len(payload), MAX_PAYLOAD, title)
             continue
         if len(options) == MAX_QUICK_REPLIES:
-            log.warning("messenger: more than %d buttons; the rest left out", MAX_QUICK_REPLIES)
+            log.warning("more than %d buttons; the rest left out", MAX_QUICK_REPLIES)
             break
         if len(title) > MAX_TITLE:
             shortened = True
@@ -112,7 +112,7 @@ class MessengerApi:
                                   params={"access_token": self.token}, json=body)
 
 
-class MessengerOutput(OutputChannel):
+class MessengerOutput(PlatformOutput):
     """The bot's replies to one person (``recipient_id`` is their page-scoped id)."""
 
     def __init__(self, api: MessengerApi) -> None:
@@ -122,43 +122,29 @@ class MessengerOutput(OutputChannel):
     def name(cls) -> str:
         return "messenger"
 
-    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        await self.api.send(recipient_id, text, None)
-
-    async def send_text_with_buttons(self, recipient_id: str, text: str, buttons: list[dict[str, Any]],
-                                     **kwargs: Any) -> None:
+    async def post(self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None) -> None:
         await self.api.send(recipient_id, text, buttons)
-
-    async def send_quick_replies(self, recipient_id: str, text: str, quick_replies: list[dict[str, Any]],
-                                 **kwargs: Any) -> None:
-        await self.api.send(recipient_id, text, quick_replies)
 
     async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
         await self.api.call({"recipient": {"id": recipient_id}, "messaging_type": "RESPONSE",
                              "message": {"attachment": {"type": "image", "payload": {"url": image}}}})
 
-    async def send_custom_json(self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any) -> None:
-        log.warning("messenger: custom JSON replies are not supported; dropped one for %s", recipient_id)
 
-
-class MessengerOutbound:
+class MessengerOutbound(SignedOutbound):
     """Hand-off messages pushed to a person (within Messenger's 24-hour window)."""
+
+    platform = "messenger"
 
     def __init__(self, api: MessengerApi) -> None:
         self.api = api
 
-    async def send(self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None = None,
-                   meta: dict[str, Any] | None = None) -> bool:
-        text = outbound.signed(text, meta)
-        try:
-            await self.api.send(recipient_id, text, buttons)
-        except PlatformError as exc:
-            log.warning("messenger: could not push a hand-off message to %s: %s", recipient_id, exc)
-            return False
+    async def push(self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None,
+                   meta: dict[str, Any] | None) -> bool:
+        await self.api.send(recipient_id, text, buttons)
         return True
 
 
-class MessengerInput(InputChannel):
+class MessengerInput(PlatformChannel):
     required_env: ClassVar[tuple[str, ...]] = ("MESSENGER_PAGE_ACCESS_TOKEN", "MESSENGER_APP_SECRET",
                                                "MESSENGER_VERIFY_TOKEN")
 
@@ -167,86 +153,62 @@ class MessengerInput(InputChannel):
         return "messenger"
 
     @classmethod
-    def from_credentials(cls, credentials: dict[str, Any] | None) -> "MessengerInput":
-        return cls(*(os.environ.get(name, "").strip() for name in cls.required_env))
+    def from_env(cls, env: Mapping[str, str], settings: Settings) -> MessengerInput:
+        page_token, app_secret, verify_token = (env.get(name, "").strip() for name in cls.required_env)
+        return cls(page_token, app_secret, verify_token, settings)
 
-    def __init__(self, page_token: str, app_secret: str, verify_token: str) -> None:
+    def __init__(self, page_token: str, app_secret: str, verify_token: str, settings: Settings | None = None) -> None:
         if not (page_token and app_secret and verify_token):
             raise ValueError("the messenger channel needs " + ", ".join(self.required_env))
-        self.page_token, self.app_secret, self.verify_token = page_token, app_secret, verify_token
+        super().__init__(settings)
+        self.app_secret, self.verify_token = app_secret, verify_token
+        self.api = MessengerApi(self.config.messenger_api, page_token)
 
+    def outbound(self) -> MessengerOutbound:
+        return MessengerOutbound(self.api)
 
-    def blueprint(self, on_new_message: Handler) -> Blueprint:  # type: ignore[override]
-        from faqbot.config import load_settings
-
-        channels = load_settings().channels
-        api = MessengerApi(channels.messenger_api, self.page_token)
-        seen = seen_ids(channels)
-        handle = guarded(on_new_message)
-        outbound.register(self.name(), MessengerOutbound(api))
-        hook = webhook_blueprint(self)
-
+    def extend(self, hook: Blueprint, handle: Handler) -> None:
         @hook.route("/webhook", methods=["GET"])
-        async def verify(request: Request) -> HTTPResponse:
+        async def handshake(request: Request) -> HTTPResponse:
             mode, token = request.args.get("hub.mode", ""), request.args.get("hub.verify_token", "")
             challenge = request.args.get("hub.challenge", "")
             if (mode == "subscribe" and challenge
                     and hmac.compare_digest(token.encode("utf-8"), self.verify_token.encode("utf-8"))):
-                log.info("messenger: webhook subscription verified")
+                log.info("webhook subscription verified")
                 return response.text(challenge)
-            log.warning("messenger: refused a webhook handshake from %s (hub.mode=%r, %s verify token)", request.ip,
+            log.warning("refused a webhook handshake from %s (hub.mode=%r, %s verify token)", request.ip,
                         mode, "wrong" if token else "no")
             return response.text("forbidden", status=403)
 
-        @hook.route("/webhook", methods=["POST"])
-        async def receive(request: Request) -> HTTPResponse:
-            if not signature_ok(self.app_secret, request.body, request.headers.get("X-Hub-Signature-256", "")):
-                log.warning("messenger: rejected a request from %s: %s X-Hub-Signature-256", request.ip,
-                            "wrong" if request.headers.get("X-Hub-Signature-256") else "missing")
-                return response.json({"error": "invalid signature"}, status=403)
-            try:
-                body = parse_json(request.body)
-            except (ValueError, UnicodeDecodeError):
-                body = None
-            if not isinstance(body, dict) or not isinstance(body.get("entry"), list):
-                log.warning("messenger: rejected a signed request that is not a JSON object with an 'entry' list")
-                return response.json({"error": "expected {object, entry: [...]}"}, status=400)
-            if body.get("object") != "page":
-                log.warning("messenger: ignored a webhook for object %r (only 'page' is handled)", body.get("object"))
-                return response.json({"error": "only page events are handled"}, status=404)
-            per_user = await self._new_items(body["entry"], seen)
-            for sender, items in per_user.items():
-                in_background(self._handle_user(sender, items, api, handle), "messenger update")
-            return response.text("EVENT_RECEIVED")
+    def verify(self, request: Request) -> dict[str, Any]:
+        header = request.headers.get("X-Hub-Signature-256")
+        if not signature_ok(self.app_secret, request.body, header or ""):
+            raise Refusal(403, f"{'wrong' if header else 'missing'} X-Hub-Signature-256", "invalid signature")
+        body = json_object(request.body, "expected {object, entry: [...]}")
+        if not isinstance(body.get("entry"), list):
+            raise Refusal(400, "a signed body without an 'entry' list", "expected {object, entry: [...]}")
+        if body.get("object") != "page":
+            raise Refusal(404, f"a webhook for object {str(body.get('object'))[:40]!r} (only 'page' is handled)",
+                          "only page events are handled")
+        return body
 
-        return hook
-
-    async def _new_items(self, entries: list[Any], seen: SeenIds) -> dict[str, list[tuple[str, str]]]:
-        """Sender → (kind, text) of each messaging item not seen before, in order."""
-        per_user: dict[str, list[tuple[str, str]]] = {}
-        for entry in entries:
+    async def parse(self, request: Request, body: dict[str, Any]) -> tuple[HTTPResponse, list[Incoming]]:
+        """Every messaging item of every entry, each user's in order."""
+        items = []
+        for entry in body["entry"]:
             for item in (entry.get("messaging") if isinstance(entry, dict) else None) or []:
                 parsed = _parse(item) if isinstance(item, dict) else None
-                if parsed is None:
-                    continue
-                sender, kind, text, key = parsed
-                if not await seen.first_time(f"messenger:{key}"):
-                    log.info("messenger: %s was already received; not handled again", key)
-                    continue
-                per_user.setdefault(sender, []).append((kind, text))
-        return per_user
+                if parsed is not None:
+                    sender, kind, text, key = parsed
+                    items.append(Incoming([f"messenger:{key}"], self._message(sender, kind, text), group=sender,
+                                          what=kind))
+        return response.text("EVENT_RECEIVED"), items
 
-    async def _handle_user(self, sender: str, items: list[tuple[str, str]], api: MessengerApi,
-                           handle: Handler) -> None:
-        for kind, text in items:
-            try:
-                if kind == "unsupported":
-                    await api.send(sender, UNSUPPORTED, None)
-                    continue
-                await handle(UserMessage(text, MessengerOutput(api), sender, input_channel=self.name(),
-                                         metadata={"messenger": {"kind": kind}}))
-            except Exception:
-                log.exception("messenger: handling a %s from %s failed", kind, sender)
+    def _message(self, sender: str, kind: str, text: str) -> UserMessage | Callable[[], Awaitable[None]]:
+        if kind == "unsupported":
+            return lambda: self.api.send(sender, UNSUPPORTED, None)
+        return UserMessage(text, MessengerOutput(self.api), sender, input_channel=self.name(),
+                           metadata={"messenger": {"kind": kind}})
 
 
 def _parse(item: dict[str, Any]) -> tuple[str, str, str, str] | None:

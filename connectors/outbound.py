@@ -1,14 +1,24 @@
 """Messages the bot did not generate: a person's replies (and notices such as
 "the agent has left") pushed to a user outside a request/response turn.
 
-Each channel that can push implements ``Outbound`` and registers it under its
-channel name; the hand-off layer looks it up by the channel the user came
-from. A channel without one (REST) is served by polling instead.
+Each channel that can push returns an ``Outbound`` from its ``outbound()``
+(the equivalent of Rasa's ``InputChannel.get_output_channel()``, which makes
+one output channel without a recipient: ours need the recipient, and say
+whether the push arrived). ``Outbounds`` finds them among the channels Rasa
+mounted on the app (``app.ctx.input_channels``) and lives on ``app.ctx``; the
+hand-off layer looks one up by the channel the user came from. A channel
+without one (REST) is served by polling instead.
 """
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+import logging
+from abc import ABC, abstractmethod
+from typing import Any, Protocol, runtime_checkable
+
+from connectors.platform_api import PlatformError
+
+log = logging.getLogger(__name__)
 
 
 class Outbound(Protocol):
@@ -36,12 +46,69 @@ def signed(text: str, meta: dict[str, Any] | None) -> str:
     return text
 
 
-_outbounds: dict[str, Outbound] = {}
+class SignedOutbound(ABC):
+    """A platform's push: the agent's name in front, the platform's refusal
+    logged and answered False (the message stays stored for the console).
+    Subclasses write only ``push``."""
+
+    platform = "platform"
+
+    async def send(self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None = None,
+                   meta: dict[str, Any] | None = None) -> bool:
+        try:
+            return await self.push(recipient_id, signed(text, meta), buttons, meta)
+        except PlatformError as exc:
+            log.warning("%s: could not push a hand-off message to %s: %s", self.platform, recipient_id, exc)
+            return False
+
+    @abstractmethod
+    async def push(self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None,
+                   meta: dict[str, Any] | None) -> bool:
+        """Send ``text`` (already signed); True when the platform took it, PlatformError when it refused."""
 
 
-def register(channel: str, outbound: Outbound) -> None:
-    _outbounds[channel] = outbound
+@runtime_checkable
+class Pushes(Protocol):
+    """A channel that can push (``PlatformChannel``, the socket.io channel)."""
+
+    def outbound(self) -> Outbound | None: ...
+
+    @classmethod
+    def name(cls) -> str: ...
+
+
+class Outbounds:
+    """Channel name → its push, from the channels mounted on one app. Made
+    before the app exists (the hand-off desk is), attached once Rasa has
+    mounted the channels."""
+
+    def __init__(self) -> None:
+        self._channels: list[Any] = []
+
+    def attach(self, app: Any) -> None:
+        self._channels = list(getattr(app.ctx, "input_channels", None) or [])
+        app.ctx.outbounds = self
+
+    def get(self, channel: str) -> Outbound | None:
+        for mounted in self._channels:
+            if isinstance(mounted, Pushes) and mounted.name() == channel:
+                return mounted.outbound()
+        return None
+
+
+def outbounds_of(app: Any) -> Outbounds:
+    """The pushes of ``app`` (empty before ``Outbounds.attach``)."""
+    found = getattr(app.ctx, "outbounds", None)
+    return found if isinstance(found, Outbounds) else Outbounds()
 
 
 def outbound_for(channel: str) -> Outbound | None:
-    return _outbounds.get(channel)
+    """Transitional, for callers not yet handed an ``Outbounds.get``
+    (``bot/handoff/desk.py``): the push of the one running Sanic app."""
+    from sanic import Sanic
+
+    try:
+        app = Sanic.get_app()
+    except Exception:  # no app, or several: nothing to push through
+        return None
+    return outbounds_of(app).get(channel)

@@ -5,19 +5,29 @@
   line or sentence end when there is one, never inside a character.
 - ``numbered``: platforms without buttons (WeChat) get the options as a
   numbered list; ``Choices`` remembers them per user so a reply of "1" (or
-  "１", "第1个") is sent to the bot as the first button's payload.
+  "１", "第1个") is sent to the bot as the first button's payload (and, where
+  a clicked button comes back as its title, as DingTalk's cards do, the title
+  as its payload);
+- ``is_markdown``: whether a reply needs the platform's Markdown message kind.
 """
 
 from __future__ import annotations
 
 import re
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from faqbot.normalize import normalize
 
 Measure = Callable[[str], int]
 _SENTENCE_END = "。！？；!?;…"
+_MARKDOWN = re.compile(r"\*\*|^\s*(?:[-*] |\d+\. |#)|\[[^\]]+\]\([^)]+\)", re.M)
+
+
+def is_markdown(text: str) -> bool:
+    """Bold, a list, a heading or a link: DingTalk and Feishu then send Markdown."""
+    return bool(_MARKDOWN.search(text))
 
 
 def utf8_len(text: str) -> int:
@@ -78,12 +88,19 @@ class Choices:
             self._offered = {k: v for k, v in self._offered.items() if now - v[0] < self.ttl}
         self._offered[user] = (time.monotonic(), list(buttons))
 
-    def resolve(self, user: str, text: str) -> str:
-        """The payload the user picked by number, or ``text`` unchanged."""
+    def resolve(self, user: str, text: str, titles: bool = False) -> str:
+        """The payload the user picked by number (with ``titles``, also by a
+        button's title, which stays offered), or ``text`` unchanged."""
         offered = self._offered.get(user)
         if not offered or time.monotonic() - offered[0] > self.ttl:
             return text
-        match = _NUMBER.match(normalize(text).strip())
+        typed = normalize(text).strip()
+        if titles:
+            by_title = {normalize(str(b.get("title", ""))).strip(): str(b.get("payload") or b.get("title", ""))
+                        for b in offered[1] if b.get("title")}
+            if typed in by_title:
+                return by_title[typed]
+        match = _NUMBER.match(typed)
         if not match:
             return text
         index = int(match.group(1)) - 1

@@ -12,6 +12,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from connectors.gate import gate_lookup
 from connectors.guard import MAX_MESSAGE_CHARS, Handler, guarded
 from connectors.identity import id_problem, parse_json
 from connectors.webhook import webhook_blueprint
@@ -24,9 +25,9 @@ class RestInput(InputChannel):
     def name(cls) -> str:
         return "rest"
 
-    def blueprint(self, on_new_message: Handler) -> Blueprint:  # type: ignore[override]
-        handle = guarded(on_new_message)
+    def blueprint(self, on_new_message: Handler) -> Blueprint:
         hook = webhook_blueprint(self)
+        handle = guarded(on_new_message, gate=gate_lookup(hook))
 
         @hook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:

@@ -30,24 +30,24 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import os
 import re
 import time
-from typing import Any, ClassVar
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
-from sanic import Blueprint, response
+from rasa.core.channels.channel import UserMessage
+from sanic import response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from connectors import outbound
-from connectors.background import in_background
-from connectors.dedup import SeenIds, seen_ids
-from connectors.guard import Handler, guarded
-from connectors.identity import parse_json
+from connectors.base import Incoming, PlatformChannel, PlatformOutput, Refusal, json_object
+from connectors.outbound import SignedOutbound
 from connectors.platform_api import PlatformError, request_json
 from connectors.replies import split_text
-from connectors.webhook import webhook_blueprint
+
+if TYPE_CHECKING:
+    from faqbot.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ def render(text: str, buttons: list[dict[str, Any]] | None) -> list[dict[str, An
         for i, b in enumerate(buttons):
             title, value = str(b.get("title") or b.get("payload")), str(b.get("payload") or b.get("title"))
             if len(value) > MAX_BUTTON_VALUE:
-                log.warning("slack: a button's payload has %d characters (limit %d); button %r left out",
+                log.warning("a button's payload has %d characters (limit %d); button %r left out",
                             len(value), MAX_BUTTON_VALUE, title)
                 continue
             if len(title) > MAX_BUTTON_TITLE:
@@ -135,7 +135,7 @@ class SlackApi:
             await self.call("chat.postMessage", body)
 
 
-class SlackOutput(OutputChannel):
+class SlackOutput(PlatformOutput):
     """Replies to the conversation the message came from (a DM, or a mention's thread)."""
 
     def __init__(self, api: SlackApi, channel: str, thread_ts: str | None = None) -> None:
@@ -145,16 +145,8 @@ class SlackOutput(OutputChannel):
     def name(cls) -> str:
         return "slack"
 
-    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        await self.api.post(self.channel, text, None, self.thread_ts)
-
-    async def send_text_with_buttons(self, recipient_id: str, text: str, buttons: list[dict[str, Any]],
-                                     **kwargs: Any) -> None:
+    async def post(self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None) -> None:
         await self.api.post(self.channel, text, buttons, self.thread_ts)
-
-    async def send_quick_replies(self, recipient_id: str, text: str, quick_replies: list[dict[str, Any]],
-                                 **kwargs: Any) -> None:
-        await self.api.post(self.channel, text, quick_replies, self.thread_ts)
 
     async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
         body = {"channel": self.channel, "text": image,
@@ -163,28 +155,22 @@ class SlackOutput(OutputChannel):
             body["thread_ts"] = self.thread_ts
         await self.api.call("chat.postMessage", body)
 
-    async def send_custom_json(self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any) -> None:
-        log.warning("slack: custom JSON replies are not supported; dropped one for %s", recipient_id)
 
-
-class SlackOutbound:
+class SlackOutbound(SignedOutbound):
     """Hand-off messages, posted to the user's DM with the app (channel = user id)."""
+
+    platform = "slack"
 
     def __init__(self, api: SlackApi) -> None:
         self.api = api
 
-    async def send(self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None = None,
-                   meta: dict[str, Any] | None = None) -> bool:
-        text = outbound.signed(text, meta)
-        try:
-            await self.api.post(recipient_id, text, buttons)
-        except PlatformError as exc:
-            log.warning("slack: could not push a hand-off message to %s: %s", recipient_id, exc)
-            return False
+    async def push(self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None,
+                   meta: dict[str, Any] | None) -> bool:
+        await self.api.post(recipient_id, text, buttons)
         return True
 
 
-class SlackInput(InputChannel):
+class SlackInput(PlatformChannel):
     required_env: ClassVar[tuple[str, ...]] = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
 
     @classmethod
@@ -192,82 +178,74 @@ class SlackInput(InputChannel):
         return "slack"
 
     @classmethod
-    def from_credentials(cls, credentials: dict[str, Any] | None) -> "SlackInput":
-        return cls(os.environ.get("SLACK_BOT_TOKEN", "").strip(), os.environ.get("SLACK_SIGNING_SECRET", "").strip())
+    def from_env(cls, env: Mapping[str, str], settings: Settings) -> SlackInput:
+        return cls(env.get("SLACK_BOT_TOKEN", "").strip(), env.get("SLACK_SIGNING_SECRET", "").strip(), settings)
 
-    def __init__(self, bot_token: str, signing_secret: str) -> None:
+    def __init__(self, bot_token: str, signing_secret: str, settings: Settings | None = None) -> None:
         if not bot_token or not signing_secret:
             raise ValueError("the slack channel needs SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET")
-        self.bot_token, self.signing_secret = bot_token, signing_secret
+        super().__init__(settings)
+        self.signing_secret = signing_secret
+        self.api = SlackApi(self.config.slack_api, bot_token)
 
+    def outbound(self) -> SlackOutbound:
+        return SlackOutbound(self.api)
 
-    def blueprint(self, on_new_message: Handler) -> Blueprint:  # type: ignore[override]
-        from faqbot.config import load_settings
+    def verify(self, request: Request) -> dict[str, Any] | Interaction:
+        """Events API JSON, or an interactivity form's payload (``{"type": "block_actions", ...}``)."""
+        if not signature_ok(self.signing_secret, request.headers.get("X-Slack-Request-Timestamp", ""),
+                            request.body, request.headers.get("X-Slack-Signature", "")):
+            raise Refusal(401, "missing, wrong or expired X-Slack-Signature (retry "
+                          f"{request.headers.get('X-Slack-Retry-Num', '-')})", "invalid signature")
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type == "application/x-www-form-urlencoded":
+            answer = "expected a form field 'payload' with a JSON object"
+            try:
+                raw = request.form.get("payload")
+            except (ValueError, TypeError):
+                raw = None
+            if not raw:
+                raise Refusal(400, "an interactivity request without a JSON 'payload' field", answer)
+            return Interaction(json_object(raw, answer))
+        return json_object(request.body, "expected a JSON object")
 
-        channels = load_settings().channels
-        api = SlackApi(channels.slack_api, self.bot_token)
-        seen = seen_ids(channels)
-        handle = guarded(on_new_message)
-        outbound.register(self.name(), SlackOutbound(api))
-        hook = webhook_blueprint(self)
+    def duplicate(self, ack: HTTPResponse) -> HTTPResponse:
+        return response.empty(status=200, headers={"X-Slack-No-Retry": "1"})
 
-        @hook.route("/webhook", methods=["POST"])
-        async def receive(request: Request) -> HTTPResponse:
-            if not signature_ok(self.signing_secret, request.headers.get("X-Slack-Request-Timestamp", ""),
-                                request.body, request.headers.get("X-Slack-Signature", "")):
-                log.warning("slack: rejected a request from %s: missing, wrong or expired X-Slack-Signature "
-                            "(retry %s)", request.ip, request.headers.get("X-Slack-Retry-Num", "-"))
-                return response.json({"error": "invalid signature"}, status=401)
-            content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-            if content_type == "application/x-www-form-urlencoded":
-                payload = _form_payload(request)
-                if payload is None:
-                    log.warning("slack: rejected an interactivity request without a JSON 'payload' field")
-                    return response.json({"error": "expected a form field 'payload' with a JSON object"}, status=400)
-                return await self._interaction(payload, api, seen, handle)
-            body = _json_object(request)
-            if body is None:
-                log.warning("slack: rejected a signed request whose body is not a JSON object (%s)", content_type)
-                return response.json({"error": "expected a JSON object"}, status=400)
-            if body.get("type") == "url_verification":
-                return response.json({"challenge": str(body.get("challenge", ""))})
-            if body.get("type") != "event_callback" or not isinstance(body.get("event"), dict):
-                log.debug("slack: ignored a request of type %r", body.get("type"))
-                return response.empty(status=200)
-            return await self._event(body, request, api, seen, handle)
+    async def parse(self, request: Request, body: dict[str, Any] | Interaction) -> tuple[HTTPResponse, list[Incoming]]:
+        ack = response.empty(status=200)
+        if isinstance(body, Interaction):
+            return ack, self._interaction(body.payload)
+        if body.get("type") == "url_verification":
+            return response.json({"challenge": str(body.get("challenge", ""))}), []
+        if body.get("type") != "event_callback" or not isinstance(body.get("event"), dict):
+            log.debug("ignored a request of type %r", body.get("type"))
+            return ack, []
+        return ack, self._event(body)
 
-        return hook
-
-    async def _event(self, body: dict[str, Any], request: Request, api: SlackApi, seen: SeenIds,
-                     handle: Handler) -> HTTPResponse:
+    def _event(self, body: dict[str, Any]) -> list[Incoming]:
         event = body["event"]
         kind, text = event.get("type"), event.get("text")
         if (event.get("bot_id") or event.get("subtype") or not event.get("user") or not isinstance(text, str)
                 or kind not in ("message", "app_mention") or (kind == "message" and event.get("channel_type") != "im")):
-            return response.empty(status=200)  # not a person writing to the bot: no loops, no channel chatter
+            return []  # not a person writing to the bot: no loops, no channel chatter
         event_id = str(body.get("event_id") or "")
         keys = [f"slack:event:{event_id}"] if event_id else []
         if event.get("client_msg_id"):
             keys.append(f"slack:msg:{event['client_msg_id']}")
         if not keys:
-            log.warning("slack: an event without event_id or client_msg_id; handled without dedup")
-        fresh = [await seen.first_time(key) for key in keys]
-        if not all(fresh):
-            log.info("slack: event %s (retry %s, %s) was already taken; not handled again", event_id or "-",
-                     request.headers.get("X-Slack-Retry-Num", "0"), request.headers.get("X-Slack-Retry-Reason", "-"))
-            return response.empty(status=200, headers={"X-Slack-No-Retry": "1"})
+            log.warning("an event without event_id or client_msg_id; handled without dedup")
         text = user_text(text) or "/greet"
         thread_ts = (event.get("thread_ts") or event.get("ts")) if kind == "app_mention" else event.get("thread_ts")
         channel = str(event.get("channel") or event["user"])
-        message = UserMessage(text, SlackOutput(api, channel, thread_ts), str(event["user"]), input_channel=self.name(),
+        message = UserMessage(text, SlackOutput(self.api, channel, thread_ts), str(event["user"]),
+                              input_channel=self.name(),
                               metadata={"slack": {"channel": channel, "thread_ts": thread_ts, "event_id": event_id,
                                                   "team_id": body.get("team_id")}},
                               message_id=event_id or None)
-        in_background(self._run(handle, message), "slack update")
-        return response.empty(status=200)
+        return [Incoming(keys, message, what="update")]
 
-    async def _interaction(self, payload: dict[str, Any], api: SlackApi, seen: SeenIds,
-                           handle: Handler) -> HTTPResponse:
+    def _interaction(self, payload: dict[str, Any]) -> list[Incoming]:
         def part(key: str) -> dict[str, Any]:  # the payload is the sender's JSON: any part may be any type
             value = payload.get(key)
             return value if isinstance(value, dict) else {}
@@ -275,42 +253,22 @@ class SlackInput(InputChannel):
         user = part("user").get("id")
         actions = payload.get("actions")
         if payload.get("type") != "block_actions" or not user or not isinstance(actions, list) or not actions:
-            log.debug("slack: ignored an interaction of type %r", payload.get("type"))
-            return response.empty(status=200)
+            log.debug("ignored an interaction of type %r", payload.get("type"))
+            return []
         action = actions[0] if isinstance(actions[0], dict) else {}
         value = action.get("value")
         if action.get("type") != "button" or not isinstance(value, str) or not value:
-            return response.empty(status=200)  # link buttons and other widgets carry nothing for the bot
+            return []  # link buttons and other widgets carry nothing for the bot
         key = payload.get("trigger_id") or f"{user}:{action.get('action_ts')}:{value}"
-        if not await seen.first_time(f"slack:action:{key}"):
-            log.info("slack: button click %s was already taken; not handled again", key)
-            return response.empty(status=200)
         channel = str(part("channel").get("id") or user)
         thread_ts = part("container").get("thread_ts") or part("message").get("thread_ts")
-        message = UserMessage(value, SlackOutput(api, channel, thread_ts), str(user), input_channel=self.name(),
+        message = UserMessage(value, SlackOutput(self.api, channel, thread_ts), str(user), input_channel=self.name(),
                               metadata={"slack": {"channel": channel, "thread_ts": thread_ts, "action": True}})
-        in_background(self._run(handle, message), "slack update")
-        return response.empty(status=200)
-
-    async def _run(self, handle: Handler, message: UserMessage) -> None:
-        try:
-            await handle(message)
-        except Exception:
-            log.exception("slack: handling a message from %s failed", message.sender_id)
+        return [Incoming([f"slack:action:{key}"], message, what="button click")]
 
 
-def _json_object(request: Request) -> dict[str, Any] | None:
-    try:
-        body = parse_json(request.body)
-    except (ValueError, UnicodeDecodeError):
-        return None
-    return body if isinstance(body, dict) else None
+@dataclass
+class Interaction:
+    """An interactivity form's ``payload`` (a button click), apart from Events API bodies."""
 
-
-def _form_payload(request: Request) -> dict[str, Any] | None:
-    try:
-        raw = request.form.get("payload")
-        payload = parse_json(raw) if raw else None
-    except (ValueError, TypeError):
-        return None
-    return payload if isinstance(payload, dict) else None
+    payload: dict[str, Any]

@@ -1,7 +1,7 @@
 """Rasa's socket.io channel (the web widget), fixed and guarded.
 
 - No silence: replies go through ``connectors.guard``.
-- Pushes: registered as the ``socketio`` outbound (``connectors/outbound.py``),
+- Pushes: ``outbound()`` is the ``socketio`` push (``connectors/outbound.py``),
   so a person's replies reach the widget live, in the session's room.
 - Identifiers and bodies are checked (``connectors/identity.py``): a session
   id that no store may see, a message that is not text, or metadata that is
@@ -33,7 +33,7 @@ from rasa.core.channels.socketio import SocketIOOutput
 from sanic import Blueprint
 from socketio import AsyncServer
 
-from connectors import outbound
+from connectors.gate import GateLookup, gate_lookup
 from connectors.guard import Handler, guarded
 from connectors.identity import id_problem
 
@@ -43,7 +43,7 @@ CLOSE_DRAIN_SECONDS = 2.0
 log = logging.getLogger(__name__)
 
 
-class PromptCloseEngineIO(engineio.AsyncServer):  # type: ignore[misc]
+class PromptCloseEngineIO(engineio.AsyncServer):
     """Engine.IO's server, closing a session without waiting more than
     :data:`CLOSE_DRAIN_SECONDS` for a poll to collect what is queued for it."""
 
@@ -57,7 +57,7 @@ class PromptCloseEngineIO(engineio.AsyncServer):  # type: ignore[misc]
         await socket.close(wait=False, reason=self.reason.SERVER_DISCONNECT)
         try:
             await asyncio.wait_for(socket.queue.join(), CLOSE_DRAIN_SECONDS)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             log.info("socket.io: closed session %s before a poll collected its last packets", sid)
         self.sockets.pop(sid, None)
 
@@ -67,9 +67,11 @@ class SocketIOInput(RasaSocketIOInput):
     def name(cls) -> str:
         return "socketio"
 
-    def blueprint(self, on_new_message: Handler) -> Blueprint:  # type: ignore[override]
-        handle = guarded(on_new_message)
+    def blueprint(self, on_new_message: Handler) -> Blueprint:
+        gate: list[GateLookup] = []  # the blueprint, and so the app's gate, exists only after super()
+        handle = guarded(on_new_message, gate=lambda: gate[0]() if gate else None)
         blueprint = super().blueprint(handle)
+        gate.append(gate_lookup(blueprint))
         sio = blueprint.ctx.sio
         assert type(sio.eio) is engineio.AsyncServer, type(sio.eio)
         sio.eio.__class__ = PromptCloseEngineIO  # Rasa builds the server itself; only the close changes
@@ -116,8 +118,12 @@ class SocketIOInput(RasaSocketIOInput):
 
         sio.on("session_request", session_request, namespace=self.namespace)
         sio.on(self.user_message_evt, user_message, namespace=self.namespace)
-        outbound.register(self.name(), SocketIOOutbound(sio, self.bot_message_evt, self.namespace or "/"))
+        self._outbound = SocketIOOutbound(sio, self.bot_message_evt, self.namespace or "/")
         return blueprint
+
+    def outbound(self) -> SocketIOOutbound | None:
+        """The widget's push (``connectors/outbound.py``); there is one once the blueprint is built."""
+        return getattr(self, "_outbound", None)
 
 
 class SocketIOOutbound:

@@ -26,24 +26,25 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import os
 import re
 from collections import OrderedDict
-from typing import Any, ClassVar
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.core.channels.channel import UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from connectors import outbound
 from connectors.background import in_background
-from connectors.dedup import seen_ids
-from connectors.guard import Handler, guarded
-from connectors.identity import parse_json
+from connectors.base import Incoming, PlatformChannel, PlatformOutput, Refusal, json_object
+from connectors.guard import Handler
+from connectors.outbound import SignedOutbound
 from connectors.platform_api import PlatformError, request_json
 from connectors.replies import split_text
-from connectors.webhook import webhook_blueprint
+
+if TYPE_CHECKING:
+    from faqbot.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +125,7 @@ class TelegramApi:
             await self.call("sendMessage", {"chat_id": chat_id, **body})
 
 
-class TelegramOutput(OutputChannel):
+class TelegramOutput(PlatformOutput):
     """The bot's replies to one chat (``recipient_id`` is the chat id)."""
 
     def __init__(self, api: TelegramApi, keys: CallbackKeys) -> None:
@@ -134,42 +135,28 @@ class TelegramOutput(OutputChannel):
     def name(cls) -> str:
         return "telegram"
 
-    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        await self.api.send(recipient_id, text, None, self.keys)
-
-    async def send_text_with_buttons(self, recipient_id: str, text: str, buttons: list[dict[str, Any]],
-                                     **kwargs: Any) -> None:
+    async def post(self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None) -> None:
         await self.api.send(recipient_id, text, buttons, self.keys)
-
-    async def send_quick_replies(self, recipient_id: str, text: str, quick_replies: list[dict[str, Any]],
-                                 **kwargs: Any) -> None:
-        await self.api.send(recipient_id, text, quick_replies, self.keys)
 
     async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
         await self.api.call("sendPhoto", {"chat_id": recipient_id, "photo": image})
 
-    async def send_custom_json(self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any) -> None:
-        log.warning("telegram: custom JSON replies are not supported; dropped one for %s", recipient_id)
 
-
-class TelegramOutbound:
+class TelegramOutbound(SignedOutbound):
     """Hand-off messages (a person's replies, notices) pushed to a chat."""
+
+    platform = "telegram"
 
     def __init__(self, api: TelegramApi, keys: CallbackKeys) -> None:
         self.api, self.keys = api, keys
 
-    async def send(self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None = None,
-                   meta: dict[str, Any] | None = None) -> bool:
-        text = outbound.signed(text, meta)
-        try:
-            await self.api.send(recipient_id, text, buttons, self.keys)
-        except PlatformError as exc:
-            log.warning("telegram: could not push a hand-off message to %s: %s", recipient_id, exc)
-            return False
+    async def push(self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None,
+                   meta: dict[str, Any] | None) -> bool:
+        await self.api.send(recipient_id, text, buttons, self.keys)
         return True
 
 
-class TelegramInput(InputChannel):
+class TelegramInput(PlatformChannel):
     required_env: ClassVar[tuple[str, ...]] = ("TELEGRAM_BOT_TOKEN", "TELEGRAM_SECRET_TOKEN")
 
     @classmethod
@@ -177,10 +164,10 @@ class TelegramInput(InputChannel):
         return "telegram"
 
     @classmethod
-    def from_credentials(cls, credentials: dict[str, Any] | None) -> "TelegramInput":
-        return cls(os.environ.get("TELEGRAM_BOT_TOKEN", "").strip(), os.environ.get("TELEGRAM_SECRET_TOKEN", ""))
+    def from_env(cls, env: Mapping[str, str], settings: Settings) -> TelegramInput:
+        return cls(env.get("TELEGRAM_BOT_TOKEN", "").strip(), env.get("TELEGRAM_SECRET_TOKEN", ""), settings)
 
-    def __init__(self, bot_token: str, secret_token: str) -> None:
+    def __init__(self, bot_token: str, secret_token: str, settings: Settings | None = None) -> None:
         match = _BOT_TOKEN.match(bot_token)
         if not match:
             raise ValueError("TELEGRAM_BOT_TOKEN must look like '123456789:AA…' (the token BotFather gave you)")
@@ -189,116 +176,88 @@ class TelegramInput(InputChannel):
                    if len(secret_token) > 256 else "it contains other characters")
             raise ValueError("TELEGRAM_SECRET_TOKEN must be 1–256 characters, each A–Z, a–z, 0–9, '_' or '-' "
                              f"(Telegram's rule for secret_token); {why}")
-        self.bot_token, self.secret = bot_token, secret_token
+        super().__init__(settings)
+        self.secret = secret_token
         self.bot_id = match.group(1)
         self.keys = CallbackKeys()
+        self.api = TelegramApi(self.config.telegram_api, bot_token)
 
+    def outbound(self) -> TelegramOutbound:
+        return TelegramOutbound(self.api, self.keys)
 
-    def blueprint(self, on_new_message: Handler) -> Blueprint:  # type: ignore[override]
-        from faqbot.config import load_settings
-
-        channels = load_settings().channels
-        api = TelegramApi(channels.telegram_api, self.bot_token)
-        seen = seen_ids(channels)
-        handle = guarded(on_new_message)
-        outbound.register(self.name(), TelegramOutbound(api, self.keys))
-        hook = webhook_blueprint(self)
-
+    def extend(self, hook: Blueprint, handle: Handler) -> None:
         @hook.listener("after_server_start")
         async def set_webhook(*_: Any) -> None:
-            if channels.public_url:
-                in_background(self.set_webhook(api, channels.public_url), "telegram setWebhook")
+            if self.config.public_url:
+                in_background(self.set_webhook(self.config.public_url), "telegram setWebhook")
             else:
-                log.info("telegram: [channels] public_url is not set; not calling setWebhook (set the webhook "
+                log.info("[channels] public_url is not set; not calling setWebhook (set the webhook "
                          "yourself, with secret_token = TELEGRAM_SECRET_TOKEN)")
 
-        @hook.route("/webhook", methods=["POST"])
-        async def receive(request: Request) -> HTTPResponse:
-            given = request.headers.get(SECRET_HEADER, "")
-            # surrogateescape: a header that is not UTF-8 is compared as the bytes that were sent
-            if not hmac.compare_digest(given.encode("utf-8", "surrogateescape"), self.secret.encode("utf-8")):
-                log.warning("telegram: rejected an update from %s: %s %s header", request.ip,
-                            "wrong" if given else "missing", SECRET_HEADER)
-                return response.json({"error": "forbidden"}, status=403)
-            update = _json_object(request)
-            if update is None or not isinstance(update.get("update_id"), int):
-                log.warning("telegram: rejected a malformed update from %s (not a JSON object with an integer "
-                            "update_id)", request.ip)
-                return response.json({"error": "expected a Telegram Update object"}, status=400)
-            if not await seen.first_time(f"telegram:{self.bot_id}:{update['update_id']}"):
-                log.info("telegram: update %s was already received; not handled again", update["update_id"])
-                return response.json({"ok": True})
-            in_background(self.process(update, api, handle), "telegram update")
-            return response.json({"ok": True})
+    def verify(self, request: Request) -> dict[str, Any]:
+        given = request.headers.get(SECRET_HEADER, "")
+        # surrogateescape: a header that is not UTF-8 is compared as the bytes that were sent
+        if not hmac.compare_digest(given.encode("utf-8", "surrogateescape"), self.secret.encode("utf-8")):
+            raise Refusal(403, f"{'wrong' if given else 'missing'} {SECRET_HEADER} header", "forbidden")
+        update = json_object(request.body, "expected a Telegram Update object")
+        if not isinstance(update.get("update_id"), int):
+            raise Refusal(400, "not a Telegram Update: no integer update_id", "expected a Telegram Update object")
+        return update
 
-        return hook
+    async def parse(self, request: Request, update: dict[str, Any]) -> tuple[HTTPResponse, list[Incoming]]:
+        return response.json({"ok": True}), [Incoming([f"telegram:{self.bot_id}:{update['update_id']}"],
+                                                      lambda: self.message_of(update), what="update")]
 
-    async def set_webhook(self, api: TelegramApi, public_url: str) -> None:
+    async def set_webhook(self, public_url: str) -> None:
         url = public_url.rstrip("/") + "/webhooks/telegram/webhook"
         try:
-            await api.call("setWebhook", {"url": url, "secret_token": self.secret,
-                                          "allowed_updates": ALLOWED_UPDATES})
+            await self.api.call("setWebhook", {"url": url, "secret_token": self.secret,
+                                               "allowed_updates": ALLOWED_UPDATES})
         except Exception as exc:
-            log.error("telegram: setWebhook(%s) failed: %s; updates will not arrive until the webhook is set",
-                      url, exc)
+            log.error("setWebhook(%s) failed: %s; updates will not arrive until the webhook is set", url, exc)
         else:
-            log.info("telegram: webhook set to %s", url)
+            log.info("webhook set to %s", url)
 
-    async def process(self, update: dict[str, Any], api: TelegramApi, handle: Handler) -> None:
-        """One update, in the background: a text message or a button press."""
-        try:
-            if isinstance(update.get("message"), dict):
-                await self._message(update, update["message"], api, handle)
-            elif isinstance(update.get("callback_query"), dict):
-                await self._callback(update, update["callback_query"], api, handle)
-            else:
-                log.debug("telegram: ignored update %s of kinds %s", update["update_id"], sorted(update))
-        except Exception:
-            log.exception("telegram: handling update %s failed", update.get("update_id"))
+    async def message_of(self, update: dict[str, Any]) -> UserMessage | None:
+        """The bot's message in an update: a text message or a button press."""
+        if isinstance(update.get("message"), dict):
+            return await self._message(update, update["message"])
+        if isinstance(update.get("callback_query"), dict):
+            return await self._callback(update, update["callback_query"])
+        log.debug("ignored update %s of kinds %s", update["update_id"], sorted(update))
+        return None
 
-    async def _message(self, update: dict[str, Any], message: dict[str, Any], api: TelegramApi,
-                       handle: Handler) -> None:
+    async def _message(self, update: dict[str, Any], message: dict[str, Any]) -> UserMessage | None:
         chat_id = (message.get("chat") or {}).get("id")
         sender = message.get("from") or {}
         if chat_id is None or sender.get("is_bot"):
-            return
+            return None
         text = message.get("text")
         if not isinstance(text, str) or not text.strip():
-            await api.send(str(chat_id), UNSUPPORTED, None, self.keys)
-            return
+            await self.api.send(str(chat_id), UNSUPPORTED, None, self.keys)
+            return None
         if _START.match(text.strip()):
             text = "/greet"
-        await handle(self._user_message(text, chat_id, sender, update, api))
+        return self._user_message(text, chat_id, sender, update)
 
-    async def _callback(self, update: dict[str, Any], query: dict[str, Any], api: TelegramApi,
-                        handle: Handler) -> None:
+    async def _callback(self, update: dict[str, Any], query: dict[str, Any]) -> UserMessage | None:
         payload = self.keys.payload_for(str(query.get("data") or ""))
         try:  # first, so the button stops spinning even if the bot is slow
             answer = {"callback_query_id": query.get("id")}
             if payload is None:
                 answer["text"] = EXPIRED
-            await api.call("answerCallbackQuery", answer)
+            await self.api.call("answerCallbackQuery", answer)
         except PlatformError as exc:
-            log.warning("telegram: answerCallbackQuery failed: %s", exc)
+            log.warning("answerCallbackQuery failed: %s", exc)
         sender = query.get("from") or {}
         chat_id = ((query.get("message") or {}).get("chat") or {}).get("id", sender.get("id"))
         if payload is None or chat_id is None:
-            log.info("telegram: button data %r from %s is not one of ours (or expired)", query.get("data"),
-                     sender.get("id"))
-            return
-        await handle(self._user_message(payload, chat_id, sender, update, api))
+            log.info("button data %r from %s is not one of ours (or expired)", query.get("data"), sender.get("id"))
+            return None
+        return self._user_message(payload, chat_id, sender, update)
 
-    def _user_message(self, text: str, chat_id: Any, sender: dict[str, Any], update: dict[str, Any],
-                      api: TelegramApi) -> UserMessage:
-        return UserMessage(text, TelegramOutput(api, self.keys), str(chat_id), input_channel=self.name(),
+    def _user_message(self, text: str, chat_id: Any, sender: dict[str, Any], update: dict[str, Any]) -> UserMessage:
+        return UserMessage(text, TelegramOutput(self.api, self.keys), str(chat_id), input_channel=self.name(),
                            metadata={"telegram": {"chat_id": chat_id, "user_id": sender.get("id"),
                                                   "update_id": update["update_id"]}},
                            message_id=f"telegram-{self.bot_id}-{update['update_id']}")
-
-
-def _json_object(request: Request) -> dict[str, Any] | None:
-    try:
-        body = parse_json(request.body)
-    except ValueError:
-        return None
-    return body if isinstance(body, dict) else None

@@ -15,20 +15,25 @@ import json
 import logging
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import xmltodict
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from sanic import response
-from sanic.request import Request
 from sanic.response import HTTPResponse
 from wechatpy.exceptions import InvalidSignatureException
 
 from connectors.background import in_background
+from connectors.base import PlatformChannel, Refusal
 from connectors.dedup import SeenIds
+from connectors.guard import Handler
 from connectors.platform_api import AccessToken, PlatformError, request_json
 from connectors.replies import Choices, numbered, split_text, utf8_len
+
+if TYPE_CHECKING:
+    from faqbot.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -43,20 +48,12 @@ TEXT_ONLY = "抱歉，目前只能处理文字消息，请用文字描述您的�
 TOKEN_ERRORS = {40001, 40014, 42001}
 
 
-class Rejected(Exception):
-    """A callback that must not reach the bot; ``status`` is the HTTP answer."""
-
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status, self.reason = status, reason
-
-
 def check_fresh(timestamp: str, max_age: float = MAX_AGE_SECONDS) -> None:
     if not (timestamp.isascii() and timestamp.isdigit()):  # str.isdigit() alone accepts "²", which int() refuses
-        raise Rejected(400, f"timestamp {timestamp[:20]!r} is not a number of seconds")
+        raise Refusal(400, f"timestamp {timestamp[:20]!r} is not a number of seconds")
     skew = abs(time.time() - int(timestamp))
     if skew > max_age:
-        raise Rejected(403, f"timestamp is {skew:.0f}s away from now (limit {max_age:.0f}s): a replay or a bad clock")
+        raise Refusal(403, f"timestamp is {skew:.0f}s away from now (limit {max_age:.0f}s): a replay or a bad clock")
 
 
 def parse_xml(raw: bytes | str) -> dict[str, str]:
@@ -64,10 +61,10 @@ def parse_xml(raw: bytes | str) -> dict[str, str]:
     try:
         root = xmltodict.parse(raw, disable_entities=True)
     except Exception as exc:  # expat errors, bad encodings
-        raise Rejected(400, f"the body is not well-formed XML ({type(exc).__name__}: {exc})") from None
+        raise Refusal(400, f"the body is not well-formed XML ({type(exc).__name__}: {exc})") from None
     xml = root.get("xml") if isinstance(root, dict) else None
     if not isinstance(xml, dict):
-        raise Rejected(400, "the body's root element is not <xml> with fields")
+        raise Refusal(400, "the body's root element is not <xml> with fields")
     return {k: (v if isinstance(v, str) else "") for k, v in xml.items()}
 
 
@@ -84,7 +81,7 @@ def text_reply_xml(to_user: str, from_user: str, content: str) -> str:
 
 class Cipher:
     """A wechatpy ``WeChatCrypto`` (public-account or WeCom flavour) with the
-    errors turned into ``Rejected``: bad signature or wrong AppID/CorpID → 403,
+    errors turned into a ``Refusal``: bad signature or wrong AppID/CorpID → 403,
     undecryptable data → 400."""
 
     def __init__(self, crypto: Any, receiver: str) -> None:
@@ -94,15 +91,15 @@ class Cipher:
         try:
             return call()
         except InvalidSignatureException:
-            raise Rejected(403, f"{what}: msg_signature does not match (forged, or the token is wrong)") from None
+            raise Refusal(403, f"{what}: msg_signature does not match (forged, or the token is wrong)") from None
         except Exception as exc:
             if type(exc).__name__ in ("InvalidAppIdException", "InvalidCorpIdException"):
-                raise Rejected(403, f"{what}: decrypted, but not addressed to {self.receiver}") from None
-            raise Rejected(400, f"{what}: cannot decrypt ({type(exc).__name__}; wrong EncodingAESKey?)") from None
+                raise Refusal(403, f"{what}: decrypted, but not addressed to {self.receiver}") from None
+            raise Refusal(400, f"{what}: cannot decrypt ({type(exc).__name__}; wrong EncodingAESKey?)") from None
 
     def decrypt_body(self, encrypt: str, msg_signature: str, timestamp: str, nonce: str) -> str:
         if not encrypt:
-            raise Rejected(400, "the body has no <Encrypt> field")
+            raise Refusal(400, "the body has no <Encrypt> field")
         return self._guard(lambda: self.crypto.decrypt_message({"Encrypt": encrypt}, msg_signature, timestamp,
                                                                nonce), "message")
 
@@ -115,8 +112,6 @@ class Cipher:
 
 
 # ---------------------------------------------------------------- replies
-
-
 
 
 def message_text(message: dict[str, Any]) -> str:
@@ -189,7 +184,7 @@ class Deliveries:
             log.info("platform retry of %s: answered with the first delivery's reply", key)
             try:
                 return await asyncio.wait_for(asyncio.shield(known[1]), wait), False
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 return SUCCESS, False
         future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self._bodies[key] = (now, future)
@@ -204,10 +199,6 @@ class Deliveries:
             raise
         future.set_result(body)
         return body, True
-
-
-
-
 
 
 @dataclass
@@ -231,7 +222,7 @@ async def passive_or_push(handle: Callable[[UserMessage], Awaitable[Any]], turn:
     collector = CollectingOutputChannel()
     message = UserMessage(turn.text, collector, turn.sender, input_channel=turn.channel,
                           metadata=turn.metadata, message_id=turn.message_id)
-    task = asyncio.create_task(handle(message))
+    task = asyncio.ensure_future(handle(message))
     done, _ = await asyncio.wait({task}, timeout=seconds)
     if done:
         task.result()
@@ -313,8 +304,43 @@ def what_to_do(channel: str, choices: Choices, user: str, kind: str, fields: dic
     return "", TEXT_ONLY
 
 
-def refuse(channel: str, request: Request | None, exc: Rejected, what: str) -> HTTPResponse:
-    """The one log line and the status a refused callback gets."""
-    source = f" from {request.ip}" if request is not None else ""
-    log.warning("%s: refused a %s%s (HTTP %d): %s", channel, what, source, exc.status, exc.reason)
-    return response.text(exc.reason, status=exc.status)
+class PassiveReplyChannel(PlatformChannel):
+    """A platform that takes the answer in the webhook's own reply (WeChat,
+    WeCom apps): verify → parse → one answer per message id
+    (:class:`Deliveries`) → the bot, given ``passive_reply_seconds`` → the
+    passive reply, else the API. Subclasses say how a reply is sealed
+    (encrypted or not) and pushed, and answer with :meth:`passive_answer`."""
+
+    welcome_event: ClassVar[str] = "subscribe"  # the event that greets
+    no_reply: ClassVar[str] = SUCCESS  # the body that says "received, nothing to reply"
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        super().__init__(settings)
+        self.choices = Choices(self.config.choice_ttl)
+        self.passive_seconds = self.config.passive_reply_seconds
+        self.deliveries = Deliveries(self.seen)
+
+    def refusal_response(self, refusal: Refusal) -> HTTPResponse:
+        return response.text(refusal.answer, status=refusal.status)
+
+    async def passive_answer(self, handle: Handler, fields: dict[str, str], metadata: dict[str, Any],
+                             push: Callable[[list[str]], Awaitable[None]],
+                             seal: Callable[[str], str]) -> HTTPResponse:
+        """The webhook's reply to one message (``fields``); ``push`` sends what does not fit
+        in it later, ``seal`` makes the reply XML what the platform accepts."""
+        user, account = fields.get("FromUserName", ""), fields.get("ToUserName", "")
+        kind = fields.get("MsgType", "").lower()
+        key = f"{self.name()}:" + (fields.get("MsgId")
+                                   or f"{user}:{fields.get('CreateTime', '')}:{fields.get('Event', '')}")
+
+        async def produce() -> str:
+            text, reply = what_to_do(self.name(), self.choices, user, kind, fields, self.welcome_event)
+            direct = (await passive_or_push(handle, turn=Turn(text, user, self.name(), key, metadata),
+                                            seconds=self.passive_seconds, choices=self.choices, push=push)
+                      if text else reply)
+            return seal(text_reply_xml(user, account, direct)) if direct else SUCCESS
+
+        body, _ = await self.deliveries.answer_once(key, produce, self.passive_seconds + 0.5)
+        if body == SUCCESS:
+            return response.text(self.no_reply)
+        return response.text(body, content_type="application/xml; charset=utf-8")

@@ -26,42 +26,38 @@ import json
 import logging
 import os
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, ClassVar, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from rasa.core.channels.channel import InputChannel, UserMessage
+from rasa.core.channels.channel import UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 from wechatpy.work.crypto import WeChatCrypto
 
-from connectors import outbound
 from connectors.background import in_background
-from connectors.dedup import SeenIds, seen_ids
-from connectors.guard import Handler, guarded
+from connectors.base import Refusal
+from connectors.dedup import SeenIds
+from connectors.guard import Handler
+from connectors.outbound import SignedOutbound
 from connectors.platform_api import PlatformError
 from connectors.replies import Choices, numbered, utf8_len
-from connectors.webhook import webhook_blueprint
 from connectors.wechat_xml import (
     MAX_AGE_SECONDS,
-    SUCCESS,
     TEXT_ONLY,
     ApiClient,
     Cipher,
-    Deliveries,
+    PassiveReplyChannel,
     PushingOutput,
-    Rejected,
-    Turn,
     check_fresh,
     message_text,
     parse_xml,
-    passive_or_push,
     pieces,
-    refuse,
-    text_reply_xml,
-    what_to_do,
 )
-from faqbot.config import load_settings
+
+if TYPE_CHECKING:
+    from faqbot.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +128,7 @@ class JsonMap:
         except FileNotFoundError:
             return {}
         except (OSError, ValueError) as exc:
-            log.error("wecom: cannot read %s (%s); starting empty", self.path, exc)
+            log.error("cannot read %s (%s); starting empty", self.path, exc)
             return {}
         return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
 
@@ -210,9 +206,11 @@ def _menu_items(buttons: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return items
 
 
-class WeComOutbound:
+class WeComOutbound(SignedOutbound):
     """Agent replies and hand-off notices, routed by the sender id's form; with
     ``WECOM_KF_HANDOFF_TO`` set, 微信客服 hand-offs go to WeCom's own servicers."""
+
+    platform = "wecom"
 
     def __init__(self, sender: WeComSender, api: WeComApi, humans: JsonMap, handoff_to: str = "") -> None:
         self.sender, self.api, self.humans, self.handoff_to = sender, api, humans, handoff_to
@@ -230,27 +228,22 @@ class WeComOutbound:
             await self.api.trans_service_state(open_kfid, user, 2 if to_queue else 3,
                                                "" if to_queue else self.handoff_to)
         except PlatformError as exc:
-            log.warning("wecom: could not hand %s to WeCom's servicers (%s); it stays in the console queue",
+            log.warning("could not hand %s to WeCom's servicers (%s); it stays in the console queue",
                         recipient_id, exc)
             return False
         self.humans.put(recipient_id, str(int(time.time())))
-        log.info("wecom: %s handed to WeCom's %s", recipient_id, "queue" if to_queue else self.handoff_to)
+        log.info("%s handed to WeCom's %s", recipient_id, "queue" if to_queue else self.handoff_to)
         return True
 
-    async def send(self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None = None,
-                   meta: dict[str, Any] | None = None) -> bool:
-        text = outbound.signed(text, meta)
-        try:
-            if parse_kf_sender(recipient_id):
-                await self.sender.to_kf_customer(recipient_id, text, buttons)
-            else:
-                if buttons:
-                    self.sender.choices.offer(recipient_id, buttons)
-                    text = numbered(text, buttons)
-                await self.sender.to_app_user(recipient_id, pieces(text))
-        except PlatformError as exc:
-            log.warning("wecom: could not push to %s: %s", recipient_id, exc)
-            return False
+    async def push(self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None,
+                   meta: dict[str, Any] | None) -> bool:
+        if parse_kf_sender(recipient_id):
+            await self.sender.to_kf_customer(recipient_id, text, buttons)
+            return True
+        if buttons:
+            self.sender.choices.offer(recipient_id, buttons)
+            text = numbered(text, buttons)
+        await self.sender.to_app_user(recipient_id, pieces(text))
         return True
 
 
@@ -286,7 +279,7 @@ class KfInbox:
             try:
                 await self._dispatch(handle, msg)
             except Exception:
-                log.exception("wecom: handling the KF message %s failed", msg.get("msgid"))
+                log.exception("handling the KF message %s failed", msg.get("msgid"))
 
     async def _dispatch(self, handle: Handler, msg: dict[str, Any]) -> None:
         open_kfid, user = str(msg.get("open_kfid") or ""), str(msg.get("external_userid") or "")
@@ -294,7 +287,7 @@ class KfInbox:
         sent = msg.get("send_time")
         if isinstance(sent, int) and time.time() - sent > MAX_AGE_SECONDS:
             # Without a cursor (first start, lost file) sync_msg returns up to 3 days of history.
-            log.info("wecom: KF message %s is %.0f min old; not answered", msg.get("msgid"),
+            log.info("KF message %s is %.0f min old; not answered", msg.get("msgid"),
                      (time.time() - sent) / 60)
             return
         welcome_code = ""
@@ -303,10 +296,10 @@ class KfInbox:
             if event.get("event_type") == "session_status_change" and event.get("change_type") == SESSION_ENDED:
                 ended = kf_sender(str(event.get("open_kfid") or open_kfid), str(event.get("external_userid") or user))
                 if self.humans.delete(ended):
-                    log.info("wecom: WeCom's servicer ended the session of %s; the bot answers again", ended)
+                    log.info("WeCom's servicer ended the session of %s; the bot answers again", ended)
                 return
             if event.get("event_type") != "enter_session":
-                log.info("wecom: KF event %s ignored", event.get("event_type"))
+                log.info("KF event %s ignored", event.get("event_type"))
                 return
             open_kfid = str(event.get("open_kfid") or open_kfid)
             user = str(event.get("external_userid") or user)
@@ -314,7 +307,7 @@ class KfInbox:
         elif msg.get("origin") != KF_CUSTOMER:
             return  # our own or a servicer's messages, system notices
         elif self.humans.get(kf_sender(open_kfid, user)):
-            log.debug("wecom: %s is with WeCom's servicer; message %s left to them", user, msg.get("msgid"))
+            log.debug("%s is with WeCom's servicer; message %s left to them", user, msg.get("msgid"))
             return
         elif kind == "text":
             body = msg.get("text") or {}
@@ -323,11 +316,11 @@ class KfInbox:
             text = self.sender.menu_choice(sender, str(body["menu_id"]), content) if body.get("menu_id") \
                 else self.sender.choices.resolve(sender, content)
         else:
-            log.info("wecom: a KF %s message from %s; only text is handled", kind, user)
+            log.info("a KF %s message from %s; only text is handled", kind, user)
             await self.sender.to_kf_customer(kf_sender(open_kfid, user), TEXT_ONLY)
             return
         if not open_kfid or not user or not text:
-            log.warning("wecom: a KF message without open_kfid/external_userid/text ignored: %s", msg.get("msgid"))
+            log.warning("a KF message without open_kfid/external_userid/text ignored: %s", msg.get("msgid"))
             return
         sender = kf_sender(open_kfid, user)
 
@@ -337,7 +330,7 @@ class KfInbox:
             try:
                 await self.sender.to_kf_customer(sender, message_text(message), message.get("buttons"), code)
             except PlatformError as exc:  # e.g. the session is with a person now: the bot's turn still ends
-                log.warning("wecom: a reply to %s was not delivered: %s", sender, exc)
+                log.warning("a reply to %s was not delivered: %s", sender, exc)
 
         await handle(UserMessage(text, PushingOutput(push), sender, input_channel="wecom",
                                  metadata={"wecom": {"kf": open_kfid}}, message_id=str(msg.get("msgid"))))
@@ -350,101 +343,77 @@ def _customer_of(msg: dict[str, Any]) -> str:
     return f"{open_kfid}:{msg.get('external_userid') or event.get('external_userid')}"
 
 
-class WeComInput(InputChannel):
+class WeComInput(PassiveReplyChannel):
     required_env: ClassVar[tuple[str, ...]] = ("WECOM_TOKEN", "WECOM_CORP_ID", "WECOM_SECRET", "WECOM_AES_KEY")
+    welcome_event = "enter_agent"
+    no_reply = ""  # an empty body: "received, no passive reply"
 
     @classmethod
     def name(cls) -> str:
         return "wecom"
 
     @classmethod
-    def from_credentials(cls, credentials: dict[str, Any] | None) -> "WeComInput":
-        return cls()
+    def from_env(cls, env: Mapping[str, str], settings: Settings) -> WeComInput:
+        return cls(env["WECOM_TOKEN"].strip(), env["WECOM_CORP_ID"].strip(), env["WECOM_SECRET"].strip(),
+                   env["WECOM_AES_KEY"].strip(), env.get("WECOM_AGENT_ID", "").strip(),
+                   env.get("WECOM_KF_HANDOFF_TO", "").strip(), settings)
 
-    def __init__(self, env: Mapping[str, str] | None = None) -> None:
-        env = os.environ if env is None else env
-        settings = load_settings()
-        channels = settings.channels
-        corp_id = env["WECOM_CORP_ID"].strip()
+    def __init__(self, token: str, corp_id: str, secret: str, aes_key: str, agent_id: str = "", handoff_to: str = "",
+                 settings: Settings | None = None) -> None:
+        super().__init__(settings)
         try:
-            crypto = WeChatCrypto(env["WECOM_TOKEN"].strip(), env["WECOM_AES_KEY"].strip(), corp_id)
+            crypto = WeChatCrypto(token, aes_key, corp_id)
         except Exception:
             raise ValueError("WECOM_AES_KEY must be the 43-character EncodingAESKey of the callback") from None
         self.cipher = Cipher(crypto, f"CorpID {corp_id}")
-        self.api = WeComApi(channels.wecom_api, corp_id, env["WECOM_SECRET"].strip())
-        self.choices = Choices(channels.choice_ttl)
-        self.sender = WeComSender(self.api, self.choices, env.get("WECOM_AGENT_ID", "").strip())
-        self.agent_id_fixed = bool(self.sender.agent_id)
-        seen = seen_ids(channels)
-        self.deliveries = Deliveries(seen)
-        self.humans = JsonMap(settings.data_dir / "wecom_kf_humans.json")
-        self.handoff_to = env.get("WECOM_KF_HANDOFF_TO", "").strip()
-        self.kf = KfInbox(self.api, self.sender, JsonMap(settings.data_dir / "wecom_kf_cursor.json"), seen,
+        self.api = WeComApi(self.config.wecom_api, corp_id, secret)
+        self.sender = WeComSender(self.api, self.choices, agent_id)
+        self.agent_id_fixed = bool(agent_id)
+        self.humans = JsonMap(self.settings.data_dir / "wecom_kf_humans.json")
+        self.handoff_to = handoff_to
+        self.kf = KfInbox(self.api, self.sender, JsonMap(self.settings.data_dir / "wecom_kf_cursor.json"), self.seen,
                           self.humans)
-        self.passive_seconds = channels.passive_reply_seconds
 
-    def blueprint(self, on_new_message: Handler) -> Blueprint:  # type: ignore[override]
-        handle = guarded(on_new_message)
-        hook = webhook_blueprint(self)
-        outbound.register(self.name(), WeComOutbound(self.sender, self.api, self.humans, self.handoff_to))
+    def outbound(self) -> WeComOutbound:
+        return WeComOutbound(self.sender, self.api, self.humans, self.handoff_to)
 
+    def extend(self, hook: Blueprint, handle: Handler) -> None:
         @hook.route("/webhook", methods=["GET"])
-        async def verify(request: Request) -> HTTPResponse:
+        async def url_verification(request: Request) -> HTTPResponse:
             args = request.args
             try:
                 check_fresh(args.get("timestamp", ""))
                 plain = self.cipher.decrypt_echo(args.get("echostr", ""), args.get("msg_signature", ""),
                                                  args.get("timestamp", ""), args.get("nonce", ""))
-            except Rejected as exc:
-                return refuse("wecom", request, exc, "URL verification")
+            except Refusal as refusal:
+                return self.refuse(request, refusal, "URL verification")
             return response.text(plain)
 
-        @hook.route("/webhook", methods=["POST"])
-        async def receive(request: Request) -> HTTPResponse:
-            args = request.args
-            try:
-                check_fresh(args.get("timestamp", ""))
-                xml = self.cipher.decrypt_body(parse_xml(request.body).get("Encrypt", ""),
-                                               args.get("msg_signature", ""), args.get("timestamp", ""),
-                                               args.get("nonce", ""))
-                fields = parse_xml(xml)
-                if not fields.get("MsgType"):
-                    raise Rejected(400, "the message has no MsgType")
-            except Rejected as exc:
-                return refuse("wecom", request, exc, "message")
-            if fields.get("Event", "").lower() == "kf_msg_or_event":
-                return self._kf_news(handle, fields)
-            return await self._app_message(handle, fields)
+    def verify(self, request: Request) -> dict[str, str]:
+        args = request.args
+        check_fresh(args.get("timestamp", ""))
+        xml = self.cipher.decrypt_body(parse_xml(request.body).get("Encrypt", ""), args.get("msg_signature", ""),
+                                       args.get("timestamp", ""), args.get("nonce", ""))
+        fields = parse_xml(xml)
+        if not fields.get("MsgType"):
+            raise Refusal(400, "the message has no MsgType")
+        return fields
 
-        return hook
+    async def answer(self, request: Request, fields: dict[str, str], handle: Handler) -> HTTPResponse:
+        if fields.get("Event", "").lower() == "kf_msg_or_event":
+            return self._kf_news(handle, fields)
+        user = fields.get("FromUserName", "")
+        if not user:
+            return self.refuse(None, Refusal(400, "the message has no FromUserName"), "message")
+        if fields.get("AgentID", "").strip() and not self.agent_id_fixed:
+            self.sender.agent_id = fields["AgentID"].strip()
+        return await self.passive_answer(handle, fields, {"wecom": {"agent_id": fields.get("AgentID", "")}},
+                                         lambda texts: self.sender.to_app_user(user, texts),
+                                         self.cipher.encrypt)
 
     def _kf_news(self, handle: Handler, fields: dict[str, str]) -> HTTPResponse:
         open_kfid, token = fields.get("OpenKfId", ""), fields.get("Token", "")
         if not open_kfid or not token:
-            return refuse("wecom", None, Rejected(400, "kf_msg_or_event without OpenKfId or Token"), "KF callback")
+            return self.refuse(None, Refusal(400, "kf_msg_or_event without OpenKfId or Token"), "KF callback")
         in_background(self.kf.sync(handle, open_kfid, token), f"reading KF messages of {open_kfid}")
         return response.text("")
-
-    async def _app_message(self, handle: Handler, fields: dict[str, str]) -> HTTPResponse:
-        user, corp = fields.get("FromUserName", ""), fields.get("ToUserName", "")
-        if not user:
-            return refuse("wecom", None, Rejected(400, "the message has no FromUserName"), "message")
-        if fields.get("AgentID", "").strip() and not self.agent_id_fixed:
-            self.sender.agent_id = fields["AgentID"].strip()
-        kind = fields.get("MsgType", "").lower()
-        key = "wecom:" + (fields.get("MsgId") or f"{user}:{fields.get('CreateTime', '')}:{fields.get('Event', '')}")
-
-        async def produce() -> str:
-            text, direct = what_to_do("wecom", self.choices, user, kind, fields, "enter_agent")
-            if text:
-                turn = Turn(text, user, self.name(), key, {"wecom": {"agent_id": fields.get("AgentID", "")}})
-                direct = await passive_or_push(handle, turn, self.passive_seconds, self.choices,
-                                               lambda texts: self.sender.to_app_user(user, texts))
-            if not direct:
-                return ""
-            return self.cipher.encrypt(text_reply_xml(user, corp, direct))
-
-        body, _ = await self.deliveries.answer_once(key, produce, self.passive_seconds + 0.5)
-        if not body or body == SUCCESS:
-            return response.text("")  # an empty body: "received, no passive reply"
-        return response.text(body, content_type="application/xml; charset=utf-8")

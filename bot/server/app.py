@@ -143,17 +143,20 @@ def install_handoff_layer() -> None:
     from bot.web import install as install_http_policy
     from bot.web import rasa_defaults
     from connectors import background, gate
+    from connectors.outbound import Outbounds
     from faqbot.config import load_settings
 
     settings = load_settings()
+    outbounds = Outbounds()  # filled from the mounted channels once the app exists
     desk = HandoffDesk(settings)
-    gate.install(HandoffGate(desk))
     rasa_defaults.replace()  # no blanket CORS, no version banner: bot/web/ is the HTTP policy
     configure_app = rasa.core.run.configure_app
 
     @functools.wraps(configure_app)
     def with_console(*args: Any, **kwargs: Any) -> Any:
         app = configure_app(*args, **kwargs)
+        outbounds.attach(app)
+        gate.install(app, HandoffGate(desk, outbounds.get))
         app.blueprint(console_blueprint(desk, _suggester(settings)))
         app.blueprint(webchat_blueprint())
         install_http_policy(app, settings)

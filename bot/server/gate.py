@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 from rasa.core.channels.channel import UserMessage
 
@@ -31,14 +31,14 @@ from bot.dialogue.texts import say
 from bot.handoff.desk import CANCEL_WORDS, YES_WORDS, HandoffDesk, contact_of, parse_rating, plain
 from bot.handoff.handoffs import WAITING, Handoff, HandoffError
 from bot.handoff.tickets import CONTACT, Ticket
-from connectors.outbound import outbound_for
+from connectors.outbound import Outbound
 
 log = logging.getLogger(__name__)
 
 
 class HandoffGate:
-    def __init__(self, desk: HandoffDesk) -> None:
-        self.desk = desk
+    def __init__(self, desk: HandoffDesk, outbound_for: Callable[[str], Outbound | None] = lambda _: None) -> None:
+        self.desk, self.outbound_for = desk, outbound_for  # outbound_for: a channel's push (take_over)
 
     async def intercept(self, message: UserMessage) -> bool:
         text = (message.text or "").strip()
@@ -75,7 +75,7 @@ class HandoffGate:
     async def answered(self, message: UserMessage, reply_ms: float) -> None:
         channel = message.input_channel or "unknown"
         self.desk.note_turn(message.sender_id, channel, "bot", reply_ms)
-        take_over = getattr(outbound_for(channel), "take_over", None)
+        take_over = getattr(self.outbound_for(channel), "take_over", None)
         if take_over is not None:  # a platform with its own human desk (WeCom 微信客服)
             await self._offer_to_platform(message.sender_id, channel, take_over)
 
