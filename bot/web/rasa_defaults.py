@@ -37,5 +37,5 @@ def replace() -> None:
     """Before Rasa builds its app."""
     import rasa.server
 
-    rasa.server.configure_cors = _configure_cors  # type: ignore[assignment]
-    rasa.server.add_root_route = _add_root_route  # type: ignore[assignment]
+    rasa.server.configure_cors = _configure_cors
+    rasa.server.add_root_route = _add_root_route
