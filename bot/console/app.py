@@ -197,8 +197,8 @@ def console_blueprint(desk: HandoffDesk, suggest: Callable[[str], list[dict[str,
         return response.json({
             "now": now.isoformat(),
             "agents_online": [_agent_json(a) for a in online],
-            "handoffs": [_handoff_json(desk, h, now) for h in desk.handoffs.list(OPEN_STATES)],
-            "tickets": [t.to_json() for t in desk.tickets.list((OPEN,))],
+            "handoffs": [_handoff_json(desk, h, now) for h in desk.handoffs.in_states(OPEN_STATES)],
+            "tickets": [t.to_json() for t in desk.tickets.in_states((OPEN,))],
         })
 
     @bp.get("/console/api/handoffs/<handoff_id>")
@@ -329,8 +329,8 @@ def console_blueprint(desk: HandoffDesk, suggest: Callable[[str], list[dict[str,
         if current is None:
             state = "message" if desk.tickets.draft_for(sender) else "bot"
             return response.json({"state": state})
-        names = {a.name: a.display_name for a in desk.agents.list()}
-        ahead = sum(1 for h in desk.handoffs.list((WAITING,)) if h.created_at < current.created_at)
+        names = {a.name: a.display_name for a in desk.agents.accounts()}
+        ahead = sum(1 for h in desk.handoffs.in_states((WAITING,)) if h.created_at < current.created_at)
         return response.json({"state": current.state, "ticket": current.ticket, "waiting_ahead": ahead,
                               "agent": names.get(current.agent or "", current.agent)})
 

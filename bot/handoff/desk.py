@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from bot.dialogue.texts import say
 from bot.handoff.agents import AgentStore
 from bot.handoff.availability import Availability, OpeningHours, check, expectation
+from bot.handoff.db import Database
 from bot.handoff.handoffs import OPEN_STATES, WAITING, Handoff, HandoffError, HandoffRequest, HandoffStore, handoffs
 from bot.handoff.offers import OfferBook
 from bot.handoff.records import Records
@@ -92,6 +93,7 @@ class HandoffDesk:
         self.agents = AgentStore(url, settings.handoff.session_hours)
         self.records = Records(url)
         self.offers = OfferBook(url)
+        self._owners = Database(url, handoffs.metadata, tickets.metadata)  # owner_of reads both tables
         self.hours = OpeningHours.parse(settings.handoff.hours, settings.handoff.timezone)
         self._pulse: Pulse | None = None
         self._turns: list[dict[str, Any]] = []
@@ -105,8 +107,7 @@ class HandoffDesk:
                 handoffs.c.conversation_id == conversation_id, handoffs.c.state.in_(OPEN_STATES)),
             sa.select(sa.literal("ticket").label("owner")).where(
                 tickets.c.conversation_id == conversation_id, tickets.c.state == DRAFTING))
-        self.tickets.engine  # both tables exist (same database)
-        with self.handoffs.engine.connect() as conn:
+        with self._owners.engine.connect() as conn:
             return conn.execute(query).scalar()
 
     def note_turn(self, conversation_id: str, channel: str, handled_by: str, reply_ms: float | None) -> None:
@@ -131,7 +132,7 @@ class HandoffDesk:
     def availability(self, now: datetime | None = None) -> Availability:
         now = now or datetime.now(timezone.utc)
         online = len(self.agents.online(self.settings.handoff.presence_timeout))
-        waiting = len(self.handoffs.list((WAITING,)))
+        waiting = len(self.handoffs.in_states((WAITING,)))
         return check(self.hours, online, waiting, self.settings.handoff.max_waiting_per_agent, now)
 
     def expectation(self, availability: Availability | None = None) -> str:
@@ -168,7 +169,7 @@ class HandoffDesk:
         if availability.live or availability.why_offline == "busy":
             return 0
         released = 0
-        for handoff in self.handoffs.list((WAITING,)):
+        for handoff in self.handoffs.in_states((WAITING,)):
             try:
                 closed = self.handoffs.close(handoff.id, None, "nobody_available", only_if=WAITING)
             except HandoffError:  # claimed or cancelled meanwhile

@@ -201,7 +201,7 @@ def test_with_nobody_on_duty_the_bot_says_so_and_takes_a_message(servers, bot_se
     confirm = user.say("我的手机是 13800138000")
     assert "提现三天了还没到账怎么办" in confirm.text  # the last question is offered as the message
     done = user.say("是的")
-    [ticket] = TicketStore(bot_settings.database_url).list()
+    [ticket] = TicketStore(bot_settings.database_url).in_states()
     assert ticket.ticket in done.text and "13800138000" in done.text
     assert ticket.contact == "13800138000" and ticket.question == "提现三天了还没到账怎么办"
     assert ticket.why_offline == "no_agent"
@@ -225,7 +225,7 @@ def test_an_agent_created_by_the_cli_signs_in_and_answers_the_message(servers, c
     console.get_by_test_id("login-password").fill(PASSWORD)
     console.get_by_test_id("login-submit").click()
     expect(console.get_by_test_id("agent-name")).to_contain_text(DISPLAY)
-    [ticket] = TicketStore(bot_settings.database_url).list()
+    [ticket] = TicketStore(bot_settings.database_url).in_states()
     item = console.locator(f'[data-testid="ticket-item"][data-ticket-id="{ticket.id}"]')
     expect(item).to_contain_text("13800138000")
     item.click()
