@@ -10,7 +10,7 @@ to open five pools on one database.
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, overload
 
@@ -24,7 +24,7 @@ _lock = threading.Lock()
 
 def now() -> datetime:
     """The current time in UTC, as every table stores it."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @overload
@@ -34,7 +34,7 @@ def aware(value: None) -> None: ...
 def aware(value: datetime | None) -> datetime | None:
     """A stored time with its zone back (SQLite drops it; every stored time is UTC)."""
     if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
+        return value.replace(tzinfo=UTC)
     return value
 
 

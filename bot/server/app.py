@@ -74,7 +74,7 @@ def _store_errors_are_not_fatal() -> None:
         finally:
             session.close()
 
-    tracker_store.SQLTrackerStore.session_scope = session_scope  # type: ignore[method-assign]
+    tracker_store.SQLTrackerStore.session_scope = session_scope
 
 
 def _bound_action_time() -> None:
@@ -95,7 +95,7 @@ def _bound_action_time() -> None:
     from faqbot.config import load_settings
 
     seconds = load_settings().bot.action_timeout
-    action.DEFAULT_REQUEST_TIMEOUT = seconds  # type: ignore[assignment]
+    action.DEFAULT_REQUEST_TIMEOUT = seconds
     run = getattr(action.RemoteAction.run, "__wrapped__", action.RemoteAction.run)  # apply() may run twice
 
     @functools.wraps(run)
@@ -106,7 +106,7 @@ def _bound_action_time() -> None:
             raise RasaException(f"the action server did not answer '{self.name()}' within {seconds:g} s "
                                 "([bot] action_timeout): is it hung or overloaded?") from None
 
-    action.RemoteAction.run = bounded_run  # type: ignore[method-assign]
+    action.RemoteAction.run = bounded_run
 
 
 DRAIN_SECONDS = 8.0
@@ -143,10 +143,11 @@ def install_handoff_layer() -> None:
     from bot.web import install as install_http_policy
     from bot.web import rasa_defaults
     from connectors import background, gate
+    from connectors.outbound import outbound_for
     from faqbot.config import load_settings
 
     settings = load_settings()
-    desk = HandoffDesk(settings)
+    desk = HandoffDesk(settings, outbound=outbound_for)  # each channel's push side, by channel name
     gate.install(HandoffGate(desk))
     rasa_defaults.replace()  # no blanket CORS, no version banner: bot/web/ is the HTTP policy
     configure_app = rasa.core.run.configure_app
@@ -193,7 +194,7 @@ def _mount_configured_channels() -> None:
         for path, credentials in (rasa.shared.utils.io.read_config_file(credentials_file) or {}).items():
             cls = class_from_module_path(path) if "." in path else None
             missing = missing_env(cls) if cls is not None else []
-            if missing:
+            if missing and cls is not None:
                 skipped[cls.name()] = missing
             else:
                 kept.append(rasa.core.run._create_single_channel(path, credentials))
@@ -208,7 +209,7 @@ def _mount_configured_channels() -> None:
 def apply() -> None:
     from rasa.core.actions.action import RemoteAction
 
-    RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
+    RemoteAction._validate_action_result = _validate_action_result
     _store_errors_are_not_fatal()
     _bound_action_time()
     _mount_configured_channels()
