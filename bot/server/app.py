@@ -138,6 +138,7 @@ def install_handoff_layer() -> None:
 
     from bot.console.app import console_blueprint
     from bot.handoff.desk import HandoffDesk
+    from bot.server.customer_routes import customer_blueprint
     from bot.server.gate import HandoffGate
     from bot.server.widget import webchat_blueprint
     from bot.web import install as install_http_policy
@@ -156,6 +157,7 @@ def install_handoff_layer() -> None:
     def with_console(*args: Any, **kwargs: Any) -> Any:
         app = configure_app(*args, **kwargs)
         app.blueprint(console_blueprint(desk, _suggester(settings)))
+        app.blueprint(customer_blueprint(desk))
         app.blueprint(webchat_blueprint())
         install_http_policy(app, settings)
 
