@@ -25,10 +25,11 @@ from bot.handoff.handoffs import HandoffStore
 from bot.handoff.tickets import TicketStore
 from faqbot.config import PROJECT_ROOT, to_env
 from tests.bot.conftest import MODELS_DIR, Chat, post
+from tests.connectors.polling import wait_until
 
 pytestmark = pytest.mark.slow
 
-HANDOFF = {"hours": "always", "presence_timeout": 30}
+HANDOFF = {"hours": "always", "presence_timeout": 30, "stranded_check_seconds": 1.0}
 AGENT, PASSWORD, DISPLAY = "li", "pass-word-123", "小李"
 
 
@@ -349,12 +350,12 @@ def test_a_user_left_waiting_when_the_last_agent_signs_off_is_offered_a_message(
     assert "已为您转接人工客服" in user.say("转人工").text
     user.say("我的提现三天没到账")  # waiting, with a question
     console.get_by_test_id("logout").click()  # the only agent leaves
-    deadline, released = time.monotonic() + 60, []
-    while not released and time.monotonic() < deadline:  # the server checks every 15 s
-        status, polled = servers.get("/handoff/messages?sender=rest-stranded")
-        released = [m["text"] for m in polled["messages"] if "现在没有客服可以接待您了" in m["text"]]
-        time.sleep(0.5)
-    assert released, "the waiting user was not told that nobody is left"
+
+    def released() -> list[str]:
+        _, polled = servers.get("/handoff/messages?sender=rest-stranded")
+        return [m["text"] for m in polled["messages"] if "现在没有客服可以接待您了" in m["text"]]
+
+    wait_until(released, timeout=30, what="the waiting user told that nobody is left")  # checked every second
     assert store.open_for("rest-stranded") is None
     assert "我的提现三天没到账" in user.say("me@example.com").text  # the message flow, question as default
     assert "留言已提交" in user.say("是").text
