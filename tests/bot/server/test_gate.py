@@ -11,10 +11,10 @@ import pytest
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 
 from bot.handoff.desk import HandoffDesk
-from bot.handoff.rating import parse_rating, rating_buttons
-from bot.handoff.wording import contact_of
 from bot.handoff.handoffs import CLOSED, HandoffRequest
+from bot.handoff.rating import parse_rating, rating_buttons
 from bot.handoff.tickets import OPEN
+from bot.handoff.wording import contact_of
 from bot.server.gate import HandoffGate
 from faqbot.config import load_settings
 
