@@ -101,14 +101,3 @@ def outbounds_of(app: Any) -> Outbounds:
     found = getattr(app.ctx, "outbounds", None)
     return found if isinstance(found, Outbounds) else Outbounds()
 
-
-def outbound_for(channel: str) -> Outbound | None:
-    """Transitional, for callers not yet handed an ``Outbounds.get``
-    (``bot/handoff/desk.py``): the push of the one running Sanic app."""
-    from sanic import Sanic
-
-    try:
-        app = Sanic.get_app()
-    except Exception:  # no app, or several: nothing to push through
-        return None
-    return outbounds_of(app).get(channel)

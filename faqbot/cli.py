@@ -295,7 +295,7 @@ def cmd_agent(args: argparse.Namespace) -> int:
             agents.disable(args.name)
             print(f"agent {args.name} disabled and signed out")
         else:
-            listed = agents.list()
+            listed = agents.accounts()
             for agent in listed:
                 seen = agent.last_seen.isoformat(timespec="seconds") if agent.last_seen else "never"
                 print(f"{agent.name}\t{agent.display_name}\tlast seen: {seen}")

@@ -137,6 +137,10 @@ class HandoffConfig:
     presence_timeout: int = 60
     # How long a console sign-in lasts.
     session_hours: int = 12
+    # How often (seconds) the Rasa server checks for users still waiting when
+    # nobody can answer any more (the last agent signed off, or the opening
+    # hours ended), to tell them so and offer a message (留言) instead.
+    stranded_check_seconds: float = 15.0
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,12 @@
 """Process-wide objects of the action server, created on first use: the settings,
 the live index (loaded once, following every publish), the records store and
-the hand-off desk."""
+the hand-off intake (``bot/handoff/intake.py``)."""
 
 from __future__ import annotations
 
 import functools
 
-from bot.handoff.desk import HandoffDesk
+from bot.handoff.intake import Intake
 from bot.handoff.records import Records
 from faqbot.config import Settings, load_settings
 from indexer.live import LiveSearcher
@@ -28,8 +28,9 @@ def records() -> Records:
 
 
 @functools.cache
-def desk() -> HandoffDesk:
-    return HandoffDesk(settings())
+def desk() -> Intake:
+    """The action server's half of the hand-off layer: asking for a person."""
+    return Intake(settings())
 
 
 def warm_up() -> None:

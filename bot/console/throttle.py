@@ -24,11 +24,13 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import sqlalchemy as sa
 
 from bot.handoff.db import Database
+from bot.handoff.db import aware as _aware
+from bot.handoff.db import now as _now
 
 metadata = sa.MetaData()
 
@@ -58,14 +60,6 @@ PER_CLIENT = Limit(30, timedelta(minutes=10))
 PER_ACCOUNT = Limit(50, timedelta(hours=1))
 DEVICE_DAYS = 90
 DEVICE_COOKIE = "faqbot_device"
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
 
 
 def _hash(token: str) -> str:

@@ -14,11 +14,13 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
 from bot.handoff.db import Database
+from bot.handoff.db import aware as _aware
+from bot.handoff.db import now as _now
 
 metadata = sa.MetaData()
 
@@ -47,16 +49,6 @@ _SCRYPT = {"n": 2 ** 14, "r": 8, "p": 1}
 
 class AgentError(ValueError):
     """A bad account name or password, or a sign-in that failed (the message says which)."""
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:  # SQLite drops the zone
-        return value.replace(tzinfo=timezone.utc)
-    return value
 
 
 def hash_password(password: str) -> str:
@@ -132,7 +124,8 @@ class AgentStore:
                 raise AgentError(f"no account named {name!r}")
             conn.execute(agent_sessions.delete().where(agent_sessions.c.agent == name))
 
-    def list(self) -> list[Agent]:
+    def accounts(self) -> list[Agent]:
+        """Every enabled account, by name."""
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(agents).where(agents.c.disabled.is_(False))
                                 .order_by(agents.c.name)).all()
@@ -184,4 +177,4 @@ class AgentStore:
 
     def online(self, within_seconds: int) -> list[Agent]:
         cutoff = _now() - timedelta(seconds=within_seconds)
-        return [a for a in self.list() if a.last_seen is not None and a.last_seen >= cutoff]
+        return [a for a in self.accounts() if a.last_seen is not None and a.last_seen >= cutoff]

@@ -1,200 +1,67 @@
-"""The hand-off layer's operations, in one place for every process that needs them:
+"""The Rasa server's half of the hand-off layer: the gate and the console move
+conversations along here, and what people write is delivered to the user's channel,
+every message stored first so a restart or an offline client loses nothing.
 
-- the action server asks for a person (``request``): queue for an agent when
-  one can take the chat now, otherwise start taking a message (留言);
-- the Rasa server's gate and console move conversations along and deliver
-  what people write to the user's channel (``connectors/outbound.py``), with
-  every message stored first so a restart or an offline client loses nothing.
-
-State lives only in the database, so any number of processes agree on it.
+The action server's half (asking for a person) is ``bot/handoff/intake.py``; this desk
+includes it, since releasing stranded users and the gate's replies need to know
+whether anyone can answer. State lives only in the database, so any number of
+processes agree on it. The stores are synchronous; ``blocking`` runs them in a
+bounded pool of worker threads so the server's event loop never waits on the database.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
+import functools
 import logging
-import re
-from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
 from bot.dialogue.texts import say
-from bot.handoff.agents import AgentStore
-from bot.handoff.availability import Availability, OpeningHours, check, expectation
-from bot.handoff.handoffs import OPEN_STATES, WAITING, Handoff, HandoffError, HandoffRequest, HandoffStore, handoffs
-from bot.handoff.offers import OfferBook
-from bot.handoff.records import Records
-from bot.handoff.tickets import DRAFTING, TicketStore, tickets
-from connectors.outbound import outbound_for
+from bot.handoff import handoffs as handoff_tables
+from bot.handoff import tickets as ticket_tables
+from bot.handoff.availability import Availability
+from bot.handoff.db import Database
+from bot.handoff.handoffs import OPEN_STATES, WAITING, Handoff, HandoffError, HandoffRequest
+from bot.handoff.intake import Intake, Outcome
+from bot.handoff.pulse import Pulse
+from bot.handoff.push import Delivered, OutboundLookup, no_push
+from bot.handoff.rating import rating_buttons
+from bot.handoff.stores import Stores
+from bot.handoff.tickets import DRAFTING, Ticket
+from bot.handoff.turnlog import TurnLog
 from faqbot.config import Settings
 
 log = logging.getLogger(__name__)
 
-RATE_PAYLOAD = "/rate_service"
-# Turns (KPI rows) are written in batches at most this often: one row per
-# message, written one by one, cost more than the rest of the gate.
-TURN_FLUSH_SECONDS = 1.0
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What a request for a person led to: queued, already queued, or a message is being taken."""
-
-    kind: str  # "queued" | "already" | "message"
-    reference: str  # the ticket the user can quote
-    text: str  # what to tell the user
-
-
-def rating_buttons(handoff_id: str) -> list[dict[str, str]]:
-    def payload(rating: str) -> str:
-        return RATE_PAYLOAD + json.dumps({"handoff_id": handoff_id, "rating": rating})
-
-    return [{"title": "满意", "payload": payload("good")}, {"title": "不满意", "payload": payload("bad")}]
-
-
-def parse_rating(text: str) -> tuple[str, str] | None:
-    """(handoff_id, rating) from a rating button's payload, or None."""
-    if not text.startswith(RATE_PAYLOAD + "{"):
-        return None
-    try:
-        data = json.loads(text[len(RATE_PAYLOAD):])
-        return str(data["handoff_id"]), str(data["rating"])
-    except (ValueError, KeyError, TypeError):
-        return None
-
-
-class Pulse:
-    """Wakes everyone waiting for "something changed" (the console's live feeds)."""
-
-    def __init__(self) -> None:
-        self._event = asyncio.Event()
-
-    def fire(self) -> None:
-        self._event.set()
-        self._event = asyncio.Event()
-
-    async def wait(self, timeout: float) -> None:
-        try:
-            await asyncio.wait_for(self._event.wait(), timeout)
-        except asyncio.TimeoutError:
-            pass
+T = TypeVar("T")
+# Worker threads for the stores' calls; fewer than the engine's pool (5 + 10 overflow).
+DB_WORKERS = 8
 
 
 class HandoffDesk:
-    def __init__(self, settings: Settings) -> None:
-        url = settings.database_url
+    def __init__(self, settings: Settings, outbound: OutboundLookup = no_push) -> None:
+        """``outbound(channel)``: the channel's push side, or None when its users poll."""
         self.settings = settings
-        self.handoffs = HandoffStore(url)
-        self.tickets = TicketStore(url)
-        self.agents = AgentStore(url, settings.handoff.session_hours)
-        self.records = Records(url)
-        self.offers = OfferBook(url)
-        self.hours = OpeningHours.parse(settings.handoff.hours, settings.handoff.timezone)
+        stores = Stores.open(settings)
+        self.handoffs, self.tickets, self.agents = stores.handoffs, stores.tickets, stores.agents
+        self.records, self.offers, self.hours = stores.records, stores.offers, stores.hours
+        self.intake = Intake(settings, stores)
+        self.outbound = outbound
+        self.executor = ThreadPoolExecutor(max_workers=DB_WORKERS, thread_name_prefix="handoff-db")
+        self.turns = TurnLog(stores.records, self.executor)
+        url = settings.database_url
+        self._owners = Database(url, handoff_tables.metadata, ticket_tables.metadata)  # owner_of reads both
         self._pulse: Pulse | None = None
-        self._turns: list[dict[str, Any]] = []
 
-    # -- who owns a conversation, and the turns log (the gate, every message) -----
-
-    def owner_of(self, conversation_id: str) -> str | None:
-        """"handoff" (waiting or with an agent), "ticket" (a message being left) or None (the bot)."""
-        query = sa.union_all(
-            sa.select(sa.literal("handoff").label("owner")).where(
-                handoffs.c.conversation_id == conversation_id, handoffs.c.state.in_(OPEN_STATES)),
-            sa.select(sa.literal("ticket").label("owner")).where(
-                tickets.c.conversation_id == conversation_id, tickets.c.state == DRAFTING))
-        self.tickets.engine  # both tables exist (same database)
-        with self.handoffs.engine.connect() as conn:
-            return conn.execute(query).scalar()
-
-    def note_turn(self, conversation_id: str, channel: str, handled_by: str, reply_ms: float | None) -> None:
-        """Record one user message for the KPIs (flushed within ``TURN_FLUSH_SECONDS``)."""
-        self._turns.append({"at": datetime.now(timezone.utc), "conversation_id": conversation_id,
-                            "channel": channel, "handled_by": handled_by, "reply_ms": reply_ms})
-        if len(self._turns) == 1:
-            try:
-                asyncio.get_running_loop().call_later(TURN_FLUSH_SECONDS, self.flush_turns)
-            except RuntimeError:  # no event loop (a script or a test): write now
-                self.flush_turns()
-
-    def flush_turns(self) -> None:
-        rows, self._turns = self._turns, []
-        try:
-            self.records.log_turns(rows)
-        except Exception:
-            log.exception("could not record %d turns for the KPIs", len(rows))
-
-    # -- availability and requests (action server) -----------------------------
-
-    def availability(self, now: datetime | None = None) -> Availability:
-        now = now or datetime.now(timezone.utc)
-        online = len(self.agents.online(self.settings.handoff.presence_timeout))
-        waiting = len(self.handoffs.list((WAITING,)))
-        return check(self.hours, online, waiting, self.settings.handoff.max_waiting_per_agent, now)
-
-    def expectation(self, availability: Availability | None = None) -> str:
-        availability = availability or self.availability()
-        return expectation(availability, self.hours, datetime.now(timezone.utc))
-
-    def request(self, request: HandoffRequest, last_question: str | None) -> Outcome:
-        """A person was asked for: queue, or take a message when nobody can answer live."""
-        existing = self.handoffs.open_for(request.conversation_id)
-        if existing is not None:
-            return Outcome("already", existing.ticket, say("utter_handoff_already", ticket=existing.ticket))
-        availability = self.availability()
-        if availability.live:
-            handoff, _ = self.handoffs.create(request)
-            log.info("hand-off %s (%s) for %s on %s queued", handoff.id, handoff.reason,
-                     handoff.conversation_id, handoff.channel)
-            return Outcome("queued", handoff.ticket, say("utter_handoff_queued", ticket=handoff.ticket,
-                                                         expectation=self.expectation(availability)))
-        ticket = self.tickets.start(request.conversation_id, request.channel, request.reason,
-                                    availability.why_offline or "closed", last_question)
-        log.info("nobody available (%s): taking a message %s for %s", availability.why_offline, ticket.id,
-                 request.conversation_id)
-        return Outcome("message", ticket.ticket, say("utter_leave_message",
-                                                     expectation=self.expectation(availability)))
-
-    # -- nobody left to answer (Rasa server) -----------------------------------
-
-    async def release_stranded(self) -> int:
-        """Users still waiting when the last agent signs off (or opening hours end)
-        must not wait for nobody: each is told so honestly and offered a message
-        (留言) instead, with the question they were waiting with as the default.
-        Returns how many were released. Conversations already with an agent stay."""
-        availability = self.availability()
-        if availability.live or availability.why_offline == "busy":
-            return 0
-        released = 0
-        for handoff in self.handoffs.list((WAITING,)):
-            try:
-                closed = self.handoffs.close(handoff.id, None, "nobody_available", only_if=WAITING)
-            except HandoffError:  # claimed or cancelled meanwhile
-                continue
-            asked = [e["text"] for e in self.handoffs.events(handoff.id) if e["kind"] == "user_message"]
-            self.tickets.start(closed.conversation_id, closed.channel, closed.reason,
-                               availability.why_offline or "closed", asked[-1] if asked else None)
-            await self.notice(closed, say("utter_handoff_released", expectation=self.expectation(availability)),
-                              "released")
-            log.info("hand-off %s of %s released: nobody available (%s); taking a message instead",
-                     closed.id, closed.conversation_id, availability.why_offline)
-            released += 1
-        if released:
-            self.pulse.fire()
-        return released
-
-    async def watch_stranded(self, every: float = 15.0) -> None:
-        """Run ``release_stranded`` periodically for as long as the server runs."""
-        while True:
-            await asyncio.sleep(every)
-            try:
-                await self.release_stranded()
-            except Exception:
-                log.exception("could not check for users waiting with nobody on duty")
-
-    # -- delivery (Rasa server) -----------------------------------------------
+    async def blocking(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """``call(*args, **kwargs)`` in the desk's worker threads (database work, off the event loop)."""
+        return await asyncio.get_running_loop().run_in_executor(self.executor,
+                                                                functools.partial(call, *args, **kwargs))
 
     @property
     def pulse(self) -> Pulse:
@@ -202,49 +69,50 @@ class HandoffDesk:
             self._pulse = Pulse()
         return self._pulse
 
-    async def deliver(self, channel: str, recipient_id: str, text: str,
-                      buttons: list[dict[str, Any]] | None = None, meta: dict[str, Any] | None = None) -> str:
-        """Push to the user: "live" (a client got it), "stored" (kept, client offline),
-        "poll" (the channel has no push; the user's client polls)."""
-        outbound = outbound_for(channel)
-        if outbound is None:
-            return "poll"
-        try:
-            return "live" if await outbound.send(recipient_id, text, buttons, meta) else "stored"
-        except Exception:
-            log.exception("could not push to %s on %s; the message stays stored", recipient_id, channel)
-            return "stored"
+    # -- who owns a conversation, and the turns log (the gate, every message) -----
 
-    async def notice(self, handoff: Handoff, text: str, event: str,
-                     buttons: list[dict[str, Any]] | None = None, **details: Any) -> str:
-        """A system notice to the user (``event``: claimed | closed | ...), stored in the hand-off's log first."""
-        seq = self.handoffs.bot_message(handoff.id, text)
-        self.pulse.fire()
-        meta = {"from": "system", "event": event, "seq": seq, **details}
-        return await self.deliver(handoff.channel, handoff.conversation_id, text, buttons, meta)
+    def owner_of(self, conversation_id: str) -> str | None:
+        """"handoff" (waiting or with an agent), "ticket" (a message being left) or None (the bot)."""
+        handoffs, tickets = handoff_tables.handoffs, ticket_tables.tickets
+        query = sa.union_all(
+            sa.select(sa.literal("handoff").label("owner")).where(
+                handoffs.c.conversation_id == conversation_id, handoffs.c.state.in_(OPEN_STATES)),
+            sa.select(sa.literal("ticket").label("owner")).where(
+                tickets.c.conversation_id == conversation_id, tickets.c.state == DRAFTING))
+        with self._owners.engine.connect() as conn:
+            return conn.execute(query).scalar()
 
-    # -- agent operations (console) ---------------------------------------------
+    def note_turn(self, conversation_id: str, channel: str, handled_by: str, reply_ms: float | None) -> None:
+        """Record one user message for the KPIs (written in batches, ``bot/handoff/turnlog.py``)."""
+        self.turns.note(conversation_id, channel, handled_by, reply_ms)
 
-    async def claim(self, handoff_id: str, agent: str, display_name: str) -> Handoff:
-        handoff = self.handoffs.claim(handoff_id, agent)
-        self.pulse.fire()
-        await self.notice(handoff, say("utter_handoff_claimed", agent=display_name), "claimed", name=display_name)
-        return handoff
+    def flush_turns(self) -> None:
+        self.turns.flush()
 
-    async def reply(self, handoff_id: str, agent: str, text: str, display_name: str | None = None) -> tuple[int, str]:
-        seq = self.handoffs.agent_message(handoff_id, agent, text.strip())
-        self.pulse.fire()
-        handoff = self.handoffs.get(handoff_id)
-        meta = {"from": "agent", "name": display_name or agent, "seq": seq}
-        return seq, await self.deliver(handoff.channel, handoff.conversation_id, text.strip(), meta=meta)
+    # -- whether anyone can answer (the action server's half, included) ----------
 
-    async def close(self, handoff_id: str, agent: str | None, why: str | None = None) -> Handoff:
-        handoff = self.handoffs.close(handoff_id, agent, why)
-        self.pulse.fire()
-        name = "utter_handoff_cancelled" if why == "user_cancelled" else "utter_handoff_closed"
-        buttons = None if why == "user_cancelled" else rating_buttons(handoff.id)
-        await self.notice(handoff, say(name), "closed", buttons)
-        return handoff
+    def availability(self, now: datetime | None = None) -> Availability:
+        return self.intake.availability(now)
+
+    def expectation(self, availability: Availability | None = None) -> str:
+        return self.intake.expectation(availability)
+
+    def request(self, request: HandoffRequest, last_question: str | None) -> Outcome:
+        """As the action server asks (``Intake.request``): for scripts and tests holding one desk."""
+        return self.intake.request(request, last_question)
+
+    # -- what a customer's client asks (bot/server/customer_routes.py) -----------
+
+    def status_of(self, conversation_id: str) -> dict[str, Any]:
+        """Who has the conversation now: "bot", "message" (留言 being left), "waiting" (with the
+        number waiting ahead) or "with_agent" (with the agent's display name)."""
+        current = self.handoffs.open_for(conversation_id)
+        if current is None:
+            return {"state": "message" if self.tickets.draft_for(conversation_id) else "bot"}
+        names = {a.name: a.display_name for a in self.agents.accounts()}
+        ahead = sum(1 for h in self.handoffs.in_states((WAITING,)) if h.created_at < current.created_at)
+        return {"state": current.state, "ticket": current.ticket, "waiting_ahead": ahead,
+                "agent": names.get(current.agent or "", current.agent)}
 
     def messages_for(self, conversation_id: str, after: int) -> tuple[list[dict[str, Any]], int]:
         """Agent replies and notices for a user who polls (REST), and the cursor to poll from next."""
@@ -259,31 +127,108 @@ class HandoffDesk:
             messages.append(message)
         return messages, latest
 
-    async def answer_ticket(self, ticket_id: str, agent: str, text: str) -> tuple[Any, str]:
-        ticket = self.tickets.answer(ticket_id, agent, text.strip())
+    def answered_tickets(self, conversation_id: str) -> list[dict[str, Any]]:
+        """The user's messages (留言) that agents have answered, oldest first."""
+        return [{"ticket": t.ticket, "question": t.question, "answer": t.answer,
+                 "answered_at": t.to_json()["answered_at"]} for t in self.tickets.answered_for(conversation_id)]
+
+    # -- nobody left to answer ---------------------------------------------------
+
+    async def release_stranded(self) -> int:
+        """Users still waiting when the last agent signs off (or opening hours end)
+        must not wait for nobody: each is told so honestly and offered a message
+        (留言) instead, with the question they were waiting with as the default.
+        Returns how many were released. Conversations already with an agent stay."""
+        availability = await self.blocking(self.availability)
+        if availability.live or availability.why_offline == "busy":
+            return 0
+        released = 0
+        for handoff in await self.blocking(self.handoffs.in_states, (WAITING,)):
+            try:
+                closed = await self.blocking(self._release, handoff, availability)
+            except HandoffError:  # claimed or cancelled meanwhile
+                continue
+            text = say("utter_handoff_released", expectation=await self.blocking(self.expectation, availability))
+            await self.notice(closed, text, "released")
+            log.info("hand-off %s of %s released: nobody available (%s); taking a message instead",
+                     closed.id, closed.conversation_id, availability.why_offline)
+            released += 1
+        if released:
+            self.pulse.fire()
+        return released
+
+    def _release(self, handoff: Handoff, availability: Availability) -> Handoff:
+        closed = self.handoffs.close(handoff.id, None, "nobody_available", only_if=WAITING)
+        asked = [e["text"] for e in self.handoffs.events(handoff.id) if e["kind"] == "user_message"]
+        self.tickets.start(closed.conversation_id, closed.channel, closed.reason,
+                           availability.why_offline or "closed", asked[-1] if asked else None)
+        return closed
+
+    async def watch_stranded(self, every: float | None = None) -> None:
+        """Run ``release_stranded`` every ``every`` seconds (default ``[handoff]
+        stranded_check_seconds``) for as long as the server runs."""
+        every = self.settings.handoff.stranded_check_seconds if every is None else every
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await self.release_stranded()
+            except Exception:
+                log.exception("could not check for users waiting with nobody on duty")
+
+    # -- delivery ------------------------------------------------------------------
+
+    async def deliver(self, channel: str, recipient_id: str, text: str,
+                      buttons: list[dict[str, Any]] | None = None, meta: dict[str, Any] | None = None) -> Delivered:
+        """Push to the user (the message is already stored)."""
+        outbound = self.outbound(channel)
+        if outbound is None:
+            return Delivered.POLL
+        try:
+            return Delivered.LIVE if await outbound.send(recipient_id, text, buttons, meta) else Delivered.STORED
+        except Exception:
+            log.exception("could not push to %s on %s; the message stays stored", recipient_id, channel)
+            return Delivered.STORED
+
+    async def notice(self, handoff: Handoff, text: str, event: str,
+                     buttons: list[dict[str, Any]] | None = None, **details: Any) -> Delivered:
+        """A system notice to the user (``event``: claimed | closed | ...), stored in the hand-off's log first."""
+        seq = await self.blocking(self.handoffs.bot_message, handoff.id, text)
+        self.pulse.fire()
+        meta = {"from": "system", "event": event, "seq": seq, **details}
+        return await self.deliver(handoff.channel, handoff.conversation_id, text, buttons, meta)
+
+    # -- agent operations (console) ------------------------------------------------
+
+    async def claim(self, handoff_id: str, agent: str, display_name: str) -> Handoff:
+        handoff = await self.blocking(self.handoffs.claim, handoff_id, agent)
+        self.pulse.fire()
+        await self.notice(handoff, say("utter_handoff_claimed", agent=display_name), "claimed", name=display_name)
+        return handoff
+
+    async def reply(self, handoff_id: str, agent: str, text: str,
+                    display_name: str | None = None) -> tuple[int, Delivered]:
+        seq = await self.blocking(self.handoffs.agent_message, handoff_id, agent, text.strip())
+        self.pulse.fire()
+        handoff = await self.blocking(self.handoffs.get, handoff_id)
+        meta = {"from": "agent", "name": display_name or agent, "seq": seq}
+        return seq, await self.deliver(handoff.channel, handoff.conversation_id, text.strip(), meta=meta)
+
+    async def close(self, handoff_id: str, agent: str | None, why: str | None = None) -> Handoff:
+        handoff = await self.blocking(self.handoffs.close, handoff_id, agent, why)
+        self.pulse.fire()
+        name = "utter_handoff_cancelled" if why == "user_cancelled" else "utter_handoff_closed"
+        buttons = None if why == "user_cancelled" else rating_buttons(handoff.id)
+        await self.notice(handoff, say(name), "closed", buttons)
+        return handoff
+
+    async def add_note(self, handoff_id: str, agent: str, text: str) -> None:
+        """An internal note on the hand-off, never shown to the user."""
+        await self.blocking(self.handoffs.add_note, handoff_id, agent, text)
+        self.pulse.fire()
+
+    async def answer_ticket(self, ticket_id: str, agent: str, text: str) -> tuple[Ticket, Delivered]:
+        ticket = await self.blocking(self.tickets.answer, ticket_id, agent, text.strip())
         self.pulse.fire()
         delivered = await self.deliver(ticket.channel, ticket.conversation_id,
                                        say("utter_ticket_answer", ticket=ticket.ticket, answer=text.strip()))
         return ticket, delivered
-
-
-# -- taking a message (the gate) ------------------------------------------------
-
-CANCEL_WORDS = {"取消", "取消留言", "不留言", "不用了", "算了", "取消人工", "取消转人工", "退出", "退出排队"}
-YES_WORDS = {"是", "是的", "对", "对的", "嗯", "好", "好的", "确认", "提交", "没错", "yes", "y"}
-_PHONE = re.compile(r"^\+?[0-9][0-9 \-]{5,18}[0-9]$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-
-
-def contact_of(text: str) -> str | None:
-    """A phone number or an email address in the user's reply, as written."""
-    text = text.strip().replace("：", ":")
-    for part in [text] + re.split(r"[\s,，:]+", text):
-        part = part.strip()
-        if _EMAIL.match(part) or (_PHONE.match(part) and sum(ch.isdigit() for ch in part) >= 7):
-            return part
-    return None
-
-
-def plain(text: str) -> str:
-    return re.sub(r"[\s。！!？?，,~～]+", "", text).lower()

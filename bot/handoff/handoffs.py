@@ -15,12 +15,13 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
-from bot.handoff.db import Database
+from bot.handoff.db import Database, aware
+from bot.handoff.db import now as _now
 
 WAITING, WITH_AGENT, CLOSED = "waiting", "with_agent", "closed"
 OPEN_STATES = (WAITING, WITH_AGENT)
@@ -62,10 +63,6 @@ handoff_events = sa.Table(
 
 class HandoffError(ValueError):
     """A transition that the state machine does not allow (the message says which and why)."""
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -119,9 +116,8 @@ class Handoff:
     def from_row(cls, row: Any) -> "Handoff":
         data = dict(row._mapping)
         data["transcript"] = json.loads(data["transcript"])
-        for key in ("created_at", "claimed_at", "closed_at"):  # SQLite drops the zone
-            if data[key] is not None and data[key].tzinfo is None:
-                data[key] = data[key].replace(tzinfo=timezone.utc)
+        for key in ("created_at", "claimed_at", "closed_at"):
+            data[key] = aware(data[key])
         return cls(**data)
 
 
@@ -149,7 +145,8 @@ class HandoffStore:
                 handoffs.c.conversation_id == conversation_id, handoffs.c.state.in_(OPEN_STATES))).first()
         return Handoff.from_row(row) if row else None
 
-    def list(self, states: tuple[str, ...] = OPEN_STATES, limit: int = 200) -> list[Handoff]:
+    def in_states(self, states: tuple[str, ...] = OPEN_STATES, limit: int = 200) -> list[Handoff]:
+        """Hand-offs in ``states``, oldest first (the queue order)."""
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(handoffs).where(handoffs.c.state.in_(states))
                                 .order_by(handoffs.c.created_at).limit(limit)).all()
@@ -199,8 +196,12 @@ class HandoffStore:
     # -- transitions ---------------------------------------------------------
 
     def _event(self, conn: sa.engine.Connection, handoff_id: str, kind: str, actor: str | None,
-               text: str | None, at: datetime) -> None:
-        conn.execute(handoff_events.insert().values(handoff_id=handoff_id, at=at, kind=kind, actor=actor, text=text))
+               text: str | None, at: datetime) -> int:
+        """Append an event; returns its sequence number, from the insert itself (re-reading
+        the log after the commit could return a later event written meanwhile)."""
+        result = conn.execute(handoff_events.insert().values(handoff_id=handoff_id, at=at, kind=kind, actor=actor,
+                                                             text=text))
+        return int(result.inserted_primary_key[0])
 
     def _locked_row(self, conn: sa.engine.Connection, handoff_id: str) -> Handoff:
         query = sa.select(handoffs).where(handoffs.c.id == handoff_id)
@@ -246,8 +247,7 @@ class HandoffStore:
             current = self._locked_row(conn, handoff_id)
             if current.state not in OPEN_STATES:
                 raise HandoffError(f"hand-off {current.ticket} is closed; the bot answers this conversation")
-            self._event(conn, handoff_id, "user_message", current.conversation_id, text, _now())
-        return self.events(handoff_id)[-1]["seq"]
+            return self._event(conn, handoff_id, "user_message", current.conversation_id, text, _now())
 
     def agent_message(self, handoff_id: str, agent: str, text: str) -> int:
         if not text.strip():
@@ -260,15 +260,13 @@ class HandoffStore:
                 raise HandoffError(f"hand-off {current.ticket} has not been claimed; claim it first")
             if current.agent != agent:
                 raise HandoffError(f"hand-off {current.ticket} is with {current.agent}, not {agent}")
-            self._event(conn, handoff_id, "agent_message", agent, text, _now())
-        return self.events(handoff_id)[-1]["seq"]
+            return self._event(conn, handoff_id, "agent_message", agent, text, _now())
 
     def bot_message(self, handoff_id: str, text: str) -> int:
         """A notice the system sent the user (queue position, "the agent has left"), kept in the transcript."""
         with self.engine.begin() as conn:
             self._locked_row(conn, handoff_id)
-            self._event(conn, handoff_id, "bot_message", None, text, _now())
-        return self.events(handoff_id)[-1]["seq"]
+            return self._event(conn, handoff_id, "bot_message", None, text, _now())
 
     def rate(self, handoff_id: str, rating: str) -> None:
         """The user's satisfaction with the human service, once, after it closed."""

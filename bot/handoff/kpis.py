@@ -41,6 +41,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
 
+from bot.handoff.db import aware
 from bot.handoff.handoffs import HandoffStore, handoff_events, handoffs
 from bot.handoff.records import Records, feedback, turns
 from bot.handoff.tickets import ANSWERED, OPEN, TicketStore, tickets
@@ -78,15 +79,10 @@ class _Window:
         return _midnight(self.days[-1] + timedelta(days=1), self.zone)
 
     def day(self, at: datetime) -> date:
-        return _utc(at).astimezone(self.zone).date()
+        return aware(at).astimezone(self.zone).date()
 
     def holds(self, column: sa.Column) -> sa.sql.ColumnElement:
         return sa.and_(column >= self.start, column < self.end)
-
-
-def _utc(at: datetime) -> datetime:
-    """SQLite hands back naive datetimes; everything is stored in UTC."""
-    return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
 
 
 def _midnight(day: date, zone: ZoneInfo) -> datetime:
@@ -100,7 +96,7 @@ def _window(days: int, tz: str, now: datetime | None) -> _Window:
         zone = ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
         raise ValueError(f"unknown timezone {tz!r}") from None
-    today = _utc(now or datetime.now(timezone.utc)).astimezone(zone).date()
+    today = aware(now or datetime.now(timezone.utc)).astimezone(zone).date()
     return _Window(zone, [today - timedelta(days=days - 1 - i) for i in range(days)])
 
 
@@ -135,7 +131,7 @@ def _read_handoffs(conn: sa.engine.Connection, window: _Window, buckets: dict[Ke
                .join(handoffs, handoffs.c.id == handoff_events.c.handoff_id)
                .where(window.holds(handoffs.c.created_at), handoff_events.c.kind == "agent_message"))
     for row in conn.execute(replies):
-        at = _utc(row.at)
+        at = aware(row.at)
         first_reply[row.handoff_id] = min(at, first_reply.get(row.handoff_id, at))
     query = sa.select(handoffs.c.id, handoffs.c.conversation_id, handoffs.c.channel, handoffs.c.created_at,
                       handoffs.c.claimed_at, handoffs.c.closed_at).where(window.holds(handoffs.c.created_at))
@@ -145,9 +141,9 @@ def _read_handoffs(conn: sa.engine.Connection, window: _Window, buckets: dict[Ke
         facts.handoffs += 1
         escalated.add((row.conversation_id, day))
         if row.id in first_reply:
-            facts.first_response.append((first_reply[row.id] - _utc(row.created_at)).total_seconds())
+            facts.first_response.append((first_reply[row.id] - aware(row.created_at)).total_seconds())
         if row.claimed_at is not None and row.closed_at is not None:
-            facts.handling.append((_utc(row.closed_at) - _utc(row.claimed_at)).total_seconds())
+            facts.handling.append((aware(row.closed_at) - aware(row.claimed_at)).total_seconds())
     ratings = (sa.select(handoff_events.c.at, handoff_events.c.text, handoffs.c.channel)
                .join(handoffs, handoffs.c.id == handoff_events.c.handoff_id)
                .where(window.holds(handoff_events.c.at), handoff_events.c.kind == "rating"))
@@ -173,18 +169,14 @@ def _read(url: str, window: _Window) -> tuple[dict[Key, _Facts], set[tuple[str, 
     """Facts per (day, channel), and the (conversation_id, day) pairs that reached a person."""
     buckets: dict[Key, _Facts] = defaultdict(_Facts)
     escalated: set[tuple[str, date]] = set()
-    stores = (Records(url), HandoffStore(url), TicketStore(url))  # each creates its tables on first use
-    records, handoff_store, ticket_store = stores
-    try:
-        with records.engine.connect() as conn:
-            _read_records(conn, window, buckets)
-        with handoff_store.engine.connect() as conn:
-            _read_handoffs(conn, window, buckets, escalated)
-        with ticket_store.engine.connect() as conn:
-            _read_tickets(conn, window, buckets, escalated)
-    finally:
-        for store in stores:
-            store.engine.dispose()
+    # Each store creates its tables on first use; all three share the URL's one engine.
+    records, handoff_store, ticket_store = Records(url), HandoffStore(url), TicketStore(url)
+    with records.engine.connect() as conn:
+        _read_records(conn, window, buckets)
+    with handoff_store.engine.connect() as conn:
+        _read_handoffs(conn, window, buckets, escalated)
+    with ticket_store.engine.connect() as conn:
+        _read_tickets(conn, window, buckets, escalated)
     return buckets, escalated
 
 

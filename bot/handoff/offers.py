@@ -19,11 +19,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 
 import sqlalchemy as sa
 
-from bot.handoff.db import Database
+from bot.handoff.db import Database, now
 
 PAYLOAD_PREFIX = "/"
 # Sent by channels themselves (a follow, a "Get started", Telegram's /start), not from a button.
@@ -82,7 +81,7 @@ class OfferBook:
                 titles[button["payload"]] = button["title"]
             titles = dict(list(titles.items())[-MAX_TITLES:])
             values = {"current": json.dumps([b["payload"] for b in buttons], ensure_ascii=False),
-                      "titles": json.dumps(titles, ensure_ascii=False), "updated_at": datetime.now(timezone.utc)}
+                      "titles": json.dumps(titles, ensure_ascii=False), "updated_at": now()}
             if row is None:
                 conn.execute(offers.insert().values(conversation_id=conversation_id, **values))
             else:

@@ -9,12 +9,12 @@ SQLAlchemy Core over one URL (``Settings.database_url``): SQLite under
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 from typing import Any
 
 import sqlalchemy as sa
 
 from bot.handoff.db import Database
+from bot.handoff.db import now as _now
 
 metadata = sa.MetaData()
 
@@ -53,10 +53,6 @@ turns = sa.Table(
     # Bot turns: milliseconds from receiving the message to the last reply.
     sa.Column("reply_ms", sa.Float, nullable=True),
 )
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 class Records:

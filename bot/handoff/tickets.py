@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
-from bot.handoff.db import Database
+from bot.handoff.db import Database, aware
+from bot.handoff.db import now as _now
 
 DRAFTING, OPEN, ANSWERED, CANCELLED = "drafting", "open", "answered", "cancelled"
 CONTACT, QUESTION = "contact", "question"
@@ -51,10 +52,6 @@ tickets = sa.Table(
 
 class TicketError(ValueError):
     """A ticket transition that is not allowed (the message says why)."""
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -89,8 +86,7 @@ class Ticket:
     def from_row(cls, row: Any) -> "Ticket":
         data = dict(row._mapping)
         for key in ("created_at", "submitted_at", "answered_at"):
-            if data[key] is not None and data[key].tzinfo is None:
-                data[key] = data[key].replace(tzinfo=timezone.utc)
+            data[key] = aware(data[key])
         return cls(**data)
 
 
@@ -115,7 +111,8 @@ class TicketStore:
                                                         tickets.c.state == DRAFTING)).first()
         return Ticket.from_row(row) if row else None
 
-    def list(self, states: tuple[str, ...] = (OPEN,), limit: int = 200) -> list[Ticket]:
+    def in_states(self, states: tuple[str, ...] = (OPEN,), limit: int = 200) -> list[Ticket]:
+        """Tickets in ``states``, oldest first."""
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(tickets).where(tickets.c.state.in_(states))
                                 .order_by(tickets.c.created_at).limit(limit)).all()

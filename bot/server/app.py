@@ -74,7 +74,7 @@ def _store_errors_are_not_fatal() -> None:
         finally:
             session.close()
 
-    tracker_store.SQLTrackerStore.session_scope = session_scope  # type: ignore[method-assign]
+    tracker_store.SQLTrackerStore.session_scope = session_scope
 
 
 def _bound_action_time() -> None:
@@ -95,7 +95,7 @@ def _bound_action_time() -> None:
     from faqbot.config import load_settings
 
     seconds = load_settings().bot.action_timeout
-    action.DEFAULT_REQUEST_TIMEOUT = seconds  # type: ignore[assignment]
+    action.DEFAULT_REQUEST_TIMEOUT = seconds
     run = getattr(action.RemoteAction.run, "__wrapped__", action.RemoteAction.run)  # apply() may run twice
 
     @functools.wraps(run)
@@ -106,7 +106,7 @@ def _bound_action_time() -> None:
             raise RasaException(f"the action server did not answer '{self.name()}' within {seconds:g} s "
                                 "([bot] action_timeout): is it hung or overloaded?") from None
 
-    action.RemoteAction.run = bounded_run  # type: ignore[method-assign]
+    action.RemoteAction.run = bounded_run
 
 
 DRAIN_SECONDS = 8.0
@@ -138,6 +138,7 @@ def install_handoff_layer() -> None:
 
     from bot.console.app import console_blueprint
     from bot.handoff.desk import HandoffDesk
+    from bot.server.customer_routes import customer_blueprint
     from bot.server.gate import HandoffGate
     from bot.server.widget import webchat_blueprint
     from bot.web import install as install_http_policy
@@ -148,7 +149,7 @@ def install_handoff_layer() -> None:
 
     settings = load_settings()
     outbounds = Outbounds()  # filled from the mounted channels once the app exists
-    desk = HandoffDesk(settings)
+    desk = HandoffDesk(settings, outbound=outbounds.get)  # each channel's push side, by channel name
     rasa_defaults.replace()  # no blanket CORS, no version banner: bot/web/ is the HTTP policy
     configure_app = rasa.core.run.configure_app
 
@@ -156,8 +157,9 @@ def install_handoff_layer() -> None:
     def with_console(*args: Any, **kwargs: Any) -> Any:
         app = configure_app(*args, **kwargs)
         outbounds.attach(app)
-        gate.install(app, HandoffGate(desk, outbounds.get))
+        gate.install(app, HandoffGate(desk))
         app.blueprint(console_blueprint(desk, _suggester(settings)))
+        app.blueprint(customer_blueprint(desk))
         app.blueprint(webchat_blueprint())
         install_http_policy(app, settings)
 
@@ -196,7 +198,7 @@ def _mount_configured_channels() -> None:
         for path, credentials in (rasa.shared.utils.io.read_config_file(credentials_file) or {}).items():
             cls = class_from_module_path(path) if "." in path else None
             missing = missing_env(cls) if cls is not None else []
-            if missing:
+            if missing and cls is not None:
                 skipped[cls.name()] = missing
             else:
                 kept.append(rasa.core.run._create_single_channel(path, credentials))
@@ -211,7 +213,7 @@ def _mount_configured_channels() -> None:
 def apply() -> None:
     from rasa.core.actions.action import RemoteAction
 
-    RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
+    RemoteAction._validate_action_result = _validate_action_result
     _store_errors_are_not_fatal()
     _bound_action_time()
     _mount_configured_channels()

@@ -26,10 +26,11 @@ from bot.handoff.tickets import TicketStore
 from faqbot.config import PROJECT_ROOT, to_env
 from tests.bot.conftest import MODELS_DIR, Chat, post
 from tests.http import send
+from tests.polling import wait_until
 
 pytestmark = pytest.mark.slow
 
-HANDOFF = {"hours": "always", "presence_timeout": 30}
+HANDOFF = {"hours": "always", "presence_timeout": 30, "stranded_check_seconds": 1.0}
 AGENT, PASSWORD, DISPLAY = "li", "pass-word-123", "小李"
 
 
@@ -198,7 +199,7 @@ def test_with_nobody_on_duty_the_bot_says_so_and_takes_a_message(servers, bot_se
     confirm = user.say("我的手机是 13800138000")
     assert "提现三天了还没到账怎么办" in confirm.text  # the last question is offered as the message
     done = user.say("是的")
-    [ticket] = TicketStore(bot_settings.database_url).list()
+    [ticket] = TicketStore(bot_settings.database_url).in_states()
     assert ticket.ticket in done.text and "13800138000" in done.text
     assert ticket.contact == "13800138000" and ticket.question == "提现三天了还没到账怎么办"
     assert ticket.why_offline == "no_agent"
@@ -222,7 +223,7 @@ def test_an_agent_created_by_the_cli_signs_in_and_answers_the_message(servers, c
     console.get_by_test_id("login-password").fill(PASSWORD)
     console.get_by_test_id("login-submit").click()
     expect(console.get_by_test_id("agent-name")).to_contain_text(DISPLAY)
-    [ticket] = TicketStore(bot_settings.database_url).list()
+    [ticket] = TicketStore(bot_settings.database_url).in_states()
     item = console.locator(f'[data-testid="ticket-item"][data-ticket-id="{ticket.id}"]')
     expect(item).to_contain_text("13800138000")
     item.click()
@@ -346,12 +347,12 @@ def test_a_user_left_waiting_when_the_last_agent_signs_off_is_offered_a_message(
     assert "已为您转接人工客服" in user.say("转人工").text
     user.say("我的提现三天没到账")  # waiting, with a question
     console.get_by_test_id("logout").click()  # the only agent leaves
-    deadline, released = time.monotonic() + 60, []
-    while not released and time.monotonic() < deadline:  # the server checks every 15 s
-        status, polled = servers.get("/handoff/messages?sender=rest-stranded")
-        released = [m["text"] for m in polled["messages"] if "现在没有客服可以接待您了" in m["text"]]
-        time.sleep(0.5)
-    assert released, "the waiting user was not told that nobody is left"
+
+    def released() -> list[str]:
+        _, polled = servers.get("/handoff/messages?sender=rest-stranded")
+        return [m["text"] for m in polled["messages"] if "现在没有客服可以接待您了" in m["text"]]
+
+    wait_until(released, timeout=30, what="the waiting user told that nobody is left")  # checked every second
     assert store.open_for("rest-stranded") is None
     assert "我的提现三天没到账" in user.say("me@example.com").text  # the message flow, question as default
     assert "留言已提交" in user.say("是").text

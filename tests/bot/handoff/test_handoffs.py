@@ -97,3 +97,37 @@ def test_two_agents_claiming_at_once_get_one_winner(store):
         t.join()
     assert sorted(outcomes) == ["ok", "rejected", "rejected", "rejected"]
     assert [e["kind"] for e in store.events(handoff.id)].count("claimed") == 1
+
+
+def test_concurrent_writers_each_get_the_sequence_of_their_own_message():
+    """The seq a write returns is its own event's, even when other writers commit right after it
+    (the widget fetches what it missed from that seq, so a wrong one skips a message)."""
+    store = HandoffStore(postgres_url())
+    handoff, _ = store.create(new_request())
+    store.claim(handoff.id, "agent-li")
+    writers, per_writer = 8, 10
+    returned: dict[int, str] = {}
+    lock = threading.Lock()
+    start = threading.Barrier(writers)
+
+    def write(writer: int) -> None:
+        start.wait()
+        for n in range(per_writer):
+            text = f"w{writer}-{n}"
+            if writer % 3 == 0:
+                seq = store.user_message(handoff.id, text)
+            elif writer % 3 == 1:
+                seq = store.agent_message(handoff.id, "agent-li", text)
+            else:
+                seq = store.bot_message(handoff.id, text)
+            with lock:
+                returned[seq] = text
+
+    threads = [threading.Thread(target=write, args=(w,)) for w in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    written = {e["seq"]: e["text"] for e in store.events(handoff.id) if e["text"] and e["text"].startswith("w")}
+    assert len(returned) == writers * per_writer  # no two writes were told the same seq
+    assert returned == written

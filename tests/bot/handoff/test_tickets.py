@@ -24,7 +24,7 @@ def test_a_message_is_drafted_submitted_and_answered(store):
     ticket = store.submit(draft.id, "提现三天没到账")
     assert ticket.state == OPEN and ticket.submitted_at and store.draft_for(conversation) is None
     assert store.marker() != before
-    assert ticket.id in [t.id for t in store.list()]
+    assert ticket.id in [t.id for t in store.in_states()]
     answered = store.answer(ticket.id, "li", "已为您加急处理")
     assert answered.state == ANSWERED and answered.answer == "已为您加急处理" and answered.agent == "li"
     assert [t.id for t in store.answered_for(conversation)] == [ticket.id]

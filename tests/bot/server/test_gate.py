@@ -10,9 +10,11 @@ import uuid
 import pytest
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 
-from bot.handoff.desk import HandoffDesk, contact_of, parse_rating, rating_buttons
+from bot.handoff.desk import HandoffDesk
 from bot.handoff.handoffs import CLOSED, HandoffRequest
+from bot.handoff.rating import parse_rating, rating_buttons
 from bot.handoff.tickets import OPEN
+from bot.handoff.wording import contact_of
 from bot.server.gate import HandoffGate
 from faqbot.config import load_settings
 
@@ -75,7 +77,7 @@ def test_with_nobody_on_duty_a_message_is_taken_step_by_step(desk):
     assert "正确的手机号或邮箱" in send(gate, "c3", "我不知道")[1][0]
     assert "提现没到账" in send(gate, "c3", "邮箱 me@example.com")[1][0]
     said = send(gate, "c3", "不是这个，我要改绑手机")[1][0]
-    [ticket] = desk.tickets.list((OPEN,))
+    [ticket] = desk.tickets.in_states((OPEN,))
     assert ticket.ticket in said and ticket.contact == "me@example.com" and ticket.question == "不是这个，我要改绑手机"
     assert send(gate, "c3", "提现手续费是多少") == (False, [])
 
@@ -84,7 +86,7 @@ def test_a_message_can_be_abandoned(desk):
     gate = HandoffGate(desk)
     desk.request(request("c4"), last_question=None)
     assert "已取消留言" in send(gate, "c4", "算了")[1][0]
-    assert desk.tickets.draft_for("c4") is None and desk.tickets.list((OPEN,)) == []
+    assert desk.tickets.draft_for("c4") is None and desk.tickets.in_states((OPEN,)) == []
 
 
 def test_a_rating_counts_once_and_only_from_its_own_conversation(desk):
@@ -152,6 +154,6 @@ def test_users_left_waiting_when_the_last_agent_signs_off_are_offered_a_message(
     # Leaving the message: the question the user was waiting with is offered as the default.
     assert "我的提现三天没到" in send(gate, "w1", "13800138000")[1][0]
     said = send(gate, "w1", "是")[1][0]
-    [ticket] = desk.tickets.list((OPEN,))
+    [ticket] = desk.tickets.in_states((OPEN,))
     assert ticket.ticket in said and ticket.contact == "13800138000" and ticket.question == "我的提现三天没到"
     assert asyncio.run(desk.release_stranded()) == 0  # nothing left waiting

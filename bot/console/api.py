@@ -1,0 +1,106 @@
+"""The console's JSON API for signed-in agents: the queue, a hand-off (claim, reply,
+note, close, suggested answers), answering tickets, and the KPIs. Every database
+read runs in the desk's worker threads, off the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from bot.console.common import Route, agent_json, body_text, error, event_json, handoff_json
+from bot.handoff.agents import Agent
+from bot.handoff.db import now
+from bot.handoff.desk import HandoffDesk
+from bot.handoff.handoffs import OPEN_STATES, Handoff
+from bot.handoff.kpis import compute_kpis
+from bot.handoff.tickets import OPEN
+
+Suggest = Callable[[str], list[dict[str, Any]]]
+
+
+def _queue(desk: HandoffDesk) -> dict[str, Any]:
+    at = now()
+    online = desk.agents.online(desk.settings.handoff.presence_timeout)
+    return {
+        "now": at.isoformat(),
+        "agents_online": [agent_json(a) for a in online],
+        "handoffs": [handoff_json(desk, h, at) for h in desk.handoffs.in_states(OPEN_STATES)],
+        "tickets": [t.to_json() for t in desk.tickets.in_states((OPEN,))],
+    }
+
+
+def _handoff(desk: HandoffDesk, handoff_id: str) -> dict[str, Any]:
+    current = desk.handoffs.get(handoff_id)
+    return {"handoff": handoff_json(desk, current, now()),
+            "events": [event_json(e) for e in desk.handoffs.events(handoff_id)]}
+
+
+def add_api_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[[Route], Route], suggest: Suggest) -> None:
+    """``suggest(question)`` returns the FAQ answers offered to the agent."""
+
+    async def as_json(handoff: Handoff) -> HTTPResponse:
+        return response.json({"handoff": await desk.blocking(handoff_json, desk, handoff, now())})
+
+    @bp.get("/console/api/queue")
+    @signed_in
+    async def queue(_: Request, agent: Agent) -> HTTPResponse:
+        return response.json(await desk.blocking(_queue, desk))
+
+    @bp.get("/console/api/handoffs/<handoff_id>")
+    @signed_in
+    async def handoff(_: Request, agent: Agent, handoff_id: str) -> HTTPResponse:
+        return response.json(await desk.blocking(_handoff, desk, handoff_id))
+
+    @bp.post("/console/api/handoffs/<handoff_id>/claim")
+    @signed_in
+    async def claim(_: Request, agent: Agent, handoff_id: str) -> HTTPResponse:
+        return await as_json(await desk.claim(handoff_id, agent.name, agent.display_name))
+
+    @bp.post("/console/api/handoffs/<handoff_id>/messages")
+    @signed_in
+    async def message(request: Request, agent: Agent, handoff_id: str) -> HTTPResponse:
+        seq, delivered = await desk.reply(handoff_id, agent.name, body_text(request), agent.display_name)
+        return response.json({"seq": seq, "delivered": str(delivered)})
+
+    @bp.post("/console/api/handoffs/<handoff_id>/notes")
+    @signed_in
+    async def note(request: Request, agent: Agent, handoff_id: str) -> HTTPResponse:
+        await desk.add_note(handoff_id, agent.name, body_text(request))
+        return response.json({"ok": True})
+
+    @bp.post("/console/api/handoffs/<handoff_id>/close")
+    @signed_in
+    async def close(_: Request, agent: Agent, handoff_id: str) -> HTTPResponse:
+        return await as_json(await desk.close(handoff_id, agent.name))
+
+    @bp.get("/console/api/handoffs/<handoff_id>/suggestions")
+    @signed_in
+    async def suggestions(_: Request, agent: Agent, handoff_id: str) -> HTTPResponse:
+        current = await desk.blocking(desk.handoffs.get, handoff_id)
+        data = await desk.blocking(handoff_json, desk, current, now())
+        question = data["last_message"]
+        found = await asyncio.get_running_loop().run_in_executor(None, suggest, question) if question else []
+        return response.json({"question": question, "suggestions": found})
+
+    @bp.post("/console/api/tickets/<ticket_id>/answer")
+    @signed_in
+    async def answer(request: Request, agent: Agent, ticket_id: str) -> HTTPResponse:
+        ticket, delivered = await desk.answer_ticket(ticket_id, agent.name, body_text(request))
+        return response.json({"ticket": ticket.to_json(), "delivered": str(delivered)})
+
+    @bp.get("/console/api/kpis")
+    @signed_in
+    async def kpis(request: Request, agent: Agent) -> HTTPResponse:
+        try:
+            days = max(1, min(int(request.args.get("days", 14)), 366))
+        except ValueError:
+            return error("'days' must be a whole number", 400)
+        report = await asyncio.get_running_loop().run_in_executor(
+            None, functools.partial(compute_kpis, desk.settings.database_url, days, desk.settings.handoff.timezone))
+        return response.json(report)

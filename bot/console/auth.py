@@ -1,0 +1,105 @@
+"""Signing agents in and out of the console, and the ``signed_in`` check every other
+``/console/api/*`` route passes (cookie ``faqbot_console``, HttpOnly, SameSite=Strict;
+or ``Authorization: Bearer <token>``)."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from bot.console.common import COOKIE, Route, agent_json, error, set_cookie, token_of
+from bot.console.throttle import DEVICE_COOKIE, DEVICE_DAYS, SignInThrottle
+from bot.handoff.agents import Agent, AgentError
+from bot.handoff.db import now
+from bot.handoff.desk import HandoffDesk
+from bot.handoff.handoffs import HandoffError
+from bot.handoff.tickets import TicketError
+from bot.web.origins import Proxies
+from connectors.identity import is_storable
+
+log = logging.getLogger(__name__)
+
+
+def signed_in_check(desk: HandoffDesk) -> Callable[[Route], Route]:
+    """A decorator: the route runs with the signed-in ``Agent`` after the request, or the
+    client gets 401; a refused transition is 409 and a bad request 400, with the reason."""
+
+    def signed_in(route: Route) -> Route:
+        @functools.wraps(route)
+        async def check(request: Request, *args: Any, **kwargs: Any) -> HTTPResponse | None:
+            agent = await desk.blocking(desk.agents.agent_for, token_of(request))
+            if agent is None:
+                return error("not signed in: sign in at /console/", 401)
+            try:
+                return await route(request, agent, *args, **kwargs)
+            except (HandoffError, TicketError) as exc:
+                return error(str(exc), 409)
+            except ValueError as exc:
+                return error(str(exc), 400)
+        return check
+
+    return signed_in
+
+
+def add_auth_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[[Route], Route]) -> None:
+    throttle = SignInThrottle(desk.settings.database_url)
+    proxies = Proxies.parse(desk.settings.console.trusted_proxies)
+    # Password hashes (scrypt, ~50 ms of CPU each) one at a time, never on the event loop.
+    hashing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sign-in")
+
+    @bp.post("/console/api/login")
+    async def login(request: Request) -> HTTPResponse:
+        """Throttled (``bot/console/throttle.py``) and hashed off the event loop, one
+        hash at a time: sign-ins never slow down the customers' answers."""
+        try:
+            body = request.json
+        except Exception:
+            body = None
+        body = body if isinstance(body, dict) else {}
+        name, password = str(body.get("name") or "")[:200], str(body.get("password") or "")[:1000]
+        if not (is_storable(name) and is_storable(password)):
+            return error("'name' and 'password' must be valid text (no unpaired surrogates or NUL)", 400)
+        client = proxies.forwarded(request, "for") or request.ip or "unknown"
+        device = request.cookies.get(DEVICE_COOKIE)
+        loop = asyncio.get_running_loop()
+        wait = await desk.blocking(throttle.refusal, name, client, device)
+        if wait is not None:
+            log.warning("console sign-in for %r from %s throttled for %d s", name, client, wait)
+            reply = error(f"too many failed sign-ins; try again in {(wait + 59) // 60} minutes", 429)
+            reply.headers["Retry-After"] = str(wait)
+            return reply
+        try:
+            token = await loop.run_in_executor(hashing, desk.agents.sign_in, name, password)
+        except AgentError as exc:
+            await desk.blocking(throttle.failed, name, client)
+            log.warning("console sign-in refused for %r from %s", name, client)
+            return error(str(exc), 401)
+        trusted = await desk.blocking(throttle.succeeded, name, client)
+        agent = await desk.blocking(desk.agents.agent_for, token)
+        assert agent is not None
+        reply = response.json({"agent": agent_json(agent), "token": token})
+        set_cookie(reply, COOKIE, token, desk.settings.handoff.session_hours * 3600)
+        set_cookie(reply, DEVICE_COOKIE, trusted, DEVICE_DAYS * 86400)
+        return reply
+
+    @bp.post("/console/api/logout")
+    @signed_in
+    async def logout(request: Request, agent: Agent) -> HTTPResponse:
+        await desk.blocking(desk.agents.sign_out, token_of(request) or "")
+        reply = response.json({"ok": True})
+        del reply.cookies[COOKIE]
+        return reply
+
+    @bp.get("/console/api/me")
+    @signed_in
+    async def me(_: Request, agent: Agent) -> HTTPResponse:
+        return response.json({"agent": agent_json(agent),
+                              "hours": {"text": desk.hours.describe(), "open": desk.hours.is_open(now())}})

@@ -1,0 +1,35 @@
+"""The hand-off layer's stores on one database: hand-offs, tickets, agents, records and offers.
+
+Built once per process half from the settings; all of them share the URL's one
+engine (``bot/handoff/db.py``), so a process holds one connection pool.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.handoff.agents import AgentStore
+from bot.handoff.availability import OpeningHours
+from bot.handoff.handoffs import HandoffStore
+from bot.handoff.offers import OfferBook
+from bot.handoff.records import Records
+from bot.handoff.tickets import TicketStore
+from faqbot.config import Settings
+
+
+@dataclass(frozen=True)
+class Stores:
+    settings: Settings
+    handoffs: HandoffStore
+    tickets: TicketStore
+    agents: AgentStore
+    records: Records
+    offers: OfferBook
+    hours: OpeningHours
+
+    @classmethod
+    def open(cls, settings: Settings) -> Stores:
+        url = settings.database_url
+        return cls(settings, HandoffStore(url), TicketStore(url), AgentStore(url, settings.handoff.session_hours),
+                   Records(url), OfferBook(url),
+                   OpeningHours.parse(settings.handoff.hours, settings.handoff.timezone))
