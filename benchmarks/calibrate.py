@@ -71,8 +71,11 @@ def sample_source(settings, embedder):
     for e in kb.enabled:
         held_out.append((e.similar[-1], e.id))
         entries.append(dataclasses.replace(e, similar=e.similar[:-1]))
-    oos = [line.strip() for line in (ROOT / "benchmarks" / "data" / "sample_oos.txt").read_text(
-        encoding="utf-8").splitlines() if line.strip() and not line.startswith("#")]
+    oos = [
+        line.strip()
+        for line in (ROOT / "benchmarks" / "data" / "sample_oos.txt").read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
     queries = held_out + [(q, None) for q in oos]
     tmp = Path(tempfile.mkdtemp(prefix="faqbot-calib-"))
     cache = EmbeddingCache(settings.cache_dir / "embeddings.sqlite")
@@ -93,8 +96,7 @@ def fit(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
         eps = 1e-9
         return -np.sum(w * (y * np.log(p + eps) + (1 - y) * np.log(1 - p + eps))) / w.sum()
 
-    result = minimize(loss, np.array([1.0, 1.0, 0.0]), method="L-BFGS-B",
-                      bounds=[(0, None), (0, None), (None, None)])
+    result = minimize(loss, np.array([1.0, 1.0, 0.0]), method="L-BFGS-B", bounds=[(0, None), (0, None), (None, None)])
     return result.x
 
 
@@ -102,8 +104,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--false-rejection", type=float, default=0.05)
     parser.add_argument("--precision", type=float, default=0.85)
-    parser.add_argument("--shape-from", choices=("sample", "both"), default="sample",
-                        help="fit the confidence curve on the sample KB only (default) or on both sources")
+    parser.add_argument(
+        "--shape-from",
+        choices=("sample", "both"),
+        default="sample",
+        help="fit the confidence curve on the sample KB only (default) or on both sources",
+    )
     args = parser.parse_args()
 
     settings = load_settings()
@@ -112,8 +118,12 @@ def main() -> None:
     xs, ys, ws, labels = [], [], [], {}
     for name, (results, gold) in sources.items():
         x = features(results)
-        y = np.array([float(g is not None and bool(r.candidates) and r.candidates[0].entry.id == g)
-                      for r, g in zip(results, gold)])
+        y = np.array(
+            [
+                float(g is not None and bool(r.candidates) and r.candidates[0].entry.id == g)
+                for r, g in zip(results, gold, strict=True)
+            ]
+        )
         xs.append(x), ys.append(y), ws.append(np.full(len(y), 1.0 / len(y)))
         labels[name] = (x, y, np.array([g is not None for g in gold]))
     if args.shape_from == "sample":
@@ -134,9 +144,14 @@ def main() -> None:
             answer = float(t)
             break
     answer = max(answer, clarify)
-    decision = dataclasses.replace(settings.decision, calib_score=round(float(a), 3), calib_margin=round(float(b), 3),
-                                   calib_bias=round(float(c), 3), answer_threshold=round(answer, 3),
-                                   clarify_threshold=round(clarify, 3))
+    decision = dataclasses.replace(
+        settings.decision,
+        calib_score=round(float(a), 3),
+        calib_margin=round(float(b), 3),
+        calib_bias=round(float(c), 3),
+        answer_threshold=round(answer, 3),
+        clarify_threshold=round(clarify, 3),
+    )
     report = {"decision": dataclasses.asdict(decision), "sources": {}}
     for name, (results, gold) in sources.items():
         actions = [decide(r.candidates, decision).action for r in results]
@@ -144,7 +159,8 @@ def main() -> None:
         right = labels[name][1].astype(bool)
         act = np.array(actions)
         report["sources"][name] = {
-            "queries": len(results), "in_scope": int(ins.sum()),
+            "queries": len(results),
+            "in_scope": int(ins.sum()),
             "in_scope_false_rejection": round(float((act[ins] == FALLBACK).mean()), 3),
             "oos_rejection": round(float((act[~ins] == FALLBACK).mean()), 3) if (~ins).any() else None,
             "answered_share": round(float((act == "answer").mean()), 3),

@@ -26,8 +26,18 @@ from faqbot.config import load_settings
 from tests.connectors.fake_platform import FakePlatform
 from tests.connectors.wechat_client import encrypt, http, new_aes_key, sha1_sign, stamp, with_query, xml_of
 
-MESSAGES = ["提现手续费是多少", "提币一般要多久到账", "充值一直没到账怎么办", "忘记登录密码了怎么办",
-            "账户被冻结了怎么回事", "七天无理由退货运费谁出", "你好", "谢谢", "提現手續費怎麼算", "商家不发货怎么办"]
+MESSAGES = [
+    "提现手续费是多少",
+    "提币一般要多久到账",
+    "充值一直没到账怎么办",
+    "忘记登录密码了怎么办",
+    "账户被冻结了怎么回事",
+    "七天无理由退货运费谁出",
+    "你好",
+    "谢谢",
+    "提現手續費怎麼算",
+    "商家不发货怎么办",
+]
 TOKEN, APP_ID, SECRET, AES_KEY = "bench-token", "wx0000000000bench", "bench-secret", new_aes_key()
 MSG_IDS = iter(range(10**9, 2 * 10**9))  # unique across rows: a repeated MsgId is a retry, answered from cache
 
@@ -39,12 +49,25 @@ def free_port() -> int:
 
 
 def callback(webhook: str, user: str, text: str, msg_id: int) -> tuple[float, str, int]:
-    inner = xml_of(ToUserName="gh_bench", FromUserName=user, CreateTime=int(time.time()), MsgType="text",
-                   Content=text, MsgId=msg_id)
+    inner = xml_of(
+        ToUserName="gh_bench",
+        FromUserName=user,
+        CreateTime=int(time.time()),
+        MsgType="text",
+        Content=text,
+        MsgId=msg_id,
+    )
     ts, nonce = stamp()
     encrypted = encrypt(AES_KEY, inner, APP_ID)
-    url = with_query(webhook, signature=sha1_sign(TOKEN, ts, nonce), timestamp=ts, nonce=nonce, openid=user,
-                     encrypt_type="aes", msg_signature=sha1_sign(TOKEN, ts, nonce, encrypted))
+    url = with_query(
+        webhook,
+        signature=sha1_sign(TOKEN, ts, nonce),
+        timestamp=ts,
+        nonce=nonce,
+        openid=user,
+        encrypt_type="aes",
+        msg_signature=sha1_sign(TOKEN, ts, nonce, encrypted),
+    )
     answer = http("POST", url, xml_of(ToUserName="gh_bench", Encrypt=encrypted))
     return answer.seconds, answer.body, answer.status
 
@@ -54,8 +77,11 @@ def rest_call(webhook: str, user: str, text: str, msg_id: int) -> tuple[float, s
     import json
     import urllib.request
 
-    request = urllib.request.Request(webhook, data=json.dumps({"sender": user, "message": text}).encode(),
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        webhook,
+        data=json.dumps({"sender": user, "message": text}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
     started = time.perf_counter()
     with urllib.request.urlopen(request, timeout=30) as reply:
         body = reply.read().decode()
@@ -85,11 +111,16 @@ def paced(webhook: str, users: int, rate: float, seconds: float, send=callback) 
         t.join()
     latencies = [r[0] for r in results]
     passive = sum(1 for _, body, status in results if status == 200 and body.startswith("<xml>"))
-    return {"users": users, "offered_per_s": rate, "messages": len(results),
-            "failures": sum(1 for r in results if r[2] != 200),
-            "p50_ms": percentile_ms(latencies, 50), "p99_ms": percentile_ms(latencies, 99),
-            "max_ms": round(max(latencies) * 1000, 1) if latencies else None,
-            "passive_share": round(passive / len(results), 3) if results else None}
+    return {
+        "users": users,
+        "offered_per_s": rate,
+        "messages": len(results),
+        "failures": sum(1 for r in results if r[2] != 200),
+        "p50_ms": percentile_ms(latencies, 50),
+        "p99_ms": percentile_ms(latencies, 99),
+        "max_ms": round(max(latencies) * 1000, 1) if latencies else None,
+        "passive_share": round(passive / len(results), 3) if results else None,
+    }
 
 
 def main() -> None:
@@ -102,9 +133,12 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="faqbot-channel-bench-"))
     shutil.copytree(ROOT / "kb_content", work / "kb")
     base = load_settings(env={})
-    settings = base.replace(kb_dir=work / "kb", data_dir=work / "var",
-                            bot=dataclasses.replace(base.bot, rasa_port=free_port(), action_port=free_port()),
-                            channels=dataclasses.replace(base.channels, wechat_api=fake.url))
+    settings = base.replace(
+        kb_dir=work / "kb",
+        data_dir=work / "var",
+        bot=dataclasses.replace(base.bot, rasa_port=free_port(), action_port=free_port()),
+        channels=dataclasses.replace(base.channels, wechat_api=fake.url),
+    )
     env = {"WECHAT_TOKEN": TOKEN, "WECHAT_APP_ID": APP_ID, "WECHAT_APP_SECRET": SECRET, "WECHAT_AES_KEY": AES_KEY}
     bot = start_bot(settings, models_dir=ROOT / "var" / "models", log_dir=work / "logs", env=env)
     try:
@@ -118,8 +152,15 @@ def main() -> None:
                 row["api_sends"] = len(fake.calls_to("/cgi-bin/message/custom/send"))
                 print(row, flush=True)
                 rows.append(row)
-        save("channel_latency", {"channel": "wechat (AES safe mode)", "seconds": args.seconds,
-                                 "passive_reply_seconds": settings.channels.passive_reply_seconds, "rows": rows})
+        save(
+            "channel_latency",
+            {
+                "channel": "wechat (AES safe mode)",
+                "seconds": args.seconds,
+                "passive_reply_seconds": settings.channels.passive_reply_seconds,
+                "rows": rows,
+            },
+        )
     finally:
         bot.stop()
         fake.close()

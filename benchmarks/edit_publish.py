@@ -57,9 +57,14 @@ def main() -> None:
         subprocess.run([str(faqbot), "index", "build"], env=env, check=True, capture_output=True)
         cli.append(time.perf_counter() - t)
     shutil.rmtree(tmp, ignore_errors=True)
-    row = {"entries": result.manifest["counts"]["enabled"], "vectors": result.manifest["counts"]["vectors"],
-           "in_process_p50_ms": percentile_ms(in_process, 50), "in_process_max_ms": percentile_ms(in_process, 100),
-           "cli_p50_ms": percentile_ms(cli, 50), "cli_max_ms": percentile_ms(cli, 100)}
+    row = {
+        "entries": result.manifest["counts"]["enabled"],
+        "vectors": result.manifest["counts"]["vectors"],
+        "in_process_p50_ms": percentile_ms(in_process, 50),
+        "in_process_max_ms": percentile_ms(in_process, 100),
+        "cli_p50_ms": percentile_ms(cli, 50),
+        "cli_max_ms": percentile_ms(cli, 100),
+    }
     print(row)
     save("edit_publish", {"results": row})
 

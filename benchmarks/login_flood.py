@@ -48,8 +48,11 @@ def flood(url: str, stop: threading.Event, counts: dict[int, int]) -> None:
     while not stop.is_set():
         body = json.dumps({"name": f"guess{rng.randrange(10**9)}", "password": "wrong-password"}).encode()
         client = f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
-        request = urllib.request.Request(url, data=body, headers={
-            "Content-Type": "application/json", "X-Faqbot-Console": "1", "X-Forwarded-For": client})
+        request = urllib.request.Request(
+            url,
+            data=body,
+            headers={"Content-Type": "application/json", "X-Faqbot-Console": "1", "X-Forwarded-For": client},
+        )
         try:
             with urllib.request.urlopen(request, timeout=30) as reply:
                 status = reply.status
@@ -61,9 +64,13 @@ def flood(url: str, stop: threading.Event, counts: dict[int, int]) -> None:
 def measure(bot, seconds: float) -> dict:
     health = probe(f"{bot.rasa_url}/webhooks/rest/", seconds)
     answers = [post(bot.rest_webhook, f"bench-login-{i}", "提现手续费是多少")[1] for i in range(10)]
-    return {"health_p50_ms": percentile_ms(health, 50), "health_p90_ms": percentile_ms(health, 90),
-            "health_max_ms": percentile_ms(health, 100), "answer_p50_ms": percentile_ms(answers, 50),
-            "answer_max_ms": percentile_ms(answers, 100)}
+    return {
+        "health_p50_ms": percentile_ms(health, 50),
+        "health_p90_ms": percentile_ms(health, 90),
+        "health_max_ms": percentile_ms(health, 100),
+        "answer_p50_ms": percentile_ms(answers, 50),
+        "answer_max_ms": percentile_ms(answers, 100),
+    }
 
 
 def main() -> None:
@@ -74,17 +81,22 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="faqbot-bench-"))
     shutil.copytree(ROOT / "kb_content", work / "kb")
     base = load_settings(env={})
-    settings = base.replace(kb_dir=work / "kb", data_dir=work / "var",
-                            bot=dataclasses.replace(base.bot, rasa_port=free_port(), action_port=free_port()),
-                            console=dataclasses.replace(base.console, trusted_proxies="127.0.0.1"))
+    settings = base.replace(
+        kb_dir=work / "kb",
+        data_dir=work / "var",
+        bot=dataclasses.replace(base.bot, rasa_port=free_port(), action_port=free_port()),
+        console=dataclasses.replace(base.console, trusted_proxies="127.0.0.1"),
+    )
     bot = start_bot(settings, models_dir=ROOT / "var" / "models", log_dir=work / "logs", say=lambda _: None)
     try:
         for _ in range(10):
             post(bot.rest_webhook, "warmup", "提现手续费是多少")
         quiet = measure(bot, args.seconds / 3)
         stop, counts = threading.Event(), {}  # type: ignore[var-annotated]
-        threads = [threading.Thread(target=flood, args=(f"{bot.rasa_url}/console/api/login", stop, counts))
-                   for _ in range(args.clients)]
+        threads = [
+            threading.Thread(target=flood, args=(f"{bot.rasa_url}/console/api/login", stop, counts))
+            for _ in range(args.clients)
+        ]
         started = time.monotonic()
         for thread in threads:
             thread.start()
@@ -96,9 +108,14 @@ def main() -> None:
     finally:
         bot.stop()
         shutil.rmtree(work, ignore_errors=True)
-    result = {"clients": args.clients, "seconds": args.seconds, "quiet": quiet, "during_flood": loaded,
-              "sign_ins_answered": {str(k): v for k, v in sorted(counts.items())},
-              "sign_ins_per_s": round(sum(counts.values()) / elapsed, 1)}
+    result = {
+        "clients": args.clients,
+        "seconds": args.seconds,
+        "quiet": quiet,
+        "during_flood": loaded,
+        "sign_ins_answered": {str(k): v for k, v in sorted(counts.items())},
+        "sign_ins_per_s": round(sum(counts.values()) / elapsed, 1),
+    }
     print(json.dumps(result, indent=2))
     save("login_flood", result)
 

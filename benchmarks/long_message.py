@@ -42,18 +42,37 @@ from _common import ROOT, save
 
 from faqbot.config import Settings, load_settings
 
-ORDINARY = ["提现手续费是多少", "提币一般要多久到账", "充值一直没到账怎么办", "忘记登录密码了怎么办",
-            "收不到短信验证码", "七天无理由退货运费谁出", "退款多久能到账", "个人能申请POS机吗",
-            "企业认证可以取消吗", "提現手續費怎麼算"]
+ORDINARY = [
+    "提现手续费是多少",
+    "提币一般要多久到账",
+    "充值一直没到账怎么办",
+    "忘记登录密码了怎么办",
+    "收不到短信验证码",
+    "七天无理由退货运费谁出",
+    "退款多久能到账",
+    "个人能申请POS机吗",
+    "企业认证可以取消吗",
+    "提現手續費怎麼算",
+]
 # A customer's narrative around the question; no FAQ topic of its own.
-FILLER = ["我是你们平台的老用户了，用了好几年一直没出过问题。", "昨天晚上我试了好几次，一直弄到凌晨两点。",
-          "说实话我现在非常着急，家里还有事等着我处理。", "之前打你们的客服电话一直占线，排队排了半个多小时。",
-          "我朋友跟我说以前也遇到过类似的情况。", "我也不太懂这些操作，都是按照页面上的提示一步一步来的。",
-          "你们的页面写得太复杂了，老年人根本看不懂。", "我已经截图保存了，需要的话可以发给你们。",
-          "真的希望你们能认真对待用户的问题。", "我不想再浪费时间了，麻烦尽快给我一个答复。",
-          "今天早上又看了一遍，情况还是一样。", "我当时用的是手机，网络信号也挺好的。",
-          "我身边好几个人都在用你们的产品，我也是被推荐来的。", "这件事已经拖了快一个星期了。",
-          "如果解决不了我只能去别的平台了。", "我对你们的服务一直挺满意的，就是这次有点失望。"]
+FILLER = [
+    "我是你们平台的老用户了，用了好几年一直没出过问题。",
+    "昨天晚上我试了好几次，一直弄到凌晨两点。",
+    "说实话我现在非常着急，家里还有事等着我处理。",
+    "之前打你们的客服电话一直占线，排队排了半个多小时。",
+    "我朋友跟我说以前也遇到过类似的情况。",
+    "我也不太懂这些操作，都是按照页面上的提示一步一步来的。",
+    "你们的页面写得太复杂了，老年人根本看不懂。",
+    "我已经截图保存了，需要的话可以发给你们。",
+    "真的希望你们能认真对待用户的问题。",
+    "我不想再浪费时间了，麻烦尽快给我一个答复。",
+    "今天早上又看了一遍，情况还是一样。",
+    "我当时用的是手机，网络信号也挺好的。",
+    "我身边好几个人都在用你们的产品，我也是被推荐来的。",
+    "这件事已经拖了快一个星期了。",
+    "如果解决不了我只能去别的平台了。",
+    "我对你们的服务一直挺满意的，就是这次有点失望。",
+]
 LONGEST = 2000  # connectors/guard.py MAX_MESSAGE_CHARS
 
 
@@ -71,7 +90,7 @@ def messages(settings: Settings, variant: int = 0) -> dict[str, str]:
     answers = "".join(e.answer.replace("\n", "") for e in load_kb(settings.kb_dir).entries)
     rng = random.Random(variant + 1)
     start = variant * 577 % max(len(answers) - LONGEST, 1)
-    out = {f"complaint {n}": answers[start:start + n] for n in (250, 500, 1000, LONGEST)}
+    out = {f"complaint {n}": answers[start : start + n] for n in (250, 500, 1000, LONGEST)}
     out[f"random CJK {LONGEST}"] = "".join(chr(rng.randint(0x4E00, 0x9FA5)) for _ in range(LONGEST))
     out[f"one character ×{LONGEST}"] = "测验试题库"[variant % 5] * LONGEST
     out[f"digits {LONGEST}"] = "".join(rng.choice("0123456789") for _ in range(LONGEST))
@@ -81,8 +100,12 @@ def messages(settings: Settings, variant: int = 0) -> dict[str, str]:
 
 def paraphrases() -> list[dict]:
     """The held-out paraphrases of the sample KB (tests/data/paraphrases)."""
-    return [json.loads(line) for path in sorted((ROOT / "tests" / "data" / "paraphrases").glob("*.jsonl"))
-            for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [
+        json.loads(line)
+        for path in sorted((ROOT / "tests" / "data" / "paraphrases").glob("*.jsonl"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
 
 
 @contextlib.contextmanager
@@ -122,8 +145,12 @@ def measure(searcher, text: str, repeat: int) -> dict:
         _, decision, _ = resolve(searcher, text, None, searcher.settings.bot.followup_max_chars)
         walls.append(time.perf_counter() - w0)
         cpus.append(cpu_s() - c0)
-    return {"cpu_ms": round(statistics.median(cpus) * 1000, 1), "wall_ms": round(statistics.median(walls) * 1000, 1),
-            "decision": decision.action, "tokens": token_count(searcher, text)}
+    return {
+        "cpu_ms": round(statistics.median(cpus) * 1000, 1),
+        "wall_ms": round(statistics.median(walls) * 1000, 1),
+        "decision": decision.action,
+        "tokens": token_count(searcher, text),
+    }
 
 
 def cost(searcher, settings: Settings, repeat: int) -> dict:
@@ -135,7 +162,8 @@ def cost(searcher, settings: Settings, repeat: int) -> dict:
                 "cpu_ms": round(statistics.mean(r["cpu_ms"] for r in ordinary), 1),
                 "wall_ms": round(statistics.mean(r["wall_ms"] for r in ordinary), 1),
                 "tokens": round(statistics.mean(r["tokens"] or 0 for r in ordinary), 1),
-                "decision": f"{sum(r['decision'] == 'answer' for r in ordinary)}/10 answered"}
+                "decision": f"{sum(r['decision'] == 'answer' for r in ordinary)}/10 answered",
+            }
             for name, text in messages(settings).items():
                 rows.setdefault(name, {})[label] = measure(searcher, text, repeat)
                 print(label, name, rows[name][label], flush=True)
@@ -249,8 +277,9 @@ def rest(settings: Settings, repeat: int) -> dict:
 
     settings = settings.replace(bot=settings.bot.__class__(rasa_port=free_port(), action_port=free_port()))
     build_and_publish(settings)
-    bot = start_bot(settings, models_dir=ROOT / "var" / "models", log_dir=settings.data_dir / "logs",
-                    say=lambda _: None)
+    bot = start_bot(
+        settings, models_dir=ROOT / "var" / "models", log_dir=settings.data_dir / "logs", say=lambda _: None
+    )
     pids = {name: proc.pid for name, proc in bot.processes.items()}
     sent = 0
 
@@ -271,8 +300,10 @@ def rest(settings: Settings, repeat: int) -> dict:
         # A distinct text every time: the action server caches repeated questions.
         ordinary = [row["query"] for row in random.Random(3).sample(paraphrases(), 10 * repeat)]
         variants = [messages(settings, variant) for variant in range(repeat)]
-        groups = {"ordinary (held-out paraphrases)": ordinary,
-                  **{name: [v[name] for v in variants] for name in variants[0]}}
+        groups = {
+            "ordinary (held-out paraphrases)": ordinary,
+            **{name: [v[name] for v in variants] for name in variants[0]},
+        }
         for name, group in groups.items():
             walls, action_cpu, rasa_cpu, replied = [], 0.0, 0.0, 0
             for text in group:
@@ -284,10 +315,13 @@ def rest(settings: Settings, repeat: int) -> dict:
                 rasa_cpu += proc_cpu_s(pids["rasa"]) - r0
                 replied += bool(replies)
             # /proc counts CPU in 10 ms ticks: the mean over the group, not a median.
-            out[name] = {"messages": len(group), "latency_ms": round(statistics.median(walls) * 1000, 1),
-                         "action_cpu_ms": round(action_cpu / len(group) * 1000, 1),
-                         "rasa_cpu_ms": round(rasa_cpu / len(group) * 1000, 1),
-                         "replied": f"{replied}/{len(group)}"}
+            out[name] = {
+                "messages": len(group),
+                "latency_ms": round(statistics.median(walls) * 1000, 1),
+                "action_cpu_ms": round(action_cpu / len(group) * 1000, 1),
+                "rasa_cpu_ms": round(rasa_cpu / len(group) * 1000, 1),
+                "replied": f"{replied}/{len(group)}",
+            }
             print("rest", name, out[name], flush=True)
     finally:
         bot.stop()

@@ -1,6 +1,6 @@
 """Dev-benchmark quality: BM25 only, dense only, hybrid (the default).
 
-    .venv/bin/python benchmarks/quality.py
+.venv/bin/python benchmarks/quality.py
 """
 
 from __future__ import annotations
@@ -24,8 +24,7 @@ def main() -> None:
         _, results = ranked_results(entries, queries, tuned, embedder=embedder)
         rows[name] = metrics(queries, results, tuned)
         print(name, rows[name])
-    save("quality", {"benchmark": "shared/eval dev", "dense_weight": settings.retrieval.dense_weight,
-                     "results": rows})
+    save("quality", {"benchmark": "shared/eval dev", "dense_weight": settings.retrieval.dense_weight, "results": rows})
 
 
 if __name__ == "__main__":

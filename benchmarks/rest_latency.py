@@ -26,10 +26,24 @@ from faqbot.config import load_settings
 
 # A realistic mix: FAQ paraphrases, small talk, feedback and the odd miss.
 MESSAGES = [
-    "提现手续费是多少", "提币一般要多久到账", "充值一直没到账怎么办", "忘记登录密码了怎么办",
-    "收不到短信验证码", "账户被冻结了怎么回事", "七天无理由退货运费谁出", "退款多久能到账",
-    "怎么投诉商家", "个人能申请POS机吗", "企业认证可以取消吗", "你好", "谢谢", "/feedback_positive",
-    "提現手續費怎麼算", "这个问题你们肯定回答不了吧", "那要多久？", "商家不发货怎么办",
+    "提现手续费是多少",
+    "提币一般要多久到账",
+    "充值一直没到账怎么办",
+    "忘记登录密码了怎么办",
+    "收不到短信验证码",
+    "账户被冻结了怎么回事",
+    "七天无理由退货运费谁出",
+    "退款多久能到账",
+    "怎么投诉商家",
+    "个人能申请POS机吗",
+    "企业认证可以取消吗",
+    "你好",
+    "谢谢",
+    "/feedback_positive",
+    "提現手續費怎麼算",
+    "这个问题你们肯定回答不了吧",
+    "那要多久？",
+    "商家不发货怎么办",
 ]
 
 
@@ -69,7 +83,7 @@ async def _load(url: str, users: int, seconds: float, rate: float | None) -> dic
     failures = 0
     stop_at = time.monotonic() + seconds
 
-    async def user(session: "aiohttp.ClientSession", n: int) -> None:
+    async def user(session: aiohttp.ClientSession, n: int) -> None:
         nonlocal failures
         rng = random.Random(n)
         interval = users / rate if rate else 0.0
@@ -94,9 +108,15 @@ async def _load(url: str, users: int, seconds: float, rate: float | None) -> dic
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=users)) as session:
         await asyncio.gather(*(user(session, n) for n in range(users)))
     elapsed = time.monotonic() - started
-    return {"users": users, "offered_rate": rate or "closed loop", "messages": len(latencies),
-            "failures": failures, "messages_per_s": round(len(latencies) / elapsed, 1),
-            "p50_ms": percentile_ms(latencies, 50), "p99_ms": percentile_ms(latencies, 99)}
+    return {
+        "users": users,
+        "offered_rate": rate or "closed loop",
+        "messages": len(latencies),
+        "failures": failures,
+        "messages_per_s": round(len(latencies) / elapsed, 1),
+        "p50_ms": percentile_ms(latencies, 50),
+        "p99_ms": percentile_ms(latencies, 99),
+    }
 
 
 def edit_to_served(bot, settings) -> dict:
@@ -105,8 +125,10 @@ def edit_to_served(bot, settings) -> dict:
     path = settings.kb_dir / "exchange-deposit-withdrawal.yml"
     marker = f"（更新 {time.time():.0f}）"
     text = path.read_text(encoding="utf-8")
-    path.write_text(text.replace("提现手续费主要用于支付区块链网络费用", marker + "提现手续费主要用于支付区块链网络费用", 1),
-                    encoding="utf-8")
+    path.write_text(
+        text.replace("提现手续费主要用于支付区块链网络费用", marker + "提现手续费主要用于支付区块链网络费用", 1),
+        encoding="utf-8",
+    )
     failures, stop = 0, threading.Event()
 
     def hammer() -> None:  # traffic during the switch must not fail
@@ -130,9 +152,11 @@ def edit_to_served(bot, settings) -> dict:
         time.sleep(0.05)
     stop.set()
     thread.join()
-    return {"publish_s": round(published - started, 2),
-            "published_to_served_s": round(served - published, 2) if served else None,
-            "failed_requests_during_switch": failures}
+    return {
+        "publish_s": round(published - started, 2),
+        "published_to_served_s": round(served - published, 2) if served else None,
+        "failed_requests_during_switch": failures,
+    }
 
 
 def main() -> None:
@@ -142,8 +166,11 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="faqbot-bench-"))
     shutil.copytree(ROOT / "kb_content", work / "kb")
     base = load_settings(env={})
-    settings = base.replace(kb_dir=work / "kb", data_dir=work / "var",
-                            bot=base.bot.__class__(rasa_port=free_port(), action_port=free_port()))
+    settings = base.replace(
+        kb_dir=work / "kb",
+        data_dir=work / "var",
+        bot=base.bot.__class__(rasa_port=free_port(), action_port=free_port()),
+    )
     from indexer.service import build_and_publish
 
     build_and_publish(settings)  # index build is measured elsewhere (scale.py)
@@ -164,8 +191,7 @@ def main() -> None:
     finally:
         bot.stop()
         shutil.rmtree(work, ignore_errors=True)
-    save("rest_latency", {"startup_s": round(startup, 1), "seconds_per_run": args.seconds,
-                          "runs": runs, "edit": edit})
+    save("rest_latency", {"startup_s": round(startup, 1), "seconds_per_run": args.seconds, "runs": runs, "edit": edit})
 
 
 if __name__ == "__main__":

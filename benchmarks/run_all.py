@@ -5,7 +5,14 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-for script in ("quality.py", "calibrate.py", "edit_publish.py", "scale.py", "rest_latency.py", "channel_latency.py",
-               "long_message.py"):
+for script in (
+    "quality.py",
+    "calibrate.py",
+    "edit_publish.py",
+    "scale.py",
+    "rest_latency.py",
+    "channel_latency.py",
+    "long_message.py",
+):
     print(f"== {script}", flush=True)
     subprocess.run([sys.executable, str(HERE / script)], check=True, cwd=HERE)

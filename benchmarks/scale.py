@@ -20,12 +20,65 @@ from faqbot.config import load_settings
 from indexer.decide import decide
 from indexer.kb import FaqEntry
 
-TOPICS = ["提现", "充值", "账户", "密码", "订单", "退款", "退货", "发票", "物流", "会员", "积分", "优惠券",
-          "POS机", "费率", "结算", "认证", "营业执照", "手续费", "冻结", "客服", "投诉", "保修", "换货"]
-ASKS = ["怎么{t}{o}", "{o}的{t}为什么失败", "{t}{o}要多久", "{o}{t}收费吗", "{t}{o}需要什么材料",
-        "能不能取消{o}{t}", "{o}{t}在哪里查看", "{t}{o}有限额吗", "为什么我的{o}{t}还没到", "{o}怎么修改{t}"]
-OBJECTS = ["银行卡", "手机号", "邮箱", "app", "网页版", "子账户", "企业账户", "个人账户", "新设备", "海外账户",
-           "旗舰店", "自营商品", "第三方商家", "定制商品", "二手商品", "小程序", "公众号", "门店", "商户", "代理商"]
+TOPICS = [
+    "提现",
+    "充值",
+    "账户",
+    "密码",
+    "订单",
+    "退款",
+    "退货",
+    "发票",
+    "物流",
+    "会员",
+    "积分",
+    "优惠券",
+    "POS机",
+    "费率",
+    "结算",
+    "认证",
+    "营业执照",
+    "手续费",
+    "冻结",
+    "客服",
+    "投诉",
+    "保修",
+    "换货",
+]
+ASKS = [
+    "怎么{t}{o}",
+    "{o}的{t}为什么失败",
+    "{t}{o}要多久",
+    "{o}{t}收费吗",
+    "{t}{o}需要什么材料",
+    "能不能取消{o}{t}",
+    "{o}{t}在哪里查看",
+    "{t}{o}有限额吗",
+    "为什么我的{o}{t}还没到",
+    "{o}怎么修改{t}",
+]
+OBJECTS = [
+    "银行卡",
+    "手机号",
+    "邮箱",
+    "app",
+    "网页版",
+    "子账户",
+    "企业账户",
+    "个人账户",
+    "新设备",
+    "海外账户",
+    "旗舰店",
+    "自营商品",
+    "第三方商家",
+    "定制商品",
+    "二手商品",
+    "小程序",
+    "公众号",
+    "门店",
+    "商户",
+    "代理商",
+]
 
 
 def synthetic_kb(n: int, seed: int = 7) -> list[FaqEntry]:
@@ -35,8 +88,15 @@ def synthetic_kb(n: int, seed: int = 7) -> list[FaqEntry]:
         t = rng.choice(TOPICS)
         o = f"{rng.choice(OBJECTS)}{i}号"
         qs = rng.sample(ASKS, 3)
-        entries.append(FaqEntry(id=f"syn-{i}", question=qs[0].format(t=t, o=o), answer=f"答案 {i}",
-                                category="合成", similar=tuple(q.format(t=t, o=o) for q in qs[1:])))
+        entries.append(
+            FaqEntry(
+                id=f"syn-{i}",
+                question=qs[0].format(t=t, o=o),
+                answer=f"答案 {i}",
+                category="合成",
+                similar=tuple(q.format(t=t, o=o) for q in qs[1:]),
+            )
+        )
     return entries
 
 
@@ -77,12 +137,19 @@ def run(size: int, settings, embedder) -> dict:
             embedder.embed([q + "x"], "query")
             embed_only.append(time.perf_counter() - t)
     cache.close()
-    return {"entries": size, "vectors": cold["counts"]["vectors"], "dense_index": cold["dense_index"],
-            "build_cold_s": round(cold_s, 1), "build_cached_embeddings_s": round(warm_s, 2),
-            "query_p50_ms": percentile_ms(unique, 50), "query_p99_ms": percentile_ms(unique, 99),
-            "repeat_query_p50_ms": percentile_ms(repeated, 50), "repeat_query_p99_ms": percentile_ms(repeated, 99),
-            "embed_one_query_p50_ms": percentile_ms(embed_only, 50),
-            "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+    return {
+        "entries": size,
+        "vectors": cold["counts"]["vectors"],
+        "dense_index": cold["dense_index"],
+        "build_cold_s": round(cold_s, 1),
+        "build_cached_embeddings_s": round(warm_s, 2),
+        "query_p50_ms": percentile_ms(unique, 50),
+        "query_p99_ms": percentile_ms(unique, 99),
+        "repeat_query_p50_ms": percentile_ms(repeated, 50),
+        "repeat_query_p99_ms": percentile_ms(repeated, 99),
+        "embed_one_query_p50_ms": percentile_ms(embed_only, 50),
+        "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }
 
 
 def main() -> None:

@@ -189,14 +189,17 @@ class PlatformOutput(OutputChannel):
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         await self.post(recipient_id, text, None)
 
-    async def send_text_with_buttons(self, recipient_id: str, text: str, buttons: list[dict[str, Any]],
-                                     **kwargs: Any) -> None:
+    async def send_text_with_buttons(
+        self, recipient_id: str, text: str, buttons: list[dict[str, Any]], **kwargs: Any
+    ) -> None:
         await self.post(recipient_id, text, buttons)
 
-    async def send_quick_replies(self, recipient_id: str, text: str, quick_replies: list[dict[str, Any]],
-                                 **kwargs: Any) -> None:
+    async def send_quick_replies(
+        self, recipient_id: str, text: str, quick_replies: list[dict[str, Any]], **kwargs: Any
+    ) -> None:
         await self.post(recipient_id, text, quick_replies)
 
     async def send_custom_json(self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any) -> None:
-        logging.getLogger(type(self).__module__).warning("custom JSON replies are not supported; dropped one for %s",
-                                                         recipient_id)
+        logging.getLogger(type(self).__module__).warning(
+            "custom JSON replies are not supported; dropped one for %s", recipient_id
+        )

@@ -108,21 +108,30 @@ class DingTalkApi:
         self.token = AccessToken(self._fetch_token)
 
     async def _fetch_token(self) -> tuple[str, float]:
-        body = await request_json("dingtalk", "POST", f"{self.base}/v1.0/oauth2/accessToken",
-                                  json={"appKey": self.app_key, "appSecret": self.app_secret})
+        body = await request_json(
+            "dingtalk",
+            "POST",
+            f"{self.base}/v1.0/oauth2/accessToken",
+            json={"appKey": self.app_key, "appSecret": self.app_secret},
+        )
         if not isinstance(body, dict) or not body.get("accessToken"):
             raise PlatformError("dingtalk", "v1.0/oauth2/accessToken", f"no accessToken in {str(body)[:200]}")
         return str(body["accessToken"]), float(body.get("expireIn") or 7200)
 
     async def send_private(self, robot_code: str, staff_id: str, text: str) -> bool:
         """A text message to one user; True if DingTalk accepted it for that user."""
-        payload = {"robotCode": robot_code, "userIds": [staff_id], "msgKey": "sampleText",
-                   "msgParam": json.dumps({"content": text}, ensure_ascii=False)}
+        payload = {
+            "robotCode": robot_code,
+            "userIds": [staff_id],
+            "msgKey": "sampleText",
+            "msgParam": json.dumps({"content": text}, ensure_ascii=False),
+        }
         for attempt in (1, 2):
             headers = {"x-acs-dingtalk-access-token": await self.token.get()}
             try:
-                body = await request_json("dingtalk", "POST", f"{self.base}/v1.0/robot/oToMessages/batchSend",
-                                          json=payload, headers=headers)
+                body = await request_json(
+                    "dingtalk", "POST", f"{self.base}/v1.0/robot/oToMessages/batchSend", json=payload, headers=headers
+                )
             except PlatformError as exc:
                 if exc.code in (401, 403) and attempt == 1:  # token revoked or expired early
                     log.warning("access token refused (%s); fetching a new one", exc.reason)
@@ -180,23 +189,34 @@ class DingTalkOutput(PlatformOutput):
         last = pieces[-1]
         # The card's titles come back as text; through batchSend (no card) numbers do.
         self.channel.choices.offer(recipient_id, buttons)
-        card = {"title": title_of(last or str(buttons[0].get("title", ""))), "text": last or "请选择：",
-                "btnOrientation": "1",
-                "btns": [{"title": str(b.get("title", "")),
-                          "actionURL": "dtmd://dingtalkclient/sendMessage?content="
-                                       + quote(str(b.get("title", "")), safe="")} for b in buttons]}
+        card = {
+            "title": title_of(last or str(buttons[0].get("title", ""))),
+            "text": last or "请选择：",
+            "btnOrientation": "1",
+            "btns": [
+                {
+                    "title": str(b.get("title", "")),
+                    "actionURL": "dtmd://dingtalkclient/sendMessage?content=" + quote(str(b.get("title", "")), safe=""),
+                }
+                for b in buttons
+            ],
+        }
         await self._deliver(recipient_id, {"msgtype": "actionCard", "actionCard": card}, numbered(last, buttons))
 
     async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
-        await self._deliver(recipient_id, {"msgtype": "markdown",
-                                           "markdown": {"title": "图片", "text": f"![图片]({image})"}}, image)
+        await self._deliver(
+            recipient_id, {"msgtype": "markdown", "markdown": {"title": "图片", "text": f"![图片]({image})"}}, image
+        )
 
     async def send_custom_json(self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any) -> None:
         if "msgtype" in json_message:  # a native DingTalk message from a custom response
             await self._deliver(recipient_id, json_message, json.dumps(json_message, ensure_ascii=False))
         else:
-            log.warning("dropped a custom message without 'msgtype' for %s: %.200s", recipient_id,
-                        json.dumps(json_message, ensure_ascii=False))
+            log.warning(
+                "dropped a custom message without 'msgtype' for %s: %.200s",
+                recipient_id,
+                json.dumps(json_message, ensure_ascii=False),
+            )
 
 
 class DingTalkOutbound(SignedOutbound):
@@ -207,8 +227,9 @@ class DingTalkOutbound(SignedOutbound):
     def __init__(self, channel: DingTalkInput) -> None:
         self.channel = channel
 
-    async def push(self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None,
-                   meta: dict[str, Any] | None) -> bool:
+    async def push(
+        self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None, meta: dict[str, Any] | None
+    ) -> bool:
         if buttons:
             self.channel.choices.offer(recipient_id, buttons)
             text = numbered(text, buttons)
@@ -225,8 +246,9 @@ class DingTalkOutbound(SignedOutbound):
         except PlatformError as exc:  # the sessionWebhook may still reach the user
             log.error("batchSend to %s failed: %s", recipient_id, exc)
         if contact and contact.webhook_valid():
-            return all([await post_to_webhook(contact.webhook, {"msgtype": "text", "text": {"content": p}})
-                        for p in pieces])
+            return all(
+                [await post_to_webhook(contact.webhook, {"msgtype": "text", "text": {"content": p}}) for p in pieces]
+            )
         return False
 
 
@@ -259,8 +281,9 @@ class DingTalkInput(PlatformChannel):
         self.contacts[user] = contact
 
     def verify(self, request: Request) -> Any:
-        refused = check_sign(request.headers.get("timestamp"), request.headers.get("sign"), self.app_secret,
-                             time.time() * 1000)
+        refused = check_sign(
+            request.headers.get("timestamp"), request.headers.get("sign"), self.app_secret, time.time() * 1000
+        )
         if refused:
             raise Refusal(401 if "missing" in refused else 403, refused)
         try:
@@ -278,8 +301,12 @@ class DingTalkInput(PlatformChannel):
     async def _message_of(self, body: dict[str, Any]) -> UserMessage | None:
         staff_id = str(body.get("senderStaffId") or "")
         sender = staff_id or str(body["senderId"])
-        contact = Contact(staff_id, str(body.get("robotCode") or self.app_key), str(body.get("sessionWebhook") or ""),
-                          _int(body.get("sessionWebhookExpiredTime")))
+        contact = Contact(
+            staff_id,
+            str(body.get("robotCode") or self.app_key),
+            str(body.get("sessionWebhook") or ""),
+            _int(body.get("sessionWebhookExpiredTime")),
+        )
         self.remember(sender, contact)
         output = DingTalkOutput(self, contact)
         if body.get("msgtype") != "text":
@@ -293,10 +320,19 @@ class DingTalkInput(PlatformChannel):
         text = text.strip()
         if not text:
             return None
-        metadata = {"conversation_id": body.get("conversationId"), "group": group,
-                    "sender_nick": body.get("senderNick")}
-        return UserMessage(self.choices.resolve(sender, text, titles=True), output, sender, input_channel=self.name(),
-                           metadata=metadata, message_id=str(body["msgId"]))
+        metadata = {
+            "conversation_id": body.get("conversationId"),
+            "group": group,
+            "sender_nick": body.get("senderNick"),
+        }
+        return UserMessage(
+            self.choices.resolve(sender, text, titles=True),
+            output,
+            sender,
+            input_channel=self.name(),
+            metadata=metadata,
+            message_id=str(body["msgId"]),
+        )
 
 
 def allowed_origins(setting: str) -> frozenset[tuple[str, str, int]]:

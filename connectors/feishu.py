@@ -60,8 +60,11 @@ CARD_LIMIT = 3000
 MAX_USERS = 100_000
 TOKEN_INVALID = {99991661, 99991663, 99991668}
 NOT_TEXT = "目前只能处理文字消息，请用文字描述您的问题。"
-MESSAGE, CARD_ACTION, P2P_ENTERED = ("im.message.receive_v1", "card.action.trigger",
-                                     "im.chat.access_event.bot_p2p_chat_entered_v1")
+MESSAGE, CARD_ACTION, P2P_ENTERED = (
+    "im.message.receive_v1",
+    "card.action.trigger",
+    "im.chat.access_event.bot_p2p_chat_entered_v1",
+)
 _MENTION = re.compile(r"@_user_\d+")
 _CODE = re.compile(r'"code"\s*:\s*(\d+)')
 
@@ -90,10 +93,20 @@ def decrypt(encrypted: str, encrypt_key: str) -> dict[str, Any]:
 def card(text: str, buttons: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     elements: list[dict[str, Any]] = [{"tag": "markdown", "content": text}] if text.strip() else []
     if buttons:
-        elements.append({"tag": "action", "actions": [
-            {"tag": "button", "type": "primary" if i == 0 else "default",
-             "text": {"tag": "plain_text", "content": str(b.get("title", ""))},
-             "value": {"payload": str(b.get("payload") or b.get("title", ""))}} for i, b in enumerate(buttons)]})
+        elements.append(
+            {
+                "tag": "action",
+                "actions": [
+                    {
+                        "tag": "button",
+                        "type": "primary" if i == 0 else "default",
+                        "text": {"tag": "plain_text", "content": str(b.get("title", ""))},
+                        "value": {"payload": str(b.get("payload") or b.get("title", ""))},
+                    }
+                    for i, b in enumerate(buttons)
+                ],
+            }
+        )
     return {"config": {"wide_screen_mode": True}, "elements": elements}
 
 
@@ -119,18 +132,31 @@ class FeishuApi:
         self.token = AccessToken(self._fetch_token)
 
     async def _fetch_token(self) -> tuple[str, float]:
-        body = await request_json("feishu", "POST", f"{self.base}/open-apis/auth/v3/tenant_access_token/internal",
-                                  json={"app_id": self.app_id, "app_secret": self.app_secret})
+        body = await request_json(
+            "feishu",
+            "POST",
+            f"{self.base}/open-apis/auth/v3/tenant_access_token/internal",
+            json={"app_id": self.app_id, "app_secret": self.app_secret},
+        )
         if not isinstance(body, dict) or body.get("code") != 0 or not body.get("tenant_access_token"):
-            raise PlatformError("feishu", "tenant_access_token", f"{(body or {}).get('msg') or body}",
-                                code=(body or {}).get("code") if isinstance(body, dict) else None)
+            raise PlatformError(
+                "feishu",
+                "tenant_access_token",
+                f"{(body or {}).get('msg') or body}",
+                code=(body or {}).get("code") if isinstance(body, dict) else None,
+            )
         return str(body["tenant_access_token"]), float(body.get("expire") or 7200)
 
-    async def send(self, receive_id: str, id_type: str, msg_type: str, content: dict[str, Any],
-                   idempotency_key: str) -> None:
+    async def send(
+        self, receive_id: str, id_type: str, msg_type: str, content: dict[str, Any], idempotency_key: str
+    ) -> None:
         """Raises ``PlatformError`` when Feishu refuses the message."""
-        payload = {"receive_id": receive_id, "msg_type": msg_type,
-                   "content": json.dumps(content, ensure_ascii=False), "uuid": idempotency_key}
+        payload = {
+            "receive_id": receive_id,
+            "msg_type": msg_type,
+            "content": json.dumps(content, ensure_ascii=False),
+            "uuid": idempotency_key,
+        }
         url = f"{self.base}/open-apis/im/v1/messages?receive_id_type={id_type}"
         for attempt in (1, 2):
             headers = {"Authorization": f"Bearer {await self.token.get()}"}
@@ -171,8 +197,7 @@ class FeishuOutput(PlatformOutput):
             try:
                 await self.api.send(self.receive_id, self.id_type, msg_type, content, key)
             except PlatformError as exc:  # logged, not raised: the user cannot be reached this way anyway
-                log.error("reply %d to %s (event %s) failed: %s", self.count, recipient_id,
-                          self.event_id, exc)
+                log.error("reply %d to %s (event %s) failed: %s", self.count, recipient_id, self.event_id, exc)
 
     async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
         await self.post(recipient_id, f"[图片]({image})", None)
@@ -186,14 +211,18 @@ class FeishuOutbound(SignedOutbound):
     def __init__(self, channel: FeishuInput) -> None:
         self.channel = channel
 
-    async def push(self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None,
-                   meta: dict[str, Any] | None) -> bool:
+    async def push(
+        self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None, meta: dict[str, Any] | None
+    ) -> bool:
         chat_id = self.channel.chats.get(recipient_id)
         receive_id, id_type = (chat_id, "chat_id") if chat_id else (recipient_id, "open_id")
         seq = (meta or {}).get("seq")
         for n, (msg_type, content) in enumerate(messages_for(text, buttons), 1):
-            key = (hashlib.sha256(f"handoff:{recipient_id}:{seq}:{n}".encode()).hexdigest()[:40]
-                   if seq is not None else uuid.uuid4().hex)
+            key = (
+                hashlib.sha256(f"handoff:{recipient_id}:{seq}:{n}".encode()).hexdigest()[:40]
+                if seq is not None
+                else uuid.uuid4().hex
+            )
             await self.channel.api.send(receive_id, id_type, msg_type, content, key)
         return True
 
@@ -207,12 +236,22 @@ class FeishuInput(PlatformChannel):
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], settings: Settings) -> FeishuInput:
-        return cls(env.get("FEISHU_APP_ID", "").strip(), env.get("FEISHU_APP_SECRET", "").strip(),
-                   env.get("FEISHU_VERIFICATION_TOKEN", "").strip(), env.get("FEISHU_ENCRYPT_KEY", "").strip(),
-                   settings)
+        return cls(
+            env.get("FEISHU_APP_ID", "").strip(),
+            env.get("FEISHU_APP_SECRET", "").strip(),
+            env.get("FEISHU_VERIFICATION_TOKEN", "").strip(),
+            env.get("FEISHU_ENCRYPT_KEY", "").strip(),
+            settings,
+        )
 
-    def __init__(self, app_id: str, app_secret: str, verification_token: str, encrypt_key: str = "",
-                 settings: Settings | None = None) -> None:
+    def __init__(
+        self,
+        app_id: str,
+        app_secret: str,
+        verification_token: str,
+        encrypt_key: str = "",
+        settings: Settings | None = None,
+    ) -> None:
         super().__init__(settings)
         self.verification_token, self.encrypt_key = verification_token, encrypt_key
         self.api = FeishuApi(self.config.feishu_api, app_id, app_secret)
@@ -237,8 +276,9 @@ class FeishuInput(PlatformChannel):
         if event_type not in (MESSAGE, CARD_ACTION, P2P_ENTERED):
             log.info("ignored event %s of type %r", event_id, event_type)
             return response.json({}), []
-        return response.json({}), [Incoming([f"feishu:{event_id}"], lambda: self._message_of(event_id, event_type,
-                                                                                             event))]
+        return response.json({}), [
+            Incoming([f"feishu:{event_id}"], lambda: self._message_of(event_id, event_type, event))
+        ]
 
     def authentic_body(self, raw: bytes, headers: Any) -> dict[str, Any]:
         """The (decrypted) request body, or ``Refusal`` with why."""
@@ -262,8 +302,7 @@ class FeishuInput(PlatformChannel):
             raise Refusal(401, "a plain body while an Encrypt Key is set (Feishu encrypts every request)")
         header = body.get("header")
         token = header.get("token") if isinstance(header, dict) else body.get("token")
-        if not isinstance(token, str) or not hmac.compare_digest(token.encode(),
-                                                                 self.verification_token.encode()):
+        if not isinstance(token, str) or not hmac.compare_digest(token.encode(), self.verification_token.encode()):
             raise Refusal(401, "the verification token does not match FEISHU_VERIFICATION_TOKEN")
         return body
 
@@ -289,8 +328,9 @@ class FeishuInput(PlatformChannel):
             if not text:
                 return None
             metadata = {"chat_id": chat_id, "chat_type": message.get("chat_type")}
-            return UserMessage(text, output, open_id, input_channel=self.name(), metadata=metadata,
-                               message_id=message_id or event_id)
+            return UserMessage(
+                text, output, open_id, input_channel=self.name(), metadata=metadata, message_id=message_id or event_id
+            )
         if event_type == CARD_ACTION:
             open_id = str((event.get("operator") or {}).get("open_id") or "")
             chat_id = str((event.get("context") or {}).get("open_chat_id") or "")
@@ -301,8 +341,14 @@ class FeishuInput(PlatformChannel):
             if chat_id:
                 self._remember(open_id, chat_id)
             output = FeishuOutput(self.api, chat_id or open_id, "chat_id" if chat_id else "open_id", event_id)
-            return UserMessage(payload, output, open_id, input_channel=self.name(),
-                               metadata={"chat_id": chat_id, "card_action": True}, message_id=event_id)
+            return UserMessage(
+                payload,
+                output,
+                open_id,
+                input_channel=self.name(),
+                metadata={"chat_id": chat_id, "card_action": True},
+                message_id=event_id,
+            )
         # P2P_ENTERED: the user opened a chat with the bot
         open_id = str((event.get("operator_id") or {}).get("open_id") or "")
         chat_id = str(event.get("chat_id") or "")
@@ -310,8 +356,14 @@ class FeishuInput(PlatformChannel):
             log.warning("p2p-entered event %s without operator_id.open_id or chat_id; ignored", event_id)
             return None
         self._remember(open_id, chat_id)
-        return UserMessage("/greet", FeishuOutput(self.api, chat_id, "chat_id", event_id), open_id,
-                           input_channel=self.name(), metadata={"chat_id": chat_id}, message_id=event_id)
+        return UserMessage(
+            "/greet",
+            FeishuOutput(self.api, chat_id, "chat_id", event_id),
+            open_id,
+            input_channel=self.name(),
+            metadata={"chat_id": chat_id},
+            message_id=event_id,
+        )
 
     def _remember(self, open_id: str, chat_id: str) -> None:
         if len(self.chats) >= MAX_USERS:

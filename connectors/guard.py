@@ -38,8 +38,9 @@ Handler = Callable[[UserMessage], Awaitable[Any]]
 class CountingOutput(OutputChannel):
     """Delegates every reply to the real output channel and counts them."""
 
-    def __init__(self, inner: OutputChannel,
-                 on_buttons: Callable[[list[dict[str, str]]], Awaitable[None]] | None = None) -> None:
+    def __init__(
+        self, inner: OutputChannel, on_buttons: Callable[[list[dict[str, str]]], Awaitable[None]] | None = None
+    ) -> None:
         self.inner = inner
         self.sent = 0
         self.buttons: list[dict[str, str]] = []  # what this turn offered, for the gate
@@ -50,9 +51,11 @@ class CountingOutput(OutputChannel):
 
     async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
         self.sent += 1
-        offered = [{"title": str(b.get("title") or b["payload"]), "payload": b["payload"]}
-                   for b in list(message.get("buttons") or []) + list(message.get("quick_replies") or [])
-                   if isinstance(b, dict) and isinstance(b.get("payload"), str)]
+        offered = [
+            {"title": str(b.get("title") or b["payload"]), "payload": b["payload"]}
+            for b in list(message.get("buttons") or []) + list(message.get("quick_replies") or [])
+            if isinstance(b, dict) and isinstance(b.get("payload"), str)
+        ]
         if offered:
             self.buttons += offered
             if self.on_buttons is not None:  # before the user can see them: a fast click must count
@@ -79,10 +82,15 @@ def guarded(on_new_message: Handler, apology: str = APOLOGY, gate: GateLookup | 
         if message.message_id and id_problem(message.message_id, "message_id") is not None:
             message.message_id = uuid.uuid4().hex  # only dedup reads platform ids, and it already has
         if len(message.text or "") > MAX_MESSAGE_CHARS:
-            log.warning("rejected a %d-character message from %s on %s", len(message.text),
-                        message.sender_id, message.input_channel)
+            log.warning(
+                "rejected a %d-character message from %s on %s",
+                len(message.text),
+                message.sender_id,
+                message.input_channel,
+            )
             await message.output_channel.send_text_message(
-                message.sender_id, TOO_LONG.format(n=len(message.text), limit=MAX_MESSAGE_CHARS))
+                message.sender_id, TOO_LONG.format(n=len(message.text), limit=MAX_MESSAGE_CHARS)
+            )
             return
         owner = gate() if gate is not None else None
         if owner is not None:
@@ -90,8 +98,9 @@ def guarded(on_new_message: Handler, apology: str = APOLOGY, gate: GateLookup | 
                 if await owner.intercept(message):
                     return
             except Exception:  # the hand-off layer is down: the bot answering beats silence
-                log.exception("the message gate failed for %s on %s; the bot answers", message.sender_id,
-                              message.input_channel)
+                log.exception(
+                    "the message gate failed for %s on %s; the bot answers", message.sender_id, message.input_channel
+                )
             try:
                 await owner.screen(message)
             except Exception:  # cannot tell what was offered: no typed payload is honoured
@@ -99,6 +108,7 @@ def guarded(on_new_message: Handler, apology: str = APOLOGY, gate: GateLookup | 
                 if (message.text or "").startswith("/"):
                     message.text = message.text.lstrip("/ ") or "？"
         started = time.perf_counter()
+
         async def offer(buttons: list[dict[str, str]]) -> None:
             if owner is not None:
                 await owner.offered(message, buttons)
@@ -115,8 +125,11 @@ def guarded(on_new_message: Handler, apology: str = APOLOGY, gate: GateLookup | 
         # /restart are plain text unless offered (the gate's screen), and no
         # offered button is silent.
         if output.sent == 0:
-            log.error("no reply produced for %s on %s (is the action server up?); sent an apology",
-                      message.sender_id, message.input_channel)
+            log.error(
+                "no reply produced for %s on %s (is the action server up?); sent an apology",
+                message.sender_id,
+                message.input_channel,
+            )
             await output.inner.send_text_message(message.sender_id, apology)
         elif owner is not None and not failed:
             try:

@@ -47,8 +47,10 @@ def id_problem(value: object, what: str = "sender") -> str | None:
         return f"'{what}' is longer than {MAX_ID_CHARS} characters"
     for char in value:
         if unicodedata.category(char) in _REFUSED_CATEGORIES:
-            return (f"'{what}' contains the character U+{ord(char):04X}, which is not allowed in an identifier "
-                    "(control, invisible, surrogate, private-use or unassigned characters)")
+            return (
+                f"'{what}' contains the character U+{ord(char):04X}, which is not allowed in an identifier "
+                "(control, invisible, surrogate, private-use or unassigned characters)"
+            )
     return None
 
 

@@ -69,11 +69,12 @@ def render(text: str, buttons: list[dict[str, Any]] | None) -> list[dict[str, An
     """``message`` objects for one bot reply, quick replies on the last one."""
     options: list[dict[str, Any]] = []
     shortened = False
-    for b in (buttons or []):
+    for b in buttons or []:
         title, payload = str(b.get("title") or b.get("payload")), str(b.get("payload") or b.get("title"))
         if len(payload) > MAX_PAYLOAD:
-            log.warning("a button's payload has %d characters (limit %d); button %r left out",
-                        len(payload), MAX_PAYLOAD, title)
+            log.warning(
+                "a button's payload has %d characters (limit %d); button %r left out", len(payload), MAX_PAYLOAD, title
+            )
             continue
         if len(options) == MAX_QUICK_REPLIES:
             log.warning("more than %d buttons; the rest left out", MAX_QUICK_REPLIES)
@@ -94,7 +95,7 @@ def render(text: str, buttons: list[dict[str, Any]] | None) -> list[dict[str, An
 
 
 def _short(title: str) -> str:
-    return title if len(title) <= MAX_TITLE else title[:MAX_TITLE - 1] + "…"
+    return title if len(title) <= MAX_TITLE else title[: MAX_TITLE - 1] + "…"
 
 
 class MessengerApi:
@@ -108,8 +109,9 @@ class MessengerApi:
             await self.call({"recipient": {"id": recipient_id}, "messaging_type": "RESPONSE", "message": message})
 
     async def call(self, body: dict[str, Any]) -> Any:
-        return await request_json("messenger", "POST", f"{self.base}/me/messages",
-                                  params={"access_token": self.token}, json=body)
+        return await request_json(
+            "messenger", "POST", f"{self.base}/me/messages", params={"access_token": self.token}, json=body
+        )
 
 
 class MessengerOutput(PlatformOutput):
@@ -126,8 +128,13 @@ class MessengerOutput(PlatformOutput):
         await self.api.send(recipient_id, text, buttons)
 
     async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
-        await self.api.call({"recipient": {"id": recipient_id}, "messaging_type": "RESPONSE",
-                             "message": {"attachment": {"type": "image", "payload": {"url": image}}}})
+        await self.api.call(
+            {
+                "recipient": {"id": recipient_id},
+                "messaging_type": "RESPONSE",
+                "message": {"attachment": {"type": "image", "payload": {"url": image}}},
+            }
+        )
 
 
 class MessengerOutbound(SignedOutbound):
@@ -138,15 +145,19 @@ class MessengerOutbound(SignedOutbound):
     def __init__(self, api: MessengerApi) -> None:
         self.api = api
 
-    async def push(self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None,
-                   meta: dict[str, Any] | None) -> bool:
+    async def push(
+        self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None, meta: dict[str, Any] | None
+    ) -> bool:
         await self.api.send(recipient_id, text, buttons)
         return True
 
 
 class MessengerInput(PlatformChannel):
-    required_env: ClassVar[tuple[str, ...]] = ("MESSENGER_PAGE_ACCESS_TOKEN", "MESSENGER_APP_SECRET",
-                                               "MESSENGER_VERIFY_TOKEN")
+    required_env: ClassVar[tuple[str, ...]] = (
+        "MESSENGER_PAGE_ACCESS_TOKEN",
+        "MESSENGER_APP_SECRET",
+        "MESSENGER_VERIFY_TOKEN",
+    )
 
     @classmethod
     def name(cls) -> str:
@@ -172,12 +183,19 @@ class MessengerInput(PlatformChannel):
         async def handshake(request: Request) -> HTTPResponse:
             mode, token = request.args.get("hub.mode", ""), request.args.get("hub.verify_token", "")
             challenge = request.args.get("hub.challenge", "")
-            if (mode == "subscribe" and challenge
-                    and hmac.compare_digest(token.encode("utf-8"), self.verify_token.encode("utf-8"))):
+            if (
+                mode == "subscribe"
+                and challenge
+                and hmac.compare_digest(token.encode("utf-8"), self.verify_token.encode("utf-8"))
+            ):
                 log.info("webhook subscription verified")
                 return response.text(challenge)
-            log.warning("refused a webhook handshake from %s (hub.mode=%r, %s verify token)", request.ip,
-                        mode, "wrong" if token else "no")
+            log.warning(
+                "refused a webhook handshake from %s (hub.mode=%r, %s verify token)",
+                request.ip,
+                mode,
+                "wrong" if token else "no",
+            )
             return response.text("forbidden", status=403)
 
     def verify(self, request: Request) -> dict[str, Any]:
@@ -188,8 +206,11 @@ class MessengerInput(PlatformChannel):
         if not isinstance(body.get("entry"), list):
             raise Refusal(400, "a signed body without an 'entry' list", "expected {object, entry: [...]}")
         if body.get("object") != "page":
-            raise Refusal(404, f"a webhook for object {str(body.get('object'))[:40]!r} (only 'page' is handled)",
-                          "only page events are handled")
+            raise Refusal(
+                404,
+                f"a webhook for object {str(body.get('object'))[:40]!r} (only 'page' is handled)",
+                "only page events are handled",
+            )
         return body
 
     async def parse(self, request: Request, body: dict[str, Any]) -> tuple[HTTPResponse, list[Incoming]]:
@@ -200,15 +221,17 @@ class MessengerInput(PlatformChannel):
                 parsed = _parse(item) if isinstance(item, dict) else None
                 if parsed is not None:
                     sender, kind, text, key = parsed
-                    items.append(Incoming([f"messenger:{key}"], self._message(sender, kind, text), group=sender,
-                                          what=kind))
+                    items.append(
+                        Incoming([f"messenger:{key}"], self._message(sender, kind, text), group=sender, what=kind)
+                    )
         return response.text("EVENT_RECEIVED"), items
 
     def _message(self, sender: str, kind: str, text: str) -> UserMessage | Callable[[], Awaitable[None]]:
         if kind == "unsupported":
             return lambda: self.api.send(sender, UNSUPPORTED, None)
-        return UserMessage(text, MessengerOutput(self.api), sender, input_channel=self.name(),
-                           metadata={"messenger": {"kind": kind}})
+        return UserMessage(
+            text, MessengerOutput(self.api), sender, input_channel=self.name(), metadata={"messenger": {"kind": kind}}
+        )
 
 
 def _parse(item: dict[str, Any]) -> tuple[str, str, str, str] | None:
@@ -232,7 +255,10 @@ def _parse(item: dict[str, Any]) -> tuple[str, str, str, str] | None:
         payload = postback.get("payload")
         if not isinstance(payload, str) or not payload:
             return None
-        key = (f"mid:{postback['mid']}" if postback.get("mid")
-               else f"postback:{sender}:{item.get('timestamp')}:{hashlib.sha256(payload.encode()).hexdigest()[:16]}")
+        key = (
+            f"mid:{postback['mid']}"
+            if postback.get("mid")
+            else f"postback:{sender}:{item.get('timestamp')}:{hashlib.sha256(payload.encode()).hexdigest()[:16]}"
+        )
         return sender, "postback", "/greet" if payload == GET_STARTED else payload, key
     return None  # delivery, read, reaction, optin, referral ...

@@ -22,8 +22,13 @@ log = logging.getLogger(__name__)
 
 
 class Outbound(Protocol):
-    async def send(self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None = None,
-                   meta: dict[str, Any] | None = None) -> bool:
+    async def send(
+        self,
+        recipient_id: str,
+        text: str,
+        buttons: list[dict[str, Any]] | None = None,
+        meta: dict[str, Any] | None = None,
+    ) -> bool:
         """Send now; True if it reached a connected client or the platform accepted it.
 
         ``meta`` says who wrote it: ``{"from": "agent", "name": "小李", "seq": 12}`` or
@@ -53,8 +58,13 @@ class SignedOutbound(ABC):
 
     platform = "platform"
 
-    async def send(self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None = None,
-                   meta: dict[str, Any] | None = None) -> bool:
+    async def send(
+        self,
+        recipient_id: str,
+        text: str,
+        buttons: list[dict[str, Any]] | None = None,
+        meta: dict[str, Any] | None = None,
+    ) -> bool:
         try:
             return await self.push(recipient_id, signed(text, meta), buttons, meta)
         except PlatformError as exc:
@@ -62,8 +72,9 @@ class SignedOutbound(ABC):
             return False
 
     @abstractmethod
-    async def push(self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None,
-                   meta: dict[str, Any] | None) -> bool:
+    async def push(
+        self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None, meta: dict[str, Any] | None
+    ) -> bool:
         """Send ``text`` (already signed); True when the platform took it, PlatformError when it refused."""
 
 
@@ -100,4 +111,3 @@ def outbounds_of(app: Any) -> Outbounds:
     """The pushes of ``app`` (empty before ``Outbounds.attach``)."""
     found = getattr(app.ctx, "outbounds", None)
     return found if isinstance(found, Outbounds) else Outbounds()
-

@@ -44,8 +44,16 @@ def client() -> httpx.AsyncClient:
     return _client
 
 
-async def request_json(platform: str, method: str, url: str, *, retries: int = 3, backoff: float = 0.5,
-                       call: str | None = None, **kwargs: Any) -> Any:
+async def request_json(
+    platform: str,
+    method: str,
+    url: str,
+    *,
+    retries: int = 3,
+    backoff: float = 0.5,
+    call: str | None = None,
+    **kwargs: Any,
+) -> Any:
     """Send one request and return its JSON body.
 
     Connection errors, timeouts, 429 and 5xx are retried ``retries`` times with
@@ -56,7 +64,7 @@ async def request_json(platform: str, method: str, url: str, *, retries: int = 3
     # (Telegram's /bot<token>/…) pass ``call``.
     call = call or url.split("?", 1)[0].split("/", 3)[-1]
     for attempt in range(retries + 1):
-        delay = backoff * (2 ** attempt)
+        delay = backoff * (2**attempt)
         try:
             reply = await client().request(method, url, **kwargs)
         except httpx.HTTPError as exc:
@@ -66,8 +74,9 @@ async def request_json(platform: str, method: str, url: str, *, retries: int = 3
                 try:
                     return reply.json() if reply.content else {}
                 except ValueError:
-                    raise PlatformError(platform, call, f"HTTP {reply.status_code} with a non-JSON body: "
-                                                        f"{reply.text[:200]!r}") from None
+                    raise PlatformError(
+                        platform, call, f"HTTP {reply.status_code} with a non-JSON body: {reply.text[:200]!r}"
+                    ) from None
             reason = f"HTTP {reply.status_code}: {reply.text[:300]}"
             if reply.status_code not in RETRY_STATUSES:
                 raise PlatformError(platform, call, reason, code=reply.status_code)
@@ -75,8 +84,7 @@ async def request_json(platform: str, method: str, url: str, *, retries: int = 3
             if retry_after.isdigit():
                 delay = min(float(retry_after), 10.0)
         if attempt < retries:
-            log.warning("%s %s failed (%s); retry %d/%d in %.1fs", platform, call, reason, attempt + 1, retries,
-                        delay)
+            log.warning("%s %s failed (%s); retry %d/%d in %.1fs", platform, call, reason, attempt + 1, retries, delay)
             await asyncio.sleep(delay)
     raise PlatformError(platform, call, f"gave up after {retries + 1} attempts: {reason}")
 

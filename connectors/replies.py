@@ -96,8 +96,11 @@ class Choices:
             return text
         typed = normalize(text).strip()
         if titles:
-            by_title = {normalize(str(b.get("title", ""))).strip(): str(b.get("payload") or b.get("title", ""))
-                        for b in offered[1] if b.get("title")}
+            by_title = {
+                normalize(str(b.get("title", ""))).strip(): str(b.get("payload") or b.get("title", ""))
+                for b in offered[1]
+                if b.get("title")
+            }
             if typed in by_title:
                 return by_title[typed]
         match = _NUMBER.match(typed)

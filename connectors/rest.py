@@ -46,14 +46,12 @@ class RestInput(InputChannel):
             if not isinstance(text, str) or not text.strip():
                 return _bad("'message' is required: a non-empty string")
             if len(text) > MAX_MESSAGE_CHARS:
-                return _bad(f"'message' has {len(text)} characters; the limit is {MAX_MESSAGE_CHARS}",
-                            status=413)
+                return _bad(f"'message' has {len(text)} characters; the limit is {MAX_MESSAGE_CHARS}", status=413)
             metadata = body.get("metadata")
             if metadata is not None and not isinstance(metadata, dict):
                 return _bad("'metadata' must be an object")
             collector = CollectingOutputChannel()
-            await handle(UserMessage(text, collector, sender, input_channel=self.name(),
-                                     metadata=metadata))
+            await handle(UserMessage(text, collector, sender, input_channel=self.name(), metadata=metadata))
             return response.json(collector.messages)
 
         return hook

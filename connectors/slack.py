@@ -96,18 +96,34 @@ def render(text: str, buttons: list[dict[str, Any]] | None) -> list[dict[str, An
         for i, b in enumerate(buttons):
             title, value = str(b.get("title") or b.get("payload")), str(b.get("payload") or b.get("title"))
             if len(value) > MAX_BUTTON_VALUE:
-                log.warning("a button's payload has %d characters (limit %d); button %r left out",
-                            len(value), MAX_BUTTON_VALUE, title)
+                log.warning(
+                    "a button's payload has %d characters (limit %d); button %r left out",
+                    len(value),
+                    MAX_BUTTON_VALUE,
+                    title,
+                )
                 continue
             if len(title) > MAX_BUTTON_TITLE:
-                title = title[:MAX_BUTTON_TITLE - 1] + "…"
-            elements.append({"type": "button", "action_id": f"faqbot_button_{i}",
-                             "text": {"type": "plain_text", "text": title, "emoji": True}, "value": value})
-        blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "plain_text", "text": pieces[-1],
-                                                                     "emoji": True}}]
+                title = title[: MAX_BUTTON_TITLE - 1] + "…"
+            elements.append(
+                {
+                    "type": "button",
+                    "action_id": f"faqbot_button_{i}",
+                    "text": {"type": "plain_text", "text": title, "emoji": True},
+                    "value": value,
+                }
+            )
+        blocks: list[dict[str, Any]] = [
+            {"type": "section", "text": {"type": "plain_text", "text": pieces[-1], "emoji": True}}
+        ]
         for start in range(0, len(elements), MAX_BUTTONS_PER_BLOCK):
-            blocks.append({"type": "actions", "block_id": f"faqbot_choices_{start // MAX_BUTTONS_PER_BLOCK}",
-                           "elements": elements[start:start + MAX_BUTTONS_PER_BLOCK]})
+            blocks.append(
+                {
+                    "type": "actions",
+                    "block_id": f"faqbot_choices_{start // MAX_BUTTONS_PER_BLOCK}",
+                    "elements": elements[start : start + MAX_BUTTONS_PER_BLOCK],
+                }
+            )
         messages[-1]["blocks"] = blocks
     return messages
 
@@ -119,15 +135,20 @@ class SlackApi:
         self.base, self.token = base_url.rstrip("/"), token
 
     async def call(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
-        reply = await request_json("slack", "POST", f"{self.base}/{method}", json=body,
-                                   headers={"Authorization": f"Bearer {self.token}",
-                                            "Content-Type": "application/json; charset=utf-8"})
+        reply = await request_json(
+            "slack",
+            "POST",
+            f"{self.base}/{method}",
+            json=body,
+            headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json; charset=utf-8"},
+        )
         if not isinstance(reply, dict) or not reply.get("ok"):  # Slack says no with HTTP 200
             raise PlatformError("slack", method, f"not ok: {reply.get('error') if isinstance(reply, dict) else reply}")
         return reply
 
-    async def post(self, channel: str, text: str, buttons: list[dict[str, Any]] | None,
-                   thread_ts: str | None = None) -> None:
+    async def post(
+        self, channel: str, text: str, buttons: list[dict[str, Any]] | None, thread_ts: str | None = None
+    ) -> None:
         for message in render(text, buttons):
             body = {"channel": channel, **message}
             if thread_ts:
@@ -149,8 +170,11 @@ class SlackOutput(PlatformOutput):
         await self.api.post(self.channel, text, buttons, self.thread_ts)
 
     async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
-        body = {"channel": self.channel, "text": image,
-                "blocks": [{"type": "image", "image_url": image, "alt_text": "image"}]}
+        body = {
+            "channel": self.channel,
+            "text": image,
+            "blocks": [{"type": "image", "image_url": image, "alt_text": "image"}],
+        }
         if self.thread_ts:
             body["thread_ts"] = self.thread_ts
         await self.api.call("chat.postMessage", body)
@@ -164,8 +188,9 @@ class SlackOutbound(SignedOutbound):
     def __init__(self, api: SlackApi) -> None:
         self.api = api
 
-    async def push(self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None,
-                   meta: dict[str, Any] | None) -> bool:
+    async def push(
+        self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None, meta: dict[str, Any] | None
+    ) -> bool:
         await self.api.post(recipient_id, text, buttons)
         return True
 
@@ -193,10 +218,17 @@ class SlackInput(PlatformChannel):
 
     def verify(self, request: Request) -> dict[str, Any] | Interaction:
         """Events API JSON, or an interactivity form's payload (``{"type": "block_actions", ...}``)."""
-        if not signature_ok(self.signing_secret, request.headers.get("X-Slack-Request-Timestamp", ""),
-                            request.body, request.headers.get("X-Slack-Signature", "")):
-            raise Refusal(401, "missing, wrong or expired X-Slack-Signature (retry "
-                          f"{request.headers.get('X-Slack-Retry-Num', '-')})", "invalid signature")
+        if not signature_ok(
+            self.signing_secret,
+            request.headers.get("X-Slack-Request-Timestamp", ""),
+            request.body,
+            request.headers.get("X-Slack-Signature", ""),
+        ):
+            raise Refusal(
+                401,
+                f"missing, wrong or expired X-Slack-Signature (retry {request.headers.get('X-Slack-Retry-Num', '-')})",
+                "invalid signature",
+            )
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type == "application/x-www-form-urlencoded":
             answer = "expected a form field 'payload' with a JSON object"
@@ -226,8 +258,14 @@ class SlackInput(PlatformChannel):
     def _event(self, body: dict[str, Any]) -> list[Incoming]:
         event = body["event"]
         kind, text = event.get("type"), event.get("text")
-        if (event.get("bot_id") or event.get("subtype") or not event.get("user") or not isinstance(text, str)
-                or kind not in ("message", "app_mention") or (kind == "message" and event.get("channel_type") != "im")):
+        if (
+            event.get("bot_id")
+            or event.get("subtype")
+            or not event.get("user")
+            or not isinstance(text, str)
+            or kind not in ("message", "app_mention")
+            or (kind == "message" and event.get("channel_type") != "im")
+        ):
             return []  # not a person writing to the bot: no loops, no channel chatter
         event_id = str(body.get("event_id") or "")
         keys = [f"slack:event:{event_id}"] if event_id else []
@@ -238,11 +276,21 @@ class SlackInput(PlatformChannel):
         text = user_text(text) or "/greet"
         thread_ts = (event.get("thread_ts") or event.get("ts")) if kind == "app_mention" else event.get("thread_ts")
         channel = str(event.get("channel") or event["user"])
-        message = UserMessage(text, SlackOutput(self.api, channel, thread_ts), str(event["user"]),
-                              input_channel=self.name(),
-                              metadata={"slack": {"channel": channel, "thread_ts": thread_ts, "event_id": event_id,
-                                                  "team_id": body.get("team_id")}},
-                              message_id=event_id or None)
+        message = UserMessage(
+            text,
+            SlackOutput(self.api, channel, thread_ts),
+            str(event["user"]),
+            input_channel=self.name(),
+            metadata={
+                "slack": {
+                    "channel": channel,
+                    "thread_ts": thread_ts,
+                    "event_id": event_id,
+                    "team_id": body.get("team_id"),
+                }
+            },
+            message_id=event_id or None,
+        )
         return [Incoming(keys, message, what="update")]
 
     def _interaction(self, payload: dict[str, Any]) -> list[Incoming]:
@@ -262,8 +310,13 @@ class SlackInput(PlatformChannel):
         key = payload.get("trigger_id") or f"{user}:{action.get('action_ts')}:{value}"
         channel = str(part("channel").get("id") or user)
         thread_ts = part("container").get("thread_ts") or part("message").get("thread_ts")
-        message = UserMessage(value, SlackOutput(self.api, channel, thread_ts), str(user), input_channel=self.name(),
-                              metadata={"slack": {"channel": channel, "thread_ts": thread_ts, "action": True}})
+        message = UserMessage(
+            value,
+            SlackOutput(self.api, channel, thread_ts),
+            str(user),
+            input_channel=self.name(),
+            metadata={"slack": {"channel": channel, "thread_ts": thread_ts, "action": True}},
+        )
         return [Incoming([f"slack:action:{key}"], message, what="button click")]
 
 

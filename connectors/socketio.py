@@ -113,8 +113,15 @@ class SocketIOInput(RasaSocketIOInput):
             if problem is not None:
                 await refuse(sid, problem)
                 return
-            await handle(UserMessage(text, SocketIOOutput(sio, self.bot_message_evt), sender,
-                                     input_channel=self.name(), metadata=metadata))
+            await handle(
+                UserMessage(
+                    text,
+                    SocketIOOutput(sio, self.bot_message_evt),
+                    sender,
+                    input_channel=self.name(),
+                    metadata=metadata,
+                )
+            )
 
         sio.on("session_request", session_request, namespace=self.namespace)
         sio.on(self.user_message_evt, user_message, namespace=self.namespace)
@@ -133,8 +140,13 @@ class SocketIOOutbound:
         self.output = SocketIOOutput(sio, bot_message_evt)
         self.sio, self.namespace = sio, namespace
 
-    async def send(self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None = None,
-                   meta: dict[str, Any] | None = None) -> bool:
+    async def send(
+        self,
+        recipient_id: str,
+        text: str,
+        buttons: list[dict[str, Any]] | None = None,
+        meta: dict[str, Any] | None = None,
+    ) -> bool:
         connected = any(True for _ in self.sio.manager.get_participants(self.namespace, recipient_id))
         if meta is None:
             if buttons:
@@ -145,7 +157,8 @@ class SocketIOOutbound:
         # One message (not one per paragraph) so the widget can show who wrote it and de-duplicate by seq.
         message: dict[str, Any] = {"text": text, "metadata": meta}
         if buttons:
-            message["quick_replies"] = [{"content_type": "text", "title": b["title"], "payload": b["payload"]}
-                                        for b in buttons]
+            message["quick_replies"] = [
+                {"content_type": "text", "title": b["title"], "payload": b["payload"]} for b in buttons
+            ]
         await self.sio.emit(self.output.bot_message_evt, message, room=recipient_id, namespace=self.namespace)
         return connected

@@ -96,8 +96,15 @@ def render(text: str, buttons: list[dict[str, Any]] | None, keys: CallbackKeys) 
     pieces = split_text(text or "", MAX_TEXT, utf16_len) or (["请选择："] if buttons else [])
     bodies: list[dict[str, Any]] = [{"text": piece} for piece in pieces]
     if buttons and bodies:
-        rows = [[{"text": str(b.get("title") or b.get("payload")),
-                  "callback_data": keys.data_for(str(b.get("payload") or b.get("title")))}] for b in buttons]
+        rows = [
+            [
+                {
+                    "text": str(b.get("title") or b.get("payload")),
+                    "callback_data": keys.data_for(str(b.get("payload") or b.get("title"))),
+                }
+            ]
+            for b in buttons
+        ]
         bodies[-1]["reply_markup"] = {"inline_keyboard": rows}
     return bodies
 
@@ -110,14 +117,19 @@ class TelegramApi:
 
     async def call(self, method: str, body: dict[str, Any]) -> Any:
         try:
-            reply = await request_json("telegram", "POST", f"{self.base}/bot{self.token}/{method}", json=body,
-                                       call=method)  # the path holds the token
+            reply = await request_json(
+                "telegram", "POST", f"{self.base}/bot{self.token}/{method}", json=body, call=method
+            )  # the path holds the token
         except PlatformError as exc:  # its text contains the URL path, i.e. the token
             raise PlatformError("telegram", method, exc.reason.replace(self.token, "<token>"), exc.code) from None
         if not isinstance(reply, dict) or not reply.get("ok"):
             description = reply.get("description") if isinstance(reply, dict) else reply
-            raise PlatformError("telegram", method, f"not ok: {description}",
-                                reply.get("error_code") if isinstance(reply, dict) else None)
+            raise PlatformError(
+                "telegram",
+                method,
+                f"not ok: {description}",
+                reply.get("error_code") if isinstance(reply, dict) else None,
+            )
         return reply.get("result")
 
     async def send(self, chat_id: str, text: str, buttons: list[dict[str, Any]] | None, keys: CallbackKeys) -> None:
@@ -150,8 +162,9 @@ class TelegramOutbound(SignedOutbound):
     def __init__(self, api: TelegramApi, keys: CallbackKeys) -> None:
         self.api, self.keys = api, keys
 
-    async def push(self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None,
-                   meta: dict[str, Any] | None) -> bool:
+    async def push(
+        self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None, meta: dict[str, Any] | None
+    ) -> bool:
         await self.api.send(recipient_id, text, buttons, self.keys)
         return True
 
@@ -172,10 +185,17 @@ class TelegramInput(PlatformChannel):
         if not match:
             raise ValueError("TELEGRAM_BOT_TOKEN must look like '123456789:AA…' (the token BotFather gave you)")
         if not _SECRET.match(secret_token):
-            why = ("it is empty" if not secret_token else f"it has {len(secret_token)} characters"
-                   if len(secret_token) > 256 else "it contains other characters")
-            raise ValueError("TELEGRAM_SECRET_TOKEN must be 1–256 characters, each A–Z, a–z, 0–9, '_' or '-' "
-                             f"(Telegram's rule for secret_token); {why}")
+            why = (
+                "it is empty"
+                if not secret_token
+                else f"it has {len(secret_token)} characters"
+                if len(secret_token) > 256
+                else "it contains other characters"
+            )
+            raise ValueError(
+                "TELEGRAM_SECRET_TOKEN must be 1–256 characters, each A–Z, a–z, 0–9, '_' or '-' "
+                f"(Telegram's rule for secret_token); {why}"
+            )
         super().__init__(settings)
         self.secret = secret_token
         self.bot_id = match.group(1)
@@ -191,8 +211,10 @@ class TelegramInput(PlatformChannel):
             if self.config.public_url:
                 in_background(self.set_webhook(self.config.public_url), "telegram setWebhook")
             else:
-                log.info("[channels] public_url is not set; not calling setWebhook (set the webhook "
-                         "yourself, with secret_token = TELEGRAM_SECRET_TOKEN)")
+                log.info(
+                    "[channels] public_url is not set; not calling setWebhook (set the webhook "
+                    "yourself, with secret_token = TELEGRAM_SECRET_TOKEN)"
+                )
 
     def verify(self, request: Request) -> dict[str, Any]:
         given = request.headers.get(SECRET_HEADER, "")
@@ -205,14 +227,16 @@ class TelegramInput(PlatformChannel):
         return update
 
     async def parse(self, request: Request, update: dict[str, Any]) -> tuple[HTTPResponse, list[Incoming]]:
-        return response.json({"ok": True}), [Incoming([f"telegram:{self.bot_id}:{update['update_id']}"],
-                                                      lambda: self.message_of(update), what="update")]
+        return response.json({"ok": True}), [
+            Incoming([f"telegram:{self.bot_id}:{update['update_id']}"], lambda: self.message_of(update), what="update")
+        ]
 
     async def set_webhook(self, public_url: str) -> None:
         url = public_url.rstrip("/") + "/webhooks/telegram/webhook"
         try:
-            await self.api.call("setWebhook", {"url": url, "secret_token": self.secret,
-                                               "allowed_updates": ALLOWED_UPDATES})
+            await self.api.call(
+                "setWebhook", {"url": url, "secret_token": self.secret, "allowed_updates": ALLOWED_UPDATES}
+            )
         except Exception as exc:
             log.error("setWebhook(%s) failed: %s; updates will not arrive until the webhook is set", url, exc)
         else:
@@ -257,7 +281,11 @@ class TelegramInput(PlatformChannel):
         return self._user_message(payload, chat_id, sender, update)
 
     def _user_message(self, text: str, chat_id: Any, sender: dict[str, Any], update: dict[str, Any]) -> UserMessage:
-        return UserMessage(text, TelegramOutput(self.api, self.keys), str(chat_id), input_channel=self.name(),
-                           metadata={"telegram": {"chat_id": chat_id, "user_id": sender.get("id"),
-                                                  "update_id": update["update_id"]}},
-                           message_id=f"telegram-{self.bot_id}-{update['update_id']}")
+        return UserMessage(
+            text,
+            TelegramOutput(self.api, self.keys),
+            str(chat_id),
+            input_channel=self.name(),
+            metadata={"telegram": {"chat_id": chat_id, "user_id": sender.get("id"), "update_id": update["update_id"]}},
+            message_id=f"telegram-{self.bot_id}-{update['update_id']}",
+        )

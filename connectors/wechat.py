@@ -46,12 +46,14 @@ class WeChatApi(ApiClient):
     """The customer-service message API (客服消息), used after the 5 s window and for agents."""
 
     def __init__(self, base: str, app_id: str, secret: str) -> None:
-        super().__init__("wechat", base, "/cgi-bin/token",
-                         {"grant_type": "client_credential", "appid": app_id, "secret": secret})
+        super().__init__(
+            "wechat", base, "/cgi-bin/token", {"grant_type": "client_credential", "appid": app_id, "secret": secret}
+        )
 
     async def send_text(self, openid: str, text: str) -> None:
-        await self.post("/cgi-bin/message/custom/send",
-                        {"touser": openid, "msgtype": "text", "text": {"content": text}})
+        await self.post(
+            "/cgi-bin/message/custom/send", {"touser": openid, "msgtype": "text", "text": {"content": text}}
+        )
 
     async def send_texts(self, openid: str, texts: list[str]) -> None:
         for text in texts:
@@ -66,8 +68,9 @@ class WeChatOutbound(SignedOutbound):
     def __init__(self, api: WeChatApi, choices: Choices) -> None:
         self.api, self.choices = api, choices
 
-    async def push(self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None,
-                   meta: dict[str, Any] | None) -> bool:
+    async def push(
+        self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None, meta: dict[str, Any] | None
+    ) -> bool:
         if buttons:
             self.choices.offer(recipient_id, buttons)
             text = numbered(text, buttons)
@@ -95,17 +98,23 @@ class WeChatInput(PassiveReplyChannel):
     def from_env(cls, env: Mapping[str, str], settings: Settings) -> WeChatInput:
         names = ("WECHAT_AES_KEY", "WECHAT_AES_KEY_OLD")
         keys = {name: env[name].strip() for name in names if env.get(name, "").strip()}
-        return cls(env["WECHAT_TOKEN"].strip(), env["WECHAT_APP_ID"].strip(), env["WECHAT_APP_SECRET"].strip(),
-                   keys, settings)
+        return cls(
+            env["WECHAT_TOKEN"].strip(), env["WECHAT_APP_ID"].strip(), env["WECHAT_APP_SECRET"].strip(), keys, settings
+        )
 
-    def __init__(self, token: str, app_id: str, app_secret: str, aes_keys: Mapping[str, str] | None = None,
-                 settings: Settings | None = None) -> None:
+    def __init__(
+        self,
+        token: str,
+        app_id: str,
+        app_secret: str,
+        aes_keys: Mapping[str, str] | None = None,
+        settings: Settings | None = None,
+    ) -> None:
         """``aes_keys``: variable name → EncodingAESKey, the current key first, then the
         previous one (safe mode; none: plaintext)."""
         super().__init__(settings)
         self.token, self.app_id = token, app_id
-        self.ciphers = [_cipher(token, key, app_id, name)
-                        for name, key in (aes_keys or {}).items()]
+        self.ciphers = [_cipher(token, key, app_id, name) for name, key in (aes_keys or {}).items()]
         self.api = WeChatApi(self.config.wechat_api, app_id, app_secret)
 
     def outbound(self) -> WeChatOutbound:
@@ -158,14 +167,18 @@ class WeChatInput(PassiveReplyChannel):
 
     # ------------------------------------------------------------ messages
 
-    async def answer(self, request: Request, body: tuple[dict[str, str], Cipher | None],
-                     handle: Handler) -> HTTPResponse:
+    async def answer(
+        self, request: Request, body: tuple[dict[str, str], Cipher | None], handle: Handler
+    ) -> HTTPResponse:
         fields, cipher = body
         user = fields.get("FromUserName", "")
         kind = fields.get("MsgType", "").lower()
         if not user or not kind:
             return self.refuse(None, Refusal(400, "the message has no FromUserName or MsgType"), "message")
-        return await self.passive_answer(handle, fields, {"wechat": {"msg_type": kind,
-                                                                     "account": fields.get("ToUserName", "")}},
-                                         lambda texts: self.api.send_texts(user, texts),
-                                         cipher.encrypt if cipher else lambda xml: xml)
+        return await self.passive_answer(
+            handle,
+            fields,
+            {"wechat": {"msg_type": kind, "account": fields.get("ToUserName", "")}},
+            lambda texts: self.api.send_texts(user, texts),
+            cipher.encrypt if cipher else lambda xml: xml,
+        )

@@ -74,9 +74,11 @@ def cdata(value: str) -> str:
 
 def text_reply_xml(to_user: str, from_user: str, content: str) -> str:
     """The passive text reply (the same format on WeChat and WeCom)."""
-    return (f"<xml><ToUserName>{cdata(to_user)}</ToUserName><FromUserName>{cdata(from_user)}</FromUserName>"
-            f"<CreateTime>{int(time.time())}</CreateTime><MsgType>{cdata('text')}</MsgType>"
-            f"<Content>{cdata(content)}</Content></xml>")
+    return (
+        f"<xml><ToUserName>{cdata(to_user)}</ToUserName><FromUserName>{cdata(from_user)}</FromUserName>"
+        f"<CreateTime>{int(time.time())}</CreateTime><MsgType>{cdata('text')}</MsgType>"
+        f"<Content>{cdata(content)}</Content></xml>"
+    )
 
 
 class Cipher:
@@ -100,12 +102,14 @@ class Cipher:
     def decrypt_body(self, encrypt: str, msg_signature: str, timestamp: str, nonce: str) -> str:
         if not encrypt:
             raise Refusal(400, "the body has no <Encrypt> field")
-        return self._guard(lambda: self.crypto.decrypt_message({"Encrypt": encrypt}, msg_signature, timestamp,
-                                                               nonce), "message")
+        return self._guard(
+            lambda: self.crypto.decrypt_message({"Encrypt": encrypt}, msg_signature, timestamp, nonce), "message"
+        )
 
     def decrypt_echo(self, echostr: str, msg_signature: str, timestamp: str, nonce: str) -> str:
-        return self._guard(lambda: self.crypto.check_signature(msg_signature, timestamp, nonce, echostr),
-                           "URL verification")
+        return self._guard(
+            lambda: self.crypto.check_signature(msg_signature, timestamp, nonce, echostr), "URL verification"
+        )
 
     def encrypt(self, xml: str) -> str:
         return self.crypto.encrypt_message(xml, secrets.token_hex(8), str(int(time.time())))
@@ -212,16 +216,27 @@ class Turn:
     metadata: dict[str, Any]
 
 
-async def passive_or_push(handle: Callable[[UserMessage], Awaitable[Any]], turn: Turn, seconds: float,
-                          choices: Choices, push: Callable[[list[str]], Awaitable[None]]) -> str | None:
+async def passive_or_push(
+    handle: Callable[[UserMessage], Awaitable[Any]],
+    turn: Turn,
+    seconds: float,
+    choices: Choices,
+    push: Callable[[list[str]], Awaitable[None]],
+) -> str | None:
     """Give the bot ``seconds``. If it finished and its answer fits in one
     message, return that text (the caller sends it as the passive reply).
     Otherwise return None at once and ``push`` the pieces in order when the bot
     is done (several messages go all through the API, so they cannot arrive
     out of order)."""
     collector = CollectingOutputChannel()
-    message = UserMessage(turn.text, collector, turn.sender, input_channel=turn.channel,
-                          metadata=turn.metadata, message_id=turn.message_id)
+    message = UserMessage(
+        turn.text,
+        collector,
+        turn.sender,
+        input_channel=turn.channel,
+        metadata=turn.metadata,
+        message_id=turn.message_id,
+    )
     task = asyncio.ensure_future(handle(message))
     done, _ = await asyncio.wait({task}, timeout=seconds)
     if done:
@@ -235,8 +250,7 @@ async def passive_or_push(handle: Callable[[UserMessage], Awaitable[Any]], turn:
     async def later() -> None:
         await task
         texts = pieces(render(collector.messages, choices, turn.sender))
-        log.info("the bot took over %.2fs for %s: %d message(s) sent through the API", seconds, turn.sender,
-                 len(texts))
+        log.info("the bot took over %.2fs for %s: %d message(s) sent through the API", seconds, turn.sender, len(texts))
         await push(texts)
 
     in_background(later(), f"the late answer to {turn.sender}")
@@ -259,22 +273,36 @@ class ApiClient:
         data = await request_json(self.platform, "GET", self.base + self._token_path, params=self._token_query)
         if not isinstance(data, dict) or data.get("errcode") or not data.get("access_token"):
             reason = data.get("errmsg", data) if isinstance(data, dict) else data
-            raise PlatformError(self.platform, self._token_path, f"no access token: {reason}",
-                                code=data.get("errcode") if isinstance(data, dict) else None)
+            raise PlatformError(
+                self.platform,
+                self._token_path,
+                f"no access token: {reason}",
+                code=data.get("errcode") if isinstance(data, dict) else None,
+            )
         return str(data["access_token"]), float(data.get("expires_in") or 7200)
 
     async def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         """POST ``body``; the reply's JSON, or PlatformError with the platform's errmsg."""
         for attempt in (1, 2):
             token = await self.token.get()
-            data = await request_json(self.platform, "POST", self.base + path, params={"access_token": token},
-                                      content=json.dumps(body, ensure_ascii=False).encode("utf-8"),
-                                      headers={"Content-Type": "application/json; charset=utf-8"})
+            data = await request_json(
+                self.platform,
+                "POST",
+                self.base + path,
+                params={"access_token": token},
+                content=json.dumps(body, ensure_ascii=False).encode("utf-8"),
+                headers={"Content-Type": "application/json; charset=utf-8"},
+            )
             data = data if isinstance(data, dict) else {}
             code = data.get("errcode") or 0
             if code in TOKEN_ERRORS and attempt == 1:
-                log.warning("%s %s: access token rejected (%s %s); fetching a new one", self.platform, path, code,
-                            data.get("errmsg"))
+                log.warning(
+                    "%s %s: access token rejected (%s %s); fetching a new one",
+                    self.platform,
+                    path,
+                    code,
+                    data.get("errmsg"),
+                )
                 self.token.invalidate()
                 continue
             if code:
@@ -283,8 +311,9 @@ class ApiClient:
         raise AssertionError("unreachable")
 
 
-def what_to_do(channel: str, choices: Choices, user: str, kind: str, fields: dict[str, str],
-               welcome_event: str) -> tuple[str, str]:
+def what_to_do(
+    channel: str, choices: Choices, user: str, kind: str, fields: dict[str, str], welcome_event: str
+) -> tuple[str, str]:
     """(text for the bot, or a reply given without the bot); both empty: nothing to say.
 
     Text goes to the bot (a number picks one of the options last shown); the
@@ -323,21 +352,35 @@ class PassiveReplyChannel(PlatformChannel):
     def refusal_response(self, refusal: Refusal) -> HTTPResponse:
         return response.text(refusal.answer, status=refusal.status)
 
-    async def passive_answer(self, handle: Handler, fields: dict[str, str], metadata: dict[str, Any],
-                             push: Callable[[list[str]], Awaitable[None]],
-                             seal: Callable[[str], str]) -> HTTPResponse:
+    async def passive_answer(
+        self,
+        handle: Handler,
+        fields: dict[str, str],
+        metadata: dict[str, Any],
+        push: Callable[[list[str]], Awaitable[None]],
+        seal: Callable[[str], str],
+    ) -> HTTPResponse:
         """The webhook's reply to one message (``fields``); ``push`` sends what does not fit
         in it later, ``seal`` makes the reply XML what the platform accepts."""
         user, account = fields.get("FromUserName", ""), fields.get("ToUserName", "")
         kind = fields.get("MsgType", "").lower()
-        key = f"{self.name()}:" + (fields.get("MsgId")
-                                   or f"{user}:{fields.get('CreateTime', '')}:{fields.get('Event', '')}")
+        key = f"{self.name()}:" + (
+            fields.get("MsgId") or f"{user}:{fields.get('CreateTime', '')}:{fields.get('Event', '')}"
+        )
 
         async def produce() -> str:
             text, reply = what_to_do(self.name(), self.choices, user, kind, fields, self.welcome_event)
-            direct = (await passive_or_push(handle, turn=Turn(text, user, self.name(), key, metadata),
-                                            seconds=self.passive_seconds, choices=self.choices, push=push)
-                      if text else reply)
+            direct = (
+                await passive_or_push(
+                    handle,
+                    turn=Turn(text, user, self.name(), key, metadata),
+                    seconds=self.passive_seconds,
+                    choices=self.choices,
+                    push=push,
+                )
+                if text
+                else reply
+            )
             return seal(text_reply_xml(user, account, direct)) if direct else SUCCESS
 
         body, _ = await self.deliveries.answer_once(key, produce, self.passive_seconds + 0.5)

@@ -76,7 +76,7 @@ def kf_sender(open_kfid: str, external_userid: str) -> str:
 def parse_kf_sender(sender: str) -> tuple[str, str] | None:
     if not sender.startswith(KF_PREFIX) or sender.count(":") < 2:
         return None
-    open_kfid, external_userid = sender[len(KF_PREFIX):].split(":", 1)
+    open_kfid, external_userid = sender[len(KF_PREFIX) :].split(":", 1)
     return open_kfid, external_userid
 
 
@@ -85,9 +85,15 @@ class WeComApi(ApiClient):
         super().__init__("wecom", base, "/cgi-bin/gettoken", {"corpid": corp_id, "corpsecret": secret})
 
     async def send_app_text(self, userid: str, agent_id: str, text: str) -> None:
-        data = await self.post("/cgi-bin/message/send", {"touser": userid, "msgtype": "text",
-                                                         "agentid": int(agent_id) if agent_id.isdigit() else agent_id,
-                                                         "text": {"content": text}})
+        data = await self.post(
+            "/cgi-bin/message/send",
+            {
+                "touser": userid,
+                "msgtype": "text",
+                "agentid": int(agent_id) if agent_id.isdigit() else agent_id,
+                "text": {"content": text},
+            },
+        )
         if data.get("invaliduser"):
             raise PlatformError("wecom", "message/send", f"invalid user {data['invaliduser']}")
 
@@ -96,18 +102,24 @@ class WeComApi(ApiClient):
         return await self.post("/cgi-bin/kf/sync_msg", body)
 
     async def send_kf(self, open_kfid: str, external_userid: str, msgtype: str, content: dict[str, Any]) -> None:
-        await self.post("/cgi-bin/kf/send_msg", {"touser": external_userid, "open_kfid": open_kfid,
-                                                 "msgtype": msgtype, msgtype: content})
+        await self.post(
+            "/cgi-bin/kf/send_msg",
+            {"touser": external_userid, "open_kfid": open_kfid, "msgtype": msgtype, msgtype: content},
+        )
 
     async def send_kf_on_event(self, code: str, msgtype: str, content: dict[str, Any]) -> None:
         """The welcome message (``welcome_code`` from enter_session, valid 20 s, once)."""
         await self.post("/cgi-bin/kf/send_msg_on_event", {"code": code, "msgtype": msgtype, msgtype: content})
 
-    async def trans_service_state(self, open_kfid: str, external_userid: str, service_state: int,
-                                  servicer_userid: str = "") -> dict[str, Any]:
+    async def trans_service_state(
+        self, open_kfid: str, external_userid: str, service_state: int, servicer_userid: str = ""
+    ) -> dict[str, Any]:
         """Move a KF session: 1 bot, 2 queue for a person, 3 a named servicer, 4 ended."""
-        body: dict[str, Any] = {"open_kfid": open_kfid, "external_userid": external_userid,
-                                "service_state": service_state}
+        body: dict[str, Any] = {
+            "open_kfid": open_kfid,
+            "external_userid": external_userid,
+            "service_state": service_state,
+        }
         if servicer_userid:
             body["servicer_userid"] = servicer_userid
         return await self.post("/cgi-bin/kf/service_state/trans", body)
@@ -167,8 +179,9 @@ class WeComSender:
         for text in texts:
             await self.api.send_app_text(userid, self.agent_id, text)
 
-    async def to_kf_customer(self, sender: str, text: str, buttons: list[dict[str, Any]] | None = None,
-                             welcome_code: str = "") -> None:
+    async def to_kf_customer(
+        self, sender: str, text: str, buttons: list[dict[str, Any]] | None = None, welcome_code: str = ""
+    ) -> None:
         parsed = parse_kf_sender(sender)
         if parsed is None:
             raise PlatformError("wecom", "kf/send_msg", f"{sender!r} is not a KF sender id")
@@ -225,18 +238,19 @@ class WeComOutbound(SignedOutbound):
         open_kfid, user = kf
         to_queue = self.handoff_to == "queue"
         try:
-            await self.api.trans_service_state(open_kfid, user, 2 if to_queue else 3,
-                                               "" if to_queue else self.handoff_to)
+            await self.api.trans_service_state(
+                open_kfid, user, 2 if to_queue else 3, "" if to_queue else self.handoff_to
+            )
         except PlatformError as exc:
-            log.warning("could not hand %s to WeCom's servicers (%s); it stays in the console queue",
-                        recipient_id, exc)
+            log.warning("could not hand %s to WeCom's servicers (%s); it stays in the console queue", recipient_id, exc)
             return False
         self.humans.put(recipient_id, str(int(time.time())))
         log.info("%s handed to WeCom's %s", recipient_id, "queue" if to_queue else self.handoff_to)
         return True
 
-    async def push(self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None,
-                   meta: dict[str, Any] | None) -> bool:
+    async def push(
+        self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None, meta: dict[str, Any] | None
+    ) -> bool:
         if parse_kf_sender(recipient_id):
             await self.sender.to_kf_customer(recipient_id, text, buttons)
             return True
@@ -250,8 +264,7 @@ class WeComOutbound(SignedOutbound):
 class KfInbox:
     """Reads 微信客服 messages after each callback and hands new customer messages to the bot."""
 
-    def __init__(self, api: WeComApi, sender: WeComSender, cursors: JsonMap, seen: SeenIds,
-                 humans: JsonMap) -> None:
+    def __init__(self, api: WeComApi, sender: WeComSender, cursors: JsonMap, seen: SeenIds, humans: JsonMap) -> None:
         self.api, self.sender, self.cursors, self.seen, self.humans = api, sender, cursors, seen, humans
         self._locks: dict[str, asyncio.Lock] = {}
 
@@ -263,8 +276,11 @@ class KfInbox:
                 page = await self.api.sync_msg(open_kfid, token, cursor)
                 by_customer: dict[str, list[dict[str, Any]]] = {}
                 for msg in page.get("msg_list") or []:
-                    if isinstance(msg, dict) and msg.get("msgid") and \
-                            await self.seen.first_time(f"wecom:kf:{msg['msgid']}"):
+                    if (
+                        isinstance(msg, dict)
+                        and msg.get("msgid")
+                        and await self.seen.first_time(f"wecom:kf:{msg['msgid']}")
+                    ):
                         by_customer.setdefault(_customer_of(msg), []).append(msg)
                 for customer, messages in by_customer.items():  # customers in parallel, each in order
                     in_background(self._dispatch_in_order(handle, messages), f"KF messages of {customer}")
@@ -287,8 +303,7 @@ class KfInbox:
         sent = msg.get("send_time")
         if isinstance(sent, int) and time.time() - sent > MAX_AGE_SECONDS:
             # Without a cursor (first start, lost file) sync_msg returns up to 3 days of history.
-            log.info("KF message %s is %.0f min old; not answered", msg.get("msgid"),
-                     (time.time() - sent) / 60)
+            log.info("KF message %s is %.0f min old; not answered", msg.get("msgid"), (time.time() - sent) / 60)
             return
         welcome_code = ""
         if kind == "event":
@@ -313,8 +328,11 @@ class KfInbox:
             body = msg.get("text") or {}
             sender = kf_sender(open_kfid, user)
             content = str(body.get("content") or "").strip()
-            text = self.sender.menu_choice(sender, str(body["menu_id"]), content) if body.get("menu_id") \
+            text = (
+                self.sender.menu_choice(sender, str(body["menu_id"]), content)
+                if body.get("menu_id")
                 else self.sender.choices.resolve(sender, content)
+            )
         else:
             log.info("a KF %s message from %s; only text is handled", kind, user)
             await self.sender.to_kf_customer(kf_sender(open_kfid, user), TEXT_ONLY)
@@ -332,8 +350,16 @@ class KfInbox:
             except PlatformError as exc:  # e.g. the session is with a person now: the bot's turn still ends
                 log.warning("a reply to %s was not delivered: %s", sender, exc)
 
-        await handle(UserMessage(text, PushingOutput(push), sender, input_channel="wecom",
-                                 metadata={"wecom": {"kf": open_kfid}}, message_id=str(msg.get("msgid"))))
+        await handle(
+            UserMessage(
+                text,
+                PushingOutput(push),
+                sender,
+                input_channel="wecom",
+                metadata={"wecom": {"kf": open_kfid}},
+                message_id=str(msg.get("msgid")),
+            )
+        )
 
 
 def _customer_of(msg: dict[str, Any]) -> str:
@@ -354,12 +380,26 @@ class WeComInput(PassiveReplyChannel):
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], settings: Settings) -> WeComInput:
-        return cls(env["WECOM_TOKEN"].strip(), env["WECOM_CORP_ID"].strip(), env["WECOM_SECRET"].strip(),
-                   env["WECOM_AES_KEY"].strip(), env.get("WECOM_AGENT_ID", "").strip(),
-                   env.get("WECOM_KF_HANDOFF_TO", "").strip(), settings)
+        return cls(
+            env["WECOM_TOKEN"].strip(),
+            env["WECOM_CORP_ID"].strip(),
+            env["WECOM_SECRET"].strip(),
+            env["WECOM_AES_KEY"].strip(),
+            env.get("WECOM_AGENT_ID", "").strip(),
+            env.get("WECOM_KF_HANDOFF_TO", "").strip(),
+            settings,
+        )
 
-    def __init__(self, token: str, corp_id: str, secret: str, aes_key: str, agent_id: str = "", handoff_to: str = "",
-                 settings: Settings | None = None) -> None:
+    def __init__(
+        self,
+        token: str,
+        corp_id: str,
+        secret: str,
+        aes_key: str,
+        agent_id: str = "",
+        handoff_to: str = "",
+        settings: Settings | None = None,
+    ) -> None:
         super().__init__(settings)
         try:
             crypto = WeChatCrypto(token, aes_key, corp_id)
@@ -371,8 +411,9 @@ class WeComInput(PassiveReplyChannel):
         self.agent_id_fixed = bool(agent_id)
         self.humans = JsonMap(self.settings.data_dir / "wecom_kf_humans.json")
         self.handoff_to = handoff_to
-        self.kf = KfInbox(self.api, self.sender, JsonMap(self.settings.data_dir / "wecom_kf_cursor.json"), self.seen,
-                          self.humans)
+        self.kf = KfInbox(
+            self.api, self.sender, JsonMap(self.settings.data_dir / "wecom_kf_cursor.json"), self.seen, self.humans
+        )
 
     def outbound(self) -> WeComOutbound:
         return WeComOutbound(self.sender, self.api, self.humans, self.handoff_to)
@@ -383,8 +424,12 @@ class WeComInput(PassiveReplyChannel):
             args = request.args
             try:
                 check_fresh(args.get("timestamp", ""))
-                plain = self.cipher.decrypt_echo(args.get("echostr", ""), args.get("msg_signature", ""),
-                                                 args.get("timestamp", ""), args.get("nonce", ""))
+                plain = self.cipher.decrypt_echo(
+                    args.get("echostr", ""),
+                    args.get("msg_signature", ""),
+                    args.get("timestamp", ""),
+                    args.get("nonce", ""),
+                )
             except Refusal as refusal:
                 return self.refuse(request, refusal, "URL verification")
             return response.text(plain)
@@ -392,8 +437,12 @@ class WeComInput(PassiveReplyChannel):
     def verify(self, request: Request) -> dict[str, str]:
         args = request.args
         check_fresh(args.get("timestamp", ""))
-        xml = self.cipher.decrypt_body(parse_xml(request.body).get("Encrypt", ""), args.get("msg_signature", ""),
-                                       args.get("timestamp", ""), args.get("nonce", ""))
+        xml = self.cipher.decrypt_body(
+            parse_xml(request.body).get("Encrypt", ""),
+            args.get("msg_signature", ""),
+            args.get("timestamp", ""),
+            args.get("nonce", ""),
+        )
         fields = parse_xml(xml)
         if not fields.get("MsgType"):
             raise Refusal(400, "the message has no MsgType")
@@ -407,9 +456,13 @@ class WeComInput(PassiveReplyChannel):
             return self.refuse(None, Refusal(400, "the message has no FromUserName"), "message")
         if fields.get("AgentID", "").strip() and not self.agent_id_fixed:
             self.sender.agent_id = fields["AgentID"].strip()
-        return await self.passive_answer(handle, fields, {"wecom": {"agent_id": fields.get("AgentID", "")}},
-                                         lambda texts: self.sender.to_app_user(user, texts),
-                                         self.cipher.encrypt)
+        return await self.passive_answer(
+            handle,
+            fields,
+            {"wecom": {"agent_id": fields.get("AgentID", "")}},
+            lambda texts: self.sender.to_app_user(user, texts),
+            self.cipher.encrypt,
+        )
 
     def _kf_news(self, handle: Handler, fields: dict[str, str]) -> HTTPResponse:
         open_kfid, token = fields.get("OpenKfId", ""), fields.get("Token", "")

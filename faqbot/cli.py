@@ -44,13 +44,17 @@ def cmd_kb_validate(args: argparse.Namespace) -> int:
             print(problem, file=sys.stderr if problem.severity == "error" else sys.stdout)
     warnings_ = len(problems) - len(errors)
     if errors:
-        print(f"{len(errors)} error(s), {warnings_} warning(s) in {settings.kb_dir}; nothing was indexed.",
-              file=sys.stderr)
+        print(
+            f"{len(errors)} error(s), {warnings_} warning(s) in {settings.kb_dir}; nothing was indexed.",
+            file=sys.stderr,
+        )
         return EXIT_INVALID
     enabled = sum(e.enabled for e in entries)
-    print(f"OK: {len(entries)} entries ({enabled} enabled), "
-          f"{sum(len(e.questions) for e in entries)} questions, {warnings_} warning(s)"
-          + ("" if args.warnings or not warnings_ else " (see --warnings)"))
+    print(
+        f"OK: {len(entries)} entries ({enabled} enabled), "
+        f"{sum(len(e.questions) for e in entries)} questions, {warnings_} warning(s)"
+        + ("" if args.warnings or not warnings_ else " (see --warnings)")
+    )
     return 0
 
 
@@ -78,10 +82,12 @@ def cmd_index_build(args: argparse.Namespace) -> int:
     if result.skipped:
         print(f"index {result.version} is up to date ({counts.enabled} entries); use --full to rebuild")
     else:
-        print(f"published index {result.version}: {counts.enabled} entries "
-              f"({counts.disabled} disabled), {counts.vectors} questions, "
-              f"{counts.newly_embedded} newly embedded, {result.manifest.dense_index} FAISS, "
-              f"{time.monotonic() - started:.1f}s")
+        print(
+            f"published index {result.version}: {counts.enabled} entries "
+            f"({counts.disabled} disabled), {counts.vectors} questions, "
+            f"{counts.newly_embedded} newly embedded, {result.manifest.dense_index} FAISS, "
+            f"{time.monotonic() - started:.1f}s"
+        )
     return 0
 
 
@@ -111,13 +117,25 @@ def cmd_index_status(args: argparse.Namespace) -> int:
         manifest = read_manifest(store.version_dir(current.version))
     except Exception:  # a damaged manifest is shown as null; the versions map says why
         manifest = None
-    print(json.dumps({"current": current.version, "serving": serving, "history": store.history(),
-                      "versions": {s.version: "ok" if s.ok else f"{s.state}: {s.reason}" for s in states},
-                      "manifest": manifest}, ensure_ascii=False, indent=2))
+    print(
+        json.dumps(
+            {
+                "current": current.version,
+                "serving": serving,
+                "history": store.history(),
+                "versions": {s.version: "ok" if s.ok else f"{s.state}: {s.reason}" for s in states},
+                "manifest": manifest,
+            },
+            ensure_ascii=False,
+            indent=2,
+        )
+    )
     if current.ok:
         return 0
-    print(f"WARNING: {current.describe()}; the bot serves {serving or 'nothing'}; run `faqbot index build`",
-          file=sys.stderr)
+    print(
+        f"WARNING: {current.describe()}; the bot serves {serving or 'nothing'}; run `faqbot index build`",
+        file=sys.stderr,
+    )
     return EXIT_INVALID
 
 
@@ -135,18 +153,35 @@ def _ensure_index(settings: Settings):
 
 def _explain(result, decision, as_json: bool) -> str:
     if as_json:
-        return json.dumps({
-            "query": result.query, "normalised": result.normalised,
-            "decision": decision.action, "confidence": round(decision.confidence, 4),
-            "chosen": [c.entry.id for c in decision.candidates],
-            "candidates": [{"id": c.entry.id, "question": c.entry.question, "matched": c.matched_question,
-                            "fused": round(c.fused, 4), "dense": round(c.dense, 4), "bm25": round(c.bm25, 4),
-                            "shared_terms": list(c.shared_terms)} for c in result.candidates]},
-            ensure_ascii=False, indent=2)
-    lines = [f"问题: {result.query}   (规范化: {result.normalised})",
-             f"决定: {decision.action}   置信度 {decision.confidence:.2f}"
-             + (f"   → {', '.join(c.entry.id for c in decision.candidates)}" if decision.candidates else ""),
-             f"{'#':>2} {'fused':>6} {'dense':>6} {'bm25':>6}  id / 标准问 / 命中的问法 / 共有词"]
+        return json.dumps(
+            {
+                "query": result.query,
+                "normalised": result.normalised,
+                "decision": decision.action,
+                "confidence": round(decision.confidence, 4),
+                "chosen": [c.entry.id for c in decision.candidates],
+                "candidates": [
+                    {
+                        "id": c.entry.id,
+                        "question": c.entry.question,
+                        "matched": c.matched_question,
+                        "fused": round(c.fused, 4),
+                        "dense": round(c.dense, 4),
+                        "bm25": round(c.bm25, 4),
+                        "shared_terms": list(c.shared_terms),
+                    }
+                    for c in result.candidates
+                ],
+            },
+            ensure_ascii=False,
+            indent=2,
+        )
+    lines = [
+        f"问题: {result.query}   (规范化: {result.normalised})",
+        f"决定: {decision.action}   置信度 {decision.confidence:.2f}"
+        + (f"   → {', '.join(c.entry.id for c in decision.candidates)}" if decision.candidates else ""),
+        f"{'#':>2} {'fused':>6} {'dense':>6} {'bm25':>6}  id / 标准问 / 命中的问法 / 共有词",
+    ]
     for rank, c in enumerate(result.candidates, 1):
         lines.append(f"{rank:>2} {c.fused:6.3f} {c.dense:6.3f} {c.bm25:6.3f}  {c.entry.id}  {c.entry.question}")
         lines.append(f"{'':>24}命中: {c.matched_question}   共有词: {' '.join(c.shared_terms) or '-'}")
@@ -161,13 +196,13 @@ def cmd_ask(args: argparse.Namespace) -> int:
     settings = _settings(args)
     question = " ".join(args.question).strip()
     if not question:
-        print("error: give a question, e.g. faqbot ask \"提现手续费是多少\"", file=sys.stderr)
+        print('error: give a question, e.g. faqbot ask "提现手续费是多少"', file=sys.stderr)
         return EXIT_USAGE
     searcher, refused = open_serving(settings)
     if refused:
         print(f"WARNING: {fallback_notice(searcher.directory.name, refused)}", file=sys.stderr)
     result, decision = ask(searcher, question, k=args.k, explain=True)
-    result.candidates = result.candidates[:args.k]
+    result.candidates = result.candidates[: args.k]
     print(_explain(result, decision, args.json))
     return 0
 
@@ -177,17 +212,23 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from indexer.progress import stderr_progress
 
     settings = _settings(args)
-    result = evaluate(Path(args.kb), Path(args.queries), settings,
-                      progress=stderr_progress("embedding") if not args.json else (lambda d, t: None))
+    result = evaluate(
+        Path(args.kb),
+        Path(args.queries),
+        settings,
+        progress=stderr_progress("embedding") if not args.json else (lambda d, t: None),
+    )
     if args.json:
         print(json.dumps(result))
     else:
-        print(f"queries: {result['n_queries']}\n"
-              f"top-1 accuracy:            {result['top1']:.3f}\n"
-              f"recall@5:                  {result['recall_at_5']:.3f}\n"
-              f"MRR@10:                    {result['mrr_at_10']:.3f}\n"
-              f"out-of-scope rejection:    {result['oos_rejection']:.3f}\n"
-              f"in-scope false rejection:  {result['in_scope_false_rejection']:.3f}")
+        print(
+            f"queries: {result['n_queries']}\n"
+            f"top-1 accuracy:            {result['top1']:.3f}\n"
+            f"recall@5:                  {result['recall_at_5']:.3f}\n"
+            f"MRR@10:                    {result['mrr_at_10']:.3f}\n"
+            f"out-of-scope rejection:    {result['oos_rejection']:.3f}\n"
+            f"in-scope false rejection:  {result['in_scope_false_rejection']:.3f}"
+        )
     return 0
 
 
@@ -197,8 +238,10 @@ def cmd_hittest(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     searcher = _ensure_index(settings)
-    print(f"FAQ 命中测试 — 索引 {searcher.directory.name}，{len(searcher.entries)} 条 FAQ。"
-          "输入问题回车；空行或 Ctrl-D 退出。")
+    print(
+        f"FAQ 命中测试 — 索引 {searcher.directory.name}，{len(searcher.entries)} 条 FAQ。"
+        "输入问题回车；空行或 Ctrl-D 退出。"
+    )
     while True:
         try:
             question = input("问> ").strip()
@@ -255,11 +298,15 @@ def cmd_report(args: argparse.Namespace) -> int:
             best = ", ".join(f"{c['id']}({c['fused']:.2f})" for c in row["candidates"][:3]) or "-"
             print(f"{row['created_at'][:19]}  [{row['channel']}] {row['question']}   候选: {best}")
         elif args.what == "feedback":
-            print(f"{row['created_at'][:19]}  [{row['channel']}] {'有帮助' if row['helpful'] else '没帮助'}  "
-                  f"{row['faq_id'] or '-'}  {row['question'] or ''}")
+            print(
+                f"{row['created_at'][:19]}  [{row['channel']}] {'有帮助' if row['helpful'] else '没帮助'}  "
+                f"{row['faq_id'] or '-'}  {row['question'] or ''}"
+            )
         else:
-            print(f"{row['created_at'][:19]}  [{row['channel']}] {row['ticket']} {row['reason']} "
-                  f"{row['state']}  {row['conversation_id']}  ({len(row['transcript'])} messages)")
+            print(
+                f"{row['created_at'][:19]}  [{row['channel']}] {row['ticket']} {row['reason']} "
+                f"{row['state']}  {row['conversation_id']}  ({len(row['transcript'])} messages)"
+            )
     if not rows:
         print(f"no {args.what} records yet")
     return 0
@@ -325,9 +372,9 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--full", action="store_true", help="re-embed everything, ignoring the cache")
     build.set_defaults(func=cmd_index_build)
     index.add_parser("rollback", help="go back to the previously published version").set_defaults(
-        func=cmd_index_rollback)
-    index.add_parser("status", help="show the current version and its manifest").set_defaults(
-        func=cmd_index_status)
+        func=cmd_index_rollback
+    )
+    index.add_parser("status", help="show the current version and its manifest").set_defaults(func=cmd_index_status)
 
     ask_p = sub.add_parser("ask", help="hit-test one question against the published index")
     ask_p.add_argument("question", nargs="+")
@@ -342,17 +389,20 @@ def build_parser() -> argparse.ArgumentParser:
     ev.set_defaults(func=cmd_eval)
 
     sub.add_parser("hittest", help="interactive hit-test prompt over the published index").set_defaults(
-        func=cmd_hittest)
+        func=cmd_hittest
+    )
     tr = sub.add_parser("train", help="train the Rasa model if its inputs changed")
     tr.add_argument("--force", action="store_true", help="train even when a model for these inputs exists")
     tr.set_defaults(func=cmd_train)
-    sub.add_parser("run", help="run the bot: index, model, action server and Rasa server (REST + socket.io)"
-                   ).set_defaults(func=cmd_run)
-    agent = sub.add_parser("agent", help="agent console accounts").add_subparsers(
-        dest="agent_command", required=True)
-    for name, text in (("add", "create an account (password asked twice, or --password-stdin)"),
-                       ("passwd", "set a new password (signs the agent out everywhere)"),
-                       ("disable", "disable an account and sign it out")):
+    sub.add_parser(
+        "run", help="run the bot: index, model, action server and Rasa server (REST + socket.io)"
+    ).set_defaults(func=cmd_run)
+    agent = sub.add_parser("agent", help="agent console accounts").add_subparsers(dest="agent_command", required=True)
+    for name, text in (
+        ("add", "create an account (password asked twice, or --password-stdin)"),
+        ("passwd", "set a new password (signs the agent out everywhere)"),
+        ("disable", "disable an account and sign it out"),
+    ):
         command = agent.add_parser(name, help=text)
         command.add_argument("name")
         if name != "disable":
@@ -361,8 +411,9 @@ def build_parser() -> argparse.ArgumentParser:
             command.add_argument("--display-name", help="the name users see, e.g. 小李 (default: the account name)")
         command.set_defaults(func=cmd_agent)
     agent.add_parser("list", help="accounts and when they were last signed in").set_defaults(func=cmd_agent)
-    rep = sub.add_parser("report", help="recent unanswered questions, feedback or hand-off requests, "
-                         "or the service KPIs (kpis)")
+    rep = sub.add_parser(
+        "report", help="recent unanswered questions, feedback or hand-off requests, or the service KPIs (kpis)"
+    )
     rep.add_argument("what", choices=["unanswered", "feedback", "handoffs", "kpis"])
     rep.add_argument("--limit", type=int, default=50)
     rep.add_argument("--days", type=int, default=14, help="kpis: the last N local days, today included (default 14)")
@@ -381,8 +432,10 @@ def main(argv: list[str] | None = None) -> int:
         for problem in exc.problems:
             if problem.severity == "error":
                 print(problem, file=sys.stderr)
-        print(f"{len(exc.problems)} problem(s) in the knowledge base; nothing was indexed "
-              "(run `faqbot kb validate`).", file=sys.stderr)
+        print(
+            f"{len(exc.problems)} problem(s) in the knowledge base; nothing was indexed (run `faqbot kb validate`).",
+            file=sys.stderr,
+        )
         return EXIT_INVALID
     except UserError as exc:  # an expected failure (faqbot/errors.py): its message says what to fix
         print(f"error: {exc}", file=sys.stderr)
@@ -392,8 +445,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # last resort: one line, not a traceback
         if os.environ.get("FAQBOT_DEBUG"):
             raise
-        print(f"internal error: {type(exc).__name__}: {exc} (set FAQBOT_DEBUG=1 for details)",
-              file=sys.stderr)
+        print(f"internal error: {type(exc).__name__}: {exc} (set FAQBOT_DEBUG=1 for details)", file=sys.stderr)
         return EXIT_INVALID
 
 

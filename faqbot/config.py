@@ -233,10 +233,17 @@ class Settings:
         return dataclasses.replace(self, **changes)
 
 
-_SECTIONS = {"embedder": EmbedderConfig, "index": IndexConfig,
-             "retrieval": RetrievalConfig, "decision": DecisionConfig, "bot": BotConfig,
-             "handoff": HandoffConfig, "channels": ChannelsConfig,
-             "console": ConsoleConfig, "widget": WidgetConfig}
+_SECTIONS = {
+    "embedder": EmbedderConfig,
+    "index": IndexConfig,
+    "retrieval": RetrievalConfig,
+    "decision": DecisionConfig,
+    "bot": BotConfig,
+    "handoff": HandoffConfig,
+    "channels": ChannelsConfig,
+    "console": ConsoleConfig,
+    "widget": WidgetConfig,
+}
 _TOP_LEVEL = {"kb_dir", "data_dir"}
 
 

@@ -8,16 +8,24 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 from scipy import sparse
 
 
 class BM25:
-    def __init__(self, vocab: dict[str, int], idf: np.ndarray, matrix: sparse.csc_matrix,
-                 k1: float, b: float, avgdl: float, term_weights: dict[str, float]) -> None:
+    def __init__(
+        self,
+        vocab: dict[str, int],
+        idf: np.ndarray,
+        matrix: sparse.csc_matrix,
+        k1: float,
+        b: float,
+        avgdl: float,
+        term_weights: dict[str, float],
+    ) -> None:
         self.vocab = vocab
         self.idf = idf
         self.matrix = matrix  # (n_docs, n_terms) BM25 weights
@@ -25,8 +33,13 @@ class BM25:
         self.term_weights = term_weights
 
     @classmethod
-    def build(cls, docs: Sequence[Sequence[str]], k1: float = 1.2, b: float = 0.75,
-              term_weights: dict[str, float] | None = None) -> "BM25":
+    def build(
+        cls,
+        docs: Sequence[Sequence[str]],
+        k1: float = 1.2,
+        b: float = 0.75,
+        term_weights: dict[str, float] | None = None,
+    ) -> BM25:
         term_weights = term_weights or {}
         vocab: dict[str, int] = {}
         rows, cols, tfs = [], [], []
@@ -77,17 +90,32 @@ class BM25:
 
     def save(self, directory: Path) -> None:
         m = self.matrix
-        np.savez(directory / "bm25.npz", data=m.data, indices=m.indices, indptr=m.indptr,
-                 shape=np.array(m.shape), idf=self.idf)
+        np.savez(
+            directory / "bm25.npz",
+            data=m.data,
+            indices=m.indices,
+            indptr=m.indptr,
+            shape=np.array(m.shape),
+            idf=self.idf,
+        )
         (directory / "bm25_vocab.json").write_text(
-            json.dumps({"k1": self.k1, "b": self.b, "avgdl": self.avgdl, "term_weights": self.term_weights,
-                        "terms": list(self.vocab)}, ensure_ascii=False), encoding="utf-8")
+            json.dumps(
+                {
+                    "k1": self.k1,
+                    "b": self.b,
+                    "avgdl": self.avgdl,
+                    "term_weights": self.term_weights,
+                    "terms": list(self.vocab),
+                },
+                ensure_ascii=False,
+            ),
+            encoding="utf-8",
+        )
 
     @classmethod
-    def load(cls, directory: Path) -> "BM25":
+    def load(cls, directory: Path) -> BM25:
         arrays = np.load(directory / "bm25.npz")
         meta = json.loads((directory / "bm25_vocab.json").read_text(encoding="utf-8"))
-        matrix = sparse.csc_matrix((arrays["data"], arrays["indices"], arrays["indptr"]),
-                                   shape=tuple(arrays["shape"]))
+        matrix = sparse.csc_matrix((arrays["data"], arrays["indices"], arrays["indptr"]), shape=tuple(arrays["shape"]))
         vocab = {t: i for i, t in enumerate(meta["terms"])}
         return cls(vocab, arrays["idf"], matrix, meta["k1"], meta["b"], meta["avgdl"], meta["term_weights"])

@@ -48,9 +48,17 @@ def bm25_term_weights(settings: Settings) -> dict[str, float]:
     return {"w": 1.0, "c": settings.retrieval.char_ngram_weight}
 
 
-def build_index(entries: Sequence[FaqEntry], terms: Sequence[str], content_hash: str,
-                settings: Settings, embedder: Embedder, cache: EmbeddingCache, out_dir: Path,
-                full: bool = False, progress: ProgressFn = no_progress) -> Manifest:
+def build_index(
+    entries: Sequence[FaqEntry],
+    terms: Sequence[str],
+    content_hash: str,
+    settings: Settings,
+    embedder: Embedder,
+    cache: EmbeddingCache,
+    out_dir: Path,
+    full: bool = False,
+    progress: ProgressFn = no_progress,
+) -> Manifest:
     """Write an index of the enabled ``entries`` into ``out_dir``; returns the manifest."""
     started = time.monotonic()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -58,10 +66,15 @@ def build_index(entries: Sequence[FaqEntry], terms: Sequence[str], content_hash:
     owners, texts, normalised = question_docs(enabled)
 
     tokenizer = Tokenizer(terms)
-    bm25 = BM25.build([tokenizer.terms(t) for t in normalised], k1=settings.retrieval.bm25_k1,
-                      b=settings.retrieval.bm25_b, term_weights=bm25_term_weights(settings))
-    vectors, newly = cache.embed(embedder, normalised, settings.embedder.document_role,
-                                 progress=progress, use_cached=not full)
+    bm25 = BM25.build(
+        [tokenizer.terms(t) for t in normalised],
+        k1=settings.retrieval.bm25_k1,
+        b=settings.retrieval.bm25_b,
+        term_weights=bm25_term_weights(settings),
+    )
+    vectors, newly = cache.embed(
+        embedder, normalised, settings.embedder.document_role, progress=progress, use_cached=not full
+    )
     dense = build_faiss(vectors, settings.index)
 
     save_faiss(dense, out_dir)
@@ -69,20 +82,37 @@ def build_index(entries: Sequence[FaqEntry], terms: Sequence[str], content_hash:
     bm25.save(out_dir)
     (out_dir / "userdict.txt").write_text("\n".join(tokenizer.user_words) + "\n", encoding="utf-8")
     (out_dir / "entries.json").write_text(
-        json.dumps([e.to_json() for e in enabled], ensure_ascii=False, indent=0), encoding="utf-8")
+        json.dumps([e.to_json() for e in enabled], ensure_ascii=False, indent=0), encoding="utf-8"
+    )
     (out_dir / "docs.json").write_text(
-        json.dumps({"owners": owners, "texts": texts}, ensure_ascii=False), encoding="utf-8")
-    return write_manifest(out_dir, {
-        "embedder": {"backend": embedder.backend, "model": embedder.model, "dim": embedder.dim,
-                     "document_role": settings.embedder.document_role},
-        "normaliser_version": NORMALISER_VERSION,
-        "content_hash": content_hash,
-        "counts": {"entries": len(entries), "enabled": len(enabled),
-                   "disabled": len(entries) - len(enabled), "vectors": len(texts),
-                   "bm25_terms": len(bm25.vocab), "newly_embedded": newly},
-        "dense_index": index_kind(dense),
-        "bm25": {"k1": settings.retrieval.bm25_k1, "b": settings.retrieval.bm25_b,
-                 "term_weights": bm25_term_weights(settings)},
-        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "build_seconds": round(time.monotonic() - started, 3),
-    })
+        json.dumps({"owners": owners, "texts": texts}, ensure_ascii=False), encoding="utf-8"
+    )
+    return write_manifest(
+        out_dir,
+        {
+            "embedder": {
+                "backend": embedder.backend,
+                "model": embedder.model,
+                "dim": embedder.dim,
+                "document_role": settings.embedder.document_role,
+            },
+            "normaliser_version": NORMALISER_VERSION,
+            "content_hash": content_hash,
+            "counts": {
+                "entries": len(entries),
+                "enabled": len(enabled),
+                "disabled": len(entries) - len(enabled),
+                "vectors": len(texts),
+                "bm25_terms": len(bm25.vocab),
+                "newly_embedded": newly,
+            },
+            "dense_index": index_kind(dense),
+            "bm25": {
+                "k1": settings.retrieval.bm25_k1,
+                "b": settings.retrieval.bm25_b,
+                "term_weights": bm25_term_weights(settings),
+            },
+            "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "build_seconds": round(time.monotonic() - started, 3),
+        },
+    )

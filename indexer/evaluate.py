@@ -68,8 +68,15 @@ def load_benchmark(kb_path: Path, queries_path: Path) -> tuple[list[FaqEntry], l
         if entry_id in ids:
             raise BenchmarkError(f"{kb_path}:{number}: duplicate id {entry_id!r}")
         ids.add(entry_id)
-        entries.append(FaqEntry(id=entry_id, question=question, answer=row.get("answer", "") or "-",
-                                category="eval", similar=tuple(similar)))
+        entries.append(
+            FaqEntry(
+                id=entry_id,
+                question=question,
+                answer=row.get("answer", "") or "-",
+                category="eval",
+                similar=tuple(similar),
+            )
+        )
     queries = []
     for number, row in _jsonl(queries_path):
         text, gold = row.get("query"), row.get("gold")
@@ -81,8 +88,13 @@ def load_benchmark(kb_path: Path, queries_path: Path) -> tuple[list[FaqEntry], l
     return entries, queries
 
 
-def ranked_results(entries: list[FaqEntry], queries: list[Query], settings: Settings,
-                   embedder: Embedder | None = None, progress: ProgressFn = no_progress) -> tuple[Searcher, list]:
+def ranked_results(
+    entries: list[FaqEntry],
+    queries: list[Query],
+    settings: Settings,
+    embedder: Embedder | None = None,
+    progress: ProgressFn = no_progress,
+) -> tuple[Searcher, list]:
     """Build a temporary index and search every query; returns the searcher and results."""
     embedder = embedder or make_embedder(settings.embedder)
     cache = EmbeddingCache(settings.cache_dir / "embeddings.sqlite")
@@ -118,14 +130,17 @@ def metrics(queries: list[Query], results: list, settings: Settings) -> dict:
         if query.gold in ids[:10]:
             mrr += 1.0 / (ids.index(query.gold) + 1)
     n = max(in_scope, 1)
-    return {"top1": round(top1 / n, 4), "recall_at_5": round(r5 / n, 4), "mrr_at_10": round(mrr / n, 4),
-            "oos_rejection": round(oos_rejected / max(oos, 1), 4),
-            "in_scope_false_rejection": round(false_rejected / n, 4),
-            "n_queries": len(queries)}
+    return {
+        "top1": round(top1 / n, 4),
+        "recall_at_5": round(r5 / n, 4),
+        "mrr_at_10": round(mrr / n, 4),
+        "oos_rejection": round(oos_rejected / max(oos, 1), 4),
+        "in_scope_false_rejection": round(false_rejected / n, 4),
+        "n_queries": len(queries),
+    }
 
 
-def evaluate(kb_path: Path, queries_path: Path, settings: Settings,
-             progress: ProgressFn = no_progress) -> dict:
+def evaluate(kb_path: Path, queries_path: Path, settings: Settings, progress: ProgressFn = no_progress) -> dict:
     entries, queries = load_benchmark(kb_path, queries_path)
     _, results = ranked_results(entries, queries, settings, progress=progress)
     return metrics(queries, results, settings)

@@ -21,5 +21,4 @@ def load_kb(kb_dir: Path) -> KnowledgeBase:
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise KBInvalid(problems)
-    return KnowledgeBase(entries=entries, terms=terms,
-                         warnings=[p for p in problems if p.severity == "warning"])
+    return KnowledgeBase(entries=entries, terms=terms, warnings=[p for p in problems if p.severity == "warning"])

@@ -66,10 +66,10 @@ def _rows(path: Path) -> list[dict[str, str]]:
     header = [h.strip() for h in table[0]]
     missing = [c for c in REQUIRED if c not in header]
     if missing:
-        raise KBImportError(f"{path}: row 1: missing column(s) {', '.join(missing)}; "
-                           f"expected columns: {', '.join(KNOWN)}")
-    return [{h: (row[i].strip() if i < len(row) and row[i] else "") for i, h in enumerate(header)}
-            for row in table[1:]]
+        raise KBImportError(
+            f"{path}: row 1: missing column(s) {', '.join(missing)}; expected columns: {', '.join(KNOWN)}"
+        )
+    return [{h: (row[i].strip() if i < len(row) and row[i] else "") for i, h in enumerate(header)} for row in table[1:]]
 
 
 def _split(value: str, seps: str) -> list[str]:
@@ -98,12 +98,18 @@ def read_entries(path: Path) -> list[FaqEntry]:
         if errors and (not question or not answer):
             continue
         entry_id = row.get("ID") or "imp-" + hashlib.sha1(normalize(question).encode()).hexdigest()[:10]
-        entries.append(FaqEntry(id=entry_id.lower(), question=question, answer=answer,
-                                category=row.get("分类") or "未分类",
-                                similar=tuple(_split(row.get("相似问题", ""), "\n|；;")),
-                                tags=tuple(_split(row.get("标签", ""), ",，、")),
-                                handoff=handoff if handoff in HANDOFF_POLICIES else "never",
-                                enabled=enabled))
+        entries.append(
+            FaqEntry(
+                id=entry_id.lower(),
+                question=question,
+                answer=answer,
+                category=row.get("分类") or "未分类",
+                similar=tuple(_split(row.get("相似问题", ""), "\n|；;")),
+                tags=tuple(_split(row.get("标签", ""), ",，、")),
+                handoff=handoff if handoff in HANDOFF_POLICIES else "never",
+                enabled=enabled,
+            )
+        )
     if errors:
         raise KBImportError("\n".join(errors))
     return entries

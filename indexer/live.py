@@ -57,8 +57,11 @@ class LiveSearcher:
                 self._error = exc
             log.error("%s%s", exc, f"; still serving {serving.directory.name}" if serving is not None else "")
         except Exception as exc:  # keep serving the old version; log for operators
-            log.exception("could not load index version %s; still serving %s", os.path.basename(target),
-                          serving.directory.name if serving is not None else "nothing")
+            log.exception(
+                "could not load index version %s; still serving %s",
+                os.path.basename(target),
+                serving.directory.name if serving is not None else "nothing",
+            )
             if serving is None:
                 self._error = IndexMissing(f"could not load the index under {self.settings.index_dir}: {exc}")
         else:
@@ -90,6 +93,5 @@ class LiveSearcher:
         if self._searcher is None:
             if self._error is not None:
                 raise self._error.with_traceback(None)
-            raise IndexMissing(
-                f"no published index under {self.settings.index_dir}; run `faqbot index build`")
+            raise IndexMissing(f"no published index under {self.settings.index_dir}; run `faqbot index build`")
         return self._searcher

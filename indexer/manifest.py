@@ -33,8 +33,7 @@ if TYPE_CHECKING:  # the protocol only; loading an embedder is not this module's
 FORMAT_VERSION = 2  # 2: files[] and checksum; 1 had neither
 MANIFEST = "manifest.json"
 # What a searcher reads; a manifest that does not vouch for all of them is corrupt.
-INDEX_FILES = ("entries.json", "docs.json", "vectors.npy", "dense.faiss", "bm25.npz", "bm25_vocab.json",
-               "userdict.txt")
+INDEX_FILES = ("entries.json", "docs.json", "vectors.npy", "dense.faiss", "bm25.npz", "bm25_vocab.json", "userdict.txt")
 _CHUNK = 1 << 20
 
 
@@ -109,12 +108,19 @@ class Manifest(Mapping[str, Any]):
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Manifest:
         """The typed form of a stored manifest; ``KeyError``/``TypeError`` when a field is malformed."""
-        return cls(format_version=data["format_version"], embedder=EmbedderInfo(**data["embedder"]),
-                   normaliser_version=data["normaliser_version"], content_hash=data["content_hash"],
-                   counts=Counts(**data["counts"]), dense_index=data["dense_index"], bm25=BM25Info(**data["bm25"]),
-                   built_at=data["built_at"], build_seconds=data["build_seconds"],
-                   files={name: FileDigest(**digest) for name, digest in data["files"].items()},
-                   checksum=data["checksum"])
+        return cls(
+            format_version=data["format_version"],
+            embedder=EmbedderInfo(**data["embedder"]),
+            normaliser_version=data["normaliser_version"],
+            content_hash=data["content_hash"],
+            counts=Counts(**data["counts"]),
+            dense_index=data["dense_index"],
+            bm25=BM25Info(**data["bm25"]),
+            built_at=data["built_at"],
+            build_seconds=data["build_seconds"],
+            files={name: FileDigest(**digest) for name, digest in data["files"].items()},
+            checksum=data["checksum"],
+        )
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -142,16 +148,22 @@ class Manifest(Mapping[str, Any]):
         if built.backend != want.backend or (want.model and built.model != want.model):
             raise IndexMismatch(
                 f"the index was built with embedder {built.backend}/{built.model} "
-                f"({built.dim} dims) but the config asks for {want.backend}/{want.model}; {rebuild}")
+                f"({built.dim} dims) but the config asks for {want.backend}/{want.model}; {rebuild}"
+            )
         if embedder is not None and (embedder.backend, embedder.model) != (built.backend, built.model):
-            raise IndexMismatch(f"the index was built with embedder {built.backend}/{built.model} but the "
-                                f"embedder loaded is {embedder.backend}/{embedder.model}; {rebuild}")
+            raise IndexMismatch(
+                f"the index was built with embedder {built.backend}/{built.model} but the "
+                f"embedder loaded is {embedder.backend}/{embedder.model}; {rebuild}"
+            )
         if embedder is not None and embedder.dim != built.dim:
-            raise IndexMismatch(f"the index has {built.dim}-dim vectors but the embedder gives "
-                                f"{embedder.dim}; {rebuild}")
+            raise IndexMismatch(
+                f"the index has {built.dim}-dim vectors but the embedder gives {embedder.dim}; {rebuild}"
+            )
         if self.normaliser_version != normaliser.NORMALISER_VERSION:
-            raise IndexMismatch(f"the index was built with normaliser version {self.normaliser_version}"
-                                f", this code has {normaliser.NORMALISER_VERSION}; {rebuild}")
+            raise IndexMismatch(
+                f"the index was built with normaliser version {self.normaliser_version}"
+                f", this code has {normaliser.NORMALISER_VERSION}; {rebuild}"
+            )
 
     def is_up_to_date(self, content_hash: str, settings: Settings, embedder: Embedder | None = None) -> bool:
         """Built from this KB content and servable as is (``IndexMismatch`` when it is not servable)."""
@@ -160,8 +172,16 @@ class Manifest(Mapping[str, Any]):
 
 
 _TOP_LEVEL_TYPES: dict[str, type | tuple[type, ...]] = {
-    "format_version": int, "embedder": dict, "normaliser_version": str, "content_hash": str, "counts": dict,
-    "dense_index": str, "bm25": dict, "built_at": str, "build_seconds": (int, float), "files": dict,
+    "format_version": int,
+    "embedder": dict,
+    "normaliser_version": str,
+    "content_hash": str,
+    "counts": dict,
+    "dense_index": str,
+    "bm25": dict,
+    "built_at": str,
+    "build_seconds": (int, float),
+    "files": dict,
     "checksum": str,
 }
 
@@ -178,14 +198,18 @@ def file_digest(path: Path) -> FileDigest:
 
 def manifest_checksum(manifest: dict[str, Any]) -> str:
     body = {k: v for k, v in manifest.items() if k != "checksum"}
-    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-                          .encode("utf-8")).hexdigest()
+    return hashlib.sha256(
+        json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    ).hexdigest()
 
 
 def write_manifest(directory: Path, fields: dict[str, Any]) -> Manifest:
     """Record every file already in ``directory`` and write the manifest (last, after the data)."""
-    files = {p.name: dataclasses.asdict(file_digest(p))
-             for p in sorted(directory.iterdir()) if p.is_file() and p.name != MANIFEST}
+    files = {
+        p.name: dataclasses.asdict(file_digest(p))
+        for p in sorted(directory.iterdir())
+        if p.is_file() and p.name != MANIFEST
+    }
     manifest: dict[str, Any] = {"format_version": FORMAT_VERSION, **fields, "files": files}
     manifest["checksum"] = manifest_checksum(manifest)
     (directory / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
@@ -220,16 +244,19 @@ def verify_version(directory: Path) -> Manifest:
     if "checksum" not in manifest:
         if manifest.get("format_version") == FORMAT_VERSION:
             raise IndexCorrupt(f"{MANIFEST} has lost its checksum")
-        raise IndexOutdated(f"built before checksums were recorded (index format {manifest.get('format_version')}), "
-                            "so it cannot be verified; rebuild it with `faqbot index build`")
+        raise IndexOutdated(
+            f"built before checksums were recorded (index format {manifest.get('format_version')}), "
+            "so it cannot be verified; rebuild it with `faqbot index build`"
+        )
     if manifest["checksum"] != manifest_checksum(manifest):
         raise IndexCorrupt(f"{MANIFEST} does not match its checksum (edited or damaged)")
     for key, kind in _TOP_LEVEL_TYPES.items():
         if not isinstance(manifest.get(key), kind):
             raise IndexCorrupt(f"{MANIFEST} has no valid {key!r}")
     if manifest["format_version"] != FORMAT_VERSION:
-        raise IndexMismatch(f"index format {manifest['format_version']} is not {FORMAT_VERSION}; "
-                            "rebuild it with `faqbot index build`")
+        raise IndexMismatch(
+            f"index format {manifest['format_version']} is not {FORMAT_VERSION}; rebuild it with `faqbot index build`"
+        )
     files: dict[str, Any] = manifest["files"]
     unlisted = [name for name in INDEX_FILES if name not in files]
     if unlisted:
@@ -244,11 +271,14 @@ def verify_version(directory: Path) -> Manifest:
         except OSError as exc:
             bad.append(f"{name} (unreadable: {exc.strerror})")
             continue
-        if not isinstance(want, dict) or dataclasses.asdict(found) != {"bytes": want.get("bytes"),
-                                                                       "sha256": want.get("sha256")}:
+        if not isinstance(want, dict) or dataclasses.asdict(found) != {
+            "bytes": want.get("bytes"),
+            "sha256": want.get("sha256"),
+        }:
             size = want.get("bytes") if isinstance(want, dict) else "?"
-            bad.append(f"{name} ({found.bytes} bytes, built as {size})" if found.bytes != size
-                       else f"{name} (content changed)")
+            bad.append(
+                f"{name} ({found.bytes} bytes, built as {size})" if found.bytes != size else f"{name} (content changed)"
+            )
     if bad:
         raise IndexCorrupt(f"checksum mismatch: {', '.join(bad)}")
     try:

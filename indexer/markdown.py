@@ -18,8 +18,9 @@ def check_answer(answer: str) -> list[tuple[int, str]]:
     problems: list[tuple[int, str]] = []
     for offset, line in enumerate(answer.splitlines()):
         if _HTML.search(line):
-            problems.append((offset, "raw HTML is not allowed in answers; use Markdown "
-                             "(**bold**, lists, [text](https://...))"))
+            problems.append(
+                (offset, "raw HTML is not allowed in answers; use Markdown (**bold**, lists, [text](https://...))")
+            )
         good_spans = []
         for match in _LINK.finditer(line):
             good_spans.append(match.span())
@@ -31,8 +32,7 @@ def check_answer(answer: str) -> list[tuple[int, str]]:
             elif " " in url:
                 problems.append((offset, f"link address {url!r} contains a space"))
             elif not (url.startswith(ALLOWED_SCHEMES) or url.startswith("/")):
-                problems.append((offset, f"link address {url!r} must start with https://, http://, "
-                                 "mailto:, tel: or /"))
+                problems.append((offset, f"link address {url!r} must start with https://, http://, mailto:, tel: or /"))
         rest = list(line)
         for start, end in good_spans:
             rest[start:end] = " " * (end - start)

@@ -43,8 +43,7 @@ class FaqEntry:
 
     @classmethod
     def from_json(cls, data: dict) -> FaqEntry:
-        return cls(**{**data, "similar": tuple(data.get("similar", ())),
-                      "tags": tuple(data.get("tags", ()))})
+        return cls(**{**data, "similar": tuple(data.get("similar", ())), "tags": tuple(data.get("tags", ()))})
 
 
 @dataclass(frozen=True)
@@ -67,8 +66,7 @@ class KBInvalid(UserError, ValueError):
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
         errors = [p for p in problems if p.severity == "error"]
-        super().__init__(f"{len(errors)} error(s) in the knowledge base:\n"
-                         + "\n".join(str(p) for p in errors))
+        super().__init__(f"{len(errors)} error(s) in the knowledge base:\n" + "\n".join(str(p) for p in errors))
 
 
 @dataclass
@@ -82,6 +80,9 @@ class KnowledgeBase:
         return [e for e in self.entries if e.enabled]
 
     def content_hash(self) -> str:
-        payload = json.dumps({"entries": [e.to_json() | {"source": ""} for e in self.entries],
-                              "terms": self.terms}, ensure_ascii=False, sort_keys=True)
+        payload = json.dumps(
+            {"entries": [e.to_json() | {"source": ""} for e in self.entries], "terms": self.terms},
+            ensure_ascii=False,
+            sort_keys=True,
+        )
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()

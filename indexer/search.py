@@ -31,8 +31,7 @@ from indexer.manifest import (
 )
 from indexer.tokenize import Tokenizer
 
-__all__ = ["Candidate", "IndexCorrupt", "IndexMismatch", "IndexMissing", "SearchResult", "Searcher",
-           "read_manifest"]
+__all__ = ["Candidate", "IndexCorrupt", "IndexMismatch", "IndexMissing", "SearchResult", "Searcher", "read_manifest"]
 
 
 @dataclass(frozen=True)
@@ -66,8 +65,9 @@ class Searcher:
         self.manifest.check_compatible(settings, embedder)  # before loading an embedder for nothing
         self.embedder = embedder or make_embedder(settings.embedder)
         self.manifest.check_compatible(settings, self.embedder)
-        self.entries = [FaqEntry.from_json(d) for d in
-                        json.loads((directory / "entries.json").read_text(encoding="utf-8"))]
+        self.entries = [
+            FaqEntry.from_json(d) for d in json.loads((directory / "entries.json").read_text(encoding="utf-8"))
+        ]
         docs = json.loads((directory / "docs.json").read_text(encoding="utf-8"))
         self.owners = np.array(docs["owners"], dtype=np.int64)
         self.texts: list[str] = docs["texts"]
@@ -88,8 +88,9 @@ class Searcher:
         vector.setflags(write=False)
         return vector
 
-    def search(self, query: str, k: int = 10, query_vector: np.ndarray | None = None,
-               explain: bool = False) -> SearchResult:
+    def search(
+        self, query: str, k: int = 10, query_vector: np.ndarray | None = None, explain: bool = False
+    ) -> SearchResult:
         """Top-``k`` FAQ candidates.
 
         ``query_vector`` lets batch callers embed up front (the embedding of
@@ -127,14 +128,20 @@ class Searcher:
             best = int(np.argmax(sims))
             dense, lexical = float(sims[best]), float(faq_bm25[i])
             rescaled = (dense - cfg.dense_floor) / (1.0 - cfg.dense_floor)
-            scored.append((cfg.dense_weight * rescaled + (1 - cfg.dense_weight) * lexical, i, dense, lexical,
-                           int(lo + best)))
+            scored.append(
+                (cfg.dense_weight * rescaled + (1 - cfg.dense_weight) * lexical, i, dense, lexical, int(lo + best))
+            )
         scored.sort(reverse=True)
         query_words = set(self.tokenizer.words(searched)) if explain else set()
         candidates = []
         for fused, i, dense, lexical, best_doc in scored[:k]:
-            shared = tuple(w for w in dict.fromkeys(self.tokenizer.words(normalize(self.texts[best_doc])))
-                           if w in query_words) if explain else ()
+            shared = (
+                tuple(
+                    w for w in dict.fromkeys(self.tokenizer.words(normalize(self.texts[best_doc]))) if w in query_words
+                )
+                if explain
+                else ()
+            )
             candidates.append(Candidate(self.entries[i], fused, dense, lexical, self.texts[best_doc], shared))
         result.candidates = candidates[:k]
         return result

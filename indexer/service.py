@@ -84,8 +84,9 @@ def store_for(settings: Settings) -> IndexStore:
     return IndexStore(settings.index_dir, settings.index.keep_versions)
 
 
-def build_and_publish(settings: Settings, full: bool = False, embedder: Embedder | None = None,
-                      progress: ProgressFn = no_progress) -> PublishResult:
+def build_and_publish(
+    settings: Settings, full: bool = False, embedder: Embedder | None = None, progress: ProgressFn = no_progress
+) -> PublishResult:
     """Validate the KB (raising ``KBInvalid``), build a new version and publish it.
 
     Without ``full``, an intact index whose manifest already matches the KB
@@ -110,9 +111,11 @@ def build_and_publish(settings: Settings, full: bool = False, embedder: Embedder
     cache = EmbeddingCache(settings.cache_dir / "embeddings.sqlite")
     try:
         version, manifest = store.publish(
-            lambda out: build_index(kb.entries, kb.terms, content_hash, settings, embedder, cache, out,
-                                    full=full, progress=progress),
-            label=content_hash[:8])
+            lambda out: build_index(
+                kb.entries, kb.terms, content_hash, settings, embedder, cache, out, full=full, progress=progress
+            ),
+            label=content_hash[:8],
+        )
     finally:
         cache.close()
     return PublishResult(version, manifest, kb, skipped=False, rebuilt_because=rebuilt_because)
@@ -144,8 +147,9 @@ def version_states(settings: Settings) -> list[VersionState]:
     return states
 
 
-def open_serving(settings: Settings, embedder: Embedder | None = None,
-                 reuse: Searcher | None = None) -> tuple[Searcher, list[VersionState]]:
+def open_serving(
+    settings: Settings, embedder: Embedder | None = None, reuse: Searcher | None = None
+) -> tuple[Searcher, list[VersionState]]:
     """The newest published version that is intact and loads: ``current``, else the one
     before it, and so on; with the versions refused on the way (newest first).
 
@@ -199,8 +203,9 @@ class ServingIndex:
         elif self.published.skipped:
             how = "up to date"
         else:
-            how = "published" + (f"; rebuilt because {self.published.rebuilt_because}"
-                                 if self.published.rebuilt_because else "")
+            how = "published" + (
+                f"; rebuilt because {self.published.rebuilt_because}" if self.published.rebuilt_because else ""
+            )
         lines = [f"index {self.version}: {entries} FAQ entries ({how})"]
         if self.build_error:
             lines.append(f"WARNING: could not build a new index ({self.build_error}); serving {self.version}")
@@ -209,8 +214,9 @@ class ServingIndex:
         return lines
 
 
-def publish_and_open(settings: Settings, embedder: Embedder | None = None,
-                     progress: ProgressFn = no_progress) -> ServingIndex:
+def publish_and_open(
+    settings: Settings, embedder: Embedder | None = None, progress: ProgressFn = no_progress
+) -> ServingIndex:
     """Build and publish the KB if needed, then load what will be served (``faqbot run``'s start).
 
     A build that fails for storage reasons (disk full, a folder in the way)

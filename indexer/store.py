@@ -71,10 +71,16 @@ class IndexStore:
                 return list(history)
         except (OSError, UnicodeDecodeError, ValueError):
             pass
-        on_disk = sorted(p.name for p in self.versions.iterdir()
-                         if p.is_dir() and not p.name.startswith(".")) if self.versions.is_dir() else []
-        log.warning("%s is damaged; using the version folders on disk instead: %s", self.history_file,
-                    ", ".join(on_disk) or "none")
+        on_disk = (
+            sorted(p.name for p in self.versions.iterdir() if p.is_dir() and not p.name.startswith("."))
+            if self.versions.is_dir()
+            else []
+        )
+        log.warning(
+            "%s is damaged; using the version folders on disk instead: %s",
+            self.history_file,
+            ", ".join(on_disk) or "none",
+        )
         return on_disk
 
     def _write_history(self, history: list[str]) -> None:
@@ -106,7 +112,7 @@ class IndexStore:
         """``current``, then the versions published before it that are still on disk, newest first."""
         current = self.current_target()
         history = self.history()
-        earlier = history[:history.index(current)] if current in history else history
+        earlier = history[: history.index(current)] if current in history else history
         order = [current] if current else []
         order += [v for v in reversed(earlier) if v != current and (self.versions / v).is_dir()]
         return order
@@ -148,7 +154,7 @@ class IndexStore:
             history = self.history()
             current = self.current_version()
             if current in history:
-                history = history[:history.index(current) + 1]
+                history = history[: history.index(current) + 1]
             while len(history) >= 2 and not (self.versions / history[-2]).is_dir():
                 del history[-2]
             if len(history) < 2:
@@ -159,7 +165,7 @@ class IndexStore:
             return previous
 
     def _prune(self) -> None:
-        keep = set(self.history()[-self.keep_versions:])
+        keep = set(self.history()[-self.keep_versions :])
         current = self.current_version()
         for path in self.versions.iterdir():
             if path.name.startswith(".staging-"):

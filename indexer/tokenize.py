@@ -47,7 +47,7 @@ class Tokenizer:
         for chunk in text.split(" "):
             for n in char_ngrams:
                 for i in range(len(chunk) - n + 1):
-                    gram = chunk[i:i + n]
+                    gram = chunk[i : i + n]
                     if n == 1 and (not _is_cjk(gram) or gram in STOPWORDS):
                         continue
                     out.append(f"c:{gram}")

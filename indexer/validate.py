@@ -51,19 +51,22 @@ def _suggest(key: str, known: tuple[str, ...]) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
-def _mapping(ctx: _Ctx, node: yaml.MappingNode, known: tuple[str, ...],
-             where: str) -> dict[str, tuple[yaml.Node, yaml.Node]]:
+def _mapping(
+    ctx: _Ctx, node: yaml.MappingNode, known: tuple[str, ...], where: str
+) -> dict[str, tuple[yaml.Node, yaml.Node]]:
     """Keys of a mapping node with duplicate and unknown keys reported."""
     out: dict[str, tuple[yaml.Node, yaml.Node]] = {}
     for key_node, value_node in node.value:
         key = str(key_node.value)
         if key in out:
-            ctx.error(_line(key_node), key, f"duplicate key '{key}' in {where} "
-                      f"(first at line {_line(out[key][0])})")
+            ctx.error(_line(key_node), key, f"duplicate key '{key}' in {where} (first at line {_line(out[key][0])})")
             continue
         if key not in known:
-            ctx.error(_line(key_node), key, f"unknown field '{key}' in {where}{_suggest(key, known)}; "
-                      f"allowed: {', '.join(known)}")
+            ctx.error(
+                _line(key_node),
+                key,
+                f"unknown field '{key}' in {where}{_suggest(key, known)}; allowed: {', '.join(known)}",
+            )
             continue
         out[key] = (key_node, value_node)
     return out
@@ -112,8 +115,11 @@ def _entry(ctx: _Ctx, node: yaml.Node, category: str) -> FaqEntry | None:
     if "id" in fields:
         entry_id = _text(ctx, fields["id"][1], "id")
         if entry_id is not None and not ID_PATTERN.match(entry_id):
-            ctx.error(_line(fields["id"][1]), "id", f"id {entry_id!r} must be lowercase letters, digits, "
-                      "'-' or '_' (max 64), e.g. 'ex-withdraw-fee'")
+            ctx.error(
+                _line(fields["id"][1]),
+                "id",
+                f"id {entry_id!r} must be lowercase letters, digits, '-' or '_' (max 64), e.g. 'ex-withdraw-fee'",
+            )
             entry_id = None
         values["id"] = entry_id
         ok &= entry_id is not None
@@ -142,8 +148,11 @@ def _entry(ctx: _Ctx, node: yaml.Node, category: str) -> FaqEntry | None:
     if "handoff" in fields:
         value = _text(ctx, fields["handoff"][1], "handoff")
         if value not in HANDOFF_POLICIES:
-            ctx.error(_line(fields["handoff"][1]), "handoff",
-                      f"handoff must be one of {', '.join(HANDOFF_POLICIES)}, got {value!r}")
+            ctx.error(
+                _line(fields["handoff"][1]),
+                "handoff",
+                f"handoff must be one of {', '.join(HANDOFF_POLICIES)}, got {value!r}",
+            )
             ok = False
         else:
             handoff = value
@@ -162,12 +171,24 @@ def _entry(ctx: _Ctx, node: yaml.Node, category: str) -> FaqEntry | None:
     if not ok:
         return None
     if len(similar) < RECOMMENDED_SIMILAR:
-        ctx.warn(_line(node), "similar", f"only {len(similar)} similar question(s); "
-                 f"{RECOMMENDED_SIMILAR}+ make matching much more reliable")
-    return FaqEntry(id=values["id"], question=values["question"], answer=values["answer"],
-                    category=category, similar=tuple(s for s, _ in similar),
-                    tags=tuple(t for t, _ in tags), handoff=handoff, handoff_notice=notice,
-                    enabled=flags["enabled"], hot=flags["hot"], source=f"{ctx.file}:{_line(node)}")
+        ctx.warn(
+            _line(node),
+            "similar",
+            f"only {len(similar)} similar question(s); {RECOMMENDED_SIMILAR}+ make matching much more reliable",
+        )
+    return FaqEntry(
+        id=values["id"],
+        question=values["question"],
+        answer=values["answer"],
+        category=category,
+        similar=tuple(s for s, _ in similar),
+        tags=tuple(t for t, _ in tags),
+        handoff=handoff,
+        handoff_notice=notice,
+        enabled=flags["enabled"],
+        hot=flags["hot"],
+        source=f"{ctx.file}:{_line(node)}",
+    )
 
 
 def validate_text(text: str, file: str) -> tuple[list[FaqEntry], list[Problem], dict[str, dict[str, int]]]:
@@ -231,8 +252,9 @@ def _cross_checks(entries: list[FaqEntry], lines: dict[tuple[str, str], dict[str
     for entry in entries:
         file, line = entry.source.rsplit(":", 1)
         if entry.id in first_id:
-            problems.append(Problem(file, int(line), "id", f"duplicate id '{entry.id}' "
-                                    f"(also at {first_id[entry.id].source})"))
+            problems.append(
+                Problem(file, int(line), "id", f"duplicate id '{entry.id}' (also at {first_id[entry.id].source})")
+            )
             continue
         first_id[entry.id] = entry
         seen_here: set[str] = set()
@@ -241,15 +263,21 @@ def _cross_checks(entries: list[FaqEntry], lines: dict[tuple[str, str], dict[str
             qline = lines.get((file, entry.id), {}).get(q, int(line))
             field = "question" if q == entry.question and key not in seen_here else "similar"
             if key in seen_here:
-                problems.append(Problem(file, qline, field, f"'{q}' repeats a question of the same entry",
-                                        "warning"))
+                problems.append(Problem(file, qline, field, f"'{q}' repeats a question of the same entry", "warning"))
                 continue
             seen_here.add(key)
             if key in owner and owner[key][0].id != entry.id:
                 other, other_q = owner[key]
-                problems.append(Problem(file, qline, field, f"'{q}' is also a question of entry "
-                                        f"'{other.id}' ({other.source}: '{other_q}'); "
-                                        "one question must lead to one answer"))
+                problems.append(
+                    Problem(
+                        file,
+                        qline,
+                        field,
+                        f"'{q}' is also a question of entry "
+                        f"'{other.id}' ({other.source}: '{other_q}'); "
+                        "one question must lead to one answer",
+                    )
+                )
                 continue
             owner[key] = (entry, q)
     return problems

@@ -8,9 +8,10 @@ import json
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass
 from email.message import Message
-from typing import Any, Mapping
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -29,8 +30,13 @@ class Reply:
         return self.body.decode()
 
 
-def send(url: str, body: bytes | None = None, headers: Mapping[str, str] | None = None,
-         method: str | None = None, timeout: float = 30.0) -> Reply:
+def send(
+    url: str,
+    body: bytes | None = None,
+    headers: Mapping[str, str] | None = None,
+    method: str | None = None,
+    timeout: float = 30.0,
+) -> Reply:
     """``method`` (POST when there is a body, else GET) ``url`` with exactly these headers."""
     request = urllib.request.Request(url, data=body, headers=dict(headers or {}), method=method)
     started = time.monotonic()
@@ -43,5 +49,9 @@ def send(url: str, body: bytes | None = None, headers: Mapping[str, str] | None 
 
 def post_json(url: str, value: Any, headers: Mapping[str, str] | None = None, timeout: float = 30.0) -> Reply:
     """POST ``value`` as a JSON body."""
-    return send(url, json.dumps(value, ensure_ascii=False).encode(),
-                {"Content-Type": "application/json", **(headers or {})}, timeout=timeout)
+    return send(
+        url,
+        json.dumps(value, ensure_ascii=False).encode(),
+        {"Content-Type": "application/json", **(headers or {})},
+        timeout=timeout,
+    )

@@ -28,8 +28,7 @@ class ActionGreet(Action):
     def name(self) -> str:
         return "action_greet"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any]) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         buttons = []
         try:
             entries = runtime.live_index().get().entries
@@ -44,8 +43,7 @@ class ActionRequestHuman(Action):
     def name(self) -> str:
         return "action_request_human"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any]) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         return end_turn(carry_out(plan_request_human(state_of(tracker)), dispatcher, tracker))
 
 
@@ -58,8 +56,7 @@ class ActionFeedback(Action):
     def name(self) -> str:
         return "action_feedback"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any]) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         helpful = (tracker.latest_message.get("intent") or {}).get("name") == "feedback_positive"
         faq_id = tracker.get_slot("last_faq_id")
         if faq_id is None or not tracker.get_slot("feedback_open"):
@@ -69,8 +66,9 @@ class ActionFeedback(Action):
             dispatcher.utter_message(response="utter_feedback_nothing", buttons=[HUMAN_BUTTON])
             return end_turn([SlotSet("pending_offer", "human")])
         try:
-            runtime.records().log_feedback(tracker.sender_id, channel_of(tracker), faq_id, helpful,
-                                           tracker.get_slot("last_question"))
+            runtime.records().log_feedback(
+                tracker.sender_id, channel_of(tracker), faq_id, helpful, tracker.get_slot("last_question")
+            )
         except Exception:
             log.exception("could not record feedback for %s", tracker.sender_id)
         return end_turn(carry_out(plan_feedback(helpful, state_of(tracker)), dispatcher, tracker))
@@ -83,8 +81,7 @@ class ActionAffirmDeny(Action):
     def name(self) -> str:
         return "action_affirm_deny"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any]) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         affirmed = (tracker.latest_message.get("intent") or {}).get("name") == "affirm"
         pending = tracker.get_slot("pending_offer") or ""
         if not affirmed or not pending:
@@ -100,5 +97,7 @@ class ActionAffirmDeny(Action):
         if entry is None:
             dispatcher.utter_message(response="utter_choice_gone")
             return end_turn([SlotSet("pending_offer", None)])
-        return end_turn(carry_out(plan_choice(entry, state_of(tracker)), dispatcher, tracker) + [
-            SlotSet("last_question", entry.question)])
+        return end_turn(
+            carry_out(plan_choice(entry, state_of(tracker)), dispatcher, tracker)
+            + [SlotSet("last_question", entry.question)]
+        )

@@ -22,16 +22,23 @@ log = logging.getLogger(__name__)
 
 
 def candidates_for_log(decision: Decision) -> list[dict[str, Any]]:
-    return [{"id": c.entry.id, "question": c.entry.question, "fused": round(c.fused, 4),
-             "dense": round(c.dense, 4), "bm25": round(c.bm25, 4)} for c in decision.candidates]
+    return [
+        {
+            "id": c.entry.id,
+            "question": c.entry.question,
+            "fused": round(c.fused, 4),
+            "dense": round(c.dense, 4),
+            "bm25": round(c.bm25, 4),
+        }
+        for c in decision.candidates
+    ]
 
 
 class ActionAnswerFaq(Action):
     def name(self) -> str:
         return "action_answer_faq"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any]) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         try:
             searcher = runtime.live_index().get()
         except IndexMissing:
@@ -46,30 +53,41 @@ class ActionAnswerFaq(Action):
         text = message.get("text") or ""
         # Embedding the question is tens of milliseconds of CPU: off the event loop, so
         # other conversations' actions are not held up behind it.
-        turn = await asyncio.get_running_loop().run_in_executor(None, functools.partial(
-            plan_free_text, searcher, text, tracker.get_slot("last_faq_id"), state,
-            runtime.settings().bot.followup_max_chars))
+        turn = await asyncio.get_running_loop().run_in_executor(
+            None,
+            functools.partial(
+                plan_free_text,
+                searcher,
+                text,
+                tracker.get_slot("last_faq_id"),
+                state,
+                runtime.settings().bot.followup_max_chars,
+            ),
+        )
         if turn.unanswered:
             self._log_unanswered(tracker, text, turn.decision)
         if turn.used_context:
-            log.info("follow-up %r resolved with the previous topic to %s", text,
-                     turn.decision.candidates[0].entry.id)
+            log.info("follow-up %r resolved with the previous topic to %s", text, turn.decision.candidates[0].entry.id)
         return end_turn(carry_out(turn.plan, dispatcher, tracker) + [SlotSet("last_question", text)])
 
-    def _chosen(self, searcher: Searcher, dispatcher: CollectingDispatcher, tracker: Tracker,
-                state: State) -> list[EventType]:
-        faq_id = next((e.get("value") for e in tracker.latest_message.get("entities", [])
-                       if e.get("entity") == "faq_id"), None)
+    def _chosen(
+        self, searcher: Searcher, dispatcher: CollectingDispatcher, tracker: Tracker, state: State
+    ) -> list[EventType]:
+        faq_id = next(
+            (e.get("value") for e in tracker.latest_message.get("entities", []) if e.get("entity") == "faq_id"), None
+        )
         entry = searcher.by_id.get(str(faq_id)) if faq_id else None
         if entry is None:  # the FAQ was removed or disabled since the buttons were sent
             dispatcher.utter_message(response="utter_choice_gone")
             return end_turn([])
-        return end_turn(carry_out(plan_choice(entry, state), dispatcher, tracker)
-                        + [SlotSet("last_question", entry.question)])
+        return end_turn(
+            carry_out(plan_choice(entry, state), dispatcher, tracker) + [SlotSet("last_question", entry.question)]
+        )
 
     def _log_unanswered(self, tracker: Tracker, text: str, decision: Decision) -> None:
         try:
-            runtime.records().log_unanswered(tracker.sender_id, channel_of(tracker), text,
-                                             decision.confidence, candidates_for_log(decision))
+            runtime.records().log_unanswered(
+                tracker.sender_id, channel_of(tracker), text, decision.confidence, candidates_for_log(decision)
+            )
         except Exception:  # the user still gets an answer; operators get the log
             log.exception("could not log unanswered question %r", text)

@@ -17,8 +17,10 @@ from bot.handoff.handoffs import HandoffRequest
 
 log = logging.getLogger(__name__)
 
-FEEDBACK_BUTTONS = [{"title": "有帮助", "payload": "/feedback_positive"},
-                    {"title": "没帮助", "payload": "/feedback_negative"}]
+FEEDBACK_BUTTONS = [
+    {"title": "有帮助", "payload": "/feedback_positive"},
+    {"title": "没帮助", "payload": "/feedback_negative"},
+]
 HUMAN_BUTTON = {"title": "转人工", "payload": "/request_human"}
 
 
@@ -54,9 +56,11 @@ def end_turn(events: list[EventType]) -> list[EventType]:
 
 def carry_out(plan: Plan, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
     """The plan's messages and slots; one ``case`` per ``PlanKind`` (mypy checks none is missing)."""
-    events: list[EventType] = [SlotSet("fallback_streak", float(plan.state.fallback_streak)),
-                               SlotSet("negative_streak", float(plan.state.negative_streak)),
-                               SlotSet("feedback_open", plan.kind == PlanKind.ANSWER)]
+    events: list[EventType] = [
+        SlotSet("fallback_streak", float(plan.state.fallback_streak)),
+        SlotSet("negative_streak", float(plan.state.negative_streak)),
+        SlotSet("feedback_open", plan.kind == PlanKind.ANSWER),
+    ]
     pending: str | None = None
     match plan.kind:
         case PlanKind.ANSWER:
@@ -88,9 +92,13 @@ def carry_out(plan: Plan, dispatcher: CollectingDispatcher, tracker: Tracker) ->
 def hand_off(plan: Plan, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
     """Ask for a person and tell the user truthfully what happens next: queued
     for an agent, already queued, or (nobody can answer now) a message is taken."""
-    request = HandoffRequest(conversation_id=tracker.sender_id, channel=channel_of(tracker),
-                             reason=str(plan.reason or HandoffReason.USER_REQUEST), transcript=transcript_of(tracker),
-                             faq_id=plan.entry.id if plan.entry else None)
+    request = HandoffRequest(
+        conversation_id=tracker.sender_id,
+        channel=channel_of(tracker),
+        reason=str(plan.reason or HandoffReason.USER_REQUEST),
+        transcript=transcript_of(tracker),
+        faq_id=plan.entry.id if plan.entry else None,
+    )
     if plan.entry is not None and plan.entry.handoff_notice:
         dispatcher.utter_message(text=plan.entry.handoff_notice)
     try:

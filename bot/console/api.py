@@ -37,8 +37,10 @@ def _queue(desk: HandoffDesk) -> dict[str, Any]:
 
 def _handoff(desk: HandoffDesk, handoff_id: str) -> dict[str, Any]:
     current = desk.handoffs.get(handoff_id)
-    return {"handoff": handoff_json(desk, current, now()),
-            "events": [event_json(e) for e in desk.handoffs.events(handoff_id)]}
+    return {
+        "handoff": handoff_json(desk, current, now()),
+        "events": [event_json(e) for e in desk.handoffs.events(handoff_id)],
+    }
 
 
 def add_api_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[[Route], Route], suggest: Suggest) -> None:
@@ -102,5 +104,6 @@ def add_api_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[[Route]
         except ValueError:
             return error("'days' must be a whole number", 400)
         report = await asyncio.get_running_loop().run_in_executor(
-            None, functools.partial(compute_kpis, desk.settings.database_url, days, desk.settings.handoff.timezone))
+            None, functools.partial(compute_kpis, desk.settings.database_url, days, desk.settings.handoff.timezone)
+        )
         return response.json(report)

@@ -44,6 +44,7 @@ def signed_in_check(desk: HandoffDesk) -> Callable[[Route], Route]:
                 return error(str(exc), 409)
             except ValueError as exc:
                 return error(str(exc), 400)
+
         return check
 
     return signed_in
@@ -101,5 +102,6 @@ def add_auth_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[[Route
     @bp.get("/console/api/me")
     @signed_in
     async def me(_: Request, agent: Agent) -> HTTPResponse:
-        return response.json({"agent": agent_json(agent),
-                              "hours": {"text": desk.hours.describe(), "open": desk.hours.is_open(now())}})
+        return response.json(
+            {"agent": agent_json(agent), "hours": {"text": desk.hours.describe(), "open": desk.hours.is_open(now())}}
+        )

@@ -66,8 +66,11 @@ def handoff_json(desk: HandoffDesk, handoff: Handoff, now: datetime) -> dict[str
     end = handoff.claimed_at if handoff.claimed_at else now
     data["waiting_seconds"] = int((end - handoff.created_at).total_seconds())
     users = [e for e in desk.handoffs.events(handoff.id) if e["kind"] == "user_message"]
-    data["last_message"] = users[-1]["text"] if users else (
-        next((t["text"] for t in reversed(handoff.transcript) if t["role"] == "user"), None))
+    data["last_message"] = (
+        users[-1]["text"]
+        if users
+        else (next((t["text"] for t in reversed(handoff.transcript) if t["role"] == "user"), None))
+    )
     return data
 
 

@@ -23,8 +23,9 @@ log = logging.getLogger(__name__)
 PING_SECONDS = 15.0
 
 
-def add_stream_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[[Route], Route],
-                      stopping: asyncio.Event) -> None:
+def add_stream_routes(
+    bp: Blueprint, desk: HandoffDesk, signed_in: Callable[[Route], Route], stopping: asyncio.Event
+) -> None:
     """``stopping``: set when the server stops, so open streams end instead of holding the restart."""
 
     @bp.get("/console/api/stream")
@@ -37,8 +38,9 @@ def add_stream_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[[Rou
             after = -1
         if after < 0:
             after = await desk.blocking(desk.handoffs.last_seq)
-        out = await request.respond(content_type="text/event-stream",
-                                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        out = await request.respond(
+            content_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+        )
         await out.send("retry: 2000\n\n")
         marker = await desk.blocking(desk.tickets.marker)
         last_ping = 0.0

@@ -35,14 +35,16 @@ from bot.handoff.db import now as _now
 metadata = sa.MetaData()
 
 attempts = sa.Table(
-    "sign_in_failures", metadata,
+    "sign_in_failures",
+    metadata,
     sa.Column("key", sa.String(255), primary_key=True),
     sa.Column("window_start", sa.DateTime(timezone=True), nullable=False),
     sa.Column("failures", sa.Integer, nullable=False),
 )
 
 devices = sa.Table(
-    "trusted_devices", metadata,
+    "trusted_devices",
+    metadata,
     sa.Column("token_hash", sa.String(64), primary_key=True),
     sa.Column("agent", sa.String(64), nullable=False, index=True),
     sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
@@ -68,9 +70,11 @@ def _hash(token: str) -> str:
 
 def _keys(name: str, client: str) -> dict[str, tuple[str, Limit]]:
     account = name.strip().lower()[:100]
-    return {"pair": (f"pair:{account}|{client[:100]}", PER_ACCOUNT_AND_CLIENT),
-            "client": (f"client:{client[:100]}", PER_CLIENT),
-            "account": (f"account:{account}", PER_ACCOUNT)}
+    return {
+        "pair": (f"pair:{account}|{client[:100]}", PER_ACCOUNT_AND_CLIENT),
+        "client": (f"client:{client[:100]}", PER_CLIENT),
+        "account": (f"account:{account}", PER_ACCOUNT),
+    }
 
 
 class SignInThrottle:
@@ -82,8 +86,10 @@ class SignInThrottle:
         now = _now()
         keys = _keys(name, client)
         with self._db.engine.connect() as conn:
-            rows = {r.key: r for r in conn.execute(sa.select(attempts).where(
-                attempts.c.key.in_([key for key, _ in keys.values()])))}
+            rows = {
+                r.key: r
+                for r in conn.execute(sa.select(attempts).where(attempts.c.key.in_([key for key, _ in keys.values()])))
+            }
         waits = []
         for what, (key, limit) in keys.items():
             row = rows.get(key)
@@ -114,8 +120,9 @@ class SignInThrottle:
                     conn.execute(attempts.insert().values(key=key, window_start=now, failures=1))
             except sa.exc.IntegrityError:  # another server counted the first failure at the same moment
                 with self._db.engine.begin() as conn:
-                    conn.execute(attempts.update().where(attempts.c.key == key)
-                                 .values(failures=attempts.c.failures + 1))
+                    conn.execute(
+                        attempts.update().where(attempts.c.key == key).values(failures=attempts.c.failures + 1)
+                    )
 
     def succeeded(self, name: str, client: str) -> str:
         """Forget this client's failures for the account; a new trusted-device token for the browser."""
@@ -124,14 +131,18 @@ class SignInThrottle:
         with self._db.engine.begin() as conn:
             conn.execute(attempts.delete().where(attempts.c.key == keys["pair"][0]))
             conn.execute(devices.delete().where(devices.c.expires_at < _now()))
-            conn.execute(devices.insert().values(token_hash=_hash(token), agent=name,
-                                                 expires_at=_now() + timedelta(days=DEVICE_DAYS)))
+            conn.execute(
+                devices.insert().values(
+                    token_hash=_hash(token), agent=name, expires_at=_now() + timedelta(days=DEVICE_DAYS)
+                )
+            )
         return token
 
     def trusted(self, name: str, device: str | None) -> bool:
         if not device:
             return False
         with self._db.engine.connect() as conn:
-            row = conn.execute(sa.select(devices.c.agent, devices.c.expires_at)
-                               .where(devices.c.token_hash == _hash(device))).first()
+            row = conn.execute(
+                sa.select(devices.c.agent, devices.c.expires_at).where(devices.c.token_hash == _hash(device))
+            ).first()
         return row is not None and row.agent == name and _aware(row.expires_at) > _now()

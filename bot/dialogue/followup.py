@@ -20,8 +20,9 @@ FOLLOWUP_POOL = 20
 FOLLOWUP_TOPIC_WINDOW = 5
 
 
-def resolve(searcher: Searcher, text: str, last_faq_id: str | None,
-            followup_max_chars: int) -> tuple[SearchResult, Decision, bool]:
+def resolve(
+    searcher: Searcher, text: str, last_faq_id: str | None, followup_max_chars: int
+) -> tuple[SearchResult, Decision, bool]:
     """Search ``text``; a short, unconfident message right after an answer may
     be a follow-up and is resolved with that topic:
 
@@ -38,8 +39,7 @@ def resolve(searcher: Searcher, text: str, last_faq_id: str | None,
     # looks at the first few candidates.
     result, decision = ask(searcher, text, k=FOLLOWUP_POOL)
     previous = searcher.by_id.get(last_faq_id) if last_faq_id else None
-    if (decision.action == ANSWER or previous is None
-            or len(result.normalised.replace(" ", "")) > followup_max_chars):
+    if decision.action == ANSWER or previous is None or len(result.normalised.replace(" ", "")) > followup_max_chars:
         return result, decision, False
     lexical = [c for c in result.candidates if c.bm25 > 0]
     same_topic = [c for c in lexical[:FOLLOWUP_TOPIC_WINDOW] if c.entry.category == previous.category]

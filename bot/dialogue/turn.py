@@ -96,12 +96,12 @@ def _hand_off(state: State, reason: HandoffReason, entry: FaqEntry | None = None
 def _answer(entry: FaqEntry, state: State) -> Plan:
     if entry.handoff == "always":
         return _hand_off(state, HandoffReason.FAQ_POLICY, entry)
-    return Plan(PlanKind.ANSWER, replace(state, fallback_streak=0), entry=entry,
-                offer_human=entry.handoff == "offer")
+    return Plan(PlanKind.ANSWER, replace(state, fallback_streak=0), entry=entry, offer_human=entry.handoff == "offer")
 
 
-def plan_free_text(searcher: Searcher, text: str, last_faq_id: str | None, state: State,
-                   followup_max_chars: int) -> QuestionTurn:
+def plan_free_text(
+    searcher: Searcher, text: str, last_faq_id: str | None, state: State, followup_max_chars: int
+) -> QuestionTurn:
     """A typed question, all three steps: retrieval, follow-up resolution, policy.
 
     Embeds ``text`` (CPU work, blocking): run it in an executor on an event loop.

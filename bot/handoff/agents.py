@@ -25,7 +25,8 @@ from bot.handoff.db import now as _now
 metadata = sa.MetaData()
 
 agents = sa.Table(
-    "agents", metadata,
+    "agents",
+    metadata,
     sa.Column("name", sa.String(64), primary_key=True),
     sa.Column("display_name", sa.String(128), nullable=False),
     sa.Column("password_hash", sa.String(255), nullable=False),
@@ -35,7 +36,8 @@ agents = sa.Table(
 )
 
 agent_sessions = sa.Table(
-    "agent_sessions", metadata,
+    "agent_sessions",
+    metadata,
     sa.Column("token_hash", sa.String(64), primary_key=True),
     sa.Column("agent", sa.String(64), sa.ForeignKey("agents.name"), nullable=False, index=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
@@ -44,7 +46,7 @@ agent_sessions = sa.Table(
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{2,64}$")
 MIN_PASSWORD = 8
-_SCRYPT = {"n": 2 ** 14, "r": 8, "p": 1}
+_SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 
 
 class AgentError(ValueError):
@@ -64,8 +66,14 @@ def check_password(password: str, stored: str) -> bool:
         return False
     if scheme != "scrypt":
         return False
-    computed = hashlib.scrypt(password.encode("utf-8", "surrogatepass"), salt=bytes.fromhex(salt),
-                              n=int(n), r=int(r), p=int(p), dklen=len(digest) // 2)
+    computed = hashlib.scrypt(
+        password.encode("utf-8", "surrogatepass"),
+        salt=bytes.fromhex(salt),
+        n=int(n),
+        r=int(r),
+        p=int(p),
+        dklen=len(digest) // 2,
+    )
     return hmac.compare_digest(computed.hex(), digest)
 
 
@@ -102,17 +110,25 @@ class AgentStore:
         with self.engine.begin() as conn:
             if conn.execute(sa.select(agents.c.name).where(agents.c.name == name)).first():
                 raise AgentError(f"an account named {name!r} already exists (use `faqbot agent passwd`)")
-            conn.execute(agents.insert().values(name=name, display_name=display_name or name,
-                                                password_hash=hash_password(password), created_at=_now(),
-                                                last_seen=None, disabled=False))
+            conn.execute(
+                agents.insert().values(
+                    name=name,
+                    display_name=display_name or name,
+                    password_hash=hash_password(password),
+                    created_at=_now(),
+                    last_seen=None,
+                    disabled=False,
+                )
+            )
         return Agent(name, display_name or name, None)
 
     def set_password(self, name: str, password: str) -> None:
         if len(password) < MIN_PASSWORD:
             raise AgentError(f"the password must have at least {MIN_PASSWORD} characters")
         with self.engine.begin() as conn:
-            done = conn.execute(agents.update().where(agents.c.name == name)
-                                .values(password_hash=hash_password(password)))
+            done = conn.execute(
+                agents.update().where(agents.c.name == name).values(password_hash=hash_password(password))
+            )
             if done.rowcount != 1:
                 raise AgentError(f"no account named {name!r}")
             conn.execute(agent_sessions.delete().where(agent_sessions.c.agent == name))
@@ -127,8 +143,7 @@ class AgentStore:
     def accounts(self) -> list[Agent]:
         """Every enabled account, by name."""
         with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(agents).where(agents.c.disabled.is_(False))
-                                .order_by(agents.c.name)).all()
+            rows = conn.execute(sa.select(agents).where(agents.c.disabled.is_(False)).order_by(agents.c.name)).all()
         return [Agent(r.name, r.display_name, _aware(r.last_seen)) for r in rows]
 
     def sign_in(self, name: str, password: str) -> str:
@@ -143,9 +158,14 @@ class AgentStore:
         token = secrets.token_urlsafe(32)
         now = _now()
         with self.engine.begin() as conn:
-            conn.execute(agent_sessions.insert().values(
-                token_hash=_token_hash(token), agent=name, created_at=now,
-                expires_at=now + timedelta(hours=self.session_hours)))
+            conn.execute(
+                agent_sessions.insert().values(
+                    token_hash=_token_hash(token),
+                    agent=name,
+                    created_at=now,
+                    expires_at=now + timedelta(hours=self.session_hours),
+                )
+            )
         return token
 
     def agent_for(self, token: str | None) -> Agent | None:
@@ -156,7 +176,8 @@ class AgentStore:
             row = conn.execute(
                 sa.select(agents, agent_sessions.c.expires_at)
                 .join(agent_sessions, agent_sessions.c.agent == agents.c.name)
-                .where(agent_sessions.c.token_hash == _token_hash(token))).first()
+                .where(agent_sessions.c.token_hash == _token_hash(token))
+            ).first()
         if row is None or row.disabled or _aware(row.expires_at) <= _now():
             return None
         return Agent(row.name, row.display_name, _aware(row.last_seen))
@@ -164,8 +185,9 @@ class AgentStore:
     def sign_out(self, token: str) -> None:
         """End the session; the agent no longer counts as signed in."""
         with self.engine.begin() as conn:
-            row = conn.execute(sa.select(agent_sessions.c.agent)
-                               .where(agent_sessions.c.token_hash == _token_hash(token))).first()
+            row = conn.execute(
+                sa.select(agent_sessions.c.agent).where(agent_sessions.c.token_hash == _token_hash(token))
+            ).first()
             conn.execute(agent_sessions.delete().where(agent_sessions.c.token_hash == _token_hash(token)))
             if row is not None:
                 conn.execute(agents.update().where(agents.c.name == row.agent).values(last_seen=None))

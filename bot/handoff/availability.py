@@ -36,8 +36,9 @@ DAY_MINUTES = 24 * 60
 EXAMPLE = '"mon-fri 09:00-18:00"'
 
 # Full-width punctuation as typed on a Chinese keyboard, and the usual range dashes.
-_ASCII = str.maketrans({"；": ";", "，": ",", "、": ",", "：": ":", "－": "-", "–": "-", "—": "-",
-                        "~": "-", "～": "-", "　": " "})
+_ASCII = str.maketrans(
+    {"；": ";", "，": ",", "、": ",", "：": ":", "－": "-", "–": "-", "—": "-", "~": "-", "～": "-", "　": " "}
+)
 _RULE = re.compile(r"^(?P<days>[^\d]*?)\s*(?P<times>\d.*)$")
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
 
@@ -74,8 +75,7 @@ def _span(span: str, rule: str) -> tuple[int, int]:
     if start == end:
         raise _error(rule, f"{span!r} starts and ends at the same time")
     if end < start:
-        raise _error(rule, f"{span!r} crosses midnight; write it as two rules, "
-                           'e.g. "fri 22:00-24:00; sat 00:00-02:00"')
+        raise _error(rule, f'{span!r} crosses midnight; write it as two rules, e.g. "fri 22:00-24:00; sat 00:00-02:00"')
     return start, end
 
 
@@ -127,7 +127,7 @@ def _clock(minutes: int) -> str:
 
 
 def _day_list(days: list[int]) -> str:
-    """"每天", "周一至周五", "周六、周日" or "周一、周三至周五": runs of three or more read as a range."""
+    """ "每天", "周一至周五", "周六、周日" or "周一、周三至周五": runs of three or more read as a range."""
     if len(days) == 7:
         return "每天"
     runs: list[list[int]] = []
@@ -136,8 +136,10 @@ def _day_list(days: list[int]) -> str:
             runs[-1].append(day)
         else:
             runs.append([day])
-    names = [f"{DAY_NAMES[run[0]]}至{DAY_NAMES[run[-1]]}" if len(run) > 2
-             else "、".join(DAY_NAMES[day] for day in run) for run in runs]
+    names = [
+        f"{DAY_NAMES[run[0]]}至{DAY_NAMES[run[-1]]}" if len(run) > 2 else "、".join(DAY_NAMES[day] for day in run)
+        for run in runs
+    ]
     return "、".join(names)
 
 
@@ -150,7 +152,7 @@ class OpeningHours:
     week: tuple[Ranges, ...] = ((),) * 7  # per weekday, 0 = Monday
 
     @classmethod
-    def parse(cls, spec: str, timezone: str) -> "OpeningHours":
+    def parse(cls, spec: str, timezone: str) -> OpeningHours:
         _zone(timezone)
         text = spec.translate(_ASCII).strip()
         if " ".join(text.lower().split()) in ALWAYS:
@@ -203,8 +205,10 @@ class OpeningHours:
         for day, ranges in enumerate(self.week):
             if ranges:
                 same.setdefault(ranges, []).append(day)
-        parts = [f"{_day_list(days)} {'、'.join(f'{_clock(s)}–{_clock(e)}' for s, e in ranges)}"
-                 for ranges, days in same.items()]  # dicts keep insertion order: by first day
+        parts = [
+            f"{_day_list(days)} {'、'.join(f'{_clock(s)}–{_clock(e)}' for s, e in ranges)}"
+            for ranges, days in same.items()
+        ]  # dicts keep insertion order: by first day
         return "，".join(parts) or "暂无人工服务时间"
 
 
@@ -218,8 +222,9 @@ class Availability:
     next_open: datetime | None  # for "closed"
 
 
-def check(hours: OpeningHours, agents_online: int, waiting: int, max_waiting_per_agent: int,
-          now: datetime) -> Availability:
+def check(
+    hours: OpeningHours, agents_online: int, waiting: int, max_waiting_per_agent: int, now: datetime
+) -> Availability:
     """Closed beats no agent beats a full queue: the first reason is the one the user can act on."""
     if not hours.is_open(now):
         return Availability(False, "closed", waiting, hours.next_open(now))
@@ -231,7 +236,7 @@ def check(hours: OpeningHours, agents_online: int, waiting: int, max_waiting_per
 
 
 def _when(moment: datetime, now: datetime) -> str:
-    """"今天 09:00", "明天 09:00" or "11月30日（周一）09:00", counted in the moment's own zone."""
+    """ "今天 09:00", "明天 09:00" or "11月30日（周一）09:00", counted in the moment's own zone."""
     days = (moment.date() - now.astimezone(moment.tzinfo).date()).days
     clock = moment.strftime("%H:%M")
     if days == 0:
@@ -252,5 +257,6 @@ def expectation(availability: Availability, hours: OpeningHours, now: datetime) 
         return f"目前没有客服在线（服务时间：{hours.describe()}），客服上线后会尽快回复您。"
     if availability.next_open is None:
         return "目前暂无人工服务时间，客服看到您的留言后会尽快回复。"
-    return (f"现在是非服务时间（服务时间：{hours.describe()}），"
-            f"客服将于{_when(availability.next_open, now)} 上班后回复您。")
+    return (
+        f"现在是非服务时间（服务时间：{hours.describe()}），客服将于{_when(availability.next_open, now)} 上班后回复您。"
+    )

@@ -60,8 +60,7 @@ class HandoffDesk:
 
     async def blocking(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """``call(*args, **kwargs)`` in the desk's worker threads (database work, off the event loop)."""
-        return await asyncio.get_running_loop().run_in_executor(self.executor,
-                                                                functools.partial(call, *args, **kwargs))
+        return await asyncio.get_running_loop().run_in_executor(self.executor, functools.partial(call, *args, **kwargs))
 
     @property
     def pulse(self) -> Pulse:
@@ -72,13 +71,16 @@ class HandoffDesk:
     # -- who owns a conversation, and the turns log (the gate, every message) -----
 
     def owner_of(self, conversation_id: str) -> str | None:
-        """"handoff" (waiting or with an agent), "ticket" (a message being left) or None (the bot)."""
+        """ "handoff" (waiting or with an agent), "ticket" (a message being left) or None (the bot)."""
         handoffs, tickets = handoff_tables.handoffs, ticket_tables.tickets
         query = sa.union_all(
             sa.select(sa.literal("handoff").label("owner")).where(
-                handoffs.c.conversation_id == conversation_id, handoffs.c.state.in_(OPEN_STATES)),
+                handoffs.c.conversation_id == conversation_id, handoffs.c.state.in_(OPEN_STATES)
+            ),
             sa.select(sa.literal("ticket").label("owner")).where(
-                tickets.c.conversation_id == conversation_id, tickets.c.state == DRAFTING))
+                tickets.c.conversation_id == conversation_id, tickets.c.state == DRAFTING
+            ),
+        )
         with self._owners.engine.connect() as conn:
             return conn.execute(query).scalar()
 
@@ -111,8 +113,12 @@ class HandoffDesk:
             return {"state": "message" if self.tickets.draft_for(conversation_id) else "bot"}
         names = {a.name: a.display_name for a in self.agents.accounts()}
         ahead = sum(1 for h in self.handoffs.in_states((WAITING,)) if h.created_at < current.created_at)
-        return {"state": current.state, "ticket": current.ticket, "waiting_ahead": ahead,
-                "agent": names.get(current.agent or "", current.agent)}
+        return {
+            "state": current.state,
+            "ticket": current.ticket,
+            "waiting_ahead": ahead,
+            "agent": names.get(current.agent or "", current.agent),
+        }
 
     def messages_for(self, conversation_id: str, after: int) -> tuple[list[dict[str, Any]], int]:
         """Agent replies and notices for a user who polls (REST), and the cursor to poll from next."""
@@ -120,8 +126,12 @@ class HandoffDesk:
         messages, latest = [], after
         for event in self.handoffs.messages_to(conversation_id, after):
             latest = event["seq"]
-            message = {"recipient_id": conversation_id, "text": event["text"], "seq": event["seq"],
-                       "from": "agent" if event["kind"] == "agent_message" else "system"}
+            message = {
+                "recipient_id": conversation_id,
+                "text": event["text"],
+                "seq": event["seq"],
+                "from": "agent" if event["kind"] == "agent_message" else "system",
+            }
             if event["kind"] == "bot_message" and event["text"] == closed_text:
                 message["buttons"] = rating_buttons(event["handoff_id"])
             messages.append(message)
@@ -129,8 +139,10 @@ class HandoffDesk:
 
     def answered_tickets(self, conversation_id: str) -> list[dict[str, Any]]:
         """The user's messages (留言) that agents have answered, oldest first."""
-        return [{"ticket": t.ticket, "question": t.question, "answer": t.answer,
-                 "answered_at": t.to_json()["answered_at"]} for t in self.tickets.answered_for(conversation_id)]
+        return [
+            {"ticket": t.ticket, "question": t.question, "answer": t.answer, "answered_at": t.to_json()["answered_at"]}
+            for t in self.tickets.answered_for(conversation_id)
+        ]
 
     # -- nobody left to answer ---------------------------------------------------
 
@@ -150,8 +162,12 @@ class HandoffDesk:
                 continue
             text = say("utter_handoff_released", expectation=await self.blocking(self.expectation, availability))
             await self.notice(closed, text, "released")
-            log.info("hand-off %s of %s released: nobody available (%s); taking a message instead",
-                     closed.id, closed.conversation_id, availability.why_offline)
+            log.info(
+                "hand-off %s of %s released: nobody available (%s); taking a message instead",
+                closed.id,
+                closed.conversation_id,
+                availability.why_offline,
+            )
             released += 1
         if released:
             self.pulse.fire()
@@ -160,8 +176,13 @@ class HandoffDesk:
     def _release(self, handoff: Handoff, availability: Availability) -> Handoff:
         closed = self.handoffs.close(handoff.id, None, "nobody_available", only_if=WAITING)
         asked = [e["text"] for e in self.handoffs.events(handoff.id) if e["kind"] == "user_message"]
-        self.tickets.start(closed.conversation_id, closed.channel, closed.reason,
-                           availability.why_offline or "closed", asked[-1] if asked else None)
+        self.tickets.start(
+            closed.conversation_id,
+            closed.channel,
+            closed.reason,
+            availability.why_offline or "closed",
+            asked[-1] if asked else None,
+        )
         return closed
 
     async def watch_stranded(self, every: float | None = None) -> None:
@@ -177,8 +198,14 @@ class HandoffDesk:
 
     # -- delivery ------------------------------------------------------------------
 
-    async def deliver(self, channel: str, recipient_id: str, text: str,
-                      buttons: list[dict[str, Any]] | None = None, meta: dict[str, Any] | None = None) -> Delivered:
+    async def deliver(
+        self,
+        channel: str,
+        recipient_id: str,
+        text: str,
+        buttons: list[dict[str, Any]] | None = None,
+        meta: dict[str, Any] | None = None,
+    ) -> Delivered:
         """Push to the user (the message is already stored)."""
         outbound = self.outbound(channel)
         if outbound is None:
@@ -189,8 +216,9 @@ class HandoffDesk:
             log.exception("could not push to %s on %s; the message stays stored", recipient_id, channel)
             return Delivered.STORED
 
-    async def notice(self, handoff: Handoff, text: str, event: str,
-                     buttons: list[dict[str, Any]] | None = None, **details: Any) -> Delivered:
+    async def notice(
+        self, handoff: Handoff, text: str, event: str, buttons: list[dict[str, Any]] | None = None, **details: Any
+    ) -> Delivered:
         """A system notice to the user (``event``: claimed | closed | ...), stored in the hand-off's log first."""
         seq = await self.blocking(self.handoffs.bot_message, handoff.id, text)
         self.pulse.fire()
@@ -205,8 +233,9 @@ class HandoffDesk:
         await self.notice(handoff, say("utter_handoff_claimed", agent=display_name), "claimed", name=display_name)
         return handoff
 
-    async def reply(self, handoff_id: str, agent: str, text: str,
-                    display_name: str | None = None) -> tuple[int, Delivered]:
+    async def reply(
+        self, handoff_id: str, agent: str, text: str, display_name: str | None = None
+    ) -> tuple[int, Delivered]:
         seq = await self.blocking(self.handoffs.agent_message, handoff_id, agent, text.strip())
         self.pulse.fire()
         handoff = await self.blocking(self.handoffs.get, handoff_id)
@@ -229,6 +258,9 @@ class HandoffDesk:
     async def answer_ticket(self, ticket_id: str, agent: str, text: str) -> tuple[Ticket, Delivered]:
         ticket = await self.blocking(self.tickets.answer, ticket_id, agent, text.strip())
         self.pulse.fire()
-        delivered = await self.deliver(ticket.channel, ticket.conversation_id,
-                                       say("utter_ticket_answer", ticket=ticket.ticket, answer=text.strip()))
+        delivered = await self.deliver(
+            ticket.channel,
+            ticket.conversation_id,
+            say("utter_ticket_answer", ticket=ticket.ticket, answer=text.strip()),
+        )
         return ticket, delivered

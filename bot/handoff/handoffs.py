@@ -31,7 +31,8 @@ RATINGS = ("good", "bad")
 metadata = sa.MetaData()
 
 handoffs = sa.Table(
-    "handoffs", metadata,
+    "handoffs",
+    metadata,
     sa.Column("id", sa.String(36), primary_key=True),
     sa.Column("conversation_id", sa.String(255), nullable=False, index=True),
     sa.Column("channel", sa.String(64), nullable=False),
@@ -49,7 +50,8 @@ handoffs = sa.Table(
 
 # Everything after the request, in order: transitions and messages both ways.
 handoff_events = sa.Table(
-    "handoff_events", metadata,
+    "handoff_events",
+    metadata,
     sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("handoff_id", sa.String(36), sa.ForeignKey("handoffs.id"), nullable=False, index=True),
     sa.Column("at", sa.DateTime(timezone=True), nullable=False),
@@ -113,7 +115,7 @@ class Handoff:
         return {**data, "ticket": self.ticket}
 
     @classmethod
-    def from_row(cls, row: Any) -> "Handoff":
+    def from_row(cls, row: Any) -> Handoff:
         data = dict(row._mapping)
         data["transcript"] = json.loads(data["transcript"])
         for key in ("created_at", "claimed_at", "closed_at"):
@@ -141,15 +143,19 @@ class HandoffStore:
     def open_for(self, conversation_id: str) -> Handoff | None:
         """The conversation's waiting or with-agent hand-off, if any."""
         with self.engine.connect() as conn:
-            row = conn.execute(sa.select(handoffs).where(
-                handoffs.c.conversation_id == conversation_id, handoffs.c.state.in_(OPEN_STATES))).first()
+            row = conn.execute(
+                sa.select(handoffs).where(
+                    handoffs.c.conversation_id == conversation_id, handoffs.c.state.in_(OPEN_STATES)
+                )
+            ).first()
         return Handoff.from_row(row) if row else None
 
     def in_states(self, states: tuple[str, ...] = OPEN_STATES, limit: int = 200) -> list[Handoff]:
         """Hand-offs in ``states``, oldest first (the queue order)."""
         with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(handoffs).where(handoffs.c.state.in_(states))
-                                .order_by(handoffs.c.created_at).limit(limit)).all()
+            rows = conn.execute(
+                sa.select(handoffs).where(handoffs.c.state.in_(states)).order_by(handoffs.c.created_at).limit(limit)
+            ).all()
         return [Handoff.from_row(r) for r in rows]
 
     def recent(self, limit: int = 50) -> list[Handoff]:
@@ -160,18 +166,27 @@ class HandoffStore:
     def events_since(self, after: int, limit: int = 500) -> list[dict[str, Any]]:
         """Every hand-off's events after global sequence ``after`` (the console's live feed)."""
         with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(handoff_events).where(handoff_events.c.seq > after)
-                                .order_by(handoff_events.c.seq).limit(limit)).all()
+            rows = conn.execute(
+                sa.select(handoff_events)
+                .where(handoff_events.c.seq > after)
+                .order_by(handoff_events.c.seq)
+                .limit(limit)
+            ).all()
         return [dict(r._mapping) for r in rows]
 
     def messages_to(self, conversation_id: str, after: int = 0) -> list[dict[str, Any]]:
         """What people and the system sent this conversation's user after ``after``, oldest first."""
         with self.engine.connect() as conn:
             rows = conn.execute(
-                sa.select(handoff_events).join(handoffs, handoffs.c.id == handoff_events.c.handoff_id)
-                .where(handoffs.c.conversation_id == conversation_id, handoff_events.c.seq > after,
-                       handoff_events.c.kind.in_(("agent_message", "bot_message")))
-                .order_by(handoff_events.c.seq)).all()
+                sa.select(handoff_events)
+                .join(handoffs, handoffs.c.id == handoff_events.c.handoff_id)
+                .where(
+                    handoffs.c.conversation_id == conversation_id,
+                    handoff_events.c.seq > after,
+                    handoff_events.c.kind.in_(("agent_message", "bot_message")),
+                )
+                .order_by(handoff_events.c.seq)
+            ).all()
         return [dict(r._mapping) for r in rows]
 
     def last_seq(self) -> int:
@@ -180,27 +195,33 @@ class HandoffStore:
 
     def last_closed_for(self, conversation_id: str) -> Handoff | None:
         with self.engine.connect() as conn:
-            row = conn.execute(sa.select(handoffs).where(
-                handoffs.c.conversation_id == conversation_id, handoffs.c.state == CLOSED)
-                .order_by(handoffs.c.closed_at.desc())).first()
+            row = conn.execute(
+                sa.select(handoffs)
+                .where(handoffs.c.conversation_id == conversation_id, handoffs.c.state == CLOSED)
+                .order_by(handoffs.c.closed_at.desc())
+            ).first()
         return Handoff.from_row(row) if row else None
 
     def events(self, handoff_id: str, after: int = 0) -> list[dict[str, Any]]:
         """Transitions and messages after sequence number ``after``, oldest first."""
         with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(handoff_events).where(
-                handoff_events.c.handoff_id == handoff_id, handoff_events.c.seq > after)
-                .order_by(handoff_events.c.seq)).all()
+            rows = conn.execute(
+                sa.select(handoff_events)
+                .where(handoff_events.c.handoff_id == handoff_id, handoff_events.c.seq > after)
+                .order_by(handoff_events.c.seq)
+            ).all()
         return [dict(r._mapping) for r in rows]
 
     # -- transitions ---------------------------------------------------------
 
-    def _event(self, conn: sa.engine.Connection, handoff_id: str, kind: str, actor: str | None,
-               text: str | None, at: datetime) -> int:
+    def _event(
+        self, conn: sa.engine.Connection, handoff_id: str, kind: str, actor: str | None, text: str | None, at: datetime
+    ) -> int:
         """Append an event; returns its sequence number, from the insert itself (re-reading
         the log after the commit could return a later event written meanwhile)."""
-        result = conn.execute(handoff_events.insert().values(handoff_id=handoff_id, at=at, kind=kind, actor=actor,
-                                                             text=text))
+        result = conn.execute(
+            handoff_events.insert().values(handoff_id=handoff_id, at=at, kind=kind, actor=actor, text=text)
+        )
         return int(result.inserted_primary_key[0])
 
     def _locked_row(self, conn: sa.engine.Connection, handoff_id: str) -> Handoff:
@@ -218,11 +239,22 @@ class HandoffStore:
         if existing is not None:
             return existing, False
         with self.engine.begin() as conn:
-            conn.execute(handoffs.insert().values(
-                id=request.id, conversation_id=request.conversation_id, channel=request.channel,
-                reason=request.reason, faq_id=request.faq_id,
-                transcript=json.dumps(request.transcript, ensure_ascii=False), state=WAITING, agent=None,
-                created_at=request.created_at, claimed_at=None, closed_at=None, note=""))
+            conn.execute(
+                handoffs.insert().values(
+                    id=request.id,
+                    conversation_id=request.conversation_id,
+                    channel=request.channel,
+                    reason=request.reason,
+                    faq_id=request.faq_id,
+                    transcript=json.dumps(request.transcript, ensure_ascii=False),
+                    state=WAITING,
+                    agent=None,
+                    created_at=request.created_at,
+                    claimed_at=None,
+                    closed_at=None,
+                    note="",
+                )
+            )
             self._event(conn, request.id, "created", None, request.reason, request.created_at)
         return self.get(request.id), True
 
@@ -234,8 +266,11 @@ class HandoffStore:
             if current.state == CLOSED:
                 raise HandoffError(f"hand-off {current.ticket} is closed")
             now = _now()
-            done = conn.execute(handoffs.update().where(handoffs.c.id == handoff_id, handoffs.c.state == WAITING)
-                                .values(state=WITH_AGENT, agent=agent, claimed_at=now))
+            done = conn.execute(
+                handoffs.update()
+                .where(handoffs.c.id == handoff_id, handoffs.c.state == WAITING)
+                .values(state=WITH_AGENT, agent=agent, claimed_at=now)
+            )
             if done.rowcount != 1:  # another agent won between our read and our write
                 raise HandoffError(f"hand-off {current.ticket} was just claimed by another agent")
             self._event(conn, handoff_id, "claimed", agent, None, now)
@@ -276,8 +311,11 @@ class HandoffStore:
             current = self._locked_row(conn, handoff_id)
             if current.state != CLOSED:
                 raise HandoffError(f"hand-off {current.ticket} is still open; rate it after it closes")
-            rated = conn.execute(sa.select(handoff_events.c.seq).where(
-                handoff_events.c.handoff_id == handoff_id, handoff_events.c.kind == "rating")).first()
+            rated = conn.execute(
+                sa.select(handoff_events.c.seq).where(
+                    handoff_events.c.handoff_id == handoff_id, handoff_events.c.kind == "rating"
+                )
+            ).first()
             if rated is not None:
                 raise HandoffError(f"hand-off {current.ticket} has already been rated")
             self._event(conn, handoff_id, "rating", current.conversation_id, rating, _now())
@@ -290,8 +328,7 @@ class HandoffStore:
             conn.execute(handoffs.update().where(handoffs.c.id == handoff_id).values(note=note))
             self._event(conn, handoff_id, "note", agent, text, _now())
 
-    def close(self, handoff_id: str, agent: str | None, why: str | None = None,
-              only_if: str | None = None) -> Handoff:
+    def close(self, handoff_id: str, agent: str | None, why: str | None = None, only_if: str | None = None) -> Handoff:
         """Close and give the conversation back to the bot. ``agent=None``: closed by the
         user or the system, ``why`` says which (e.g. "user_cancelled"); ``only_if``: only
         from that state (the system must not close what an agent has just claimed)."""

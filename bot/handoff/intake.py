@@ -58,13 +58,31 @@ class Intake:
         availability = self.availability()
         if availability.live:
             handoff, _ = handoffs.create(request)
-            log.info("hand-off %s (%s) for %s on %s queued", handoff.id, handoff.reason,
-                     handoff.conversation_id, handoff.channel)
-            return Outcome(OutcomeKind.QUEUED, handoff.ticket, say(
-                "utter_handoff_queued", ticket=handoff.ticket, expectation=self.expectation(availability)))
-        ticket = tickets.start(request.conversation_id, request.channel, request.reason,
-                               availability.why_offline or "closed", last_question)
-        log.info("nobody available (%s): taking a message %s for %s", availability.why_offline, ticket.id,
-                 request.conversation_id)
-        return Outcome(OutcomeKind.MESSAGE, ticket.ticket,
-                       say("utter_leave_message", expectation=self.expectation(availability)))
+            log.info(
+                "hand-off %s (%s) for %s on %s queued",
+                handoff.id,
+                handoff.reason,
+                handoff.conversation_id,
+                handoff.channel,
+            )
+            return Outcome(
+                OutcomeKind.QUEUED,
+                handoff.ticket,
+                say("utter_handoff_queued", ticket=handoff.ticket, expectation=self.expectation(availability)),
+            )
+        ticket = tickets.start(
+            request.conversation_id,
+            request.channel,
+            request.reason,
+            availability.why_offline or "closed",
+            last_question,
+        )
+        log.info(
+            "nobody available (%s): taking a message %s for %s",
+            availability.why_offline,
+            ticket.id,
+            request.conversation_id,
+        )
+        return Outcome(
+            OutcomeKind.MESSAGE, ticket.ticket, say("utter_leave_message", expectation=self.expectation(availability))
+        )

@@ -34,9 +34,10 @@ import math
 import statistics
 import unicodedata
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
-from datetime import date, datetime, time, timedelta, timezone
-from typing import Any, Callable, Iterable
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
@@ -86,7 +87,7 @@ class _Window:
 
 
 def _midnight(day: date, zone: ZoneInfo) -> datetime:
-    return datetime.combine(day, time(), tzinfo=zone).astimezone(timezone.utc)
+    return datetime.combine(day, time(), tzinfo=zone).astimezone(UTC)
 
 
 def _window(days: int, tz: str, now: datetime | None) -> _Window:
@@ -96,16 +97,20 @@ def _window(days: int, tz: str, now: datetime | None) -> _Window:
         zone = ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
         raise ValueError(f"unknown timezone {tz!r}") from None
-    today = aware(now or datetime.now(timezone.utc)).astimezone(zone).date()
+    today = aware(now or datetime.now(UTC)).astimezone(zone).date()
     return _Window(zone, [today - timedelta(days=days - 1 - i) for i in range(days)])
 
 
 # -- reading -----------------------------------------------------------------
 
+
 def _read_records(conn: sa.engine.Connection, window: _Window, buckets: dict[Key, _Facts]) -> None:
     seen: set[tuple[str, date]] = set()
-    query = (sa.select(turns.c.at, turns.c.conversation_id, turns.c.channel, turns.c.handled_by, turns.c.reply_ms)
-             .where(window.holds(turns.c.at)).order_by(turns.c.at, turns.c.id))
+    query = (
+        sa.select(turns.c.at, turns.c.conversation_id, turns.c.channel, turns.c.handled_by, turns.c.reply_ms)
+        .where(window.holds(turns.c.at))
+        .order_by(turns.c.at, turns.c.id)
+    )
     for row in conn.execute(query):
         day = window.day(row.at)
         conversation = (row.conversation_id, day)
@@ -115,7 +120,8 @@ def _read_records(conn: sa.engine.Connection, window: _Window, buckets: dict[Key
         if row.handled_by == "bot" and row.reply_ms is not None:
             buckets[day, row.channel].reply_ms.append(row.reply_ms)
     query = sa.select(feedback.c.created_at, feedback.c.channel, feedback.c.helpful).where(
-        window.holds(feedback.c.created_at))
+        window.holds(feedback.c.created_at)
+    )
     for row in conn.execute(query):
         facts = buckets[window.day(row.created_at), row.channel]
         if row.helpful:
@@ -124,17 +130,26 @@ def _read_records(conn: sa.engine.Connection, window: _Window, buckets: dict[Key
             facts.unhelpful += 1
 
 
-def _read_handoffs(conn: sa.engine.Connection, window: _Window, buckets: dict[Key, _Facts],
-                   escalated: set[tuple[str, date]]) -> None:
+def _read_handoffs(
+    conn: sa.engine.Connection, window: _Window, buckets: dict[Key, _Facts], escalated: set[tuple[str, date]]
+) -> None:
     first_reply: dict[str, datetime] = {}
-    replies = (sa.select(handoff_events.c.handoff_id, handoff_events.c.at)
-               .join(handoffs, handoffs.c.id == handoff_events.c.handoff_id)
-               .where(window.holds(handoffs.c.created_at), handoff_events.c.kind == "agent_message"))
+    replies = (
+        sa.select(handoff_events.c.handoff_id, handoff_events.c.at)
+        .join(handoffs, handoffs.c.id == handoff_events.c.handoff_id)
+        .where(window.holds(handoffs.c.created_at), handoff_events.c.kind == "agent_message")
+    )
     for row in conn.execute(replies):
         at = aware(row.at)
         first_reply[row.handoff_id] = min(at, first_reply.get(row.handoff_id, at))
-    query = sa.select(handoffs.c.id, handoffs.c.conversation_id, handoffs.c.channel, handoffs.c.created_at,
-                      handoffs.c.claimed_at, handoffs.c.closed_at).where(window.holds(handoffs.c.created_at))
+    query = sa.select(
+        handoffs.c.id,
+        handoffs.c.conversation_id,
+        handoffs.c.channel,
+        handoffs.c.created_at,
+        handoffs.c.claimed_at,
+        handoffs.c.closed_at,
+    ).where(window.holds(handoffs.c.created_at))
     for row in conn.execute(query):
         day = window.day(row.created_at)
         facts = buckets[day, row.channel]
@@ -144,9 +159,11 @@ def _read_handoffs(conn: sa.engine.Connection, window: _Window, buckets: dict[Ke
             facts.first_response.append((first_reply[row.id] - aware(row.created_at)).total_seconds())
         if row.claimed_at is not None and row.closed_at is not None:
             facts.handling.append((aware(row.closed_at) - aware(row.claimed_at)).total_seconds())
-    ratings = (sa.select(handoff_events.c.at, handoff_events.c.text, handoffs.c.channel)
-               .join(handoffs, handoffs.c.id == handoff_events.c.handoff_id)
-               .where(window.holds(handoff_events.c.at), handoff_events.c.kind == "rating"))
+    ratings = (
+        sa.select(handoff_events.c.at, handoff_events.c.text, handoffs.c.channel)
+        .join(handoffs, handoffs.c.id == handoff_events.c.handoff_id)
+        .where(window.holds(handoff_events.c.at), handoff_events.c.kind == "rating")
+    )
     for row in conn.execute(ratings):
         facts = buckets[window.day(row.at), row.channel]
         if row.text == "good":
@@ -155,10 +172,12 @@ def _read_handoffs(conn: sa.engine.Connection, window: _Window, buckets: dict[Ke
             facts.bad += 1
 
 
-def _read_tickets(conn: sa.engine.Connection, window: _Window, buckets: dict[Key, _Facts],
-                  escalated: set[tuple[str, date]]) -> None:
+def _read_tickets(
+    conn: sa.engine.Connection, window: _Window, buckets: dict[Key, _Facts], escalated: set[tuple[str, date]]
+) -> None:
     query = sa.select(tickets.c.conversation_id, tickets.c.channel, tickets.c.submitted_at).where(
-        tickets.c.state.in_((OPEN, ANSWERED)), window.holds(tickets.c.submitted_at))
+        tickets.c.state.in_((OPEN, ANSWERED)), window.holds(tickets.c.submitted_at)
+    )
     for row in conn.execute(query):
         day = window.day(row.submitted_at)
         buckets[day, row.channel].tickets += 1
@@ -182,6 +201,7 @@ def _read(url: str, window: _Window) -> tuple[dict[Key, _Facts], set[tuple[str, 
 
 # -- summing -----------------------------------------------------------------
 
+
 def _merge(parts: Iterable[_Facts]) -> _Facts:
     total = _Facts()
     for part in parts:
@@ -204,16 +224,22 @@ def _percentile(ordered: list[float], q: float) -> float:
 def _durations(seconds: list[float]) -> dict[str, Any]:
     if not seconds:
         return {"avg": None, "median": None, "count": 0}
-    return {"avg": round(statistics.fmean(seconds), 1), "median": round(statistics.median(seconds), 1),
-            "count": len(seconds)}
+    return {
+        "avg": round(statistics.fmean(seconds), 1),
+        "median": round(statistics.median(seconds), 1),
+        "count": len(seconds),
+    }
 
 
 def _reply_times(ms: list[float]) -> dict[str, Any]:
     if not ms:
         return {"p50": None, "p95": None, "count": 0}
     ordered = sorted(ms)
-    return {"p50": round(_percentile(ordered, 0.5), 1), "p95": round(_percentile(ordered, 0.95), 1),
-            "count": len(ordered)}
+    return {
+        "p50": round(_percentile(ordered, 0.5), 1),
+        "p95": round(_percentile(ordered, 0.95), 1),
+        "count": len(ordered),
+    }
 
 
 def _kpis(facts: _Facts, escalated: set[tuple[str, date]]) -> dict[str, Any]:
@@ -243,23 +269,42 @@ def compute_kpis(url: str, days: int = 14, tz: str = "Asia/Shanghai", now: datet
     buckets, escalated = _read(url, window)
     channels = sorted({channel for _, channel in buckets})
 
-    def kpis(keep: Callable[[Key], bool]) -> dict[str, Any]:
-        return _kpis(_merge(facts for key, facts in buckets.items() if keep(key)), escalated)
+    def kpis(day: date | None = None, channel: str | None = None) -> dict[str, Any]:
+        """The KPIs of the buckets of ``day`` and ``channel`` (None: every one)."""
+        kept = (
+            facts
+            for (d, c), facts in buckets.items()
+            if (day is None or d == day) and (channel is None or c == channel)
+        )
+        return _kpis(_merge(kept), escalated)
 
     return {
-        "from": window.days[0].isoformat(), "to": window.days[-1].isoformat(), "timezone": tz, "days": days,
-        "totals": kpis(lambda key: True),
-        "by_day": [{"day": d.isoformat(), **kpis(lambda key: key[0] == d)} for d in window.days],
-        "by_channel": [{"channel": c, **kpis(lambda key: key[1] == c)} for c in channels],
-        "by_day_channel": [{"day": d.isoformat(), "channel": c, **kpis(lambda key: key == (d, c))}
-                           for d in window.days for c in channels],
+        "from": window.days[0].isoformat(),
+        "to": window.days[-1].isoformat(),
+        "timezone": tz,
+        "days": days,
+        "totals": kpis(),
+        "by_day": [{"day": d.isoformat(), **kpis(day=d)} for d in window.days],
+        "by_channel": [{"channel": c, **kpis(channel=c)} for c in channels],
+        "by_day_channel": [
+            {"day": d.isoformat(), "channel": c, **kpis(day=d, channel=c)} for d in window.days for c in channels
+        ],
     }
 
 
 # -- text --------------------------------------------------------------------
 
-_HEADINGS = ["会话数", "机器人解决率", "转人工率", "转人工", "留言", "人工首次响应", "平均处理时长", "满意度",
-             "机器人响应 p50/p95"]
+_HEADINGS = [
+    "会话数",
+    "机器人解决率",
+    "转人工率",
+    "转人工",
+    "留言",
+    "人工首次响应",
+    "平均处理时长",
+    "满意度",
+    "机器人响应 p50/p95",
+]
 
 
 def _percent(rate: float | None) -> str:
@@ -282,10 +327,17 @@ def _reply_cell(reply: dict[str, Any]) -> str:
 
 
 def _cells(kpis: dict[str, Any]) -> list[str]:
-    return [str(kpis["conversations"]), _percent(kpis["bot_resolution_rate"]), _percent(kpis["handoff_rate"]),
-            str(kpis["handoffs"]), str(kpis["tickets"]), _duration(kpis["first_response_seconds"]["avg"]),
-            _duration(kpis["handling_seconds"]["avg"]), _percent(kpis["satisfaction"]["rate"]),
-            _reply_cell(kpis["bot_reply_ms"])]
+    return [
+        str(kpis["conversations"]),
+        _percent(kpis["bot_resolution_rate"]),
+        _percent(kpis["handoff_rate"]),
+        str(kpis["handoffs"]),
+        str(kpis["tickets"]),
+        _duration(kpis["first_response_seconds"]["avg"]),
+        _duration(kpis["handling_seconds"]["avg"]),
+        _percent(kpis["satisfaction"]["rate"]),
+        _reply_cell(kpis["bot_reply_ms"]),
+    ]
 
 
 def _width(text: str) -> int:
@@ -296,18 +348,27 @@ def _width(text: str) -> int:
 def _table(label: str, rows: list[tuple[str, dict[str, Any]]]) -> list[str]:
     grid = [[label, *_HEADINGS]] + [[name, *_cells(kpis)] for name, kpis in rows]
     widths = [max(_width(line[i]) for line in grid) for i in range(len(grid[0]))]
-    return ["  ".join(cell + " " * (w - _width(cell)) if i == 0 else " " * (w - _width(cell)) + cell
-                      for i, (cell, w) in enumerate(zip(line, widths))).rstrip() for line in grid]
+    return [
+        "  ".join(
+            cell + " " * (w - _width(cell)) if i == 0 else " " * (w - _width(cell)) + cell
+            for i, (cell, w) in enumerate(zip(line, widths, strict=True))
+        ).rstrip()
+        for line in grid
+    ]
 
 
 def format_kpis(report: dict) -> str:
     """The report as plain text: totals, then per channel, then per day (times are averages)."""
     totals = report["totals"]
     feedback_, rating = totals["answer_feedback"], totals["service_rating"]
-    lines = [f"客服指标 {report['from']} 至 {report['to']}（{report['timezone']}，{report['days']} 天）", "",
-             *_table("", [("合计", totals)]),
-             f"答案反馈: 有帮助 {feedback_['positive']} / 没帮助 {feedback_['negative']}    "
-             f"人工服务评价: 满意 {rating['good']} / 不满意 {rating['bad']}", ""]
+    lines = [
+        f"客服指标 {report['from']} 至 {report['to']}（{report['timezone']}，{report['days']} 天）",
+        "",
+        *_table("", [("合计", totals)]),
+        f"答案反馈: 有帮助 {feedback_['positive']} / 没帮助 {feedback_['negative']}    "
+        f"人工服务评价: 满意 {rating['good']} / 不满意 {rating['bad']}",
+        "",
+    ]
     if report["by_channel"]:
         lines += [*_table("渠道", [(row["channel"], row) for row in report["by_channel"]]), ""]
     lines += _table("日期", [(row["day"], row) for row in report["by_day"]])

@@ -33,7 +33,8 @@ MAX_TITLES = 100
 metadata = sa.MetaData()
 
 offers = sa.Table(
-    "offered_buttons", metadata,
+    "offered_buttons",
+    metadata,
     sa.Column("conversation_id", sa.String(255), primary_key=True),
     sa.Column("current", sa.Text, nullable=False),  # JSON list: the payloads of the latest turn
     sa.Column("titles", sa.Text, nullable=False),  # JSON object: payload → title, every turn's
@@ -58,8 +59,9 @@ class OfferBook:
 
     def get(self, conversation_id: str) -> Offered:
         with self._db.engine.connect() as conn:
-            row = conn.execute(sa.select(offers.c.current, offers.c.titles)
-                               .where(offers.c.conversation_id == conversation_id)).first()
+            row = conn.execute(
+                sa.select(offers.c.current, offers.c.titles).where(offers.c.conversation_id == conversation_id)
+            ).first()
         if row is None:
             return Offered()
         return Offered(json.loads(row.current), json.loads(row.titles))
@@ -73,15 +75,19 @@ class OfferBook:
 
     def _offer(self, conversation_id: str, buttons: list[dict[str, str]]) -> None:
         with self._db.engine.begin() as conn:
-            row = conn.execute(sa.select(offers.c.titles).where(offers.c.conversation_id == conversation_id)
-                               .with_for_update()).first()
+            row = conn.execute(
+                sa.select(offers.c.titles).where(offers.c.conversation_id == conversation_id).with_for_update()
+            ).first()
             titles: dict[str, str] = json.loads(row.titles) if row is not None else {}
             for button in buttons:
                 titles.pop(button["payload"], None)
                 titles[button["payload"]] = button["title"]
             titles = dict(list(titles.items())[-MAX_TITLES:])
-            values = {"current": json.dumps([b["payload"] for b in buttons], ensure_ascii=False),
-                      "titles": json.dumps(titles, ensure_ascii=False), "updated_at": now()}
+            values = {
+                "current": json.dumps([b["payload"] for b in buttons], ensure_ascii=False),
+                "titles": json.dumps(titles, ensure_ascii=False),
+                "updated_at": now(),
+            }
             if row is None:
                 conn.execute(offers.insert().values(conversation_id=conversation_id, **values))
             else:

@@ -11,8 +11,13 @@ from typing import Any, Protocol
 
 
 class Outbound(Protocol):
-    async def send(self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None = None,
-                   meta: dict[str, Any] | None = None) -> bool:
+    async def send(
+        self,
+        recipient_id: str,
+        text: str,
+        buttons: list[dict[str, Any]] | None = None,
+        meta: dict[str, Any] | None = None,
+    ) -> bool:
         """Send now; True if it reached a connected client or the platform accepted it."""
         ...
 

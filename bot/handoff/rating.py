@@ -19,7 +19,7 @@ def parse_rating(text: str) -> tuple[str, str] | None:
     if not text.startswith(RATE_PAYLOAD + "{"):
         return None
     try:
-        data = json.loads(text[len(RATE_PAYLOAD):])
+        data = json.loads(text[len(RATE_PAYLOAD) :])
         return str(data["handoff_id"]), str(data["rating"])
     except (ValueError, KeyError, TypeError):
         return None

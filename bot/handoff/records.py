@@ -19,7 +19,8 @@ from bot.handoff.db import now as _now
 metadata = sa.MetaData()
 
 unanswered = sa.Table(
-    "unanswered", metadata,
+    "unanswered",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, index=True),
     sa.Column("conversation_id", sa.String(255), nullable=False),
@@ -31,7 +32,8 @@ unanswered = sa.Table(
 )
 
 feedback = sa.Table(
-    "feedback", metadata,
+    "feedback",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, index=True),
     sa.Column("conversation_id", sa.String(255), nullable=False),
@@ -43,7 +45,8 @@ feedback = sa.Table(
 
 # One row per user message, whoever handled it: the base of the conversation KPIs.
 turns = sa.Table(
-    "turns", metadata,
+    "turns",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("at", sa.DateTime(timezone=True), nullable=False, index=True),
     sa.Column("conversation_id", sa.String(255), nullable=False, index=True),
@@ -63,24 +66,47 @@ class Records:
     def engine(self) -> sa.engine.Engine:
         return self._db.engine
 
-    def log_unanswered(self, conversation_id: str, channel: str, question: str, confidence: float,
-                       candidates: list[dict[str, Any]]) -> None:
+    def log_unanswered(
+        self, conversation_id: str, channel: str, question: str, confidence: float, candidates: list[dict[str, Any]]
+    ) -> None:
         with self.engine.begin() as conn:
-            conn.execute(unanswered.insert().values(
-                created_at=_now(), conversation_id=conversation_id, channel=channel, question=question,
-                confidence=confidence, candidates=json.dumps(candidates, ensure_ascii=False)))
+            conn.execute(
+                unanswered.insert().values(
+                    created_at=_now(),
+                    conversation_id=conversation_id,
+                    channel=channel,
+                    question=question,
+                    confidence=confidence,
+                    candidates=json.dumps(candidates, ensure_ascii=False),
+                )
+            )
 
-    def log_feedback(self, conversation_id: str, channel: str, faq_id: str | None, helpful: bool,
-                     question: str | None) -> None:
+    def log_feedback(
+        self, conversation_id: str, channel: str, faq_id: str | None, helpful: bool, question: str | None
+    ) -> None:
         with self.engine.begin() as conn:
-            conn.execute(feedback.insert().values(
-                created_at=_now(), conversation_id=conversation_id, channel=channel, faq_id=faq_id,
-                helpful=helpful, question=question))
+            conn.execute(
+                feedback.insert().values(
+                    created_at=_now(),
+                    conversation_id=conversation_id,
+                    channel=channel,
+                    faq_id=faq_id,
+                    helpful=helpful,
+                    question=question,
+                )
+            )
 
     def log_turn(self, conversation_id: str, channel: str, handled_by: str, reply_ms: float | None) -> None:
         with self.engine.begin() as conn:
-            conn.execute(turns.insert().values(at=_now(), conversation_id=conversation_id, channel=channel,
-                                               handled_by=handled_by, reply_ms=reply_ms))
+            conn.execute(
+                turns.insert().values(
+                    at=_now(),
+                    conversation_id=conversation_id,
+                    channel=channel,
+                    handled_by=handled_by,
+                    reply_ms=reply_ms,
+                )
+            )
 
     def log_turns(self, rows: list[dict[str, Any]]) -> None:
         """Many turns in one transaction: ``at``, ``conversation_id``, ``channel``, ``handled_by``, ``reply_ms``."""

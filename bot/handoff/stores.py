@@ -30,6 +30,12 @@ class Stores:
     @classmethod
     def open(cls, settings: Settings) -> Stores:
         url = settings.database_url
-        return cls(settings, HandoffStore(url), TicketStore(url), AgentStore(url, settings.handoff.session_hours),
-                   Records(url), OfferBook(url),
-                   OpeningHours.parse(settings.handoff.hours, settings.handoff.timezone))
+        return cls(
+            settings,
+            HandoffStore(url),
+            TicketStore(url),
+            AgentStore(url, settings.handoff.session_hours),
+            Records(url),
+            OfferBook(url),
+            OpeningHours.parse(settings.handoff.hours, settings.handoff.timezone),
+        )

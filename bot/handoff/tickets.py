@@ -28,7 +28,8 @@ CONTACT, QUESTION = "contact", "question"
 metadata = sa.MetaData()
 
 tickets = sa.Table(
-    "tickets", metadata,
+    "tickets",
+    metadata,
     sa.Column("id", sa.String(36), primary_key=True),
     sa.Column("conversation_id", sa.String(255), nullable=False, index=True),
     sa.Column("channel", sa.String(64), nullable=False),
@@ -83,7 +84,7 @@ class Ticket:
         return {**data, "ticket": self.ticket}
 
     @classmethod
-    def from_row(cls, row: Any) -> "Ticket":
+    def from_row(cls, row: Any) -> Ticket:
         data = dict(row._mapping)
         for key in ("created_at", "submitted_at", "answered_at"):
             data[key] = aware(data[key])
@@ -107,50 +108,75 @@ class TicketStore:
 
     def draft_for(self, conversation_id: str) -> Ticket | None:
         with self.engine.connect() as conn:
-            row = conn.execute(sa.select(tickets).where(tickets.c.conversation_id == conversation_id,
-                                                        tickets.c.state == DRAFTING)).first()
+            row = conn.execute(
+                sa.select(tickets).where(tickets.c.conversation_id == conversation_id, tickets.c.state == DRAFTING)
+            ).first()
         return Ticket.from_row(row) if row else None
 
     def in_states(self, states: tuple[str, ...] = (OPEN,), limit: int = 200) -> list[Ticket]:
         """Tickets in ``states``, oldest first."""
         with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(tickets).where(tickets.c.state.in_(states))
-                                .order_by(tickets.c.created_at).limit(limit)).all()
+            rows = conn.execute(
+                sa.select(tickets).where(tickets.c.state.in_(states)).order_by(tickets.c.created_at).limit(limit)
+            ).all()
         return [Ticket.from_row(r) for r in rows]
 
     def marker(self) -> tuple[Any, ...]:
         """Changes whenever a ticket is submitted or answered (the console refreshes its queue)."""
         with self.engine.connect() as conn:
-            row = conn.execute(sa.select(sa.func.count(), sa.func.max(tickets.c.submitted_at),
-                                         sa.func.max(tickets.c.answered_at))
-                               .where(tickets.c.state.in_((OPEN, ANSWERED)))).first()
+            row = conn.execute(
+                sa.select(
+                    sa.func.count(), sa.func.max(tickets.c.submitted_at), sa.func.max(tickets.c.answered_at)
+                ).where(tickets.c.state.in_((OPEN, ANSWERED)))
+            ).first()
         return tuple(row) if row else ()
 
     def answered_for(self, conversation_id: str) -> list[Ticket]:
         with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(tickets).where(tickets.c.conversation_id == conversation_id,
-                                                         tickets.c.state == ANSWERED)
-                                .order_by(tickets.c.answered_at)).all()
+            rows = conn.execute(
+                sa.select(tickets)
+                .where(tickets.c.conversation_id == conversation_id, tickets.c.state == ANSWERED)
+                .order_by(tickets.c.answered_at)
+            ).all()
         return [Ticket.from_row(r) for r in rows]
 
-    def start(self, conversation_id: str, channel: str, reason: str, why_offline: str,
-              last_question: str | None) -> Ticket:
+    def start(
+        self, conversation_id: str, channel: str, reason: str, why_offline: str, last_question: str | None
+    ) -> Ticket:
         """Begin taking a message (an earlier unfinished draft is replaced)."""
         ticket_id = str(uuid.uuid4())
         with self.engine.begin() as conn:
-            conn.execute(tickets.update().where(tickets.c.conversation_id == conversation_id,
-                                                tickets.c.state == DRAFTING).values(state=CANCELLED, step=None))
-            conn.execute(tickets.insert().values(
-                id=ticket_id, conversation_id=conversation_id, channel=channel, reason=reason,
-                why_offline=why_offline, state=DRAFTING, step=CONTACT, contact=None, question=None,
-                last_question=last_question, created_at=_now(), submitted_at=None, answered_at=None,
-                agent=None, answer=None))
+            conn.execute(
+                tickets.update()
+                .where(tickets.c.conversation_id == conversation_id, tickets.c.state == DRAFTING)
+                .values(state=CANCELLED, step=None)
+            )
+            conn.execute(
+                tickets.insert().values(
+                    id=ticket_id,
+                    conversation_id=conversation_id,
+                    channel=channel,
+                    reason=reason,
+                    why_offline=why_offline,
+                    state=DRAFTING,
+                    step=CONTACT,
+                    contact=None,
+                    question=None,
+                    last_question=last_question,
+                    created_at=_now(),
+                    submitted_at=None,
+                    answered_at=None,
+                    agent=None,
+                    answer=None,
+                )
+            )
         return self.get(ticket_id)
 
     def _update(self, ticket_id: str, expected: str, **values: Any) -> Ticket:
         with self.engine.begin() as conn:
-            done = conn.execute(tickets.update().where(tickets.c.id == ticket_id, tickets.c.state == expected)
-                                .values(**values))
+            done = conn.execute(
+                tickets.update().where(tickets.c.id == ticket_id, tickets.c.state == expected).values(**values)
+            )
         if done.rowcount != 1:
             current = self.get(ticket_id)
             raise TicketError(f"ticket {current.ticket} is {current.state}, not {expected}")

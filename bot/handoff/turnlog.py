@@ -25,8 +25,15 @@ class TurnLog:
 
     def note(self, conversation_id: str, channel: str, handled_by: str, reply_ms: float | None) -> None:
         """Record one user message (flushed within ``TURN_FLUSH_SECONDS``)."""
-        self._turns.append({"at": now(), "conversation_id": conversation_id,
-                            "channel": channel, "handled_by": handled_by, "reply_ms": reply_ms})
+        self._turns.append(
+            {
+                "at": now(),
+                "conversation_id": conversation_id,
+                "channel": channel,
+                "handled_by": handled_by,
+                "reply_ms": reply_ms,
+            }
+        )
         if len(self._turns) == 1:
             try:
                 loop = asyncio.get_running_loop()

@@ -37,16 +37,26 @@ class ConversationIntentGuard(GraphComponent):
     def get_default_config() -> dict[str, Any]:
         return {"question_intent": "ask_faq", "min_overlap": 0.5}
 
-    def __init__(self, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
-                 vocab: dict[str, set[str]] | None = None) -> None:
+    def __init__(
+        self,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        vocab: dict[str, set[str]] | None = None,
+    ) -> None:
         self.config = config
         self.model_storage = model_storage
         self.resource = resource
         self.vocab = vocab or {}
 
     @classmethod
-    def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "ConversationIntentGuard":
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> ConversationIntentGuard:
         return cls(config, model_storage, resource)
 
     def train(self, training_data: TrainingData) -> Resource:
@@ -56,12 +66,19 @@ class ConversationIntentGuard(GraphComponent):
         self.vocab = vocab
         with self.model_storage.write_to(self.resource) as directory:
             (directory / "vocab.json").write_text(
-                json.dumps({k: sorted(v) for k, v in vocab.items()}, ensure_ascii=False), encoding="utf-8")
+                json.dumps({k: sorted(v) for k, v in vocab.items()}, ensure_ascii=False), encoding="utf-8"
+            )
         return self.resource
 
     @classmethod
-    def load(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
-             execution_context: ExecutionContext, **kwargs: Any) -> "ConversationIntentGuard":
+    def load(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> ConversationIntentGuard:
         with model_storage.read_from(resource) as directory:
             raw = json.loads((directory / "vocab.json").read_text(encoding="utf-8"))
         return cls(config, model_storage, resource, {k: set(v) for k, v in raw.items()})
@@ -79,6 +96,9 @@ class ConversationIntentGuard(GraphComponent):
                 confidence = float(intent.get("confidence") or 0.0)
                 message.set(INTENT, {INTENT_NAME_KEY: question, "confidence": confidence}, add_to_output=True)
                 ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get(INTENT_NAME_KEY) != question]
-                message.set(INTENT_RANKING_KEY, [{INTENT_NAME_KEY: question, "confidence": confidence}, *ranking],
-                            add_to_output=True)
+                message.set(
+                    INTENT_RANKING_KEY,
+                    [{INTENT_NAME_KEY: question, "confidence": confidence}, *ranking],
+                    add_to_output=True,
+                )
         return messages

@@ -46,9 +46,14 @@ class RunningBot:
         """Start (or restart) one server, its output appended to its log when there is one."""
         out: IO[bytes] | None = open(self.logs[name], "ab") if name in self.logs else None
         try:
-            self.processes[name] = subprocess.Popen(self.commands[name], cwd=PROJECT_ROOT, env=self.env,
-                                                    stdout=out, stderr=subprocess.STDOUT if out else None,
-                                                    start_new_session=bool(self.logs))
+            self.processes[name] = subprocess.Popen(
+                self.commands[name],
+                cwd=PROJECT_ROOT,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT if out else None,
+                start_new_session=bool(self.logs),
+            )
         finally:
             if out is not None:
                 out.close()  # the server has its own copy; restarts must not pile up open files here
@@ -91,7 +96,7 @@ class RunningBot:
 def write_endpoints(settings: Settings) -> Path:
     """``bot/endpoints.yml`` with the configured action server, conversation store and lock store."""
     endpoints = yaml.safe_load((BOT_DIR / "endpoints.yml").read_text(encoding="utf-8"))
-    endpoints["action_endpoint"]["url"] = (f"http://{settings.bot.host}:{settings.bot.action_port}/webhook")
+    endpoints["action_endpoint"]["url"] = f"http://{settings.bot.host}:{settings.bot.action_port}/webhook"
     tracker = settings.bot.tracker_store.strip()
     if tracker == "memory":
         endpoints.pop("tracker_store", None)
@@ -124,15 +129,27 @@ def _store_from_url(url: str, key: str, sql: bool) -> dict[str, Any]:
         db = parts.path.strip("/") or "0"
         if not db.isdigit():
             raise StartupFailed(f"{key}: the Redis database must be a number, not {db!r} in {url!r}")
-        return {"type": "redis", "url": parts.hostname or "localhost", "port": port or 6379, "db": int(db),
-                "password": unquote(parts.password) if parts.password else None,
-                "use_ssl": scheme == "rediss", "key_prefix": "faqbot"}
+        return {
+            "type": "redis",
+            "url": parts.hostname or "localhost",
+            "port": port or 6379,
+            "db": int(db),
+            "password": unquote(parts.password) if parts.password else None,
+            "use_ssl": scheme == "rediss",
+            "key_prefix": "faqbot",
+        }
     if sql and scheme in ("postgresql", "postgres"):
         if not parts.path.strip("/"):
             raise StartupFailed(f"{key}: name the database in the URL, e.g. postgresql://user@host:5432/faqbot")
-        return {"type": "SQL", "dialect": "postgresql", "url": parts.hostname or "localhost", "port": port or 5432,
-                "username": unquote(parts.username or ""), "password": unquote(parts.password or ""),
-                "db": parts.path.strip("/")}
+        return {
+            "type": "SQL",
+            "dialect": "postgresql",
+            "url": parts.hostname or "localhost",
+            "port": port or 5432,
+            "username": unquote(parts.username or ""),
+            "password": unquote(parts.password or ""),
+            "db": parts.path.strip("/"),
+        }
     raise StartupFailed(f"{key} must be {forms}, not {url!r}")
 
 
@@ -153,8 +170,13 @@ def _env(settings: Settings, extra: dict[str, str] | None = None) -> dict[str, s
     return env
 
 
-def start_bot(settings: Settings, models_dir: Path | None = None, log_dir: Path | None = None,
-              say=print, env: dict[str, str] | None = None) -> RunningBot:
+def start_bot(
+    settings: Settings,
+    models_dir: Path | None = None,
+    log_dir: Path | None = None,
+    say=print,
+    env: dict[str, str] | None = None,
+) -> RunningBot:
     """Start everything; ``log_dir`` sends server output to files instead of the terminal;
     ``env`` adds variables (channel secrets) to the servers' environment."""
     from bot.handoff.availability import HoursError, OpeningHours
@@ -187,11 +209,31 @@ def start_bot(settings: Settings, models_dir: Path | None = None, log_dir: Path 
     if skipped:
         say(summary(skipped))
     commands = {
-        "actions": [sys.executable, "-m", "rasa_sdk", "--actions", "bot.actions",
-                    "--port", str(settings.bot.action_port)],
-        "rasa": [sys.executable, "-m", "bot.server.app", "run", "--model", str(model), "--endpoints", str(endpoints),
-                 "--credentials", str(BOT_DIR / "credentials.yml"), "--interface", settings.bot.host,
-                 "--port", str(settings.bot.rasa_port)],  # CORS: bot/web/cors.py, from the config
+        "actions": [
+            sys.executable,
+            "-m",
+            "rasa_sdk",
+            "--actions",
+            "bot.actions",
+            "--port",
+            str(settings.bot.action_port),
+        ],
+        "rasa": [
+            sys.executable,
+            "-m",
+            "bot.server.app",
+            "run",
+            "--model",
+            str(model),
+            "--endpoints",
+            str(endpoints),
+            "--credentials",
+            str(BOT_DIR / "credentials.yml"),
+            "--interface",
+            settings.bot.host,
+            "--port",
+            str(settings.bot.rasa_port),
+        ],  # CORS: bot/web/cors.py, from the config
     }
     health = {"actions": f"{bot.action_url}/health", "rasa": f"{bot.rasa_url}/webhooks/rest/"}
     bot.commands, bot.health, bot.env = commands, health, env
@@ -234,13 +276,16 @@ def run_forever(settings: Settings) -> int:
     except ValueError as exc:
         raise StartupFailed(str(exc)) from None
     bot = start_bot(settings)
-    print(f"\nThe bot is running.\n  REST:      POST {bot.rest_webhook}  "
-          '{"sender": "u1", "message": "提现手续费是多少"}\n'
-          f"  socket.io: {bot.rasa_url}  (web widget)\n  actions:   {bot.action_url}\n"
-          f"  demo page: {bot.rasa_url}/demo/  (a sample website with the chat widget)\n"
-          f"  console:   {bot.rasa_url}/console/  (agents; add one with `faqbot agent add NAME`)\n"
-          "Edit kb_content/ and run `faqbot index build` to publish: the bot picks it up without a restart.\n"
-          "Press Ctrl-C to stop.", flush=True)
+    print(
+        f"\nThe bot is running.\n  REST:      POST {bot.rest_webhook}  "
+        '{"sender": "u1", "message": "提现手续费是多少"}\n'
+        f"  socket.io: {bot.rasa_url}  (web widget)\n  actions:   {bot.action_url}\n"
+        f"  demo page: {bot.rasa_url}/demo/  (a sample website with the chat widget)\n"
+        f"  console:   {bot.rasa_url}/console/  (agents; add one with `faqbot agent add NAME`)\n"
+        "Edit kb_content/ and run `faqbot index build` to publish: the bot picks it up without a restart.\n"
+        "Press Ctrl-C to stop.",
+        flush=True,
+    )
     stopping = False
 
     def _stop(*_: object) -> None:

@@ -19,8 +19,9 @@ import subprocess
 import time
 import urllib.request
 from collections import deque
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 MAX_BACKOFF = 30.0
 PROBE_SECONDS = 5.0  # how often a running server's health check is asked
@@ -37,19 +38,30 @@ class RestartPolicy:
 
     def __post_init__(self) -> None:
         # A zero window or a negative limit would make "restart" mean "give up at once" by accident.
-        if self.limit < 0 or self.window <= 0 or self.backoff < 0 or self.hang_seconds <= 0 \
-                or self.startup_seconds <= 0:
-            raise ValueError(f"bot.restart_limit must be >= 0 and bot.restart_window, bot.hang_seconds, "
-                             f"bot.startup_timeout > 0, not {self.limit}, {self.window}, {self.hang_seconds}, "
-                             f"{self.startup_seconds}")
+        if (
+            self.limit < 0
+            or self.window <= 0
+            or self.backoff < 0
+            or self.hang_seconds <= 0
+            or self.startup_seconds <= 0
+        ):
+            raise ValueError(
+                f"bot.restart_limit must be >= 0 and bot.restart_window, bot.hang_seconds, "
+                f"bot.startup_timeout > 0, not {self.limit}, {self.window}, {self.hang_seconds}, "
+                f"{self.startup_seconds}"
+            )
 
     @classmethod
     def from_settings(cls, bot: Any) -> RestartPolicy:
         """The policy of ``[bot]`` (``faqbot.config.BotConfig``); also checks ``action_timeout``."""
         if not bot.action_timeout > 0:
             raise ValueError(f"bot.action_timeout must be > 0 seconds, not {bot.action_timeout}")
-        return cls(limit=bot.restart_limit, window=float(bot.restart_window),
-                   hang_seconds=float(bot.hang_seconds), startup_seconds=float(bot.startup_timeout))
+        return cls(
+            limit=bot.restart_limit,
+            window=float(bot.restart_window),
+            hang_seconds=float(bot.hang_seconds),
+            startup_seconds=float(bot.startup_timeout),
+        )
 
 
 @dataclass
@@ -89,10 +101,16 @@ class Supervisor:
 
     ``check()`` does one round and is what tests drive; ``run(stopping)`` loops."""
 
-    def __init__(self, processes: dict[str, subprocess.Popen], spawn: Callable[[str], subprocess.Popen],
-                 health: Mapping[str, str | None], policy: RestartPolicy,
-                 say: Callable[[str], None], clock: Callable[[], float] = time.monotonic,
-                 probe: Callable[[str], bool] = answers) -> None:
+    def __init__(
+        self,
+        processes: dict[str, subprocess.Popen],
+        spawn: Callable[[str], subprocess.Popen],
+        health: Mapping[str, str | None],
+        policy: RestartPolicy,
+        say: Callable[[str], None],
+        clock: Callable[[], float] = time.monotonic,
+        probe: Callable[[str], bool] = answers,
+    ) -> None:
         self.processes, self.spawn, self.policy, self.say = processes, spawn, policy, say
         self.clock, self.probe = clock, probe
         self.children = {name: _Child(name, health.get(name)) for name in processes}
@@ -117,12 +135,19 @@ class Supervisor:
                     continue
                 child.last_probe = now
                 if self.probe(child.health):
-                    self.say(f"the {child.name} server answers again ({now - child.starting_since:.0f} s "
-                             "after it was restarted)")
+                    self.say(
+                        f"the {child.name} server answers again ({now - child.starting_since:.0f} s "
+                        "after it was restarted)"
+                    )
                     child.starting_since = None
                 elif now - child.starting_since >= self.policy.startup_seconds:
-                    self._kill(child, proc, f"did not answer its health check within "
-                               f"{self.policy.startup_seconds:.0f} s of starting and was killed", now)
+                    self._kill(
+                        child,
+                        proc,
+                        f"did not answer its health check within "
+                        f"{self.policy.startup_seconds:.0f} s of starting and was killed",
+                        now,
+                    )
             elif child.health and now - child.last_probe >= PROBE_SECONDS:
                 child.last_probe = now
                 if self.probe(child.health):
@@ -130,8 +155,12 @@ class Supervisor:
                 elif child.unhealthy_since is None:
                     child.unhealthy_since = now
                 elif now - child.unhealthy_since >= self.policy.hang_seconds:
-                    self._kill(child, proc, f"did not answer its health check for "
-                               f"{now - child.unhealthy_since:.0f} s and was killed", now)
+                    self._kill(
+                        child,
+                        proc,
+                        f"did not answer its health check for {now - child.unhealthy_since:.0f} s and was killed",
+                        now,
+                    )
 
     def _kill(self, child: _Child, proc: subprocess.Popen, why: str, now: float) -> None:
         proc.kill()  # SIGKILL also ends a stopped (SIGSTOP) process
@@ -144,15 +173,19 @@ class Supervisor:
             child.restarts.popleft()
         if len(child.restarts) >= self.policy.limit:
             n = len(child.restarts)
-            raise GaveUp(f"the {child.name} server {why}; it was restarted {n} time{'' if n == 1 else 's'} within "
-                         f"{self.policy.window:.0f} s (bot.restart_limit = {self.policy.limit}), so it is not "
-                         "restarted again: stopping the bot (see the server's log)")
+            raise GaveUp(
+                f"the {child.name} server {why}; it was restarted {n} time{'' if n == 1 else 's'} within "
+                f"{self.policy.window:.0f} s (bot.restart_limit = {self.policy.limit}), so it is not "
+                "restarted again: stopping the bot (see the server's log)"
+            )
         delay = min(MAX_BACKOFF, self.policy.backoff * 2 ** len(child.restarts))
         child.restarts.append(now)
         child.restart_at = now + delay
-        self.say(f"the {child.name} server {why}; restarting it in {delay:.0f} s "
-                 f"(restart {len(child.restarts)} of at most {self.policy.limit} within {self.policy.window:.0f} s); "
-                 "the other servers keep running")
+        self.say(
+            f"the {child.name} server {why}; restarting it in {delay:.0f} s "
+            f"(restart {len(child.restarts)} of at most {self.policy.limit} within {self.policy.window:.0f} s); "
+            "the other servers keep running"
+        )
 
     def run(self, stopping: Callable[[], bool], interval: float = 0.5) -> None:
         """Until ``stopping()``; raises :class:`GaveUp`."""

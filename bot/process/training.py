@@ -87,9 +87,22 @@ def train(settings: Settings, models_dir: Path | None = None, force: bool = Fals
     target.parent.mkdir(parents=True, exist_ok=True)
     work = settings.data_dir / "rasa" / "train"
     config = _prepare_config(settings, work)
-    command = [sys.executable, "-m", "rasa", "train", "--config", str(config),
-               "--domain", str(BOT_DIR / "domain.yml"), "--data", str(BOT_DIR / "data"),
-               "--out", str(target.parent), "--fixed-model-name", target.name.removesuffix(".tar.gz")]
+    command = [
+        sys.executable,
+        "-m",
+        "rasa",
+        "train",
+        "--config",
+        str(config),
+        "--domain",
+        str(BOT_DIR / "domain.yml"),
+        "--data",
+        str(BOT_DIR / "data"),
+        "--out",
+        str(target.parent),
+        "--fixed-model-name",
+        target.name.removesuffix(".tar.gz"),
+    ]
     done = subprocess.run(command, cwd=PROJECT_ROOT, env=rasa_env())
     if done.returncode != 0 or not target.exists():
         raise TrainingFailed(f"`rasa train` failed (exit {done.returncode}); see its output above")

@@ -43,9 +43,11 @@ def _validate_action_result(self: Any, result: dict[str, Any]) -> bool:
     if error is None:
         return True
     assert isinstance(error, ValidationError)
-    error.message += (". Failed to validate Action server response from API, make sure your response "
-                      f"from the Action endpoint is valid. For more information about the format visit "
-                      f"{DOCS_BASE_URL}/custom-actions")
+    error.message += (
+        ". Failed to validate Action server response from API, make sure your response "
+        f"from the Action endpoint is valid. For more information about the format visit "
+        f"{DOCS_BASE_URL}/custom-actions"
+    )
     raise error
 
 
@@ -69,7 +71,8 @@ def _store_errors_are_not_fatal() -> None:
                 tracker_store.ensure_schema_exists(session)
             except ValueError as exc:
                 rasa.shared.utils.cli.print_error_and_exit(
-                    f"Requested PostgreSQL schema '{exc}' was not found in the database. Exiting application.")
+                    f"Requested PostgreSQL schema '{exc}' was not found in the database. Exiting application."
+                )
             yield session
         finally:
             session.close()
@@ -103,8 +106,10 @@ def _bound_action_time() -> None:
         try:
             return await run(self, *args, **kwargs)
         except TimeoutError:  # asyncio.TimeoutError is this one since Python 3.11
-            raise RasaException(f"the action server did not answer '{self.name()}' within {seconds:g} s "
-                                "([bot] action_timeout): is it hung or overloaded?") from None
+            raise RasaException(
+                f"the action server did not answer '{self.name()}' within {seconds:g} s "
+                "([bot] action_timeout): is it hung or overloaded?"
+            ) from None
 
     action.RemoteAction.run = bounded_run
 
@@ -126,8 +131,14 @@ def _suggester(settings: Any) -> Any:
         found = []
         for c in candidates:
             others = max((o.fused for o in candidates if o is not c), default=0.0)
-            found.append({"faq_id": c.entry.id, "question": c.entry.question, "answer": c.entry.answer.strip(),
-                          "confidence": round(confidence(c.fused, others, settings.decision), 3)})
+            found.append(
+                {
+                    "faq_id": c.entry.id,
+                    "question": c.entry.question,
+                    "answer": c.entry.answer.strip(),
+                    "confidence": round(confidence(c.fused, others, settings.decision), 3),
+                }
+            )
         return found
 
     return suggest

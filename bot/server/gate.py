@@ -113,8 +113,7 @@ class HandoffGate:
         if take_over is not None:  # a platform with its own human desk (WeCom 微信客服)
             await self._offer_to_platform(message.sender_id, channel, take_over)
 
-    async def _offer_to_platform(self, sender: str, channel: str,
-                                 take_over: Callable[[str], Awaitable[bool]]) -> None:
+    async def _offer_to_platform(self, sender: str, channel: str, take_over: Callable[[str], Awaitable[bool]]) -> None:
         """A hand-off this turn created goes to the platform's own servicers if it
         takes it; it then leaves our queue (closed as "platform"), counted as a hand-off."""
         handoff = await self.desk.blocking(self.desk.handoffs.open_for, sender)
@@ -157,7 +156,8 @@ class HandoffGate:
             return
         if text == "/request_human":  # the 转人工 button again
             await message.output_channel.send_text_message(
-                message.sender_id, say("utter_handoff_already", ticket=handoff.ticket))
+                message.sender_id, say("utter_handoff_already", ticket=handoff.ticket)
+            )
             return
         await blocking(store.user_message, handoff.id, text)
         self.desk.note_turn(message.sender_id, channel, "queue" if waiting else "agent", None)
@@ -196,5 +196,6 @@ class HandoffGate:
         self.desk.pulse.fire()
         availability = await blocking(self.desk.availability)
         when = await blocking(self.desk.expectation, availability) if availability.why_offline == "closed" else ""
-        await self._reply(message, say("utter_leave_message_done", ticket=ticket.ticket, contact=ticket.contact,
-                                       expectation=when))
+        await self._reply(
+            message, say("utter_leave_message_done", ticket=ticket.ticket, contact=ticket.contact, expectation=when)
+        )

@@ -37,8 +37,9 @@ def webchat_blueprint() -> Blueprint:
             return send_file(request, WIDGET_DIR / "widget.js", WIDGET_CACHE)
         if name == "socket.io.min.js":
             if not SOCKET_IO_CLIENT.exists():
-                return response.text("socket.io client not installed: run `make setup` (needs Node.js and npm)",
-                                     status=503)
+                return response.text(
+                    "socket.io client not installed: run `make setup` (needs Node.js and npm)", status=503
+                )
             return send_file(request, SOCKET_IO_CLIENT, CLIENT_CACHE)
         raise NotFound("not found")
 

@@ -41,8 +41,9 @@ def install(app: Sanic, settings: Any) -> None:
     check_settings(settings)
     proxies = Proxies.parse(settings.console.trusted_proxies)
     console_origins = parse_origins(settings.console.allowed_origins, "console.allowed_origins") or frozenset()
-    cors = CorsPolicy(console_origins, parse_origins(settings.widget.allowed_origins, "widget.allowed_origins",
-                                                     wildcard=True))
+    cors = CorsPolicy(
+        console_origins, parse_origins(settings.widget.allowed_origins, "widget.allowed_origins", wildcard=True)
+    )
     guard = ConsoleGuard(console_origins, proxies, COOKIE)
     cookies = SecureCookies(proxies)
 

@@ -59,8 +59,9 @@ class ConsoleGuard:
         changes = request.method not in SAFE_METHODS
         origin = request_origin(request, use_referer=changes)
         if origin is not None and not self._allowed(origin, request):
-            return _refuse(f"cross-origin request refused: {origin or 'an opaque origin'} may not call the "
-                           "console API", 403)
+            return _refuse(
+                f"cross-origin request refused: {origin or 'an opaque origin'} may not call the console API", 403
+            )
         if not changes:
             return None
         if request.body and not _is_json(request.headers.get("content-type", "")):
@@ -68,6 +69,9 @@ class ConsoleGuard:
         bearer = request.headers.get("authorization", "").lower().startswith("bearer ")
         from_browser = self.cookie in request.cookies or any(h in request.headers for h in BROWSER_SIGNS)
         if from_browser and not bearer and request.headers.get(HEADER) != "1":
-            return _refuse(f"the {HEADER}: 1 header is required (the console sends it; API clients "
-                           "authenticate with Authorization: Bearer)", 403)
+            return _refuse(
+                f"the {HEADER}: 1 header is required (the console sends it; API clients "
+                "authenticate with Authorization: Bearer)",
+                403,
+            )
         return None

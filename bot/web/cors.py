@@ -31,8 +31,14 @@ CONSOLE_HEADERS = "Authorization, Content-Type, Last-Event-ID, X-Faqbot-Console"
 WIDGET_HEADERS = "Content-Type"
 METHODS = "GET, HEAD, POST, OPTIONS"
 MAX_AGE = "600"
-CORS_HEADERS = ("access-control-allow-origin", "access-control-allow-credentials", "access-control-allow-methods",
-                "access-control-allow-headers", "access-control-max-age", "access-control-expose-headers")
+CORS_HEADERS = (
+    "access-control-allow-origin",
+    "access-control-allow-credentials",
+    "access-control-allow-methods",
+    "access-control-allow-headers",
+    "access-control-max-age",
+    "access-control-expose-headers",
+)
 
 
 def add_vary(headers: Any, token: str) -> None:
@@ -76,10 +82,17 @@ class CorsPolicy:
             return None
         grant = self._grant(request)
         if grant is None:
-            return response.json({"error": f"cross-origin requests from {request.headers.get('origin')!r} "
-                                           "are not allowed here"}, status=403)
-        grant.update({"Access-Control-Allow-Methods": METHODS, "Access-Control-Max-Age": MAX_AGE,
-                      "Access-Control-Allow-Headers": CONSOLE_HEADERS if kind == "console_api" else WIDGET_HEADERS})
+            return response.json(
+                {"error": f"cross-origin requests from {request.headers.get('origin')!r} are not allowed here"},
+                status=403,
+            )
+        grant.update(
+            {
+                "Access-Control-Allow-Methods": METHODS,
+                "Access-Control-Max-Age": MAX_AGE,
+                "Access-Control-Allow-Headers": CONSOLE_HEADERS if kind == "console_api" else WIDGET_HEADERS,
+            }
+        )
         return response.empty(status=204, headers=grant)
 
     def add_headers(self, request: Request, reply: BaseHTTPResponse) -> None:

@@ -24,10 +24,14 @@ from sanic.response import BaseHTTPResponse
 
 from bot.web import routes
 
-CONSOLE_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-               "connect-src 'self'; font-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
-DEMO_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: https:; "
-            "connect-src 'self'; object-src 'none'; form-action 'self'; base-uri 'none'; frame-ancestors 'self'")
+CONSOLE_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+DEMO_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: https:; "
+    "connect-src 'self'; object-src 'none'; form-action 'self'; base-uri 'none'; frame-ancestors 'self'"
+)
 OTHER_CSP = "default-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 
 
@@ -35,14 +39,26 @@ def security_headers(path: str) -> dict[str, str]:
     """The headers for a response to ``path``."""
     kind = routes.kind(path)
     if kind == "console_page":
-        return {"Content-Security-Policy": CONSOLE_CSP, "X-Frame-Options": "DENY", "Referrer-Policy": "same-origin",
-                "Cross-Origin-Opener-Policy": "same-origin", "X-Content-Type-Options": "nosniff"}
+        return {
+            "Content-Security-Policy": CONSOLE_CSP,
+            "X-Frame-Options": "DENY",
+            "Referrer-Policy": "same-origin",
+            "Cross-Origin-Opener-Policy": "same-origin",
+            "X-Content-Type-Options": "nosniff",
+        }
     if kind == "demo":
-        return {"Content-Security-Policy": DEMO_CSP, "X-Frame-Options": "SAMEORIGIN",
-                "Referrer-Policy": "strict-origin-when-cross-origin", "X-Content-Type-Options": "nosniff"}
-    headers = {"Content-Security-Policy": OTHER_CSP, "X-Frame-Options": "DENY",
-               "Referrer-Policy": "same-origin" if kind == "console_api" else "strict-origin-when-cross-origin",
-               "X-Content-Type-Options": "nosniff"}
+        return {
+            "Content-Security-Policy": DEMO_CSP,
+            "X-Frame-Options": "SAMEORIGIN",
+            "Referrer-Policy": "strict-origin-when-cross-origin",
+            "X-Content-Type-Options": "nosniff",
+        }
+    headers = {
+        "Content-Security-Policy": OTHER_CSP,
+        "X-Frame-Options": "DENY",
+        "Referrer-Policy": "same-origin" if kind == "console_api" else "strict-origin-when-cross-origin",
+        "X-Content-Type-Options": "nosniff",
+    }
     return headers
 
 

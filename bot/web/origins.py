@@ -50,7 +50,9 @@ def parse_origins(text: str, key: str, wildcard: bool = False) -> frozenset[str]
     for entry in entries:
         origin = normalise(entry)
         if origin is None or urlsplit(entry).path not in ("", "/") or urlsplit(entry).query:
-            raise ValueError(f"{key}: {entry!r} is not an origin; write scheme://host[:port], e.g. https://www.example.com")
+            raise ValueError(
+                f"{key}: {entry!r} is not an origin; write scheme://host[:port], e.g. https://www.example.com"
+            )
         found.add(origin)
     return frozenset(found)
 

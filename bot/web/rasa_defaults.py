@@ -23,8 +23,9 @@ log = logging.getLogger(__name__)
 
 def _configure_cors(app: Sanic, cors_origins: Any = "") -> None:
     if cors_origins:
-        log.warning("--cors %r is ignored: CORS is set by [widget] allowed_origins and [console] allowed_origins",
-                    cors_origins)
+        log.warning(
+            "--cors %r is ignored: CORS is set by [widget] allowed_origins and [console] allowed_origins", cors_origins
+        )
 
 
 def _add_root_route(app: Sanic) -> None:

@@ -29,10 +29,19 @@ from sanic.response import HTTPResponse
 
 from bot.web.cors import add_vary
 
-TYPES = {".js": "application/javascript; charset=utf-8", ".mjs": "application/javascript; charset=utf-8",
-         ".css": "text/css; charset=utf-8", ".html": "text/html; charset=utf-8", ".json": "application/json",
-         ".svg": "image/svg+xml", ".png": "image/png", ".ico": "image/x-icon", ".txt": "text/plain; charset=utf-8",
-         ".woff2": "font/woff2", ".map": "application/json"}
+TYPES = {
+    ".js": "application/javascript; charset=utf-8",
+    ".mjs": "application/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".html": "text/html; charset=utf-8",
+    ".json": "application/json",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".ico": "image/x-icon",
+    ".txt": "text/plain; charset=utf-8",
+    ".woff2": "font/woff2",
+    ".map": "application/json",
+}
 COMPRESSIBLE = ("text/", "application/javascript", "application/json", "image/svg+xml")
 MIN_GZIP = 512
 # Not fingerprinted URLs: browsers revalidate (a 304 costs one round trip), so an upgrade is seen at once.
@@ -122,11 +131,15 @@ def _not_modified_since(request: Request, modified: float) -> bool:
     return int(modified) <= since.timestamp()
 
 
-def send_file(request: Request, path: Path, cache_control: str = REVALIDATE,
-              content_type: str | None = None) -> HTTPResponse:
+def send_file(
+    request: Request, path: Path, cache_control: str = REVALIDATE, content_type: str | None = None
+) -> HTTPResponse:
     """``path`` (already checked) as the answer to a GET or HEAD."""
-    content_type = content_type or TYPES.get(path.suffix.lower()) or (
-        mimetypes.guess_type(path.name)[0] or "application/octet-stream")
+    content_type = (
+        content_type
+        or TYPES.get(path.suffix.lower())
+        or (mimetypes.guess_type(path.name)[0] or "application/octet-stream")
+    )
     try:
         loaded = _load(path, content_type)
     except OSError:
@@ -135,8 +148,11 @@ def send_file(request: Request, path: Path, cache_control: str = REVALIDATE,
     etag = f'"{loaded.etag}-gz"' if use_gzip else f'"{loaded.etag}"'
     headers = {"ETag": etag, "Last-Modified": formatdate(loaded.modified, usegmt=True), "Cache-Control": cache_control}
     inm = request.headers.get("if-none-match")
-    fresh = _matches(inm, {f'"{loaded.etag}"', f'"{loaded.etag}-gz"'}) if inm else \
-        _not_modified_since(request, loaded.modified)
+    fresh = (
+        _matches(inm, {f'"{loaded.etag}"', f'"{loaded.etag}-gz"'})
+        if inm
+        else _not_modified_since(request, loaded.modified)
+    )
     if fresh:
         reply = response.empty(status=304, headers=headers)
     else:

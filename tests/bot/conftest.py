@@ -77,8 +77,13 @@ def running_bot(bot_settings: Settings, request: pytest.FixtureRequest):
     """A module may set ``ENV = {...}`` (channel secrets) for its servers' environment."""
     from bot.process.runner import start_bot
 
-    bot = start_bot(bot_settings, models_dir=MODELS_DIR, log_dir=bot_settings.data_dir / "logs",
-                    say=lambda line: None, env=getattr(request.module, "ENV", None))
+    bot = start_bot(
+        bot_settings,
+        models_dir=MODELS_DIR,
+        log_dir=bot_settings.data_dir / "logs",
+        say=lambda line: None,
+        env=getattr(request.module, "ENV", None),
+    )
     try:
         yield bot
     finally:

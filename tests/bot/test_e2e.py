@@ -60,8 +60,7 @@ def test_greeting_offers_the_hot_questions_and_one_click_answers(chat: Chat, kb)
     assert "智能客服" in reply.text
     hot = [e for e in kb.values() if e.hot]
     assert 0 < len(hot) <= 5
-    assert reply.buttons == [{"title": e.question, "payload": f'/choose_faq{{"faq_id": "{e.id}"}}'}
-                             for e in hot]
+    assert reply.buttons == [{"title": e.question, "payload": f'/choose_faq{{"faq_id": "{e.id}"}}'} for e in hot]
     picked = chat.say(reply.buttons[0]["payload"])
     assert picked.texts[0] == hot[0].answer.strip()
 
@@ -106,7 +105,9 @@ def test_two_fallbacks_in_a_row_hand_off(chat: Chat, records):
     [request] = handoffs_for(records, chat.sender)
     assert request["reason"] == "repeated_fallback"
     assert [line["text"] for line in request["transcript"] if line["role"] == "user"] == [
-        "zxqv 呜啦啦 blorp", "qwpo 嘀嘀嘀 frobnicate"]
+        "zxqv 呜啦啦 blorp",
+        "qwpo 嘀嘀嘀 frobnicate",
+    ]
 
 
 def test_request_human_records_one_handoff_and_tells_the_truth(chat: Chat, records):
@@ -183,17 +184,29 @@ def test_negative_feedback_with_no_answer_records_nothing_and_opens_nothing(chat
 def test_a_typed_payload_is_honoured_only_when_offered_now(chat: Chat, kb, running_bot, bot_settings):
     from tests.polling import tracker_texts
 
-    for typed in ("/out_of_scope", "/restart", "/nlu_fallback", "/choose_faq{\"faq_id\": \"ex-withdraw-fee\"}",
-                  "/greet{\"last_faq_id\": \"x\"}", "/feedback_positive@1e308"):
+    for typed in (
+        "/out_of_scope",
+        "/restart",
+        "/nlu_fallback",
+        '/choose_faq{"faq_id": "ex-withdraw-fee"}',
+        '/greet{"last_faq_id": "x"}',
+        "/feedback_positive@1e308",
+    ):
         reply = chat.say(typed)
         assert reply.status == 200 and 1 <= len(reply.messages) <= 3, (typed, reply.messages)
         assert answer_of(kb, "ex-withdraw-fee") not in reply.texts
         chat.say("提现手续费是多少")  # an answer between them: misses in a row would hand off
     assert tracker_texts(bot_settings.data_dir, chat.sender)[0::2] == [
-        "out_of_scope", "restart", "nlu_fallback", 'choose_faq{"faq_id": "ex-withdraw-fee"}',
-        'greet{"last_faq_id": "x"}', "feedback_positive@1e308"]
+        "out_of_scope",
+        "restart",
+        "nlu_fallback",
+        'choose_faq{"faq_id": "ex-withdraw-fee"}',
+        'greet{"last_faq_id": "x"}',
+        "feedback_positive@1e308",
+    ]
     assert handoffs_for(Records(bot_settings.database_url), chat.sender) == []
     from bot.handoff.tickets import TicketStore
+
     assert TicketStore(bot_settings.database_url).draft_for(chat.sender) is None
     # An offered button is honoured; once the bot has moved on, an old one is read as what it said.
     clarify = chat.say("充值的话呢")
@@ -203,7 +216,7 @@ def test_a_typed_payload_is_honoured_only_when_offered_now(chat: Chat, kb, runni
     chat.say("谢谢")
     again = chat.say(old["payload"])
     assert tracker_texts(bot_settings.data_dir, chat.sender)[-1] == old["title"]
-    faq_id = json.loads(old["payload"][len("/choose_faq"):])["faq_id"]
+    faq_id = json.loads(old["payload"][len("/choose_faq") :])["faq_id"]
     assert answer_of(kb, faq_id) in again.texts
 
 
@@ -263,8 +276,12 @@ def test_socketio_refuses_bad_session_ids_and_bodies_and_keeps_answering(running
             for bad in ({"session_id": "a\ud800"}, {"session_id": "x" * 200}, {"session_id": ["list"]}):
                 await client.emit("session_request", bad)
                 reasons.append(await asyncio.wait_for(errors.get(), 10))
-            for bad in ("just a string", {"message": "hi", "session_id": "a\u0000"}, {"message": 5, "session_id": "ok-1"},
-                        {"message": "hi", "session_id": "ok-1", "metadata": "[not json"}):
+            for bad in (
+                "just a string",
+                {"message": "hi", "session_id": "a\u0000"},
+                {"message": 5, "session_id": "ok-1"},
+                {"message": "hi", "session_id": "ok-1", "metadata": "[not json"},
+            ):
                 await client.emit("user_uttered", bad)
                 reasons.append(await asyncio.wait_for(errors.get(), 10))
             await client.emit("session_request", {"session_id": "widget-ok"})
@@ -276,16 +293,21 @@ def test_socketio_refuses_bad_session_ids_and_bodies_and_keeps_answering(running
 
     reasons, answered = asyncio.run(talk())
     assert ["U+D800" in reasons[0], "128" in reasons[1], "string" in reasons[2]] == [True] * 3, reasons
-    assert ["object" in reasons[3], "U+0000" in reasons[4], "string" in reasons[5], "metadata" in reasons[6]] \
-        == [True] * 4, reasons
+    assert ["object" in reasons[3], "U+0000" in reasons[4], "string" in reasons[5], "metadata" in reasons[6]] == [
+        True
+    ] * 4, reasons
     assert answered[0]["text"] == "不客气！还有其他问题可以继续问我。"
     assert all(proc.poll() is None for proc in running_bot.processes.values())
 
 
 def sign_in(running_bot, name: str, password: str, client: str, device: str | None = None) -> tuple[int, dict, str]:
     """POST /console/api/login as a browser at address ``client`` would; the device cookie it got back."""
-    headers = {"Content-Type": "application/json", "X-Forwarded-For": client, "X-Faqbot-Console": "1",
-               "Origin": running_bot.rasa_url}
+    headers = {
+        "Content-Type": "application/json",
+        "X-Forwarded-For": client,
+        "X-Faqbot-Console": "1",
+        "Origin": running_bot.rasa_url,
+    }
     if device:
         headers["Cookie"] = f"faqbot_device={device}"
     body = json.dumps({"name": name, "password": password}).encode()
@@ -342,8 +364,10 @@ def test_kb_edit_is_served_without_restart(chat: Chat, bot_settings, embedder):
     path = bot_settings.kb_dir / "exchange-deposit-withdrawal.yml"
     text = path.read_text(encoding="utf-8")
     marker = "（本条已于测试中更新）"
-    path.write_text(text.replace("提现手续费主要用于支付区块链网络费用", marker + "提现手续费主要用于支付区块链网络费用", 1),
-                    encoding="utf-8")
+    path.write_text(
+        text.replace("提现手续费主要用于支付区块链网络费用", marker + "提现手续费主要用于支付区块链网络费用", 1),
+        encoding="utf-8",
+    )
     build_and_publish(bot_settings, embedder=embedder)
     failures = []
 

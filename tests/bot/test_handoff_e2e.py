@@ -44,8 +44,9 @@ class Servers:
     def start(self) -> None:
         from bot.process.runner import start_bot
 
-        self.bot = start_bot(self.settings, models_dir=MODELS_DIR, log_dir=self.settings.data_dir / "logs",
-                             say=lambda line: None)
+        self.bot = start_bot(
+            self.settings, models_dir=MODELS_DIR, log_dir=self.settings.data_dir / "logs", say=lambda line: None
+        )
 
     def restart(self) -> None:
         self.bot.stop()
@@ -173,8 +174,13 @@ def console(servers, browser):
 
 
 def test_console_and_its_api_refuse_anyone_not_signed_in(servers):
-    for path in ("/console/api/queue", "/console/api/me", "/console/api/kpis", "/console/api/stream",
-                 "/console/api/handoffs/x"):
+    for path in (
+        "/console/api/queue",
+        "/console/api/me",
+        "/console/api/kpis",
+        "/console/api/stream",
+        "/console/api/handoffs/x",
+    ):
         status, body = servers.get(path)
         assert status == 401 and "not signed in" in body["error"], path
     assert servers.get("/console/api/queue", {"Cookie": "faqbot_console=forged"})[0] == 401
@@ -209,9 +215,14 @@ def test_with_nobody_on_duty_the_bot_says_so_and_takes_a_message(servers, bot_se
 
 def test_an_agent_created_by_the_cli_signs_in_and_answers_the_message(servers, console, bot_settings):
     env = {**os.environ, **to_env(bot_settings)}
-    done = subprocess.run([sys.executable, "-m", "faqbot", "agent", "add", AGENT, "--display-name", DISPLAY,
-                           "--password-stdin"], input=PASSWORD + "\n", env=env, capture_output=True, text=True,
-                          timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "faqbot", "agent", "add", AGENT, "--display-name", DISPLAY, "--password-stdin"],
+        input=PASSWORD + "\n",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     from playwright.sync_api import expect
 
@@ -247,7 +258,8 @@ def test_a_widget_user_is_handed_to_the_agent_who_replies_live(servers, console,
     item.click()
     conversation = console.get_by_test_id("conversation")
     expect(conversation.locator('[data-testid="msg"][data-kind="transcript-user"]').first).to_contain_text(
-        "提现手续费是多少")
+        "提现手续费是多少"
+    )
     console.get_by_test_id("claim").click()
     widget.expect(f"客服 {DISPLAY} 已接入")
     console.get_by_test_id("message-input").fill("您好，我是小李，请问有什么可以帮您？")
@@ -255,7 +267,8 @@ def test_a_widget_user_is_handed_to_the_agent_who_replies_live(servers, console,
     widget.expect("您好，我是小李")
     widget.say("我的提现三天还没到账")
     expect(conversation.locator('[data-testid="msg"][data-kind="user_message"]').last).to_contain_text(
-        "我的提现三天还没到账", timeout=15000)
+        "我的提现三天还没到账", timeout=15000
+    )
     assert widget.drain(2) == []  # the bot stays silent while the agent owns the conversation
     suggestion = console.get_by_test_id("suggestion").first
     expect(suggestion).to_be_visible(timeout=30000)
@@ -280,8 +293,9 @@ def test_a_rest_user_reaches_the_agent_and_polls_the_replies(servers, console, s
     console.get_by_test_id("message-input").fill("REST 用户您好，请讲。")
     console.get_by_test_id("send").click()
     assert user.say("还在吗").messages == []  # the bot is silent
-    expect(console.get_by_test_id("conversation").locator('[data-testid="msg"][data-kind="user_message"]').last
-           ).to_contain_text("还在吗", timeout=15000)
+    expect(
+        console.get_by_test_id("conversation").locator('[data-testid="msg"][data-kind="user_message"]').last
+    ).to_contain_text("还在吗", timeout=15000)
     status, polled = servers.get("/handoff/messages?sender=rest-live")
     texts = [m["text"] for m in polled["messages"]]
     assert status == 200 and f"客服 {DISPLAY} 已接入，正在为您服务。" in texts and "REST 用户您好，请讲。" in texts
@@ -301,14 +315,16 @@ def test_a_restart_in_the_middle_loses_nothing(servers, console, widget, store):
     conversation = console.get_by_test_id("conversation")
     # The console's live feed reconnects by itself and resumes from the last event it saw.
     expect(conversation.locator('[data-testid="msg"][data-kind="user_message"]').last).to_contain_text(
-        "重启后的消息", timeout=30000)
+        "重启后的消息", timeout=30000
+    )
     rest_handoff = store.open_for("rest-live")
     kinds_and_texts = [(e["kind"], e["text"]) for e in store.events(rest_handoff.id)]
     assert [t for k, t in kinds_and_texts if k == "user_message"] == ["还在吗", "重启后的消息"]
     widget_handoff = store.open_for("widget-handoff-1")
     console.locator(f'[data-testid="queue-item"][data-handoff-id="{widget_handoff.id}"]').click()
     expect(conversation.locator('[data-testid="msg"][data-kind="user_message"]').last).to_contain_text(
-        "重启后 widget 的消息", timeout=15000)
+        "重启后 widget 的消息", timeout=15000
+    )
     console.get_by_test_id("message-input").fill("重启后客服的回复")
     console.get_by_test_id("send").click()
     widget.expect("重启后客服的回复")
@@ -322,8 +338,9 @@ def test_the_agent_closes_and_the_bot_answers_again(servers, console, widget, st
     handoff = store.open_for("widget-handoff-1")
     console.get_by_test_id("note-input").fill("用户提现延迟，已查链上记录")
     console.get_by_test_id("note-add").click()
-    expect(console.get_by_test_id("conversation").locator('[data-testid="msg"][data-kind="note"]').last
-           ).to_contain_text("已查链上记录", timeout=15000)
+    expect(
+        console.get_by_test_id("conversation").locator('[data-testid="msg"][data-kind="note"]').last
+    ).to_contain_text("已查链上记录", timeout=15000)
     console.get_by_test_id("close").click()
     closing = widget.expect("人工服务已结束")
     assert [b["title"] for b in closing["quick_replies"]] == ["满意", "不满意"]

@@ -5,7 +5,7 @@ an agent out of the browser they already use."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -61,7 +61,7 @@ def test_windows_end_and_a_success_clears_the_client(throttle):
     for _ in range(PER_ACCOUNT_AND_CLIENT.failures):
         throttle.failed(bob, client)
     assert throttle.refusal(bob, client, None) is not None
-    long_ago = datetime.now(timezone.utc) - PER_ACCOUNT.window - timedelta(minutes=1)
+    long_ago = datetime.now(UTC) - PER_ACCOUNT.window - timedelta(minutes=1)
     with throttle._db.engine.begin() as conn:
         conn.execute(attempts.update().where(attempts.c.key.like(f"%{bob}%")).values(window_start=long_ago))
     assert throttle.refusal(bob, client, None) is None

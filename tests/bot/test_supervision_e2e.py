@@ -87,8 +87,7 @@ def rasa_waits_on_action_server(bot: RunningBot) -> bool:
     return False
 
 
-def test_a_hung_action_server_gets_the_customer_the_apology_within_the_action_timeout(
-        running_bot, supervised, answer):
+def test_a_hung_action_server_gets_the_customer_the_apology_within_the_action_timeout(running_bot, supervised, answer):
     chat = Chat(running_bot.rest_webhook, "hung-action-server")
     assert answer in chat.say(QUESTION).texts
     actions = running_bot.processes["actions"]
@@ -107,8 +106,7 @@ def test_a_hung_action_server_gets_the_customer_the_apology_within_the_action_ti
     assert f"did not answer 'action_answer_faq' within {ACTION_TIMEOUT:g} s" in log
 
 
-def test_a_killed_action_server_apologises_to_the_customer_in_flight_and_is_restarted(
-        running_bot, supervised, answer):
+def test_a_killed_action_server_apologises_to_the_customer_in_flight_and_is_restarted(running_bot, supervised, answer):
     chat = Chat(running_bot.rest_webhook, "killed-action-server")
     actions, rasa = running_bot.processes["actions"], running_bot.processes["rasa"]
     os.kill(actions.pid, signal.SIGSTOP)  # hold the customer's question at the action server...
@@ -125,22 +123,38 @@ def test_a_killed_action_server_apologises_to_the_customer_in_flight_and_is_rest
             os.kill(actions.pid, signal.SIGKILL)
     assert reply.texts == [APOLOGY]
     assert replied < ACTION_TIMEOUT, replied  # at once: the connection was reset, no timeout needed
-    wait_until(lambda: any("the actions server was killed by SIGKILL; restarting it in 1 s (restart 1 of at most 5"
-                           in line for line in supervised), 10, "the supervisor's line")
+    wait_until(
+        lambda: any(
+            "the actions server was killed by SIGKILL; restarting it in 1 s (restart 1 of at most 5" in line
+            for line in supervised
+        ),
+        10,
+        "the supervisor's line",
+    )
     wait_until(lambda: answers(chat, answer), 90, "the restarted action server to answer")
     assert running_bot.processes["actions"] is not actions
     assert running_bot.processes["rasa"] is rasa and rasa.poll() is None  # kept running all along
-    wait_until(lambda: any(line.startswith("the actions server answers again") for line in supervised), 10,
-               "the supervisor to see it answer")
+    wait_until(
+        lambda: any(line.startswith("the actions server answers again") for line in supervised),
+        10,
+        "the supervisor to see it answer",
+    )
 
 
 def test_a_killed_rasa_server_is_restarted_and_answers_again(running_bot, supervised, answer):
     chat = Chat(running_bot.rest_webhook, "killed-rasa-server")
     actions, rasa = running_bot.processes["actions"], running_bot.processes["rasa"]
     os.kill(rasa.pid, signal.SIGKILL)
-    wait_until(lambda: any("the rasa server was killed by SIGKILL; restarting it in 1 s (restart 1 of at most 5"
-                           in line for line in supervised), 10, "the supervisor's line")
-    wait_until(lambda: answers(chat, answer), running_bot.settings.bot.startup_timeout,
-               "the restarted Rasa server to answer")
+    wait_until(
+        lambda: any(
+            "the rasa server was killed by SIGKILL; restarting it in 1 s (restart 1 of at most 5" in line
+            for line in supervised
+        ),
+        10,
+        "the supervisor's line",
+    )
+    wait_until(
+        lambda: answers(chat, answer), running_bot.settings.bot.startup_timeout, "the restarted Rasa server to answer"
+    )
     assert running_bot.processes["rasa"] is not rasa
     assert running_bot.processes["actions"] is actions and actions.poll() is None  # kept running all along

@@ -21,8 +21,10 @@ pytestmark = pytest.mark.slow
 
 HANDOFF = {"presence_timeout": 86400}
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
-HOSTILE = ('<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 1"> '
-           '[点我](javascript:window.__pwned=1) **加粗**')
+HOSTILE = (
+    '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 1"> '
+    "[点我](javascript:window.__pwned=1) **加粗**"
+)
 
 
 @pytest.fixture(scope="module")
@@ -143,7 +145,8 @@ def test_a_hand_off_shows_its_state_and_the_agent_safely(page, servers, bot_sett
     expect(missed).to_have_count(1)
     agent_call(servers, f"/console/api/handoffs/{handoff.id}/close", {}, token)
     expect(page.locator('[data-testid="widget-msg"][data-from="system"]').last).to_contain_text(
-        "人工服务已结束", timeout=20000)
+        "人工服务已结束", timeout=20000
+    )
     expect(page.get_by_test_id("widget-status")).to_be_hidden(timeout=10000)
 
 
@@ -196,8 +199,10 @@ def test_keyboard_only_use_and_accessible_names(servers, browser):
     expect(bubble).to_have_attribute("aria-label", "打开星河客服，1 条未读消息")
     for _ in range(40):  # through the demo page's own links to the bubble
         page.keyboard.press("Tab")
-        if page.evaluate("document.activeElement && document.activeElement.id === 'faqbot-widget' && "
-                         "document.activeElement.shadowRoot.activeElement?.dataset.testid === 'widget-bubble'"):
+        if page.evaluate(
+            "document.activeElement && document.activeElement.id === 'faqbot-widget' && "
+            "document.activeElement.shadowRoot.activeElement?.dataset.testid === 'widget-bubble'"
+        ):
             break
     else:
         pytest.fail("Tab never reached the chat bubble")

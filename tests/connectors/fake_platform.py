@@ -7,9 +7,10 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from tests.polling import wait_until
@@ -44,8 +45,13 @@ class FakePlatform:
             def _serve(self) -> None:
                 parts = urlsplit(self.path)
                 length = int(self.headers.get("Content-Length") or 0)
-                call = Call(self.command, parts.path, {k: v[-1] for k, v in parse_qs(parts.query).items()},
-                            {k.lower(): v for k, v in self.headers.items()}, self.rfile.read(length))
+                call = Call(
+                    self.command,
+                    parts.path,
+                    {k: v[-1] for k, v in parse_qs(parts.query).items()},
+                    {k.lower(): v for k, v in self.headers.items()},
+                    self.rfile.read(length),
+                )
                 with owner._lock:
                     owner.calls.append(call)
                     route = owner.routes.get((self.command, parts.path))
@@ -86,8 +92,11 @@ class FakePlatform:
 
     def wait_for(self, path: str, count: int = 1, timeout: float = 30.0) -> list[Call]:
         """The calls to ``path`` once there are at least ``count`` (fails after ``timeout`` s)."""
-        found: list[Call] = wait_until(lambda: len(self.calls_to(path)) >= count and self.calls_to(path), timeout,
-                                       f"{count} call(s) to {path} (all calls: {[c.path for c in self.calls]})")
+        found: list[Call] = wait_until(
+            lambda: len(self.calls_to(path)) >= count and self.calls_to(path),
+            timeout,
+            f"{count} call(s) to {path} (all calls: {[c.path for c in self.calls]})",
+        )
         return found
 
     def close(self) -> None:

@@ -22,8 +22,9 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 def dingtalk_sign(timestamp: str, secret: str) -> str:
     """DingTalk's ``sign`` header: Base64(HmacSHA256(appSecret, timestamp + "\\n" + appSecret))."""
-    return base64.b64encode(hmac.new(secret.encode(), f"{timestamp}\n{secret}".encode(),
-                                     hashlib.sha256).digest()).decode()
+    return base64.b64encode(
+        hmac.new(secret.encode(), f"{timestamp}\n{secret}".encode(), hashlib.sha256).digest()
+    ).decode()
 
 
 def dingtalk_headers(secret: str, timestamp: str | None = None) -> dict[str, str]:
@@ -49,8 +50,12 @@ def feishu_signature(timestamp: str, nonce: str, encrypt_key: str, body: bytes) 
 def feishu_headers(body: bytes, encrypt_key: str) -> dict[str, str]:
     """An event push's headers, signed over ``body`` (the JSON that carries ``encrypt``)."""
     timestamp, nonce = str(int(time.time())), uuid.uuid4().hex[:16]
-    return {"Content-Type": "application/json; charset=utf-8", "X-Lark-Request-Timestamp": timestamp,
-            "X-Lark-Request-Nonce": nonce, "X-Lark-Signature": feishu_signature(timestamp, nonce, encrypt_key, body)}
+    return {
+        "Content-Type": "application/json; charset=utf-8",
+        "X-Lark-Request-Timestamp": timestamp,
+        "X-Lark-Request-Nonce": nonce,
+        "X-Lark-Signature": feishu_signature(timestamp, nonce, encrypt_key, body),
+    }
 
 
 def slack_signature(body: bytes, timestamp: str, secret: str) -> str:
@@ -61,8 +66,11 @@ def slack_signature(body: bytes, timestamp: str, secret: str) -> str:
 def slack_headers(body: bytes, secret: str, content_type: str = "application/json") -> dict[str, str]:
     """An Events API or interactivity request's headers, signed now over ``body``."""
     timestamp = str(int(time.time()))
-    return {"Content-Type": content_type, "X-Slack-Request-Timestamp": timestamp,
-            "X-Slack-Signature": slack_signature(body, timestamp, secret)}
+    return {
+        "Content-Type": content_type,
+        "X-Slack-Request-Timestamp": timestamp,
+        "X-Slack-Signature": slack_signature(body, timestamp, secret),
+    }
 
 
 def messenger_signature(body: bytes, app_secret: str) -> str:

@@ -30,8 +30,9 @@ class Pushed(SignedOutbound):
         self.sent: list[str] = []
         self.refuse = refuse
 
-    async def push(self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None,
-                   meta: dict[str, Any] | None) -> bool:
+    async def push(
+        self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None, meta: dict[str, Any] | None
+    ) -> bool:
         if self.refuse:
             raise PlatformError("demo", "send", "user blocked the bot")
         self.sent.append(text)
@@ -58,8 +59,13 @@ class Demo(PlatformChannel):
 
     async def parse(self, request: Any, body: Any) -> tuple[HTTPResponse, list[Incoming]]:
         return response.json({"ok": True}), [
-            Incoming([f"demo:{item['id']}"], UserMessage(item["text"], CollectingOutputChannel(), item["user"]),
-                     group=item["user"]) for item in body]
+            Incoming(
+                [f"demo:{item['id']}"],
+                UserMessage(item["text"], CollectingOutputChannel(), item["user"]),
+                group=item["user"],
+            )
+            for item in body
+        ]
 
 
 def test_each_message_id_is_answered_once_and_one_users_items_in_order(tmp_path):
@@ -71,8 +77,15 @@ def test_each_message_id_is_answered_once_and_one_users_items_in_order(tmp_path)
         handled.append(message.text or "")
 
     async def scenario() -> tuple[HTTPResponse, HTTPResponse]:
-        first = await channel.answer(None, [{"id": 1, "user": "a", "text": "a1"}, {"id": 2, "user": "a", "text": "a2"},
-                                            {"id": 1, "user": "a", "text": "again"}], bot)
+        first = await channel.answer(
+            None,
+            [
+                {"id": 1, "user": "a", "text": "a1"},
+                {"id": 2, "user": "a", "text": "a2"},
+                {"id": 1, "user": "a", "text": "again"},
+            ],
+            bot,
+        )
         repeat = await channel.answer(None, [{"id": 2, "user": "a", "text": "a2"}], bot)
         await drain(5)
         return first, repeat

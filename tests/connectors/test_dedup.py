@@ -17,8 +17,11 @@ REDIS_URL = "redis://127.0.0.1:6379/0"
 def test_memory_sees_each_id_once_until_it_expires():
     async def scenario() -> list[bool]:
         seen = MemorySeenIds(ttl=0.2)
-        results = [await seen.first_time("wechat:1"), await seen.first_time("wechat:1"),
-                   await seen.first_time("wechat:2")]
+        results = [
+            await seen.first_time("wechat:1"),
+            await seen.first_time("wechat:1"),
+            await seen.first_time("wechat:2"),
+        ]
         await asyncio.sleep(0.25)
         return results + [await seen.first_time("wechat:1")]
 

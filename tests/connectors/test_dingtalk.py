@@ -35,8 +35,11 @@ AGENT, PASSWORD, DISPLAY = "ding-agent", "ding-agent-password", "小王"
 
 @pytest.fixture(scope="module")
 def bot_settings(bot_settings, fake_platform):
-    return bot_settings.replace(channels=dataclasses.replace(bot_settings.channels, dingtalk_api=fake_platform.url,
-                                                             dingtalk_webhook_origins=fake_platform.url))
+    return bot_settings.replace(
+        channels=dataclasses.replace(
+            bot_settings.channels, dingtalk_api=fake_platform.url, dingtalk_webhook_origins=fake_platform.url
+        )
+    )
 
 
 @pytest.fixture(scope="module")
@@ -80,24 +83,45 @@ class Ding:
         self.webhook, self.platform = webhook, platform
         self.count = 0
 
-    def message(self, text: str, session: str, staff: str = "staff-1", msgtype: str = "text",
-                group: bool = False, webhook_valid_ms: int = 3_600_000) -> dict[str, Any]:
+    def message(
+        self,
+        text: str,
+        session: str,
+        staff: str = "staff-1",
+        msgtype: str = "text",
+        group: bool = False,
+        webhook_valid_ms: int = 3_600_000,
+    ) -> dict[str, Any]:
         self.count += 1
         body: dict[str, Any] = {
-            "msgId": f"msg{session}{self.count}", "msgtype": msgtype, "conversationId": f"cid-{session}",
-            "conversationType": "2" if group else "1", "senderStaffId": staff, "senderId": f"$:LWCP_v1:${staff}",
-            "senderNick": "测试用户", "robotCode": APP_KEY, "chatbotUserId": "$:LWCP_v1:$bot",
-            "createAt": int(time.time() * 1000), "isInAtList": True,
+            "msgId": f"msg{session}{self.count}",
+            "msgtype": msgtype,
+            "conversationId": f"cid-{session}",
+            "conversationType": "2" if group else "1",
+            "senderStaffId": staff,
+            "senderId": f"$:LWCP_v1:${staff}",
+            "senderNick": "测试用户",
+            "robotCode": APP_KEY,
+            "chatbotUserId": "$:LWCP_v1:$bot",
+            "createAt": int(time.time() * 1000),
+            "isInAtList": True,
             "sessionWebhook": f"{self.platform.url}/robot/sendBySession?session={session}",
-            "sessionWebhookExpiredTime": int(time.time() * 1000) + webhook_valid_ms}
+            "sessionWebhookExpiredTime": int(time.time() * 1000) + webhook_valid_ms,
+        }
         if msgtype == "text":
             body["text"] = {"content": text}
         else:
             body["content"] = {"downloadCode": "x", "pictureDownloadCode": "y"}
         return body
 
-    def send(self, body: Any, timestamp: str | None = None, signature: str | None = None,
-             raw: bytes | None = None, headers: bool = True) -> tuple[int, Any, float]:
+    def send(
+        self,
+        body: Any,
+        timestamp: str | None = None,
+        signature: str | None = None,
+        raw: bytes | None = None,
+        headers: bool = True,
+    ) -> tuple[int, Any, float]:
         timestamp = timestamp or str(int(time.time() * 1000))
         data = raw if raw is not None else json.dumps(body, ensure_ascii=False).encode()
         head = {"Content-Type": "application/json"}
@@ -110,14 +134,20 @@ class Ding:
         return [c.json for c in self.platform.calls_to("/robot/sendBySession") if c.query.get("session") == session]
 
     def wait_replies(self, session: str, count: int = 1, timeout: float = 30) -> list[dict[str, Any]]:
-        return wait_until(lambda: found if len(found := self.replies(session)) >= count else None, timeout,
-                          f"{count} repl(ies) on session {session}")
+        return wait_until(
+            lambda: found if len(found := self.replies(session)) >= count else None,
+            timeout,
+            f"{count} repl(ies) on session {session}",
+        )
 
 
 def user_texts(bot_settings, sender: str, count: int, timeout: float = 15) -> list[str]:
     """What the bot received from ``sender`` once it has ``count`` messages (Rasa's tracker store)."""
-    return wait_until(lambda: texts if len(texts := tracker_texts(bot_settings.data_dir, sender)) >= count else None,
-                      timeout, f"{count} user message(s) from {sender} in the tracker")
+    return wait_until(
+        lambda: texts if len(texts := tracker_texts(bot_settings.data_dir, sender)) >= count else None,
+        timeout,
+        f"{count} user message(s) from {sender} in the tracker",
+    )
 
 
 def test_a_signed_question_is_acknowledged_at_once_and_answered_through_the_session_webhook(dingtalk, kb):
@@ -156,8 +186,9 @@ def test_group_messages_lose_the_mention_and_plain_replies_are_text(dingtalk):
 def test_a_forged_sign_is_refused_and_never_reaches_the_bot(dingtalk):
     status, body, _ = dingtalk.send(dingtalk.message("提现手续费是多少", "forged"), signature=sign("1", "wrong"))
     assert status == 403 and "sign" in body["error"]
-    status, _, _ = dingtalk.send(dingtalk.message("提现手续费是多少", "forged"),
-                                 signature=sign(str(int(time.time() * 1000)), "another-secret"))
+    status, _, _ = dingtalk.send(
+        dingtalk.message("提现手续费是多少", "forged"), signature=sign(str(int(time.time() * 1000)), "another-secret")
+    )
     assert status == 403
     status, body, _ = dingtalk.send(dingtalk.message("提现手续费是多少", "forged"), headers=False)
     assert status == 401 and "missing" in body["error"]
@@ -173,11 +204,14 @@ def test_a_session_webhook_outside_dingtalk_is_refused_and_never_posted_to(dingt
     attacker = FakePlatform()
     try:
         attacker.route("POST", "/ATTACKER-CHOSEN/internal", lambda call: (200, {"errcode": 0}))
-        hosts = [f"{attacker.url}/ATTACKER-CHOSEN/internal?x=1",  # another port on the same host
-                 fake_platform.url.replace("127.0.0.1", "localhost") + "/robot/sendBySession?session=ssrf",
-                 fake_platform.url.replace("http://", "http://user@") + "/robot/sendBySession?session=ssrf",
-                 fake_platform.url.replace("http://", "ftp://") + "/robot/sendBySession",
-                 "file:///etc/passwd", 42]
+        hosts = [
+            f"{attacker.url}/ATTACKER-CHOSEN/internal?x=1",  # another port on the same host
+            fake_platform.url.replace("127.0.0.1", "localhost") + "/robot/sendBySession?session=ssrf",
+            fake_platform.url.replace("http://", "http://user@") + "/robot/sendBySession?session=ssrf",
+            fake_platform.url.replace("http://", "ftp://") + "/robot/sendBySession",
+            "file:///etc/passwd",
+            42,
+        ]
         for i, url in enumerate(hosts):
             body = dingtalk.message("提现手续费是多少", f"ssrf{i}", staff="staff-ssrf")
             body["sessionWebhook"] = url
@@ -250,15 +284,22 @@ def test_a_picture_gets_a_polite_text_only_notice(dingtalk):
 
 def test_an_expired_session_webhook_falls_back_to_batch_send(dingtalk, fake_platform):
     dingtalk.send(dingtalk.message("你好", "expired", staff="staff-expired", webhook_valid_ms=-1000))
-    sent = wait_until(lambda: [c for c in fake_platform.calls_to("/v1.0/robot/oToMessages/batchSend")
-                               if c.json["userIds"] == ["staff-expired"]], what="a batchSend for staff-expired")
+    sent = wait_until(
+        lambda: [
+            c
+            for c in fake_platform.calls_to("/v1.0/robot/oToMessages/batchSend")
+            if c.json["userIds"] == ["staff-expired"]
+        ],
+        what="a batchSend for staff-expired",
+    )
     assert sent[0].headers["x-acs-dingtalk-access-token"] == ACCESS_TOKEN
     assert "智能客服" in json.loads(sent[0].json["msgParam"])["content"]
     assert dingtalk.replies("expired") == []
 
 
-def test_an_agent_reply_during_a_hand_off_goes_out_through_batch_send(dingtalk, running_bot, bot_settings,
-                                                                     fake_platform):
+def test_an_agent_reply_during_a_hand_off_goes_out_through_batch_send(
+    dingtalk, running_bot, bot_settings, fake_platform
+):
     from bot.handoff.agents import AgentStore
 
     agents = AgentStore(bot_settings.database_url)
@@ -276,8 +317,11 @@ def test_an_agent_reply_during_a_hand_off_goes_out_through_batch_send(dingtalk, 
     assert _post(console + f"/handoffs/{handoff['id']}/claim", {}, auth)[0] == 200
     status, sent = _post(console + f"/handoffs/{handoff['id']}/messages", {"text": "您好，我来帮您看看"}, auth)
     assert status == 200 and sent["delivered"] == "live"
-    contents = [json.loads(c.json["msgParam"])["content"] for c in fake_platform.calls_to(
-        "/v1.0/robot/oToMessages/batchSend") if c.json["userIds"] == ["staff-handoff"]]
+    contents = [
+        json.loads(c.json["msgParam"])["content"]
+        for c in fake_platform.calls_to("/v1.0/robot/oToMessages/batchSend")
+        if c.json["userIds"] == ["staff-handoff"]
+    ]
     assert f"【人工客服 {DISPLAY}】您好，我来帮您看看" in contents
 
 

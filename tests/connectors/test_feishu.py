@@ -30,8 +30,12 @@ pytestmark = pytest.mark.slow
 
 APP_ID, APP_SECRET = "cli_test_app", "feishu-app-secret-for-tests"
 VERIFICATION_TOKEN, ENCRYPT_KEY = "verification-token-for-tests", "encrypt-key-for-tests"
-ENV = {"FEISHU_APP_ID": APP_ID, "FEISHU_APP_SECRET": APP_SECRET, "FEISHU_VERIFICATION_TOKEN": VERIFICATION_TOKEN,
-       "FEISHU_ENCRYPT_KEY": ENCRYPT_KEY}
+ENV = {
+    "FEISHU_APP_ID": APP_ID,
+    "FEISHU_APP_SECRET": APP_SECRET,
+    "FEISHU_VERIFICATION_TOKEN": VERIFICATION_TOKEN,
+    "FEISHU_ENCRYPT_KEY": ENCRYPT_KEY,
+}
 HANDOFF = {"hours": "always", "presence_timeout": 86400, "max_waiting_per_agent": 100}
 AGENT, PASSWORD, DISPLAY = "lark-agent", "lark-agent-password", "小李"
 MESSAGES = "/open-apis/im/v1/messages"
@@ -90,25 +94,59 @@ def encrypt(event: dict[str, Any], key: str = ENCRYPT_KEY) -> str:
     return feishu_encrypt(json.dumps(event, ensure_ascii=False).encode(), key)
 
 
-def message_event(text: str, chat: str, open_id: str = "ou_user1", event_id: str | None = None,
-                  message_id: str | None = None, chat_type: str = "p2p", message_type: str = "text",
-                  token: str = VERIFICATION_TOKEN) -> dict[str, Any]:
+def message_event(
+    text: str,
+    chat: str,
+    open_id: str = "ou_user1",
+    event_id: str | None = None,
+    message_id: str | None = None,
+    chat_type: str = "p2p",
+    message_type: str = "text",
+    token: str = VERIFICATION_TOKEN,
+) -> dict[str, Any]:
     now = str(int(time.time() * 1000))
     content = {"text": text} if message_type == "text" else {"image_key": "img_v2_x"}
-    return {"schema": "2.0",
-            "header": {"event_id": event_id or uuid.uuid4().hex, "event_type": "im.message.receive_v1",
-                       "create_time": now, "token": token, "app_id": APP_ID, "tenant_key": "tenant"},
-            "event": {"sender": {"sender_id": {"open_id": open_id, "union_id": "on_x", "user_id": "u1"},
-                                 "sender_type": "user", "tenant_key": "tenant"},
-                      "message": {"message_id": message_id or "om_" + uuid.uuid4().hex, "chat_id": chat,
-                                  "chat_type": chat_type, "message_type": message_type, "create_time": now,
-                                  "content": json.dumps(content, ensure_ascii=False)}}}
+    return {
+        "schema": "2.0",
+        "header": {
+            "event_id": event_id or uuid.uuid4().hex,
+            "event_type": "im.message.receive_v1",
+            "create_time": now,
+            "token": token,
+            "app_id": APP_ID,
+            "tenant_key": "tenant",
+        },
+        "event": {
+            "sender": {
+                "sender_id": {"open_id": open_id, "union_id": "on_x", "user_id": "u1"},
+                "sender_type": "user",
+                "tenant_key": "tenant",
+            },
+            "message": {
+                "message_id": message_id or "om_" + uuid.uuid4().hex,
+                "chat_id": chat,
+                "chat_type": chat_type,
+                "message_type": message_type,
+                "create_time": now,
+                "content": json.dumps(content, ensure_ascii=False),
+            },
+        },
+    }
 
 
 def other_event(event_type: str, event: dict[str, Any]) -> dict[str, Any]:
-    return {"schema": "2.0", "header": {"event_id": uuid.uuid4().hex, "event_type": event_type,
-                                        "create_time": str(int(time.time() * 1000)), "token": VERIFICATION_TOKEN,
-                                        "app_id": APP_ID, "tenant_key": "tenant"}, "event": event}
+    return {
+        "schema": "2.0",
+        "header": {
+            "event_id": uuid.uuid4().hex,
+            "event_type": event_type,
+            "create_time": str(int(time.time() * 1000)),
+            "token": VERIFICATION_TOKEN,
+            "app_id": APP_ID,
+            "tenant_key": "tenant",
+        },
+        "event": event,
+    }
 
 
 class Lark:
@@ -117,17 +155,31 @@ class Lark:
     def __init__(self, webhook: str, tokens: Tokens) -> None:
         self.webhook, self.tokens = webhook, tokens
 
-    def send(self, event: Any, encrypted: bool = True, signed: bool = True, raw: bytes | None = None,
-             signature: str | None = None) -> tuple[int, Any, float, float]:
+    def send(
+        self,
+        event: Any,
+        encrypted: bool = True,
+        signed: bool = True,
+        raw: bytes | None = None,
+        signature: str | None = None,
+    ) -> tuple[int, Any, float, float]:
         """(status, body, seconds taken, monotonic time of the answer)."""
-        data = raw if raw is not None else json.dumps(
-            {"encrypt": encrypt(event)} if encrypted else event, ensure_ascii=False).encode()
+        data = (
+            raw
+            if raw is not None
+            else json.dumps({"encrypt": encrypt(event)} if encrypted else event, ensure_ascii=False).encode()
+        )
         headers = {"Content-Type": "application/json; charset=utf-8"}
         if signed:
             timestamp, nonce = str(int(time.time())), uuid.uuid4().hex[:16]
             digest = feishu_signature(timestamp, nonce, ENCRYPT_KEY, data)
-            headers.update({"X-Lark-Request-Timestamp": timestamp, "X-Lark-Request-Nonce": nonce,
-                            "X-Lark-Signature": signature or digest})
+            headers.update(
+                {
+                    "X-Lark-Request-Timestamp": timestamp,
+                    "X-Lark-Request-Nonce": nonce,
+                    "X-Lark-Signature": signature or digest,
+                }
+            )
         reply = send(self.webhook, data, headers)
         return reply.status, reply.json(), reply.seconds, time.monotonic()
 
@@ -136,8 +188,11 @@ class Lark:
         return [c for c in list(self.tokens.accepted) if c.json.get("receive_id") == chat]
 
     def wait_sent(self, chat: str, count: int = 1, timeout: float = 30) -> list:
-        return wait_until(lambda: found if len(found := self.sent_to(chat)) >= count else None, timeout,
-                          f"{count} message(s) to {chat}")
+        return wait_until(
+            lambda: found if len(found := self.sent_to(chat)) >= count else None,
+            timeout,
+            f"{count} message(s) to {chat}",
+        )
 
 
 def content(call) -> dict[str, Any]:
@@ -154,8 +209,11 @@ def _buttons(card: dict[str, Any]) -> list[dict[str, Any]]:
 
 def user_texts(bot_settings, sender: str, count: int, timeout: float = 15) -> list[str]:
     """What the bot received from ``sender`` once it has ``count`` messages (Rasa's tracker store)."""
-    return wait_until(lambda: texts if len(texts := tracker_texts(bot_settings.data_dir, sender)) >= count else None,
-                      timeout, f"{count} user message(s) from {sender} in the tracker")
+    return wait_until(
+        lambda: texts if len(texts := tracker_texts(bot_settings.data_dir, sender)) >= count else None,
+        timeout,
+        f"{count} user message(s) from {sender} in the tracker",
+    )
 
 
 def test_encrypted_url_verification_is_answered_within_a_second(lark):
@@ -215,8 +273,7 @@ def test_a_re_pushed_event_or_message_is_answered_once(lark):
     assert lark.send(event)[0] == 200
     with ThreadPoolExecutor(8) as pool:
         assert [r[0] for r in pool.map(lambda _: lark.send(event), range(8))] == [200] * 8
-    same_message = message_event("你好", "oc_dup", open_id="ou_dup",
-                                 message_id=event["event"]["message"]["message_id"])
+    same_message = message_event("你好", "oc_dup", open_id="ou_dup", message_id=event["event"]["message"]["message_id"])
     assert lark.send(same_message)[0] == 200
     # One user's messages are handled in order: once a later one is answered, the earlier ones are done.
     lark.send(message_event("谢谢", "oc_dup_marker", open_id="ou_dup"))
@@ -226,19 +283,30 @@ def test_a_re_pushed_event_or_message_is_answered_once(lark):
 
 def test_a_card_button_click_sends_its_payload_to_the_bot(lark, kb, bot_settings):
     # The welcome card offers the hot questions; a click on one is honoured (an unoffered payload would not be).
-    entered = other_event("im.chat.access_event.bot_p2p_chat_entered_v1", {
-        "chat_id": "oc_card", "operator_id": {"open_id": "ou_card", "union_id": "on_2", "user_id": "u2"},
-        "last_message_id": "", "last_message_create_time": ""})
+    entered = other_event(
+        "im.chat.access_event.bot_p2p_chat_entered_v1",
+        {
+            "chat_id": "oc_card",
+            "operator_id": {"open_id": "ou_card", "union_id": "on_2", "user_id": "u2"},
+            "last_message_id": "",
+            "last_message_create_time": "",
+        },
+    )
     assert lark.send(entered)[:2] == (200, {})
     [welcome] = lark.wait_sent("oc_card")
     offered = [b["value"]["payload"] for b in _buttons(content(welcome))]
     payload = offered[0]
-    faq_id = json.loads(payload[len("/choose_faq"):])["faq_id"]
-    click = other_event("card.action.trigger", {
-        "operator": {"open_id": "ou_card", "user_id": "u2", "union_id": "on_2", "tenant_key": "tenant"},
-        "token": "c-update-token", "host": "im_message",
-        "action": {"tag": "button", "value": {"payload": payload}},
-        "context": {"open_message_id": "om_card", "open_chat_id": "oc_card"}})
+    faq_id = json.loads(payload[len("/choose_faq") :])["faq_id"]
+    click = other_event(
+        "card.action.trigger",
+        {
+            "operator": {"open_id": "ou_card", "user_id": "u2", "union_id": "on_2", "tenant_key": "tenant"},
+            "token": "c-update-token",
+            "host": "im_message",
+            "action": {"tag": "button", "value": {"payload": payload}},
+            "context": {"open_message_id": "om_card", "open_chat_id": "oc_card"},
+        },
+    )
     status, body, took, _ = lark.send(click)
     assert (status, body) == (200, {}) and took < 1.0
     call = lark.wait_sent("oc_card", 2)[1]
@@ -247,9 +315,15 @@ def test_a_card_button_click_sends_its_payload_to_the_bot(lark, kb, bot_settings
 
 
 def test_opening_a_p2p_chat_gets_the_welcome(lark):
-    entered = other_event("im.chat.access_event.bot_p2p_chat_entered_v1", {
-        "chat_id": "oc_welcome", "operator_id": {"open_id": "ou_welcome", "union_id": "on_3", "user_id": "u3"},
-        "last_message_id": "", "last_message_create_time": ""})
+    entered = other_event(
+        "im.chat.access_event.bot_p2p_chat_entered_v1",
+        {
+            "chat_id": "oc_welcome",
+            "operator_id": {"open_id": "ou_welcome", "union_id": "on_3", "user_id": "u3"},
+            "last_message_id": "",
+            "last_message_create_time": "",
+        },
+    )
     assert lark.send(entered)[:2] == (200, {})
     [call] = lark.wait_sent("oc_welcome")
     # The greeting with the KB's hot questions as card buttons.
@@ -270,8 +344,11 @@ def test_a_revoked_token_is_fetched_again_and_the_reply_still_goes_out(lark, tok
     lark.send(message_event("你好", "oc_revoked", open_id="ou_revoked"))
     [call] = lark.wait_sent("oc_revoked")
     assert tokens.issued == issued + 1 and call.headers["authorization"] == f"Bearer t-{issued + 1}"
-    refused = [c for c in fake_platform.calls_to(MESSAGES) if c.json.get("receive_id") == "oc_revoked"
-               and c.headers["authorization"] != call.headers["authorization"]]
+    refused = [
+        c
+        for c in fake_platform.calls_to(MESSAGES)
+        if c.json.get("receive_id") == "oc_revoked" and c.headers["authorization"] != call.headers["authorization"]
+    ]
     assert len(refused) == 1 and refused[0].json["uuid"] == call.json["uuid"]  # the same idempotency key
 
 
@@ -287,8 +364,9 @@ def test_an_agent_reply_during_a_hand_off_reaches_the_users_chat(lark, running_b
     auth = {"Authorization": f"Bearer {body['token']}"}
     lark.send(message_event("转人工", "oc_handoff", open_id="ou_handoff"))
     lark.wait_sent("oc_handoff")
-    [handoff] = [h for h in _call(console + "/queue", None, auth)[1]["handoffs"]
-                 if h["conversation_id"] == "ou_handoff"]
+    [handoff] = [
+        h for h in _call(console + "/queue", None, auth)[1]["handoffs"] if h["conversation_id"] == "ou_handoff"
+    ]
     assert _call(console + f"/handoffs/{handoff['id']}/claim", {}, auth)[0] == 200
     status, sent = _call(console + f"/handoffs/{handoff['id']}/messages", {"text": "您好，我来帮您看看"}, auth)
     assert status == 200 and sent["delivered"] == "live"
@@ -297,8 +375,9 @@ def test_an_agent_reply_during_a_hand_off_reaches_the_users_chat(lark, running_b
 
 
 def _call(url: str, body: Any, headers: dict[str, str]) -> tuple[int, Any]:
-    reply = send(url, json.dumps(body).encode() if body is not None else None,
-                 {"Content-Type": "application/json", **headers})
+    reply = send(
+        url, json.dumps(body).encode() if body is not None else None, {"Content-Type": "application/json", **headers}
+    )
     return reply.status, reply.json()
 
 
@@ -312,11 +391,13 @@ def plain_lark(bot_settings, tmp_path_factory, fake_platform, tokens, running_bo
 
     root = tmp_path_factory.mktemp("plain")
     shutil.copytree(bot_settings.kb_dir, root / "kb")
-    settings = bot_settings.replace(kb_dir=root / "kb", data_dir=root / "var", bot=dataclasses.replace(
-        bot_settings.bot, rasa_port=free_port(), action_port=free_port()))
+    settings = bot_settings.replace(
+        kb_dir=root / "kb",
+        data_dir=root / "var",
+        bot=dataclasses.replace(bot_settings.bot, rasa_port=free_port(), action_port=free_port()),
+    )
     env = {k: v for k, v in ENV.items() if k != "FEISHU_ENCRYPT_KEY"}
-    bot = start_bot(settings, models_dir=MODELS_DIR, log_dir=settings.data_dir / "logs", say=lambda line: None,
-                    env=env)
+    bot = start_bot(settings, models_dir=MODELS_DIR, log_dir=settings.data_dir / "logs", say=lambda line: None, env=env)
     try:
         yield Lark(bot.rasa_url + "/webhooks/feishu/webhook", tokens)
     finally:
@@ -334,7 +415,8 @@ def test_plain_url_verification_and_plain_events_without_an_encrypt_key(plain_la
     assert (status, body, took < 1.0) == (200, {"challenge": challenge}, True)
     assert plain_lark.send({**check, "token": "guess"}, encrypted=False, signed=False)[0] == 401
     assert plain_lark.send(check, signed=False)[0] == 400  # encrypted, but no key to decrypt it
-    assert plain_lark.send(message_event("谢谢", "oc_plain", open_id="ou_plain"), encrypted=False,
-                           signed=False)[:2] == (200, {})
+    assert plain_lark.send(message_event("谢谢", "oc_plain", open_id="ou_plain"), encrypted=False, signed=False)[
+        :2
+    ] == (200, {})
     [call] = plain_lark.wait_sent("oc_plain")
     assert content(call)["text"] == "不客气！还有其他问题可以继续问我。"

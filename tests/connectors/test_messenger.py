@@ -31,8 +31,11 @@ pytestmark = pytest.mark.slow
 PAGE_TOKEN = "EAAtestPageAccessToken0123"
 APP_SECRET = "0123456789abcdef0123456789abcdef"
 VERIFY_TOKEN = "verify-me-please"
-ENV = {"MESSENGER_PAGE_ACCESS_TOKEN": PAGE_TOKEN, "MESSENGER_APP_SECRET": APP_SECRET,
-       "MESSENGER_VERIFY_TOKEN": VERIFY_TOKEN}
+ENV = {
+    "MESSENGER_PAGE_ACCESS_TOKEN": PAGE_TOKEN,
+    "MESSENGER_APP_SECRET": APP_SECRET,
+    "MESSENGER_VERIFY_TOKEN": VERIFY_TOKEN,
+}
 SEND = "/me/messages"
 PAGE_ID = "PAGE1"
 _ids = itertools.count(int(time.time()) % 100000 * 1000)
@@ -73,12 +76,16 @@ def signature(body: bytes, secret: str = APP_SECRET) -> str:
     return messenger_signature(body, secret)
 
 
-def deliver(url: str, payload: dict | None, raw: bytes | None = None, sig: str | None = None,
-            headers: dict | None = None) -> tuple[int, float]:
+def deliver(
+    url: str, payload: dict | None, raw: bytes | None = None, sig: str | None = None, headers: dict | None = None
+) -> tuple[int, float]:
     """POST as Meta does: the raw body signed with the app secret; (status, seconds taken)."""
     body = raw if raw is not None else json.dumps(payload).encode()
-    all_headers = {"Content-Type": "application/json",
-                   "X-Hub-Signature-256": signature(body) if sig is None else sig, **(headers or {})}
+    all_headers = {
+        "Content-Type": "application/json",
+        "X-Hub-Signature-256": signature(body) if sig is None else sig,
+        **(headers or {}),
+    }
     if sig == "":
         del all_headers["X-Hub-Signature-256"]
     reply = send(url, body, all_headers)
@@ -91,13 +98,19 @@ def get(url: str, params: dict) -> tuple[int, str]:
 
 
 def text_item(user: str, text: str, mid: str | None = None, **message) -> dict:
-    return {"sender": {"id": user}, "recipient": {"id": PAGE_ID}, "timestamp": int(time.time() * 1000),
-            "message": {"mid": mid or f"m_{next(_ids)}", "text": text, **message}}
+    return {
+        "sender": {"id": user},
+        "recipient": {"id": PAGE_ID},
+        "timestamp": int(time.time() * 1000),
+        "message": {"mid": mid or f"m_{next(_ids)}", "text": text, **message},
+    }
 
 
 def page(*entries: list[dict]) -> dict:
-    return {"object": "page", "entry": [{"id": PAGE_ID, "time": int(time.time() * 1000), "messaging": items}
-                                        for items in entries]}
+    return {
+        "object": "page",
+        "entry": [{"id": PAGE_ID, "time": int(time.time() * 1000), "messaging": items} for items in entries],
+    }
 
 
 def sent_to(fake, user: str) -> list[dict]:
@@ -105,8 +118,9 @@ def sent_to(fake, user: str) -> list[dict]:
 
 
 def wait_sent(fake, user: str, predicate, timeout: float = 30.0) -> list[dict]:
-    return wait_until(lambda: [m for m in sent_to(fake, user) if predicate(m)], timeout,
-                      f"a matching Send API call to {user}")
+    return wait_until(
+        lambda: [m for m in sent_to(fake, user) if predicate(m)], timeout, f"a matching Send API call to {user}"
+    )
 
 
 def settle(fake, webhook: str, user: str) -> None:
@@ -121,12 +135,15 @@ def new_user() -> str:
 
 
 def test_hub_handshake_echoes_the_challenge_only_with_the_verify_token(webhook):
-    assert get(webhook, {"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN,
-                         "hub.challenge": "1158201444"}) == (200, "1158201444")
-    assert get(webhook, {"hub.mode": "subscribe", "hub.verify_token": "guess",
-                         "hub.challenge": "1158201444"})[0] == 403
-    assert get(webhook, {"hub.mode": "unsubscribe", "hub.verify_token": VERIFY_TOKEN,
-                         "hub.challenge": "1158201444"})[0] == 403
+    assert get(webhook, {"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1158201444"}) == (
+        200,
+        "1158201444",
+    )
+    assert get(webhook, {"hub.mode": "subscribe", "hub.verify_token": "guess", "hub.challenge": "1158201444"})[0] == 403
+    assert (
+        get(webhook, {"hub.mode": "unsubscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1158201444"})[0]
+        == 403
+    )
     assert get(webhook, {"hub.challenge": "1158201444"})[0] == 403
 
 
@@ -136,7 +153,9 @@ def test_a_message_is_acked_at_once_and_answered_once(webhook, fake_platform, kb
     assert status == 200 and took < 5.0  # Meta waits 20 s
     [answer] = wait_sent(fake_platform, user, lambda m: m["text"] == kb["ex-withdraw-fee"])
     assert [(q["title"], q["payload"]) for q in answer["quick_replies"]][:2] == [
-        ("有帮助", "/feedback_positive"), ("没帮助", "/feedback_negative")]
+        ("有帮助", "/feedback_positive"),
+        ("没帮助", "/feedback_negative"),
+    ]
     settle(fake_platform, webhook, user)
     assert [m["text"] for m in sent_to(fake_platform, user)].count(kb["ex-withdraw-fee"]) == 1
 
@@ -164,8 +183,7 @@ def test_redelivered_message_is_answered_once_even_when_concurrent(webhook, fake
     user = new_user()
     body = json.dumps(page([text_item(user, "提现手续费是多少")])).encode()
     statuses: list[int] = []
-    threads = [threading.Thread(target=lambda: statuses.append(deliver(webhook, None, raw=body)[0]))
-               for _ in range(4)]
+    threads = [threading.Thread(target=lambda: statuses.append(deliver(webhook, None, raw=body)[0])) for _ in range(4)]
     for t in threads:
         t.start()
     for t in threads:
@@ -178,8 +196,10 @@ def test_redelivered_message_is_answered_once_even_when_concurrent(webhook, fake
 
 def test_every_item_of_a_batch_is_answered(webhook, fake_platform, kb):
     users = [new_user() for _ in range(4)]
-    batch = page([text_item(users[0], "提现手续费是多少"), text_item(users[1], "提现手续费是多少")],
-                 [text_item(users[2], "提现手续费是多少"), text_item(users[3], "提现手续费是多少")])
+    batch = page(
+        [text_item(users[0], "提现手续费是多少"), text_item(users[1], "提现手续费是多少")],
+        [text_item(users[2], "提现手续费是多少"), text_item(users[3], "提现手续费是多少")],
+    )
     assert deliver(webhook, batch)[0] == 200
     for user in users:
         wait_sent(fake_platform, user, lambda m: m["text"] == kb["ex-withdraw-fee"])
@@ -188,13 +208,23 @@ def test_every_item_of_a_batch_is_answered(webhook, fake_platform, kb):
 def test_echoes_deliveries_and_reads_are_ignored(webhook, fake_platform):
     user = new_user()
     now = int(time.time() * 1000)
-    batch = page([
-        {"sender": {"id": PAGE_ID}, "recipient": {"id": user}, "timestamp": now,
-         "message": {"mid": f"m_{next(_ids)}", "is_echo": True, "app_id": 1, "text": "提现手续费是多少"}},
-        {"sender": {"id": user}, "recipient": {"id": PAGE_ID}, "timestamp": now,
-         "delivery": {"mids": ["m_1"], "watermark": now}},
-        {"sender": {"id": user}, "recipient": {"id": PAGE_ID}, "timestamp": now, "read": {"watermark": now}},
-    ])
+    batch = page(
+        [
+            {
+                "sender": {"id": PAGE_ID},
+                "recipient": {"id": user},
+                "timestamp": now,
+                "message": {"mid": f"m_{next(_ids)}", "is_echo": True, "app_id": 1, "text": "提现手续费是多少"},
+            },
+            {
+                "sender": {"id": user},
+                "recipient": {"id": PAGE_ID},
+                "timestamp": now,
+                "delivery": {"mids": ["m_1"], "watermark": now},
+            },
+            {"sender": {"id": user}, "recipient": {"id": PAGE_ID}, "timestamp": now, "read": {"watermark": now}},
+        ]
+    )
     assert deliver(webhook, batch)[0] == 200
     settle(fake_platform, webhook, user)
     assert len(sent_to(fake_platform, user)) == 1  # the settle greeting only
@@ -206,14 +236,18 @@ def test_quick_reply_and_postback_payloads_reach_the_bot(webhook, fake_platform,
     [choices] = wait_sent(fake_platform, user, lambda m: m.get("quick_replies") and m["text"].startswith("您是想问："))
     chosen = choices["quick_replies"][1]
     assert chosen["payload"].startswith("/choose_faq")
-    faq_id = json.loads(chosen["payload"][len("/choose_faq"):])["faq_id"]
+    faq_id = json.loads(chosen["payload"][len("/choose_faq") :])["faq_id"]
     tap = text_item(user, chosen["title"], quick_reply={"payload": chosen["payload"]})
     assert deliver(webhook, page([tap]))[0] == 200
     wait_sent(fake_platform, user, lambda m: m["text"] == kb[faq_id])
 
     starter = new_user()
-    get_started = {"sender": {"id": starter}, "recipient": {"id": PAGE_ID}, "timestamp": int(time.time() * 1000),
-                   "postback": {"title": "Get Started", "payload": "GET_STARTED", "mid": f"m_{next(_ids)}"}}
+    get_started = {
+        "sender": {"id": starter},
+        "recipient": {"id": PAGE_ID},
+        "timestamp": int(time.time() * 1000),
+        "postback": {"title": "Get Started", "payload": "GET_STARTED", "mid": f"m_{next(_ids)}"},
+    }
     assert deliver(webhook, page([get_started]))[0] == 200
     wait_sent(fake_platform, starter, lambda m: "智能客服" in m["text"])
     assert deliver(webhook, page([get_started]))[0] == 200  # redelivered postback
@@ -225,7 +259,8 @@ def test_agent_reply_goes_out_with_the_agent_prefix(fake_platform):
     async def push() -> bool:
         try:
             return await MessengerOutbound(MessengerApi(fake_platform.url, PAGE_TOKEN)).send(
-                "PSID777", "您好，我来帮您查一下。", meta={"from": "agent", "name": "小李", "seq": 3})
+                "PSID777", "您好，我来帮您查一下。", meta={"from": "agent", "name": "小李", "seq": 3}
+            )
         finally:
             await platform_api.client().aclose()
 
@@ -234,6 +269,7 @@ def test_agent_reply_goes_out_with_the_agent_prefix(fake_platform):
 
 
 # -- units -------------------------------------------------------------------
+
 
 def test_long_text_is_split_at_2000_with_quick_replies_on_the_last_piece():
     text = "这是一段很长的说明。" * 500

@@ -31,8 +31,10 @@ def run(coro):
 
 
 def test_retries_5xx_and_429_then_succeeds(fake: FakePlatform):
-    answers = itertools.chain([(503, {"err": "busy"}), (429, {"err": "slow down"}, {"Retry-After": "0"})],
-                              itertools.repeat((200, {"ok": True})))
+    answers = itertools.chain(
+        [(503, {"err": "busy"}), (429, {"err": "slow down"}, {"Retry-After": "0"})],
+        itertools.repeat((200, {"ok": True})),
+    )
     fake.route("POST", "/send", lambda call: next(answers))
     assert run(request_json("demo", "POST", f"{fake.url}/send", json={"a": 1}, backoff=0.01)) == {"ok": True}
     assert len(fake.calls_to("/send")) == 3

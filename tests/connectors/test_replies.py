@@ -28,8 +28,10 @@ def test_bytes_limit_never_cuts_a_character():
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.text(alphabet=st.sampled_from(list("提现手续费。，！\n abc😀")), min_size=0, max_size=600),
-       st.integers(min_value=8, max_value=120))
+@given(
+    st.text(alphabet=st.sampled_from(list("提现手续费。，！\n abc😀")), min_size=0, max_size=600),
+    st.integers(min_value=8, max_value=120),
+)
 def test_split_keeps_every_visible_character_and_the_limit(text: str, limit: int):
     pieces = split_text(text, limit, utf8_len)
     assert all(0 < utf8_len(p) <= limit for p in pieces)
@@ -38,8 +40,10 @@ def test_split_keeps_every_visible_character_and_the_limit(text: str, limit: int
 
 
 def test_numbered_options_and_choices():
-    buttons = [{"title": "提现手续费是多少？", "payload": '/choose_faq{"faq_id": "withdraw-fee"}'},
-               {"title": "转人工", "payload": "/request_human"}]
+    buttons = [
+        {"title": "提现手续费是多少？", "payload": '/choose_faq{"faq_id": "withdraw-fee"}'},
+        {"title": "转人工", "payload": "/request_human"},
+    ]
     text = numbered("您是想问：", buttons)
     assert text.splitlines() == ["您是想问：", "1. 提现手续费是多少？", "2. 转人工", "（回复数字即可选择）"]
     choices = Choices()

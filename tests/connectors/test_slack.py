@@ -66,25 +66,48 @@ def sign(body: bytes, timestamp: str, secret: str = SIGNING_SECRET) -> str:
     return slack_signature(body, timestamp, secret)
 
 
-def deliver(url: str, body: bytes, content_type: str = "application/json", timestamp: str | None = None,
-            signature: str | None = None, headers: dict | None = None) -> tuple[int, bytes, float]:
+def deliver(
+    url: str,
+    body: bytes,
+    content_type: str = "application/json",
+    timestamp: str | None = None,
+    signature: str | None = None,
+    headers: dict | None = None,
+) -> tuple[int, bytes, float]:
     """POST as Slack does: signed raw body; (status, body, seconds taken)."""
     timestamp = timestamp or str(int(time.time()))
-    all_headers = {"Content-Type": content_type, "X-Slack-Request-Timestamp": timestamp,
-                   "X-Slack-Signature": signature if signature is not None else sign(body, timestamp),
-                   **(headers or {})}
+    all_headers = {
+        "Content-Type": content_type,
+        "X-Slack-Request-Timestamp": timestamp,
+        "X-Slack-Signature": signature if signature is not None else sign(body, timestamp),
+        **(headers or {}),
+    }
     reply = send(url, body, all_headers)
     return reply.status, reply.body, reply.seconds
 
 
 def dm_event(user: str, text: str, event_id: str | None = None, **event) -> bytes:
-    return json.dumps({
-        "token": "legacy", "team_id": "T0001", "api_app_id": "A0001", "type": "event_callback",
-        "event_id": event_id or f"Ev{next(_ids)}", "event_time": int(time.time()),
-        "authorizations": [{"team_id": "T0001", "user_id": "UBOT", "is_bot": True}],
-        "event": {"type": "message", "channel_type": "im", "channel": f"D{user}", "user": user, "text": text,
-                  "ts": f"{time.time():.6f}", "client_msg_id": f"cm-{next(_ids)}", **event},
-    }).encode()
+    return json.dumps(
+        {
+            "token": "legacy",
+            "team_id": "T0001",
+            "api_app_id": "A0001",
+            "type": "event_callback",
+            "event_id": event_id or f"Ev{next(_ids)}",
+            "event_time": int(time.time()),
+            "authorizations": [{"team_id": "T0001", "user_id": "UBOT", "is_bot": True}],
+            "event": {
+                "type": "message",
+                "channel_type": "im",
+                "channel": f"D{user}",
+                "user": user,
+                "text": text,
+                "ts": f"{time.time():.6f}",
+                "client_msg_id": f"cm-{next(_ids)}",
+                **event,
+            },
+        }
+    ).encode()
 
 
 def posted_to(fake, channel: str) -> list[dict]:
@@ -92,8 +115,11 @@ def posted_to(fake, channel: str) -> list[dict]:
 
 
 def wait_posted(fake, channel: str, predicate, timeout: float = 30.0) -> list[dict]:
-    return wait_until(lambda: [m for m in posted_to(fake, channel) if predicate(m)], timeout,
-                      f"a matching chat.postMessage to {channel}")
+    return wait_until(
+        lambda: [m for m in posted_to(fake, channel) if predicate(m)],
+        timeout,
+        f"a matching chat.postMessage to {channel}",
+    )
 
 
 def settle(fake, webhook: str, user: str) -> None:
@@ -108,8 +134,13 @@ def new_user() -> str:
 
 
 def test_url_verification_returns_the_challenge_only_when_signed(webhook):
-    body = json.dumps({"token": "legacy", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P",
-                       "type": "url_verification"}).encode()
+    body = json.dumps(
+        {
+            "token": "legacy",
+            "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P",
+            "type": "url_verification",
+        }
+    ).encode()
     status, reply, _ = deliver(webhook, body)
     assert status == 200 and json.loads(reply) == {"challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"}
     assert deliver(webhook, body, signature="v0=" + "0" * 64)[0] == 401
@@ -178,9 +209,21 @@ def test_a_retry_of_an_event_never_seen_is_handled(webhook, fake_platform, kb):
 
 def test_an_app_mention_is_answered_in_its_thread_without_the_mention(webhook, fake_platform, kb):
     user, channel, ts = new_user(), f"C{next(_ids)}", f"{time.time():.6f}"
-    body = json.dumps({"team_id": "T0001", "type": "event_callback", "event_id": f"Ev{next(_ids)}",
-                       "event": {"type": "app_mention", "user": user, "channel": channel, "ts": ts,
-                                 "text": "<@UBOT> 提现手续费是多少", "client_msg_id": f"cm-{next(_ids)}"}}).encode()
+    body = json.dumps(
+        {
+            "team_id": "T0001",
+            "type": "event_callback",
+            "event_id": f"Ev{next(_ids)}",
+            "event": {
+                "type": "app_mention",
+                "user": user,
+                "channel": channel,
+                "ts": ts,
+                "text": "<@UBOT> 提现手续费是多少",
+                "client_msg_id": f"cm-{next(_ids)}",
+            },
+        }
+    ).encode()
     assert deliver(webhook, body)[0] == 200
     [answer] = wait_posted(fake_platform, channel, lambda m: m["text"] == kb["ex-withdraw-fee"])
     assert answer["thread_ts"] == ts
@@ -201,12 +244,26 @@ def test_a_button_click_sends_its_value_to_the_bot(webhook, fake_platform, bot_s
     assert deliver(webhook, dm_event(user, "充值的话呢"))[0] == 200
     [choices] = wait_posted(fake_platform, f"D{user}", lambda m: m["text"] == "您是想问：")
     button = choices["blocks"][1]["elements"][1]
-    payload = {"type": "block_actions", "user": {"id": user, "name": "tester"}, "api_app_id": "A0001",
-               "trigger_id": f"tr-{next(_ids)}", "team": {"id": "T0001"},
-               "container": {"type": "message", "channel_id": f"D{user}", "message_ts": "1.2"},
-               "channel": {"id": f"D{user}"}, "message": {"ts": "1.2", "text": "您是想问："},
-               "actions": [{"type": "button", "action_id": button["action_id"], "block_id": "faqbot_choices_0",
-                            "value": button["value"], "text": button["text"], "action_ts": f"{time.time():.6f}"}]}
+    payload = {
+        "type": "block_actions",
+        "user": {"id": user, "name": "tester"},
+        "api_app_id": "A0001",
+        "trigger_id": f"tr-{next(_ids)}",
+        "team": {"id": "T0001"},
+        "container": {"type": "message", "channel_id": f"D{user}", "message_ts": "1.2"},
+        "channel": {"id": f"D{user}"},
+        "message": {"ts": "1.2", "text": "您是想问："},
+        "actions": [
+            {
+                "type": "button",
+                "action_id": button["action_id"],
+                "block_id": "faqbot_choices_0",
+                "value": button["value"],
+                "text": button["text"],
+                "action_ts": f"{time.time():.6f}",
+            }
+        ],
+    }
     form = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
     status, _, took = deliver(webhook, form, content_type="application/x-www-form-urlencoded")
     assert status == 200 and took < 2.5
@@ -219,7 +276,8 @@ def test_agent_reply_goes_to_the_users_dm_with_the_agent_prefix(fake_platform):
     async def push() -> bool:
         try:
             return await SlackOutbound(SlackApi(fake_platform.url, BOT_TOKEN)).send(
-                "U777", "您好，我来帮您查一下。", meta={"from": "agent", "name": "小李", "seq": 3})
+                "U777", "您好，我来帮您查一下。", meta={"from": "agent", "name": "小李", "seq": 3}
+            )
         finally:
             await platform_api.client().aclose()
 
@@ -228,6 +286,7 @@ def test_agent_reply_goes_to_the_users_dm_with_the_agent_prefix(fake_platform):
 
 
 # -- units -------------------------------------------------------------------
+
 
 def test_long_text_and_many_buttons_are_split_within_slack_limits():
     text = "这是一段很长的说明，包含 <链接> & 符号。" * 400

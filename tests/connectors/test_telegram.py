@@ -80,10 +80,16 @@ def deliver(url: str, update: dict | None, secret: str | None = SECRET, raw: byt
 
 
 def text_update(chat_id: int, text: str, update_id: int | None = None) -> dict:
-    return {"update_id": update_id or next(_ids),
-            "message": {"message_id": next(_ids), "date": int(time.time()), "text": text,
-                        "from": {"id": chat_id, "is_bot": False, "first_name": "测试"},
-                        "chat": {"id": chat_id, "type": "private"}}}
+    return {
+        "update_id": update_id or next(_ids),
+        "message": {
+            "message_id": next(_ids),
+            "date": int(time.time()),
+            "text": text,
+            "from": {"id": chat_id, "is_bot": False, "first_name": "测试"},
+            "chat": {"id": chat_id, "type": "private"},
+        },
+    }
 
 
 def sent_to(fake, chat_id: int) -> list[dict]:
@@ -91,8 +97,9 @@ def sent_to(fake, chat_id: int) -> list[dict]:
 
 
 def wait_sent(fake, chat_id: int, predicate, timeout: float = 30.0) -> list[dict]:
-    return wait_until(lambda: [m for m in sent_to(fake, chat_id) if predicate(m)], timeout,
-                      f"a matching sendMessage to {chat_id}")
+    return wait_until(
+        lambda: [m for m in sent_to(fake, chat_id) if predicate(m)], timeout, f"a matching sendMessage to {chat_id}"
+    )
 
 
 def settle(fake, webhook: str, chat_id: int) -> None:
@@ -104,8 +111,11 @@ def settle(fake, webhook: str, chat_id: int) -> None:
 
 def test_set_webhook_with_the_secret_token_at_startup(running_bot, fake_platform):
     [call] = fake_platform.wait_for(f"/bot{TOKEN}/setWebhook")
-    assert call.json == {"url": PUBLIC_URL + "/webhooks/telegram/webhook", "secret_token": SECRET,
-                         "allowed_updates": ["message", "callback_query"]}
+    assert call.json == {
+        "url": PUBLIC_URL + "/webhooks/telegram/webhook",
+        "secret_token": SECRET,
+        "allowed_updates": ["message", "callback_query"],
+    }
 
 
 def test_a_question_is_answered_once_and_the_webhook_returns_at_once(webhook, fake_platform, kb):
@@ -162,10 +172,16 @@ def test_button_press_answers_the_callback_and_its_payload(webhook, fake_platfor
     [choices] = wait_sent(fake_platform, chat, lambda m: m["text"] == "您是想问：")
     button = choices["reply_markup"]["inline_keyboard"][1][0]
     query_id = f"cq-{next(_ids)}"
-    press = {"update_id": next(_ids),
-             "callback_query": {"id": query_id, "from": {"id": chat, "is_bot": False, "first_name": "测试"},
-                                "message": {"message_id": 5, "chat": {"id": chat, "type": "private"}},
-                                "chat_instance": "1", "data": button["callback_data"]}}
+    press = {
+        "update_id": next(_ids),
+        "callback_query": {
+            "id": query_id,
+            "from": {"id": chat, "is_bot": False, "first_name": "测试"},
+            "message": {"message_id": 5, "chat": {"id": chat, "type": "private"}},
+            "chat_instance": "1",
+            "data": button["callback_data"],
+        },
+    }
     assert deliver(webhook, press)[0] == 200
     wait_sent(fake_platform, chat, lambda m: m["text"] == kb[button["text"]])
     answered = [c.json for c in fake_platform.calls_to(f"/bot{TOKEN}/answerCallbackQuery")]
@@ -175,13 +191,25 @@ def test_button_press_answers_the_callback_and_its_payload(webhook, fake_platfor
 def test_unknown_button_data_is_answered_as_expired_and_not_sent_to_the_bot(webhook, fake_platform):
     chat = next(_ids)
     query_id = f"cq-{next(_ids)}"
-    press = {"update_id": next(_ids),
-             "callback_query": {"id": query_id, "from": {"id": chat, "is_bot": False, "first_name": "测试"},
-                                "message": {"message_id": 5, "chat": {"id": chat, "type": "private"}},
-                                "chat_instance": "1", "data": "k:0123456789abcdef"}}
+    press = {
+        "update_id": next(_ids),
+        "callback_query": {
+            "id": query_id,
+            "from": {"id": chat, "is_bot": False, "first_name": "测试"},
+            "message": {"message_id": 5, "chat": {"id": chat, "type": "private"}},
+            "chat_instance": "1",
+            "data": "k:0123456789abcdef",
+        },
+    }
     assert deliver(webhook, press)[0] == 200
-    [call] = wait_until(lambda: [c.json for c in fake_platform.calls_to(f"/bot{TOKEN}/answerCallbackQuery")
-                                 if c.json["callback_query_id"] == query_id], what="answerCallbackQuery")
+    [call] = wait_until(
+        lambda: [
+            c.json
+            for c in fake_platform.calls_to(f"/bot{TOKEN}/answerCallbackQuery")
+            if c.json["callback_query_id"] == query_id
+        ],
+        what="answerCallbackQuery",
+    )
     assert call["text"] == "该选项已失效，请重新发送您的问题。"
     settle(fake_platform, webhook, chat)
     assert len(sent_to(fake_platform, chat)) == 1  # only the settle greeting
@@ -191,7 +219,9 @@ def test_agent_reply_goes_out_with_the_agent_prefix(fake_platform):
     async def push() -> bool:
         try:
             outbound = TelegramOutbound(TelegramApi(fake_platform.url, TOKEN), CallbackKeys())
-            return await outbound.send("777", "您好，我来帮您查一下。", meta={"from": "agent", "name": "小李", "seq": 3})
+            return await outbound.send(
+                "777", "您好，我来帮您查一下。", meta={"from": "agent", "name": "小李", "seq": 3}
+            )
         finally:
             await platform_api.client().aclose()
 
@@ -206,6 +236,7 @@ def test_the_bot_token_never_reaches_the_server_log(running_bot, webhook, fake_p
 
 
 # -- units -------------------------------------------------------------------
+
 
 def test_long_text_is_split_under_4096_utf16_units_with_buttons_on_the_last_piece():
     text = ("这是一段很长的说明。" * 300 + "\n\n") * 2 + "😀" * 3000

@@ -65,8 +65,14 @@ def signed(webhook: str, timestamp: str | None = None, token: str = TOKEN) -> st
 
 
 def text_message(user: str, content: str, msg_id: int) -> str:
-    return xml_of(ToUserName=ACCOUNT, FromUserName=user, CreateTime=int(time.time()), MsgType="text",
-                  Content=content, MsgId=msg_id)
+    return xml_of(
+        ToUserName=ACCOUNT,
+        FromUserName=user,
+        CreateTime=int(time.time()),
+        MsgType="text",
+        Content=content,
+        MsgId=msg_id,
+    )
 
 
 def say(webhook: str, user: str, content: str, msg_id: int):
@@ -75,11 +81,15 @@ def say(webhook: str, user: str, content: str, msg_id: int):
 
 def test_url_verification_echoes_echostr_and_refuses_a_forged_one(webhook):
     ts, nonce = stamp()
-    good = http("GET", with_query(webhook, signature=sha1_sign(TOKEN, ts, nonce), timestamp=ts, nonce=nonce,
-                                  echostr="7281946571"))
+    good = http(
+        "GET",
+        with_query(webhook, signature=sha1_sign(TOKEN, ts, nonce), timestamp=ts, nonce=nonce, echostr="7281946571"),
+    )
     assert (good.status, good.body) == (200, "7281946571")
-    forged = http("GET", with_query(webhook, signature=sha1_sign("wrong", ts, nonce), timestamp=ts, nonce=nonce,
-                                    echostr="7281946571"))
+    forged = http(
+        "GET",
+        with_query(webhook, signature=sha1_sign("wrong", ts, nonce), timestamp=ts, nonce=nonce, echostr="7281946571"),
+    )
     assert forged.status == 403 and "7281946571" not in forged.body
 
 
@@ -126,24 +136,44 @@ def test_a_retried_message_is_answered_once(webhook, bot_settings, kb):
 
 
 def test_subscribe_is_welcomed_and_a_menu_click_asks_its_key(webhook, bot_settings, kb):
-    event = xml_of(ToUserName=ACCOUNT, FromUserName="o-new", CreateTime=int(time.time()), MsgType="event",
-                   Event="subscribe", EventKey="")
+    event = xml_of(
+        ToUserName=ACCOUNT,
+        FromUserName="o-new",
+        CreateTime=int(time.time()),
+        MsgType="event",
+        Event="subscribe",
+        EventKey="",
+    )
     welcome = http("POST", signed(webhook), event)
     assert welcome.status == 200 and fields_of(welcome.body)["Content"].startswith(WELCOME)
     assert http("POST", signed(webhook), event).body == welcome.body  # a retried event: the same reply
-    click = xml_of(ToUserName=ACCOUNT, FromUserName="o-new", CreateTime=int(time.time()) + 1, MsgType="event",
-                   Event="CLICK", EventKey="提现手续费是多少")
+    click = xml_of(
+        ToUserName=ACCOUNT,
+        FromUserName="o-new",
+        CreateTime=int(time.time()) + 1,
+        MsgType="event",
+        Event="CLICK",
+        EventKey="提现手续费是多少",
+    )
     clicked = http("POST", signed(webhook), click)
     assert fields_of(clicked.body)["Content"].startswith(kb["ex-withdraw-fee"].answer.strip())
     wait_for_texts(bot_settings.data_dir, "o-new", ["/greet", "提现手续费是多少"])
-    unsubscribe = xml_of(ToUserName=ACCOUNT, FromUserName="o-new", CreateTime=int(time.time()) + 2,
-                         MsgType="event", Event="unsubscribe")
+    unsubscribe = xml_of(
+        ToUserName=ACCOUNT, FromUserName="o-new", CreateTime=int(time.time()) + 2, MsgType="event", Event="unsubscribe"
+    )
     assert (http("POST", signed(webhook), unsubscribe).body) == "success"
 
 
 def test_an_image_gets_the_text_only_notice_without_the_bot(webhook, bot_settings):
-    image = xml_of(ToUserName=ACCOUNT, FromUserName="o-image", CreateTime=int(time.time()), MsgType="image",
-                   PicUrl="http://example.com/a.jpg", MediaId="m1", MsgId=10006)
+    image = xml_of(
+        ToUserName=ACCOUNT,
+        FromUserName="o-image",
+        CreateTime=int(time.time()),
+        MsgType="image",
+        PicUrl="http://example.com/a.jpg",
+        MediaId="m1",
+        MsgId=10006,
+    )
     answer = http("POST", signed(webhook), image)
     assert fields_of(answer.body)["Content"] == TEXT_ONLY
     assert tracker_texts(bot_settings.data_dir, "o-image") == []
@@ -165,8 +195,10 @@ def test_agent_replies_go_through_the_api_with_the_agent_named(api):
 
     async def scenario():
         try:
-            return (await outbound.send("o-handoff", "您好，我来帮您查一下", meta={"from": "agent", "name": "小李"}),
-                    await outbound.send("o-handoff", "人工服务已结束", meta={"from": "system", "event": "closed"}))
+            return (
+                await outbound.send("o-handoff", "您好，我来帮您查一下", meta={"from": "agent", "name": "小李"}),
+                await outbound.send("o-handoff", "人工服务已结束", meta={"from": "system", "event": "closed"}),
+            )
         finally:
             await platform_api.client().aclose()
 
@@ -174,7 +206,8 @@ def test_agent_replies_go_through_the_api_with_the_agent_named(api):
     sent = [c.json for c in wait_until(lambda: api.calls_to("/cgi-bin/message/custom/send"), what="custom/send")]
     assert sent[-2:] == [
         {"touser": "o-handoff", "msgtype": "text", "text": {"content": "【人工客服 小李】您好，我来帮您查一下"}},
-        {"touser": "o-handoff", "msgtype": "text", "text": {"content": "人工服务已结束"}}]
+        {"touser": "o-handoff", "msgtype": "text", "text": {"content": "人工服务已结束"}},
+    ]
 
 
 def test_an_answer_too_long_for_one_message_goes_out_in_order_through_the_api():

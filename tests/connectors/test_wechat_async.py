@@ -59,8 +59,14 @@ def test_a_slow_answer_is_success_now_and_the_api_later(webhook, bot_settings, f
     kb = {e.id: e for e in load_kb(bot_settings.kb_dir).entries}
     ts, nonce = stamp()
     url = with_query(webhook, signature=sha1_sign(TOKEN, ts, nonce), timestamp=ts, nonce=nonce)
-    message = xml_of(ToUserName=ACCOUNT, FromUserName="o-slow", CreateTime=int(time.time()), MsgType="text",
-                     Content="提现手续费是多少", MsgId=30001)
+    message = xml_of(
+        ToUserName=ACCOUNT,
+        FromUserName="o-slow",
+        CreateTime=int(time.time()),
+        MsgType="text",
+        Content="提现手续费是多少",
+        MsgId=30001,
+    )
     answer = http("POST", url, message)
     assert (answer.status, answer.body) == (200, "success") and answer.seconds < 1.0
     sends = fake_platform.wait_for(SEND, 2)  # the expired token's try, then the renewed one

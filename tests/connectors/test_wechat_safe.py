@@ -28,8 +28,13 @@ pytestmark = pytest.mark.slow
 TOKEN, APP_ID, SECRET = "safe-token-456", "wxfedcba9876543210", "app-secret-safe"
 ACCOUNT = "gh_safe0000001"
 AES_KEY, OLD_KEY = new_aes_key(), new_aes_key()
-ENV = {"WECHAT_TOKEN": TOKEN, "WECHAT_APP_ID": APP_ID, "WECHAT_APP_SECRET": SECRET,
-       "WECHAT_AES_KEY": AES_KEY, "WECHAT_AES_KEY_OLD": OLD_KEY}
+ENV = {
+    "WECHAT_TOKEN": TOKEN,
+    "WECHAT_APP_ID": APP_ID,
+    "WECHAT_APP_SECRET": SECRET,
+    "WECHAT_AES_KEY": AES_KEY,
+    "WECHAT_AES_KEY_OLD": OLD_KEY,
+}
 
 
 @pytest.fixture(scope="module")
@@ -48,16 +53,35 @@ def kb(bot_settings):
 
 
 def text_message(user: str, content: str, msg_id: int) -> str:
-    return xml_of(ToUserName=ACCOUNT, FromUserName=user, CreateTime=int(time.time()), MsgType="text",
-                  Content=content, MsgId=msg_id)
+    return xml_of(
+        ToUserName=ACCOUNT,
+        FromUserName=user,
+        CreateTime=int(time.time()),
+        MsgType="text",
+        Content=content,
+        MsgId=msg_id,
+    )
 
 
-def post_encrypted(webhook: str, plaintext: str, key: str = AES_KEY, app_id: str = APP_ID, token: str = TOKEN,
-                   encrypted: str | None = None):
+def post_encrypted(
+    webhook: str,
+    plaintext: str,
+    key: str = AES_KEY,
+    app_id: str = APP_ID,
+    token: str = TOKEN,
+    encrypted: str | None = None,
+):
     ts, nonce = stamp()
     encrypted = encrypted if encrypted is not None else encrypt(key, plaintext, app_id)
-    url = with_query(webhook, signature=sha1_sign(TOKEN, ts, nonce), timestamp=ts, nonce=nonce, openid="o",
-                     encrypt_type="aes", msg_signature=sha1_sign(token, ts, nonce, encrypted))
+    url = with_query(
+        webhook,
+        signature=sha1_sign(TOKEN, ts, nonce),
+        timestamp=ts,
+        nonce=nonce,
+        openid="o",
+        encrypt_type="aes",
+        msg_signature=sha1_sign(token, ts, nonce, encrypted),
+    )
     return http("POST", url, xml_of(ToUserName=ACCOUNT, Encrypt=encrypted))
 
 
@@ -72,8 +96,10 @@ def open_reply(body: str, key: str = AES_KEY) -> dict[str, str]:
 
 def test_url_verification_echoes_echostr(webhook):
     ts, nonce = stamp()
-    answer = http("GET", with_query(webhook, signature=sha1_sign(TOKEN, ts, nonce), timestamp=ts, nonce=nonce,
-                                    echostr="echo-6061"))
+    answer = http(
+        "GET",
+        with_query(webhook, signature=sha1_sign(TOKEN, ts, nonce), timestamp=ts, nonce=nonce, echostr="echo-6061"),
+    )
     assert (answer.status, answer.body) == (200, "echo-6061")
 
 

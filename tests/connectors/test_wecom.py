@@ -35,8 +35,13 @@ pytestmark = pytest.mark.slow
 TOKEN, CORP_ID, SECRET, AGENT_ID = "wecom-token-1", "ww0123456789abcdef", "corp-secret-1", 1000002
 AES_KEY = new_aes_key()
 # 微信客服 hand-offs go to WeCom's own servicer "servicer-1" (an agent is on duty, so requests queue).
-ENV = {"WECOM_TOKEN": TOKEN, "WECOM_CORP_ID": CORP_ID, "WECOM_SECRET": SECRET, "WECOM_AES_KEY": AES_KEY,
-       "WECOM_KF_HANDOFF_TO": "servicer-1"}
+ENV = {
+    "WECOM_TOKEN": TOKEN,
+    "WECOM_CORP_ID": CORP_ID,
+    "WECOM_SECRET": SECRET,
+    "WECOM_AES_KEY": AES_KEY,
+    "WECOM_KF_HANDOFF_TO": "servicer-1",
+}
 HANDOFF = {"presence_timeout": 86400}
 ISSUED = "WECOM-ACCESS-TOKEN"
 WELCOME = "您好！我是智能客服"
@@ -99,8 +104,15 @@ def post(webhook: str, inner: str, token: str = TOKEN, corp_id: str = CORP_ID, e
 
 
 def app_text(user: str, content: str, msg_id: int) -> str:
-    return xml_of(ToUserName=CORP_ID, FromUserName=user, CreateTime=int(time.time()), MsgType="text",
-                  Content=content, MsgId=msg_id, AgentID=AGENT_ID)
+    return xml_of(
+        ToUserName=CORP_ID,
+        FromUserName=user,
+        CreateTime=int(time.time()),
+        MsgType="text",
+        Content=content,
+        MsgId=msg_id,
+        AgentID=AGENT_ID,
+    )
 
 
 def open_reply(body: str) -> dict[str, str]:
@@ -112,14 +124,30 @@ def open_reply(body: str) -> dict[str, str]:
 
 
 def kf_callback(webhook: str, open_kfid: str, token: str):
-    return post(webhook, xml_of(ToUserName=CORP_ID, CreateTime=int(time.time()), MsgType="event",
-                                Event="kf_msg_or_event", Token=token, OpenKfId=open_kfid))
+    return post(
+        webhook,
+        xml_of(
+            ToUserName=CORP_ID,
+            CreateTime=int(time.time()),
+            MsgType="event",
+            Event="kf_msg_or_event",
+            Token=token,
+            OpenKfId=open_kfid,
+        ),
+    )
 
 
 def kf_text(msgid: str, open_kfid: str, user: str, content: str, menu_id: str = "") -> dict:
     text = {"content": content, **({"menu_id": menu_id} if menu_id else {})}
-    return {"msgid": msgid, "open_kfid": open_kfid, "external_userid": user, "send_time": int(time.time()),
-            "origin": 3, "msgtype": "text", "text": text}
+    return {
+        "msgid": msgid,
+        "open_kfid": open_kfid,
+        "external_userid": user,
+        "send_time": int(time.time()),
+        "origin": 3,
+        "msgtype": "text",
+        "text": text,
+    }
 
 
 def sent_to(fake, path: str, user: str) -> list[dict]:
@@ -129,15 +157,25 @@ def sent_to(fake, path: str, user: str) -> list[dict]:
 def test_url_verification_returns_the_decrypted_echostr_exactly(webhook):
     ts, nonce = stamp()
     echostr = encrypt(AES_KEY, "5927403318826610497", CORP_ID)
-    good = http("GET", with_query(webhook, msg_signature=sha1_sign(TOKEN, ts, nonce, echostr), timestamp=ts,
-                                  nonce=nonce, echostr=echostr))
+    good = http(
+        "GET",
+        with_query(
+            webhook, msg_signature=sha1_sign(TOKEN, ts, nonce, echostr), timestamp=ts, nonce=nonce, echostr=echostr
+        ),
+    )
     assert (good.status, good.body) == (200, "5927403318826610497")
-    forged = http("GET", with_query(webhook, msg_signature=sha1_sign("guess", ts, nonce, echostr), timestamp=ts,
-                                    nonce=nonce, echostr=echostr))
+    forged = http(
+        "GET",
+        with_query(
+            webhook, msg_signature=sha1_sign("guess", ts, nonce, echostr), timestamp=ts, nonce=nonce, echostr=echostr
+        ),
+    )
     assert forged.status == 403
     other = encrypt(AES_KEY, "5927403318826610497", "wwsomeoneelse")
-    misaddressed = http("GET", with_query(webhook, msg_signature=sha1_sign(TOKEN, ts, nonce, other), timestamp=ts,
-                                          nonce=nonce, echostr=other))
+    misaddressed = http(
+        "GET",
+        with_query(webhook, msg_signature=sha1_sign(TOKEN, ts, nonce, other), timestamp=ts, nonce=nonce, echostr=other),
+    )
     assert misaddressed.status == 403 and "5927403318826610497" not in misaddressed.body
 
 
@@ -178,19 +216,37 @@ def test_a_retried_app_message_is_answered_once(webhook, bot_settings, kb):
 
 
 def test_entering_the_app_is_welcomed_and_an_image_gets_the_text_only_notice(webhook, bot_settings):
-    enter = xml_of(ToUserName=CORP_ID, FromUserName="wangwu", CreateTime=int(time.time()), MsgType="event",
-                   Event="enter_agent", EventKey="", AgentID=AGENT_ID)
+    enter = xml_of(
+        ToUserName=CORP_ID,
+        FromUserName="wangwu",
+        CreateTime=int(time.time()),
+        MsgType="event",
+        Event="enter_agent",
+        EventKey="",
+        AgentID=AGENT_ID,
+    )
     assert open_reply(post(webhook, enter).body)["Content"].startswith(WELCOME)
-    image = xml_of(ToUserName=CORP_ID, FromUserName="wangwu", CreateTime=int(time.time()), MsgType="image",
-                   PicUrl="http://example.com/p.jpg", MediaId="m", MsgId=40004, AgentID=AGENT_ID)
+    image = xml_of(
+        ToUserName=CORP_ID,
+        FromUserName="wangwu",
+        CreateTime=int(time.time()),
+        MsgType="image",
+        PicUrl="http://example.com/p.jpg",
+        MediaId="m",
+        MsgId=40004,
+        AgentID=AGENT_ID,
+    )
     assert open_reply(post(webhook, image).body)["Content"] == TEXT_ONLY
     wait_for_texts(bot_settings.data_dir, "wangwu", ["/greet"])
 
 
 def test_kf_messages_are_synced_from_the_persisted_cursor_and_answered_once(webhook, api, bot_settings, kb):
     answer = kb["ex-withdraw-fee"].answer.strip()
-    PAGES[("wkA", "")] = {"next_cursor": "c1", "has_more": 0,
-                          "msg_list": [kf_text("m1", "wkA", "wmU1", "提现手续费是多少")]}
+    PAGES[("wkA", "")] = {
+        "next_cursor": "c1",
+        "has_more": 0,
+        "msg_list": [kf_text("m1", "wkA", "wmU1", "提现手续费是多少")],
+    }
     ack = kf_callback(webhook, "wkA", "KF-CALLBACK-TOKEN-1")
     assert (ack.status, ack.body) == (200, "") and ack.seconds < 1.0
     [menu] = wait_until(lambda: sent_to(api, KF_SEND, "wmU1"), what="the KF answer")
@@ -199,35 +255,70 @@ def test_kf_messages_are_synced_from_the_persisted_cursor_and_answered_once(webh
     items = menu["msgmenu"]["list"]
     assert [i["type"] for i in items] == ["click", "click"]
     assert [i["click"]["content"] for i in items] == ["有帮助", "没帮助"]
-    assert api.calls_to(SYNC)[0].json == {"cursor": "", "token": "KF-CALLBACK-TOKEN-1", "limit": 1000,
-                                          "open_kfid": "wkA"}
+    assert api.calls_to(SYNC)[0].json == {
+        "cursor": "",
+        "token": "KF-CALLBACK-TOKEN-1",
+        "limit": 1000,
+        "open_kfid": "wkA",
+    }
     cursor_file = bot_settings.data_dir / "wecom_kf_cursor.json"
     assert json.loads(cursor_file.read_text())["wkA"] == "c1"
 
     # The next callback reads on from c1: m1 again (already answered) and a click on "有帮助".
     helpful = items[0]["click"]["id"]
-    PAGES[("wkA", "c1")] = {"next_cursor": "c2", "has_more": 1, "msg_list": [
-        kf_text("m1", "wkA", "wmU1", "提现手续费是多少"), kf_text("m2", "wkA", "wmU1", "有帮助", menu_id=helpful)]}
+    PAGES[("wkA", "c1")] = {
+        "next_cursor": "c2",
+        "has_more": 1,
+        "msg_list": [
+            kf_text("m1", "wkA", "wmU1", "提现手续费是多少"),
+            kf_text("m2", "wkA", "wmU1", "有帮助", menu_id=helpful),
+        ],
+    }
     PAGES[("wkA", "c2")] = {"next_cursor": "c3", "has_more": 0, "msg_list": []}
     kf_callback(webhook, "wkA", "KF-CALLBACK-TOKEN-2")
     wait_until(lambda: len(sent_to(api, KF_SEND, "wmU1")) >= 2, what="the reply to the click")
     # Rasa stores the turn after its reply went out: wait for it rather than read at once.
-    texts = wait_until(lambda: found if len(found := tracker_texts(bot_settings.data_dir, "kf:wkA:wmU1")) >= 2
-                       else None, what="the click in the tracker")
+    texts = wait_until(
+        lambda: found if len(found := tracker_texts(bot_settings.data_dir, "kf:wkA:wmU1")) >= 2 else None,
+        what="the click in the tracker",
+    )
     assert texts == ["提现手续费是多少", helpful]
     assert [(c.json["cursor"], c.json["token"]) for c in api.calls_to(SYNC) if c.json["open_kfid"] == "wkA"] == [
-        ("", "KF-CALLBACK-TOKEN-1"), ("c1", "KF-CALLBACK-TOKEN-2"), ("c2", "KF-CALLBACK-TOKEN-2")]
+        ("", "KF-CALLBACK-TOKEN-1"),
+        ("c1", "KF-CALLBACK-TOKEN-2"),
+        ("c2", "KF-CALLBACK-TOKEN-2"),
+    ]
     assert json.loads(cursor_file.read_text())["wkA"] == "c3"
-    assert not any(c["msgtype"] == "msgmenu" and c["msgmenu"]["head_content"] == answer
-                   for c in sent_to(api, KF_SEND, "wmU1")[1:])
+    assert not any(
+        c["msgtype"] == "msgmenu" and c["msgmenu"]["head_content"] == answer for c in sent_to(api, KF_SEND, "wmU1")[1:]
+    )
 
 
 def test_kf_welcome_uses_the_welcome_code_and_non_text_gets_the_notice(webhook, api, bot_settings):
-    enter = {"msgid": "e1", "open_kfid": "wkB", "external_userid": "", "send_time": int(time.time()), "origin": 4,
-             "msgtype": "event", "event": {"event_type": "enter_session", "open_kfid": "wkB",
-                                           "external_userid": "wmU2", "scene": "", "welcome_code": "WELCOME-1"}}
-    image = {"msgid": "i1", "open_kfid": "wkB", "external_userid": "wmU3", "send_time": int(time.time()),
-             "origin": 3, "msgtype": "image", "image": {"media_id": "MEDIA"}}
+    enter = {
+        "msgid": "e1",
+        "open_kfid": "wkB",
+        "external_userid": "",
+        "send_time": int(time.time()),
+        "origin": 4,
+        "msgtype": "event",
+        "event": {
+            "event_type": "enter_session",
+            "open_kfid": "wkB",
+            "external_userid": "wmU2",
+            "scene": "",
+            "welcome_code": "WELCOME-1",
+        },
+    }
+    image = {
+        "msgid": "i1",
+        "open_kfid": "wkB",
+        "external_userid": "wmU3",
+        "send_time": int(time.time()),
+        "origin": 3,
+        "msgtype": "image",
+        "image": {"media_id": "MEDIA"},
+    }
     history = {**kf_text("h1", "wkB", "wmU4", "提现手续费是多少"), "send_time": int(time.time()) - 2 * 86400}
     PAGES[("wkB", "")] = {"next_cursor": "b1", "has_more": 0, "msg_list": [history, enter, image]}
     kf_callback(webhook, "wkB", "KF-CALLBACK-TOKEN-3")
@@ -244,8 +335,7 @@ def test_kf_welcome_uses_the_welcome_code_and_non_text_gets_the_notice(webhook, 
     assert sent_to(api, KF_SEND, "wmU4") == []
 
 
-def test_a_kf_hand_off_goes_to_the_wecom_servicer_and_the_bot_waits_until_the_session_ends(
-        webhook, api, bot_settings):
+def test_a_kf_hand_off_goes_to_the_wecom_servicer_and_the_bot_waits_until_the_session_ends(webhook, api, bot_settings):
     from bot.handoff.handoffs import HandoffStore
 
     customer = "kf:wkH:wmU7"
@@ -253,8 +343,9 @@ def test_a_kf_hand_off_goes_to_the_wecom_servicer_and_the_bot_waits_until_the_se
     kf_callback(webhook, "wkH", "KF-CALLBACK-TOKEN-H1")
     wait_until(lambda: api.calls_to("/cgi-bin/kf/service_state/trans"), what="the session transfer")
     trans = [c.json for c in api.calls_to("/cgi-bin/kf/service_state/trans") if c.json["external_userid"] == "wmU7"]
-    assert trans == [{"open_kfid": "wkH", "external_userid": "wmU7", "service_state": 3,
-                      "servicer_userid": "servicer-1"}]
+    assert trans == [
+        {"open_kfid": "wkH", "external_userid": "wmU7", "service_state": 3, "servicer_userid": "servicer-1"}
+    ]
     [told] = sent_to(api, KF_SEND, "wmU7")
     assert "人工" in told["text"]["content"]  # the user was told a person is coming
     store = HandoffStore(bot_settings.database_url)
@@ -265,19 +356,38 @@ def test_a_kf_hand_off_goes_to_the_wecom_servicer_and_the_bot_waits_until_the_se
     assert [e["text"] for e in store.events(handed.id) if e["kind"] == "closed"] == ["platform"]
 
     # While WeCom's servicer has the session the bot stays out of it…
-    PAGES[("wkH", "h1")] = {"next_cursor": "h2", "has_more": 0,
-                            "msg_list": [kf_text("hm2", "wkH", "wmU7", "提现手续费是多少")]}
+    PAGES[("wkH", "h1")] = {
+        "next_cursor": "h2",
+        "has_more": 0,
+        "msg_list": [kf_text("hm2", "wkH", "wmU7", "提现手续费是多少")],
+    }
     kf_callback(webhook, "wkH", "KF-CALLBACK-TOKEN-H2")
     wait_until(lambda: [c for c in api.calls_to(SYNC) if c.json["cursor"] == "h1"], what="the second sync")
     # …until WeCom says the session ended; then it answers again.
-    ended = {"msgid": "hm3", "open_kfid": "wkH", "send_time": int(time.time()), "origin": 4, "msgtype": "event",
-             "event": {"event_type": "session_status_change", "open_kfid": "wkH", "external_userid": "wmU7",
-                       "change_type": 3, "old_servicer_userid": "servicer-1"}}
-    PAGES[("wkH", "h2")] = {"next_cursor": "h3", "has_more": 0,
-                            "msg_list": [ended, kf_text("hm4", "wkH", "wmU7", "谢谢")]}
+    ended = {
+        "msgid": "hm3",
+        "open_kfid": "wkH",
+        "send_time": int(time.time()),
+        "origin": 4,
+        "msgtype": "event",
+        "event": {
+            "event_type": "session_status_change",
+            "open_kfid": "wkH",
+            "external_userid": "wmU7",
+            "change_type": 3,
+            "old_servicer_userid": "servicer-1",
+        },
+    }
+    PAGES[("wkH", "h2")] = {
+        "next_cursor": "h3",
+        "has_more": 0,
+        "msg_list": [ended, kf_text("hm4", "wkH", "wmU7", "谢谢")],
+    }
     kf_callback(webhook, "wkH", "KF-CALLBACK-TOKEN-H3")
-    wait_until(lambda: [m for m in sent_to(api, KF_SEND, "wmU7") if "不客气" in json.dumps(m, ensure_ascii=False)],
-               what="the bot's answer after the session ended")
+    wait_until(
+        lambda: [m for m in sent_to(api, KF_SEND, "wmU7") if "不客气" in json.dumps(m, ensure_ascii=False)],
+        what="the bot's answer after the session ended",
+    )
     wait_for_texts(bot_settings.data_dir, customer, ["转人工", "谢谢"])  # hm2 was the servicer's
     assert len(sent_to(api, KF_SEND, "wmU7")) == 2
 
@@ -290,19 +400,35 @@ def test_agent_replies_route_by_user_kind_and_the_kf_session_can_be_transferred(
 
     async def scenario():
         try:
-            return (await outbound.send("kf:wkA:wmU9", "您好", meta={"from": "agent", "name": "小王"}),
-                    await outbound.send("zhaoliu", "稍等", [{"title": "好的", "payload": "/affirm"}],
-                                        meta={"from": "system", "event": "claimed"}),
-                    await sender.api.trans_service_state("wkA", "wmU9", 3, "servicer-1"))
+            return (
+                await outbound.send("kf:wkA:wmU9", "您好", meta={"from": "agent", "name": "小王"}),
+                await outbound.send(
+                    "zhaoliu",
+                    "稍等",
+                    [{"title": "好的", "payload": "/affirm"}],
+                    meta={"from": "system", "event": "claimed"},
+                ),
+                await sender.api.trans_service_state("wkA", "wmU9", 3, "servicer-1"),
+            )
         finally:
             await platform_api.client().aclose()
 
     kf_ok, app_ok, trans = asyncio.run(scenario())
     assert kf_ok and app_ok and trans["errcode"] == 0
     assert sent_to(api, KF_SEND, "wmU9") == [
-        {"touser": "wmU9", "open_kfid": "wkA", "msgtype": "text", "text": {"content": "【人工客服 小王】您好"}}]
+        {"touser": "wmU9", "open_kfid": "wkA", "msgtype": "text", "text": {"content": "【人工客服 小王】您好"}}
+    ]
     assert sent_to(api, "/cgi-bin/message/send", "zhaoliu") == [
-        {"touser": "zhaoliu", "msgtype": "text", "agentid": AGENT_ID,
-         "text": {"content": "稍等\n1. 好的\n（回复数字即可选择）"}}]
+        {
+            "touser": "zhaoliu",
+            "msgtype": "text",
+            "agentid": AGENT_ID,
+            "text": {"content": "稍等\n1. 好的\n（回复数字即可选择）"},
+        }
+    ]
     assert api.calls_to("/cgi-bin/kf/service_state/trans")[-1].json == {
-        "open_kfid": "wkA", "external_userid": "wmU9", "service_state": 3, "servicer_userid": "servicer-1"}
+        "open_kfid": "wkA",
+        "external_userid": "wmU9",
+        "service_state": 3,
+        "servicer_userid": "servicer-1",
+    }

@@ -52,9 +52,9 @@ def decrypt(aes_key: str, data: str) -> tuple[str, str]:
     """(plaintext, receiver id)"""
     decryptor = _cipher(aes_key).decryptor()
     raw = decryptor.update(base64.b64decode(data)) + decryptor.finalize()
-    raw = raw[:-raw[-1]]
+    raw = raw[: -raw[-1]]
     (length,) = struct.unpack(">I", raw[16:20])
-    return raw[20:20 + length].decode(), raw[20 + length:].decode()
+    return raw[20 : 20 + length].decode(), raw[20 + length :].decode()
 
 
 def xml_of(**fields: object) -> str:

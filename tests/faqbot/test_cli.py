@@ -17,11 +17,16 @@ FAQBOT = Path(sys.executable).parent / "faqbot"
 
 def run(settings, *args, stdin: str | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
     command = [str(FAQBOT)] if FAQBOT.exists() else [sys.executable, "-m", "faqbot"]
-    environment = {**os.environ, "FAQBOT_KB_DIR": str(settings.kb_dir),
-                   "FAQBOT_DATA_DIR": str(settings.data_dir), **(env or {})}
+    environment = {
+        **os.environ,
+        "FAQBOT_KB_DIR": str(settings.kb_dir),
+        "FAQBOT_DATA_DIR": str(settings.data_dir),
+        **(env or {}),
+    }
     environment.pop("FAQBOT_CONFIG", None)
-    return subprocess.run(command + list(args), capture_output=True, text=True, input=stdin,
-                          env=environment, timeout=600)
+    return subprocess.run(
+        command + list(args), capture_output=True, text=True, input=stdin, env=environment, timeout=600
+    )
 
 
 def assert_clean_error(proc: subprocess.CompletedProcess, *fragments: str) -> None:
@@ -70,8 +75,9 @@ def test_ask_without_index_and_bad_arguments(tiny_kb):
     assert_clean_error(run(tiny_kb, "ask", "   "), "give a question")
     proc = run(tiny_kb, "index", "frobnicate")
     assert proc.returncode == 2 and "invalid choice" in proc.stderr
-    assert_clean_error(run(tiny_kb, "index", "build", env={"FAQBOT_EMBEDDER_BACKEND": "word2vec"}),
-                       "unknown embedder backend")
+    assert_clean_error(
+        run(tiny_kb, "index", "build", env={"FAQBOT_EMBEDDER_BACKEND": "word2vec"}), "unknown embedder backend"
+    )
 
 
 def test_import_command(settings, tmp_path):
@@ -93,8 +99,9 @@ def test_eval_errors_are_clear(settings, tmp_path):
     bad = tmp_path / "kb.jsonl"
     bad.write_text('{"id": "a", "question": "x"}\nnot json\n', encoding="utf-8")
     assert_clean_error(run(settings, "eval", "--kb", str(bad), "--queries", str(bad)), "kb.jsonl:2: invalid JSON")
-    assert_clean_error(run(settings, "eval", "--kb", str(tmp_path / "no.jsonl"), "--queries", str(bad)),
-                       "file not found")
+    assert_clean_error(
+        run(settings, "eval", "--kb", str(tmp_path / "no.jsonl"), "--queries", str(bad)), "file not found"
+    )
 
 
 def write_eval_set(directory: Path) -> tuple[Path, Path]:
@@ -102,13 +109,23 @@ def write_eval_set(directory: Path) -> tuple[Path, Path]:
     data the repository itself holds, so the test runs in every fresh clone."""
     kb = load_kb(PROJECT_ROOT / "kb_content")
     kb_file, queries_file = directory / "kb.jsonl", directory / "queries.jsonl"
-    kb_file.write_text("".join(json.dumps({"id": e.id, "question": e.question, "similar": list(e.similar)},
-                                          ensure_ascii=False) + "\n" for e in kb.entries if e.enabled),
-                       encoding="utf-8")
-    rows = [json.loads(line) for path in sorted(PARAPHRASES.glob("*.jsonl"))
-            for line in path.read_text(encoding="utf-8").splitlines()]
-    queries_file.write_text("".join(json.dumps({"query": r["query"], "gold": r["id"]}, ensure_ascii=False) + "\n"
-                                    for r in rows), encoding="utf-8")
+    kb_file.write_text(
+        "".join(
+            json.dumps({"id": e.id, "question": e.question, "similar": list(e.similar)}, ensure_ascii=False) + "\n"
+            for e in kb.entries
+            if e.enabled
+        ),
+        encoding="utf-8",
+    )
+    rows = [
+        json.loads(line)
+        for path in sorted(PARAPHRASES.glob("*.jsonl"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+    ]
+    queries_file.write_text(
+        "".join(json.dumps({"query": r["query"], "gold": r["id"]}, ensure_ascii=False) + "\n" for r in rows),
+        encoding="utf-8",
+    )
     return kb_file, queries_file
 
 

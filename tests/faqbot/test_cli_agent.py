@@ -23,7 +23,8 @@ def test_bad_agent_commands_fail_with_one_clear_line(settings):
     assert_clean_error(run(settings, "agent", "add", "li", "--password-stdin", stdin="short\n"), "at least 8")
     assert_clean_error(run(settings, "agent", "add", "li"), "--password-stdin")  # no terminal to ask on
     run(settings, "agent", "add", "li", "--password-stdin", stdin="pass-word-1\n")
-    assert_clean_error(run(settings, "agent", "add", "li", "--password-stdin", stdin="pass-word-1\n"),
-                       "already exists")
-    assert_clean_error(run(settings, "agent", "passwd", "nobody", "--password-stdin", stdin="pass-word-1\n"),
-                       "no account named 'nobody'")
+    assert_clean_error(run(settings, "agent", "add", "li", "--password-stdin", stdin="pass-word-1\n"), "already exists")
+    assert_clean_error(
+        run(settings, "agent", "passwd", "nobody", "--password-stdin", stdin="pass-word-1\n"),
+        "no account named 'nobody'",
+    )

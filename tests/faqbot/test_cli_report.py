@@ -29,8 +29,12 @@ def served(settings):
 
 
 def report(settings, *args: str, timezone: str = "Asia/Shanghai"):
-    return run(settings, "report", *args, env={"FAQBOT_BOT_DATABASE_URL": settings.database_url,
-                                               "FAQBOT_HANDOFF_TIMEZONE": timezone})
+    return run(
+        settings,
+        "report",
+        *args,
+        env={"FAQBOT_BOT_DATABASE_URL": settings.database_url, "FAQBOT_HANDOFF_TIMEZONE": timezone},
+    )
 
 
 def test_kpis_json(served):

@@ -26,15 +26,26 @@ pytestmark = pytest.mark.slow
 def test_run_serves_and_stops_on_ctrl_c(tmp_path):
     shutil.copytree(SAMPLE_KB, tmp_path / "kb")
     rasa_port, action_port = free_port(), free_port()
-    env = {**os.environ, "FAQBOT_KB_DIR": str(tmp_path / "kb"), "FAQBOT_DATA_DIR": str(tmp_path / "var"),
-           "FAQBOT_BOT_RASA_PORT": str(rasa_port), "FAQBOT_BOT_ACTION_PORT": str(action_port),
-           "FAQBOT_BOT_MODELS_DIR": str(MODELS_DIR)}
+    env = {
+        **os.environ,
+        "FAQBOT_KB_DIR": str(tmp_path / "kb"),
+        "FAQBOT_DATA_DIR": str(tmp_path / "var"),
+        "FAQBOT_BOT_RASA_PORT": str(rasa_port),
+        "FAQBOT_BOT_ACTION_PORT": str(action_port),
+        "FAQBOT_BOT_MODELS_DIR": str(MODELS_DIR),
+    }
     platform_vars = ("WECHAT_", "WECOM_", "DINGTALK_", "FEISHU_", "TELEGRAM_", "SLACK_", "MESSENGER_")
     env = {k: v for k, v in env.items() if not k.startswith(platform_vars)}
     env.update(DINGTALK_APP_KEY="ding-demo-key", DINGTALK_APP_SECRET="ding-demo-secret")  # one channel on
-    proc = subprocess.Popen([sys.executable, "-m", "faqbot", "run"], cwd=PROJECT_ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)  # a failed test can kill the servers with it
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "faqbot", "run"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )  # a failed test can kill the servers with it
     lines = []
     try:
         deadline = time.monotonic() + 240
@@ -57,8 +68,11 @@ def test_run_serves_and_stops_on_ctrl_c(tmp_path):
             urllib.request.urlopen(f"http://127.0.0.1:{rasa_port}/webhooks/wechat/", timeout=10)
         assert missing.value.code == 404
         body = json.dumps({"sender": "cli-run", "message": "你好"}).encode()
-        request = urllib.request.Request(f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook", data=body,
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook",
+            data=body,
+            headers={"Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(request, timeout=30) as reply:
             assert "智能客服" in json.loads(reply.read())[0]["text"]
         proc.send_signal(signal.SIGINT)

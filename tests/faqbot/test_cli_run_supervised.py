@@ -42,8 +42,9 @@ def server_pids(runner: int) -> dict[str, int]:
 def ask(rasa_port: int, text: str) -> list[str] | None:
     """The reply's texts, or None while the Rasa server does not answer."""
     body = json.dumps({"sender": "cli-supervised", "message": text}).encode()
-    request = urllib.request.Request(f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook", data=body,
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook", data=body, headers={"Content-Type": "application/json"}
+    )
     try:
         with urllib.request.urlopen(request, timeout=30) as reply:
             return [m.get("text", "") for m in json.loads(reply.read())]
@@ -54,13 +55,26 @@ def ask(rasa_port: int, text: str) -> list[str] | None:
 def test_run_restarts_a_hung_server_and_gives_up_on_one_that_keeps_dying(tmp_path):
     shutil.copytree(SAMPLE_KB, tmp_path / "kb")
     rasa_port, action_port = free_port(), free_port()
-    env = {**os.environ, "FAQBOT_KB_DIR": str(tmp_path / "kb"), "FAQBOT_DATA_DIR": str(tmp_path / "var"),
-           "FAQBOT_BOT_RASA_PORT": str(rasa_port), "FAQBOT_BOT_ACTION_PORT": str(action_port),
-           "FAQBOT_BOT_MODELS_DIR": str(MODELS_DIR), "FAQBOT_BOT_RESTART_LIMIT": "1",
-           "FAQBOT_BOT_ACTION_TIMEOUT": "3", "FAQBOT_BOT_HANG_SECONDS": "10"}
-    proc = subprocess.Popen([sys.executable, "-m", "faqbot", "run"], cwd=PROJECT_ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
+    env = {
+        **os.environ,
+        "FAQBOT_KB_DIR": str(tmp_path / "kb"),
+        "FAQBOT_DATA_DIR": str(tmp_path / "var"),
+        "FAQBOT_BOT_RASA_PORT": str(rasa_port),
+        "FAQBOT_BOT_ACTION_PORT": str(action_port),
+        "FAQBOT_BOT_MODELS_DIR": str(MODELS_DIR),
+        "FAQBOT_BOT_RESTART_LIMIT": "1",
+        "FAQBOT_BOT_ACTION_TIMEOUT": "3",
+        "FAQBOT_BOT_HANG_SECONDS": "10",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "faqbot", "run"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")), daemon=True)
     reader.start()
@@ -92,8 +106,10 @@ def test_run_restarts_a_hung_server_and_gives_up_on_one_that_keeps_dying(tmp_pat
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
         reader.join(10)
-    assert said("the actions server was killed by SIGKILL; it was restarted 1 time within 300 s "
-                "(bot.restart_limit = 1), so it is not restarted again: stopping the bot"), "".join(lines)[-3000:]
+    assert said(
+        "the actions server was killed by SIGKILL; it was restarted 1 time within 300 s "
+        "(bot.restart_limit = 1), so it is not restarted again: stopping the bot"
+    ), "".join(lines)[-3000:]
     for port in (rasa_port, action_port):  # everything stopped: nothing listens any more
         with pytest.raises(ConnectionRefusedError):
             socket.create_connection(("127.0.0.1", port), timeout=2).close()

@@ -18,12 +18,24 @@ from indexer.service import IndexUnusable
 from indexer.store import StoreError
 
 
-@pytest.mark.parametrize("error, builtin", [
-    (ConfigError, ValueError), (KBInvalid, ValueError), (KBImportError, ValueError), (BenchmarkError, ValueError),
-    (EmbedderError, RuntimeError), (IndexMissing, FileNotFoundError), (IndexUnusable, FileNotFoundError),
-    (IndexMismatch, RuntimeError), (IndexOutdated, RuntimeError), (IndexCorrupt, RuntimeError),
-    (StoreError, RuntimeError), (TrainingFailed, RuntimeError), (StartupFailed, RuntimeError),
-])
+@pytest.mark.parametrize(
+    "error, builtin",
+    [
+        (ConfigError, ValueError),
+        (KBInvalid, ValueError),
+        (KBImportError, ValueError),
+        (BenchmarkError, ValueError),
+        (EmbedderError, RuntimeError),
+        (IndexMissing, FileNotFoundError),
+        (IndexUnusable, FileNotFoundError),
+        (IndexMismatch, RuntimeError),
+        (IndexOutdated, RuntimeError),
+        (IndexCorrupt, RuntimeError),
+        (StoreError, RuntimeError),
+        (TrainingFailed, RuntimeError),
+        (StartupFailed, RuntimeError),
+    ],
+)
 def test_expected_failures_are_user_errors_and_keep_their_builtin_base(error, builtin):
     assert issubclass(error, UserError) and issubclass(error, FaqbotError) and issubclass(error, builtin)
 

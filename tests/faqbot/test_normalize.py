@@ -4,9 +4,13 @@ from hypothesis import strategies as st
 
 from faqbot.normalize import normalize
 
-TRAD_SIMP = [("帳戶凍結怎麼解除", "账户冻结怎么解除"), ("提現手續費", "提现手续费"),
-             ("個人能辦POS機嗎", "个人能办pos机吗"), ("線上客服甚麼時候有人", "线上客服什么时候有人"),
-             ("退貨", "退货")]
+TRAD_SIMP = [
+    ("帳戶凍結怎麼解除", "账户冻结怎么解除"),
+    ("提現手續費", "提现手续费"),
+    ("個人能辦POS機嗎", "个人能办pos机吗"),
+    ("線上客服甚麼時候有人", "线上客服什么时候有人"),
+    ("退貨", "退货"),
+]
 
 
 def to_fullwidth(text: str) -> str:

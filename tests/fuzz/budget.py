@@ -29,8 +29,13 @@ def fuzz_settings(share: float = 1.0) -> settings:
     No shrinking: a case that fails by timing out would be retried for minutes
     while Hypothesis shrinks it; the cases are small already, and a failure is
     reported as it was found."""
-    return settings(max_examples=max(1, round(EXAMPLES * share)), deadline=None, derandomize=True, database=None,
-                    phases=(Phase.explicit, Phase.generate))
+    return settings(
+        max_examples=max(1, round(EXAMPLES * share)),
+        deadline=None,
+        derandomize=True,
+        database=None,
+        phases=(Phase.explicit, Phase.generate),
+    )
 
 
 def run_fuzz(target: Target, fuzz: Callable[[], None], statuses: Counter[int]) -> None:
@@ -47,11 +52,16 @@ def run_fuzz(target: Target, fuzz: Callable[[], None], statuses: Counter[int]) -
     else:
         down = None
     if down is not None:
-        pytest.fail(f"a server went down during the fuzz ({sum(statuses.values())} outcomes counted before: "
-                    f"{dict(statuses)}).\n{down}", pytrace=False)
-    line = (f"{os.environ.get('PYTEST_CURRENT_TEST', '?').split(' ')[0]}: {target.sent - sent} requests in "
-            f"{time.monotonic() - started:.1f}s; outcomes {dict(sorted(statuses.items()))}; "
-            f"slowest answer {target.slowest[0]:.2f}s: {target.slowest[1]}")
+        pytest.fail(
+            f"a server went down during the fuzz ({sum(statuses.values())} outcomes counted before: "
+            f"{dict(statuses)}).\n{down}",
+            pytrace=False,
+        )
+    line = (
+        f"{os.environ.get('PYTEST_CURRENT_TEST', '?').split(' ')[0]}: {target.sent - sent} requests in "
+        f"{time.monotonic() - started:.1f}s; outcomes {dict(sorted(statuses.items()))}; "
+        f"slowest answer {target.slowest[0]:.2f}s: {target.slowest[1]}"
+    )
     print(line)
     SUMMARY.parent.mkdir(exist_ok=True)
     with SUMMARY.open("a", encoding="utf-8") as out:  # CI keeps test-artifacts/

@@ -49,22 +49,33 @@ class Secrets:
 
     def env(self) -> dict[str, str]:
         return {
-            "WECHAT_TOKEN": self.wechat_token, "WECHAT_APP_ID": self.wechat_app_id,
-            "WECHAT_APP_SECRET": "app-secret-safe", "WECHAT_AES_KEY": self.wechat_aes_key,
-            "WECOM_TOKEN": self.wecom_token, "WECOM_CORP_ID": self.wecom_corp_id, "WECOM_SECRET": "corp-secret-1",
+            "WECHAT_TOKEN": self.wechat_token,
+            "WECHAT_APP_ID": self.wechat_app_id,
+            "WECHAT_APP_SECRET": "app-secret-safe",
+            "WECHAT_AES_KEY": self.wechat_aes_key,
+            "WECOM_TOKEN": self.wecom_token,
+            "WECOM_CORP_ID": self.wecom_corp_id,
+            "WECOM_SECRET": "corp-secret-1",
             "WECOM_AES_KEY": self.wecom_aes_key,
-            "DINGTALK_APP_KEY": self.dingtalk_app_key, "DINGTALK_APP_SECRET": self.dingtalk_app_secret,
-            "FEISHU_APP_ID": self.feishu_app_id, "FEISHU_APP_SECRET": "feishu-app-secret-for-tests",
-            "FEISHU_VERIFICATION_TOKEN": self.feishu_verification_token, "FEISHU_ENCRYPT_KEY": self.feishu_encrypt_key,
-            "TELEGRAM_BOT_TOKEN": self.telegram_bot_token, "TELEGRAM_SECRET_TOKEN": self.telegram_secret_token,
-            "SLACK_BOT_TOKEN": "xoxb-test-0000-bot-token", "SLACK_SIGNING_SECRET": self.slack_signing_secret,
+            "DINGTALK_APP_KEY": self.dingtalk_app_key,
+            "DINGTALK_APP_SECRET": self.dingtalk_app_secret,
+            "FEISHU_APP_ID": self.feishu_app_id,
+            "FEISHU_APP_SECRET": "feishu-app-secret-for-tests",
+            "FEISHU_VERIFICATION_TOKEN": self.feishu_verification_token,
+            "FEISHU_ENCRYPT_KEY": self.feishu_encrypt_key,
+            "TELEGRAM_BOT_TOKEN": self.telegram_bot_token,
+            "TELEGRAM_SECRET_TOKEN": self.telegram_secret_token,
+            "SLACK_BOT_TOKEN": "xoxb-test-0000-bot-token",
+            "SLACK_SIGNING_SECRET": self.slack_signing_secret,
             "MESSENGER_PAGE_ACCESS_TOKEN": "EAAtestPageAccessToken0123",
-            "MESSENGER_APP_SECRET": self.messenger_app_secret, "MESSENGER_VERIFY_TOKEN": self.messenger_verify_token,
+            "MESSENGER_APP_SECRET": self.messenger_app_secret,
+            "MESSENGER_VERIFY_TOKEN": self.messenger_verify_token,
         }
 
 
 def _accept_everything(platform: FakePlatform, secrets: Secrets) -> None:
     """Every platform API the connectors call, answered with success (the fuzz checks the bot, not its replies)."""
+
     def wechat_ok(_: Call) -> tuple:
         return 200, {"errcode": 0, "errmsg": "ok", "msgid": "fuzz"}
 
@@ -75,23 +86,33 @@ def _accept_everything(platform: FakePlatform, secrets: Secrets) -> None:
         return 200, {"errcode": 0, "errmsg": "ok", "next_cursor": "", "has_more": 0, "msg_list": []}
 
     routes: dict[tuple[str, str], object] = {
-        ("GET", "/cgi-bin/token"): wechat_token, ("GET", "/cgi-bin/gettoken"): wechat_token,
-        ("POST", "/cgi-bin/message/custom/send"): wechat_ok, ("POST", "/cgi-bin/message/send"): wechat_ok,
-        ("POST", "/cgi-bin/kf/send_msg"): wechat_ok, ("POST", "/cgi-bin/kf/send_msg_on_event"): wechat_ok,
-        ("POST", "/cgi-bin/kf/service_state/trans"): wechat_ok, ("POST", "/cgi-bin/kf/sync_msg"): kf_page,
+        ("GET", "/cgi-bin/token"): wechat_token,
+        ("GET", "/cgi-bin/gettoken"): wechat_token,
+        ("POST", "/cgi-bin/message/custom/send"): wechat_ok,
+        ("POST", "/cgi-bin/message/send"): wechat_ok,
+        ("POST", "/cgi-bin/kf/send_msg"): wechat_ok,
+        ("POST", "/cgi-bin/kf/send_msg_on_event"): wechat_ok,
+        ("POST", "/cgi-bin/kf/service_state/trans"): wechat_ok,
+        ("POST", "/cgi-bin/kf/sync_msg"): kf_page,
         ("POST", "/robot/sendBySession"): lambda _: (200, {"errcode": 0, "errmsg": "ok"}),
         ("POST", "/v1.0/oauth2/accessToken"): lambda _: (200, {"accessToken": "dt-fuzz", "expireIn": 7200}),
         ("POST", "/v1.0/robot/oToMessages/batchSend"): lambda _: (200, {"processQueryKey": "q"}),
-        ("POST", "/open-apis/auth/v3/tenant_access_token/internal"):
-            lambda _: (200, {"code": 0, "msg": "ok", "tenant_access_token": "t-fuzz", "expire": 7200}),
-        ("POST", "/open-apis/im/v1/messages"):
-            lambda _: (200, {"code": 0, "msg": "success", "data": {"message_id": "om_" + uuid.uuid4().hex}}),
+        ("POST", "/open-apis/auth/v3/tenant_access_token/internal"): lambda _: (
+            200,
+            {"code": 0, "msg": "ok", "tenant_access_token": "t-fuzz", "expire": 7200},
+        ),
+        ("POST", "/open-apis/im/v1/messages"): lambda _: (
+            200,
+            {"code": 0, "msg": "success", "data": {"message_id": "om_" + uuid.uuid4().hex}},
+        ),
         ("POST", "/chat.postMessage"): lambda _: (200, {"ok": True, "channel": "D1", "ts": "1.000001"}),
         ("POST", "/me/messages"): lambda _: (200, {"recipient_id": "1", "message_id": "m_fuzz"}),
     }
     for method in ("sendMessage", "answerCallbackQuery", "setWebhook"):
-        routes[("POST", f"/bot{secrets.telegram_bot_token}/{method}")] = \
-            lambda _: (200, {"ok": True, "result": {"message_id": 1}})
+        routes[("POST", f"/bot{secrets.telegram_bot_token}/{method}")] = lambda _: (
+            200,
+            {"ok": True, "result": {"message_id": 1}},
+        )
     for (method, path), answer in routes.items():
         platform.route(method, path, answer)  # type: ignore[arg-type]
 
@@ -105,8 +126,13 @@ class FuzzBot:
         self.target = Target(self._start())
 
     def _start(self) -> RunningBot:
-        return start_bot(self.settings, models_dir=MODELS_DIR, log_dir=self.settings.data_dir / "logs",
-                         say=lambda line: None, env=self.secrets.env())
+        return start_bot(
+            self.settings,
+            models_dir=MODELS_DIR,
+            log_dir=self.settings.data_dir / "logs",
+            say=lambda line: None,
+            env=self.secrets.env(),
+        )
 
     def ensure_running(self) -> Target:
         """The target, restarted first if an earlier test took a server down."""
@@ -127,12 +153,17 @@ def fuzz_bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzBot]:
     secrets = Secrets()
     _accept_everything(platform, secrets)
     base = load_settings(env={})
-    api = {f"{name}_api": platform.url for name in
-           ("wechat", "wecom", "dingtalk", "feishu", "telegram", "slack", "messenger")}
+    api = {
+        f"{name}_api": platform.url
+        for name in ("wechat", "wecom", "dingtalk", "feishu", "telegram", "slack", "messenger")
+    }
     api["dingtalk_webhook_origins"] = platform.url  # DingTalk sessionWebhooks point at the fake platform
-    settings = base.replace(kb_dir=root / "kb", data_dir=root / "var",
-                            bot=replace(base.bot, rasa_port=free_port(), action_port=free_port()),
-                            channels=replace(base.channels, **api))
+    settings = base.replace(
+        kb_dir=root / "kb",
+        data_dir=root / "var",
+        bot=replace(base.bot, rasa_port=free_port(), action_port=free_port()),
+        channels=replace(base.channels, **api),
+    )
     try:
         bot = FuzzBot(settings, secrets, platform)
     except BaseException:
@@ -159,8 +190,9 @@ def assert_still_serving(bot: FuzzBot) -> None:
     """Both servers are alive and a normal REST question gets its real answer."""
     target = bot.target
     target.check_alive()
-    answer = target.post_json("/webhooks/rest/webhook", {"sender": f"fuzz-check-{uuid.uuid4().hex[:8]}",
-                                                         "message": QUESTION})
+    answer = target.post_json(
+        "/webhooks/rest/webhook", {"sender": f"fuzz-check-{uuid.uuid4().hex[:8]}", "message": QUESTION}
+    )
     assert answer.status == 200, (answer.status, answer.body[:300])
     texts = [m.get("text", "") for m in answer.json()]
     assert texts and texts[0].startswith(bot.kb_answer), f"no real answer to {QUESTION!r}: {texts}"

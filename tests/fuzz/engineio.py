@@ -46,8 +46,13 @@ class Session:
 
     def send(self, *packets: bytes) -> Answer:
         """POST packets; the server takes them at once (its reply is ``ok``), so the wait is short."""
-        return self.target.request("POST", self._url(), b"\x1e".join(packets),
-                                   {"Content-Type": "text/plain;charset=UTF-8"}, timeout=POST_TIMEOUT)
+        return self.target.request(
+            "POST",
+            self._url(),
+            b"\x1e".join(packets),
+            {"Content-Type": "text/plain;charset=UTF-8"},
+            timeout=POST_TIMEOUT,
+        )
 
     def poll(self) -> list[str]:
         """One long-poll: the packets the server has queued (it waits up to its ping interval for one)."""

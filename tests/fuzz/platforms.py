@@ -64,14 +64,16 @@ def _xml(fields: dict[str, Any], cdata: bool) -> bytes:
 
 
 def xml_bodies(template: dict[str, Any]) -> st.SearchStrategy[bytes]:
-    return fz.sometimes(st.builds(_xml, fz.variants(template).filter(lambda v: isinstance(v, dict)), st.booleans()),
-                        fz.raw_bodies, 8)
+    return fz.sometimes(
+        st.builds(_xml, fz.variants(template).filter(lambda v: isinstance(v, dict)), st.booleans()), fz.raw_bodies, 8
+    )
 
 
 def json_cases(template: Any, kind: str = "json") -> st.SearchStrategy[Case]:
     """A mutated ``template`` as JSON (escaped or raw UTF-8), or now and then a body that is not JSON."""
-    return fz.sometimes(st.tuples(st.just(kind), fz.json_bodies(fz.variants(template))),
-                        st.tuples(st.just(kind), fz.raw_bodies), 8)
+    return fz.sometimes(
+        st.tuples(st.just(kind), fz.json_bodies(fz.variants(template))), st.tuples(st.just(kind), fz.raw_bodies), 8
+    )
 
 
 @dataclass
@@ -88,16 +90,24 @@ class Platform:
 # ---------------------------------------------------------------- WeChat (safe mode) and WeCom
 
 
-_outer_or_verify = st.one_of(st.tuples(st.just("outer"), fz.raw_bodies),
-                             st.tuples(st.just("verify"), fz.text.map(lambda t: t.encode("utf-8", "surrogatepass"))))
+_outer_or_verify = st.one_of(
+    st.tuples(st.just("outer"), fz.raw_bodies),
+    st.tuples(st.just("verify"), fz.text.map(lambda t: t.encode("utf-8", "surrogatepass"))),
+)
 """A signed request whose outer XML is junk, or a URL verification with any echostr."""
 
 
 def wechat_cases(secrets: Secrets, platform_url: str) -> st.SearchStrategy[Case]:
-    message = {"ToUserName": WECHAT_ACCOUNT, "FromUserName": ids, "CreateTime": st.just(str(int(time.time()))),
-               "MsgType": st.sampled_from(["text", "event", "image", "voice", "TEXT", ""]), "Content": said,
-               "MsgId": unique, "Event": st.sampled_from(["subscribe", "CLICK", "unsubscribe", "SCAN"]),
-               "EventKey": said}
+    message = {
+        "ToUserName": WECHAT_ACCOUNT,
+        "FromUserName": ids,
+        "CreateTime": st.just(str(int(time.time()))),
+        "MsgType": st.sampled_from(["text", "event", "image", "voice", "TEXT", ""]),
+        "Content": said,
+        "MsgId": unique,
+        "Event": st.sampled_from(["subscribe", "CLICK", "unsubscribe", "SCAN"]),
+        "EventKey": said,
+    }
     return fz.sometimes(st.tuples(st.just("message"), xml_bodies(message)), _outer_or_verify, 4)
 
 
@@ -107,24 +117,45 @@ def send_wechat(target: Target, secrets: Secrets, case: Case) -> Answer:
     path = "/webhooks/wechat/webhook"
     if kind == "verify":  # URL verification: echostr comes back as is
         echostr = data.decode("utf-8", "surrogatepass")
-        return target.request("GET", f"{path}?" + query(signature=sha1_sign(secrets.wechat_token, ts, nonce),
-                                                        timestamp=ts, nonce=nonce, echostr=echostr))
+        return target.request(
+            "GET",
+            f"{path}?"
+            + query(signature=sha1_sign(secrets.wechat_token, ts, nonce), timestamp=ts, nonce=nonce, echostr=echostr),
+        )
     encrypted = encrypt_bytes(secrets.wechat_aes_key, data, secrets.wechat_app_id)
-    params = query(signature=sha1_sign(secrets.wechat_token, ts, nonce), timestamp=ts, nonce=nonce, openid="o",
-                   encrypt_type="aes", msg_signature=sha1_sign(secrets.wechat_token, ts, nonce, encrypted))
+    params = query(
+        signature=sha1_sign(secrets.wechat_token, ts, nonce),
+        timestamp=ts,
+        nonce=nonce,
+        openid="o",
+        encrypt_type="aes",
+        msg_signature=sha1_sign(secrets.wechat_token, ts, nonce, encrypted),
+    )
     body = data if kind == "outer" else xml_of(ToUserName=WECHAT_ACCOUNT, Encrypt=encrypted).encode()
     return target.request("POST", f"{path}?{params}", body, {"Content-Type": "text/xml"})
 
 
 def wecom_cases(secrets: Secrets, platform_url: str) -> st.SearchStrategy[Case]:
-    app = {"ToUserName": secrets.wecom_corp_id, "FromUserName": ids, "CreateTime": st.just(str(int(time.time()))),
-           "MsgType": st.sampled_from(["text", "event", "image"]), "Content": said, "MsgId": unique,
-           "AgentID": AGENT_ID, "Event": st.sampled_from(["enter_agent", "click"]), "EventKey": said}
-    kf = {"ToUserName": secrets.wecom_corp_id, "CreateTime": st.just(str(int(time.time()))), "MsgType": "event",
-          "Event": "kf_msg_or_event", "Token": fz.sometimes(st.just("KF-CALLBACK-TOKEN"), fz.text, 3),
-          "OpenKfId": ids}
-    return fz.sometimes(st.tuples(st.just("message"), st.one_of(xml_bodies(app), xml_bodies(kf))),
-                        _outer_or_verify, 4)
+    app = {
+        "ToUserName": secrets.wecom_corp_id,
+        "FromUserName": ids,
+        "CreateTime": st.just(str(int(time.time()))),
+        "MsgType": st.sampled_from(["text", "event", "image"]),
+        "Content": said,
+        "MsgId": unique,
+        "AgentID": AGENT_ID,
+        "Event": st.sampled_from(["enter_agent", "click"]),
+        "EventKey": said,
+    }
+    kf = {
+        "ToUserName": secrets.wecom_corp_id,
+        "CreateTime": st.just(str(int(time.time()))),
+        "MsgType": "event",
+        "Event": "kf_msg_or_event",
+        "Token": fz.sometimes(st.just("KF-CALLBACK-TOKEN"), fz.text, 3),
+        "OpenKfId": ids,
+    }
+    return fz.sometimes(st.tuples(st.just("message"), st.one_of(xml_bodies(app), xml_bodies(kf))), _outer_or_verify, 4)
 
 
 def send_wecom(target: Target, secrets: Secrets, case: Case) -> Answer:
@@ -135,8 +166,11 @@ def send_wecom(target: Target, secrets: Secrets, case: Case) -> Answer:
     params = query(msg_signature=sha1_sign(secrets.wecom_token, ts, nonce, encrypted), timestamp=ts, nonce=nonce)
     if kind == "verify":  # URL verification: the decrypted echostr comes back
         return target.request("GET", f"{path}?{params}&echostr={urllib.parse.quote(encrypted, safe='')}")
-    body = data if kind == "outer" else xml_of(ToUserName=secrets.wecom_corp_id, AgentID=int(AGENT_ID),
-                                               Encrypt=encrypted).encode()
+    body = (
+        data
+        if kind == "outer"
+        else xml_of(ToUserName=secrets.wecom_corp_id, AgentID=int(AGENT_ID), Encrypt=encrypted).encode()
+    )
     return target.request("POST", f"{path}?{params}", body, {"Content-Type": "text/xml"})
 
 
@@ -145,128 +179,225 @@ def send_wecom(target: Target, secrets: Secrets, case: Case) -> Answer:
 
 def dingtalk_cases(secrets: Secrets, platform_url: str) -> st.SearchStrategy[Case]:
     staff = ids
-    return json_cases({
-        "msgId": unique, "msgtype": fz.sometimes(st.just("text"), st.sampled_from(["picture", "richText", ""]), 4),
-        "text": {"content": said}, "conversationId": st.builds(lambda s: "cid-" + s, fz.plain_ids),
-        "conversationType": st.sampled_from(["1", "2"]), "senderStaffId": staff,
-        "senderId": st.builds(lambda s: "$:LWCP_v1:$" + s, fz.plain_ids), "senderNick": said,
-        "robotCode": secrets.dingtalk_app_key, "chatbotUserId": "$:LWCP_v1:$bot", "createAt": st.just(now_ms()),
-        "isInAtList": True, "sessionWebhook": f"{platform_url}/robot/sendBySession?session=fuzz",
-        "sessionWebhookExpiredTime": st.just(now_ms() + 3_600_000)})
+    return json_cases(
+        {
+            "msgId": unique,
+            "msgtype": fz.sometimes(st.just("text"), st.sampled_from(["picture", "richText", ""]), 4),
+            "text": {"content": said},
+            "conversationId": st.builds(lambda s: "cid-" + s, fz.plain_ids),
+            "conversationType": st.sampled_from(["1", "2"]),
+            "senderStaffId": staff,
+            "senderId": st.builds(lambda s: "$:LWCP_v1:$" + s, fz.plain_ids),
+            "senderNick": said,
+            "robotCode": secrets.dingtalk_app_key,
+            "chatbotUserId": "$:LWCP_v1:$bot",
+            "createAt": st.just(now_ms()),
+            "isInAtList": True,
+            "sessionWebhook": f"{platform_url}/robot/sendBySession?session=fuzz",
+            "sessionWebhookExpiredTime": st.just(now_ms() + 3_600_000),
+        }
+    )
 
 
 def send_dingtalk(target: Target, secrets: Secrets, case: Case) -> Answer:
-    return target.request("POST", "/webhooks/dingtalk/webhook", case[1],
-                          signing.dingtalk_headers(secrets.dingtalk_app_secret))
+    return target.request(
+        "POST", "/webhooks/dingtalk/webhook", case[1], signing.dingtalk_headers(secrets.dingtalk_app_secret)
+    )
 
 
 def feishu_cases(secrets: Secrets, platform_url: str) -> st.SearchStrategy[Case]:
     event = {
         "schema": "2.0",
-        "header": {"event_id": unique, "event_type": fz.sometimes(st.sampled_from(FEISHU_TYPES), fz.text, 6),
-                   "create_time": st.just(str(now_ms())), "token": secrets.feishu_verification_token,
-                   "app_id": secrets.feishu_app_id, "tenant_key": "tenant"},
-        "event": {"sender": {"sender_id": {"open_id": ids, "union_id": "on_x", "user_id": "u1"},
-                             "sender_type": "user", "tenant_key": "tenant"},
-                  "message": {"message_id": unique.map(lambda u: "om_" + u), "chat_id": ids,
-                              "chat_type": st.sampled_from(["p2p", "group"]), "message_type": "text",
-                              "content": fz.sometimes(st.builds(lambda t: json.dumps({"text": t}), said), fz.text, 4)},
-                  "operator": {"open_id": ids}, "operator_id": {"open_id": ids}, "chat_id": ids,
-                  "context": {"open_chat_id": ids}, "action": {"value": {"payload": said}}}}
+        "header": {
+            "event_id": unique,
+            "event_type": fz.sometimes(st.sampled_from(FEISHU_TYPES), fz.text, 6),
+            "create_time": st.just(str(now_ms())),
+            "token": secrets.feishu_verification_token,
+            "app_id": secrets.feishu_app_id,
+            "tenant_key": "tenant",
+        },
+        "event": {
+            "sender": {
+                "sender_id": {"open_id": ids, "union_id": "on_x", "user_id": "u1"},
+                "sender_type": "user",
+                "tenant_key": "tenant",
+            },
+            "message": {
+                "message_id": unique.map(lambda u: "om_" + u),
+                "chat_id": ids,
+                "chat_type": st.sampled_from(["p2p", "group"]),
+                "message_type": "text",
+                "content": fz.sometimes(st.builds(lambda t: json.dumps({"text": t}), said), fz.text, 4),
+            },
+            "operator": {"open_id": ids},
+            "operator_id": {"open_id": ids},
+            "chat_id": ids,
+            "context": {"open_chat_id": ids},
+            "action": {"value": {"payload": said}},
+        },
+    }
     check = {"challenge": fz.text, "token": secrets.feishu_verification_token, "type": "url_verification"}
-    return fz.sometimes(json_cases(event, "encrypted"),
-                        st.one_of(json_cases(check, "encrypted"), st.tuples(st.just("outer"), fz.raw_bodies)), 4)
+    return fz.sometimes(
+        json_cases(event, "encrypted"),
+        st.one_of(json_cases(check, "encrypted"), st.tuples(st.just("outer"), fz.raw_bodies)),
+        4,
+    )
 
 
 def send_feishu(target: Target, secrets: Secrets, case: Case) -> Answer:
     kind, data = case
     if kind == "encrypted":
         data = json.dumps({"encrypt": signing.feishu_encrypt(data, secrets.feishu_encrypt_key)}).encode()
-    return target.request("POST", "/webhooks/feishu/webhook", data,
-                          signing.feishu_headers(data, secrets.feishu_encrypt_key))
+    return target.request(
+        "POST", "/webhooks/feishu/webhook", data, signing.feishu_headers(data, secrets.feishu_encrypt_key)
+    )
 
 
 def telegram_cases(secrets: Secrets, platform_url: str) -> st.SearchStrategy[Case]:
-    user = {"id": fz.sometimes(st.integers(1, 2 ** 40), ids, 3), "is_bot": False, "first_name": said}
-    chat = {"id": fz.sometimes(st.integers(-(2 ** 40), 2 ** 40), ids, 3), "type": "private"}
-    message = {"update_id": update_ids,
-               "message": {"message_id": st.integers(1, 2 ** 31), "date": st.just(int(time.time())), "text": said,
-                           "from": user, "chat": chat}}
-    button = {"update_id": update_ids,
-              "callback_query": {"id": unique, "from": user, "message": {"message_id": 1, "chat": chat},
-                                 "data": fz.text}}
+    user = {"id": fz.sometimes(st.integers(1, 2**40), ids, 3), "is_bot": False, "first_name": said}
+    chat = {"id": fz.sometimes(st.integers(-(2**40), 2**40), ids, 3), "type": "private"}
+    message = {
+        "update_id": update_ids,
+        "message": {
+            "message_id": st.integers(1, 2**31),
+            "date": st.just(int(time.time())),
+            "text": said,
+            "from": user,
+            "chat": chat,
+        },
+    }
+    button = {
+        "update_id": update_ids,
+        "callback_query": {"id": unique, "from": user, "message": {"message_id": 1, "chat": chat}, "data": fz.text},
+    }
     return st.one_of(json_cases(message), json_cases(button))
 
 
 def send_telegram(target: Target, secrets: Secrets, case: Case) -> Answer:
-    return target.request("POST", "/webhooks/telegram/webhook", case[1],
-                          signing.telegram_headers(secrets.telegram_secret_token))
+    return target.request(
+        "POST", "/webhooks/telegram/webhook", case[1], signing.telegram_headers(secrets.telegram_secret_token)
+    )
 
 
 def slack_cases(secrets: Secrets, platform_url: str) -> st.SearchStrategy[Case]:
     user = ids
-    event = {"token": "legacy", "team_id": "T0001", "api_app_id": "A0001",
-             "type": fz.sometimes(st.just("event_callback"), st.just("url_verification"), 6), "challenge": fz.text,
-             "event_id": unique.map(lambda u: "Ev" + u), "event_time": st.just(int(time.time())),
-             "event": {"type": st.sampled_from(["message", "app_mention"]), "channel_type": "im",
-                       "channel": st.builds(lambda u: "D" + u, fz.plain_ids), "user": user, "text": said,
-                       "ts": f"{time.time():.6f}", "client_msg_id": unique}}
-    click = {"type": "block_actions", "user": {"id": user}, "trigger_id": unique,
-             "actions": [{"type": "button", "value": said, "action_ts": "1.1"}], "channel": {"id": ids},
-             "container": {"thread_ts": "1.1"}, "message": {"thread_ts": "1.1"}}
-    form = st.builds(lambda body: b"payload=" + urllib.parse.quote_from_bytes(body).encode(),
-                     fz.json_bodies(fz.variants(click)))
-    return fz.sometimes(st.one_of(json_cases(event), st.tuples(st.just("form"), form)),
-                        st.tuples(st.just("form"), st.binary(max_size=40)), 8)
+    event = {
+        "token": "legacy",
+        "team_id": "T0001",
+        "api_app_id": "A0001",
+        "type": fz.sometimes(st.just("event_callback"), st.just("url_verification"), 6),
+        "challenge": fz.text,
+        "event_id": unique.map(lambda u: "Ev" + u),
+        "event_time": st.just(int(time.time())),
+        "event": {
+            "type": st.sampled_from(["message", "app_mention"]),
+            "channel_type": "im",
+            "channel": st.builds(lambda u: "D" + u, fz.plain_ids),
+            "user": user,
+            "text": said,
+            "ts": f"{time.time():.6f}",
+            "client_msg_id": unique,
+        },
+    }
+    click = {
+        "type": "block_actions",
+        "user": {"id": user},
+        "trigger_id": unique,
+        "actions": [{"type": "button", "value": said, "action_ts": "1.1"}],
+        "channel": {"id": ids},
+        "container": {"thread_ts": "1.1"},
+        "message": {"thread_ts": "1.1"},
+    }
+    form = st.builds(
+        lambda body: b"payload=" + urllib.parse.quote_from_bytes(body).encode(), fz.json_bodies(fz.variants(click))
+    )
+    return fz.sometimes(
+        st.one_of(json_cases(event), st.tuples(st.just("form"), form)),
+        st.tuples(st.just("form"), st.binary(max_size=40)),
+        8,
+    )
 
 
 def send_slack(target: Target, secrets: Secrets, case: Case) -> Answer:
     kind, data = case
     content_type = "application/x-www-form-urlencoded" if kind == "form" else "application/json"
-    return target.request("POST", "/webhooks/slack/webhook", data,
-                          signing.slack_headers(data, secrets.slack_signing_secret, content_type))
+    return target.request(
+        "POST", "/webhooks/slack/webhook", data, signing.slack_headers(data, secrets.slack_signing_secret, content_type)
+    )
 
 
 def messenger_cases(secrets: Secrets, platform_url: str) -> st.SearchStrategy[Case]:
-    item = {"sender": {"id": ids}, "recipient": {"id": PAGE_ID}, "timestamp": st.just(now_ms()),
-            "message": {"mid": unique.map(lambda u: "m_" + u), "text": said, "quick_reply": {"payload": said}},
-            "postback": {"payload": said, "mid": unique}}
-    return json_cases({"object": "page", "entry": [{"id": PAGE_ID, "time": st.just(now_ms()),
-                                                    "messaging": [item, item]}]})
+    item = {
+        "sender": {"id": ids},
+        "recipient": {"id": PAGE_ID},
+        "timestamp": st.just(now_ms()),
+        "message": {"mid": unique.map(lambda u: "m_" + u), "text": said, "quick_reply": {"payload": said}},
+        "postback": {"payload": said, "mid": unique},
+    }
+    return json_cases(
+        {"object": "page", "entry": [{"id": PAGE_ID, "time": st.just(now_ms()), "messaging": [item, item]}]}
+    )
 
 
 def send_messenger(target: Target, secrets: Secrets, case: Case) -> Answer:
-    return target.request("POST", "/webhooks/messenger/webhook", case[1],
-                          signing.messenger_headers(case[1], secrets.messenger_app_secret))
+    return target.request(
+        "POST", "/webhooks/messenger/webhook", case[1], signing.messenger_headers(case[1], secrets.messenger_app_secret)
+    )
 
 
 def _dingtalk_from(staff: str) -> Case:
-    body = {"msgId": uuid.uuid4().hex, "msgtype": "text", "text": {"content": "你好"}, "conversationType": "1",
-            "senderStaffId": staff, "senderId": "$:LWCP_v1:$x", "robotCode": Secrets.dingtalk_app_key}
+    body = {
+        "msgId": uuid.uuid4().hex,
+        "msgtype": "text",
+        "text": {"content": "你好"},
+        "conversationType": "1",
+        "senderStaffId": staff,
+        "senderId": "$:LWCP_v1:$x",
+        "robotCode": Secrets.dingtalk_app_key,
+    }
     return ("json", fz.encode_json(body, escaped=True))
 
 
 def _slack_click_by(user: Any) -> Case:
-    payload = {"type": "block_actions", "user": user, "trigger_id": uuid.uuid4().hex,
-               "actions": [{"type": "button", "value": "你好", "action_ts": "1.1"}]}
+    payload = {
+        "type": "block_actions",
+        "user": user,
+        "trigger_id": uuid.uuid4().hex,
+        "actions": [{"type": "button", "value": "你好", "action_ts": "1.1"}],
+    }
     return ("form", b"payload=" + urllib.parse.quote_from_bytes(fz.encode_json(payload, escaped=True)).encode())
 
 
 def _messenger_from(sender: Any) -> Case:
-    item = {"sender": sender, "recipient": {"id": PAGE_ID}, "timestamp": now_ms(),
-            "message": {"mid": "m_" + uuid.uuid4().hex, "text": "你好"}}
+    item = {
+        "sender": sender,
+        "recipient": {"id": PAGE_ID},
+        "timestamp": now_ms(),
+        "message": {"mid": "m_" + uuid.uuid4().hex, "text": "你好"},
+    }
     return ("json", fz.encode_json({"object": "page", "entry": [{"id": PAGE_ID, "messaging": [item]}]}, escaped=True))
 
 
 PLATFORMS = [
     Platform("wechat", "/webhooks/wechat/webhook", wechat_cases, send_wechat),
     Platform("wecom", "/webhooks/wecom/webhook", wecom_cases, send_wecom),
-    Platform("dingtalk", "/webhooks/dingtalk/webhook", dingtalk_cases, send_dingtalk,
-             examples=[_dingtalk_from("a\ud800")]),
+    Platform(
+        "dingtalk", "/webhooks/dingtalk/webhook", dingtalk_cases, send_dingtalk, examples=[_dingtalk_from("a\ud800")]
+    ),
     Platform("feishu", "/webhooks/feishu/webhook", feishu_cases, send_feishu),
     Platform("telegram", "/webhooks/telegram/webhook", telegram_cases, send_telegram),
-    Platform("slack", "/webhooks/slack/webhook", slack_cases, send_slack,
-             examples=[_slack_click_by([[True]]), _slack_click_by("U1")]),
-    Platform("messenger", "/webhooks/messenger/webhook", messenger_cases, send_messenger,
-             examples=[_messenger_from([None]), _messenger_from("PSID1")]),
+    Platform(
+        "slack",
+        "/webhooks/slack/webhook",
+        slack_cases,
+        send_slack,
+        examples=[_slack_click_by([[True]]), _slack_click_by("U1")],
+    ),
+    Platform(
+        "messenger",
+        "/webhooks/messenger/webhook",
+        messenger_cases,
+        send_messenger,
+        examples=[_messenger_from([None]), _messenger_from("PSID1")],
+    ),
 ]

@@ -18,37 +18,116 @@ from hypothesis import strategies as st
 # allows "\ud800", no UTF-8 store does), C0/C1 controls, bidi overrides and
 # isolates, zero-width and BOM, line/paragraph separators, noncharacters,
 # private use, unassigned, astral, combining, case-mapping surprises.
-NASTY_CHARS = ("\ud800", "\udbff", "\udc00", "\udfff", "\x00", "\x01", "\x08", "\x0b", "\x1b", "\x1f", "\x7f",
-               "\x85", "\x9f", "\u00a0", "\u202e", "\u202d", "\u2066", "\u2069", "\u200b", "\u200c", "\u200d",
-               "\u2060", "\ufeff", "\u2028", "\u2029", "\ufffe", "\uffff", "\ufffd", "\ue000", "\U000f0000",
-               "\u0378", "\U0001f600", "\U0001f468\u200d\U0001f469\u200d\U0001f467", "\U0010ffff", "\u0301",
-               "\u0130", "\u00df", "\u3000", "\uff21", "\u00b2", "\u0661")
+NASTY_CHARS = (
+    "\ud800",
+    "\udbff",
+    "\udc00",
+    "\udfff",
+    "\x00",
+    "\x01",
+    "\x08",
+    "\x0b",
+    "\x1b",
+    "\x1f",
+    "\x7f",
+    "\x85",
+    "\x9f",
+    "\u00a0",
+    "\u202e",
+    "\u202d",
+    "\u2066",
+    "\u2069",
+    "\u200b",
+    "\u200c",
+    "\u200d",
+    "\u2060",
+    "\ufeff",
+    "\u2028",
+    "\u2029",
+    "\ufffe",
+    "\uffff",
+    "\ufffd",
+    "\ue000",
+    "\U000f0000",
+    "\u0378",
+    "\U0001f600",
+    "\U0001f468\u200d\U0001f469\u200d\U0001f467",
+    "\U0010ffff",
+    "\u0301",
+    "\u0130",
+    "\u00df",
+    "\u3000",
+    "\uff21",
+    "\u00b2",
+    "\u0661",
+)
 # Strings that mean something to some layer (paths, markup, templates, SQL,
 # Rasa's own "/intent{...}" syntax, numbered-option replies) and plain words.
-NASTY_WORDS = ("../../etc/passwd", "<script>alert(1)</script>", "]]>", "<![CDATA[", "&amp;", "&#0;", "%00",
-               "%s%n", "{0}", "${jndi:ldap://x}", "' OR 1=1 --", "null", "true", "NaN", "-1", "1e308", "1", "2",
-               "@1e308", "/restart", "/greet", "/affirm", "/feedback_positive",
-               '/choose_faq{"faq_id": "../x"}', "\\", '"', "\r\n", " ", "\t", "你好", "提现", "手续费", "谢谢",
-               "人工", "ok", "a")
+NASTY_WORDS = (
+    "../../etc/passwd",
+    "<script>alert(1)</script>",
+    "]]>",
+    "<![CDATA[",
+    "&amp;",
+    "&#0;",
+    "%00",
+    "%s%n",
+    "{0}",
+    "${jndi:ldap://x}",
+    "' OR 1=1 --",
+    "null",
+    "true",
+    "NaN",
+    "-1",
+    "1e308",
+    "1",
+    "2",
+    "@1e308",
+    "/restart",
+    "/greet",
+    "/affirm",
+    "/feedback_positive",
+    '/choose_faq{"faq_id": "../x"}',
+    "\\",
+    '"',
+    "\r\n",
+    " ",
+    "\t",
+    "你好",
+    "提现",
+    "手续费",
+    "谢谢",
+    "人工",
+    "ok",
+    "a",
+)
 
 nasty_chars = st.sampled_from(NASTY_CHARS)
 any_char = st.characters(codec=None, exclude_categories=())  # every code point, surrogates included
-text = st.lists(st.one_of(nasty_chars, st.sampled_from(NASTY_WORDS), st.text(any_char, min_size=1, max_size=6)),
-                max_size=5).map("".join)
+text = st.lists(
+    st.one_of(nasty_chars, st.sampled_from(NASTY_WORDS), st.text(any_char, min_size=1, max_size=6)), max_size=5
+).map("".join)
 """Short text that may hold anything: lone surrogates, controls, bidi, zero-width, astral…"""
 
 _ID_ALPHABET = st.sampled_from("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:@$")
 plain_ids = st.text(_ID_ALPHABET, min_size=1, max_size=24)
 """Identifiers as platforms make them (openid, staffId, PSID, U0123…, uuid-ish)."""
-identifiers = st.one_of(plain_ids, text, st.builds(lambda a, b: a + b, plain_ids, st.one_of(nasty_chars, text)),
-                        st.text(any_char, min_size=129, max_size=140))
+identifiers = st.one_of(
+    plain_ids,
+    text,
+    st.builds(lambda a, b: a + b, plain_ids, st.one_of(nasty_chars, text)),
+    st.text(any_char, min_size=129, max_size=140),
+)
 """A sender / session id: plausible, junk, plausible with one bad character, or too long."""
 
-scalars = st.one_of(st.none(), st.booleans(), st.integers(-(2 ** 70), 2 ** 70),
-                    st.floats(allow_nan=True, allow_infinity=True), text)
-json_values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=3),
-                                                            st.dictionaries(text, inner, max_size=3)),
-                           max_leaves=6)
+scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.floats(allow_nan=True, allow_infinity=True), text
+)
+json_values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(text, inner, max_size=3)),
+    max_leaves=6,
+)
 """Any JSON value (NaN and ±Infinity included: Python's json writes and reads them)."""
 
 _MISSING = object()
@@ -118,13 +197,34 @@ def _wrapped(value: str, codec: str) -> bytes:
 
 raw_bodies = st.one_of(
     st.binary(max_size=48),
-    st.sampled_from([b"", b"{", b"}", b"[]", b"null", b"0", b'""', b"{not json", b'{"a":1,}', b"{'a': 1}",
-                     b"\xef\xbb\xbf{}", b"\xff\xfe{\x00}\x00", b'{"a": "\xff"}', b'{"a": "\xed\xa0\x80"}',
-                     b"NaN", b"[1e99999]", b'{"a": 1' + b"1" * 5000 + b"}", _deep(100_000), _deep(2000),
-                     b'{"a":' * 5000 + b"1" + b"}" * 5000]),
+    st.sampled_from(
+        [
+            b"",
+            b"{",
+            b"}",
+            b"[]",
+            b"null",
+            b"0",
+            b'""',
+            b"{not json",
+            b'{"a":1,}',
+            b"{'a': 1}",
+            b"\xef\xbb\xbf{}",
+            b"\xff\xfe{\x00}\x00",
+            b'{"a": "\xff"}',
+            b'{"a": "\xed\xa0\x80"}',
+            b"NaN",
+            b"[1e99999]",
+            b'{"a": 1' + b"1" * 5000 + b"}",
+            _deep(100_000),
+            _deep(2000),
+            b'{"a":' * 5000 + b"1" + b"}" * 5000,
+        ]
+    ),
     st.builds(_wrapped, text, st.sampled_from(["utf-16", "utf-32", "gbk", "big5", "shift_jis", "latin-1"])),
 )
 """Bodies that are not (UTF-8) JSON: random bytes, broken JSON, BOMs, other encodings, deep nesting."""
+
 
 def as_header(value: str) -> str:
     """``value`` as a client that writes UTF-8 headers sends it (http.client writes latin-1: one byte each),
@@ -136,6 +236,16 @@ def as_header(value: str) -> str:
 header_texts = text.map(as_header)
 """Header values holding any bytes but CR and LF (Sanic reads them as UTF-8, surrogate-escaping the rest)."""
 
-content_types = st.sampled_from(["application/json", "application/json; charset=utf-8", "text/plain", "",
-                                 "application/x-www-form-urlencoded", "multipart/form-data; boundary=x",
-                                 "application/json; charset=gbk", "text/xml", "*/*"])
+content_types = st.sampled_from(
+    [
+        "application/json",
+        "application/json; charset=utf-8",
+        "text/plain",
+        "",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+        "application/json; charset=gbk",
+        "text/xml",
+        "*/*",
+    ]
+)

@@ -24,8 +24,10 @@ QUESTION, ANSWER_ID = "提现手续费是多少", "ex-withdraw-fee"
 
 def query(**params: str) -> str:
     """A query string; values are UTF-8 (lone surrogates as their 3 raw bytes) and percent-encoded."""
-    return "&".join(f"{urllib.parse.quote(k, safe='')}="
-                    f"{urllib.parse.quote(v.encode('utf-8', 'surrogatepass'), safe='')}" for k, v in params.items())
+    return "&".join(
+        f"{urllib.parse.quote(k, safe='')}={urllib.parse.quote(v.encode('utf-8', 'surrogatepass'), safe='')}"
+        for k, v in params.items()
+    )
 
 
 @dataclass
@@ -86,18 +88,27 @@ class Target:
         """Raise ``ServerDown`` (with what was sent last) if either server process has exited."""
         if self.down is None and (gone := self.exited()):
             suspects = "\n".join(f"  {r}" for r in self.recent) or "  (none)"
-            self.down = (f"server process(es) exited {gone}. The last requests sent before, oldest first "
-                         f"(the last one, or for a platform answering in the background one of these, "
-                         f"killed it):\n{suspects}\n--- rasa.log tail ---\n{self.log_tail()}")
+            self.down = (
+                f"server process(es) exited {gone}. The last requests sent before, oldest first "
+                f"(the last one, or for a platform answering in the background one of these, "
+                f"killed it):\n{suspects}\n--- rasa.log tail ---\n{self.log_tail()}"
+            )
         if self.down is not None:
             raise ServerDown(self.down)
 
-    def request(self, method: str, path: str, body: bytes = b"", headers: Mapping[str, str | bytes] | None = None,
-                timeout: float = TIMEOUT) -> Answer:
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes = b"",
+        headers: Mapping[str, str | bytes] | None = None,
+        timeout: float = TIMEOUT,
+    ) -> Answer:
         """Send exactly ``body`` with exactly ``headers`` (plus Host and Content-Length) and return the answer."""
         self.check_alive()
         summary = f"{method} {path} headers={dict(headers or {})!r} body={body[:300]!r}" + (
-            f"… ({len(body)} bytes)" if len(body) > 300 else "")
+            f"… ({len(body)} bytes)" if len(body) > 300 else ""
+        )
         self.recent.append(summary)
         self.sent += 1
         conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
@@ -130,5 +141,9 @@ class Target:
             time.sleep(0.05)
 
     def post_json(self, path: str, value: Any, headers: Mapping[str, str] | None = None) -> Answer:
-        return self.request("POST", path, json.dumps(value, ensure_ascii=False).encode(),
-                            {"Content-Type": "application/json", **(headers or {})})
+        return self.request(
+            "POST",
+            path,
+            json.dumps(value, ensure_ascii=False).encode(),
+            {"Content-Type": "application/json", **(headers or {})},
+        )

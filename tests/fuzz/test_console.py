@@ -23,23 +23,34 @@ pytestmark = pytest.mark.slow
 LOGIN = "/console/api/login"
 AGENT, PASSWORD = "fuzz-agent", "fuzz-agent-password"
 
-names = st.one_of(st.sampled_from([AGENT, AGENT + " ", AGENT.upper(), AGENT + "\u200b", "ｆｕｚｚ-agent", ""]),
-                  fz.identifiers, fz.json_values)
+names = st.one_of(
+    st.sampled_from([AGENT, AGENT + " ", AGENT.upper(), AGENT + "\u200b", "ｆｕｚｚ-agent", ""]),
+    fz.identifiers,
+    fz.json_values,
+)
 passwords = st.one_of(st.sampled_from([PASSWORD, PASSWORD + "\x00", "x" * 5000]), fz.text, fz.json_values)
-bodies = fz.sometimes(fz.json_bodies(fz.variants({"name": names, "password": passwords})),
-                      st.one_of(fz.raw_bodies, fz.json_bodies(fz.json_values)), 5)
+bodies = fz.sometimes(
+    fz.json_bodies(fz.variants({"name": names, "password": passwords})),
+    st.one_of(fz.raw_bodies, fz.json_bodies(fz.json_values)),
+    5,
+)
 
 
 def test_console_sign_in_answers_anything_without_a_5xx(fuzz_bot: FuzzBot, target: Target) -> None:
     AgentStore(fuzz_bot.settings.database_url).add(AGENT, PASSWORD)
     own = f"http://{target.host}:{target.port}"
-    extra = st.fixed_dictionaries({}, optional={
-        "Origin": st.one_of(st.just(own), fz.header_texts), "Referer": st.one_of(st.just(own + "/console/"),
-                                                                                  fz.header_texts),
-        "X-Faqbot-Console": st.one_of(st.just("1"), fz.header_texts),
-        "Cookie": st.one_of(st.builds(lambda v: f"faqbot_device={v}; faqbot_console={v}", fz.header_texts),
-                            fz.header_texts),
-        **{name: fz.header_texts for name in ("X-Forwarded-For", "Forwarded", "Authorization", "Sec-Fetch-Site")}})
+    extra = st.fixed_dictionaries(
+        {},
+        optional={
+            "Origin": st.one_of(st.just(own), fz.header_texts),
+            "Referer": st.one_of(st.just(own + "/console/"), fz.header_texts),
+            "X-Faqbot-Console": st.one_of(st.just("1"), fz.header_texts),
+            "Cookie": st.one_of(
+                st.builds(lambda v: f"faqbot_device={v}; faqbot_console={v}", fz.header_texts), fz.header_texts
+            ),
+            **{name: fz.header_texts for name in ("X-Forwarded-For", "Forwarded", "Authorization", "Sec-Fetch-Site")},
+        },
+    )
     statuses: Counter[int] = Counter()
 
     @fuzz_settings()

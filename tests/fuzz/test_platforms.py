@@ -41,23 +41,33 @@ def test_signed_junk_never_gets_a_5xx(platform: Platform, fuzz_bot: FuzzBot, tar
     assert_still_serving(fuzz_bot)
 
 
-header_values = st.one_of(fz.text, st.text(st.characters(min_codepoint=0x20, max_codepoint=0xFF), max_size=30),
-                          st.sampled_from(["\xff", "\xb2", "²", "١٧٠٠٠٠٠٠٠٠", "1e3", "-1", "0", "9" * 40, " 1"]),
-                          ).map(fz.as_header)
+header_values = st.one_of(
+    fz.text,
+    st.text(st.characters(min_codepoint=0x20, max_codepoint=0xFF), max_size=30),
+    st.sampled_from(["\xff", "\xb2", "²", "١٧٠٠٠٠٠٠٠٠", "1e3", "-1", "0", "9" * 40, " 1"]),
+).map(fz.as_header)
 query_values = st.one_of(fz.text, st.sampled_from(["²", "١٧٠٠٠٠٠٠٠٠", "1e3", "-1", "", "9" * 40]))
 
 
 def _defaults(name: str) -> dict[str, str]:
     """Authentication that fails only on its signature: fresh timestamps, so every later check runs."""
     seconds, millis = str(int(time.time())), str(int(time.time() * 1000))
-    return {"wechat": {"signature": "x", "msg_signature": "x", "timestamp": seconds, "nonce": "1",
-                       "encrypt_type": "aes", "echostr": "e"},
-            "wecom": {"msg_signature": "x", "timestamp": seconds, "nonce": "1", "echostr": "e"},
-            "dingtalk": {"timestamp": millis, "sign": "x"},
-            "feishu": {"X-Lark-Request-Timestamp": seconds, "X-Lark-Request-Nonce": "n", "X-Lark-Signature": "x"},
-            "telegram": {"X-Telegram-Bot-Api-Secret-Token": "x"},
-            "slack": {"X-Slack-Request-Timestamp": seconds, "X-Slack-Signature": "v0=x"},
-            "messenger": {"X-Hub-Signature-256": "sha256=x"}}[name]
+    return {
+        "wechat": {
+            "signature": "x",
+            "msg_signature": "x",
+            "timestamp": seconds,
+            "nonce": "1",
+            "encrypt_type": "aes",
+            "echostr": "e",
+        },
+        "wecom": {"msg_signature": "x", "timestamp": seconds, "nonce": "1", "echostr": "e"},
+        "dingtalk": {"timestamp": millis, "sign": "x"},
+        "feishu": {"X-Lark-Request-Timestamp": seconds, "X-Lark-Request-Nonce": "n", "X-Lark-Signature": "x"},
+        "telegram": {"X-Telegram-Bot-Api-Secret-Token": "x"},
+        "slack": {"X-Slack-Request-Timestamp": seconds, "X-Slack-Signature": "v0=x"},
+        "messenger": {"X-Hub-Signature-256": "sha256=x"},
+    }[name]
 
 
 def send_forged(target: Target, name: str, forged: dict[str, str], method: str) -> int:
@@ -75,10 +85,15 @@ def send_forged(target: Target, name: str, forged: dict[str, str], method: str) 
 
 # Each platform's signature (or secret) header as bytes that are not UTF-8 (ED A0 80: an encoded lone
 # surrogate); for WeChat/WeCom the signature query parameter, where a superscript "digit" is the trap.
-NOT_UTF8 = {"wechat": {"timestamp": "\u00b9"}, "wecom": {"timestamp": "\u00b9"}, "dingtalk": {"sign": "\xed\xa0\x80"},
-            "feishu": {"X-Lark-Signature": "\xed\xa0\x80"},
-            "telegram": {"X-Telegram-Bot-Api-Secret-Token": "\xed\xa0\x80"},
-            "slack": {"X-Slack-Signature": "\xed\xa0\x80"}, "messenger": {"X-Hub-Signature-256": "\xed\xa0\x80"}}
+NOT_UTF8 = {
+    "wechat": {"timestamp": "\u00b9"},
+    "wecom": {"timestamp": "\u00b9"},
+    "dingtalk": {"sign": "\xed\xa0\x80"},
+    "feishu": {"X-Lark-Signature": "\xed\xa0\x80"},
+    "telegram": {"X-Telegram-Bot-Api-Secret-Token": "\xed\xa0\x80"},
+    "slack": {"X-Slack-Signature": "\xed\xa0\x80"},
+    "messenger": {"X-Hub-Signature-256": "\xed\xa0\x80"},
+}
 
 
 @pytest.mark.parametrize("name", ["wechat", "wecom", "dingtalk", "feishu", "telegram", "slack", "messenger"])

@@ -19,11 +19,12 @@ pytestmark = pytest.mark.slow
 
 REST = "/webhooks/rest/webhook"
 
-messages = st.fixed_dictionaries({"sender": fz.identifiers, "message": fz.text},
-                                 optional={"metadata": fz.json_values})
+messages = st.fixed_dictionaries({"sender": fz.identifiers, "message": fz.text}, optional={"metadata": fz.json_values})
 bodies = fz.sometimes(
     fz.json_bodies(fz.sometimes(messages, fz.mutated({"sender": fz.plain_ids, "message": "你好"}), 3)),
-    st.one_of(fz.raw_bodies, fz.json_bodies(fz.json_values)), 5)
+    st.one_of(fz.raw_bodies, fz.json_bodies(fz.json_values)),
+    5,
+)
 
 
 def _length(n: int) -> bytes:

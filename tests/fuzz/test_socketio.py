@@ -28,13 +28,20 @@ pytestmark = pytest.mark.slow
 REPLIES = ('42["bot_uttered"', '42["request_error"')
 
 opening_queries = st.fixed_dictionaries(
-    {"EIO": fz.sometimes(st.just("4"), st.one_of(st.sampled_from(["3", "5", "", "04", "4.0", "x"]), fz.text), 3),
-     "transport": fz.sometimes(st.just("polling"), st.one_of(st.sampled_from(["websocket", "", "xhr"]), fz.text), 3)},
-    optional={"sid": fz.text, "t": fz.text, "b64": st.sampled_from(["1", "true", ""]), "j": fz.text})
-packets = st.one_of(st.binary(max_size=40), st.builds(lambda kind, rest: kind + rest,
-                                                      st.sampled_from([b"0", b"1", b"2", b"3", b"4", b"5", b"6",
-                                                                       b"40", b"41", b"42", b"43", b"45-", b"46"]),
-                                                      fz.json_bodies(fz.json_values)))
+    {
+        "EIO": fz.sometimes(st.just("4"), st.one_of(st.sampled_from(["3", "5", "", "04", "4.0", "x"]), fz.text), 3),
+        "transport": fz.sometimes(st.just("polling"), st.one_of(st.sampled_from(["websocket", "", "xhr"]), fz.text), 3),
+    },
+    optional={"sid": fz.text, "t": fz.text, "b64": st.sampled_from(["1", "true", ""]), "j": fz.text},
+)
+packets = st.one_of(
+    st.binary(max_size=40),
+    st.builds(
+        lambda kind, rest: kind + rest,
+        st.sampled_from([b"0", b"1", b"2", b"3", b"4", b"5", b"6", b"40", b"41", b"42", b"43", b"45-", b"46"]),
+        fz.json_bodies(fz.json_values),
+    ),
+)
 session_ids = fz.sometimes(fz.identifiers, st.one_of(fz.json_values, st.none()), 4)
 messages = fz.sometimes(st.sampled_from(["你好", "谢谢"]), st.one_of(fz.text, fz.json_values), 3)
 
@@ -59,8 +66,11 @@ def test_socketio_handshake_is_answered_whatever_is_sent(fuzz_bot: FuzzBot, targ
     statuses: Counter[int] = Counter()
 
     @fuzz_settings()
-    @given(opening=opening_queries, auth=st.one_of(st.just(b""), fz.json_bodies(fz.json_values), fz.raw_bodies),
-           stray=st.lists(packets, max_size=3))
+    @given(
+        opening=opening_queries,
+        auth=st.one_of(st.just(b""), fz.json_bodies(fz.json_values), fz.raw_bodies),
+        stray=st.lists(packets, max_size=3),
+    )
     @example(opening={"EIO": "4", "transport": "polling"}, auth=b'{"token": "\\ud800"}', stray=[])
     @example(opening={"EIO": "4", "transport": "polling"}, auth=b"", stray=[b"6"])  # a NOOP from the client
     def one(opening: dict[str, str], auth: bytes, stray: list[bytes]) -> None:
@@ -92,10 +102,13 @@ def test_socketio_events_are_answered_whatever_they_hold(fuzz_bot: FuzzBot, targ
     statuses: Counter[str] = Counter()
 
     @fuzz_settings()
-    @given(session_id=session_ids, fresh=st.booleans(), message=messages,
-           extra=st.dictionaries(st.sampled_from(["customData", "metadata", "session_id"]), fz.json_values,
-                                 max_size=2),
-           escaped=st.booleans())
+    @given(
+        session_id=session_ids,
+        fresh=st.booleans(),
+        message=messages,
+        extra=st.dictionaries(st.sampled_from(["customData", "metadata", "session_id"]), fz.json_values, max_size=2),
+        escaped=st.booleans(),
+    )
     @example(session_id="a\ud800", fresh=False, message="hi", extra={}, escaped=True)
     @example(session_id="ok-session", fresh=False, message="hi", extra={"session_id": "b\udfff"}, escaped=True)
     @example(session_id=None, fresh=True, message="提" * 2001, extra={}, escaped=False)
@@ -109,8 +122,10 @@ def test_socketio_events_are_answered_whatever_they_hold(fuzz_bot: FuzzBot, targ
         assert reply.status < 500, f"HTTP {reply.status}: {reply.body[:300]!r}"
         confirmed = None
         if _utf8(request):  # Engine.IO drops (and logs) a payload that is not UTF-8: nothing to answer
-            seen = session.until(lambda p: p.startswith(('42["session_confirm"', '42["request_error"')),
-                                 "session_confirm or request_error")
+            seen = session.until(
+                lambda p: p.startswith(('42["session_confirm"', '42["request_error"')),
+                "session_confirm or request_error",
+            )
             confirmed = next((data for name, data in events(seen) if name == "session_confirm"), None)
         statuses["confirmed" if confirmed is not None else "refused"] += 1
         data = {"message": message, "session_id": confirmed if fresh else session_id, **({} if fresh else extra)}

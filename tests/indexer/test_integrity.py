@@ -90,8 +90,9 @@ def test_silent_damage_is_caught_by_the_checksum(tiny_kb, embedder, name):
         (current / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
     elif name == "entries.json":
         path = current / name
-        path.write_text(path.read_text(encoding="utf-8").replace("以提现页面显示为准", "以提现页面显示为淮"),
-                        encoding="utf-8")
+        path.write_text(
+            path.read_text(encoding="utf-8").replace("以提现页面显示为准", "以提现页面显示为淮"), encoding="utf-8"
+        )
     else:
         flip_last_byte(current / name)
     with pytest.raises(IndexCorrupt, match="checksum"):

@@ -18,14 +18,16 @@ from indexer.service import ask, build_and_publish, open_current
 
 PARAPHRASES = sorted((Path(__file__).parent.parent / "data" / "paraphrases").glob("*.jsonl"))
 # A customer's narrative around the question; no FAQ topic of its own.
-FILLER = ("我是你们平台的老用户了，用了好几年一直没出过问题。昨天晚上我试了好几次，一直弄到凌晨两点。"
-          "说实话我现在非常着急，家里还有事等着我处理。我已经截图保存了，需要的话可以发给你们。"
-          "今天早上又看了一遍，情况还是一样。真的希望你们能认真对待用户的问题。")
+FILLER = (
+    "我是你们平台的老用户了，用了好几年一直没出过问题。昨天晚上我试了好几次，一直弄到凌晨两点。"
+    "说实话我现在非常着急，家里还有事等着我处理。我已经截图保存了，需要的话可以发给你们。"
+    "今天早上又看了一遍，情况还是一样。真的希望你们能认真对待用户的问题。"
+)
 
 
 def complaint(question: str, at_end: bool, length: int = MAX_MESSAGE_CHARS) -> str:
     """``question`` opening or closing a complaint of exactly ``length`` characters."""
-    filler = (FILLER * (length // len(FILLER) + 1))[:length - len(question)]
+    filler = (FILLER * (length // len(FILLER) + 1))[: length - len(question)]
     return filler + question if at_end else question + filler
 
 
@@ -44,9 +46,15 @@ def sample_searcher(tmp_path_factory, embedder):
 
 
 def test_ordinary_questions_are_searched_whole():
-    rows = [json.loads(line) for path in PARAPHRASES for line in path.read_text(encoding="utf-8").splitlines()
-            if line.strip()]
-    for text in [row["query"] for row in rows] + ["你好，我想问一下，我昨天提现了五百块钱到银行卡，为什么到现在还没有到账？"]:
+    rows = [
+        json.loads(line)
+        for path in PARAPHRASES
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+    for text in [row["query"] for row in rows] + [
+        "你好，我想问一下，我昨天提现了五百块钱到银行卡，为什么到现在还没有到账？"
+    ]:
         assert search_text(normalize(text)) == normalize(text)
 
 
@@ -73,11 +81,12 @@ def test_the_longest_message_still_finds_its_question(sample_searcher, at_end):
 @pytest.mark.parametrize("kind", ["random CJK", "one character", "digits", "latin"])
 def test_the_longest_noise_falls_back(sample_searcher, kind):
     rng = random.Random(kind)
-    message = {"random CJK": lambda: "".join(chr(rng.randint(0x4E00, 0x9FA5)) for _ in range(MAX_MESSAGE_CHARS)),
-               "one character": lambda: "测" * MAX_MESSAGE_CHARS,
-               "digits": lambda: "".join(rng.choice("0123456789") for _ in range(MAX_MESSAGE_CHARS)),
-               "latin": lambda: "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(MAX_MESSAGE_CHARS)),
-               }[kind]()
+    message = {
+        "random CJK": lambda: "".join(chr(rng.randint(0x4E00, 0x9FA5)) for _ in range(MAX_MESSAGE_CHARS)),
+        "one character": lambda: "测" * MAX_MESSAGE_CHARS,
+        "digits": lambda: "".join(rng.choice("0123456789") for _ in range(MAX_MESSAGE_CHARS)),
+        "latin": lambda: "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(MAX_MESSAGE_CHARS)),
+    }[kind]()
     _, decision = ask(sample_searcher, message)
     assert decision.action == FALLBACK
 

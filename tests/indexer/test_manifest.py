@@ -50,9 +50,15 @@ def test_a_normaliser_bump_is_rebuilt_not_up_to_date(tiny_kb, embedder):
     assert build_and_publish(tiny_kb, embedder=embedder).skipped
 
 
-@pytest.mark.parametrize("older", [{"embedder": {"model": "other-model"}}, {"embedder": {"dim": 768}},
-                                   {"embedder": {"backend": "sentence-transformers"}},
-                                   {"normaliser_version": "0-older"}])
+@pytest.mark.parametrize(
+    "older",
+    [
+        {"embedder": {"model": "other-model"}},
+        {"embedder": {"dim": 768}},
+        {"embedder": {"backend": "sentence-transformers"}},
+        {"normaliser_version": "0-older"},
+    ],
+)
 def test_build_keeps_exactly_what_the_searcher_loads(tiny_kb, embedder, older):
     build_and_publish(tiny_kb, embedder=embedder)
     rewrite_as_older(tiny_kb, **older)
@@ -71,4 +77,5 @@ def test_the_manifest_is_typed_and_reads_as_the_stored_json(tiny_kb, embedder):
     assert dict(manifest) == json.loads((store_for(tiny_kb).current() / MANIFEST).read_text(encoding="utf-8"))
     assert manifest.is_up_to_date(manifest.content_hash, tiny_kb, embedder)
     assert not dataclasses.replace(manifest, content_hash="0" * 64).is_up_to_date(
-        manifest.content_hash, tiny_kb, embedder)
+        manifest.content_hash, tiny_kb, embedder
+    )

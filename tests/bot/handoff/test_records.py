@@ -20,8 +20,13 @@ def records(request, tmp_path):
 
 def test_unanswered_and_feedback_round_trip(records):
     conversation = f"c-{uuid.uuid4()}"
-    records.log_unanswered(conversation, "rest", "这是什么", 0.03,
-                           [{"id": "a", "question": "问题", "fused": 0.1, "dense": 0.7, "bm25": 0.0}])
+    records.log_unanswered(
+        conversation,
+        "rest",
+        "这是什么",
+        0.03,
+        [{"id": "a", "question": "问题", "fused": 0.1, "dense": 0.7, "bm25": 0.0}],
+    )
     records.log_feedback(conversation, "socketio", "a", False, "提现手续费")
 
     [row] = [r for r in records.recent_unanswered(500) if r["conversation_id"] == conversation]

@@ -33,24 +33,43 @@ def endpoints_for(tmp_path: Path, **bot: str) -> dict:
 
 def test_urls_become_rasa_store_sections(tmp_path: Path):
     assert endpoints_for(tmp_path, tracker_store="postgresql://bot:s%40cret@db.internal:6543/faq")["tracker_store"] == {
-        "type": "SQL", "dialect": "postgresql", "url": "db.internal", "port": 6543, "username": "bot",
-        "password": "s@cret", "db": "faq"}
+        "type": "SQL",
+        "dialect": "postgresql",
+        "url": "db.internal",
+        "port": 6543,
+        "username": "bot",
+        "password": "s@cret",
+        "db": "faq",
+    }
     ends = endpoints_for(tmp_path, tracker_store="rediss://:pw@cache:6380/2", lock_store=REDIS)
-    assert ends["tracker_store"] == {"type": "redis", "url": "cache", "port": 6380, "db": 2, "password": "pw",
-                                     "use_ssl": True, "key_prefix": "faqbot"}
+    assert ends["tracker_store"] == {
+        "type": "redis",
+        "url": "cache",
+        "port": 6380,
+        "db": 2,
+        "password": "pw",
+        "use_ssl": True,
+        "key_prefix": "faqbot",
+    }
     assert ends["lock_store"]["type"] == "redis" and ends["lock_store"]["port"] == 6379
     assert "lock_store" not in endpoints_for(tmp_path)  # default: in process
     assert endpoints_for(tmp_path)["tracker_store"]["dialect"] == "sqlite"
     assert "tracker_store" not in endpoints_for(tmp_path, tracker_store="memory")
 
 
-@pytest.mark.parametrize("bot, message", [
-    ({"tracker_store": "mysql://x@y/z"}, "bot.tracker_store must be 'sqlite', 'memory', 'postgresql://…' or 'redis://…'"),
-    ({"tracker_store": "postgresql://x@y"}, "bot.tracker_store: name the database in the URL"),
-    ({"tracker_store": "redis://h/zero"}, "bot.tracker_store: the Redis database must be a number"),
-    ({"lock_store": "postgresql://x@y/z"}, "bot.lock_store must be '' or 'redis://…'"),
-    ({"lock_store": "redis://h:port/0"}, "bot.lock_store: Port could not be cast"),
-])
+@pytest.mark.parametrize(
+    "bot, message",
+    [
+        (
+            {"tracker_store": "mysql://x@y/z"},
+            "bot.tracker_store must be 'sqlite', 'memory', 'postgresql://…' or 'redis://…'",
+        ),
+        ({"tracker_store": "postgresql://x@y"}, "bot.tracker_store: name the database in the URL"),
+        ({"tracker_store": "redis://h/zero"}, "bot.tracker_store: the Redis database must be a number"),
+        ({"lock_store": "postgresql://x@y/z"}, "bot.lock_store must be '' or 'redis://…'"),
+        ({"lock_store": "redis://h:port/0"}, "bot.lock_store: Port could not be cast"),
+    ],
+)
 def test_a_bad_store_url_stops_the_start_with_a_clear_reason(tmp_path: Path, bot: dict, message: str):
     with pytest.raises(StartupFailed, match=re.escape(message)):
         endpoints_for(tmp_path, **bot)
@@ -64,8 +83,11 @@ def test_rasa_builds_working_redis_stores_from_them(tmp_path: Path):
     from rasa.shared.core.trackers import DialogueStateTracker
     from rasa.utils.endpoints import read_endpoint_config
 
-    path = write_endpoints(load_settings(env={}).replace(
-        data_dir=tmp_path, bot=replace(load_settings(env={}).bot, tracker_store=REDIS, lock_store=REDIS)))
+    path = write_endpoints(
+        load_settings(env={}).replace(
+            data_dir=tmp_path, bot=replace(load_settings(env={}).bot, tracker_store=REDIS, lock_store=REDIS)
+        )
+    )
     sender = f"stores-{uuid.uuid4().hex}"
 
     async def scenario() -> list[str]:
@@ -106,7 +128,9 @@ def test_a_bot_on_postgresql_and_redis_answers_and_keeps_the_conversation_there(
     engine = sa.create_engine(POSTGRES)
     try:
         with engine.connect() as db:
-            rows = db.execute(sa.text("SELECT type_name FROM events WHERE sender_id = :s"), {"s": sender}).scalars().all()
+            rows = (
+                db.execute(sa.text("SELECT type_name FROM events WHERE sender_id = :s"), {"s": sender}).scalars().all()
+            )
     finally:
         engine.dispose()
     assert "user" in rows and "bot" in rows

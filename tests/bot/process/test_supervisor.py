@@ -46,8 +46,9 @@ def test_a_killed_server_is_restarted_after_its_backoff_and_the_other_keeps_runn
     processes = {name: children(command) for name, command in commands.items()}
     lines: list[str] = []
     clock = Clock()
-    supervisor = Supervisor(processes, lambda name: children(commands[name]), {}, RestartPolicy(backoff=1.0),
-                            say=lines.append, clock=clock)
+    supervisor = Supervisor(
+        processes, lambda name: children(commands[name]), {}, RestartPolicy(backoff=1.0), say=lines.append, clock=clock
+    )
     rasa, actions = processes["rasa"], processes["actions"]
     actions.kill()
     actions.wait()
@@ -69,8 +70,14 @@ def test_a_server_that_keeps_dying_stops_everything_with_the_reason(children):
     commands = {"actions": CRASHER}
     processes = {"actions": children(CRASHER)}
     clock = Clock()
-    supervisor = Supervisor(processes, lambda name: children(commands[name]), {},
-                            RestartPolicy(limit=2, window=300, backoff=1.0), say=lambda _: None, clock=clock)
+    supervisor = Supervisor(
+        processes,
+        lambda name: children(commands[name]),
+        {},
+        RestartPolicy(limit=2, window=300, backoff=1.0),
+        say=lambda _: None,
+        clock=clock,
+    )
     with pytest.raises(GaveUp, match="exited with code 3; it was restarted 2 times within 300 s"):
         for _ in range(20):
             wait_until(lambda: processes["actions"].poll() is not None, 30, "the crasher to exit")
@@ -83,8 +90,14 @@ def test_restarts_long_ago_do_not_count_towards_the_limit(children):
     commands = {"actions": CRASHER}
     processes = {"actions": children(CRASHER)}
     clock = Clock()
-    supervisor = Supervisor(processes, lambda name: children(commands[name]), {},
-                            RestartPolicy(limit=2, window=60, backoff=1.0), say=lambda _: None, clock=clock)
+    supervisor = Supervisor(
+        processes,
+        lambda name: children(commands[name]),
+        {},
+        RestartPolicy(limit=2, window=60, backoff=1.0),
+        say=lambda _: None,
+        clock=clock,
+    )
     for _ in range(6):  # one crash every 100 s: never twice within the window
         wait_until(lambda: processes["actions"].poll() is not None, 30, "the crasher to exit")
         supervisor.check()
@@ -98,9 +111,15 @@ def test_a_hung_server_is_killed_and_restarted(children):
     hung = processes["actions"]
     lines: list[str] = []
     clock = Clock()
-    supervisor = Supervisor(processes, lambda name: children(commands[name]), {"actions": "http://unused/health"},
-                            RestartPolicy(hang_seconds=30), say=lines.append, clock=clock,
-                            probe=lambda url: False)  # the health check never answers
+    supervisor = Supervisor(
+        processes,
+        lambda name: children(commands[name]),
+        {"actions": "http://unused/health"},
+        RestartPolicy(hang_seconds=30),
+        say=lines.append,
+        clock=clock,
+        probe=lambda url: False,
+    )  # the health check never answers
     for _ in range(8):
         clock.now += 5
         supervisor.check()
@@ -118,9 +137,15 @@ def test_a_restarted_server_gets_its_startup_time_before_it_counts_as_hung(child
     lines: list[str] = []
     clock = Clock()
     healthy = {"now": True}
-    supervisor = Supervisor(processes, lambda name: children(commands[name]), {"rasa": "http://unused/"},
-                            RestartPolicy(hang_seconds=30, startup_seconds=120), say=lines.append, clock=clock,
-                            probe=lambda url: healthy["now"])
+    supervisor = Supervisor(
+        processes,
+        lambda name: children(commands[name]),
+        {"rasa": "http://unused/"},
+        RestartPolicy(hang_seconds=30, startup_seconds=120),
+        say=lines.append,
+        clock=clock,
+        probe=lambda url: healthy["now"],
+    )
     processes["rasa"].kill()
     processes["rasa"].wait()
     supervisor.check()
@@ -141,8 +166,11 @@ def test_a_restarted_server_gets_its_startup_time_before_it_counts_as_hung(child
         clock.now += 5
         supervisor.check()
     assert restarted.poll() is not None
-    assert any("the rasa server did not answer its health check for 30 s and was killed; restarting it in 2 s "
-               "(restart 2 of" in line for line in lines)
+    assert any(
+        "the rasa server did not answer its health check for 30 s and was killed; restarting it in 2 s "
+        "(restart 2 of" in line
+        for line in lines
+    )
 
 
 def test_a_restarted_server_that_never_answers_is_killed_after_its_startup_time(children):
@@ -150,9 +178,15 @@ def test_a_restarted_server_that_never_answers_is_killed_after_its_startup_time(
     processes = {"rasa": children(SLEEPER)}
     lines: list[str] = []
     clock = Clock()
-    supervisor = Supervisor(processes, lambda name: children(commands[name]), {"rasa": "http://unused/"},
-                            RestartPolicy(startup_seconds=60), say=lines.append, clock=clock,
-                            probe=lambda url: False)
+    supervisor = Supervisor(
+        processes,
+        lambda name: children(commands[name]),
+        {"rasa": "http://unused/"},
+        RestartPolicy(startup_seconds=60),
+        say=lines.append,
+        clock=clock,
+        probe=lambda url: False,
+    )
     processes["rasa"].kill()
     processes["rasa"].wait()
     supervisor.check()
@@ -163,8 +197,11 @@ def test_a_restarted_server_that_never_answers_is_killed_after_its_startup_time(
         clock.now += 5
         supervisor.check()
     assert restarted.poll() is not None
-    assert any("the rasa server did not answer its health check within 60 s of starting and was killed; "
-               "restarting it in 2 s" in line for line in lines)
+    assert any(
+        "the rasa server did not answer its health check within 60 s of starting and was killed; "
+        "restarting it in 2 s" in line
+        for line in lines
+    )
 
 
 def test_the_policy_comes_from_the_bot_settings_and_refuses_nonsense():
@@ -185,8 +222,9 @@ def test_the_policy_comes_from_the_bot_settings_and_refuses_nonsense():
 
 def test_with_limit_zero_the_first_death_gives_up(children):
     processes = {"actions": children(CRASHER)}
-    supervisor = Supervisor(processes, lambda name: children(CRASHER), {}, RestartPolicy(limit=0),
-                            say=lambda _: None, clock=Clock())
+    supervisor = Supervisor(
+        processes, lambda name: children(CRASHER), {}, RestartPolicy(limit=0), say=lambda _: None, clock=Clock()
+    )
     processes["actions"].wait()
     with pytest.raises(GaveUp, match="the actions server exited with code 3; it was restarted 0 times"):
         supervisor.check()

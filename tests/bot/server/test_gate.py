@@ -32,8 +32,12 @@ def send(gate: HandoffGate, sender: str, text: str) -> tuple[bool, list[str]]:
 
 
 def request(conversation: str) -> HandoffRequest:
-    return HandoffRequest(conversation_id=conversation, channel="rest", reason="user_request",
-                          transcript=[{"role": "user", "text": "提现没到账", "time": 1.0}])
+    return HandoffRequest(
+        conversation_id=conversation,
+        channel="rest",
+        reason="user_request",
+        transcript=[{"role": "user", "text": "提现没到账", "time": 1.0}],
+    )
 
 
 def on_duty(desk: HandoffDesk) -> None:
@@ -122,9 +126,17 @@ def test_outside_opening_hours_the_user_is_told_when_someone_will_reply(tmp_path
     assert outcome.kind == "message" and "非服务时间" in outcome.text and "03:00" in outcome.text
 
 
-@pytest.mark.parametrize("text, contact", [
-    ("13800138000", "13800138000"), ("我的电话：138-0013-8000", "138-0013-8000"),
-    ("邮箱 me@example.com 谢谢", "me@example.com"), ("+86 13800138000", None), ("明天再说", None), ("123", None)])
+@pytest.mark.parametrize(
+    "text, contact",
+    [
+        ("13800138000", "13800138000"),
+        ("我的电话：138-0013-8000", "138-0013-8000"),
+        ("邮箱 me@example.com 谢谢", "me@example.com"),
+        ("+86 13800138000", None),
+        ("明天再说", None),
+        ("123", None),
+    ],
+)
 def test_contacts_are_recognised(text, contact):
     found = contact_of(text)
     if text == "+86 13800138000":

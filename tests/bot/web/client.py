@@ -32,8 +32,13 @@ class Answer:
         return data.get("error", "") if isinstance(data, dict) else ""
 
 
-def call(base: str, method: str, path: str, headers: dict[str, str] | None = None,
-         body: bytes | str | dict[str, Any] | None = None) -> Answer:
+def call(
+    base: str,
+    method: str,
+    path: str,
+    headers: dict[str, str] | None = None,
+    body: bytes | str | dict[str, Any] | None = None,
+) -> Answer:
     parts = urlsplit(base)
     headers = dict(headers or {})
     if isinstance(body, dict):

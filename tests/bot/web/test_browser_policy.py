@@ -139,8 +139,14 @@ def watched_context(browser):
 def watch(page) -> dict[str, list[str]]:
     seen: dict[str, list[str]] = {"errors": [], "csp_console": []}
     page.on("pageerror", lambda exc: seen["errors"].append(str(exc)))
-    page.on("console", lambda msg: seen["csp_console"].append(msg.text)
-            if "Content Security Policy" in msg.text or "Refused to" in msg.text else None)
+    page.on(
+        "console",
+        lambda msg: (
+            seen["csp_console"].append(msg.text)
+            if "Content Security Policy" in msg.text or "Refused to" in msg.text
+            else None
+        ),
+    )
     return seen
 
 
@@ -178,7 +184,8 @@ def test_the_console_signs_in_claims_and_replies_under_its_csp(url, console, sto
     console.get_by_test_id("send").click()
     conversation = console.get_by_test_id("conversation")
     expect(conversation.locator('[data-testid="msg"][data-kind="agent_message"]').last).to_contain_text(
-        "您好，我是小李。", timeout=15000)
+        "您好，我是小李。", timeout=15000
+    )
     console.get_by_test_id("note-input").fill("内部备注：已核实")
     console.get_by_test_id("note-add").click()
     expect(conversation.locator('[data-testid="msg"][data-kind="note"]').last).to_contain_text("已核实", timeout=15000)
@@ -223,8 +230,9 @@ def test_a_page_on_another_port_can_neither_read_nor_write_the_console(url, cons
 
     console.get_by_test_id("message-input").fill("攻击之后的正常回复")
     console.get_by_test_id("send").click()
-    expect(console.get_by_test_id("conversation").locator('[data-testid="msg"][data-kind="agent_message"]').last
-           ).to_contain_text("攻击之后的正常回复", timeout=15000)
+    expect(
+        console.get_by_test_id("conversation").locator('[data-testid="msg"][data-kind="agent_message"]').last
+    ).to_contain_text("攻击之后的正常回复", timeout=15000)
     assert console.evaluate("window.__csp") == [] and console.seen["errors"] == []
 
 
@@ -239,13 +247,15 @@ def test_the_demo_widget_works_under_its_csp(url, browser):
         page.get_by_test_id("widget-bubble").click()
         expect(page.get_by_test_id("widget-panel")).to_be_visible()
         # The widget's own styles (a <style> in its shadow root) apply.
-        position = page.evaluate("getComputedStyle(document.getElementById('faqbot-widget').shadowRoot"
-                                 ".querySelector('.panel')).position")
+        position = page.evaluate(
+            "getComputedStyle(document.getElementById('faqbot-widget').shadowRoot.querySelector('.panel')).position"
+        )
         assert position == "fixed"
         page.get_by_test_id("widget-input").fill("提现手续费是多少")
         page.get_by_test_id("widget-input").press("Enter")
         expect(page.locator('[data-testid="widget-msg"][data-from="bot"]').last).to_contain_text(
-            "手续费", timeout=30000)
+            "手续费", timeout=30000
+        )
         assert page.evaluate("window.__csp") == []
         assert seen == {"errors": [], "csp_console": []}
     finally:
@@ -256,7 +266,12 @@ def test_forwarded_headers_from_an_untrusted_peer_are_ignored(url):
     login = {"name": AGENT, "password": PASSWORD}
     answer = call(url, "POST", "/console/api/login", {"X-Forwarded-Proto": "https"}, login)
     assert answer.status == 200 and not [c for c in answer.all("Set-Cookie") if "Secure" in c]
-    spoofed = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "bot.example.com", "X-Faqbot-Console": "1",
-               "Origin": "https://bot.example.com", "Cookie": f"faqbot_console={answer.json['token']}"}
+    spoofed = {
+        "X-Forwarded-Proto": "https",
+        "X-Forwarded-Host": "bot.example.com",
+        "X-Faqbot-Console": "1",
+        "Origin": "https://bot.example.com",
+        "Cookie": f"faqbot_console={answer.json['token']}",
+    }
     refused = call(url, "POST", "/console/api/handoffs/x/notes", spoofed, {"text": "hi"})
     assert refused.status == 403 and "cross-origin" in refused.error

@@ -52,6 +52,7 @@ def cookie(token: str) -> dict[str, str]:
 
 # -- the console API and other origins (F2) ----------------------------------------------------
 
+
 def test_a_foreign_origin_gets_no_credentialed_cors_and_no_data(url, token):
     for origin in FOREIGN:
         answer = call(url, "GET", "/console/api/queue", {"Origin": origin, **cookie(token)})
@@ -59,9 +60,16 @@ def test_a_foreign_origin_gets_no_credentialed_cors_and_no_data(url, token):
         assert answer.header("Access-Control-Allow-Origin") is None, origin
         assert answer.header("Access-Control-Allow-Credentials") is None, origin
         assert b"handoffs" not in answer.body
-        preflight = call(url, "OPTIONS", "/console/api/handoffs/x/notes",
-                         {"Origin": origin, "Access-Control-Request-Method": "POST",
-                          "Access-Control-Request-Headers": "content-type, x-faqbot-console"})
+        preflight = call(
+            url,
+            "OPTIONS",
+            "/console/api/handoffs/x/notes",
+            {
+                "Origin": origin,
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "content-type, x-faqbot-console",
+            },
+        )
         assert preflight.status == 403, origin
         assert preflight.header("Access-Control-Allow-Origin") is None, origin
     own = call(url, "GET", "/console/api/queue", {"Origin": url, **cookie(token)})
@@ -70,9 +78,16 @@ def test_a_foreign_origin_gets_no_credentialed_cors_and_no_data(url, token):
 
 
 def test_an_allow_listed_origin_gets_credentialed_cors(url, token):
-    preflight = call(url, "OPTIONS", "/console/api/handoffs/x/notes",
-                     {"Origin": ADMIN, "Access-Control-Request-Method": "POST",
-                      "Access-Control-Request-Headers": "content-type, x-faqbot-console"})
+    preflight = call(
+        url,
+        "OPTIONS",
+        "/console/api/handoffs/x/notes",
+        {
+            "Origin": ADMIN,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type, x-faqbot-console",
+        },
+    )
     assert preflight.status == 204
     assert preflight.header("Access-Control-Allow-Origin") == ADMIN
     assert preflight.header("Access-Control-Allow-Credentials") == "true"
@@ -89,20 +104,38 @@ def test_state_changing_console_requests_need_the_console_header(url, token):
     assert missing.status == 403 and "X-Faqbot-Console: 1" in missing.error
     passed = call(url, "POST", note, {"X-Faqbot-Console": "1", "Origin": url, **cookie(token)}, {"text": "hi"})
     assert passed.status == 409 and "no hand-off" in passed.error
-    for headers in ({"Origin": "http://127.0.0.1:5199"}, {"Origin": "null"},
-                    {"Referer": "http://127.0.0.1:5199/attack.html"}, {"Referer": "https://www.example.com/"}):
+    for headers in (
+        {"Origin": "http://127.0.0.1:5199"},
+        {"Origin": "null"},
+        {"Referer": "http://127.0.0.1:5199/attack.html"},
+        {"Referer": "https://www.example.com/"},
+    ):
         refused = call(url, "POST", note, {"X-Faqbot-Console": "1", **headers, **cookie(token)}, {"text": "hi"})
         assert refused.status == 403 and "cross-origin request refused" in refused.error, headers
-    same_referer = call(url, "POST", note, {"X-Faqbot-Console": "1", "Referer": f"{url}/console/", **cookie(token)},
-                        {"text": "hi"})
+    same_referer = call(
+        url, "POST", note, {"X-Faqbot-Console": "1", "Referer": f"{url}/console/", **cookie(token)}, {"text": "hi"}
+    )
     assert same_referer.status == 409
     # Sign-in from a browser needs the header too (no signing a victim into another account)...
     browser_login = call(url, "POST", "/console/api/login", {"Origin": url}, {"name": AGENT, "password": PASSWORD})
     assert browser_login.status == 403 and "X-Faqbot-Console" in browser_login.error
-    assert call(url, "POST", "/console/api/login", {"Origin": "http://127.0.0.1:5199", "X-Faqbot-Console": "1"},
-                {"name": AGENT, "password": PASSWORD}).status == 403
-    ok = call(url, "POST", "/console/api/login", {"Origin": url, "X-Faqbot-Console": "1"},
-              {"name": AGENT, "password": PASSWORD})
+    assert (
+        call(
+            url,
+            "POST",
+            "/console/api/login",
+            {"Origin": "http://127.0.0.1:5199", "X-Faqbot-Console": "1"},
+            {"name": AGENT, "password": PASSWORD},
+        ).status
+        == 403
+    )
+    ok = call(
+        url,
+        "POST",
+        "/console/api/login",
+        {"Origin": url, "X-Faqbot-Console": "1"},
+        {"name": AGENT, "password": PASSWORD},
+    )
     assert ok.status == 200 and ok.json["token"]
     # ...and signing out is a change as well: refused without it, and the session stays valid.
     assert call(url, "POST", "/console/api/logout", cookie(ok.json["token"]), {}).status == 403
@@ -111,10 +144,18 @@ def test_state_changing_console_requests_need_the_console_header(url, token):
 
 def test_bodies_that_are_not_json_are_refused_with_415(url, token):
     headers = {"X-Faqbot-Console": "1", "Origin": url, **cookie(token)}
-    for path in ("/console/api/handoffs/x/messages", "/console/api/handoffs/x/notes",
-                 "/console/api/tickets/x/answer", "/console/api/login"):
-        for content_type in ("text/plain", "text/plain;charset=UTF-8", "application/x-www-form-urlencoded",
-                             "multipart/form-data; boundary=x"):
+    for path in (
+        "/console/api/handoffs/x/messages",
+        "/console/api/handoffs/x/notes",
+        "/console/api/tickets/x/answer",
+        "/console/api/login",
+    ):
+        for content_type in (
+            "text/plain",
+            "text/plain;charset=UTF-8",
+            "application/x-www-form-urlencoded",
+            "multipart/form-data; boundary=x",
+        ):
             answer = call(url, "POST", path, {**headers, "Content-Type": content_type}, '{"text": "CSRF-REPLY"}')
             assert answer.status == 415 and "must be JSON" in answer.error, (path, content_type)
     bearer = {"Authorization": f"Bearer {token}", "Content-Type": "text/plain"}
@@ -135,19 +176,31 @@ def test_api_clients_with_a_bearer_token_keep_working(url):
 
 # -- the widget's public routes ------------------------------------------------------------------
 
+
 def test_widget_routes_allow_any_site_but_never_credentials(url):
     site = {"Origin": "https://shop.example.com"}
-    answers = [call(url, "GET", path, site) for path in (
-        "/handoff/status?sender=cors-user", "/handoff/messages?sender=cors-user", "/widget/widget.js",
-        "/widget/socket.io.min.js", "/socket.io/?EIO=4&transport=polling")]
+    answers = [
+        call(url, "GET", path, site)
+        for path in (
+            "/handoff/status?sender=cors-user",
+            "/handoff/messages?sender=cors-user",
+            "/widget/widget.js",
+            "/widget/socket.io.min.js",
+            "/socket.io/?EIO=4&transport=polling",
+        )
+    ]
     answers.append(call(url, "POST", "/webhooks/rest/webhook", site, {"sender": "cors-user", "message": "你好"}))
     for answer in answers:
         assert answer.status == 200, answer.body[:200]
         assert answer.header("Access-Control-Allow-Origin") == "*"
         assert answer.header("Access-Control-Allow-Credentials") is None
         assert not answer.all("Set-Cookie")
-    preflight = call(url, "OPTIONS", "/webhooks/rest/webhook",
-                     {**site, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"})
+    preflight = call(
+        url,
+        "OPTIONS",
+        "/webhooks/rest/webhook",
+        {**site, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"},
+    )
     assert preflight.status == 204 and preflight.header("Access-Control-Allow-Origin") == "*"
     assert preflight.header("Access-Control-Allow-Credentials") is None
     assert preflight.header("Access-Control-Allow-Headers") == "Content-Type"
@@ -157,14 +210,40 @@ def test_widget_routes_allow_any_site_but_never_credentials(url):
 
 # -- static files (F11) --------------------------------------------------------------------------
 
-SERVED = {"/console/": "no-cache", "/console": "no-cache", "/console/static/app.js": "no-cache",
-          "/console/static/style.css": "no-cache", "/demo/": "no-cache", "/demo": "no-cache",
-          "/widget/widget.js": "public, max-age=300", "/widget/socket.io.min.js": "public, max-age=86400"}
-ESCAPES = ["..%2f..%2fbot%2fconsole%2fapp.py", "%2e%2e/%2e%2e/bot/console/app.py", "%2e%2e%2f%2e%2e%2fREADME.md",
-           "..%252f..%252fREADME.md", "..\\..\\README.md", "%5c..%5c..%5cREADME.md", "/etc/passwd", "//etc/passwd",
-           "..%2f..%2f..%2f..%2f..%2f..%2fetc%2fpasswd", "....//....//etc/passwd", "app.js%00.png", "%00", "%2e",
-           "%2e%2e", ".", "./app.js", "%ff%fe", "static/", ".git/config", "node_modules/socket.io-client/package.json",
-           "package.json", "demo/index.html/"]
+SERVED = {
+    "/console/": "no-cache",
+    "/console": "no-cache",
+    "/console/static/app.js": "no-cache",
+    "/console/static/style.css": "no-cache",
+    "/demo/": "no-cache",
+    "/demo": "no-cache",
+    "/widget/widget.js": "public, max-age=300",
+    "/widget/socket.io.min.js": "public, max-age=86400",
+}
+ESCAPES = [
+    "..%2f..%2fbot%2fconsole%2fapp.py",
+    "%2e%2e/%2e%2e/bot/console/app.py",
+    "%2e%2e%2f%2e%2e%2fREADME.md",
+    "..%252f..%252fREADME.md",
+    "..\\..\\README.md",
+    "%5c..%5c..%5cREADME.md",
+    "/etc/passwd",
+    "//etc/passwd",
+    "..%2f..%2f..%2f..%2f..%2f..%2fetc%2fpasswd",
+    "....//....//etc/passwd",
+    "app.js%00.png",
+    "%00",
+    "%2e",
+    "%2e%2e",
+    ".",
+    "./app.js",
+    "%ff%fe",
+    "static/",
+    ".git/config",
+    "node_modules/socket.io-client/package.json",
+    "package.json",
+    "demo/index.html/",
+]
 
 
 def test_static_routes_serve_only_their_files(url):
@@ -210,12 +289,26 @@ def test_static_files_have_head_validators_gzip_and_cache_headers(url):
 
 # -- headers on every answer (and no version banner: 4k) -------------------------------------------
 
-EVERY = [("GET", "/console/"), ("GET", "/console/static/app.js"), ("GET", "/console/static/style.css"),
-         ("GET", "/demo/"), ("GET", "/widget/widget.js"), ("GET", "/widget/socket.io.min.js"),
-         ("GET", "/console/api/me"), ("GET", "/console/api/queue"), ("GET", "/handoff/status?sender=h"),
-         ("GET", "/handoff/messages?sender=h"), ("GET", "/webhooks/rest/"), ("GET", "/"), ("GET", "/no-such-page"),
-         ("GET", "/console/static/"), ("GET", "/console/static/app.js%00.png"), ("HEAD", "/console/"),
-         ("POST", "/console/api/handoffs/x/notes"), ("GET", "/socket.io/?EIO=4&transport=polling")]
+EVERY = [
+    ("GET", "/console/"),
+    ("GET", "/console/static/app.js"),
+    ("GET", "/console/static/style.css"),
+    ("GET", "/demo/"),
+    ("GET", "/widget/widget.js"),
+    ("GET", "/widget/socket.io.min.js"),
+    ("GET", "/console/api/me"),
+    ("GET", "/console/api/queue"),
+    ("GET", "/handoff/status?sender=h"),
+    ("GET", "/handoff/messages?sender=h"),
+    ("GET", "/webhooks/rest/"),
+    ("GET", "/"),
+    ("GET", "/no-such-page"),
+    ("GET", "/console/static/"),
+    ("GET", "/console/static/app.js%00.png"),
+    ("HEAD", "/console/"),
+    ("POST", "/console/api/handoffs/x/notes"),
+    ("GET", "/socket.io/?EIO=4&transport=polling"),
+]
 
 
 def csp(answer) -> dict[str, list[str]]:
@@ -266,6 +359,7 @@ def test_the_root_route_names_no_version(url):
 
 # -- https behind a trusted proxy (4b) -----------------------------------------------------------
 
+
 def test_the_session_cookie_is_secure_when_the_browser_used_https(url):
     login = {"name": AGENT, "password": PASSWORD}
     plain = call(url, "POST", "/console/api/login", {}, login)
@@ -277,9 +371,22 @@ def test_the_session_cookie_is_secure_when_the_browser_used_https(url):
     assert all("; Secure" in c for c in proxied.all("Set-Cookie"))  # every cookie set over https
     token = proxied.json["token"]
     # Behind the proxy the console's own origin is the one the browser saw.
-    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "bot.example.com", "X-Faqbot-Console": "1",
-                 **cookie(token)}
-    assert call(url, "POST", "/console/api/handoffs/x/notes", {**forwarded, "Origin": "https://bot.example.com"},
-                {"text": "hi"}).status == 409
-    assert call(url, "POST", "/console/api/handoffs/x/notes", {**forwarded, "Origin": url},
-                {"text": "hi"}).status == 403
+    forwarded = {
+        "X-Forwarded-Proto": "https",
+        "X-Forwarded-Host": "bot.example.com",
+        "X-Faqbot-Console": "1",
+        **cookie(token),
+    }
+    assert (
+        call(
+            url,
+            "POST",
+            "/console/api/handoffs/x/notes",
+            {**forwarded, "Origin": "https://bot.example.com"},
+            {"text": "hi"},
+        ).status
+        == 409
+    )
+    assert (
+        call(url, "POST", "/console/api/handoffs/x/notes", {**forwarded, "Origin": url}, {"text": "hi"}).status == 403
+    )

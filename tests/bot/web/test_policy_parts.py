@@ -19,15 +19,24 @@ def test_origins_are_compared_in_one_normal_form():
     assert normalise("https://example.com:443/") == "https://example.com"
     assert normalise("http://127.0.0.1:5005/console/?x=1") == "http://127.0.0.1:5005"
     assert normalise("http://[::1]:5005") == "http://[::1]:5005"
-    for opaque in ("null", "", "file:///etc/passwd", "javascript:alert(1)", "http://", "http://a:b@example.com",
-                   "http://example.com:99999"):
+    for opaque in (
+        "null",
+        "",
+        "file:///etc/passwd",
+        "javascript:alert(1)",
+        "http://",
+        "http://a:b@example.com",
+        "http://example.com:99999",
+    ):
         assert normalise(opaque) is None, opaque
 
 
 def test_origin_lists_from_the_config():
     assert parse_origins("", "k") == frozenset()
     assert parse_origins(" https://a.example.com, http://b.example.com:8080 ", "k") == {
-        "https://a.example.com", "http://b.example.com:8080"}
+        "https://a.example.com",
+        "http://b.example.com:8080",
+    }
     assert parse_origins("*", "widget.allowed_origins", wildcard=True) is None
     with pytest.raises(ValueError, match="console.allowed_origins: '\\*' is not allowed"):
         parse_origins("*", "console.allowed_origins")
@@ -40,8 +49,11 @@ def test_origin_lists_from_the_config():
 
 
 def test_a_bad_origin_setting_stops_faqbot_run_before_anything_starts(settings):
-    env = {"FAQBOT_KB_DIR": str(settings.kb_dir), "FAQBOT_DATA_DIR": str(settings.data_dir),
-           "FAQBOT_WIDGET_ALLOWED_ORIGINS": "www.example.com"}
+    env = {
+        "FAQBOT_KB_DIR": str(settings.kb_dir),
+        "FAQBOT_DATA_DIR": str(settings.data_dir),
+        "FAQBOT_WIDGET_ALLOWED_ORIGINS": "www.example.com",
+    }
     bad = load_settings(env=env)
     with pytest.raises(ValueError, match="widget.allowed_origins: 'www.example.com' is not an origin"):
         check_settings(bad)
@@ -65,9 +77,22 @@ def test_static_paths_are_checked_part_by_part(tmp_path: Path):
     for malformed in ("a.js%00.png", "%00", "..\\a.js", "sub%5ca.js", "%ff", "a%0a.js", "a%7f"):
         with pytest.raises(InvalidUsage):
             resolve(tmp_path, malformed)
-    for missing in ("", "sub", "sub/", "/etc/passwd", "..", "../outside.txt", "%2e%2e/outside.txt",
-                    "sub/../sub/a.js", "./sub/a.js", ".hidden", "link.txt", "nope.js", "sub//a.js",
-                    "%252e%252e/outside.txt"):
+    for missing in (
+        "",
+        "sub",
+        "sub/",
+        "/etc/passwd",
+        "..",
+        "../outside.txt",
+        "%2e%2e/outside.txt",
+        "sub/../sub/a.js",
+        "./sub/a.js",
+        ".hidden",
+        "link.txt",
+        "nope.js",
+        "sub//a.js",
+        "%252e%252e/outside.txt",
+    ):
         with pytest.raises(NotFound):
             resolve(tmp_path, missing)
 
