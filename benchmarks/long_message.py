@@ -3,7 +3,7 @@ read at most a long message's head and tail (``indexer/longtext.py``).
 
     .venv/bin/python benchmarks/long_message.py [--repeat 3] [--quality 40] [--nlu] [--rest] [--busy]
 
-- cost: ``bot.actions.faq.resolve`` (everything the action server does with a
+- cost: ``bot.dialogue.turn.plan_free_text`` (everything the action server does with a
   question's text: normalise, embed, BM25, FAISS, fusion, decision) on the
   sample KB, for ordinary questions, long complaints made of KB answer
   sentences (250-2,000 characters, 2,000 = connectors/guard.py's limit) and

@@ -275,6 +275,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from bot.handoff.handoffs import HandoffStore
     from bot.handoff.kpis import compute_kpis, format_kpis
     from bot.handoff.records import Records
+    from bot.handoff.tickets import TicketStore
 
     settings = _settings(args)
     if args.what == "kpis":
@@ -288,6 +289,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     records = Records(settings.database_url)
     if args.what == "handoffs":
         rows = [h.to_json() for h in HandoffStore(settings.database_url).recent(args.limit)]
+    elif args.what == "tickets":
+        rows = [t.to_json() for t in TicketStore(settings.database_url).recent(args.limit)]
     else:
         rows = {"unanswered": records.recent_unanswered, "feedback": records.recent_feedback}[args.what](args.limit)
     if args.json:
@@ -297,6 +300,11 @@ def cmd_report(args: argparse.Namespace) -> int:
         if args.what == "unanswered":
             best = ", ".join(f"{c['id']}({c['fused']:.2f})" for c in row["candidates"][:3]) or "-"
             print(f"{row['created_at'][:19]}  [{row['channel']}] {row['question']}   候选: {best}")
+        elif args.what == "tickets":
+            print(
+                f"{row['created_at'][:19]}  [{row['channel']}] {row['ticket']} {row['state']}  "
+                f"{row['conversation_id']}  {row['question'] or '-'}"
+            )
         elif args.what == "feedback":
             print(
                 f"{row['created_at'][:19]}  [{row['channel']}] {'有帮助' if row['helpful'] else '没帮助'}  "
@@ -412,9 +420,11 @@ def build_parser() -> argparse.ArgumentParser:
         command.set_defaults(func=cmd_agent)
     agent.add_parser("list", help="accounts and when they were last signed in").set_defaults(func=cmd_agent)
     rep = sub.add_parser(
-        "report", help="recent unanswered questions, feedback or hand-off requests, or the service KPIs (kpis)"
+        "report",
+        help="recent unanswered questions, feedback, hand-off requests or 留言 (tickets: drafting, open,"
+        " answered, cancelled, escaped), or the service KPIs (kpis)",
     )
-    rep.add_argument("what", choices=["unanswered", "feedback", "handoffs", "kpis"])
+    rep.add_argument("what", choices=["unanswered", "feedback", "handoffs", "tickets", "kpis"])
     rep.add_argument("--limit", type=int, default=50)
     rep.add_argument("--days", type=int, default=14, help="kpis: the last N local days, today included (default 14)")
     rep.add_argument("--json", action="store_true")

@@ -12,20 +12,41 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import runtime
+from bot.dialogue.conversation import Phase
 from bot.dialogue.turn import HandoffReason, Plan, PlanKind, State
 from bot.handoff.handoffs import HandoffRequest
+from bot.handoff.intake import OutcomeKind
+from bot.handoff.wording import MESSAGE_EXIT, QUEUE_EXIT
 
 log = logging.getLogger(__name__)
 
-FEEDBACK_BUTTONS = [
-    {"title": "有帮助", "payload": "/feedback_positive"},
-    {"title": "没帮助", "payload": "/feedback_negative"},
-]
 HUMAN_BUTTON = {"title": "转人工", "payload": "/request_human"}
 
 
-def choose_payload(faq_id: str) -> str:
-    return "/choose_faq" + json.dumps({"faq_id": faq_id})
+def _payload(intent: str, faq_id: str, turn: int | None) -> str:
+    entities: dict[str, Any] = {"faq_id": faq_id}
+    if turn is not None:
+        entities["turn"] = turn
+    return f"/{intent}" + json.dumps(entities, ensure_ascii=False)
+
+
+def choose_payload(faq_id: str, turn: int | None = None) -> str:
+    """A question button; ``turn`` binds it to the turn it was offered in."""
+    return _payload("choose_faq", faq_id, turn)
+
+
+def feedback_buttons(faq_id: str, turn: int) -> list[dict[str, str]]:
+    """有帮助 / 没帮助 under one answer: the payload names the answer and its turn, so
+    a click is recorded against that answer and an old one is seen to be old."""
+    return [
+        {"title": "有帮助", "payload": _payload("feedback_positive", faq_id, turn)},
+        {"title": "没帮助", "payload": _payload("feedback_negative", faq_id, turn)},
+    ]
+
+
+def turn_of(tracker: Tracker) -> int:
+    """The number of the customer's message this turn answers (1 for the first)."""
+    return sum(1 for e in tracker.events if e.get("event") == "user")
 
 
 def state_of(tracker: Tracker) -> State:
@@ -62,17 +83,21 @@ def carry_out(plan: Plan, dispatcher: CollectingDispatcher, tracker: Tracker) ->
         SlotSet("feedback_open", plan.kind == PlanKind.ANSWER),
     ]
     pending: str | None = None
+    phase = Phase.BOT
+    turn = turn_of(tracker)
     match plan.kind:
         case PlanKind.ANSWER:
             assert plan.entry is not None
-            buttons = FEEDBACK_BUTTONS + ([HUMAN_BUTTON] if plan.offer_human else [])
+            buttons = feedback_buttons(plan.entry.id, turn) + ([HUMAN_BUTTON] if plan.offer_human else [])
             dispatcher.utter_message(text=plan.entry.answer.strip(), buttons=buttons)
             events.append(SlotSet("last_faq_id", plan.entry.id))
         case PlanKind.CLARIFY:
-            buttons = [{"title": c.entry.question, "payload": choose_payload(c.entry.id)} for c in plan.choices]
+            buttons = [{"title": c.entry.question, "payload": choose_payload(c.entry.id, turn)} for c in plan.choices]
             dispatcher.utter_message(response="utter_clarify", buttons=buttons)
             if len(plan.choices) == 1:  # "您是想问：X？" — a plain 是的 answers X
                 pending = f"faq:{plan.choices[0].entry.id}"
+            else:
+                phase = Phase.CLARIFYING
         case PlanKind.FALLBACK:
             dispatcher.utter_message(response="utter_fallback", buttons=[HUMAN_BUTTON])
             pending = "human"
@@ -85,7 +110,9 @@ def carry_out(plan: Plan, dispatcher: CollectingDispatcher, tracker: Tracker) ->
             events += hand_off(plan, dispatcher, tracker)
         case _:
             assert_never(plan.kind)
-    events.append(SlotSet("pending_offer", pending))
+    if pending is not None:
+        phase = Phase.OFFERING
+    events += [SlotSet("pending_offer", pending), SlotSet("phase", str(phase))]
     return events
 
 
@@ -99,6 +126,9 @@ def hand_off(plan: Plan, dispatcher: CollectingDispatcher, tracker: Tracker) -> 
         transcript=transcript_of(tracker),
         faq_id=plan.entry.id if plan.entry else None,
     )
+    if plan.entry is not None and plan.reason == HandoffReason.FAQ_POLICY:
+        # What the editors wrote comes first: the customer may need nothing more.
+        dispatcher.utter_message(text=plan.entry.answer.strip())
     if plan.entry is not None and plan.entry.handoff_notice:
         dispatcher.utter_message(text=plan.entry.handoff_notice)
     try:
@@ -107,5 +137,6 @@ def hand_off(plan: Plan, dispatcher: CollectingDispatcher, tracker: Tracker) -> 
         log.exception("could not store hand-off request for %s", tracker.sender_id)
         dispatcher.utter_message(response="utter_handoff_unavailable", email=runtime.settings().bot.support_email)
         return [SlotSet("last_faq_id", None)]
-    dispatcher.utter_message(text=outcome.text)
+    exit_button = {OutcomeKind.MESSAGE: MESSAGE_EXIT}.get(outcome.kind, QUEUE_EXIT)
+    dispatcher.utter_message(text=outcome.text, buttons=[exit_button])
     return [SlotSet("last_faq_id", None), SlotSet("handoff_ticket", outcome.reference)]

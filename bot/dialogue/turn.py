@@ -12,8 +12,8 @@ A question goes through three steps, composed here (``plan_free_text``):
 
 The result is a ``Plan`` whose ``kind`` is a ``PlanKind``; ``bot/actions/replies.py``
 carries it out with an exhaustive ``match`` (mypy proves every kind is handled).
-Pure functions over plain data, no Rasa or Sanic: a conversation state machine
-grows here, as new ``State`` fields and new ``PlanKind`` members.
+Pure functions over plain data, no Rasa or Sanic. Which of these a message
+reaches is the conversation state machine's (``bot/dialogue/conversation.py``).
 """
 
 from __future__ import annotations
@@ -94,20 +94,39 @@ def _hand_off(state: State, reason: HandoffReason, entry: FaqEntry | None = None
 
 
 def _answer(entry: FaqEntry, state: State) -> Plan:
-    if entry.handoff == "always":
+    if entry.handoff == "always":  # the answer is shown first, then the hand-off (bot/actions/replies.py)
         return _hand_off(state, HandoffReason.FAQ_POLICY, entry)
     return Plan(PlanKind.ANSWER, replace(state, fallback_streak=0), entry=entry, offer_human=entry.handoff == "offer")
 
 
 def plan_free_text(
-    searcher: Searcher, text: str, last_faq_id: str | None, state: State, followup_max_chars: int
+    searcher: Searcher,
+    text: str,
+    last_faq_id: str | None,
+    state: State,
+    followup_max_chars: int,
+    exclude: frozenset[str] = frozenset(),
 ) -> QuestionTurn:
     """A typed question, all three steps: retrieval, follow-up resolution, policy.
+    ``exclude``: entries the customer just said did not help; the answer is another.
 
     Embeds ``text`` (CPU work, blocking): run it in an executor on an event loop.
     """
     result, decision, used_context = resolve(searcher, text, last_faq_id, followup_max_chars)
+    decision = without_rejected(decision, result, exclude)
     return QuestionTurn(result, decision, used_context, plan_question(decision, state))
+
+
+def without_rejected(decision: Decision, result: SearchResult, exclude: frozenset[str]) -> Decision:
+    """Never answer again with an entry the customer just said did not help: the
+    next candidates are offered instead (the rejected one may still be picked)."""
+    if decision.action != Action.ANSWER or decision.candidates[0].entry.id not in exclude:
+        return decision
+    others = [c for c in result.candidates if c.entry.id not in exclude][:2]
+    choices = others + [decision.candidates[0]] if others else []
+    if not choices:
+        return Decision(Action.FALLBACK, decision.confidence, list(decision.candidates))
+    return Decision(Action.CLARIFY, decision.confidence, choices)
 
 
 def plan_question(decision: Decision, state: State) -> Plan:

@@ -6,10 +6,11 @@ Every channel sends a clicked button to the bot as its payload text
 same text. Typed payloads forged KPIs (20 feedback rows from one answer) and
 reached intents no button ever offers (``/out_of_scope``). The rule here: a
 message that starts with ``/`` is honoured only if the bot's latest turn in
-this conversation offered exactly that payload; a payload from an earlier turn
-becomes its button's title (what the user saw and clicked, e.g. the question
-of an old hot-question button); anything else becomes plain text without the
-slash. ``/greet`` (the welcome channels send on their own) always passes.
+this conversation offered exactly that payload. A payload from an earlier turn
+is passed on marked stale, with its button's title (what the user saw and
+clicked), so the bot does what the label says as a fresh turn and never counts
+it for another answer; anything else becomes plain text without the slash.
+``/greet`` (the welcome channels send on their own) always passes.
 
 Stored in the bot's database (one row per conversation), so every server sees
 the same offers; calls are blocking and are run off the event loop by the gate.
@@ -46,6 +47,15 @@ offers = sa.Table(
 class Offered:
     current: list[str] = field(default_factory=list)
     titles: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Screened:
+    """A message as the bot should read it, and which turn's button it was."""
+
+    text: str
+    button: str  # a bot.dialogue.conversation.Button: "current", "stale" or "none"
+    label: str | None = None  # the button's title
 
 
 def as_plain_text(text: str) -> str:
@@ -93,12 +103,22 @@ class OfferBook:
             else:
                 conn.execute(offers.update().where(offers.c.conversation_id == conversation_id).values(**values))
 
-    def screen(self, conversation_id: str, text: str) -> str:
-        """``text`` as the bot should read it: unchanged unless it is a payload
-        this conversation is not offered now (then its title, or plain text)."""
-        if not text.startswith(PAYLOAD_PREFIX) or text in ALWAYS_HONOURED:
-            return text
+    def screen(self, conversation_id: str, text: str) -> Screened:
+        """``text`` as the bot should read it: a payload of the latest turn as it is,
+        one of an earlier turn marked stale with its title, any other payload as
+        plain text without the slash; text that is not a payload unchanged."""
+        if not text.startswith(PAYLOAD_PREFIX):
+            return Screened(text, "none")
+        if text in ALWAYS_HONOURED:
+            return Screened(text, "current")
         offered = self.get(conversation_id)
         if text in offered.current:
-            return text
-        return offered.titles.get(text) or as_plain_text(text)
+            return Screened(text, "current", offered.titles.get(text))
+        title = offered.titles.get(text)
+        if title is not None:
+            return Screened(text, "stale", title)
+        return Screened(as_plain_text(text), "none")
+
+    def label(self, conversation_id: str, text: str) -> str | None:
+        """The title of a button this conversation was offered with payload ``text``."""
+        return self.get(conversation_id).titles.get(text) if text.startswith(PAYLOAD_PREFIX) else None

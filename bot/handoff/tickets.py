@@ -2,7 +2,12 @@
 (outside opening hours, no agent signed in, or the queue is full).
 
     drafting (asks contact, then question) ──submit──▶ open ──answer──▶ answered
-        └──cancel──▶ cancelled
+        ├──cancel──▶ cancelled   (the customer said 取消)
+        └──escape──▶ escaped     (the customer asked the bot something else instead)
+
+The steps of a draft (``step``): contact → contact_retry (asked again once) →
+question; what each message does in each step is the conversation state
+machine's (``bot/dialogue/conversation.py``).
 
 A conversation has at most one draft; while it exists the hand-off gate, not
 the bot, reads the user's messages (``bot/server/gate.py``). Agents see open
@@ -22,8 +27,8 @@ import sqlalchemy as sa
 from bot.handoff.db import Database, aware
 from bot.handoff.db import now as _now
 
-DRAFTING, OPEN, ANSWERED, CANCELLED = "drafting", "open", "answered", "cancelled"
-CONTACT, QUESTION = "contact", "question"
+DRAFTING, OPEN, ANSWERED, CANCELLED, ESCAPED = "drafting", "open", "answered", "cancelled", "escaped"
+CONTACT, CONTACT_RETRY, QUESTION = "contact", "contact_retry", "question"
 
 metadata = sa.MetaData()
 
@@ -121,6 +126,12 @@ class TicketStore:
             ).all()
         return [Ticket.from_row(r) for r in rows]
 
+    def recent(self, limit: int = 50) -> list[Ticket]:
+        """The latest tickets in every state, newest first (``faqbot report tickets``)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(tickets).order_by(tickets.c.created_at.desc()).limit(limit)).all()
+        return [Ticket.from_row(r) for r in rows]
+
     def marker(self) -> tuple[Any, ...]:
         """Changes whenever a ticket is submitted or answered (the console refreshes its queue)."""
         with self.engine.connect() as conn:
@@ -184,6 +195,16 @@ class TicketStore:
 
     def set_contact(self, ticket_id: str, contact: str) -> Ticket:
         return self._update(ticket_id, DRAFTING, contact=contact, step=QUESTION)
+
+    def retry_contact(self, ticket_id: str) -> Ticket:
+        return self._update(ticket_id, DRAFTING, step=CONTACT_RETRY)
+
+    def skip_contact(self, ticket_id: str) -> Ticket:
+        return self._update(ticket_id, DRAFTING, contact=None, step=QUESTION)
+
+    def escape(self, ticket_id: str) -> Ticket:
+        """The customer left the unfinished message to ask the bot something else."""
+        return self._update(ticket_id, DRAFTING, state=ESCAPED, step=None)
 
     def submit(self, ticket_id: str, question: str) -> Ticket:
         return self._update(ticket_id, DRAFTING, question=question, step=None, state=OPEN, submitted_at=_now())

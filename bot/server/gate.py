@@ -5,12 +5,16 @@ owns the conversation:
 - a waiting or with-agent conversation: the message goes to the agent's log
   (in order, stored before anything else), never to Rasa; "取消" while waiting
   leaves the queue;
-- a message being left (留言): the next replies are the contact and the question;
+- a message being left (留言): the next replies are the contact and the
+  question, and a question instead lets the bot answer it (the 留言 is left);
+  what each message does in each step is the state machine's
+  (``bot/dialogue/conversation.py``);
 - a rating button after a hand-off closed is recorded (once, for the user's
   own hand-off);
-- for the bot, a typed ``/payload`` counts only when the bot offers that
-  button to this user now (``bot/handoff/offers.py``); otherwise it is read as its
-  title or as text;
+- for the bot, a ``/payload`` counts as a button of this turn only when the
+  bot offers that button to this user now (``bot/handoff/offers.py``); one of
+  an earlier turn is marked stale (the bot does what its label says), any
+  other is read as plain text;
 - anything else is the bot's.
 
 Why a gate rather than Rasa's ConversationPaused: a paused tracker still
@@ -32,12 +36,14 @@ from contextlib import asynccontextmanager
 
 from rasa.core.channels.channel import UserMessage
 
+from bot.dialogue.conversation import BUTTON_KEY, LABEL_KEY, Button, Do, Phase, Said, said_at_gate, step
 from bot.dialogue.texts import say
 from bot.handoff.desk import HandoffDesk
 from bot.handoff.handoffs import WAITING, Handoff, HandoffError
+from bot.handoff.offers import Screened, as_plain_text
 from bot.handoff.rating import parse_rating
-from bot.handoff.tickets import CONTACT, Ticket
-from bot.handoff.wording import CANCEL_WORDS, YES_WORDS, contact_of, plain
+from bot.handoff.tickets import CONTACT, CONTACT_RETRY, Ticket
+from bot.handoff.wording import MESSAGE_EXIT, QUEUE_EXIT, SKIP_CONTACT, SUBMIT, contact_of
 
 log = logging.getLogger(__name__)
 
@@ -84,24 +90,29 @@ class HandoffGate:
         owner = await blocking(self.desk.owner_of, sender)  # one query: most messages are the bot's
         if owner is None:
             return False
+        label = await blocking(self.desk.offers.label, sender, text) if text.startswith("/") else None
+        said = said_at_gate(text, payload_label=label)
         handoff = await blocking(self.desk.handoffs.open_for, sender)
         if handoff is not None:
-            await self._to_person(handoff, message, text)
+            phase = Phase.WAITING if handoff.state == WAITING else Phase.WITH_AGENT
+            await self._to_person(handoff, message, step(phase, said), label or text)
             return True
         draft = await blocking(self.desk.tickets.draft_for, sender)
         if draft is not None:
-            await self._take_message(draft, message, text)
-            return True
+            return await self._take_message(draft, message, text, said)
         return False  # closed between the two reads
 
     async def screen(self, message: UserMessage) -> None:
         text = (message.text or "").strip()
-        if not text.startswith("/"):
-            return
-        screened = await self.desk.blocking(self.desk.offers.screen, message.sender_id, text)
-        if screened != text:
-            log.info("a payload %s was not offered to %s now; read as %r", text[:80], message.sender_id, screened[:80])
-            message.text = screened
+        if text.startswith("/"):
+            screened = await self.desk.blocking(self.desk.offers.screen, message.sender_id, text)
+        else:
+            screened = Screened(text, Button.NONE)
+        if screened.text != text:
+            log.info("a payload %s was never offered to %s; read as %r", text[:80], message.sender_id, screened.text)
+            message.text = screened.text
+        # Set here whatever the client sent: the bot trusts only the gate's word on buttons.
+        message.metadata = {**(message.metadata or {}), BUTTON_KEY: screened.button, LABEL_KEY: screened.label}
 
     async def offered(self, message: UserMessage, buttons: list[dict[str, str]]) -> None:
         await self.desk.blocking(self.desk.offers.offer, message.sender_id, buttons)
@@ -124,10 +135,19 @@ class HandoffGate:
             self.desk.pulse.fire()
             log.info("hand-off %s of %s taken over by %s's own servicers", handoff.id, sender, channel)
 
-    async def _reply(self, message: UserMessage, text: str, handoff: Handoff | None = None) -> None:
+    async def _reply(
+        self,
+        message: UserMessage,
+        text: str,
+        handoff: Handoff | None = None,
+        buttons: list[dict[str, str]] | None = None,
+    ) -> None:
         if handoff is not None:  # kept in the hand-off's log, so the agent sees what the user was told
             await self.desk.blocking(self.desk.handoffs.bot_message, handoff.id, text)
-        await message.output_channel.send_text_message(message.sender_id, text)
+        if buttons:
+            await message.output_channel.send_text_with_buttons(message.sender_id, text, buttons)
+        else:
+            await message.output_channel.send_text_message(message.sender_id, text)
 
     def _record_rating(self, sender: str, handoff_id: str, rating: str) -> None:
         handoff = self.desk.handoffs.get(handoff_id)
@@ -145,57 +165,99 @@ class HandoffGate:
         self.desk.pulse.fire()
         await self._reply(message, say("utter_rating_thanks"))
 
-    async def _to_person(self, handoff: Handoff, message: UserMessage, text: str) -> None:
+    async def _to_person(self, handoff: Handoff, message: UserMessage, do: Do, text: str) -> None:
+        """Waiting for or talking with a person (``text`` is a button's label, not its payload)."""
         blocking, store = self.desk.blocking, self.desk.handoffs
         channel = message.input_channel or "unknown"
         waiting = handoff.state == WAITING
-        if waiting and plain(text) in CANCEL_WORDS:
-            await blocking(store.close, handoff.id, None, "user_cancelled")
-            self.desk.pulse.fire()
-            await self._reply(message, say("utter_handoff_cancelled"), handoff)
-            return
-        if text == "/request_human":  # the 转人工 button again
-            await message.output_channel.send_text_message(
-                message.sender_id, say("utter_handoff_already", ticket=handoff.ticket)
-            )
-            return
-        await blocking(store.user_message, handoff.id, text)
-        self.desk.note_turn(message.sender_id, channel, "queue" if waiting else "agent", None)
-        self.desk.pulse.fire()
-        if waiting:
-            sent = [e for e in await blocking(store.events, handoff.id) if e["kind"] == "user_message"]
-            if len(sent) == 1:  # acknowledge once; the agent answers the rest
-                await self._reply(message, say("utter_handoff_waiting_ack"), handoff)
+        match do:
+            case Do.LEAVE_QUEUE:
+                await blocking(store.close, handoff.id, None, "user_cancelled")
+                self.desk.pulse.fire()
+                await self._reply(message, say("utter_handoff_cancelled"), handoff)
+            case Do.ALREADY_QUEUED:
+                await self._reply(message, say("utter_handoff_already", ticket=handoff.ticket), buttons=[QUEUE_EXIT])
+            case Do.TO_AGENT:
+                await blocking(store.user_message, handoff.id, as_plain_text(text) if text.startswith("/") else text)
+                self.desk.note_turn(message.sender_id, channel, "queue" if waiting else "agent", None)
+                self.desk.pulse.fire()
+                if waiting:
+                    sent = [e for e in await blocking(store.events, handoff.id) if e["kind"] == "user_message"]
+                    if len(sent) == 1:  # acknowledge once; the agent answers the rest
+                        await self._reply(message, say("utter_handoff_waiting_ack"), handoff, [QUEUE_EXIT])
+            case Do.IGNORE | Do.RATE | Do.TOO_LONG:
+                pass  # nothing to pass on (ratings and the length limit are handled before any state)
+            case _:
+                raise AssertionError(f"{do} is not a step while a person owns the conversation")
 
-    async def _take_message(self, draft: Ticket, message: UserMessage, text: str) -> None:
+    async def _take_message(self, draft: Ticket, message: UserMessage, text: str, said: Said) -> bool:
+        """A message (留言) being left: each step's replies offer the way out. Returns
+        False when the customer asked something else: the bot answers that."""
         blocking, tickets = self.desk.blocking, self.desk.tickets
-        self.desk.note_turn(message.sender_id, message.input_channel or "unknown", "ticket", None)
-        if plain(text) in CANCEL_WORDS:
-            await blocking(tickets.cancel, draft.id)
-            await self._reply(message, say("utter_leave_message_cancelled"))
-            return
-        if draft.step == CONTACT:
-            contact = contact_of(text)
-            if contact is None:
-                await self._reply(message, say("utter_leave_message_contact_invalid"))
-                return
-            await blocking(tickets.set_contact, draft.id, contact)
-            if draft.last_question:
-                await self._reply(message, say("utter_leave_message_confirm", question=draft.last_question))
-            else:
-                await self._reply(message, say("utter_leave_message_question"))
-            return
-        if plain(text) in YES_WORDS and draft.last_question:
-            question = draft.last_question
-        elif len(plain(text)) < 2 or plain(text) in YES_WORDS:
-            await self._reply(message, say("utter_leave_message_question"))
-            return
-        else:
-            question = text
-        ticket = await blocking(tickets.submit, draft.id, question)
-        self.desk.pulse.fire()
-        availability = await blocking(self.desk.availability)
-        when = await blocking(self.desk.expectation, availability) if availability.why_offline == "closed" else ""
-        await self._reply(
-            message, say("utter_leave_message_done", ticket=ticket.ticket, contact=ticket.contact, expectation=when)
+        phase = {CONTACT: Phase.LEAVING_CONTACT, CONTACT_RETRY: Phase.CONTACT_RETRY}.get(
+            draft.step or "", Phase.LEAVING_QUESTION
         )
+        do = step(phase, said)
+        if do == Do.ESCAPE:
+            await blocking(tickets.escape, draft.id)
+            log.info("留言 %s left unfinished: %s asked the bot instead", draft.ticket, message.sender_id)
+            return False
+        self.desk.note_turn(message.sender_id, message.input_channel or "unknown", "ticket", None)
+        match do:
+            case Do.CANCEL_MESSAGE:
+                await blocking(tickets.cancel, draft.id)
+                await self._reply(message, say("utter_leave_message_cancelled"))
+            case Do.SAVE_CONTACT:
+                contact = contact_of(text)
+                assert contact is not None
+                draft = await blocking(tickets.set_contact, draft.id, contact)
+                await self._ask_question(message, draft, say("utter_leave_message_contact_saved", contact=contact))
+            case Do.SKIP_CONTACT:
+                draft = await blocking(tickets.skip_contact, draft.id)
+                await self._ask_question(message, draft, say("utter_leave_message_no_contact"))
+            case Do.ASK_CONTACT_AGAIN:
+                await blocking(tickets.retry_contact, draft.id)
+                await self._reply(message, say("utter_leave_message_contact_again"), buttons=[MESSAGE_EXIT])
+            case Do.OFFER_SKIP:
+                await self._reply(message, say("utter_leave_message_offer_skip"), buttons=[SKIP_CONTACT, MESSAGE_EXIT])
+            case Do.REMIND if phase == Phase.LEAVING_QUESTION:
+                await self._ask_question(message, draft, "")
+            case Do.REMIND:
+                await self._reply(
+                    message, say("utter_leave_message_remind_contact"), buttons=[SKIP_CONTACT, MESSAGE_EXIT]
+                )
+            case Do.SUBMIT:
+                if said == Said.AFFIRM and not draft.last_question:
+                    await self._ask_question(message, draft, "")
+                else:
+                    await self._submit(message, draft, draft.last_question if said == Said.AFFIRM else text)
+            case Do.RATE | Do.TOO_LONG | Do.IGNORE:
+                pass  # handled before any state
+            case _:
+                raise AssertionError(f"{do} is not a step of leaving a message")
+        return True
+
+    async def _ask_question(self, message: UserMessage, draft: Ticket, before: str) -> None:
+        """Confirm the question the customer asked last, or ask for one."""
+        if draft.last_question:
+            text = say("utter_leave_message_confirm", question=draft.last_question)
+            buttons = [SUBMIT, MESSAGE_EXIT]
+        else:
+            text = say("utter_leave_message_remind_question" if not before else "utter_leave_message_question")
+            buttons = [MESSAGE_EXIT]
+        await self._reply(message, f"{before}{text}" if before else text, buttons=buttons)
+
+    async def _submit(self, message: UserMessage, draft: Ticket, question: str | None) -> None:
+        ticket = await self.desk.blocking(self.desk.tickets.submit, draft.id, question or "")
+        self.desk.pulse.fire()
+        availability = await self.desk.blocking(self.desk.availability)
+        when = (
+            await self.desk.blocking(self.desk.expectation, availability)
+            if availability.why_offline == "closed"
+            else ""
+        )
+        if ticket.contact:
+            text = say("utter_leave_message_done", ticket=ticket.ticket, contact=ticket.contact, expectation=when)
+        else:
+            text = say("utter_leave_message_done_no_contact", ticket=ticket.ticket, expectation=when)
+        await self._reply(message, text)

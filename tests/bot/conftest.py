@@ -42,6 +42,12 @@ class Reply:
     def buttons(self) -> list[dict[str, str]]:
         return [b for m in self.messages for b in m.get("buttons", [])]
 
+    def payload(self, title: str) -> str:
+        """What clicking the button titled ``title`` sends (as every channel does: its payload)."""
+        found = [b["payload"] for b in self.buttons if b["title"] == title]
+        assert found, f"no button {title!r} in {self.buttons}"
+        return found[0]
+
 
 def post(url: str, body: Any, raw: bytes | None = None) -> tuple[int, Any]:
     reply = send(url, raw if raw is not None else json.dumps(body).encode(), {"Content-Type": "application/json"})

@@ -201,10 +201,13 @@ def test_with_nobody_on_duty_the_bot_says_so_and_takes_a_message(servers, bot_se
     user.say("提现三天了还没到账怎么办")
     offer = user.say("转人工")
     assert "目前没有客服在线" in offer.text and "手机号或邮箱" in offer.text
-    assert "请留下正确的手机号或邮箱" in user.say("明天再说吧啊").text
-    confirm = user.say("我的手机是 13800138000")
+    assert offer.payload("取消留言") == "取消留言"  # the way out is a button
+    again = user.say("138 0013")  # a number too short: says what is missing, without blaming
+    assert "没有识别出完整的手机号或邮箱" in again.text and "正确" not in again.text
+    confirm = user.say("我的手机是 138-0013-8000")
+    assert "好的，客服会通过 13800138000 联系您" in confirm.text  # what it understood
     assert "提现三天了还没到账怎么办" in confirm.text  # the last question is offered as the message
-    done = user.say("是的")
+    done = user.say(confirm.payload("提交"))
     [ticket] = TicketStore(bot_settings.database_url).in_states()
     assert ticket.ticket in done.text and "13800138000" in done.text
     assert ticket.contact == "13800138000" and ticket.question == "提现三天了还没到账怎么办"
@@ -373,3 +376,35 @@ def test_a_user_left_waiting_when_the_last_agent_signs_off_is_offered_a_message(
     assert store.open_for("rest-stranded") is None
     assert "我的提现三天没到账" in user.say("me@example.com").text  # the message flow, question as default
     assert "留言已提交" in user.say("是").text
+
+
+@pytest.fixture(scope="module")
+def kb_answer(bot_settings):
+    from indexer.kb import load_kb
+
+    entries = {e.id: e for e in load_kb(bot_settings.kb_dir).entries}
+    return lambda faq_id: entries[faq_id].answer.strip()
+
+
+# Runs last: the only agent has signed off, so requests for a person take a message.
+def test_leaving_a_message_never_traps_the_customer(servers, bot_settings, kb_answer):
+    tickets = TicketStore(bot_settings.database_url)
+    user = servers.rest("rest-escape")
+    user.say("转人工")
+    assert tickets.draft_for("rest-escape") is not None
+    answered = user.say("提现手续费是多少")  # a question instead of a contact: answered, the 留言 left
+    assert kb_answer("ex-withdraw-fee") in answered.texts
+    assert tickets.draft_for("rest-escape") is None
+    [escaped] = [t for t in tickets.in_states(("escaped",)) if t.conversation_id == "rest-escape"]
+    assert escaped.question is None
+    # Twice a number that is not a contact: asked again once, then skipping is offered.
+    user.say("转人工")
+    assert "没有识别出" in user.say("12345").text
+    skip = user.say("1234567")
+    assert "不留联系方式" in skip.text and skip.payload("不留联系方式") == "不留联系方式"
+    asked = user.say("不留联系方式")
+    assert "不留联系方式" in asked.text and "提现手续费是多少" in asked.text
+    done = user.say("我想问提现手续费能不能减免")  # a new description replaces the carried question
+    assert "留言已提交" in done.text and "发到这个对话里" in done.text
+    [ticket] = [t for t in tickets.in_states() if t.conversation_id == "rest-escape"]
+    assert ticket.contact is None and ticket.question == "我想问提现手续费能不能减免"

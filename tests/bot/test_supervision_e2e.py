@@ -103,7 +103,7 @@ def test_a_hung_action_server_gets_the_customer_the_apology_within_the_action_ti
     wait_until(lambda: answers(chat, answer), 30, "answers again after SIGCONT")
     assert running_bot.processes["actions"] is actions  # a short hang is not a restart
     log = running_bot.logs["rasa"].read_text(encoding="utf-8", errors="replace")
-    assert f"did not answer 'action_answer_faq' within {ACTION_TIMEOUT:g} s" in log
+    assert f"did not answer 'action_turn' within {ACTION_TIMEOUT:g} s" in log
 
 
 def test_a_killed_action_server_apologises_to_the_customer_in_flight_and_is_restarted(running_bot, supervised, answer):

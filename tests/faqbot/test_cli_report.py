@@ -75,3 +75,18 @@ def test_the_other_reports_still_work(served):
     handoffs = json.loads(report(served, "handoffs", "--json").stdout)
     assert [(h["conversation_id"], h["state"]) for h in handoffs] == [("u2", "closed")]
     assert "no unanswered records yet" in report(served, "unanswered").stdout
+
+
+def test_tickets_report_says_what_became_of_each_message(settings):
+    from bot.handoff.tickets import TicketStore
+
+    tickets = TicketStore(settings.database_url)
+    left = tickets.start("u3", "rest", "user_request", "no_agent", "提现没到账")
+    tickets.escape(left.id)  # the customer asked the bot something else instead
+    kept = tickets.start("u4", "rest", "user_request", "no_agent", None)
+    tickets.submit(tickets.set_contact(kept.id, "13800000000").id, "退款多久到账")
+    tickets.engine.dispose()
+    rows = json.loads(report(settings, "tickets", "--json").stdout)
+    assert sorted((t["conversation_id"], t["state"]) for t in rows) == [("u3", "escaped"), ("u4", "open")]
+    text = report(settings, "tickets").stdout
+    assert "escaped" in text and "退款多久到账" in text

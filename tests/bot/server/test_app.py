@@ -14,7 +14,7 @@ from bot.server import app as rasa_server
 def test_cached_validator_accepts_valid_and_rejects_invalid_action_results():
     from rasa.core.actions.action import RemoteAction
 
-    action = RemoteAction("action_answer_faq", None)
+    action = RemoteAction("action_turn", None)
     validate = rasa_server._validate_action_result.__get__(action)  # bound as apply() binds it
     ok = {
         "events": [{"event": "slot", "name": "last_faq_id", "value": "a"}],

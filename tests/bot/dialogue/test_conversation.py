@@ -1,0 +1,164 @@
+"""The conversation state machine: the table is complete, the README shows the
+same table, each reader classifies messages as a customer means them, and no
+state traps the customer."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.dialogue.conversation import (
+    BOT_PHASES,
+    MESSAGE_PHASES,
+    PERSON_PHASES,
+    TABLE,
+    Button,
+    Do,
+    Phase,
+    Said,
+    markdown,
+    said_at_gate,
+    said_to_bot,
+    step,
+    without_pleasantries,
+)
+from bot.handoff.wording import contact_of
+from faqbot.config import PROJECT_ROOT
+
+GATE_ONLY = {
+    Do.SAVE_CONTACT,
+    Do.ASK_CONTACT_AGAIN,
+    Do.OFFER_SKIP,
+    Do.ESCAPE,
+    Do.SKIP_CONTACT,
+    Do.SUBMIT,
+    Do.CANCEL_MESSAGE,
+    Do.LEAVE_QUEUE,
+    Do.ALREADY_QUEUED,
+    Do.TO_AGENT,
+}
+
+
+def test_every_state_answers_every_kind_of_message():
+    assert [row.phase for row in TABLE] == list(Phase)
+    for row in TABLE:
+        assert set(row.answers) == set(Said), row.phase
+
+
+def test_the_readme_shows_the_table_the_code_uses():
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    assert markdown() in readme, "README is stale: paste `python -m bot.dialogue.conversation`"
+
+
+def test_walking_the_table_each_cell_is_the_step_taken():
+    for row in TABLE:
+        for said, do in row.answers.items():
+            assert step(row.phase, said) is do
+
+
+def test_the_bot_and_the_gate_each_get_only_their_own_steps():
+    for phase in BOT_PHASES:
+        assert not {step(phase, s) for s in Said} & GATE_ONLY, phase
+    for phase in MESSAGE_PHASES + PERSON_PHASES:
+        assert step(phase, Said.QUESTION) in {Do.ESCAPE, Do.SUBMIT, Do.TO_AGENT}, phase
+
+
+@pytest.mark.parametrize("phase", list(Phase))
+def test_no_trap_a_question_is_answered_and_there_is_a_way_out(phase):
+    """A question reaches the bot (or the agent, or is the 留言's own question),
+    and every state has a message that leaves it."""
+    assert step(phase, Said.QUESTION) in {Do.ANSWER, Do.ESCAPE, Do.SUBMIT, Do.TO_AGENT}
+    if phase in MESSAGE_PHASES:
+        assert step(phase, Said.CANCEL) is Do.CANCEL_MESSAGE
+    if phase is Phase.WAITING:
+        assert step(phase, Said.CANCEL) is Do.LEAVE_QUEUE
+    if phase in (Phase.CLARIFYING, Phase.OFFERING):
+        assert step(phase, Said.DENY) is Do.DECLINE
+
+
+def test_a_contact_is_asked_again_once_then_skipping_is_offered():
+    assert step(Phase.LEAVING_CONTACT, Said.BAD_CONTACT) is Do.ASK_CONTACT_AGAIN
+    assert step(Phase.CONTACT_RETRY, Said.BAD_CONTACT) is Do.OFFER_SKIP
+    assert step(Phase.CONTACT_RETRY, Said.SKIP) is Do.SKIP_CONTACT
+
+
+@pytest.mark.parametrize(
+    ("text", "label", "said"),
+    [
+        ("取消", None, Said.CANCEL),
+        ("取消留言。", None, Said.CANCEL),
+        ("是", None, Said.AFFIRM),
+        ("提交", None, Said.AFFIRM),
+        ("不留联系方式", None, Said.SKIP),
+        ("我的手机是13800000000", None, Said.CONTACT),
+        ("邮箱 a@b.cn", None, Said.CONTACT),
+        ("138 0000", None, Said.BAD_CONTACT),
+        ("abc@", None, Said.BAD_CONTACT),
+        ("转人工", None, Said.REQUEST_HUMAN),
+        ("/request_human", "转人工", Said.REQUEST_HUMAN),
+        ('/choose_faq{"faq_id": "x"}', "提现多久到账", Said.STALE_BUTTON),
+        ("/restart", None, Said.TYPED_PAYLOAD),
+        ("？？？", None, Said.NONSENSE),
+        ("   ", None, Said.EMPTY),
+        ("提现多久到账", None, Said.QUESTION),
+        ("提現多久到賬", None, Said.QUESTION),
+    ],
+)
+def test_the_gate_reads_its_steps_words(text, label, said):
+    assert said_at_gate(text, payload_label=label) is said
+
+
+@pytest.mark.parametrize(
+    ("intent", "text", "button", "confident", "said"),
+    [
+        ("greet", "你们客服晚上也有人吗", Button.NONE, True, Said.QUESTION),
+        ("greet", "你好", Button.NONE, True, Said.SMALL_TALK),
+        ("greet", "有人吗", Button.NONE, False, Said.SMALL_TALK),
+        ("request_human", "客服有没有英文服务", Button.NONE, True, Said.QUESTION),
+        ("request_human", "转人工", Button.NONE, True, Said.REQUEST_HUMAN),
+        ("ask_faq", "我要人工客服处理提现", Button.NONE, True, Said.REQUEST_HUMAN),
+        ("request_human", "找个人来", Button.NONE, False, Said.REQUEST_HUMAN),
+        ("thanks", "谢谢", Button.NONE, False, Said.SMALL_TALK),
+        ("affirm", "是的", Button.NONE, False, Said.AFFIRM),
+        ("deny", "不用了", Button.NONE, False, Said.CANCEL),
+        ("deny", "不是", Button.NONE, False, Said.DENY),
+        ("feedback_positive", "有帮助", Button.CURRENT, False, Said.FEEDBACK),
+        ("feedback_positive", "有帮助", Button.STALE, False, Said.STALE_BUTTON),
+        ("choose_faq", "/choose_faq", Button.CURRENT, False, Said.CHOICE),
+        ("greet", "/greet", Button.STALE, False, Said.SMALL_TALK),
+        ("nlu_fallback", "🙂🙂", Button.NONE, False, Said.NONSENSE),
+        ("nlu_fallback", "", Button.NONE, False, Said.EMPTY),
+    ],
+)
+def test_the_bot_reads_retrieval_before_small_talk(intent, text, button, confident, said):
+    assert said_to_bot(intent, text, button, confident) is said
+
+
+@pytest.mark.parametrize(
+    ("text", "question"),
+    [
+        ("你好，提现多久到账", "提现多久到账"),
+        ("在吗？忘记密码了", "忘记密码了"),
+        ("谢谢，那手续费呢", "那手续费呢"),
+        ("你好", "你好"),
+        ("请问 POS机怎么申请", "POS机怎么申请"),
+    ],
+)
+def test_a_greeting_in_front_of_a_question_is_dropped(text, question):
+    assert without_pleasantries(text) == question
+
+
+@pytest.mark.parametrize(
+    ("text", "contact"),
+    [
+        ("我的手机是13800000000", "13800000000"),
+        ("138-0000-0000", "13800000000"),
+        ("+86 138 0000 0000", "+8613800000000"),
+        ("１３８００００００００", "13800000000"),
+        ("邮箱 a@b.cn", "a@b.cn"),
+        ("电话 010-12345678 白天打", "01012345678"),
+        ("订单号 123456", None),
+        ("a@b", None),
+    ],
+)
+def test_a_contact_is_found_in_natural_phrasing(text, contact):
+    assert contact_of(text) == contact
