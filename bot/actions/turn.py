@@ -20,7 +20,16 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import runtime
-from bot.actions.replies import HUMAN_BUTTON, carry_out, channel_of, choose_payload, end_turn, state_of, turn_of
+from bot.actions.replies import (
+    HUMAN_BUTTON,
+    carry_out,
+    channel_of,
+    choose_payload,
+    end_turn,
+    feedback_buttons,
+    state_of,
+    turn_of,
+)
 from bot.dialogue.conversation import (
     BOT_PHASES,
     BUTTON_KEY,
@@ -282,7 +291,13 @@ class ActionTurn(Action):
             return self._chosen(entity(tracker.latest_message, "faq_id"), searcher, dispatcher, tracker)
         if intent == "request_human":
             return carry_out(plan_request_human(state_of(tracker)), dispatcher, tracker)
-        dispatcher.utter_message(response="utter_stale_feedback")
+        latest = tracker.get_slot("last_faq_id")
+        if latest and tracker.get_slot("feedback_open"):  # the latest answer can still be rated: ask again
+            dispatcher.utter_message(
+                response="utter_stale_feedback_rate_latest", buttons=feedback_buttons(latest, turn_of(tracker))
+            )
+        else:
+            dispatcher.utter_message(response="utter_stale_feedback")
         return []
 
     def _log_unanswered(self, tracker: Tracker, text: str, decision: Decision) -> None:

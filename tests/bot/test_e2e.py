@@ -132,6 +132,8 @@ def test_request_human_records_one_handoff_and_tells_the_truth(chat: Chat, recor
 def test_faq_with_always_policy_hands_off_with_its_notice(chat: Chat, kb, records):
     reply = chat.say("帳戶被凍結了，怎麼解凍")
     notice = kb["ex-security-unfreeze"].handoff_notice
+    # What the editors wrote comes first (Rasa sends each paragraph as a message).
+    assert reply.text.startswith(answer_of(kb, "ex-security-unfreeze").replace("\n\n", "\n"))
     assert notice in reply.texts
     [request] = handoffs_for(records, chat.sender)
     assert request["reason"] == "faq_policy" and request["faq_id"] == "ex-security-unfreeze"
@@ -332,6 +334,29 @@ def test_guessing_an_agents_password_never_locks_the_agent_out(running_bot):
     assert status == 200 and body["agent"]["name"] == "on-duty"  # the agent signs in from elsewhere
     status, _, _ = sign_in(running_bot, "nobody-here", "guess", "192.0.2.1")
     assert status == 401
+
+
+def test_an_old_feedback_button_never_counts_for_another_answer(chat: Chat, records):
+    first = chat.say("提现手续费是多少")
+    chat.say("提现多久能到账")
+    late = chat.say(first.payload("有帮助"))
+    assert "已经不能用了" in late.text and len(late.messages) == 1
+    assert feedback_rows(records, chat.sender) == []
+    chat.say(late.payload("没帮助"))  # the note asks about the latest answer again: that counts
+    assert [(r["faq_id"], r["helpful"]) for r in feedback_rows(records, chat.sender)] == [
+        ("ex-withdraw-arrival-time", False)
+    ]
+
+
+def test_a_button_clicked_while_waiting_reaches_the_agent_as_its_label(chat: Chat, records):
+    clarify = chat.say("充值的话呢")
+    old = clarify.buttons[0]
+    assert "已为您转接人工客服" in chat.say("转人工").text
+    chat.say(old["payload"])
+    [request] = handoffs_for(records, chat.sender)
+    store = HandoffStore(str(records.engine.url))
+    said = [e["text"] for e in store.events(request["id"]) if e["kind"] == "user_message"]
+    assert said == [old["title"]]
 
 
 def test_socketio_channel_answers_the_web_widget(running_bot, kb):

@@ -173,7 +173,8 @@ def test_a_card_button_title_sent_back_reaches_the_bot_as_its_payload(dingtalk, 
     dingtalk.send(dingtalk.message(chosen, "clarify", staff="staff-clarify"))
     answered = dingtalk.wait_replies("clarify", 2)[1]
     assert answered["actionCard"]["text"] == faq.answer.strip()
-    assert user_texts(bot_settings, "staff-clarify", 2)[1] == "/choose_faq" + json.dumps({"faq_id": faq.id})
+    clicked = user_texts(bot_settings, "staff-clarify", 2)[1]
+    assert clicked.startswith("/choose_faq") and json.loads(clicked.removeprefix("/choose_faq"))["faq_id"] == faq.id
 
 
 def test_group_messages_lose_the_mention_and_plain_replies_are_text(dingtalk):

@@ -347,7 +347,7 @@ def test_a_kf_hand_off_goes_to_the_wecom_servicer_and_the_bot_waits_until_the_se
         {"open_kfid": "wkH", "external_userid": "wmU7", "service_state": 3, "servicer_userid": "servicer-1"}
     ]
     [told] = sent_to(api, KF_SEND, "wmU7")
-    assert "人工" in told["text"]["content"]  # the user was told a person is coming
+    assert "人工" in json.dumps(told, ensure_ascii=False)  # the user was told a person is coming
     store = HandoffStore(bot_settings.database_url)
     # Not left waiting in our console's queue: the bot closes it right after the transfer call.
     wait_until(lambda: store.open_for(customer) is None, what="the hand-off closed as 'platform'")
