@@ -36,6 +36,7 @@ from bot.dialogue.conversation import (
     LABEL_KEY,
     Button,
     Do,
+    Found,
     Phase,
     Said,
     asks_for_human,
@@ -45,7 +46,6 @@ from bot.dialogue.conversation import (
     without_pleasantries,
 )
 from bot.dialogue.turn import QuestionTurn, plan_choice, plan_feedback, plan_free_text, plan_request_human
-from indexer.decide import Action as Retrieval
 from indexer.decide import Decision
 from indexer.kb import FaqEntry
 from indexer.search import IndexMissing, Searcher
@@ -125,8 +125,8 @@ class ActionTurn(Action):
         if searcher is not None and button == Button.NONE and text.strip():
             if not asks_for_human(text) and not is_nonsense(text):
                 question = await self._search(searcher, tracker, without_pleasantries(text))
-        confident = question is not None and question.decision.action == Retrieval.ANSWER
-        said = said_to_bot(intent, text, button, confident)
+        found = Found(question.decision.action) if question is not None else Found.NOTHING
+        said = said_to_bot(intent, text, button, found)
         do = step(phase, said)
         log.debug("turn of %s: %s in %s → %s", tracker.sender_id, said, phase, do)
         return end_turn(self._carry_out(do, said, intent, text, label, question, searcher, dispatcher, tracker))

@@ -270,9 +270,9 @@ if __name__ == "__main__":  # python -m bot.dialogue.conversation > table.md
 # --- Reading a message the bot gets -------------------------------------------
 
 SMALL_TALK_INTENTS = frozenset({"greet", "goodbye", "thanks", "bot_challenge", "chitchat"})
-# At most this many words and a message is small talk even when it resembles an
+# At most this many characters (CJK) or words and a message is small talk even when it resembles an
 # FAQ ("有人吗", "谢谢"); longer, and a confident FAQ match makes it a question.
-SMALL_TALK_MAX_UNITS = 4
+SMALL_TALK_MAX_UNITS = 6
 _PLEASANTRY = re.compile(
     r"^(?:你好呀?|您好|嗨|哈喽|hi|hello|在吗|在不在|有人吗|谢谢(?:你|您)?|多谢|感谢|好的|嗯+|请问)[\s,，。.!！?？~～、]*",
     re.IGNORECASE,
@@ -307,11 +307,21 @@ def word_count(text: str) -> int:
     return len(_WORD.findall(text))
 
 
-def said_to_bot(intent: str, text: str, button: Button, confident_question: bool) -> Said:
+class Found(enum.StrEnum):
+    """What retrieval made of the message (``indexer.decide.Action``, or nothing searched)."""
+
+    ANSWER = "answer"
+    CLARIFY = "clarify"
+    FALLBACK = "fallback"
+    NOTHING = "nothing"
+
+
+def said_to_bot(intent: str, text: str, button: Button, found: Found) -> Said:
     """A message the bot reads (the gate let it through): the intent NLU gave,
-    whether it is a button of this turn, and whether retrieval answers it
-    confidently. Retrieval wins over small talk, 是的/不用了 and even the
-    classifier's 转人工 unless the words ask for a person outright."""
+    whether it is a button of this turn, and what retrieval found. Retrieval
+    wins over small talk, 是的/不用了 and even the classifier's 转人工 unless the
+    words ask for a person outright: a confident match always, a plausible one
+    (clarify) when the message is longer than small talk ever is."""
     if button != Button.NONE:
         if intent == "greet":
             return Said.SMALL_TALK  # the welcome channels send themselves
@@ -333,7 +343,10 @@ def said_to_bot(intent: str, text: str, button: Button, confident_question: bool
     if asks_for_human(stripped):
         return Said.REQUEST_HUMAN
     long_enough = word_count(stripped) > SMALL_TALK_MAX_UNITS
-    if confident_question and (long_enough or intent == "request_human"):
+    # chit-chat is "anything off-topic": a confident FAQ match says it is not.
+    if found == Found.ANSWER and (long_enough or intent in ("request_human", "chitchat")):
+        return Said.QUESTION
+    if found == Found.CLARIFY and long_enough and intent != "request_human":
         return Said.QUESTION
     if intent == "request_human":
         return Said.REQUEST_HUMAN

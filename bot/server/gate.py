@@ -243,7 +243,7 @@ class HandoffGate:
             text = say("utter_leave_message_confirm", question=draft.last_question)
             buttons = [SUBMIT, MESSAGE_EXIT]
         else:
-            text = say("utter_leave_message_remind_question" if not before else "utter_leave_message_question")
+            text = say("utter_leave_message_remind_question")
             buttons = [MESSAGE_EXIT]
         await self._reply(message, f"{before}{text}" if before else text, buttons=buttons)
 

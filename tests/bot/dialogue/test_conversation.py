@@ -13,6 +13,7 @@ from bot.dialogue.conversation import (
     TABLE,
     Button,
     Do,
+    Found,
     Phase,
     Said,
     markdown,
@@ -108,29 +109,35 @@ def test_the_gate_reads_its_steps_words(text, label, said):
 
 
 @pytest.mark.parametrize(
-    ("intent", "text", "button", "confident", "said"),
+    ("intent", "text", "button", "found", "said"),
     [
-        ("greet", "你们客服晚上也有人吗", Button.NONE, True, Said.QUESTION),
-        ("greet", "你好", Button.NONE, True, Said.SMALL_TALK),
-        ("greet", "有人吗", Button.NONE, False, Said.SMALL_TALK),
-        ("request_human", "客服有没有英文服务", Button.NONE, True, Said.QUESTION),
-        ("request_human", "转人工", Button.NONE, True, Said.REQUEST_HUMAN),
-        ("ask_faq", "我要人工客服处理提现", Button.NONE, True, Said.REQUEST_HUMAN),
-        ("request_human", "找个人来", Button.NONE, False, Said.REQUEST_HUMAN),
-        ("thanks", "谢谢", Button.NONE, False, Said.SMALL_TALK),
-        ("affirm", "是的", Button.NONE, False, Said.AFFIRM),
-        ("deny", "不用了", Button.NONE, False, Said.CANCEL),
-        ("deny", "不是", Button.NONE, False, Said.DENY),
-        ("feedback_positive", "有帮助", Button.CURRENT, False, Said.FEEDBACK),
-        ("feedback_positive", "有帮助", Button.STALE, False, Said.STALE_BUTTON),
-        ("choose_faq", "/choose_faq", Button.CURRENT, False, Said.CHOICE),
-        ("greet", "/greet", Button.STALE, False, Said.SMALL_TALK),
-        ("nlu_fallback", "🙂🙂", Button.NONE, False, Said.NONSENSE),
-        ("nlu_fallback", "", Button.NONE, False, Said.EMPTY),
+        ("greet", "你们客服晚上也有人吗", Button.NONE, "answer", Said.QUESTION),
+        ("greet", "你好", Button.NONE, "answer", Said.SMALL_TALK),
+        ("chitchat", "在哪里看公告", Button.NONE, "answer", Said.QUESTION),
+        ("chitchat", "你喜欢吃什么", Button.NONE, "fallback", Said.SMALL_TALK),
+        ("bot_challenge", "你是机器人吗", Button.NONE, "answer", Said.SMALL_TALK),
+        ("greet", "你们客服晚上也有人吗", Button.NONE, "clarify", Said.QUESTION),
+        ("request_human", "能不能帮我找个客服", Button.NONE, "clarify", Said.REQUEST_HUMAN),
+        ("thanks", "非常感谢你的耐心帮助", Button.NONE, "fallback", Said.SMALL_TALK),
+        ("greet", "有人吗", Button.NONE, "fallback", Said.SMALL_TALK),
+        ("request_human", "客服有没有英文服务", Button.NONE, "answer", Said.QUESTION),
+        ("request_human", "转人工", Button.NONE, "answer", Said.REQUEST_HUMAN),
+        ("ask_faq", "我要人工客服处理提现", Button.NONE, "answer", Said.REQUEST_HUMAN),
+        ("request_human", "找个人来", Button.NONE, "fallback", Said.REQUEST_HUMAN),
+        ("thanks", "谢谢", Button.NONE, "fallback", Said.SMALL_TALK),
+        ("affirm", "是的", Button.NONE, "fallback", Said.AFFIRM),
+        ("deny", "不用了", Button.NONE, "fallback", Said.CANCEL),
+        ("deny", "不是", Button.NONE, "fallback", Said.DENY),
+        ("feedback_positive", "有帮助", Button.CURRENT, "fallback", Said.FEEDBACK),
+        ("feedback_positive", "有帮助", Button.STALE, "fallback", Said.STALE_BUTTON),
+        ("choose_faq", "/choose_faq", Button.CURRENT, "fallback", Said.CHOICE),
+        ("greet", "/greet", Button.STALE, "fallback", Said.SMALL_TALK),
+        ("nlu_fallback", "🙂🙂", Button.NONE, "fallback", Said.NONSENSE),
+        ("nlu_fallback", "", Button.NONE, "fallback", Said.EMPTY),
     ],
 )
-def test_the_bot_reads_retrieval_before_small_talk(intent, text, button, confident, said):
-    assert said_to_bot(intent, text, button, confident) is said
+def test_the_bot_reads_retrieval_before_small_talk(intent, text, button, found, said):
+    assert said_to_bot(intent, text, button, Found(found)) is said
 
 
 @pytest.mark.parametrize(
