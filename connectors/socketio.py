@@ -43,6 +43,10 @@ CLOSE_DRAIN_SECONDS = 2.0
 log = logging.getLogger(__name__)
 
 
+# Sent to a widget while an agent types; nothing else makes it show "对方正在输入…".
+TYPING_EVENT = "agent_typing"
+
+
 class PromptCloseEngineIO(engineio.AsyncServer):
     """Engine.IO's server, closing a session without waiting more than
     :data:`CLOSE_DRAIN_SECONDS` for a poll to collect what is queued for it."""
@@ -162,3 +166,7 @@ class SocketIOOutbound:
             ]
         await self.sio.emit(self.output.bot_message_evt, message, room=recipient_id, namespace=self.namespace)
         return connected
+
+    async def typing(self, recipient_id: str) -> None:
+        """An agent is typing a reply to this widget user (the widget shows 对方正在输入… for a few seconds)."""
+        await self.sio.emit(TYPING_EVENT, {}, room=recipient_id, namespace=self.namespace)

@@ -1,10 +1,11 @@
 /* faqbot web widget: one <script> tag, talks to Rasa's socket.io channel.
  *
  *   <script src="https://bot.example.com/widget/widget.js"
- *           data-title="在线客服" data-color="#1f6feb" data-greeting="您好，有什么可以帮您？"></script>
+ *           data-title="在线客服" data-color="#1f6feb"></script>
  *
  * Options come from data-* attributes or window.FaqbotWidget = {server, title, color, avatar,
- * greeting, lang}. Everything is drawn with DOM calls and textContent inside a shadow root: no
+ * lang}. The welcome is the bot's own (utter_greet in bot/domain.yml, with the hot questions),
+ * asked for when a new conversation connects, so there is one welcome and one brand name. Everything is drawn with DOM calls and textContent inside a shadow root: no
  * answer or agent message can inject HTML or script. The conversation (socket.io session id and
  * the messages shown) is kept in localStorage, so a page refresh keeps the history.
  */
@@ -15,7 +16,7 @@
   const data = script ? script.dataset : {};
   const config = Object.assign({
     server: data.server || origin, title: data.title || "在线客服", color: data.color || "#1f6feb",
-    avatar: data.avatar || "", greeting: data.greeting || "您好！我是智能客服，请直接输入您的问题。",
+    avatar: data.avatar || "",
     lang: data.lang || "zh-CN", maxLength: 2000,
   }, window.FaqbotWidget || {});
   const KEY = "faqbot-widget:" + config.server;
@@ -185,7 +186,14 @@
     log.scrollTop = log.scrollHeight;
   }
 
+  // Only the latest turn's buttons can be clicked: an old 有帮助 must not rate a newer answer.
+  function retireButtons() {
+    for (const old of state.history) if (old.buttons && old.buttons.length) old.used = true;
+    for (const b of log.querySelectorAll(".replies button")) b.disabled = true;
+  }
+
   function add(m) {
+    if (m.from !== "user") retireButtons();
     state.history.push(m);
     if (state.history.length > 200) state.history.shift();
     persist();
@@ -201,7 +209,7 @@
       typing = el("div", { class: "typing", "data-testid": "widget-typing", "aria-label": "对方正在输入" }, "对方正在输入…");
       log.append(typing);
       log.scrollTop = log.scrollHeight;
-      state.typingTimer = setTimeout(() => showTyping(false), 15000);
+      state.typingTimer = setTimeout(() => showTyping(false), 6000);
     }
   }
 
@@ -236,8 +244,8 @@
     emit(payload);
   }
 
+  // No "对方正在输入…" after the customer's own message: nobody may be typing (the bot answers at once).
   function emit(message) {
-    showTyping(true);
     state.socket.emit("user_uttered", { message, session_id: state.session });
   }
 
@@ -271,15 +279,19 @@
     const socket = window.io(config.server, { path: "/socket.io", transports: ["polling"], upgrade: false });
     state.socket = socket;
     socket.on("connect", () => { offline.hidden = true; socket.emit("session_request", { session_id: state.session }); });
-    socket.on("session_confirm", () => catchUp());
+    socket.on("session_confirm", () => {
+      // A new conversation gets the server's one welcome, with the hot questions as buttons.
+      if (!state.history.length && !state.greeted) { state.greeted = true; emit("/greet"); }
+      catchUp();
+    });
     socket.on("bot_uttered", receive);
+    socket.on("agent_typing", () => showTyping(true));  // sent only while an agent types a reply
     socket.on("disconnect", () => { offline.hidden = false; });
   }
 
   function start() {
     document.body.append(host);
     for (const m of state.history) draw(m);
-    if (!state.history.length) add({ from: "bot", text: config.greeting });
     toggle(state.open);
     if (!state.open) bubble.blur();
     if (window.io) connect();

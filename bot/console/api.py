@@ -70,6 +70,11 @@ def add_api_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[[Route]
         seq, delivered = await desk.reply(handoff_id, agent.name, body_text(request), agent.display_name)
         return response.json({"seq": seq, "delivered": str(delivered)})
 
+    @bp.post("/console/api/handoffs/<handoff_id>/typing")
+    @signed_in
+    async def typing(_: Request, agent: Agent, handoff_id: str) -> HTTPResponse:
+        return response.json({"shown": await desk.typing(handoff_id, agent.name)})
+
     @bp.post("/console/api/handoffs/<handoff_id>/notes")
     @signed_in
     async def note(request: Request, agent: Agent, handoff_id: str) -> HTTPResponse:

@@ -254,6 +254,8 @@ def expectation(availability: Availability, hours: OpeningHours, now: datetime) 
     if availability.why_offline == "busy":
         return f"当前咨询人数较多，您前面还有 {ahead} 位，客服将按顺序尽快回复。"
     if availability.why_offline == "no_agent":
+        if hours.always:  # "no one online (hours: 7×24)" would contradict itself
+            return "目前没有客服在线，客服上线后会尽快回复您。"
         return f"目前没有客服在线（服务时间：{hours.describe()}），客服上线后会尽快回复您。"
     if availability.next_open is None:
         return "目前暂无人工服务时间，客服看到您的留言后会尽快回复。"

@@ -26,7 +26,7 @@ from bot.handoff import handoffs as handoff_tables
 from bot.handoff import tickets as ticket_tables
 from bot.handoff.availability import Availability
 from bot.handoff.db import Database
-from bot.handoff.handoffs import OPEN_STATES, WAITING, Handoff, HandoffError, HandoffRequest
+from bot.handoff.handoffs import OPEN_STATES, WAITING, WITH_AGENT, Handoff, HandoffError, HandoffRequest
 from bot.handoff.intake import Intake, Outcome
 from bot.handoff.pulse import Pulse
 from bot.handoff.push import Delivered, OutboundLookup, no_push
@@ -241,6 +241,21 @@ class HandoffDesk:
         handoff = await self.blocking(self.handoffs.get, handoff_id)
         meta = {"from": "agent", "name": display_name or agent, "seq": seq}
         return seq, await self.deliver(handoff.channel, handoff.conversation_id, text.strip(), meta=meta)
+
+    async def typing(self, handoff_id: str, agent: str) -> bool:
+        """The agent who has the chat is typing: tell the user's client, where its channel can show it."""
+        handoff = await self.blocking(self.handoffs.get, handoff_id)
+        if handoff.state != WITH_AGENT or handoff.agent != agent:
+            return False
+        show = getattr(self.outbound(handoff.channel), "typing", None)
+        if show is None:
+            return False
+        try:
+            await show(handoff.conversation_id)
+        except Exception:  # a typing hint is not worth failing the agent's request
+            log.exception("could not show typing to %s", handoff.conversation_id)
+            return False
+        return True
 
     async def close(self, handoff_id: str, agent: str | None, why: str | None = None) -> Handoff:
         handoff = await self.blocking(self.handoffs.close, handoff_id, agent, why)

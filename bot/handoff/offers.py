@@ -27,7 +27,8 @@ from bot.handoff.db import Database, now
 
 PAYLOAD_PREFIX = "/"
 # Sent by channels themselves (a follow, a "Get started", Telegram's /start), not from a button.
-ALWAYS_HONOURED = frozenset({"/greet"})
+WELCOME = "/greet"
+ALWAYS_HONOURED = frozenset({WELCOME})
 # Titles of earlier buttons kept per conversation, newest last.
 MAX_TITLES = 100
 

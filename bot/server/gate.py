@@ -40,7 +40,7 @@ from bot.dialogue.conversation import BUTTON_KEY, LABEL_KEY, Button, Do, Phase, 
 from bot.dialogue.texts import say
 from bot.handoff.desk import HandoffDesk
 from bot.handoff.handoffs import WAITING, Handoff, HandoffError
-from bot.handoff.offers import Screened, as_plain_text
+from bot.handoff.offers import WELCOME, Screened, as_plain_text
 from bot.handoff.rating import parse_rating
 from bot.handoff.tickets import CONTACT, CONTACT_RETRY, Ticket
 from bot.handoff.wording import MESSAGE_EXIT, QUEUE_EXIT, SKIP_CONTACT, SUBMIT, contact_of
@@ -119,6 +119,8 @@ class HandoffGate:
 
     async def answered(self, message: UserMessage, reply_ms: float) -> None:
         channel = message.input_channel or "unknown"
+        if (message.text or "").strip() == WELCOME:
+            return  # a welcome the widget or a platform asked for: nobody has said anything yet
         self.desk.note_turn(message.sender_id, channel, "bot", reply_ms)
         take_over = getattr(self.desk.outbound(channel), "take_over", None)
         if take_over is not None:  # a platform with its own human desk (WeCom 微信客服)

@@ -79,6 +79,11 @@ def test_the_demo_page_answers_a_paraphrase_with_its_markdown(page, kb):
     page.get_by_test_id("widget-bubble").click()
     expect(page.get_by_test_id("widget-panel")).to_be_visible()
     expect(page.get_by_test_id("widget-input")).to_be_focused()
+    # One welcome, the bot's own, with the hot questions from the KB as buttons.
+    expect(bot_messages(page)).to_have_count(1, timeout=20000)
+    expect(bot_messages(page).first).to_contain_text("我是智能客服")
+    hot = page.locator('[data-testid="widget-reply"]', has_text="提现手续费是多少？")
+    expect(hot).to_be_enabled()
     ask(page, "提币一般要多长时间才能到")
     # Rasa's socket.io channel sends one message per paragraph, the buttons with the last.
     answer = bot_messages(page).filter(has_text="到账时间取决于网络确认速度")
@@ -86,6 +91,7 @@ def test_the_demo_page_answers_a_paraphrase_with_its_markdown(page, kb):
     expect(answer.locator("strong").first).to_have_text("几分钟到 1 小时")  # **bold** rendered
     expect(bot_messages(page).filter(has_text="已完成").locator("ul li")).to_have_count(3)
     expect(page.locator('[data-testid="widget-reply"]', has_text="有帮助")).to_have_count(1)
+    expect(hot).to_be_disabled()  # the welcome's buttons belong to an earlier turn
     assert "**" not in page.get_by_test_id("widget-log").inner_text()
     page.screenshot(path=str(ARTIFACTS / "widget-desktop.png"))
 
@@ -115,16 +121,20 @@ def test_a_hand_off_shows_its_state_and_the_agent_safely(page, servers, bot_sett
     handoff = HandoffStore(bot_settings.database_url).open_for(session)
     token = agent_call(servers, "/console/api/login", {"name": "li", "password": "pass-word-123"})["token"]
     agent_call(servers, f"/console/api/handoffs/{handoff.id}/claim", {}, token)
+    # The agent types: the customer sees it, and the reply replaces the indicator.
+    assert agent_call(servers, f"/console/api/handoffs/{handoff.id}/typing", {}, token) == {"shown": True}
+    expect(page.get_by_test_id("widget-typing")).to_be_visible(timeout=10000)
     agent_call(servers, f"/console/api/handoffs/{handoff.id}/messages", {"text": HOSTILE}, token)
     agent = page.locator('[data-testid="widget-msg"][data-from="agent"]').last
     expect(agent).to_contain_text("<script>window.__pwned = 1</script>", timeout=20000)  # shown as text
+    expect(page.get_by_test_id("widget-typing")).to_have_count(0)
     expect(agent).to_contain_text("人工客服 小李")
     expect(agent.locator("strong")).to_have_text("加粗")
     assert agent.locator("img, script, a").count() == 0  # javascript: links stay text
     assert page.evaluate("window.__pwned") is None
     expect(page.get_by_test_id("widget-status")).to_contain_text("人工客服 小李 正在为您服务", timeout=10000)
     ask(page, "我的提现还没到账")
-    expect(page.get_by_test_id("widget-typing")).to_be_visible()
+    expect(page.get_by_test_id("widget-typing")).to_have_count(0)  # nobody is typing: no false indicator
     events = lambda: [e["text"] for e in HandoffStore(bot_settings.database_url).events(handoff.id)]  # noqa: E731
     deadline_ok = False
     for _ in range(50):

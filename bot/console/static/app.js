@@ -479,6 +479,14 @@ async function sendMessage() {
   input.focus();
 }
 $("send").addEventListener("click", sendMessage);
+// The customer sees "对方正在输入…" only while the agent really types: at most one hint per 2 s.
+let typingSent = 0;
+$("message-input").addEventListener("input", () => {
+  if (!state.current || state.current.type !== "handoff" || $("message-input").disabled) return;
+  if (Date.now() - typingSent < 2000 || !$("message-input").value.trim()) return;
+  typingSent = Date.now();
+  api(handoffPath("typing"), {}).catch(() => {});  // a hint only: never an error for the agent
+});
 $("message-input").addEventListener("keydown", (event) => {
   if (event.key === "Enter" && !event.shiftKey && !event.isComposing) { event.preventDefault(); sendMessage(); }
 });

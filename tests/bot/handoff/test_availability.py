@@ -280,6 +280,8 @@ def test_busy_and_no_agent_say_so():
         "目前没有客服在线（服务时间：周一至周五 09:00–12:00、13:30–18:00，周六、周日 10:00–16:00），"
         "客服上线后会尽快回复您。"
     )
+    # Round the clock, the hours would contradict "nobody online": they are left out.
+    assert said(local(23, 10), online=0, spec="always") == "目前没有客服在线，客服上线后会尽快回复您。"
 
 
 def test_closed_names_the_next_opening_today_tomorrow_or_by_date():
