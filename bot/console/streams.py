@@ -1,6 +1,9 @@
 """The console's live feed: Server-Sent Events with every hand-off event by its global
 sequence number (resumable with ``Last-Event-ID``) and a nudge when the ticket queue
-changes. An open stream is what makes an agent count as signed in."""
+changes. An open stream is what makes an agent count as signed in: it touches the
+agent's presence every ``PING_SECONDS``, and when it ends without a new one taking
+over within ``AWAY_GRACE_SECONDS`` (a reload reconnects well within it), the agent
+is away and users waiting for nobody are told so at once."""
 
 from __future__ import annotations
 
@@ -20,13 +23,22 @@ from bot.handoff.desk import HandoffDesk
 
 log = logging.getLogger(__name__)
 
-PING_SECONDS = 15.0
+PING_SECONDS = 5.0
+AWAY_GRACE_SECONDS = PING_SECONDS + 3.0
 
 
 def add_stream_routes(
     bp: Blueprint, desk: HandoffDesk, signed_in: Callable[[Route], Route], stopping: asyncio.Event
 ) -> None:
     """``stopping``: set when the server stops, so open streams end instead of holding the restart."""
+    checks: set[asyncio.Task[None]] = set()  # presence checks after a stream ended, kept until done
+
+    def closed(agent: Agent) -> None:
+        if stopping.is_set():  # a restart, not an agent going away
+            return
+        task = asyncio.get_running_loop().create_task(desk.console_closed(agent.name, AWAY_GRACE_SECONDS))
+        checks.add(task)
+        task.add_done_callback(checks.discard)
 
     @bp.get("/console/api/stream")
     @signed_in
@@ -65,5 +77,7 @@ def add_stream_routes(
         except Exception as exc:  # the console went away mid-write
             log.debug("console stream of %s ended: %s", agent.name, exc)
             return None
+        finally:  # also when Sanic cancels the handler because the client disconnected
+            closed(agent)
         await out.eof()
         return None

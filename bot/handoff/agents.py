@@ -197,6 +197,17 @@ class AgentStore:
         with self.engine.begin() as conn:
             conn.execute(agents.update().where(agents.c.name == name).values(last_seen=_now()))
 
+    def away_unless_seen_since(self, name: str, since: datetime) -> bool:
+        """The agent's console closed at ``since``: unless any console of theirs (on any
+        server) has been seen since, they no longer count as signed in. True if so."""
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                agents.update()
+                .where(agents.c.name == name, agents.c.last_seen.is_not(None), agents.c.last_seen <= since)
+                .values(last_seen=None)
+            )
+        return done.rowcount == 1
+
     def online(self, within_seconds: int) -> list[Agent]:
         cutoff = _now() - timedelta(seconds=within_seconds)
         return [a for a in self.accounts() if a.last_seen is not None and a.last_seen >= cutoff]

@@ -25,7 +25,7 @@ from bot.dialogue.texts import say
 from bot.handoff import handoffs as handoff_tables
 from bot.handoff import tickets as ticket_tables
 from bot.handoff.availability import Availability
-from bot.handoff.db import Database
+from bot.handoff.db import Database, now
 from bot.handoff.handoffs import OPEN_STATES, WAITING, WITH_AGENT, Handoff, HandoffError, HandoffRequest
 from bot.handoff.intake import Intake, Outcome
 from bot.handoff.pulse import Pulse
@@ -172,6 +172,20 @@ class HandoffDesk:
         if released:
             self.pulse.fire()
         return released
+
+    async def console_closed(self, agent: str, grace: float) -> None:
+        """An agent's console stream ended (tab closed, network gone). After ``grace``
+        seconds, longer than the streams' ping, any console of theirs still open on
+        any server has touched their presence; if none has, they are away now, and
+        users waiting for nobody learn it at once instead of at the next sweep."""
+        closed_at = now()
+        await asyncio.sleep(grace)
+        try:
+            if await self.blocking(self.agents.away_unless_seen_since, agent, closed_at):
+                log.info("agent %s's console went away; checking for users left waiting", agent)
+                await self.release_stranded()
+        except Exception:
+            log.exception("could not check presence after %s's console closed", agent)
 
     def _release(self, handoff: Handoff, availability: Availability) -> Handoff:
         closed = self.handoffs.close(handoff.id, None, "nobody_available", only_if=WAITING)

@@ -378,6 +378,35 @@ def test_a_user_left_waiting_when_the_last_agent_signs_off_is_offered_a_message(
     assert "留言已提交" in user.say("是").text
 
 
+def test_a_waiting_user_learns_quickly_when_the_last_agent_closes_the_console_tab(
+    servers, browser, store, bot_settings
+):
+    from playwright.sync_api import expect
+
+    from bot.handoff.agents import AgentStore
+
+    context = browser.new_context()
+    tab = context.new_page()
+    tab.goto(servers.url + "/console/")
+    tab.get_by_test_id("login-name").fill(AGENT)
+    tab.get_by_test_id("login-password").fill(PASSWORD)
+    tab.get_by_test_id("login-submit").click()
+    expect(tab.get_by_test_id("agent-name")).to_contain_text(DISPLAY)
+    agents = AgentStore(bot_settings.database_url)
+    wait_until(lambda: agents.online(30), timeout=30, what="the console's stream counting the agent present")
+    user = servers.rest("rest-tab-closed")
+    assert "已为您转接人工客服" in user.say("转人工").text
+    context.close()  # the tab is gone, without signing out
+
+    def released() -> bool:
+        _, polled = servers.get("/handoff/messages?sender=rest-tab-closed")
+        return any("现在没有客服可以接待您了" in m["text"] for m in polled["messages"])
+
+    # Well before presence_timeout (30 s) would count the agent as gone: the closed stream said so.
+    wait_until(released, timeout=25, what="the waiting user told that nobody is left")
+    assert store.open_for("rest-tab-closed") is None
+
+
 @pytest.fixture(scope="module")
 def kb_answer(bot_settings):
     from indexer.kb import load_kb
