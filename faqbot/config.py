@@ -78,7 +78,7 @@ class DecisionConfig:
     # ...clarify above this (at most 5% of in-scope questions rejected on the
     # dev benchmark and on the sample KB), else fall back.
     clarify_threshold: float = 0.169
-    max_clarify: int = 3
+    max_clarify: int = 4
     # A clarify candidate must be within this confidence of the top one.
     clarify_window: float = 0.25
 

@@ -9,7 +9,7 @@ an executor); no Rasa imports.
 
 from __future__ import annotations
 
-from indexer.decide import ANSWER, Decision
+from indexer.decide import ANSWER, Decision, decide
 from indexer.search import Searcher, SearchResult
 from indexer.service import ask
 
@@ -23,14 +23,17 @@ FOLLOWUP_TOPIC_WINDOW = 5
 def resolve(
     searcher: Searcher, text: str, last_faq_id: str | None, followup_max_chars: int
 ) -> tuple[SearchResult, Decision, bool]:
-    """Search ``text``; a short, unconfident message right after an answer may
-    be a follow-up and is resolved with that topic:
+    """Search ``text``; a short message right after an answer may be a follow-up
+    and is resolved within that topic first:
 
-    1. among the message's own candidates that share words with it, exactly
-       one is in the previous answer's category → that one;
-    2. otherwise the message is retried with the previous answer's tags, and
-       the retry wins when it is confident and lands on an FAQ the message
-       itself shares words with.
+    1. the message is retried with the previous answer's tags (its topic); the
+       retry's answer (the previous entry itself left out: the customer asks
+       something else about it) wins when it is confident, shares words with
+       the message, and is in the previous answer's category, or the message
+       alone was not confident ("退货退款" + "那要多久？" → 退款多久能到账;
+       "怎么投诉商家" + "那怎么查进度" → 投诉处理进度, not POS 申请进度);
+    2. otherwise, for an unconfident message, exactly one of its own
+       word-sharing candidates is in the previous answer's category → that one.
 
     Nonsense ("啊啊") shares no words with any FAQ and is never "resolved".
     The flag says the context was used.
@@ -39,14 +42,21 @@ def resolve(
     # looks at the first few candidates.
     result, decision = ask(searcher, text, k=FOLLOWUP_POOL)
     previous = searcher.by_id.get(last_faq_id) if last_faq_id else None
-    if decision.action == ANSWER or previous is None or len(result.normalised.replace(" ", "")) > followup_max_chars:
+    if previous is None or len(result.normalised.replace(" ", "")) > followup_max_chars:
         return result, decision, False
-    lexical = [c for c in result.candidates if c.bm25 > 0]
-    same_topic = [c for c in lexical[:FOLLOWUP_TOPIC_WINDOW] if c.entry.category == previous.category]
-    if len(same_topic) == 1:
-        return result, decision.answered_with(same_topic[0]), True
+    lexical = {c.entry.id: c for c in result.candidates if c.bm25 > 0}
     topic = " ".join(previous.tags) if previous.tags else previous.question
-    result2, decision2 = ask(searcher, f"{topic} {text}")
-    if decision2.action == ANSWER and decision2.candidates[0].entry.id in {c.entry.id for c in lexical}:
-        return result2, decision2, True
+    result2 = searcher.search(f"{topic} {text}", k=FOLLOWUP_POOL)
+    decision2 = decide([c for c in result2.candidates if c.entry.id != previous.id], searcher.settings.decision)
+    if decision2.action == ANSWER:
+        resolved = decision2.candidates[0].entry
+        in_topic = resolved.category == previous.category
+        if resolved.id in lexical and (in_topic or decision.action != ANSWER):
+            changed = decision.action != ANSWER or decision.candidates[0].entry.id != resolved.id
+            return result2, decision2, changed
+    if decision.action == ANSWER:
+        return result, decision, False
+    same_topic = [c for c in list(lexical.values())[:FOLLOWUP_TOPIC_WINDOW] if c.entry.category == previous.category]
+    if len(same_topic) == 1 and same_topic[0].entry.id != previous.id:
+        return result, decision.answered_with(same_topic[0]), True
     return result, decision, False

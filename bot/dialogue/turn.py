@@ -6,7 +6,8 @@ A question goes through three steps, composed here (``plan_free_text``):
 1. retrieval confidence (``indexer.decide``: answer / clarify / fallback from
    the scores alone; the indexer imports nothing of the bot, so it stays there);
 2. follow-up resolution (``bot.dialogue.followup``: a short message right after
-   an answer is read with that answer's topic);
+   an answer is read with that answer's topic); otherwise a bare keyword that
+   several entries are about is a clarify among them;
 3. the conversation policy (below): the FAQ's hand-off policy, consecutive
    fallbacks, consecutive negative feedback and explicit requests.
 
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from typing import assert_never
 
 from bot.dialogue.followup import resolve
+from faqbot.normalize import normalize
 from indexer.decide import Action, Decision
 from indexer.kb import FaqEntry
 from indexer.search import Candidate, Searcher, SearchResult
@@ -30,6 +32,8 @@ from indexer.search import Candidate, Searcher, SearchResult
 # Two misses or two "没帮助" in a row and a person takes over.
 FALLBACKS_BEFORE_HANDOFF = 2
 NEGATIVES_BEFORE_HANDOFF = 2
+# A message this short and of one word is a keyword, not a question (``clarify_bare_keyword``).
+BARE_KEYWORD_MAX_CHARS = 4
 
 
 class PlanKind(enum.StrEnum):
@@ -113,8 +117,41 @@ def plan_free_text(
     Embeds ``text`` (CPU work, blocking): run it in an executor on an event loop.
     """
     result, decision, used_context = resolve(searcher, text, last_faq_id, followup_max_chars)
+    if not used_context:
+        decision = clarify_bare_keyword(decision, result, searcher.settings.decision.max_clarify)
+        decision = on_topic_choices(decision, result, searcher)
     decision = without_rejected(decision, result, exclude)
     return QuestionTurn(result, decision, used_context, plan_question(decision, state))
+
+
+def clarify_bare_keyword(decision: Decision, result: SearchResult, max_choices: int) -> Decision:
+    """A bare keyword ("提现", "手续费") that several entries are about is not a
+    question yet: offer those entries instead of guessing one. "About" means the
+    keyword is in the entry's standard question or one of its tags; one such
+    entry ("年审") is simply answered."""
+    word = result.normalised
+    if " " in word or not 2 <= len(word) <= BARE_KEYWORD_MAX_CHARS:
+        return decision
+    about = [
+        c
+        for c in result.candidates
+        if word in c.entry.question.lower() or any(word in tag.lower() for tag in c.entry.tags)
+    ]
+    if len(about) < 2:
+        return decision
+    return Decision(Action.CLARIFY, decision.confidence, about[:max_choices])
+
+
+def on_topic_choices(decision: Decision, result: SearchResult, searcher: Searcher) -> Decision:
+    """A clarify offers the best match and the runners-up that share a word with
+    the message: "充值的话呢" is not about "有人冒充客服…" although the embedding
+    and one character say so. Words of one character do not count."""
+    if decision.action != Action.CLARIFY or len(decision.candidates) < 2:
+        return decision
+    words = {w for w in searcher.tokenizer.words(result.searched or result.normalised) if len(w) > 1}
+    top, *others = decision.candidates
+    kept = [c for c in others if words & set(searcher.tokenizer.words(normalize(c.matched_question)))]
+    return replace(decision, candidates=[top, *kept])
 
 
 def without_rejected(decision: Decision, result: SearchResult, exclude: frozenset[str]) -> Decision:

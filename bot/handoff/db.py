@@ -43,11 +43,22 @@ def engine_for(url: str) -> sa.engine.Engine:
     with _lock:
         engine = _engines.get(url)
         if engine is None:
-            engine = sa.create_engine(url, future=True, pool_pre_ping=True)
+            engine = sa.create_engine(url, future=True, pool_pre_ping=True, **sqlite_pool(url))
             if engine.dialect.name == "sqlite":
-                event.listen(engine, "connect", _sqlite_pragmas)
+                event.listen(engine, "connect", sqlite_pragmas)
             _engines[url] = engine
         return engine
+
+
+def sqlite_pool(url: str) -> dict[str, Any]:
+    """Engine arguments for ``url``: SQLAlchemy 1.4 gives a SQLite file no pool (every query opened the file
+    and ran the pragmas again); a queue pool keeps the connections, each used
+    by one thread at a time. In-memory SQLite and other databases keep
+    SQLAlchemy's defaults."""
+    parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return {}
+    return {"poolclass": sa.pool.QueuePool, "connect_args": {"check_same_thread": False}}
 
 
 class Database:
@@ -77,7 +88,7 @@ class Database:
         return self._engine
 
 
-def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+def sqlite_pragmas(connection: Any, _record: Any) -> None:
     """Write-ahead log: readers never wait for the writer, and a commit is an
     append instead of a journal rewrite plus fsyncs. The gate writes one row
     per user message, so this is on every message's path. NORMAL sync in WAL

@@ -9,12 +9,16 @@ that holds their connections. The HTTP policy (CORS per kind of route, the
 console's cross-site request check, security headers, no version banner) is
 ``bot/web/``, installed on the same app instead of Rasa's ``--cors``.
 
-The fix:
+The fixes:
 Rasa 3.6 validates every action-server response with ``jsonschema.validate``,
 which re-checks the (large) schema itself on every call: ~10 ms of CPU per
 custom action on this machine, about 40 % of the server's time per message.
 Here the validator is built once; the schema, the checks and the error
-message are Rasa's own. Everything else is ``rasa`` unchanged.
+message are Rasa's own. A button payload (``/choose_faq{…}``) is read by
+Rasa's own payload parser without running the NLU graph (which would only be
+overridden by it), and the SQLite conversation store keeps its connections
+and runs in WAL mode (``_fast_sqlite_tracker``). Everything else is ``rasa``
+unchanged.
 """
 
 from __future__ import annotations
@@ -112,6 +116,84 @@ def _bound_action_time() -> None:
             ) from None
 
     action.RemoteAction.run = bounded_run
+
+
+def parse_payload(domain: Any, message: Any, only_output_properties: bool = True) -> dict[str, Any] | None:
+    """A button payload (``/choose_faq{…}``) read by Rasa's own payload parser, as
+    its ``RegexMessageHandler`` reads it at the end of the NLU graph; ``None`` for
+    plain text and for a payload whose intent ``domain`` does not know (those
+    take the graph, as before)."""
+    from rasa.nlu.classifiers.regex_message_handler import RegexMessageHandler
+    from rasa.shared.constants import INTENT_MESSAGE_PREFIX
+    from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
+    from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_NAME_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
+    from rasa.shared.nlu.training_data.message import Message
+
+    text = message.text or ""
+    if not text.startswith(INTENT_MESSAGE_PREFIX):
+        return None
+    data = {TEXT: text, "message_id": message.message_id, "metadata": message.metadata}
+    unpacked = YAMLStoryReader.unpack_regex_message(
+        Message(data=data), domain, entity_extractor_name=RegexMessageHandler.__name__
+    )
+    if not (unpacked.get(INTENT) or {}).get(INTENT_NAME_KEY):
+        return None
+    empty = {INTENT_NAME_KEY: None, PREDICTED_CONFIDENCE_KEY: 0.0}
+    parse_data: dict[str, Any] = {TEXT: "", INTENT: empty, ENTITIES: []}
+    parse_data.update(unpacked.as_dict(only_output_properties=only_output_properties))
+    return parse_data
+
+
+def _payloads_skip_nlu() -> None:
+    """Rasa 3.6 runs the whole NLU graph (tokeniser, featurisers, DIET, guard)
+    on a button payload, and at the end its ``RegexMessageHandler`` replaces
+    every prediction with the payload's intent and entities. Here a payload
+    goes straight to that same parser (``parse_payload``): the parse data is
+    the same, the CPU is not spent."""
+    from rasa.core.processor import MessageProcessor
+
+    parse_with_graph = getattr(
+        MessageProcessor._parse_message_with_graph, "__wrapped__", MessageProcessor._parse_message_with_graph
+    )
+
+    @functools.wraps(parse_with_graph)
+    def parse(self: Any, message: Any, tracker: Any, only_output_properties: bool = True) -> dict[str, Any]:
+        parsed = parse_payload(self.domain, message, only_output_properties)
+        return parsed if parsed is not None else parse_with_graph(self, message, tracker, only_output_properties)
+
+    MessageProcessor._parse_message_with_graph = parse
+
+
+def _fast_sqlite_tracker() -> None:
+    """SQLAlchemy 1.4 (Rasa's pin) gives a SQLite file no connection pool: Rasa's
+    conversation store opened the file, and rolled back its journal, for every
+    read and write of every message. Here a SQLite store keeps its connections
+    (a queue pool, used from one thread at a time) and each new one gets the
+    same WAL settings as the hand-off tables (``bot/handoff/db.py``). Other
+    databases are left as Rasa configures them."""
+    import sqlalchemy as sa
+    from rasa.core import tracker_store
+
+    from bot.handoff.db import sqlite_pool, sqlite_pragmas
+
+    create_engine_kwargs = tracker_store.create_engine_kwargs
+    create_engine_kwargs = getattr(create_engine_kwargs, "__wrapped__", create_engine_kwargs)
+
+    @functools.wraps(create_engine_kwargs)
+    def engine_kwargs(url: Any) -> dict[str, Any]:
+        return {**create_engine_kwargs(url), **sqlite_pool(str(url))}
+
+    tracker_store.create_engine_kwargs = engine_kwargs
+    init = getattr(tracker_store.SQLTrackerStore.__init__, "__wrapped__", tracker_store.SQLTrackerStore.__init__)
+
+    @functools.wraps(init)
+    def with_pragmas(self: Any, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        if self.engine.dialect.name == "sqlite":
+            sa.event.listen(self.engine, "connect", sqlite_pragmas)
+            self.engine.dispose()  # the connection Rasa opened to check the database had none
+
+    tracker_store.SQLTrackerStore.__init__ = with_pragmas
 
 
 DRAIN_SECONDS = 8.0
@@ -227,6 +309,8 @@ def apply() -> None:
     RemoteAction._validate_action_result = _validate_action_result
     _store_errors_are_not_fatal()
     _bound_action_time()
+    _payloads_skip_nlu()
+    _fast_sqlite_tracker()
     _mount_configured_channels()
 
 

@@ -27,8 +27,10 @@ def test_strong_clear_match_is_answered():
     assert d.action == ANSWER and [c.entry.id for c in d.candidates] == ["e1"]
 
 
-def test_close_runners_up_are_clarified_at_most_three():
-    config = dataclasses.replace(CONFIG, answer_threshold=0.99, clarify_threshold=0.0, clarify_window=0.2)
+def test_close_runners_up_are_clarified_at_most_max_clarify():
+    config = dataclasses.replace(
+        CONFIG, answer_threshold=0.99, clarify_threshold=0.0, clarify_window=0.2, max_clarify=3
+    )
     d = decide([cand(1, 0.6), cand(2, 0.58), cand(3, 0.55), cand(4, 0.54), cand(5, 0.1)], config)
     assert d.action == CLARIFY and [c.entry.id for c in d.candidates] == ["e1", "e2", "e3"]
     d = decide([cand(1, 0.6), cand(2, 0.2)], config)

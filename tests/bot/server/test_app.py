@@ -1,4 +1,5 @@
-"""The Rasa server entry point's cached action-result validator behaves like Rasa's.
+"""The Rasa server entry point's fixes behave like Rasa: the cached action-result
+validator, the payload parser that skips the NLU graph, the SQLite pool.
 
 Called as the method it replaces, without ``apply()``: patching Rasa's classes here would change
 them for every later test in the process."""
@@ -25,3 +26,31 @@ def test_cached_validator_accepts_valid_and_rejects_invalid_action_results():
         validate({"events": "not a list", "responses": []})
     with pytest.raises(ValidationError):
         validate({"events": [{"event": "no-such-event"}], "responses": []})
+
+
+def test_a_button_payload_is_parsed_without_the_nlu_graph():
+    from rasa.core.channels.channel import UserMessage
+    from rasa.shared.core.domain import Domain
+
+    from faqbot.config import PROJECT_ROOT
+
+    domain = Domain.load(str(PROJECT_ROOT / "bot" / "domain.yml"))
+    payload = '/choose_faq{"faq_id": "ex-withdraw-fee", "turn": 3}'
+    parsed = rasa_server.parse_payload(domain, UserMessage(payload, sender_id="u1", metadata={"m": 1}))
+    assert parsed is not None
+    assert parsed["text"] == payload and parsed["intent"] == {"name": "choose_faq", "confidence": 1.0}
+    assert {e["entity"]: e["value"] for e in parsed["entities"]} == {"faq_id": "ex-withdraw-fee", "turn": 3}
+    assert parsed["intent_ranking"][0]["name"] == "choose_faq"
+    # Plain text, and a payload the domain does not know, take the NLU graph as before.
+    assert rasa_server.parse_payload(domain, UserMessage("提现手续费是多少", sender_id="u1")) is None
+    assert rasa_server.parse_payload(domain, UserMessage("/no_such_intent", sender_id="u1")) is None
+
+
+def test_a_sqlite_file_gets_a_pool_other_databases_keep_their_defaults(tmp_path):
+    import sqlalchemy as sa
+
+    from bot.handoff.db import sqlite_pool
+
+    assert sqlite_pool(f"sqlite:///{tmp_path / 'tracker.db'}")["poolclass"] is sa.pool.QueuePool
+    assert sqlite_pool("sqlite://") == {} and sqlite_pool("sqlite:///:memory:") == {}
+    assert sqlite_pool("postgresql://127.0.0.1:5432/test") == {}
