@@ -65,11 +65,12 @@ def start_peer(project: Path, port: int, log: Path) -> subprocess.Popen:
         if process.poll() is not None:
             raise RuntimeError(f"the peer exited; see {log}")
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/status", timeout=2) as reply:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as reply:
                 if reply.status == 200:
                     return process
         except OSError:
             time.sleep(0.5)
+    process.kill()
     raise RuntimeError("the peer did not start within 180 s")
 
 
@@ -111,11 +112,12 @@ def main() -> None:
     build_and_publish(settings)
     ours = start_bot(settings, models_dir=ROOT / "var" / "models", log_dir=work / "logs", say=lambda _: None)
     peer_port = free_port()
-    peer = start_peer(project, peer_port, work / "peer.log")
     peer_url = f"http://127.0.0.1:{peer_port}/webhooks/rest/webhook"
     our_pids = [p.pid for p in ours.processes.values()]
     runs: list[dict] = []
+    peer: subprocess.Popen | None = None
     try:
+        peer = start_peer(project, peer_port, work / "peer.log")
         for url in (ours.rest_webhook, peer_url):
             for _ in range(20):
                 post(url, "warmup", random.choice(MESSAGES))
@@ -124,8 +126,9 @@ def main() -> None:
             runs.append(measure("rasa init", peer_url, [peer.pid], args.seconds))
     finally:
         ours.stop()
-        peer.terminate()
-        peer.wait(timeout=30)
+        if peer is not None:
+            peer.terminate()
+            peer.wait(timeout=30)
         shutil.rmtree(work, ignore_errors=True)
 
     def median(bot: str, key: str) -> float:

@@ -93,6 +93,9 @@ class RunningBot:
         self.stop()
 
 
+CACHED_SQL_STORE = "bot.server.tracker_store.CachedSQLTrackerStore"
+
+
 def write_endpoints(settings: Settings) -> Path:
     """``bot/endpoints.yml`` with the configured action server, conversation store and lock store."""
     endpoints = yaml.safe_load((BOT_DIR / "endpoints.yml").read_text(encoding="utf-8"))
@@ -106,6 +109,8 @@ def write_endpoints(settings: Settings) -> Path:
         endpoints["tracker_store"]["db"] = str(db)
     else:
         endpoints["tracker_store"] = _store_from_url(tracker, "bot.tracker_store", sql=True)
+    if endpoints.get("tracker_store", {}).get("type") == "SQL":  # Rasa's rows, cached (bot/server/tracker_store.py)
+        endpoints["tracker_store"]["type"] = CACHED_SQL_STORE
     if settings.bot.lock_store.strip():
         endpoints["lock_store"] = _store_from_url(settings.bot.lock_store.strip(), "bot.lock_store", sql=False)
     out = settings.data_dir / "run" / "endpoints.yml"

@@ -13,11 +13,12 @@ The fixes:
 Rasa 3.6 validates every action-server response with ``jsonschema.validate``,
 which re-checks the (large) schema itself on every call: ~10 ms of CPU per
 custom action on this machine, about 40 % of the server's time per message.
-Here the validator is built once; the schema, the checks and the error
-message are Rasa's own. A button payload (``/choose_faq{…}``) is read by
+Here the validators are built once, and each event is checked against its
+own branch of Rasa's ``oneOf`` of 23 event types; the schema, the checks and
+the error message are Rasa's own. A button payload (``/choose_faq{…}``) is read by
 Rasa's own payload parser without running the NLU graph (which would only be
-overridden by it), and the SQLite conversation store keeps its connections
-and runs in WAL mode (``_fast_sqlite_tracker``). Everything else is ``rasa``
+overridden by it). The conversation store is Rasa's SQL store with a
+checked cache (``bot/server/tracker_store.py``). Everything else is ``rasa``
 unchanged.
 """
 
@@ -39,10 +40,48 @@ def _action_result_validator() -> Any:
     return validator_class(schema)
 
 
+@functools.lru_cache(maxsize=1)
+def _event_validators() -> dict[str, Any]:
+    """One validator per event type: Rasa's event schema is a ``oneOf`` of 23
+    branches told apart by ``event``'s constant, so an event is valid exactly
+    when it is valid under the common part plus its own branch. Checking that
+    one branch instead of all 23 is most of the validation's cost."""
+    import jsonschema
+    from rasa.shared.utils.schemas.events import EVENT_SCHEMA
+
+    common = {key: value for key, value in EVENT_SCHEMA.items() if key != "oneOf"}
+    validators = {}
+    for branch in EVENT_SCHEMA["oneOf"]:
+        schema = {**common, "allOf": [branch]}
+        validators[branch["properties"]["event"]["const"]] = jsonschema.validators.validator_for(schema)(schema)
+    return validators
+
+
+def _plainly_valid(result: Any) -> bool:
+    """``result`` passes Rasa's action-response schema, checked branch by branch
+    (``_event_validators``); ``False`` sends it to the full check for Rasa's error."""
+    if not isinstance(result, dict):
+        return False
+    events, responses = result.get("events", []), result.get("responses", [])
+    if not isinstance(events, list) or not isinstance(responses, list):
+        return False
+    if not all(isinstance(response, dict) for response in responses):
+        return False
+    validators = _event_validators()
+    for event in events:
+        kind = event.get("event") if isinstance(event, dict) else None
+        validator = validators.get(kind) if isinstance(kind, str) else None
+        if validator is None or not validator.is_valid(event):
+            return False
+    return True
+
+
 def _validate_action_result(self: Any, result: dict[str, Any]) -> bool:
     from jsonschema import ValidationError, exceptions
     from rasa.shared.constants import DOCS_BASE_URL
 
+    if _plainly_valid(result):
+        return True
     error = exceptions.best_match(_action_result_validator().iter_errors(result))
     if error is None:
         return True
@@ -164,38 +203,6 @@ def _payloads_skip_nlu() -> None:
     MessageProcessor._parse_message_with_graph = parse
 
 
-def _fast_sqlite_tracker() -> None:
-    """SQLAlchemy 1.4 (Rasa's pin) gives a SQLite file no connection pool: Rasa's
-    conversation store opened the file, and rolled back its journal, for every
-    read and write of every message. Here a SQLite store keeps its connections
-    (a queue pool, used from one thread at a time) and each new one gets the
-    same WAL settings as the hand-off tables (``bot/handoff/db.py``). Other
-    databases are left as Rasa configures them."""
-    import sqlalchemy as sa
-    from rasa.core import tracker_store
-
-    from bot.handoff.db import sqlite_pool, sqlite_pragmas
-
-    create_engine_kwargs = tracker_store.create_engine_kwargs
-    create_engine_kwargs = getattr(create_engine_kwargs, "__wrapped__", create_engine_kwargs)
-
-    @functools.wraps(create_engine_kwargs)
-    def engine_kwargs(url: Any) -> dict[str, Any]:
-        return {**create_engine_kwargs(url), **sqlite_pool(str(url))}
-
-    tracker_store.create_engine_kwargs = engine_kwargs
-    init = getattr(tracker_store.SQLTrackerStore.__init__, "__wrapped__", tracker_store.SQLTrackerStore.__init__)
-
-    @functools.wraps(init)
-    def with_pragmas(self: Any, *args: Any, **kwargs: Any) -> None:
-        init(self, *args, **kwargs)
-        if self.engine.dialect.name == "sqlite":
-            sa.event.listen(self.engine, "connect", sqlite_pragmas)
-            self.engine.dispose()  # the connection Rasa opened to check the database had none
-
-    tracker_store.SQLTrackerStore.__init__ = with_pragmas
-
-
 DRAIN_SECONDS = 8.0
 
 
@@ -310,7 +317,6 @@ def apply() -> None:
     _store_errors_are_not_fatal()
     _bound_action_time()
     _payloads_skip_nlu()
-    _fast_sqlite_tracker()
     _mount_configured_channels()
 
 

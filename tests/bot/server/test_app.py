@@ -54,3 +54,26 @@ def test_a_sqlite_file_gets_a_pool_other_databases_keep_their_defaults(tmp_path)
     assert sqlite_pool(f"sqlite:///{tmp_path / 'tracker.db'}")["poolclass"] is sa.pool.QueuePool
     assert sqlite_pool("sqlite://") == {} and sqlite_pool("sqlite:///:memory:") == {}
     assert sqlite_pool("postgresql://127.0.0.1:5432/test") == {}
+
+
+def test_the_per_event_check_agrees_with_rasas_full_schema():
+    from rasa.shared.utils.schemas.events import EVENT_SCHEMA
+
+    results = [
+        {"events": [{"event": "slot", "name": "phase", "value": "bot"}], "responses": [{"text": "答案"}]},
+        {"events": [{"event": "bot", "text": "你好", "data": {"buttons": []}}, {"event": "action", "name": "x"}]},
+        {"events": [{"event": "user", "text": "hi", "parse_data": {"intent": {"name": "greet"}}}]},
+        {"events": [], "responses": []},
+        {"events": [{"event": "slot", "name": 3}]},  # a slot's name must be a string
+        {"events": [{"event": "no-such-event"}]},
+        {"events": [{"name": "phase"}]},  # no event type
+        {"events": [{"event": "user", "parse_data": {"entities": [{"value": 1}]}}]},  # entity without a name
+        {"events": ["slot"]},
+        {"events": {"event": "slot"}},
+        {"responses": ["text"]},
+        {"events": [{"event": "bot", "timestamp": "yesterday"}]},
+    ]
+    assert len(rasa_server._event_validators()) == len(EVENT_SCHEMA["oneOf"])
+    full = rasa_server._action_result_validator()
+    for result in results:
+        assert rasa_server._plainly_valid(result) == full.is_valid(result), result
