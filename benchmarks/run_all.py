@@ -11,6 +11,7 @@ for script in (
     "edit_publish.py",
     "scale.py",
     "rest_latency.py",
+    "vs_rasa_init.py",
     "channel_latency.py",
     "long_message.py",
 ):

@@ -14,8 +14,9 @@ find the new ones; both run on the event loop. Here:
   and the memory is only a cache. A kept tracker is handed out once (whoever
   retrieves it owns it), so two readers never share one object;
 - a save appends the events after the ones it knows are stored, without
-  counting them again;
-- a SQLite file keeps a pool of WAL connections (``bot/handoff/db.py``).
+  counting them again, in one statement;
+- a SQLite file keeps a pool of WAL connections (``bot/handoff/db.py``) and
+  this server's saves take turns on a lock instead of SQLite's busy polling.
 
 ``faqbot run`` configures it for the ``sqlite`` and SQL URL conversation stores
 (``bot/process/runner.py``).
@@ -24,11 +25,13 @@ find the new ones; both run on the event loop. Here:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import threading
 import weakref
 from collections import OrderedDict
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,6 +68,7 @@ class CachedSQLTrackerStore(SQLTrackerStore):
         self._kept: OrderedDict[str, tuple[DialogueStateTracker, _Stored]] = OrderedDict()
         self._stored: dict[int, tuple[weakref.ref[DialogueStateTracker], _Stored]] = {}
         self._lock = threading.Lock()
+        self._writing: AbstractContextManager[Any] = threading.Lock() if pool else contextlib.nullcontext()
 
     async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
         return await asyncio.get_running_loop().run_in_executor(None, self._retrieve_now, sender_id)
@@ -90,18 +94,16 @@ class CachedSQLTrackerStore(SQLTrackerStore):
 
     def _save_now(self, tracker: DialogueStateTracker) -> None:
         stored = self._stored_of(tracker)
-        with self.session_scope() as session:
+        # SQLite has one writer at a time and makes the others poll with sleeps of up to
+        # 100 ms; waiting on a lock here instead costs nothing.
+        with self._writing, self.session_scope() as session:
             if stored is None:
                 new = list(self._additional_events(session, tracker))
-                last_id = self._last_id(session, tracker.sender_id)
             else:
                 new = list(itertools.islice(tracker.events, stored.events, None))
-                last_id = stored.last_id
-            rows = [self._row(tracker.sender_id, event) for event in new]
-            session.add_all(rows)
-            session.flush()  # the new rows' ids, before the commit expires them
-            if rows:
-                last_id = rows[-1].id
+            if new:  # one executemany, not one ORM insert per event
+                session.execute(self.SQLEvent.__table__.insert(), [self._row(tracker.sender_id, e) for e in new])
+            last_id = self._last_id(session, tracker.sender_id) if new or stored is None else stored.last_id
             session.commit()
         after = _Stored(len(tracker.events), last_id)
         self._mark(tracker, after)
@@ -111,17 +113,18 @@ class CachedSQLTrackerStore(SQLTrackerStore):
             while len(self._kept) > MAX_KEPT:
                 self._kept.popitem(last=False)
 
-    def _row(self, sender_id: str, event: Any) -> Any:
+    @staticmethod
+    def _row(sender_id: str, event: Any) -> dict[str, Any]:
         """One ``events`` row, exactly as Rasa's store writes it."""
         data = event.as_dict()
-        return self.SQLEvent(
-            sender_id=sender_id,
-            type_name=event.type_name,
-            timestamp=data.get("timestamp"),
-            intent_name=data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
-            action_name=data.get("name"),
-            data=json.dumps(data),
-        )
+        return {
+            "sender_id": sender_id,
+            "type_name": event.type_name,
+            "timestamp": data.get("timestamp"),
+            "intent_name": data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
+            "action_name": data.get("name"),
+            "data": json.dumps(data),
+        }
 
     def _last_id(self, session: Any, sender_id: str) -> int | None:
         query = sa.select(sa.func.max(self.SQLEvent.id)).where(self.SQLEvent.sender_id == sender_id)
