@@ -197,6 +197,19 @@ class WidgetConfig:
 
 
 @dataclass(frozen=True)
+class MailConfig:
+    # Where answers to 留言 go out by e-mail: "" (no e-mail), or
+    # "smtp://user:pass@host:587" (STARTTLS, required) or "smtps://user:pass@host:465"
+    # (TLS from the start). User and password are URL-encoded.
+    smtp_url: str = ""
+    # The sender customers see, e.g. "客服中心 <support@example.com>".
+    from_address: str = ""
+    # A CA bundle (PEM) to verify the SMTP server with, for a private CA; empty: the system's.
+    ca_file: str = ""
+    timeout: float = 15.0
+
+
+@dataclass(frozen=True)
 class Settings:
     kb_dir: Path = PROJECT_ROOT / "kb_content"
     data_dir: Path = PROJECT_ROOT / "var"
@@ -209,6 +222,7 @@ class Settings:
     channels: ChannelsConfig = field(default_factory=ChannelsConfig)
     console: ConsoleConfig = field(default_factory=ConsoleConfig)
     widget: WidgetConfig = field(default_factory=WidgetConfig)
+    mail: MailConfig = field(default_factory=MailConfig)
 
     @property
     def index_dir(self) -> Path:
@@ -243,6 +257,7 @@ _SECTIONS = {
     "channels": ChannelsConfig,
     "console": ConsoleConfig,
     "widget": WidgetConfig,
+    "mail": MailConfig,
 }
 _TOP_LEVEL = {"kb_dir", "data_dir"}
 

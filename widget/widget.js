@@ -268,6 +268,13 @@
       const missed = await reply.json();
       for (const m of missed.messages || []) receive({ text: m.text, quick_replies: m.buttons,
         metadata: { from: m.from === "agent" ? "agent" : "system", seq: m.seq, name: m.name } });
+      // Answers to a 留言 left earlier that this chat has not shown yet.
+      for (const t of missed.tickets || []) {
+        if (t.shown) continue;
+        receive({ text: t.text, metadata: { from: "agent", name: t.agent } });
+        fetch(`${config.server}/handoff/tickets/shown`, { method: "POST", headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ sender: state.session, ticket: t.ticket }) });
+      }
     } catch (e) { /* next reconnect tries again */ }
     refreshStatus();
   }

@@ -19,7 +19,7 @@ from bot.handoff.db import now
 from bot.handoff.desk import HandoffDesk
 from bot.handoff.handoffs import OPEN_STATES, Handoff
 from bot.handoff.kpis import compute_kpis
-from bot.handoff.tickets import OPEN
+from bot.handoff.tickets import OPEN, Ticket
 
 Suggest = Callable[[str], list[dict[str, Any]]]
 
@@ -32,7 +32,14 @@ def _queue(desk: HandoffDesk) -> dict[str, Any]:
         "agents_online": [agent_json(a) for a in online],
         "handoffs": [handoff_json(desk, h, at) for h in desk.handoffs.in_states(OPEN_STATES)],
         "tickets": [t.to_json() for t in desk.tickets.in_states((OPEN,))],
+        "answered": _with_deliveries(desk, desk.tickets.recently_answered()),
     }
+
+
+def _with_deliveries(desk: HandoffDesk, found: list[Ticket]) -> list[dict[str, Any]]:
+    """Tickets with how their answer went out on each route (the console shows it)."""
+    routes = desk.tickets.deliveries_of([t.id for t in found])
+    return [{**t.to_json(), "deliveries": [d.to_json() for d in routes[t.id]]} for t in found]
 
 
 def _handoff(desk: HandoffDesk, handoff_id: str) -> dict[str, Any]:
@@ -98,8 +105,9 @@ def add_api_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[[Route]
     @bp.post("/console/api/tickets/<ticket_id>/answer")
     @signed_in
     async def answer(request: Request, agent: Agent, ticket_id: str) -> HTTPResponse:
-        ticket, delivered = await desk.answer_ticket(ticket_id, agent.name, body_text(request))
-        return response.json({"ticket": ticket.to_json(), "delivered": str(delivered)})
+        ticket, delivered = await desk.answer_ticket(ticket_id, agent.name, body_text(request), agent.display_name)
+        (answered,) = await desk.blocking(_with_deliveries, desk, [ticket])
+        return response.json({"ticket": answered, "delivered": str(delivered)})
 
     @bp.get("/console/api/kpis")
     @signed_in

@@ -28,11 +28,12 @@ from bot.handoff.availability import Availability
 from bot.handoff.db import Database, now
 from bot.handoff.handoffs import OPEN_STATES, WAITING, WITH_AGENT, Handoff, HandoffError, HandoffRequest
 from bot.handoff.intake import Intake, Outcome
+from bot.handoff.mail import Mailer, MailFailed
 from bot.handoff.pulse import Pulse
 from bot.handoff.push import Delivered, OutboundLookup, no_push
 from bot.handoff.rating import rating_buttons
 from bot.handoff.stores import Stores
-from bot.handoff.tickets import DRAFTING, Ticket
+from bot.handoff.tickets import CHAT, DRAFTING, EMAIL, FAILED, RETURN, SENT, SKIPPED, SMS, STORED, Ticket
 from bot.handoff.turnlog import TurnLog
 from faqbot.config import Settings
 
@@ -70,8 +71,10 @@ class HandoffDesk:
 
     # -- who owns a conversation, and the turns log (the gate, every message) -----
 
-    def owner_of(self, conversation_id: str) -> str | None:
-        """ "handoff" (waiting or with an agent), "ticket" (a message being left) or None (the bot)."""
+    def owner_of(self, conversation_id: str) -> tuple[str | None, bool]:
+        """Who has the conversation: "handoff" (waiting or with an agent), "ticket" (a
+        message being left) or None (the bot); and whether an answer to one of its 留言
+        has not reached the customer yet. One query: the gate asks on every message."""
         handoffs, tickets = handoff_tables.handoffs, ticket_tables.tickets
         query = sa.union_all(
             sa.select(sa.literal("handoff").label("owner")).where(
@@ -80,9 +83,14 @@ class HandoffDesk:
             sa.select(sa.literal("ticket").label("owner")).where(
                 tickets.c.conversation_id == conversation_id, tickets.c.state == DRAFTING
             ),
+            sa.select(sa.literal("answer").label("owner")).where(
+                tickets.c.conversation_id == conversation_id, ticket_tables.not_shown_in_chat()
+            ),
         )
         with self._owners.engine.connect() as conn:
-            return conn.execute(query).scalar()
+            found = list(conn.execute(query).scalars())
+        owner = next((o for o in found if o != "answer"), None)
+        return owner, "answer" in found
 
     def note_turn(self, conversation_id: str, channel: str, handled_by: str, reply_ms: float | None) -> None:
         """Record one user message for the KPIs (written in batches, ``bot/handoff/turnlog.py``)."""
@@ -138,11 +146,32 @@ class HandoffDesk:
         return messages, latest
 
     def answered_tickets(self, conversation_id: str) -> list[dict[str, Any]]:
-        """The user's messages (留言) that agents have answered, oldest first."""
-        return [
-            {"ticket": t.ticket, "question": t.question, "answer": t.answer, "answered_at": t.to_json()["answered_at"]}
-            for t in self.tickets.answered_for(conversation_id)
-        ]
+        """The user's messages (留言) that agents have answered, oldest first, with the
+        text the chat shows and whether it has appeared in the chat already."""
+        waiting = {t.id for t in self.tickets.not_shown(conversation_id)}
+        found = []
+        for t in self.tickets.answered_for(conversation_id):
+            name = self._display_name(t.agent or "")
+            found.append(
+                {
+                    "ticket": t.ticket,
+                    "question": t.question,
+                    "answer": t.answer,
+                    "agent": name,
+                    "answered_at": t.to_json()["answered_at"],
+                    "text": say("utter_ticket_answer", ticket=t.ticket, answer=t.answer or "", agent=name),
+                    "shown": t.id not in waiting,
+                }
+            )
+        return found
+
+    def mark_shown(self, conversation_id: str, ticket_ref: str, where: str) -> bool:
+        """The customer's client showed this answer (``ticket_ref``: the 8-character number)."""
+        for t in self.tickets.not_shown(conversation_id):
+            if t.ticket == ticket_ref:
+                self.tickets.record_delivery(t.id, RETURN, SENT, where)
+                return True
+        return False
 
     # -- nobody left to answer ---------------------------------------------------
 
@@ -284,12 +313,70 @@ class HandoffDesk:
         await self.blocking(self.handoffs.add_note, handoff_id, agent, text)
         self.pulse.fire()
 
-    async def answer_ticket(self, ticket_id: str, agent: str, text: str) -> tuple[Ticket, Delivered]:
+    async def answer_ticket(
+        self, ticket_id: str, agent: str, text: str, display_name: str | None = None
+    ) -> tuple[Ticket, Delivered]:
+        """Answer a 留言 and send the answer by every route the customer can be reached
+        on: their chat (pushed, when the channel can and they are there), e-mail to
+        the address they left (``[mail]``); what is not reached now is shown when
+        they come back (``bring_back``). Each route's outcome is recorded for the console."""
         ticket = await self.blocking(self.tickets.answer, ticket_id, agent, text.strip())
         self.pulse.fire()
+        name = display_name or agent
+        message = say("utter_ticket_answer", ticket=ticket.ticket, answer=ticket.answer or "", agent=name)
         delivered = await self.deliver(
-            ticket.channel,
-            ticket.conversation_id,
-            say("utter_ticket_answer", ticket=ticket.ticket, answer=text.strip()),
+            ticket.channel, ticket.conversation_id, message, None, {"from": "agent", "name": name, "event": "ticket"}
         )
-        return ticket, delivered
+        chat = {Delivered.LIVE: (SENT, None), Delivered.STORED: (STORED, "用户当前不在线，下次打开聊天时显示")}
+        outcome, detail = chat.get(delivered, (STORED, "该渠道不能主动推送，用户下次发消息或打开聊天时显示"))
+        await self.blocking(self.tickets.record_delivery, ticket.id, CHAT, outcome, detail)
+        await self.blocking(self._send_by_contact, ticket, name)
+        self.pulse.fire()
+        return await self.blocking(self.tickets.get, ticket.id), delivered
+
+    def _send_by_contact(self, ticket: Ticket, agent: str) -> None:
+        """E-mail (or SMS) to the contact the customer left, recorded either way."""
+        contact = ticket.contact or ""
+        if "@" not in contact:
+            why = "用户未留联系方式" if not contact else "未配置短信服务，请按电话号码联系用户"
+            self.tickets.record_delivery(ticket.id, SMS if contact else EMAIL, SKIPPED, why)
+            return
+        mailer = Mailer.from_config(self.settings.mail)
+        if mailer is None:
+            self.tickets.record_delivery(ticket.id, EMAIL, SKIPPED, "未配置邮件服务器（[mail] smtp_url）")
+            return
+        subject = say("utter_ticket_mail_subject", ticket=ticket.ticket)
+        body = say(
+            "utter_ticket_mail_body",
+            ticket=ticket.ticket,
+            question=ticket.question or "",
+            answer=ticket.answer or "",
+            agent=agent,
+        )
+        try:
+            message_id = mailer.send(contact, subject, body)
+        except MailFailed as exc:
+            log.warning("answer to 留言 %s not e-mailed to %s: %s", ticket.ticket, contact, exc)
+            self.tickets.record_delivery(ticket.id, EMAIL, FAILED, str(exc))
+            return
+        self.tickets.record_delivery(ticket.id, EMAIL, SENT, message_id)
+
+    def _display_name(self, agent: str) -> str:
+        return next((a.display_name for a in self.agents.accounts() if a.name == agent), agent)
+
+    async def bring_back(self, channel: str, conversation_id: str) -> list[str]:
+        """Answers to this conversation's 留言 that have not reached the customer: pushed
+        now that they are back (labelled with the agent), or returned for the reply."""
+        waiting = await self.blocking(self.tickets.not_shown, conversation_id)
+        unsent: list[str] = []
+        for ticket in waiting:
+            name = await self.blocking(self._display_name, ticket.agent or "")
+            text = say("utter_ticket_answer", ticket=ticket.ticket, answer=ticket.answer or "", agent=name)
+            meta = {"from": "agent", "name": name, "event": "ticket"}
+            if await self.deliver(channel, conversation_id, text, None, meta) != Delivered.LIVE:
+                unsent.append(text)  # the caller puts it in this reply
+            where = f"用户回到对话（{channel}）时显示"
+            await self.blocking(self.tickets.record_delivery, ticket.id, RETURN, SENT, where)
+        if waiting:
+            self.pulse.fire()
+        return unsent

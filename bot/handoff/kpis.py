@@ -45,7 +45,7 @@ import sqlalchemy as sa
 from bot.handoff.db import aware
 from bot.handoff.handoffs import HandoffStore, handoff_events, handoffs
 from bot.handoff.records import Records, feedback, turns
-from bot.handoff.tickets import ANSWERED, OPEN, TicketStore, tickets
+from bot.handoff.tickets import SUBMITTED, TicketStore, tickets
 
 Key = tuple[date, str]  # (local day, channel)
 
@@ -176,7 +176,7 @@ def _read_tickets(
     conn: sa.engine.Connection, window: _Window, buckets: dict[Key, _Facts], escalated: set[tuple[str, date]]
 ) -> None:
     query = sa.select(tickets.c.conversation_id, tickets.c.channel, tickets.c.submitted_at).where(
-        tickets.c.state.in_((OPEN, ANSWERED)), window.holds(tickets.c.submitted_at)
+        tickets.c.state.in_(SUBMITTED), window.holds(tickets.c.submitted_at)
     )
     for row in conn.execute(query):
         day = window.day(row.submitted_at)

@@ -1,9 +1,14 @@
 """留言: messages left for the support team when nobody can take a chat live
 (outside opening hours, no agent signed in, or the queue is full).
 
-    drafting (asks contact, then question) ──submit──▶ open ──answer──▶ answered
+    drafting (asks contact, then question) ──submit──▶ open ──answer──▶ answered ──▶ delivered
         ├──cancel──▶ cancelled   (the customer said 取消)
         └──escape──▶ escaped     (the customer asked the bot something else instead)
+
+An answer is *delivered* once one route reached the customer: pushed to their
+chat while they were there, e-mailed to the address they left, or shown when
+they came back on any channel (``deliveries``: one row per route tried, with
+the outcome and why, for the console).
 
 The steps of a draft (``step``): contact → contact_retry (asked again once) →
 question; what each message does in each step is the conversation state
@@ -28,6 +33,13 @@ from bot.handoff.db import Database, aware
 from bot.handoff.db import now as _now
 
 DRAFTING, OPEN, ANSWERED, CANCELLED, ESCAPED = "drafting", "open", "answered", "cancelled", "escaped"
+DELIVERED = "delivered"
+# Submitted tickets: waiting for an answer or answered.
+SUBMITTED = (OPEN, ANSWERED, DELIVERED)
+# Routes an answer goes by, and what became of it on each.
+CHAT, EMAIL, SMS, RETURN = "chat", "email", "sms", "return"
+SENT, STORED, FAILED, SKIPPED = "sent", "stored", "failed", "skipped"
+REACHED = (SENT,)
 CONTACT, CONTACT_RETRY, QUESTION = "contact", "contact_retry", "question"
 
 metadata = sa.MetaData()
@@ -54,6 +66,45 @@ tickets = sa.Table(
     sa.Column("agent", sa.String(64), nullable=True),
     sa.Column("answer", sa.Text, nullable=True),
 )
+
+
+deliveries = sa.Table(
+    "ticket_deliveries",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("ticket_id", sa.String(36), nullable=False, index=True),
+    # chat (pushed to the customer's channel) | email | sms | return (shown when they came back)
+    sa.Column("route", sa.String(16), nullable=False),
+    # sent (reached) | stored (kept for their client) | failed | skipped (no such route)
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("detail", sa.Text, nullable=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    route: str
+    outcome: str
+    detail: str | None
+    at: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        return {"route": self.route, "outcome": self.outcome, "detail": self.detail, "at": self.at.isoformat()}
+
+
+def not_shown_in_chat() -> sa.sql.ColumnElement[bool]:
+    """A ticket is answered and its answer has not appeared in the customer's chat."""
+    shown = (
+        sa.select(deliveries.c.id)
+        .where(
+            deliveries.c.ticket_id == tickets.c.id,
+            deliveries.c.route.in_((CHAT, RETURN)),
+            deliveries.c.outcome == SENT,
+        )
+        .exists()
+    )
+    return sa.and_(tickets.c.state.in_((ANSWERED, DELIVERED)), ~shown)
 
 
 class TicketError(ValueError):
@@ -138,7 +189,7 @@ class TicketStore:
             row = conn.execute(
                 sa.select(
                     sa.func.count(), sa.func.max(tickets.c.submitted_at), sa.func.max(tickets.c.answered_at)
-                ).where(tickets.c.state.in_((OPEN, ANSWERED)))
+                ).where(tickets.c.state.in_(SUBMITTED))
             ).first()
         return tuple(row) if row else ()
 
@@ -146,10 +197,56 @@ class TicketStore:
         with self.engine.connect() as conn:
             rows = conn.execute(
                 sa.select(tickets)
-                .where(tickets.c.conversation_id == conversation_id, tickets.c.state == ANSWERED)
+                .where(tickets.c.conversation_id == conversation_id, tickets.c.state.in_((ANSWERED, DELIVERED)))
                 .order_by(tickets.c.answered_at)
             ).all()
         return [Ticket.from_row(r) for r in rows]
+
+    def recently_answered(self, limit: int = 30) -> list[Ticket]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(tickets)
+                .where(tickets.c.state.in_((ANSWERED, DELIVERED)))
+                .order_by(tickets.c.answered_at.desc())
+                .limit(limit)
+            ).all()
+        return [Ticket.from_row(r) for r in rows]
+
+    def not_shown(self, conversation_id: str) -> list[Ticket]:
+        """Answered tickets of this conversation whose answer has not appeared in its chat
+        yet (an e-mail does not count: the chat shows it too when the customer is back)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(tickets)
+                .where(tickets.c.conversation_id == conversation_id, not_shown_in_chat())
+                .order_by(tickets.c.answered_at)
+            ).all()
+        return [Ticket.from_row(r) for r in rows]
+
+    def record_delivery(self, ticket_id: str, route: str, outcome: str, detail: str | None = None) -> None:
+        """What became of the answer on one route; the first route that reached the customer delivers it."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                deliveries.insert().values(ticket_id=ticket_id, route=route, outcome=outcome, detail=detail, at=_now())
+            )
+            if outcome in REACHED:
+                conn.execute(
+                    tickets.update()
+                    .where(tickets.c.id == ticket_id, tickets.c.state == ANSWERED)
+                    .values(state=DELIVERED)
+                )
+
+    def deliveries_of(self, ticket_ids: list[str]) -> dict[str, list[Delivery]]:
+        found: dict[str, list[Delivery]] = {ticket_id: [] for ticket_id in ticket_ids}
+        if not ticket_ids:
+            return found
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(deliveries).where(deliveries.c.ticket_id.in_(ticket_ids)).order_by(deliveries.c.id)
+            ).all()
+        for r in rows:
+            found[r.ticket_id].append(Delivery(r.route, r.outcome, r.detail, aware(r.at)))
+        return found
 
     def start(
         self, conversation_id: str, channel: str, reason: str, why_offline: str, last_question: str | None

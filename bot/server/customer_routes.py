@@ -2,7 +2,8 @@
 
 - ``/handoff/messages?sender=…&after=…``: what people sent a REST-channel user after
   sequence ``after`` (the channel cannot push, so its clients poll), and answered tickets;
-- ``/handoff/status?sender=…``: who has the conversation now, so the web widget can show it.
+- ``/handoff/status?sender=…``: who has the conversation now, so the web widget can show it;
+- ``POST /handoff/tickets/shown`` ``{sender, ticket}``: the widget showed an answered 留言.
 
 The desk answers both (``bot/handoff/desk.py``), in its worker threads.
 """
@@ -14,7 +15,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.handoff.desk import HandoffDesk
-from connectors.identity import id_problem
+from connectors.identity import id_problem, parse_json
 
 
 def _error(message: str, status: int) -> HTTPResponse:
@@ -41,6 +42,24 @@ def customer_blueprint(desk: HandoffDesk) -> Blueprint:
         messages, latest = await desk.blocking(desk.messages_for, sender, after)
         answered = await desk.blocking(desk.answered_tickets, sender)
         return response.json({"sender": sender, "messages": messages, "next": latest, "tickets": answered})
+
+    @bp.post("/handoff/tickets/shown")
+    async def shown(request: Request) -> HTTPResponse:
+        """The web widget showed an answered 留言 when the customer came back."""
+        try:
+            body = parse_json(request.body)
+        except ValueError as exc:
+            return _error(str(exc), 400)
+        body = body if isinstance(body, dict) else {}
+        sender, ticket = str(body.get("sender") or ""), str(body.get("ticket") or "")
+        if problem := _sender_problem(sender):
+            return _error(problem, 400)
+        if not ticket or len(ticket) > 16:
+            return _error("'ticket' is required: the 留言's number", 400)
+        marked = await desk.blocking(desk.mark_shown, sender, ticket, "网页聊天窗口打开时显示")
+        if marked:
+            desk.pulse.fire()
+        return response.json({"ticket": ticket, "marked": marked})
 
     @bp.get("/handoff/status")
     async def status(request: Request) -> HTTPResponse:

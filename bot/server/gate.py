@@ -87,7 +87,10 @@ class HandoffGate:
 
     async def _intercept(self, message: UserMessage, text: str, sender: str) -> bool:
         blocking = self.desk.blocking
-        owner = await blocking(self.desk.owner_of, sender)  # one query: most messages are the bot's
+        owner, answer_waiting = await blocking(self.desk.owner_of, sender)  # one query: most messages are the bot's
+        if answer_waiting:  # the customer is back: first the answers to their 留言 they have not seen
+            for text_ in await self.desk.bring_back(message.input_channel or "unknown", sender):
+                await message.output_channel.send_text_message(sender, text_)
         if owner is None:
             return False
         label = await blocking(self.desk.offers.label, sender, text) if text.startswith("/") else None
@@ -259,7 +262,10 @@ class HandoffGate:
             else ""
         )
         if ticket.contact:
-            text = say("utter_leave_message_done", ticket=ticket.ticket, contact=ticket.contact, expectation=when)
+            # Say only what will happen: an e-mail goes out only when a mail server is configured.
+            by_mail = "@" in ticket.contact and self.desk.settings.mail.smtp_url.strip()
+            name = "utter_leave_message_done" if by_mail else "utter_leave_message_done_chat"
+            text = say(name, ticket=ticket.ticket, contact=ticket.contact, expectation=when)
         else:
             text = say("utter_leave_message_done_no_contact", ticket=ticket.ticket, expectation=when)
         await self._reply(message, text)

@@ -67,15 +67,16 @@ class Chat:
 
 @pytest.fixture(scope="module")
 def bot_settings(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Settings:
-    """A module may set ``HANDOFF = {...}`` / ``CONSOLE = {...}`` to change the [handoff] /
-    [console] settings its servers run with."""
+    """A module may set ``HANDOFF = {...}`` / ``CONSOLE = {...}`` / ``MAIL = {...}`` to change the
+    [handoff] / [console] / [mail] settings its servers run with."""
     root = tmp_path_factory.mktemp("bot")
     shutil.copytree(SAMPLE_KB, root / "kb")
     base = load_settings(env={})
     bot = replace(base.bot, rasa_port=free_port(), action_port=free_port())
     handoff = replace(base.handoff, **getattr(request.module, "HANDOFF", {}))
     console = replace(base.console, **getattr(request.module, "CONSOLE", {}))
-    return base.replace(kb_dir=root / "kb", data_dir=root / "var", bot=bot, handoff=handoff, console=console)
+    mail = replace(base.mail, **getattr(request.module, "MAIL", {}))
+    return base.replace(kb_dir=root / "kb", data_dir=root / "var", bot=bot, handoff=handoff, console=console, mail=mail)
 
 
 @pytest.fixture(scope="module")

@@ -13,10 +13,12 @@ import queue
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,11 +29,15 @@ from faqbot.config import PROJECT_ROOT, to_env
 from tests.bot.conftest import MODELS_DIR, Chat, post
 from tests.http import send
 from tests.polling import wait_until
+from tests.smtp import SmtpServer
 
 pytestmark = pytest.mark.slow
 
 HANDOFF = {"hours": "always", "presence_timeout": 30, "stranded_check_seconds": 1.0}
 AGENT, PASSWORD, DISPLAY = "li", "pass-word-123", "小李"
+# A real SMTP server for the answers to 留言 (started by the ``smtp`` fixture).
+SMTP = SmtpServer(Path(tempfile.mkdtemp(prefix="faqbot-smtp-")))
+MAIL = {"smtp_url": SMTP.url(), "from_address": "客服中心 <support@example.com>", "ca_file": str(SMTP.cert)}
 
 
 class Servers:
@@ -76,6 +82,12 @@ def servers(bot_settings):
             out = PROJECT_ROOT / "test-artifacts" / f"handoff-{name}.log"
             out.parent.mkdir(exist_ok=True)
             shutil.copy(path, out)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def smtp():
+    with SMTP as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
@@ -205,7 +217,7 @@ def test_with_nobody_on_duty_the_bot_says_so_and_takes_a_message(servers, bot_se
     again = user.say("138 0013")  # a number too short: says what is missing, without blaming
     assert "没有识别出完整的手机号或邮箱" in again.text and "正确" not in again.text
     confirm = user.say("我的手机是 138-0013-8000")
-    assert "好的，客服会通过 13800138000 联系您" in confirm.text  # what it understood
+    assert "好的，记下了您的联系方式：13800138000" in confirm.text  # what it understood
     assert "提现三天了还没到账怎么办" in confirm.text  # the last question is offered as the message
     done = user.say(confirm.payload("提交"))
     [ticket] = TicketStore(bot_settings.database_url).in_states()
@@ -214,6 +226,14 @@ def test_with_nobody_on_duty_the_bot_says_so_and_takes_a_message(servers, bot_se
     assert ticket.why_offline == "no_agent"
     # The message is taken; the bot answers again.
     assert "手续费" in user.say("提现手续费是多少").text
+    # Another customer leaves an e-mail address: the answer will be mailed, and the bot says so.
+    mail_user = servers.rest("rest-mail")
+    mail_user.say("发票怎么开")
+    mail_user.say("转人工")
+    confirm = mail_user.say("邮箱 kehu@example.cn")
+    assert "kehu@example.cn" in confirm.text
+    done = mail_user.say(confirm.payload("提交"))
+    assert "也会发到邮箱 kehu@example.cn" in done.text
 
 
 def test_an_agent_created_by_the_cli_signs_in_and_answers_the_message(servers, console, bot_settings):
@@ -237,15 +257,49 @@ def test_an_agent_created_by_the_cli_signs_in_and_answers_the_message(servers, c
     console.get_by_test_id("login-password").fill(PASSWORD)
     console.get_by_test_id("login-submit").click()
     expect(console.get_by_test_id("agent-name")).to_contain_text(DISPLAY)
-    [ticket] = TicketStore(bot_settings.database_url).in_states()
-    item = console.locator(f'[data-testid="ticket-item"][data-ticket-id="{ticket.id}"]')
+    tickets = {t.conversation_id: t for t in TicketStore(bot_settings.database_url).in_states()}
+    ticket = tickets["rest-offline"]
+    item = console.locator(f'[data-testid="queue-tickets"] [data-ticket-id="{ticket.id}"]')
     expect(item).to_contain_text("13800138000")
     item.click()
     console.get_by_test_id("ticket-answer-input").fill("已为您查询，提现已在处理中，请留意到账。")
     console.get_by_test_id("ticket-answer-send").click()
     expect(item).to_have_count(0)
+    # The REST channel cannot push, and no SMS service is configured: the console says so.
+    result = console.get_by_test_id("deliveries")
+    expect(result.locator('[data-route="chat"]')).to_contain_text("未送达，已保存")
+    expect(result.locator('[data-route="sms"]')).to_contain_text("未配置短信服务")
     status, polled = servers.get("/handoff/messages?sender=rest-offline")
     assert status == 200 and polled["tickets"][0]["answer"] == "已为您查询，提现已在处理中，请留意到账。"
+    assert polled["tickets"][0]["shown"] is False and polled["tickets"][0]["agent"] == DISPLAY
+    # The customer comes back: the bot first shows the answer, with the agent's name, once.
+    back = servers.rest("rest-offline").say("你好")
+    assert f"客服 {DISPLAY} 回复了您的留言（编号 {ticket.ticket}）" in back.texts[0]
+    assert "已为您查询，提现已在处理中" in back.texts[0] and len(back.texts) > 1  # then the bot's own reply
+    assert "回复了您的留言" not in servers.rest("rest-offline").say("谢谢").text
+    # The e-mail customer's answer goes out by real SMTP, and the console shows it arrived.
+    mailed = tickets["rest-mail"]
+    answered = console.locator(f'[data-testid="queue-tickets"] [data-ticket-id="{mailed.id}"]')
+    answered.click()
+    console.get_by_test_id("ticket-answer-input").fill("电子发票可在订单详情页申请，1 个工作日内开出。")
+    console.get_by_test_id("ticket-answer-send").click()
+    expect(console.get_by_test_id("deliveries").locator('[data-route="email"]')).to_contain_text("已送达")
+    [letter] = wait_until(lambda: SMTP.inbox.to("kehu@example.cn"), what="the answer e-mailed")
+    assert letter["Subject"] == f"您的留言（编号 {mailed.ticket}）有回复了"
+    body = letter.get_content()
+    assert "电子发票可在订单详情页申请" in body and "发票怎么开" in body and DISPLAY in body
+    # Answered tickets stay in the console, with how each route went.
+    done_item = console.locator(f'[data-testid="queue-answered"] [data-ticket-id="{mailed.id}"]')
+    done_item.click()
+    expect(console.get_by_test_id("deliveries").locator('[data-route="email"]')).to_contain_text("已送达")
+    # The widget of a customer who comes back shows it and says it did; it is not shown twice.
+    status, polled = servers.get("/handoff/messages?sender=rest-mail")
+    [waiting] = polled["tickets"]
+    assert waiting["shown"] is False and waiting["text"].startswith(f"客服 {DISPLAY} 回复了您的留言")
+    status, marked = post(servers.url + "/handoff/tickets/shown", {"sender": "rest-mail", "ticket": waiting["ticket"]})
+    assert status == 200 and marked["marked"] is True
+    assert servers.get("/handoff/messages?sender=rest-mail")[1]["tickets"][0]["shown"] is True
+    assert post(servers.url + "/handoff/tickets/shown", {"sender": "rest-mail"})[0] == 400
 
 
 def test_a_widget_user_is_handed_to_the_agent_who_replies_live(servers, console, widget, store):

@@ -237,3 +237,38 @@ def test_keyboard_only_use_and_accessible_names(servers, browser):
     }""")
     assert unnamed == []
     context.close()
+
+
+def test_a_customer_who_left_a_message_sees_the_answer_when_back(servers, browser, bot_settings):
+    """The customer leaves, an agent answers their 留言, they open the site again:
+    the answer is there, labelled with the agent, once."""
+    from playwright.sync_api import expect
+
+    from bot.handoff.tickets import TicketStore
+    from tests.polling import wait_until
+
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    first = context.new_page()
+    first.goto(servers.url + "/demo/")
+    first.get_by_test_id("widget-bubble").click()
+    expect(bot_messages(first).first).to_contain_text("您好", timeout=20000)
+    session = first.evaluate("window.FaqbotWidgetApi.session()")
+    first.close()  # gone; the 留言 was left and is answered while they are away
+    tickets = TicketStore(bot_settings.database_url)
+    draft = tickets.start(session, "socketio", "user_request", "no_agent", "发票怎么开")
+    tickets.set_contact(draft.id, "kehu@example.cn")
+    ticket = tickets.answer(tickets.submit(draft.id, "发票怎么开").id, "li", "电子发票可在订单详情页申请。")
+    back = context.new_page()
+    back.goto(servers.url + "/demo/")
+    if back.get_by_test_id("widget-panel").is_hidden():
+        back.get_by_test_id("widget-bubble").click()
+    answer = back.locator('[data-testid="widget-msg"][data-from="agent"]', has_text="回复了您的留言")
+    expect(answer).to_have_count(1, timeout=20000)
+    expect(answer).to_contain_text(f"客服 小李 回复了您的留言（编号 {ticket.ticket}）")
+    expect(answer).to_contain_text("电子发票可在订单详情页申请。")
+    wait_until(lambda: not tickets.not_shown(session), what="the widget said it showed the answer")
+    back.reload()
+    expect(back.get_by_test_id("widget-msg").first).to_be_visible(timeout=20000)
+    back.wait_for_timeout(1500)
+    expect(answer).to_have_count(1)  # kept in the history, not shown again
+    context.close()

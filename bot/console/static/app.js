@@ -268,6 +268,8 @@ async function refreshQueue() {
   fillList($("queue-waiting"), waiting.map(handoffItem), "暂无等待中的会话");
   fillList($("queue-active"), active.map(handoffItem), "暂无处理中的会话");
   fillList($("queue-tickets"), queue.tickets.map(ticketItem), "暂无留言");
+  $("count-answered").textContent = queue.answered.length;
+  fillList($("queue-answered"), queue.answered.map(ticketItem), "暂无已回复的留言");
   tickWaiting();
 }
 
@@ -552,15 +554,29 @@ function insertAnswer(answer) {
 
 // -- tickets -----------------------------------------------------------------
 
+// How an answer went out, route by route (bot/handoff/tickets.py deliveries).
+const ROUTES = { chat: "聊天窗口", email: "邮件", sms: "短信", return: "用户回来时显示" };
+const OUTCOMES = { sent: "已送达", stored: "未送达，已保存", failed: "发送失败", skipped: "未发送" };
+
+function deliveryList(ticket) {
+  const items = (ticket.deliveries || []).map((d) => el("li", { class: `delivery ${d.outcome}`, "data-testid": "delivery",
+      "data-route": d.route, "data-outcome": d.outcome },
+    el("b", { text: `${ROUTES[d.route] || d.route}：${OUTCOMES[d.outcome] || d.outcome}` }),
+    el("span", { class: "muted", text: ` ${clock(d.at)}${d.detail ? "　" + d.detail : ""}` })));
+  return el("ul", { class: "deliveries", "data-testid": "deliveries" }, ...items);
+}
+
 function selectTicket(id) {
-  const ticket = state.queue && state.queue.tickets.find((t) => t.id === id);
+  const all = state.queue ? state.queue.tickets.concat(state.queue.answered || []) : [];
+  const ticket = all.find((t) => t.id === id);
   if (!ticket) return;
+  const answered = ticket.state === "answered" || ticket.state === "delivered";
   const changed = !isCurrent("ticket", id);
   state.current = { type: "ticket", id };
   state.handoff = null;
   notify("");
   $("controls").hidden = true;
-  $("ticket-controls").hidden = false;
+  $("ticket-controls").hidden = answered;
   if (changed) $("ticket-answer-input").value = "";
   $("suggestions").replaceChildren();
   $("suggest-question").textContent = "留言请根据问题直接回复；回复会发给用户，并保存在留言记录中。";
@@ -576,9 +592,12 @@ function selectTicket(id) {
     row("问题", ticket.question),
     row("提交时间", fullTime(ticket.submitted_at || ticket.created_at)),
     row("原因", OFFLINE[ticket.why_offline] || ticket.why_offline),
-    row("用户", ticket.conversation_id)));
+    row("用户", ticket.conversation_id),
+    ...(answered ? [row("回复", ticket.answer), row("回复人", state.names.get(ticket.agent) || ticket.agent),
+                    row("回复时间", fullTime(ticket.answered_at)),
+                    el("div", { class: "row" }, el("span", { class: "label", text: "送达情况" }), deliveryList(ticket))] : [])));
   markSelected();
-  $("ticket-answer-input").focus();
+  if (!answered) $("ticket-answer-input").focus();
 }
 
 $("ticket-answer-send").addEventListener("click", () => act(async () => {
@@ -590,8 +609,9 @@ $("ticket-answer-send").addEventListener("click", () => act(async () => {
     const done = await api(`/console/api/tickets/${encodeURIComponent(id)}/answer`, { text });
     $("ticket-answer-input").value = "";
     $("ticket-controls").hidden = true;
-    $("conversation").replaceChildren(el("div", { class: "section-label", text:
-      done.delivered === "live" ? "已回复，用户已在聊天窗口收到。" : "已回复并保存；用户下次打开聊天时可以看到，必要时请通过联系方式告知。" }));
+    $("conversation").replaceChildren(el("div", { class: "section-label", "data-testid": "answer-result", text:
+      done.delivered === "live" ? "已回复，用户已在聊天窗口收到。" : "已回复并保存；用户下次打开聊天或发消息时会看到。" }),
+      deliveryList(done.ticket));
     $("conv-header").replaceChildren(el("span", { class: "muted", text: "留言已处理，请从左侧选择下一项" }));
     if (isCurrent("ticket", id)) state.current = null;
   } finally {

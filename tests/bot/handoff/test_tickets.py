@@ -42,3 +42,25 @@ def test_a_new_draft_replaces_an_unfinished_one_and_cancel_ends_it(store):
         store.submit(second.id, "太晚了")
     with pytest.raises(TicketError, match="cannot be empty"):
         store.answer(second.id, "li", "  ")
+
+
+def test_an_answer_is_delivered_by_the_first_route_that_reaches_the_customer(store):
+    from bot.handoff.tickets import CHAT, DELIVERED, EMAIL, FAILED, RETURN, SENT, STORED
+
+    conversation = f"c-{uuid.uuid4()}"
+    draft = store.start(conversation, "socketio", "user_request", "no_agent", None)
+    store.set_contact(draft.id, "kehu@example.cn")
+    ticket = store.answer(store.submit(draft.id, "发票怎么开").id, "li", "在订单页申请即可")
+    store.record_delivery(ticket.id, CHAT, STORED, "用户当前不在线")
+    store.record_delivery(ticket.id, EMAIL, FAILED, "SMTPAuthenticationError")
+    assert store.get(ticket.id).state == ANSWERED  # nothing has reached the customer yet
+    assert [t.id for t in store.not_shown(conversation)] == [ticket.id]
+    store.record_delivery(ticket.id, EMAIL, SENT, "<id@example.cn>")
+    assert store.get(ticket.id).state == DELIVERED
+    # An e-mail does not put the answer in the chat: it is still shown when the customer is back.
+    assert [t.id for t in store.not_shown(conversation)] == [ticket.id]
+    store.record_delivery(ticket.id, RETURN, SENT, "用户回到对话时显示")
+    assert store.not_shown(conversation) == [] and [t.id for t in store.answered_for(conversation)] == [ticket.id]
+    routes = store.deliveries_of([ticket.id])[ticket.id]
+    assert [(d.route, d.outcome) for d in routes] == [(CHAT, STORED), (EMAIL, FAILED), (EMAIL, SENT), (RETURN, SENT)]
+    assert ticket.id in [t.id for t in store.recently_answered()]
