@@ -7,17 +7,19 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.console.common import Route, agent_json, body_text, error, event_json, handoff_json
+from bot.console.common import Route, agent_json, body_text, customer_question, error, event_json, handoff_json
 from bot.handoff.agents import Agent
 from bot.handoff.db import now
 from bot.handoff.desk import HandoffDesk
 from bot.handoff.handoffs import OPEN_STATES, Handoff
+from bot.handoff.history import History, Query
 from bot.handoff.kpis import compute_kpis
 from bot.handoff.tickets import OPEN, Ticket
 
@@ -52,6 +54,7 @@ def _handoff(desk: HandoffDesk, handoff_id: str) -> dict[str, Any]:
 
 def add_api_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[[Route], Route], suggest: Suggest) -> None:
     """``suggest(question)`` returns the FAQ answers offered to the agent."""
+    history = History(desk.settings.database_url, desk.settings.handoff.timezone)
 
     async def as_json(handoff: Handoff) -> HTTPResponse:
         return response.json({"handoff": await desk.blocking(handoff_json, desk, handoff, now())})
@@ -97,10 +100,16 @@ def add_api_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[[Route]
     @signed_in
     async def suggestions(_: Request, agent: Agent, handoff_id: str) -> HTTPResponse:
         current = await desk.blocking(desk.handoffs.get, handoff_id)
-        data = await desk.blocking(handoff_json, desk, current, now())
-        question = data["last_message"]
+        question = await desk.blocking(customer_question, desk, current)
         found = await asyncio.get_running_loop().run_in_executor(None, suggest, question) if question else []
         return response.json({"question": question, "suggestions": found})
+
+    @bp.get("/console/api/tickets/<ticket_id>")
+    @signed_in
+    async def ticket(_: Request, agent: Agent, ticket_id: str) -> HTTPResponse:
+        found = await desk.blocking(desk.tickets.get, ticket_id)
+        (data,) = await desk.blocking(_with_deliveries, desk, [found])
+        return response.json({"ticket": data})
 
     @bp.post("/console/api/tickets/<ticket_id>/answer")
     @signed_in
@@ -108,6 +117,27 @@ def add_api_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[[Route]
         ticket, delivered = await desk.answer_ticket(ticket_id, agent.name, body_text(request), agent.display_name)
         (answered,) = await desk.blocking(_with_deliveries, desk, [ticket])
         return response.json({"ticket": answered, "delivered": str(delivered)})
+
+    @bp.get("/console/api/history")
+    @signed_in
+    async def search_history(request: Request, agent: Agent) -> HTTPResponse:
+        """Past conversations and 留言: ``q`` (a word in them), ``customer``, ``agent``,
+        ``channel``, ``from`` / ``to`` (local dates, YYYY-MM-DD, both included)."""
+        args = request.args
+        try:
+            since = date.fromisoformat(args["from"][0]) if args.get("from") else None
+            until = date.fromisoformat(args["to"][0]) if args.get("to") else None
+        except ValueError:
+            return error("'from' and 'to' must be dates like 2026-12-01", 400)
+        query = Query(
+            text=(args.get("q") or "").strip()[:200],
+            customer=(args.get("customer") or "").strip()[:128],
+            agent=(args.get("agent") or "").strip()[:64],
+            channel=(args.get("channel") or "").strip()[:64],
+            since=since,
+            until=until,
+        )
+        return response.json({"results": await desk.blocking(history.search, query)})
 
     @bp.get("/console/api/kpis")
     @signed_in

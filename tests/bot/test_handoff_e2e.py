@@ -416,6 +416,40 @@ def test_the_agent_closes_and_the_bot_answers_again(servers, console, widget, st
     assert console.errors == []
 
 
+def test_the_agent_finds_a_closed_conversation_and_a_message_in_the_history(servers, console, store):
+    from playwright.sync_api import expect
+
+    closed = store.last_closed_for("widget-handoff-1")
+    console.get_by_test_id("tab-history").click()
+    console.get_by_test_id("history-q").fill("链上记录")  # a word of the closed conversation's note
+    console.get_by_test_id("history-search").click()
+    hit = console.locator(f'[data-testid="history-item"][data-id="{closed.id}"]')
+    expect(hit).to_contain_text("已结束")
+    expect(hit).to_contain_text("链上记录")
+    hit.click()
+    expect(console.get_by_test_id("tab-chat")).to_have_attribute("aria-selected", "true")
+    conversation = console.get_by_test_id("conversation")
+    expect(conversation.locator('[data-kind="note"]')).to_contain_text("已查链上记录", timeout=15000)
+    expect(console.get_by_test_id("message-input")).to_be_disabled()  # closed: read only
+    # A 留言 is found by its question, with its answer and how it was delivered.
+    console.get_by_test_id("tab-history").click()
+    console.get_by_test_id("history-q").fill("发票怎么开")
+    console.get_by_test_id("history-search").click()
+    ticket = console.locator('[data-testid="history-item"][data-type="ticket"]')
+    expect(ticket).to_have_count(1)
+    ticket.click()
+    expect(conversation).to_contain_text("电子发票可在订单详情页申请")
+    expect(console.get_by_test_id("deliveries").locator('[data-route="email"]')).to_contain_text("已送达")
+    expect(console.get_by_test_id("ticket-controls")).to_be_hidden()
+    # Nothing found is said plainly.
+    console.get_by_test_id("tab-history").click()
+    console.get_by_test_id("history-q").fill("这句话从没出现过")
+    console.get_by_test_id("history-search").click()
+    expect(console.get_by_test_id("history-results")).to_contain_text("没有找到符合条件的会话或留言")
+    console.get_by_test_id("tab-chat").click()
+    assert console.errors == []
+
+
 def test_a_user_left_waiting_when_the_last_agent_signs_off_is_offered_a_message(servers, console, store):
     user = servers.rest("rest-stranded")
     assert "已为您转接人工客服" in user.say("转人工").text

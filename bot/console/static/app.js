@@ -567,7 +567,7 @@ function deliveryList(ticket) {
 }
 
 function selectTicket(id) {
-  const all = state.queue ? state.queue.tickets.concat(state.queue.answered || []) : [];
+  const all = (state.queue ? state.queue.tickets.concat(state.queue.answered || []) : []).concat(state.extraTickets || []);
   const ticket = all.find((t) => t.id === id);
   if (!ticket) return;
   const answered = ticket.state === "answered" || ticket.state === "delivered";
@@ -576,7 +576,7 @@ function selectTicket(id) {
   state.handoff = null;
   notify("");
   $("controls").hidden = true;
-  $("ticket-controls").hidden = answered;
+  $("ticket-controls").hidden = ticket.state !== "open";
   if (changed) $("ticket-answer-input").value = "";
   $("suggestions").replaceChildren();
   $("suggest-question").textContent = "留言请根据问题直接回复；回复会发给用户，并保存在留言记录中。";
@@ -597,7 +597,7 @@ function selectTicket(id) {
                     row("回复时间", fullTime(ticket.answered_at)),
                     el("div", { class: "row" }, el("span", { class: "label", text: "送达情况" }), deliveryList(ticket))] : [])));
   markSelected();
-  if (!answered) $("ticket-answer-input").focus();
+  if (ticket.state === "open") $("ticket-answer-input").focus();
 }
 
 $("ticket-answer-send").addEventListener("click", () => act(async () => {
@@ -629,11 +629,54 @@ for (const button of document.querySelectorAll(".tabs button")) {
       other.setAttribute("aria-selected", String(other === button));
     }
     $("tab-chat").hidden = button.dataset.tab !== "chat";
+    $("tab-history").hidden = button.dataset.tab !== "history";
     $("tab-kpis").hidden = button.dataset.tab !== "kpis";
     if (button.dataset.tab === "kpis") loadKpis();
   });
 }
 $("kpi-days").addEventListener("change", () => loadKpis());
+
+// -- history -----------------------------------------------------------------
+
+const HISTORY_STATES = { closed: "已结束", waiting: "等待中", with_agent: "处理中", open: "待回复", answered: "已回复",
+                         delivered: "已送达", cancelled: "已取消", escaped: "未完成" };
+
+function showTab(name) {
+  document.querySelector(`.tabs button[data-tab="${name}"]`).click();
+}
+
+$("history-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  searchHistory().catch((e) => { $("history-error").textContent = e.message || String(e); });
+});
+
+async function searchHistory() {
+  $("history-error").textContent = "";
+  const params = new URLSearchParams();
+  for (const [key, id] of [["q", "history-q"], ["customer", "history-customer"], ["agent", "history-agent"],
+                           ["from", "history-from"], ["to", "history-to"]]) {
+    const value = $(id).value.trim();
+    if (value) params.set(key, value);
+  }
+  const data = await api(`/console/api/history?${params}`);
+  const items = data.results.map((r) => el("li", { class: "item", "data-testid": "history-item", "data-type": r.type,
+      "data-id": r.id, tabindex: "0", role: "button", onkeydown: activateOnEnter, onclick: () => openHistory(r) },
+    el("div", { class: "line1" }, el("span", { class: "ref", text: `${r.type === "ticket" ? "留言" : "会话"} ${r.ref}` }),
+       el("span", { class: "tag", text: channelName(r.channel) }),
+       el("span", { class: "tag", text: HISTORY_STATES[r.state] || r.state })),
+    el("div", { class: "line2" }, el("span", { text: fullTime(r.created_at) }),
+       el("span", { text: r.agent ? `客服 ${agentName(r.agent)}` : "" }), el("span", { class: "muted", text: `用户 ${r.conversation_id}` })),
+    el("div", { class: "preview", text: r.snippet || "" })));
+  fillList($("history-results"), items, "没有找到符合条件的会话或留言");
+}
+
+async function openHistory(result) {
+  showTab("chat");
+  if (result.type === "handoff") { await selectHandoff(result.id); return; }
+  const data = await api(`/console/api/tickets/${encodeURIComponent(result.id)}`);
+  state.extraTickets = [data.ticket];
+  selectTicket(result.id);
+}
 
 // -- KPIs --------------------------------------------------------------------
 
