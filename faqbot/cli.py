@@ -273,7 +273,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     """What editors and agents read: unanswered questions, feedback, hand-off requests, service KPIs."""
     from bot.handoff.handoffs import HandoffStore
-    from bot.handoff.kpis import compute_kpis, format_kpis
+    from bot.handoff.kpis import compute_kpis, format_kpis, to_csv, to_xlsx
     from bot.handoff.records import Records
     from bot.handoff.tickets import TicketStore
 
@@ -284,7 +284,13 @@ def cmd_report(args: argparse.Namespace) -> int:
         except ValueError as exc:  # --days below 1 or an unknown handoff.timezone
             print(f"error: {exc}", file=sys.stderr)
             return EXIT_USAGE
-        print(json.dumps(report, ensure_ascii=False, indent=2) if args.json else format_kpis(report))
+        if args.xlsx:
+            Path(args.xlsx).write_bytes(to_xlsx(report))
+            print(f"wrote {args.xlsx}")
+        elif args.csv:
+            sys.stdout.write(to_csv(report, args.csv))
+        else:
+            print(json.dumps(report, ensure_ascii=False, indent=2) if args.json else format_kpis(report))
         return 0
     records = Records(settings.database_url)
     if args.what == "handoffs":
@@ -428,6 +434,14 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--limit", type=int, default=50)
     rep.add_argument("--days", type=int, default=14, help="kpis: the last N local days, today included (default 14)")
     rep.add_argument("--json", action="store_true")
+    rep.add_argument(
+        "--csv",
+        metavar="TABLE",
+        choices=["by_day", "by_channel", "by_agent", "by_category", "top_questions", "top_unanswered"],
+        help="kpis: one table as CSV on stdout (by_day, by_channel, by_agent, by_category, top_questions,"
+        " top_unanswered)",
+    )
+    rep.add_argument("--xlsx", metavar="FILE", help="kpis: every table, one sheet each, into an Excel file")
     rep.set_defaults(func=cmd_report)
     return parser
 

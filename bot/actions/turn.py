@@ -45,7 +45,8 @@ from bot.dialogue.conversation import (
     step,
     without_pleasantries,
 )
-from bot.dialogue.turn import QuestionTurn, plan_choice, plan_feedback, plan_free_text, plan_request_human
+from bot.dialogue.turn import PlanKind, QuestionTurn, plan_choice, plan_feedback, plan_free_text, plan_request_human
+from bot.handoff.offers import WELCOME
 from indexer.decide import Decision
 from indexer.kb import FaqEntry
 from indexer.search import IndexMissing, Searcher
@@ -101,6 +102,37 @@ def entity(message: dict[str, Any], name: str) -> str | None:
     return str(value) if value is not None else None
 
 
+def outcome_of(do: Do, intent: str, question: QuestionTurn | None, tracker: Tracker) -> tuple[str, str | None]:
+    """What the bot did with a turn, as the KPIs count it: (kind, FAQ id)."""
+    message = tracker.latest_message
+    match do:
+        case Do.ANSWER if question is not None:
+            plan = question.plan
+            kind = {PlanKind.ANSWER: "answer", PlanKind.CLARIFY: "clarify", PlanKind.FALLBACK: "fallback"}.get(
+                plan.kind, "handoff" if plan.kind == PlanKind.HANDOFF else "other"
+            )
+            if plan.kind == PlanKind.HANDOFF and plan.entry is not None:
+                kind = "answer"  # handoff: always — the answer is shown first, the hand-off is its own record
+            return kind, plan.entry.id if plan.entry is not None else None
+        case Do.CHOSEN:
+            return "answer", entity(message, "faq_id")
+        case Do.ACCEPT:
+            pending = tracker.get_slot("pending_offer") or ""
+            return ("handoff", None) if pending == "human" else ("answer", pending.removeprefix("faq:") or None)
+        case Do.AS_LABEL if intent == "choose_faq":
+            return "answer", entity(message, "faq_id")
+        case Do.HAND_OFF:
+            return "handoff", None
+        case Do.AS_LABEL if intent == "request_human":
+            return "handoff", None
+        case Do.FEEDBACK:
+            return "feedback", entity(message, "faq_id") or tracker.get_slot("last_faq_id")
+        case Do.SMALL_TALK:
+            return "small_talk", None
+        case _:
+            return "other", None
+
+
 class ActionTurn(Action):
     def name(self) -> str:
         return "action_turn"
@@ -129,7 +161,30 @@ class ActionTurn(Action):
         said = said_to_bot(intent, text, button, found)
         do = step(phase, said)
         log.debug("turn of %s: %s in %s → %s", tracker.sender_id, said, phase, do)
-        return end_turn(self._carry_out(do, said, intent, text, label, question, searcher, dispatcher, tracker))
+        events = self._carry_out(do, said, intent, text, label, question, searcher, dispatcher, tracker)
+        if text != WELCOME:  # a welcome the widget or a platform asked for is nobody's turn
+            await self._record(tracker, outcome_of(do, intent, question, tracker), searcher, text)
+        return end_turn(events)
+
+    async def _record(
+        self, tracker: Tracker, outcome: tuple[str, str | None], searcher: Searcher | None, text: str
+    ) -> None:
+        """What the bot did with this turn, for the KPIs (off the event loop; a failure only logs)."""
+        kind, faq_id = outcome
+        entry = searcher.by_id.get(faq_id) if searcher is not None and faq_id else None
+        record = functools.partial(
+            runtime.records().log_outcome,
+            tracker.sender_id,
+            channel_of(tracker),
+            kind,
+            faq_id,
+            entry.category if entry is not None else None,
+            text if not text.startswith("/") else (entry.question if entry is not None else None),
+        )
+        try:
+            await asyncio.get_running_loop().run_in_executor(None, record)
+        except Exception:
+            log.exception("could not record the outcome of a turn of %s", tracker.sender_id)
 
     async def _search(self, searcher: Searcher, tracker: Tracker, text: str) -> QuestionTurn:
         # Embedding the question is tens of milliseconds of CPU: off the event loop, so

@@ -20,7 +20,7 @@ from bot.handoff.db import now
 from bot.handoff.desk import HandoffDesk
 from bot.handoff.handoffs import OPEN_STATES, Handoff
 from bot.handoff.history import History, Query
-from bot.handoff.kpis import compute_kpis
+from bot.handoff.kpis import TABLES, compute_kpis, to_csv, to_xlsx
 from bot.handoff.tickets import OPEN, Ticket
 
 Suggest = Callable[[str], list[dict[str, Any]]]
@@ -139,14 +139,43 @@ def add_api_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[[Route]
         )
         return response.json({"results": await desk.blocking(history.search, query)})
 
+    async def report_of(request: Request) -> dict[str, Any]:
+        days = max(1, min(int(request.args.get("days", 14)), 366))  # ValueError: the caller says so
+        return await asyncio.get_running_loop().run_in_executor(
+            None, functools.partial(compute_kpis, desk.settings.database_url, days, desk.settings.handoff.timezone)
+        )
+
     @bp.get("/console/api/kpis")
     @signed_in
     async def kpis(request: Request, agent: Agent) -> HTTPResponse:
         try:
-            days = max(1, min(int(request.args.get("days", 14)), 366))
+            return response.json(await report_of(request))
         except ValueError:
             return error("'days' must be a whole number", 400)
-        report = await asyncio.get_running_loop().run_in_executor(
-            None, functools.partial(compute_kpis, desk.settings.database_url, days, desk.settings.handoff.timezone)
+
+    @bp.get("/console/api/kpis/export")
+    @signed_in
+    async def export(request: Request, agent: Agent) -> HTTPResponse:
+        """The KPI tables as a download: ``format=csv`` (one ``table``) or ``xlsx`` (all of them)."""
+        kind, table = request.args.get("format", "csv"), request.args.get("table", "by_day")
+        if kind not in ("csv", "xlsx"):
+            return error("'format' must be csv or xlsx", 400)
+        if kind == "csv" and table not in TABLES:
+            return error(f"'table' must be one of {', '.join(TABLES)}", 400)
+        try:
+            report = await report_of(request)
+        except ValueError:
+            return error("'days' must be a whole number", 400)
+        name = f"kpis-{report['from']}-{report['to']}"
+        if kind == "xlsx":
+            body = await asyncio.get_running_loop().run_in_executor(None, to_xlsx, report)
+            return response.raw(
+                body,
+                content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
+            )
+        return response.raw(
+            to_csv(report, table).encode("utf-8"),
+            content_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}-{table}.csv"'},
         )
-        return response.json(report)

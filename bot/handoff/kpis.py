@@ -1,26 +1,39 @@
-"""Customer-service KPIs from the stored events (turns, answer feedback,
-hand-offs, tickets), per local day and channel: ``faqbot report kpis``.
+"""Customer-service KPIs from the stored events (turns, bot outcomes, answer
+feedback, hand-offs, tickets), per local day and channel: ``faqbot report
+kpis`` and the console's 数据看板. The definitions (also in the README and on
+each console card):
 
-Days are local days in ``tz``; the window is the last ``days`` days up to and
-including today. Definitions:
-
-- conversation: a distinct (conversation_id, local day) in ``turns``, on the
-  channel of its first turn that day.
-- handoffs: hand-offs created that day; tickets: 留言 submitted that day
-  (state open or answered, by ``submitted_at``).
-- bot_resolved: conversations with no hand-off created and no ticket submitted
-  for their conversation_id that day. bot_resolution_rate = bot_resolved /
-  conversations; handoff_rate = the other conversations / conversations
-  (None without conversations).
-- first_response_seconds: per hand-off, its first agent message − created_at;
-  handling_seconds: closed_at − claimed_at of claimed and closed hand-offs.
-  Both ``{avg, median, count}`` on the hand-off's creation day.
-- bot_reply_ms: ``{p50, p95, count}`` of the bot's turns' reply_ms (linear
-  interpolation between ranks).
-- answer_feedback ``{positive, negative}``: the helpful buttons;
-  service_rating ``{good, bad}``: ratings of the human service, on the day
-  given; satisfaction ``{rate, positive, negative}``: both together, rate =
-  positive / (positive + negative).
+- **conversation**: a distinct (conversation_id, local day) in ``turns``, on
+  the channel of its first turn that day. Each conversation ends in exactly one
+  of six ``outcomes`` (they add up to ``conversations``), the first that applies:
+  ``handed_off`` (a hand-off was created that day and not cancelled by the
+  customer while waiting), ``ticket`` (a 留言 was submitted), ``left_queue``
+  (the customer cancelled the hand-off while waiting), ``left_ticket`` (a 留言
+  was started and not submitted: cancelled, left for another question, or never
+  finished), ``bot_unresolved`` (the bot's last question turn was a fallback
+  or a clarify nobody chose from, or its last answer got 没帮助), else
+  ``bot_resolved`` (also conversations with small talk only).
+- bot_resolution_rate = bot_resolved / conversations; containment_rate =
+  (bot_resolved + bot_unresolved) / conversations (never reached a person or
+  the 留言 prompt); handoff_rate = (handed_off + left_queue + ticket +
+  left_ticket) / conversations, ``handoffs_by_reason`` splitting exactly those
+  conversations by the reason of their first request (user_request,
+  repeated_fallback, negative_feedback, faq_policy); abandonment_rate =
+  (left_queue + left_ticket) / conversations.
+- question turns: bot turns that were a question (``outcomes`` rows answer,
+  clarify or fallback); answer_rate, clarify_rate, fallback_rate of them.
+- queue_wait_seconds ``{p50, p90, count}``: claimed_at − created_at of claimed
+  hand-offs; first_response_seconds: first agent message − created_at;
+  handling_seconds: closed_at − claimed_at (``{avg, median, count}``), all on
+  the hand-off's creation day.
+- bot_reply_ms ``{p50, p95, count}`` of the bot's turns (linear interpolation).
+- answer_feedback ``{positive, negative, rate}`` (有帮助 / 没帮助 on answers) and
+  service_rating ``{good, bad, rate}`` (满意 / 不满意 on the human service) are
+  kept apart; rate = positive / all.
+- Over the whole window only: ``by_agent`` (claimed hand-offs, their waits,
+  first responses, handling and ratings), ``by_category`` (answers and 没帮助
+  per FAQ category), ``top_questions`` (the FAQs answered most) and
+  ``top_unanswered`` (the questions logged unanswered most, normalised).
 
 Rates are rounded to 4 places, seconds and milliseconds to 1; None where
 there is nothing to measure. Rows are selected by time window with SQLAlchemy
@@ -30,10 +43,11 @@ tens of thousands of rows.
 
 from __future__ import annotations
 
+import functools
 import math
 import statistics
 import unicodedata
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, time, timedelta
@@ -44,19 +58,26 @@ import sqlalchemy as sa
 
 from bot.handoff.db import aware
 from bot.handoff.handoffs import HandoffStore, handoff_events, handoffs
-from bot.handoff.records import Records, feedback, turns
+from bot.handoff.records import Records, feedback, outcomes, turns, unanswered
 from bot.handoff.tickets import SUBMITTED, TicketStore, tickets
+from faqbot.normalize import normalize
 
 Key = tuple[date, str]  # (local day, channel)
+Conversation = tuple[str, date]  # (conversation_id, local day)
+OUTCOMES = ("bot_resolved", "bot_unresolved", "handed_off", "left_queue", "ticket", "left_ticket")
+# When several apply to one conversation, the first in this order is its outcome.
+_PRECEDENCE = ("handed_off", "ticket", "left_queue", "left_ticket")
+QUESTION_KINDS = ("answer", "clarify", "fallback")
+TOP = 10
 
 
 @dataclass
 class _Facts:
     """What happened in one (day, channel); buckets merge into any grouping."""
 
-    conversations: set[tuple[str, date]] = field(default_factory=set)
-    handoffs: int = 0
-    tickets: int = 0
+    conversations: set[Conversation] = field(default_factory=set)
+    question_kinds: Counter[str] = field(default_factory=Counter)
+    queue_wait: list[float] = field(default_factory=list)
     first_response: list[float] = field(default_factory=list)
     handling: list[float] = field(default_factory=list)
     reply_ms: list[float] = field(default_factory=list)
@@ -64,6 +85,32 @@ class _Facts:
     unhelpful: int = 0
     good: int = 0
     bad: int = 0
+
+
+@dataclass
+class _Conversations:
+    """Per conversation-day: what escalated it (and why), and how the bot's part ended."""
+
+    escalations: dict[Conversation, list[tuple[datetime, str, str]]] = field(default_factory=lambda: defaultdict(list))
+    last_question: dict[Conversation, tuple[datetime, str]] = field(default_factory=dict)
+    negative_at: dict[Conversation, list[datetime]] = field(default_factory=lambda: defaultdict(list))
+
+    def outcome(self, conversation: Conversation) -> str:
+        found = {kind for _, kind, _ in self.escalations.get(conversation, [])}
+        for kind in _PRECEDENCE:
+            if kind in found:
+                return kind
+        last = self.last_question.get(conversation)
+        if last is None:
+            return "bot_resolved"
+        at, kind = last
+        if kind != "answer" or any(n >= at for n in self.negative_at.get(conversation, [])):
+            return "bot_unresolved"
+        return "bot_resolved"
+
+    def reason(self, conversation: Conversation) -> str | None:
+        found = sorted(self.escalations.get(conversation, []))
+        return found[0][2] if found else None
 
 
 @dataclass(frozen=True)
@@ -104,8 +151,22 @@ def _window(days: int, tz: str, now: datetime | None) -> _Window:
 # -- reading -----------------------------------------------------------------
 
 
-def _read_records(conn: sa.engine.Connection, window: _Window, buckets: dict[Key, _Facts]) -> None:
-    seen: set[tuple[str, date]] = set()
+@dataclass
+class _Report:
+    buckets: dict[Key, _Facts] = field(default_factory=lambda: defaultdict(_Facts))
+    conversations: _Conversations = field(default_factory=_Conversations)
+    agents: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+    agent_ratings: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    categories: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    answered: Counter[str] = field(default_factory=Counter)
+    faq_category: dict[str, str] = field(default_factory=dict)
+    faq_question: dict[str, str] = field(default_factory=dict)
+    unanswered: Counter[str] = field(default_factory=Counter)
+    unanswered_text: dict[str, str] = field(default_factory=dict)
+
+
+def _read_records(conn: sa.engine.Connection, window: _Window, report: _Report) -> None:
+    seen: set[Conversation] = set()
     query = (
         sa.select(turns.c.at, turns.c.conversation_id, turns.c.channel, turns.c.handled_by, turns.c.reply_ms)
         .where(window.holds(turns.c.at))
@@ -116,87 +177,126 @@ def _read_records(conn: sa.engine.Connection, window: _Window, buckets: dict[Key
         conversation = (row.conversation_id, day)
         if conversation not in seen:  # the first turn of the day decides the channel
             seen.add(conversation)
-            buckets[day, row.channel].conversations.add(conversation)
+            report.buckets[day, row.channel].conversations.add(conversation)
         if row.handled_by == "bot" and row.reply_ms is not None:
-            buckets[day, row.channel].reply_ms.append(row.reply_ms)
-    query = sa.select(feedback.c.created_at, feedback.c.channel, feedback.c.helpful).where(
-        window.holds(feedback.c.created_at)
-    )
+            report.buckets[day, row.channel].reply_ms.append(row.reply_ms)
+    query = sa.select(outcomes).where(window.holds(outcomes.c.at)).order_by(outcomes.c.at, outcomes.c.id)
     for row in conn.execute(query):
-        facts = buckets[window.day(row.created_at), row.channel]
+        at, day = aware(row.at), window.day(row.at)
+        if row.kind in QUESTION_KINDS:
+            report.buckets[day, row.channel].question_kinds[row.kind] += 1
+            report.conversations.last_question[row.conversation_id, day] = (at, row.kind)
+        if row.kind == "answer" and row.faq_id:
+            report.answered[row.faq_id] += 1
+            if row.category:
+                report.faq_category[row.faq_id] = row.category
+                report.categories[row.category]["answers"] += 1
+            if row.question and not row.question.startswith("/"):
+                report.faq_question.setdefault(row.faq_id, row.question)
+    query = sa.select(
+        feedback.c.created_at, feedback.c.conversation_id, feedback.c.channel, feedback.c.helpful, feedback.c.faq_id
+    ).where(window.holds(feedback.c.created_at))
+    for row in conn.execute(query):
+        day = window.day(row.created_at)
+        facts = report.buckets[day, row.channel]
         if row.helpful:
             facts.helpful += 1
         else:
             facts.unhelpful += 1
+            report.conversations.negative_at[row.conversation_id, day].append(aware(row.created_at))
+            category = report.faq_category.get(row.faq_id or "")
+            if category:
+                report.categories[category]["not_helpful"] += 1
+    for row in conn.execute(sa.select(unanswered.c.question).where(window.holds(unanswered.c.created_at))):
+        key = normalize(row.question)
+        report.unanswered[key] += 1
+        report.unanswered_text.setdefault(key, row.question)
 
 
-def _read_handoffs(
-    conn: sa.engine.Connection, window: _Window, buckets: dict[Key, _Facts], escalated: set[tuple[str, date]]
-) -> None:
+def _read_handoffs(conn: sa.engine.Connection, window: _Window, report: _Report) -> None:
     first_reply: dict[str, datetime] = {}
-    replies = (
-        sa.select(handoff_events.c.handoff_id, handoff_events.c.at)
+    cancelled: set[str] = set()
+    events = (
+        sa.select(handoff_events.c.handoff_id, handoff_events.c.at, handoff_events.c.kind, handoff_events.c.text)
         .join(handoffs, handoffs.c.id == handoff_events.c.handoff_id)
-        .where(window.holds(handoffs.c.created_at), handoff_events.c.kind == "agent_message")
+        .where(window.holds(handoffs.c.created_at), handoff_events.c.kind.in_(("agent_message", "closed")))
     )
-    for row in conn.execute(replies):
+    for row in conn.execute(events):
+        if row.kind == "closed":
+            if row.text == "user_cancelled":
+                cancelled.add(row.handoff_id)
+            continue
         at = aware(row.at)
         first_reply[row.handoff_id] = min(at, first_reply.get(row.handoff_id, at))
     query = sa.select(
         handoffs.c.id,
         handoffs.c.conversation_id,
         handoffs.c.channel,
+        handoffs.c.reason,
+        handoffs.c.agent,
         handoffs.c.created_at,
         handoffs.c.claimed_at,
         handoffs.c.closed_at,
     ).where(window.holds(handoffs.c.created_at))
     for row in conn.execute(query):
-        day = window.day(row.created_at)
-        facts = buckets[day, row.channel]
-        facts.handoffs += 1
-        escalated.add((row.conversation_id, day))
+        created, day = aware(row.created_at), window.day(row.created_at)
+        facts = report.buckets[day, row.channel]
+        kind = "left_queue" if row.id in cancelled and row.claimed_at is None else "handed_off"
+        report.conversations.escalations[row.conversation_id, day].append((created, kind, row.reason))
+        times = report.agents.setdefault(row.agent, defaultdict(list)) if row.agent else None
+        if row.claimed_at is not None:
+            wait = (aware(row.claimed_at) - created).total_seconds()
+            facts.queue_wait.append(wait)
+            if times is not None:
+                times["queue_wait"].append(wait)
         if row.id in first_reply:
-            facts.first_response.append((first_reply[row.id] - aware(row.created_at)).total_seconds())
+            seconds = (first_reply[row.id] - created).total_seconds()
+            facts.first_response.append(seconds)
+            if times is not None:
+                times["first_response"].append(seconds)
         if row.claimed_at is not None and row.closed_at is not None:
-            facts.handling.append((aware(row.closed_at) - aware(row.claimed_at)).total_seconds())
+            seconds = (aware(row.closed_at) - aware(row.claimed_at)).total_seconds()
+            facts.handling.append(seconds)
+            if times is not None:
+                times["handling"].append(seconds)
     ratings = (
-        sa.select(handoff_events.c.at, handoff_events.c.text, handoffs.c.channel)
+        sa.select(handoff_events.c.at, handoff_events.c.text, handoffs.c.channel, handoffs.c.agent)
         .join(handoffs, handoffs.c.id == handoff_events.c.handoff_id)
         .where(window.holds(handoff_events.c.at), handoff_events.c.kind == "rating")
     )
     for row in conn.execute(ratings):
-        facts = buckets[window.day(row.at), row.channel]
+        facts = report.buckets[window.day(row.at), row.channel]
         if row.text == "good":
             facts.good += 1
         elif row.text == "bad":
             facts.bad += 1
+        if row.agent and row.text in ("good", "bad"):
+            report.agent_ratings[row.agent][row.text] += 1
 
 
-def _read_tickets(
-    conn: sa.engine.Connection, window: _Window, buckets: dict[Key, _Facts], escalated: set[tuple[str, date]]
-) -> None:
-    query = sa.select(tickets.c.conversation_id, tickets.c.channel, tickets.c.submitted_at).where(
-        tickets.c.state.in_(SUBMITTED), window.holds(tickets.c.submitted_at)
-    )
+def _read_tickets(conn: sa.engine.Connection, window: _Window, report: _Report) -> None:
+    query = sa.select(
+        tickets.c.conversation_id, tickets.c.state, tickets.c.reason, tickets.c.created_at, tickets.c.submitted_at
+    ).where(window.holds(tickets.c.created_at))
     for row in conn.execute(query):
-        day = window.day(row.submitted_at)
-        buckets[day, row.channel].tickets += 1
-        escalated.add((row.conversation_id, day))
+        submitted = row.state in SUBMITTED and row.submitted_at is not None
+        at = aware(row.submitted_at if submitted else row.created_at)
+        conversation = (row.conversation_id, window.day(at))
+        kind = "ticket" if submitted else "left_ticket"
+        report.conversations.escalations[conversation].append((at, kind, row.reason))
 
 
-def _read(url: str, window: _Window) -> tuple[dict[Key, _Facts], set[tuple[str, date]]]:
-    """Facts per (day, channel), and the (conversation_id, day) pairs that reached a person."""
-    buckets: dict[Key, _Facts] = defaultdict(_Facts)
-    escalated: set[tuple[str, date]] = set()
+def _read(url: str, window: _Window) -> _Report:
+    report = _Report()
     # Each store creates its tables on first use; all three share the URL's one engine.
     records, handoff_store, ticket_store = Records(url), HandoffStore(url), TicketStore(url)
     with records.engine.connect() as conn:
-        _read_records(conn, window, buckets)
+        _read_records(conn, window, report)
     with handoff_store.engine.connect() as conn:
-        _read_handoffs(conn, window, buckets, escalated)
+        _read_handoffs(conn, window, report)
     with ticket_store.engine.connect() as conn:
-        _read_tickets(conn, window, buckets, escalated)
-    return buckets, escalated
+        _read_tickets(conn, window, report)
+    return report
 
 
 # -- summing -----------------------------------------------------------------
@@ -231,42 +331,77 @@ def _durations(seconds: list[float]) -> dict[str, Any]:
     }
 
 
-def _reply_times(ms: list[float]) -> dict[str, Any]:
-    if not ms:
-        return {"p50": None, "p95": None, "count": 0}
-    ordered = sorted(ms)
-    return {
-        "p50": round(_percentile(ordered, 0.5), 1),
-        "p95": round(_percentile(ordered, 0.95), 1),
-        "count": len(ordered),
-    }
+def _percentiles(values: list[float], *qs: int) -> dict[str, Any]:
+    ordered = sorted(values)
+    found: dict[str, Any] = {f"p{q}": round(_percentile(ordered, q / 100), 1) if ordered else None for q in qs}
+    return {**found, "count": len(ordered)}
 
 
-def _kpis(facts: _Facts, escalated: set[tuple[str, date]]) -> dict[str, Any]:
-    conversations = len(facts.conversations)
-    resolved = len(facts.conversations - escalated)
-    positive, negative = facts.helpful + facts.good, facts.unhelpful + facts.bad
+def _kpis(facts: _Facts, conversations: _Conversations) -> dict[str, Any]:
+    total = len(facts.conversations)
+    ends = Counter(conversations.outcome(c) for c in facts.conversations)
+    split = {kind: ends.get(kind, 0) for kind in OUTCOMES}
+    escalated = [c for c in facts.conversations if conversations.outcome(c) in _PRECEDENCE]
+    reasons = Counter(conversations.reason(c) or "unknown" for c in escalated)
+    asked = sum(facts.question_kinds[k] for k in QUESTION_KINDS)
+    helpful = facts.helpful + facts.unhelpful
+    rated = facts.good + facts.bad
     return {
-        "conversations": conversations,
-        "bot_resolved": resolved,
-        "bot_resolution_rate": _ratio(resolved, conversations),
-        "handoffs": facts.handoffs,
-        "tickets": facts.tickets,
-        "handoff_rate": _ratio(conversations - resolved, conversations),
+        "conversations": total,
+        "outcomes": split,
+        "bot_resolved": split["bot_resolved"],
+        "bot_resolution_rate": _ratio(split["bot_resolved"], total),
+        "containment_rate": _ratio(split["bot_resolved"] + split["bot_unresolved"], total),
+        "handoff_rate": _ratio(len(escalated), total),
+        "handoffs_by_reason": dict(sorted(reasons.items())),
+        "abandonment_rate": _ratio(split["left_queue"] + split["left_ticket"], total),
+        "question_turns": asked,
+        "answer_rate": _ratio(facts.question_kinds["answer"], asked),
+        "clarify_rate": _ratio(facts.question_kinds["clarify"], asked),
+        "fallback_rate": _ratio(facts.question_kinds["fallback"], asked),
+        "queue_wait_seconds": _percentiles(facts.queue_wait, 50, 90),
         "first_response_seconds": _durations(facts.first_response),
         "handling_seconds": _durations(facts.handling),
-        "bot_reply_ms": _reply_times(facts.reply_ms),
-        "satisfaction": {"rate": _ratio(positive, positive + negative), "positive": positive, "negative": negative},
-        "answer_feedback": {"positive": facts.helpful, "negative": facts.unhelpful},
-        "service_rating": {"good": facts.good, "bad": facts.bad},
+        "bot_reply_ms": _percentiles(facts.reply_ms, 50, 95),
+        "answer_feedback": {
+            "positive": facts.helpful,
+            "negative": facts.unhelpful,
+            "rate": _ratio(facts.helpful, helpful),
+        },
+        "service_rating": {"good": facts.good, "bad": facts.bad, "rate": _ratio(facts.good, rated)},
     }
+
+
+def _by_agent(report: _Report) -> list[dict[str, Any]]:
+    rows = []
+    for agent in sorted(set(report.agents) | set(report.agent_ratings)):
+        times = report.agents.get(agent, {})
+        ratings = report.agent_ratings.get(agent, Counter())
+        rated = ratings["good"] + ratings["bad"]
+        rows.append(
+            {
+                "agent": agent,
+                "handled": len(times.get("queue_wait", [])),
+                "queue_wait_seconds": _percentiles(times.get("queue_wait", []), 50, 90),
+                "first_response_seconds": _durations(times.get("first_response", [])),
+                "handling_seconds": _durations(times.get("handling", [])),
+                "service_rating": {
+                    "good": ratings["good"],
+                    "bad": ratings["bad"],
+                    "rate": _ratio(ratings["good"], rated),
+                },
+            }
+        )
+    return rows
 
 
 def compute_kpis(url: str, days: int = 14, tz: str = "Asia/Shanghai", now: datetime | None = None) -> dict:
     """The KPIs of the last ``days`` local days (today included): in total, per day
-    (every day, oldest first), per channel and per day and channel (every pair)."""
+    (every day, oldest first), per channel and per day and channel (every pair),
+    and over the whole window per agent, per category and the top questions."""
     window = _window(days, tz, now)
-    buckets, escalated = _read(url, window)
+    report = _read(url, window)
+    buckets = report.buckets
     channels = sorted({channel for _, channel in buckets})
 
     def kpis(day: date | None = None, channel: str | None = None) -> dict[str, Any]:
@@ -276,7 +411,7 @@ def compute_kpis(url: str, days: int = 14, tz: str = "Asia/Shanghai", now: datet
             for (d, c), facts in buckets.items()
             if (day is None or d == day) and (channel is None or c == channel)
         )
-        return _kpis(_merge(kept), escalated)
+        return _kpis(_merge(kept), report.conversations)
 
     return {
         "from": window.days[0].isoformat(),
@@ -289,6 +424,29 @@ def compute_kpis(url: str, days: int = 14, tz: str = "Asia/Shanghai", now: datet
         "by_day_channel": [
             {"day": d.isoformat(), "channel": c, **kpis(day=d, channel=c)} for d in window.days for c in channels
         ],
+        "by_agent": _by_agent(report),
+        "by_category": [
+            {
+                "category": name,
+                "answers": counts["answers"],
+                "not_helpful": counts["not_helpful"],
+                "not_helpful_rate": _ratio(counts["not_helpful"], counts["answers"]),
+            }
+            for name, counts in sorted(report.categories.items(), key=lambda item: (-item[1]["answers"], item[0]))
+        ],
+        "top_questions": [
+            {
+                "faq_id": faq_id,
+                "category": report.faq_category.get(faq_id),
+                "example": report.faq_question.get(faq_id),
+                "answers": count,
+            }
+            for faq_id, count in sorted(report.answered.items(), key=lambda item: (-item[1], item[0]))[:TOP]
+        ],
+        "top_unanswered": [
+            {"question": report.unanswered_text[key], "count": count}
+            for key, count in sorted(report.unanswered.items(), key=lambda item: (-item[1], item[0]))[:TOP]
+        ],
     }
 
 
@@ -297,13 +455,17 @@ def compute_kpis(url: str, days: int = 14, tz: str = "Asia/Shanghai", now: datet
 _HEADINGS = [
     "会话数",
     "机器人解决率",
-    "转人工率",
+    "需人工率",
     "转人工",
     "留言",
+    "放弃率",
+    "兜底率",
+    "排队等待p50",
     "人工首次响应",
     "平均处理时长",
-    "满意度",
-    "机器人响应 p50/p95",
+    "答案有帮助率",
+    "人工服务满意度",
+    "机器人响应p50/p95",
 ]
 
 
@@ -327,15 +489,20 @@ def _reply_cell(reply: dict[str, Any]) -> str:
 
 
 def _cells(kpis: dict[str, Any]) -> list[str]:
+    ends = kpis["outcomes"]
     return [
         str(kpis["conversations"]),
         _percent(kpis["bot_resolution_rate"]),
         _percent(kpis["handoff_rate"]),
-        str(kpis["handoffs"]),
-        str(kpis["tickets"]),
+        str(ends["handed_off"] + ends["left_queue"]),
+        str(ends["ticket"] + ends["left_ticket"]),
+        _percent(kpis["abandonment_rate"]),
+        _percent(kpis["fallback_rate"]),
+        _duration(kpis["queue_wait_seconds"]["p50"]),
         _duration(kpis["first_response_seconds"]["avg"]),
         _duration(kpis["handling_seconds"]["avg"]),
-        _percent(kpis["satisfaction"]["rate"]),
+        _percent(kpis["answer_feedback"]["rate"]),
+        _percent(kpis["service_rating"]["rate"]),
         _reply_cell(kpis["bot_reply_ms"]),
     ]
 
@@ -358,13 +525,16 @@ def _table(label: str, rows: list[tuple[str, dict[str, Any]]]) -> list[str]:
 
 
 def format_kpis(report: dict) -> str:
-    """The report as plain text: totals, then per channel, then per day (times are averages)."""
+    """The report as plain text: totals and how conversations ended, then per channel, then per day."""
     totals = report["totals"]
-    feedback_, rating = totals["answer_feedback"], totals["service_rating"]
+    feedback_, rating, ends = totals["answer_feedback"], totals["service_rating"], totals["outcomes"]
     lines = [
         f"客服指标 {report['from']} 至 {report['to']}（{report['timezone']}，{report['days']} 天）",
         "",
         *_table("", [("合计", totals)]),
+        "会话结果: "
+        + " / ".join(f"{OUTCOME_NAMES[k]} {ends[k]}" for k in OUTCOMES)
+        + f"（合计 {totals['conversations']}）",
         f"答案反馈: 有帮助 {feedback_['positive']} / 没帮助 {feedback_['negative']}    "
         f"人工服务评价: 满意 {rating['good']} / 不满意 {rating['bad']}",
         "",
@@ -373,3 +543,119 @@ def format_kpis(report: dict) -> str:
         lines += [*_table("渠道", [(row["channel"], row) for row in report["by_channel"]]), ""]
     lines += _table("日期", [(row["day"], row) for row in report["by_day"]])
     return "\n".join(lines)
+
+
+# -- export (CSV, XLSX) -------------------------------------------------------
+
+OUTCOME_NAMES = {
+    "bot_resolved": "机器人解决",
+    "bot_unresolved": "机器人未解决",
+    "handed_off": "转人工",
+    "left_queue": "排队中离开",
+    "ticket": "留言",
+    "left_ticket": "留言未完成",
+}
+
+
+def _outcome_count(key: str, kpis: dict[str, Any]) -> int:
+    return int(kpis["outcomes"][key])
+
+
+_ROW_COLUMNS: list[tuple[str, Any]] = [
+    ("会话数", lambda k: k["conversations"]),
+    *[(name, functools.partial(_outcome_count, key)) for key, name in OUTCOME_NAMES.items()],
+    ("机器人解决率", lambda k: k["bot_resolution_rate"]),
+    ("自助率", lambda k: k["containment_rate"]),
+    ("需人工率", lambda k: k["handoff_rate"]),
+    ("放弃率", lambda k: k["abandonment_rate"]),
+    ("问题轮次", lambda k: k["question_turns"]),
+    ("直接回答率", lambda k: k["answer_rate"]),
+    ("澄清率", lambda k: k["clarify_rate"]),
+    ("兜底率", lambda k: k["fallback_rate"]),
+    ("排队等待p50(秒)", lambda k: k["queue_wait_seconds"]["p50"]),
+    ("排队等待p90(秒)", lambda k: k["queue_wait_seconds"]["p90"]),
+    ("人工首次响应平均(秒)", lambda k: k["first_response_seconds"]["avg"]),
+    ("处理时长平均(秒)", lambda k: k["handling_seconds"]["avg"]),
+    ("有帮助", lambda k: k["answer_feedback"]["positive"]),
+    ("没帮助", lambda k: k["answer_feedback"]["negative"]),
+    ("答案有帮助率", lambda k: k["answer_feedback"]["rate"]),
+    ("满意", lambda k: k["service_rating"]["good"]),
+    ("不满意", lambda k: k["service_rating"]["bad"]),
+    ("人工服务满意度", lambda k: k["service_rating"]["rate"]),
+    ("机器人响应p50(ms)", lambda k: k["bot_reply_ms"]["p50"]),
+    ("机器人响应p95(ms)", lambda k: k["bot_reply_ms"]["p95"]),
+]
+TABLES = ("by_day", "by_channel", "by_agent", "by_category", "top_questions", "top_unanswered")
+
+
+def kpi_table(report: dict, name: str) -> list[list[Any]]:
+    """One table of the report as rows (the first is the header): exactly the report's numbers."""
+    if name in ("by_day", "by_channel"):
+        key, label = ("day", "日期") if name == "by_day" else ("channel", "渠道")
+        rows = [[row[key], *(get(row) for _, get in _ROW_COLUMNS)] for row in report[name]]
+        total = ["合计", *(get(report["totals"]) for _, get in _ROW_COLUMNS)]
+        return [[label, *(title for title, _ in _ROW_COLUMNS)], *rows, total]
+    if name == "by_agent":
+        header = ["客服", "接入会话", "排队等待p50(秒)", "首次响应平均(秒)", "处理时长平均(秒)"]
+        header += ["满意", "不满意", "满意度"]
+        return [header] + [
+            [
+                a["agent"],
+                a["handled"],
+                a["queue_wait_seconds"]["p50"],
+                a["first_response_seconds"]["avg"],
+                a["handling_seconds"]["avg"],
+                a["service_rating"]["good"],
+                a["service_rating"]["bad"],
+                a["service_rating"]["rate"],
+            ]
+            for a in report["by_agent"]
+        ]
+    if name == "by_category":
+        return [["分类", "回答次数", "没帮助", "没帮助率"]] + [
+            [c["category"], c["answers"], c["not_helpful"], c["not_helpful_rate"]] for c in report["by_category"]
+        ]
+    if name == "top_questions":
+        return [["FAQ", "分类", "用户问法示例", "回答次数"]] + [
+            [q["faq_id"], q["category"], q["example"], q["answers"]] for q in report["top_questions"]
+        ]
+    if name == "top_unanswered":
+        return [["问题", "次数"]] + [[q["question"], q["count"]] for q in report["top_unanswered"]]
+    raise ValueError(f"unknown table {name!r}; expected one of {TABLES}")
+
+
+def to_csv(report: dict, name: str) -> str:
+    """One table as CSV (UTF-8 with a byte-order mark, so Excel reads the Chinese)."""
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    for row in kpi_table(report, name):
+        writer.writerow(["" if cell is None else cell for cell in row])
+    return "\ufeff" + out.getvalue()
+
+
+def to_xlsx(report: dict) -> bytes:
+    """Every table, one sheet each, in one workbook."""
+    import io
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.remove(book.active)
+    titles = {
+        "by_day": "按日",
+        "by_channel": "按渠道",
+        "by_agent": "按客服",
+        "by_category": "按分类",
+        "top_questions": "热门问题",
+        "top_unanswered": "未解决问题",
+    }
+    for name in TABLES:
+        sheet = book.create_sheet(titles[name])
+        for row in kpi_table(report, name):
+            sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

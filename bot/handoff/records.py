@@ -57,6 +57,22 @@ turns = sa.Table(
     sa.Column("reply_ms", sa.Float, nullable=True),
 )
 
+# One row per bot turn, what the bot did with it: the base of the resolution and rate KPIs.
+outcomes = sa.Table(
+    "outcomes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("conversation_id", sa.String(255), nullable=False, index=True),
+    sa.Column("channel", sa.String(64), nullable=False),
+    # answer | clarify | fallback | handoff | feedback | small_talk | other (OUTCOME_KINDS)
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("faq_id", sa.String(128), nullable=True),
+    sa.Column("category", sa.String(128), nullable=True),
+    sa.Column("question", sa.Text, nullable=True),
+)
+OUTCOME_KINDS = ("answer", "clarify", "fallback", "handoff", "feedback", "small_talk", "other")
+
 
 class Records:
     def __init__(self, url: str) -> None:
@@ -105,6 +121,30 @@ class Records:
                     channel=channel,
                     handled_by=handled_by,
                     reply_ms=reply_ms,
+                )
+            )
+
+    def log_outcome(
+        self,
+        conversation_id: str,
+        channel: str,
+        kind: str,
+        faq_id: str | None = None,
+        category: str | None = None,
+        question: str | None = None,
+    ) -> None:
+        if kind not in OUTCOME_KINDS:
+            raise ValueError(f"unknown outcome {kind!r}; expected one of {OUTCOME_KINDS}")
+        with self.engine.begin() as conn:
+            conn.execute(
+                outcomes.insert().values(
+                    at=_now(),
+                    conversation_id=conversation_id,
+                    channel=channel,
+                    kind=kind,
+                    faq_id=faq_id,
+                    category=category,
+                    question=(question or None) and question[:500],
                 )
             )
 

@@ -7,9 +7,12 @@ share one conversation history; the servers are restarted once in the middle.
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import json
 import os
 import queue
+import re
 import shutil
 import subprocess
 import sys
@@ -412,7 +415,26 @@ def test_the_agent_closes_and_the_bot_answers_again(servers, console, widget, st
 
     console.get_by_test_id("tab-kpis").click()
     expect_(console.get_by_test_id("kpi-chart").first).to_be_visible(timeout=15000)
-    expect_(console.get_by_test_id("kpi-cards")).to_contain_text("100")  # one rating, satisfied
+    rating = console.locator('[data-testid="kpi-card"][data-kpi="service_rating"]')
+    expect_(rating).to_contain_text("100.0%")  # one rating, satisfied
+    expect_(rating).to_have_attribute("title", re.compile("满意"))  # each card says how it is counted
+    # The manager's numbers add up and the export carries the same ones.
+    report = console.request.get(servers.url + "/console/api/kpis?days=14").json()
+    totals = report["totals"]
+    assert sum(totals["outcomes"].values()) == totals["conversations"] > 0
+    assert sum(totals["handoffs_by_reason"].values()) == round(totals["handoff_rate"] * totals["conversations"])
+    conversations = console.locator('[data-testid="kpi-card"][data-kpi="conversations"] .value')
+    expect_(conversations).to_have_text(str(totals["conversations"]))
+    with console.expect_download() as download:
+        console.get_by_test_id("export-csv-day").click()
+    rows = list(csv.reader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8-sig"))))
+    header, total = rows[0], rows[-1]
+    assert total[0] == "合计" and int(total[header.index("会话数")]) == totals["conversations"]
+    assert int(total[header.index("转人工")]) == totals["outcomes"]["handed_off"]
+    assert sum(int(day[header.index("会话数")]) for day in rows[1:-1]) == totals["conversations"]
+    with console.expect_download() as download:
+        console.get_by_test_id("export-xlsx").click()
+    assert Path(download.value.path()).read_bytes()[:2] == b"PK"
     assert console.errors == []
 
 

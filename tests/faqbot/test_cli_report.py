@@ -43,9 +43,11 @@ def test_kpis_json(served):
     data = json.loads(proc.stdout)
     assert (data["days"], data["timezone"], len(data["by_day"])) == (14, "Asia/Shanghai", 14)
     totals = data["totals"]
-    assert (totals["conversations"], totals["bot_resolved"], totals["handoffs"], totals["tickets"]) == (2, 1, 1, 0)
+    ends = totals["outcomes"]
+    assert (totals["conversations"], ends["bot_resolved"], ends["handed_off"], ends["ticket"]) == (2, 1, 1, 0)
     assert totals["bot_resolution_rate"] == 0.5 and totals["handoff_rate"] == 0.5
-    assert totals["satisfaction"] == {"rate": 1.0, "positive": 2, "negative": 0}
+    assert totals["answer_feedback"] == {"positive": 1, "negative": 0, "rate": 1.0}
+    assert totals["service_rating"] == {"good": 1, "bad": 0, "rate": 1.0}
     assert totals["first_response_seconds"]["count"] == 1 and totals["handling_seconds"]["count"] == 1
     assert totals["bot_reply_ms"] == {"p50": 100.0, "p95": 118.0, "count": 2}
     assert [row["channel"] for row in data["by_channel"]] == ["rest", "socketio"]
@@ -60,8 +62,20 @@ def test_kpis_text(served):
     assert proc.stdout.startswith("客服指标 ") and "（Asia/Shanghai，14 天）" in proc.stdout
     total = next(line for line in proc.stdout.splitlines() if line.startswith("合计"))
     assert total.split()[:6] == ["合计", "2", "50.0%", "50.0%", "1", "0"] and total.endswith("100/118ms")
+    assert "会话结果: 机器人解决 1 / 机器人未解决 0 / 转人工 1" in proc.stdout
     assert "人工服务评价: 满意 1 / 不满意 0" in proc.stdout
     assert "socketio" in proc.stdout
+
+
+def test_kpis_export(served, tmp_path):
+    proc = report(served, "kpis", "--csv", "by_channel")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.lstrip("\ufeff").splitlines()
+    assert lines[0].startswith("渠道,会话数,机器人解决") and lines[1].startswith("rest,1,1")
+    assert lines[-1].startswith("合计,2,1")
+    out = tmp_path / "kpis.xlsx"
+    proc = report(served, "kpis", "--xlsx", str(out))
+    assert proc.returncode == 0 and out.read_bytes()[:2] == b"PK"  # a zip: the xlsx container
 
 
 def test_kpis_bad_arguments(served):

@@ -694,34 +694,54 @@ async function loadKpis() {
   const t = report.totals;
   $("kpi-range").textContent = `${report.from} 至 ${report.to}（${report.timezone}）`;
   const fr = t.first_response_seconds || {}, hs = t.handling_seconds || {}, br = t.bot_reply_ms || {};
-  const sat = t.satisfaction || {};
+  const qw = t.queue_wait_seconds || {}, af = t.answer_feedback || {}, sr = t.service_rating || {}, ends = t.outcomes || {};
+  const people = (ends.handed_off || 0) + (ends.left_queue || 0), messages = (ends.ticket || 0) + (ends.left_ticket || 0);
+  // [key, label, value, detail, definition (the tooltip; the same words as the README)]
   const cards = [
-    ["会话数", count(t.conversations), `机器人解决 ${count(t.bot_resolved)}`],
-    ["机器人解决率", percent(t.bot_resolution_rate), "未转人工、未留言的会话"],
-    ["转人工率", percent(t.handoff_rate), `转人工 ${count(t.handoffs)} · 留言 ${count(t.tickets)}`],
-    ["人工首次响应", duration(fr.avg), `中位数 ${duration(fr.median)} · ${count(fr.count)} 次`],
-    ["平均处理时长", duration(hs.avg), `中位数 ${duration(hs.median)} · ${count(hs.count)} 次`],
-    ["满意度", percent(sat.rate), `满意 ${count(sat.positive)} · 不满意 ${count(sat.negative)}`],
-    ["机器人响应 p50 / p95", br.count ? `${Math.round(br.p50)} / ${Math.round(br.p95)} ms` : "-", `${count(br.count)} 次回复`],
+    ["conversations", "会话数", count(t.conversations), `机器人解决 ${count(ends.bot_resolved)} · 未解决 ${count(ends.bot_unresolved)}`,
+     "每个用户每天算一个会话（按当天第一条消息的渠道）。"],
+    ["bot_resolution", "机器人解决率", percent(t.bot_resolution_rate), `自助率 ${percent(t.containment_rate)}`,
+     "机器人解决的会话 / 会话数。不算解决：转人工、留言（含未完成的）、最后一轮是兜底或没人选择的澄清、最后一个答案被点“没帮助”。自助率：没有进入人工或留言的会话 / 会话数。"],
+    ["handoff", "需人工率", percent(t.handoff_rate), `转人工 ${count(people)} · 留言 ${count(messages)}（按会话）`,
+     "请求转人工或进入留言的会话 / 会话数；转人工与留言两项都按会话计，相加等于需人工的会话数。"],
+    ["abandonment", "放弃率", percent(t.abandonment_rate), `排队中离开 ${count(ends.left_queue)} · 留言未完成 ${count(ends.left_ticket)}`,
+     "排队时自己取消、或开始留言但没有提交的会话 / 会话数。"],
+    ["fallback", "兜底率", percent(t.fallback_rate), `澄清率 ${percent(t.clarify_rate)} · ${count(t.question_turns)} 个问题`,
+     "机器人没找到答案的问题轮次 / 所有问题轮次（直接回答、澄清、兜底）。"],
+    ["queue_wait", "排队等待 p50 / p90", qw.count ? `${duration(qw.p50)} / ${duration(qw.p90)}` : "-", `${count(qw.count)} 次接入`,
+     "从进入排队到客服接入的时长，只算被接入的会话。"],
+    ["first_response", "人工首次响应", duration(fr.avg), `中位数 ${duration(fr.median)} · ${count(fr.count)} 次`,
+     "从进入排队到客服发出第一条消息的时长（平均）。"],
+    ["handling", "平均处理时长", duration(hs.avg), `中位数 ${duration(hs.median)} · ${count(hs.count)} 次`,
+     "从客服接入到会话结束的时长（平均）。"],
+    ["answer_feedback", "答案有帮助率", percent(af.rate), `有帮助 ${count(af.positive)} · 没帮助 ${count(af.negative)}`,
+     "机器人答案下“有帮助” / 所有“有帮助”和“没帮助”。与人工服务满意度分开统计。"],
+    ["service_rating", "人工服务满意度", percent(sr.rate), `满意 ${count(sr.good)} · 不满意 ${count(sr.bad)}`,
+     "人工服务结束后用户评价“满意” / 所有评价。"],
+    ["bot_reply", "机器人响应 p50 / p95", br.count ? `${Math.round(br.p50)} / ${Math.round(br.p95)} ms` : "-", `${count(br.count)} 次回复`,
+     "从收到用户消息到机器人最后一条回复的时间。"],
   ];
-  $("kpi-cards").replaceChildren(...cards.map(([label, value, sub]) =>
-    el("div", { class: "card" }, el("div", { class: "label", text: label }), el("div", { class: "value", text: value }),
-       el("div", { class: "sub", text: sub }))));
+  $("kpi-cards").replaceChildren(...cards.map(([key, label, value, sub, definition]) =>
+    el("div", { class: "card", title: definition, "data-testid": "kpi-card", "data-kpi": key },
+       el("div", { class: "label", text: label }), el("div", { class: "value", text: value }),
+       el("div", { class: "sub", text: sub }), el("div", { class: "definition", text: definition }))));
   const byDay = report.by_day || [];
   $("kpi-charts").replaceChildren(
     chart({ title: "机器人解决率", days: byDay, value: (d) => d.bot_resolution_rate, kind: "rate" }),
-    chart({ title: "转人工率", days: byDay, value: (d) => d.handoff_rate, kind: "rate" }),
+    chart({ title: "需人工率", days: byDay, value: (d) => d.handoff_rate, kind: "rate" }),
     chart({ title: "人工首次响应（平均）", days: byDay, value: (d) => d.first_response_seconds && d.first_response_seconds.avg,
             kind: "duration" }),
-    chart({ title: "满意度", days: byDay, value: (d) => d.satisfaction && d.satisfaction.rate, kind: "rate" }),
+    chart({ title: "人工服务满意度", days: byDay, value: (d) => d.service_rating && d.service_rating.rate, kind: "rate" }),
     chart({ title: "每日会话数", days: byDay, value: (d) => d.conversations, kind: "count", bars: true }));
   const columns = [
     ["渠道", (c) => channelName(c.channel)], ["会话数", (c) => count(c.conversations)],
-    ["机器人解决率", (c) => percent(c.bot_resolution_rate)], ["转人工", (c) => count(c.handoffs)],
-    ["转人工率", (c) => percent(c.handoff_rate)], ["留言", (c) => count(c.tickets)],
+    ["机器人解决率", (c) => percent(c.bot_resolution_rate)], ["需人工率", (c) => percent(c.handoff_rate)],
+    ["转人工", (c) => count(c.outcomes.handed_off + c.outcomes.left_queue)],
+    ["留言", (c) => count(c.outcomes.ticket + c.outcomes.left_ticket)], ["放弃率", (c) => percent(c.abandonment_rate)],
+    ["兜底率", (c) => percent(c.fallback_rate)],
     ["人工首次响应", (c) => duration(c.first_response_seconds && c.first_response_seconds.avg)],
     ["平均处理时长", (c) => duration(c.handling_seconds && c.handling_seconds.avg)],
-    ["满意度", (c) => percent(c.satisfaction && c.satisfaction.rate)],
+    ["答案有帮助率", (c) => percent(c.answer_feedback.rate)], ["人工服务满意度", (c) => percent(c.service_rating.rate)],
     ["机器人响应 p50 / p95", (c) => (c.bot_reply_ms && c.bot_reply_ms.count
       ? `${Math.round(c.bot_reply_ms.p50)} / ${Math.round(c.bot_reply_ms.p95)} ms` : "-")]];
   const row = (cells, cls) => el("tr", { class: cls }, ...cells);
@@ -730,6 +750,22 @@ async function loadKpis() {
     el("tbody", {},
        ...(report.by_channel || []).map((c) => row(columns.map(([, get]) => el("td", { text: get(c) })))),
        row(columns.map(([, get], i) => el("td", { text: i === 0 ? "合计" : get(t) })), "total")));
+  const simple = (id, headings, rows) => $(id).replaceChildren(
+    el("thead", {}, row(headings.map((name) => el("th", { text: name })))),
+    el("tbody", {}, ...(rows.length ? rows.map((cells) => row(cells.map((cell) => el("td", { text: cell }))))
+                                   : [row([el("td", { text: "暂无数据", colspan: String(headings.length) })])])));
+  simple("kpi-agents", ["客服", "接入会话", "排队等待 p50", "首次响应（平均）", "处理时长（平均）", "人工服务满意度"],
+    (report.by_agent || []).map((a) => [agentName(a.agent), count(a.handled), duration(a.queue_wait_seconds.p50),
+      duration(a.first_response_seconds.avg), duration(a.handling_seconds.avg), percent(a.service_rating.rate)]));
+  simple("kpi-categories", ["分类", "回答次数", "没帮助", "没帮助率"],
+    (report.by_category || []).map((c) => [c.category, count(c.answers), count(c.not_helpful), percent(c.not_helpful_rate)]));
+  simple("kpi-top", ["FAQ", "分类", "用户问法示例", "回答次数"],
+    (report.top_questions || []).map((q) => [q.faq_id, q.category || "-", q.example || "-", count(q.answers)]));
+  simple("kpi-unanswered", ["问题", "次数"], (report.top_unanswered || []).map((q) => [q.question, count(q.count)]));
+  for (const link of document.querySelectorAll("[data-export]")) {
+    const [format, table] = link.dataset.export.split(":");
+    link.href = `/console/api/kpis/export?days=${encodeURIComponent(days)}&format=${format}` + (table ? `&table=${table}` : "");
+  }
 }
 
 // -- charts (inline SVG) -----------------------------------------------------
