@@ -50,7 +50,7 @@ def _is_object(auth: bytes) -> bool:
     """Whether a CONNECT payload is empty or a JSON object (what socket.io clients send)."""
     try:
         return auth == b"" or isinstance(json.loads(auth.decode("utf-8")), dict)
-    except ValueError:  # UnicodeDecodeError included: Engine.IO drops a payload that is not UTF-8
+    except (ValueError, RecursionError):  # not UTF-8 (Engine.IO drops it), or nested deeper than json can read
         return False
 
 

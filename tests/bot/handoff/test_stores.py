@@ -32,8 +32,9 @@ def endpoints_for(tmp_path: Path, **bot: str) -> dict:
 
 
 def test_urls_become_rasa_store_sections(tmp_path: Path):
+    # SQL stores are Rasa's rows through the cached store (bot/server/tracker_store.py).
     assert endpoints_for(tmp_path, tracker_store="postgresql://bot:s%40cret@db.internal:6543/faq")["tracker_store"] == {
-        "type": "SQL",
+        "type": "bot.server.tracker_store.CachedSQLTrackerStore",
         "dialect": "postgresql",
         "url": "db.internal",
         "port": 6543,
@@ -53,7 +54,8 @@ def test_urls_become_rasa_store_sections(tmp_path: Path):
     }
     assert ends["lock_store"]["type"] == "redis" and ends["lock_store"]["port"] == 6379
     assert "lock_store" not in endpoints_for(tmp_path)  # default: in process
-    assert endpoints_for(tmp_path)["tracker_store"]["dialect"] == "sqlite"
+    default = endpoints_for(tmp_path)["tracker_store"]
+    assert default["dialect"] == "sqlite" and default["type"] == "bot.server.tracker_store.CachedSQLTrackerStore"
     assert "tracker_store" not in endpoints_for(tmp_path, tracker_store="memory")
 
 
