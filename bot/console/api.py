@@ -107,9 +107,15 @@ def add_api_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[[Route]
     @bp.get("/console/api/tickets/<ticket_id>")
     @signed_in
     async def ticket(_: Request, agent: Agent, ticket_id: str) -> HTTPResponse:
+        """A 留言 with how it was delivered, the conversation before it, and suggested answers
+        for its question."""
         found = await desk.blocking(desk.tickets.get, ticket_id)
         (data,) = await desk.blocking(_with_deliveries, desk, [found])
-        return response.json({"ticket": data})
+        transcript = await desk.blocking(desk.tickets.transcript, ticket_id)
+        question = found.question or found.last_question
+        loop = asyncio.get_running_loop()
+        suggestions = await loop.run_in_executor(None, suggest, question) if question else []
+        return response.json({"ticket": data, "transcript": transcript, "question": question, "suggestions": suggestions})
 
     @bp.post("/console/api/tickets/<ticket_id>/answer")
     @signed_in

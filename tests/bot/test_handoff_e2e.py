@@ -265,6 +265,12 @@ def test_an_agent_created_by_the_cli_signs_in_and_answers_the_message(servers, c
     item = console.locator(f'[data-testid="queue-tickets"] [data-ticket-id="{ticket.id}"]')
     expect(item).to_contain_text("13800138000")
     item.click()
+    # The ticket keeps the conversation before it, and offers answers for its question.
+    expect(console.get_by_test_id("ticket-transcript")).to_contain_text("提现三天了还没到账怎么办")
+    suggestion = console.get_by_test_id("suggestion").first
+    expect(suggestion).to_be_visible(timeout=15000)
+    suggestion.get_by_test_id("suggestion-insert").click()
+    expect(console.get_by_test_id("ticket-answer-input")).not_to_have_value("")
     console.get_by_test_id("ticket-answer-input").fill("已为您查询，提现已在处理中，请留意到账。")
     console.get_by_test_id("ticket-answer-send").click()
     expect(item).to_have_count(0)

@@ -377,14 +377,16 @@ function renderTranscript(h) {
   const part = $("transcript");
   const lines = h.transcript || [];
   if (!lines.length) part.append(el("div", { class: "msg system", text: "（没有机器人对话记录）" }));
-  for (const line of lines) {
-    const user = line.role === "user";
-    const when = clock(line.time);
-    part.append(el("div", { class: `msg ${user ? "user" : "bot"} transcript`, "data-testid": "msg",
-                            "data-kind": user ? "transcript-user" : "transcript-bot" },
-      el("span", { class: "who", text: `${user ? "用户" : "机器人"}${when ? ` · ${when}` : ""}` }),
-      el("span", { class: "body", text: line.text })));
-  }
+  for (const line of lines) part.append(transcriptLine(line));
+}
+
+function transcriptLine(line) {
+  const user = line.role === "user";
+  const when = clock(line.time);
+  return el("div", { class: `msg ${user ? "user" : "bot"} transcript`, "data-testid": "msg",
+                     "data-kind": user ? "transcript-user" : "transcript-bot" },
+    el("span", { class: "who", text: `${user ? "用户" : "机器人"}${when ? ` · ${when}` : ""}` }),
+    el("span", { class: "body", text: line.text }));
 }
 
 function appendEvent(event, live) {
@@ -542,7 +544,7 @@ function meterFill(level) {
 }
 
 function insertAnswer(answer) {
-  const input = $("message-input");
+  const input = $(state.current && state.current.type === "ticket" ? "ticket-answer-input" : "message-input");
   input.value = input.value.trim() ? `${input.value.replace(/\s+$/, "")}\n${answer}` : answer;
   if (!input.disabled) {
     input.focus();
@@ -598,6 +600,25 @@ function selectTicket(id) {
                     el("div", { class: "row" }, el("span", { class: "label", text: "送达情况" }), deliveryList(ticket))] : [])));
   markSelected();
   if (ticket.state === "open") $("ticket-answer-input").focus();
+  loadTicketDetails(id);
+}
+
+// The conversation before the 留言 and suggested answers for its question.
+async function loadTicketDetails(id) {
+  try {
+    const data = await api(`/console/api/tickets/${encodeURIComponent(id)}`);
+    if (!isCurrent("ticket", id)) return;
+    const lines = data.transcript || [];
+    $("conversation").append(el("div", { class: "section-label", text: "留言前的机器人对话" }),
+      el("div", { class: "part", "data-testid": "ticket-transcript" },
+         ...(lines.length ? lines.map(transcriptLine) : [el("div", { class: "msg system", text: "（没有机器人对话记录）" })])));
+    $("suggest-question").replaceChildren(...(data.question
+      ? [el("span", { class: "muted", text: "留言问题：" }), el("b", { text: data.question })]
+      : [el("span", { class: "muted", text: "用户没有写问题。" })]));
+    fillList($("suggestions"), data.suggestions.map(suggestionItem), data.question ? "知识库中没有相关答案" : "");
+  } catch (error) {
+    if (isCurrent("ticket", id)) $("suggest-question").textContent = `推荐答案暂不可用：${error.message}`;
+  }
 }
 
 $("ticket-answer-send").addEventListener("click", () => act(async () => {
