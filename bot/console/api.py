@@ -18,8 +18,9 @@ from bot.console.common import Route, agent_json, body_text, customer_question, 
 from bot.handoff.agents import Agent
 from bot.handoff.db import now
 from bot.handoff.desk import HandoffDesk
-from bot.handoff.handoffs import OPEN_STATES, Handoff
+from bot.handoff.handoffs import OPEN_STATES, Handoff, WrapUp
 from bot.handoff.history import History, Query
+from connectors.identity import parse_json
 from bot.handoff.kpis import TABLES, compute_kpis, to_csv, to_xlsx
 from bot.handoff.tickets import OPEN, Ticket
 
@@ -93,8 +94,15 @@ def add_api_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[[Route]
 
     @bp.post("/console/api/handoffs/<handoff_id>/close")
     @signed_in
-    async def close(_: Request, agent: Agent, handoff_id: str) -> HTTPResponse:
-        return await as_json(await desk.close(handoff_id, agent.name))
+    async def close(request: Request, agent: Agent, handoff_id: str) -> HTTPResponse:
+        """Close; the body may carry the wrap-up: ``{"reason": …, "tags": [...]}`` (WRAPUP_REASONS)."""
+        try:
+            body = parse_json(request.body) if request.body else {}
+        except ValueError as exc:
+            return error(str(exc), 400)
+        body = body if isinstance(body, dict) else {}
+        wrapup = WrapUp.parse(body["reason"], body.get("tags")) if body.get("reason") is not None else None
+        return await as_json(await desk.close(handoff_id, agent.name, wrapup=wrapup))
 
     @bp.get("/console/api/handoffs/<handoff_id>/suggestions")
     @signed_in

@@ -26,7 +26,7 @@ from bot.handoff import handoffs as handoff_tables
 from bot.handoff import tickets as ticket_tables
 from bot.handoff.availability import Availability
 from bot.handoff.db import Database, now
-from bot.handoff.handoffs import OPEN_STATES, WAITING, WITH_AGENT, Handoff, HandoffError, HandoffRequest
+from bot.handoff.handoffs import OPEN_STATES, WAITING, WITH_AGENT, Handoff, HandoffError, HandoffRequest, WrapUp
 from bot.handoff.intake import Intake, Outcome
 from bot.handoff.mail import Mailer, MailFailed
 from bot.handoff.pulse import Pulse
@@ -300,8 +300,10 @@ class HandoffDesk:
             return False
         return True
 
-    async def close(self, handoff_id: str, agent: str | None, why: str | None = None) -> Handoff:
-        handoff = await self.blocking(self.handoffs.close, handoff_id, agent, why)
+    async def close(
+        self, handoff_id: str, agent: str | None, why: str | None = None, wrapup: WrapUp | None = None
+    ) -> Handoff:
+        handoff = await self.blocking(self.handoffs.close, handoff_id, agent, why, None, wrapup)
         self.pulse.fire()
         name = "utter_handoff_cancelled" if why == "user_cancelled" else "utter_handoff_closed"
         buttons = None if why == "user_cancelled" else rating_buttons(handoff.id)

@@ -407,7 +407,15 @@ def test_the_agent_closes_and_the_bot_answers_again(servers, console, widget, st
     expect(
         console.get_by_test_id("conversation").locator('[data-testid="msg"][data-kind="note"]').last
     ).to_contain_text("已查链上记录", timeout=15000)
-    console.get_by_test_id("close").click()
+    console.get_by_test_id("close").click()  # asks first: nothing is closed yet
+    expect(console.get_by_test_id("close-dialog")).to_be_visible()
+    assert store.get(handoff.id).state == "with_agent"
+    console.get_by_test_id("close-reason").select_option("resolved")
+    console.get_by_test_id("close-tags").fill("提现, 链上延迟")
+    console.get_by_test_id("close-confirm").click()
+    expect(
+        console.get_by_test_id("conversation").locator('[data-testid="msg"][data-kind="wrapup"]')
+    ).to_contain_text("结束原因：问题已解决 · 标签：提现、链上延迟", timeout=15000)
     closing = widget.expect("人工服务已结束")
     assert [b["title"] for b in closing["quick_replies"]] == ["满意", "不满意"]
     assert "已查链上记录" not in json.dumps(closing, ensure_ascii=False)  # notes never reach the user
@@ -415,6 +423,8 @@ def test_the_agent_closes_and_the_bot_answers_again(servers, console, widget, st
     widget.expect("感谢您的评价")
     assert store.get(handoff.id).state == "closed"
     assert [e["text"] for e in store.events(handoff.id) if e["kind"] == "rating"] == ["good"]
+    [wrapup] = [json.loads(e["text"]) for e in store.events(handoff.id) if e["kind"] == "wrapup"]
+    assert wrapup == {"reason": "resolved", "tags": ["提现", "链上延迟"]}
     widget.say("提现手续费是多少")
     widget.expect("手续费")  # the bot is back
     from playwright.sync_api import expect as expect_

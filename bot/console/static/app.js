@@ -408,6 +408,7 @@ function appendEvent(event, live) {
     case "claimed": node = el("div", attrs("system"), `${clock(event.at)} ${actor} 已接入`); break;
     case "closed": node = el("div", attrs("system"),
       `${clock(event.at)} 会话已结束${event.actor ? `（${actor}）` : "（用户取消）"}，已交还机器人`); break;
+    case "wrapup": node = el("div", attrs("system wrapup"), wrapupText(event)); break;
     case "rating": node = el("div", attrs(`system rating-${event.text}`),
       `${clock(event.at)} 用户评价：${event.text === "good" ? "满意" : event.text === "bad" ? "不满意" : event.text || ""}`); break;
     default: node = el("div", attrs("system"), `${clock(event.at)} ${event.kind} ${event.text || ""}`);
@@ -415,6 +416,15 @@ function appendEvent(event, live) {
   const later = [...part.children].find((n) => Number(n.dataset.seq) > event.seq);
   if (later) part.insertBefore(node, later); else part.append(node);
   if (live) scrollToEnd();
+}
+
+const WRAPUP = { resolved: "问题已解决", unresolved: "未能解决，已告知用户", no_reply: "用户无回应", other: "其他" };
+
+function wrapupText(event) {
+  let data = {};
+  try { data = JSON.parse(event.text || "{}"); } catch (e) { /* shown as it is below */ }
+  const tags = (data.tags || []).length ? ` · 标签：${data.tags.join("、")}` : "";
+  return `${clock(event.at)} 结束原因：${WRAPUP[data.reason] || data.reason || event.text}${tags}（${agentName(event.actor)}）`;
 }
 
 function scrollToEnd() {
@@ -428,6 +438,7 @@ function renderControls(h) {
   $("controls").hidden = false;
   $("claim").hidden = h.state !== "waiting";
   $("close").hidden = !open;
+  if (!open) $("close-dialog").hidden = true;
   $("close").disabled = !(h.state === "waiting" || mine);
   $("close").title = $("close").disabled ? "只有接入该会话的客服可以结束" : "";
   $("message-input").disabled = !mine;
@@ -458,9 +469,19 @@ $("claim").addEventListener("click", () => act(async () => {
   $("message-input").focus();
 }));
 
-$("close").addEventListener("click", () => act(async () => {
+// Closing asks first: why (for the team's records and KPIs) and optional tags.
+$("close").addEventListener("click", () => {
   if (!state.current || state.current.type !== "handoff") return;
-  await api(handoffPath("close"), {});
+  $("close-dialog").hidden = false;
+  $("close-reason").focus();
+});
+$("close-cancel").addEventListener("click", () => { $("close-dialog").hidden = true; $("close").focus(); });
+$("close-confirm").addEventListener("click", () => act(async () => {
+  if (!state.current || state.current.type !== "handoff") return;
+  const tags = $("close-tags").value.split(/[,，、]/).map((t) => t.trim()).filter(Boolean);
+  await api(handoffPath("close"), { reason: $("close-reason").value, tags });
+  $("close-dialog").hidden = true;
+  $("close-tags").value = "";
   await reloadCurrent();
   scheduleQueue();
 }));
