@@ -132,6 +132,33 @@ def add_api_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[[Route]
         (answered,) = await desk.blocking(_with_deliveries, desk, [ticket])
         return response.json({"ticket": answered, "delivered": str(delivered)})
 
+    @bp.get("/console/api/canned")
+    @signed_in
+    async def canned_list(_: Request, agent: Agent) -> HTTPResponse:
+        """The team's canned replies and the agent's own."""
+        replies = await desk.blocking(desk.canned.for_agent, agent.name)
+        return response.json({"replies": [r.to_json() for r in replies]})
+
+    @bp.post("/console/api/canned")
+    @signed_in
+    async def canned_add(request: Request, agent: Agent) -> HTTPResponse:
+        """``{"shortcut": "退款", "text": "…", "team": false}``."""
+        try:
+            body = parse_json(request.body)
+        except ValueError as exc:
+            return error(str(exc), 400)
+        if not isinstance(body, dict) or not all(isinstance(body.get(k), str) for k in ("shortcut", "text")):
+            return error("'shortcut' and 'text' are required strings", 400)
+        shortcut, text, team = body["shortcut"], body["text"], bool(body.get("team"))
+        added = await desk.blocking(desk.canned.add, agent.name, shortcut, text, team)
+        return response.json({"reply": added.to_json()})
+
+    @bp.post("/console/api/canned/<reply_id:int>/delete")
+    @signed_in
+    async def canned_remove(_: Request, agent: Agent, reply_id: int) -> HTTPResponse:
+        await desk.blocking(desk.canned.remove, agent.name, reply_id)
+        return response.json({"removed": reply_id})
+
     @bp.get("/console/api/history")
     @signed_in
     async def search_history(request: Request, agent: Agent) -> HTTPResponse:

@@ -51,6 +51,7 @@ class HandoffDesk:
         stores = Stores.open(settings)
         self.handoffs, self.tickets, self.agents = stores.handoffs, stores.tickets, stores.agents
         self.records, self.offers, self.hours = stores.records, stores.offers, stores.hours
+        self.canned = stores.canned
         self.intake = Intake(settings, stores)
         self.outbound = outbound
         self.executor = ThreadPoolExecutor(max_workers=DB_WORKERS, thread_name_prefix="handoff-db")

@@ -75,16 +75,16 @@ class WrapUp:
 
     @classmethod
     def parse(cls, reason: Any, tags: Any) -> WrapUp:
-        """From a request body, or ``HandoffError`` saying what is wrong."""
+        """From a request body, or ``ValueError`` saying what is wrong (400, not a refused transition)."""
         if reason not in WRAPUP_REASONS:
-            raise HandoffError(f"wrap-up reason must be one of {', '.join(WRAPUP_REASONS)}")
+            raise ValueError(f"wrap-up reason must be one of {', '.join(WRAPUP_REASONS)}")
         if tags is None:
             tags = []
         if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-            raise HandoffError("wrap-up tags must be a list of strings")
+            raise ValueError("wrap-up tags must be a list of strings")
         cleaned = tuple(dict.fromkeys(t.strip() for t in tags if t.strip()))
         if len(cleaned) > MAX_TAGS or any(len(t) > MAX_TAG_CHARS for t in cleaned):
-            raise HandoffError(f"at most {MAX_TAGS} tags of at most {MAX_TAG_CHARS} characters each")
+            raise ValueError(f"at most {MAX_TAGS} tags of at most {MAX_TAG_CHARS} characters each")
         return cls(reason, cleaned)
 
     def to_text(self) -> str:

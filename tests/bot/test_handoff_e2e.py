@@ -369,6 +369,36 @@ def test_a_rest_user_reaches_the_agent_and_polls_the_replies(servers, console, s
     assert later["messages"] == []
 
 
+def test_canned_replies_are_found_by_typing_a_slash(servers, console, store):
+    from playwright.sync_api import expect
+
+    console.get_by_test_id("canned-toggle").click()
+    expect(console.get_by_test_id("canned-list")).to_contain_text("还没有快捷回复")
+    console.get_by_test_id("canned-shortcut").fill("到账")
+    console.get_by_test_id("canned-text").fill("提现一般 30 分钟内到账，高峰期可能延迟。")
+    console.get_by_test_id("canned-team").check()
+    console.get_by_test_id("canned-add").click()
+    expect(console.locator('[data-testid="canned-item"][data-shortcut="到账"]')).to_contain_text("团队")
+    console.get_by_test_id("canned-shortcut").fill("到账")  # taken: said plainly
+    console.get_by_test_id("canned-text").fill("重复")
+    console.get_by_test_id("canned-team").check()
+    console.get_by_test_id("canned-add").click()
+    expect(console.locator("#canned-error")).to_contain_text("快捷词 /到账 已被使用")
+    console.get_by_test_id("canned-toggle").click()
+    box = console.get_by_test_id("message-input")
+    box.fill("")
+    box.press_sequentially("/到")
+    expect(console.get_by_test_id("canned-option")).to_have_count(1)
+    box.press("Enter")  # picks the reply; does not send
+    expect(box).to_have_value("提现一般 30 分钟内到账，高峰期可能延迟。")
+    handoff = store.open_for("rest-live")
+    assert not [e for e in store.events(handoff.id) if e["text"] == "/到"]
+    box.press("Enter")  # now it sends
+    expect(
+        console.get_by_test_id("conversation").locator('[data-testid="msg"][data-kind="agent_message"]').last
+    ).to_contain_text("提现一般 30 分钟内到账", timeout=15000)
+
+
 def test_a_restart_in_the_middle_loses_nothing(servers, console, widget, store):
     from playwright.sync_api import expect
 

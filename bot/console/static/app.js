@@ -50,6 +50,10 @@ const ERRORS = [
   [/is already closed|is closed/, () => "该会话已结束"],
   [/no hand-off/, () => "会话不存在或已被删除"],
   [/no ticket/, () => "留言不存在或已被删除"],
+  [/the shortcut \/(\S+) is taken/, (m) => `快捷词 /${m[1]} 已被使用`],
+  [/a shortcut is 1 to/, () => "快捷词为 1–32 个字符，不能有空格"],
+  [/a reply is 1 to/, () => "回复内容为 1–2000 字"],
+  [/no such canned reply/, () => "该快捷回复不存在或不能删除"],
   [/ticket .* is (\w+), not/, () => "该留言已被处理"],
   [/cannot be empty|'text' is required/, () => "内容不能为空"],
   [/'text' has (\d+) characters; the limit is (\d+)/, (m) => `内容过长（${m[1]} 字），最多 ${m[2]} 字`],
@@ -513,6 +517,7 @@ $("message-input").addEventListener("input", () => {
   api(handoffPath("typing"), {}).catch(() => {});  // a hint only: never an error for the agent
 });
 $("message-input").addEventListener("keydown", (event) => {
+  if (!$("canned-suggest").hidden) return;  // Enter picks the canned reply (below), it does not send
   if (event.key === "Enter" && !event.shiftKey && !event.isComposing) { event.preventDefault(); sendMessage(); }
 });
 
@@ -563,6 +568,76 @@ function meterFill(level) {
   fill.style.width = `${Math.round(level * 100)}%`;
   return fill;
 }
+
+// -- canned replies (快捷回复) -------------------------------------------------
+
+state.canned = [];
+
+async function loadCanned() {
+  const data = await api("/console/api/canned");
+  state.canned = data.replies;
+  fillList($("canned-list"), state.canned.map((r) => el("li", { class: "canned-item", "data-testid": "canned-item",
+      "data-shortcut": r.shortcut },
+    el("b", { text: `/${r.shortcut}` }), el("span", { class: "tag", text: r.team ? "团队" : "个人" }),
+    el("span", { class: "text", text: r.text }),
+    el("button", { type: "button", text: "插入", onclick: () => insertAnswer(r.text) }),
+    el("button", { type: "button", class: "link", text: "删除", "data-testid": "canned-remove",
+                   onclick: () => act(async () => { await api(`/console/api/canned/${r.id}/delete`, {}); await loadCanned(); }) }))),
+    "还没有快捷回复，在下面添加");
+}
+
+$("canned-toggle").addEventListener("click", () => {
+  const panel = $("canned-panel");
+  panel.hidden = !panel.hidden;
+  $("canned-toggle").setAttribute("aria-expanded", String(!panel.hidden));
+  if (!panel.hidden) loadCanned().catch(showError);
+});
+
+$("canned-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  $("canned-error").textContent = "";
+  api("/console/api/canned", { shortcut: $("canned-shortcut").value, text: $("canned-text").value,
+                               team: $("canned-team").checked })
+    .then(() => { $("canned-shortcut").value = ""; $("canned-text").value = ""; return loadCanned(); })
+    .catch((error) => { $("canned-error").textContent = error.message; });
+});
+
+// Typing "/" and a shortcut or a word in the reply box offers the matching canned replies.
+function cannedMatches() {
+  const value = $("message-input").value;
+  if (!value.startsWith("/") || value.includes("\n")) return [];
+  const word = value.slice(1).trim().toLowerCase();
+  return state.canned.filter((r) => !word || r.shortcut.toLowerCase().startsWith(word) || r.text.toLowerCase().includes(word))
+    .slice(0, 8);
+}
+
+function showCannedMatches() {
+  const found = cannedMatches();
+  const list = $("canned-suggest");
+  list.hidden = !found.length;
+  list.replaceChildren(...found.map((r, i) => el("li", { role: "option", class: i === 0 ? "active" : "",
+      "data-testid": "canned-option", onmousedown: (event) => { event.preventDefault(); useCanned(r); } },
+    el("b", { text: `/${r.shortcut}` }), el("span", { text: ` ${r.text}` }))));
+}
+
+function useCanned(reply) {
+  $("message-input").value = reply.text;
+  $("canned-suggest").hidden = true;
+  $("message-input").focus();
+}
+
+$("message-input").addEventListener("input", () => {
+  if ($("message-input").value.startsWith("/") && !state.canned.length) loadCanned().then(showCannedMatches).catch(() => {});
+  else showCannedMatches();
+});
+$("message-input").addEventListener("keydown", (event) => {
+  if ($("canned-suggest").hidden) return;
+  if (event.key === "Escape") { $("canned-suggest").hidden = true; event.preventDefault(); }
+  if (event.key === "Enter" && !event.shiftKey) {
+    const first = cannedMatches()[0];
+    if (first) { event.preventDefault(); event.stopImmediatePropagation(); useCanned(first); }
+  }
+}, true);
 
 function insertAnswer(answer) {
   const input = $(state.current && state.current.type === "ticket" ? "ticket-answer-input" : "message-input");

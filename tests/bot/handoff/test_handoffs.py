@@ -152,7 +152,7 @@ def test_concurrent_writers_each_get_the_sequence_of_their_own_message():
 def test_an_agent_closes_with_a_wrap_up_reason_and_tags(tmp_path):
     import json
 
-    from bot.handoff.handoffs import HandoffError, HandoffRequest, HandoffStore, WrapUp
+    from bot.handoff.handoffs import HandoffRequest, HandoffStore, WrapUp
 
     store = HandoffStore(f"sqlite:///{tmp_path / 'w.sqlite'}")
     handoff, _ = store.create(HandoffRequest("w-1", "rest", "user_request", []))
@@ -166,5 +166,5 @@ def test_an_agent_closes_with_a_wrap_up_reason_and_tags(tmp_path):
         ("resolved", ["a"] * 6 + [str(i) for i in range(6)], "at most 5 tags"),
         ("resolved", ["长" * 21], "at most 5 tags of at most 20"),
     ):
-        with pytest.raises(HandoffError, match=problem):
+        with pytest.raises(ValueError, match=problem):
             WrapUp.parse(reason, tags)
