@@ -20,9 +20,9 @@ from bot.handoff.db import now
 from bot.handoff.desk import HandoffDesk
 from bot.handoff.handoffs import OPEN_STATES, Handoff, WrapUp
 from bot.handoff.history import History, Query
-from connectors.identity import parse_json
 from bot.handoff.kpis import TABLES, compute_kpis, to_csv, to_xlsx
 from bot.handoff.tickets import OPEN, Ticket
+from connectors.identity import parse_json
 
 Suggest = Callable[[str], list[dict[str, Any]]]
 
@@ -123,7 +123,9 @@ def add_api_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[[Route]
         question = found.question or found.last_question
         loop = asyncio.get_running_loop()
         suggestions = await loop.run_in_executor(None, suggest, question) if question else []
-        return response.json({"ticket": data, "transcript": transcript, "question": question, "suggestions": suggestions})
+        return response.json(
+            {"ticket": data, "transcript": transcript, "question": question, "suggestions": suggestions}
+        )
 
     @bp.post("/console/api/tickets/<ticket_id>/answer")
     @signed_in

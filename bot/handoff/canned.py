@@ -85,9 +85,7 @@ class CannedReplies:
             raise CannedError(f"the shortcut /{shortcut} is taken")
         with self._db.engine.begin() as conn:
             new_id = conn.execute(
-                canned.insert().values(
-                    owner=owner, shortcut=shortcut, text=text, created_by=agent, created_at=_now()
-                )
+                canned.insert().values(owner=owner, shortcut=shortcut, text=text, created_by=agent, created_at=_now())
             ).inserted_primary_key[0]
         return next(r for r in self.for_agent(agent) if r.id == new_id)
 

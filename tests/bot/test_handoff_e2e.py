@@ -443,9 +443,9 @@ def test_the_agent_closes_and_the_bot_answers_again(servers, console, widget, st
     console.get_by_test_id("close-reason").select_option("resolved")
     console.get_by_test_id("close-tags").fill("提现, 链上延迟")
     console.get_by_test_id("close-confirm").click()
-    expect(
-        console.get_by_test_id("conversation").locator('[data-testid="msg"][data-kind="wrapup"]')
-    ).to_contain_text("结束原因：问题已解决 · 标签：提现、链上延迟", timeout=15000)
+    expect(console.get_by_test_id("conversation").locator('[data-testid="msg"][data-kind="wrapup"]')).to_contain_text(
+        "结束原因：问题已解决 · 标签：提现、链上延迟", timeout=15000
+    )
     closing = widget.expect("人工服务已结束")
     assert [b["title"] for b in closing["quick_replies"]] == ["满意", "不满意"]
     assert "已查链上记录" not in json.dumps(closing, ensure_ascii=False)  # notes never reach the user
