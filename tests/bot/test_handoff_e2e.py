@@ -326,6 +326,9 @@ def test_a_widget_user_is_handed_to_the_agent_who_replies_live(servers, console,
     expect(conversation.locator('[data-testid="msg"][data-kind="transcript-user"]').first).to_contain_text(
         "提现手续费是多少"
     )
+    # The buttons the bot offered are in the transcript, as their titles.
+    options = conversation.locator('[data-kind="transcript-bot"] [data-testid="transcript-options"]').first
+    expect(options).to_contain_text("有帮助")
     console.get_by_test_id("claim").click()
     widget.expect(f"客服 {DISPLAY} 已接入")
     console.get_by_test_id("message-input").fill("您好，我是小李，请问有什么可以帮您？")

@@ -390,7 +390,11 @@ function transcriptLine(line) {
   return el("div", { class: `msg ${user ? "user" : "bot"} transcript`, "data-testid": "msg",
                      "data-kind": user ? "transcript-user" : "transcript-bot" },
     el("span", { class: "who", text: `${user ? "用户" : "机器人"}${when ? ` · ${when}` : ""}` }),
-    el("span", { class: "body", text: line.text }));
+    el("span", { class: "body", text: line.text }),
+    ...(line.buttons && line.buttons.length
+      ? [el("span", { class: "options", "data-testid": "transcript-options" },
+            ...line.buttons.map((title) => el("span", { class: "option", text: title })))]
+      : []));
 }
 
 function appendEvent(event, live) {
