@@ -58,12 +58,24 @@ def channel_of(tracker: Tracker) -> str:
 
 
 def transcript_of(tracker: Tracker) -> list[dict[str, Any]]:
-    """User and bot messages in order, as an agent would read them."""
-    lines = []
+    """User and bot messages in order, as an agent would read them: a bot message with
+    the titles of the buttons it offered ("您是想问：" and its choices), a clicked
+    button as its title rather than its payload."""
+    lines: list[dict[str, Any]] = []
+    titles: dict[str, str] = {}
     for event in tracker.events:
         kind = event.get("event")
-        if kind in ("user", "bot") and event.get("text"):
-            lines.append({"role": kind, "text": event["text"], "time": event.get("timestamp")})
+        if kind == "bot":
+            buttons = [b for b in (event.get("data") or {}).get("buttons") or [] if isinstance(b, dict)]
+            titles.update({str(b.get("payload")): str(b.get("title")) for b in buttons if b.get("title")})
+            if event.get("text"):
+                line: dict[str, Any] = {"role": "bot", "text": event["text"], "time": event.get("timestamp")}
+                if buttons:
+                    line["buttons"] = [str(b.get("title", "")) for b in buttons]
+                lines.append(line)
+        elif kind == "user" and event.get("text"):
+            text = event["text"]
+            lines.append({"role": "user", "text": titles.get(text, text), "time": event.get("timestamp")})
     return lines
 
 

@@ -18,10 +18,11 @@ from bot.console.common import Route, agent_json, body_text, customer_question, 
 from bot.handoff.agents import Agent
 from bot.handoff.db import now
 from bot.handoff.desk import HandoffDesk
-from bot.handoff.handoffs import OPEN_STATES, Handoff
+from bot.handoff.handoffs import OPEN_STATES, Handoff, WrapUp
 from bot.handoff.history import History, Query
 from bot.handoff.kpis import TABLES, compute_kpis, to_csv, to_xlsx
 from bot.handoff.tickets import OPEN, Ticket
+from connectors.identity import parse_json
 
 Suggest = Callable[[str], list[dict[str, Any]]]
 
@@ -93,8 +94,15 @@ def add_api_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[[Route]
 
     @bp.post("/console/api/handoffs/<handoff_id>/close")
     @signed_in
-    async def close(_: Request, agent: Agent, handoff_id: str) -> HTTPResponse:
-        return await as_json(await desk.close(handoff_id, agent.name))
+    async def close(request: Request, agent: Agent, handoff_id: str) -> HTTPResponse:
+        """Close; the body may carry the wrap-up: ``{"reason": …, "tags": [...]}`` (WRAPUP_REASONS)."""
+        try:
+            body = parse_json(request.body) if request.body else {}
+        except ValueError as exc:
+            return error(str(exc), 400)
+        body = body if isinstance(body, dict) else {}
+        wrapup = WrapUp.parse(body["reason"], body.get("tags")) if body.get("reason") is not None else None
+        return await as_json(await desk.close(handoff_id, agent.name, wrapup=wrapup))
 
     @bp.get("/console/api/handoffs/<handoff_id>/suggestions")
     @signed_in
@@ -107,9 +115,17 @@ def add_api_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[[Route]
     @bp.get("/console/api/tickets/<ticket_id>")
     @signed_in
     async def ticket(_: Request, agent: Agent, ticket_id: str) -> HTTPResponse:
+        """A 留言 with how it was delivered, the conversation before it, and suggested answers
+        for its question."""
         found = await desk.blocking(desk.tickets.get, ticket_id)
         (data,) = await desk.blocking(_with_deliveries, desk, [found])
-        return response.json({"ticket": data})
+        transcript = await desk.blocking(desk.tickets.transcript, ticket_id)
+        question = found.question or found.last_question
+        loop = asyncio.get_running_loop()
+        suggestions = await loop.run_in_executor(None, suggest, question) if question else []
+        return response.json(
+            {"ticket": data, "transcript": transcript, "question": question, "suggestions": suggestions}
+        )
 
     @bp.post("/console/api/tickets/<ticket_id>/answer")
     @signed_in
@@ -117,6 +133,33 @@ def add_api_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[[Route]
         ticket, delivered = await desk.answer_ticket(ticket_id, agent.name, body_text(request), agent.display_name)
         (answered,) = await desk.blocking(_with_deliveries, desk, [ticket])
         return response.json({"ticket": answered, "delivered": str(delivered)})
+
+    @bp.get("/console/api/canned")
+    @signed_in
+    async def canned_list(_: Request, agent: Agent) -> HTTPResponse:
+        """The team's canned replies and the agent's own."""
+        replies = await desk.blocking(desk.canned.for_agent, agent.name)
+        return response.json({"replies": [r.to_json() for r in replies]})
+
+    @bp.post("/console/api/canned")
+    @signed_in
+    async def canned_add(request: Request, agent: Agent) -> HTTPResponse:
+        """``{"shortcut": "退款", "text": "…", "team": false}``."""
+        try:
+            body = parse_json(request.body)
+        except ValueError as exc:
+            return error(str(exc), 400)
+        if not isinstance(body, dict) or not all(isinstance(body.get(k), str) for k in ("shortcut", "text")):
+            return error("'shortcut' and 'text' are required strings", 400)
+        shortcut, text, team = body["shortcut"], body["text"], bool(body.get("team"))
+        added = await desk.blocking(desk.canned.add, agent.name, shortcut, text, team)
+        return response.json({"reply": added.to_json()})
+
+    @bp.post("/console/api/canned/<reply_id:int>/delete")
+    @signed_in
+    async def canned_remove(_: Request, agent: Agent, reply_id: int) -> HTTPResponse:
+        await desk.blocking(desk.canned.remove, agent.name, reply_id)
+        return response.json({"removed": reply_id})
 
     @bp.get("/console/api/history")
     @signed_in

@@ -26,7 +26,7 @@ from bot.handoff import handoffs as handoff_tables
 from bot.handoff import tickets as ticket_tables
 from bot.handoff.availability import Availability
 from bot.handoff.db import Database, now
-from bot.handoff.handoffs import OPEN_STATES, WAITING, WITH_AGENT, Handoff, HandoffError, HandoffRequest
+from bot.handoff.handoffs import OPEN_STATES, WAITING, WITH_AGENT, Handoff, HandoffError, HandoffRequest, WrapUp
 from bot.handoff.intake import Intake, Outcome
 from bot.handoff.mail import Mailer, MailFailed
 from bot.handoff.pulse import Pulse
@@ -51,6 +51,7 @@ class HandoffDesk:
         stores = Stores.open(settings)
         self.handoffs, self.tickets, self.agents = stores.handoffs, stores.tickets, stores.agents
         self.records, self.offers, self.hours = stores.records, stores.offers, stores.hours
+        self.canned = stores.canned
         self.intake = Intake(settings, stores)
         self.outbound = outbound
         self.executor = ThreadPoolExecutor(max_workers=DB_WORKERS, thread_name_prefix="handoff-db")
@@ -300,8 +301,10 @@ class HandoffDesk:
             return False
         return True
 
-    async def close(self, handoff_id: str, agent: str | None, why: str | None = None) -> Handoff:
-        handoff = await self.blocking(self.handoffs.close, handoff_id, agent, why)
+    async def close(
+        self, handoff_id: str, agent: str | None, why: str | None = None, wrapup: WrapUp | None = None
+    ) -> Handoff:
+        handoff = await self.blocking(self.handoffs.close, handoff_id, agent, why, None, wrapup)
         self.pulse.fire()
         name = "utter_handoff_cancelled" if why == "user_cancelled" else "utter_handoff_closed"
         buttons = None if why == "user_cancelled" else rating_buttons(handoff.id)

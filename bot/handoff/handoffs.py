@@ -63,6 +63,34 @@ handoff_events = sa.Table(
 )
 
 
+# Why an agent closed a conversation (the console asks on close).
+WRAPUP_REASONS = ("resolved", "unresolved", "no_reply", "other")
+MAX_TAGS, MAX_TAG_CHARS = 5, 20
+
+
+@dataclass(frozen=True)
+class WrapUp:
+    reason: str
+    tags: tuple[str, ...] = ()
+
+    @classmethod
+    def parse(cls, reason: Any, tags: Any) -> WrapUp:
+        """From a request body, or ``ValueError`` saying what is wrong (400, not a refused transition)."""
+        if reason not in WRAPUP_REASONS:
+            raise ValueError(f"wrap-up reason must be one of {', '.join(WRAPUP_REASONS)}")
+        if tags is None:
+            tags = []
+        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+            raise ValueError("wrap-up tags must be a list of strings")
+        cleaned = tuple(dict.fromkeys(t.strip() for t in tags if t.strip()))
+        if len(cleaned) > MAX_TAGS or any(len(t) > MAX_TAG_CHARS for t in cleaned):
+            raise ValueError(f"at most {MAX_TAGS} tags of at most {MAX_TAG_CHARS} characters each")
+        return cls(reason, cleaned)
+
+    def to_text(self) -> str:
+        return json.dumps({"reason": self.reason, "tags": list(self.tags)}, ensure_ascii=False)
+
+
 class HandoffError(ValueError):
     """A transition that the state machine does not allow (the message says which and why)."""
 
@@ -328,10 +356,18 @@ class HandoffStore:
             conn.execute(handoffs.update().where(handoffs.c.id == handoff_id).values(note=note))
             self._event(conn, handoff_id, "note", agent, text, _now())
 
-    def close(self, handoff_id: str, agent: str | None, why: str | None = None, only_if: str | None = None) -> Handoff:
+    def close(
+        self,
+        handoff_id: str,
+        agent: str | None,
+        why: str | None = None,
+        only_if: str | None = None,
+        wrapup: WrapUp | None = None,
+    ) -> Handoff:
         """Close and give the conversation back to the bot. ``agent=None``: closed by the
         user or the system, ``why`` says which (e.g. "user_cancelled"); ``only_if``: only
-        from that state (the system must not close what an agent has just claimed)."""
+        from that state (the system must not close what an agent has just claimed);
+        ``wrapup``: the agent's closing reason and tags, stored as a ``wrapup`` event."""
         with self.engine.begin() as conn:
             current = self._locked_row(conn, handoff_id)
             if current.state == CLOSED:
@@ -342,5 +378,7 @@ class HandoffStore:
                 raise HandoffError(f"hand-off {current.ticket} is with {current.agent}, not {agent}")
             now = _now()
             conn.execute(handoffs.update().where(handoffs.c.id == handoff_id).values(state=CLOSED, closed_at=now))
+            if wrapup is not None:
+                self._event(conn, handoff_id, "wrapup", agent, wrapup.to_text(), now)
             self._event(conn, handoff_id, "closed", agent, why, now)
         return self.get(handoff_id)

@@ -76,6 +76,7 @@ class Intake:
             request.reason,
             availability.why_offline or "closed",
             last_question,
+            request.transcript,
         )
         log.info(
             "nobody available (%s): taking a message %s for %s",

@@ -1,4 +1,4 @@
-"""The hand-off layer's stores on one database: hand-offs, tickets, agents, records and offers.
+"""The hand-off layer's stores on one database: hand-offs, tickets, agents, records, offers, canned replies.
 
 Built once per process half from the settings; all of them share the URL's one
 engine (``bot/handoff/db.py``), so a process holds one connection pool.
@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from bot.handoff.agents import AgentStore
 from bot.handoff.availability import OpeningHours
+from bot.handoff.canned import CannedReplies
 from bot.handoff.handoffs import HandoffStore
 from bot.handoff.offers import OfferBook
 from bot.handoff.records import Records
@@ -26,6 +27,7 @@ class Stores:
     records: Records
     offers: OfferBook
     hours: OpeningHours
+    canned: CannedReplies
 
     @classmethod
     def open(cls, settings: Settings) -> Stores:
@@ -38,4 +40,5 @@ class Stores:
             Records(url),
             OfferBook(url),
             OpeningHours.parse(settings.handoff.hours, settings.handoff.timezone),
+            CannedReplies(url),
         )

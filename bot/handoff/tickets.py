@@ -22,6 +22,7 @@ user's channel when it can push, and the contact is for everything else.
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -80,6 +81,16 @@ deliveries = sa.Table(
     sa.Column("detail", sa.Text, nullable=True),
     sa.Column("at", sa.DateTime(timezone=True), nullable=False),
 )
+
+
+# The bot part of the conversation when the 留言 began: JSON list of {role: user|bot, text, time}.
+transcripts = sa.Table(
+    "ticket_transcripts",
+    metadata,
+    sa.Column("ticket_id", sa.String(36), primary_key=True),
+    sa.Column("transcript", sa.Text, nullable=False),
+)
+MAX_TRANSCRIPT = 50  # lines kept
 
 
 @dataclass(frozen=True)
@@ -249,11 +260,24 @@ class TicketStore:
         return found
 
     def start(
-        self, conversation_id: str, channel: str, reason: str, why_offline: str, last_question: str | None
+        self,
+        conversation_id: str,
+        channel: str,
+        reason: str,
+        why_offline: str,
+        last_question: str | None,
+        transcript: list[dict[str, Any]] | None = None,
     ) -> Ticket:
-        """Begin taking a message (an earlier unfinished draft is replaced)."""
+        """Begin taking a message (an earlier unfinished draft is replaced); ``transcript``:
+        the conversation with the bot so far, kept for the agent who answers."""
         ticket_id = str(uuid.uuid4())
         with self.engine.begin() as conn:
+            if transcript:
+                conn.execute(
+                    transcripts.insert().values(
+                        ticket_id=ticket_id, transcript=json.dumps(transcript[-MAX_TRANSCRIPT:], ensure_ascii=False)
+                    )
+                )
             conn.execute(
                 tickets.update()
                 .where(tickets.c.conversation_id == conversation_id, tickets.c.state == DRAFTING)
@@ -279,6 +303,14 @@ class TicketStore:
                 )
             )
         return self.get(ticket_id)
+
+    def transcript(self, ticket_id: str) -> list[dict[str, Any]]:
+        """The conversation with the bot before the 留言 (oldest first; empty if none was kept)."""
+        with self.engine.connect() as conn:
+            text = conn.execute(
+                sa.select(transcripts.c.transcript).where(transcripts.c.ticket_id == ticket_id)
+            ).scalar()
+        return json.loads(text) if text else []
 
     def _update(self, ticket_id: str, expected: str, **values: Any) -> Ticket:
         with self.engine.begin() as conn:

@@ -265,6 +265,12 @@ def test_an_agent_created_by_the_cli_signs_in_and_answers_the_message(servers, c
     item = console.locator(f'[data-testid="queue-tickets"] [data-ticket-id="{ticket.id}"]')
     expect(item).to_contain_text("13800138000")
     item.click()
+    # The ticket keeps the conversation before it, and offers answers for its question.
+    expect(console.get_by_test_id("ticket-transcript")).to_contain_text("提现三天了还没到账怎么办")
+    suggestion = console.get_by_test_id("suggestion").first
+    expect(suggestion).to_be_visible(timeout=15000)
+    suggestion.get_by_test_id("suggestion-insert").click()
+    expect(console.get_by_test_id("ticket-answer-input")).not_to_have_value("")
     console.get_by_test_id("ticket-answer-input").fill("已为您查询，提现已在处理中，请留意到账。")
     console.get_by_test_id("ticket-answer-send").click()
     expect(item).to_have_count(0)
@@ -320,6 +326,9 @@ def test_a_widget_user_is_handed_to_the_agent_who_replies_live(servers, console,
     expect(conversation.locator('[data-testid="msg"][data-kind="transcript-user"]').first).to_contain_text(
         "提现手续费是多少"
     )
+    # The buttons the bot offered are in the transcript, as their titles.
+    options = conversation.locator('[data-kind="transcript-bot"] [data-testid="transcript-options"]').first
+    expect(options).to_contain_text("有帮助")
     console.get_by_test_id("claim").click()
     widget.expect(f"客服 {DISPLAY} 已接入")
     console.get_by_test_id("message-input").fill("您好，我是小李，请问有什么可以帮您？")
@@ -363,6 +372,36 @@ def test_a_rest_user_reaches_the_agent_and_polls_the_replies(servers, console, s
     assert later["messages"] == []
 
 
+def test_canned_replies_are_found_by_typing_a_slash(servers, console, store):
+    from playwright.sync_api import expect
+
+    console.get_by_test_id("canned-toggle").click()
+    expect(console.get_by_test_id("canned-list")).to_contain_text("还没有快捷回复")
+    console.get_by_test_id("canned-shortcut").fill("到账")
+    console.get_by_test_id("canned-text").fill("提现一般 30 分钟内到账，高峰期可能延迟。")
+    console.get_by_test_id("canned-team").check()
+    console.get_by_test_id("canned-add").click()
+    expect(console.locator('[data-testid="canned-item"][data-shortcut="到账"]')).to_contain_text("团队")
+    console.get_by_test_id("canned-shortcut").fill("到账")  # taken: said plainly
+    console.get_by_test_id("canned-text").fill("重复")
+    console.get_by_test_id("canned-team").check()
+    console.get_by_test_id("canned-add").click()
+    expect(console.locator("#canned-error")).to_contain_text("快捷词 /到账 已被使用")
+    console.get_by_test_id("canned-toggle").click()
+    box = console.get_by_test_id("message-input")
+    box.fill("")
+    box.press_sequentially("/到")
+    expect(console.get_by_test_id("canned-option")).to_have_count(1)
+    box.press("Enter")  # picks the reply; does not send
+    expect(box).to_have_value("提现一般 30 分钟内到账，高峰期可能延迟。")
+    handoff = store.open_for("rest-live")
+    assert not [e for e in store.events(handoff.id) if e["text"] == "/到"]
+    box.press("Enter")  # now it sends
+    expect(
+        console.get_by_test_id("conversation").locator('[data-testid="msg"][data-kind="agent_message"]').last
+    ).to_contain_text("提现一般 30 分钟内到账", timeout=15000)
+
+
 def test_a_restart_in_the_middle_loses_nothing(servers, console, widget, store):
     from playwright.sync_api import expect
 
@@ -401,7 +440,15 @@ def test_the_agent_closes_and_the_bot_answers_again(servers, console, widget, st
     expect(
         console.get_by_test_id("conversation").locator('[data-testid="msg"][data-kind="note"]').last
     ).to_contain_text("已查链上记录", timeout=15000)
-    console.get_by_test_id("close").click()
+    console.get_by_test_id("close").click()  # asks first: nothing is closed yet
+    expect(console.get_by_test_id("close-dialog")).to_be_visible()
+    assert store.get(handoff.id).state == "with_agent"
+    console.get_by_test_id("close-reason").select_option("resolved")
+    console.get_by_test_id("close-tags").fill("提现, 链上延迟")
+    console.get_by_test_id("close-confirm").click()
+    expect(console.get_by_test_id("conversation").locator('[data-testid="msg"][data-kind="wrapup"]')).to_contain_text(
+        "结束原因：问题已解决 · 标签：提现、链上延迟", timeout=15000
+    )
     closing = widget.expect("人工服务已结束")
     assert [b["title"] for b in closing["quick_replies"]] == ["满意", "不满意"]
     assert "已查链上记录" not in json.dumps(closing, ensure_ascii=False)  # notes never reach the user
@@ -409,6 +456,8 @@ def test_the_agent_closes_and_the_bot_answers_again(servers, console, widget, st
     widget.expect("感谢您的评价")
     assert store.get(handoff.id).state == "closed"
     assert [e["text"] for e in store.events(handoff.id) if e["kind"] == "rating"] == ["good"]
+    [wrapup] = [json.loads(e["text"]) for e in store.events(handoff.id) if e["kind"] == "wrapup"]
+    assert wrapup == {"reason": "resolved", "tags": ["提现", "链上延迟"]}
     widget.say("提现手续费是多少")
     widget.expect("手续费")  # the bot is back
     from playwright.sync_api import expect as expect_

@@ -50,6 +50,10 @@ const ERRORS = [
   [/is already closed|is closed/, () => "该会话已结束"],
   [/no hand-off/, () => "会话不存在或已被删除"],
   [/no ticket/, () => "留言不存在或已被删除"],
+  [/the shortcut \/(\S+) is taken/, (m) => `快捷词 /${m[1]} 已被使用`],
+  [/a shortcut is 1 to/, () => "快捷词为 1–32 个字符，不能有空格"],
+  [/a reply is 1 to/, () => "回复内容为 1–2000 字"],
+  [/no such canned reply/, () => "该快捷回复不存在或不能删除"],
   [/ticket .* is (\w+), not/, () => "该留言已被处理"],
   [/cannot be empty|'text' is required/, () => "内容不能为空"],
   [/'text' has (\d+) characters; the limit is (\d+)/, (m) => `内容过长（${m[1]} 字），最多 ${m[2]} 字`],
@@ -377,14 +381,20 @@ function renderTranscript(h) {
   const part = $("transcript");
   const lines = h.transcript || [];
   if (!lines.length) part.append(el("div", { class: "msg system", text: "（没有机器人对话记录）" }));
-  for (const line of lines) {
-    const user = line.role === "user";
-    const when = clock(line.time);
-    part.append(el("div", { class: `msg ${user ? "user" : "bot"} transcript`, "data-testid": "msg",
-                            "data-kind": user ? "transcript-user" : "transcript-bot" },
-      el("span", { class: "who", text: `${user ? "用户" : "机器人"}${when ? ` · ${when}` : ""}` }),
-      el("span", { class: "body", text: line.text })));
-  }
+  for (const line of lines) part.append(transcriptLine(line));
+}
+
+function transcriptLine(line) {
+  const user = line.role === "user";
+  const when = clock(line.time);
+  return el("div", { class: `msg ${user ? "user" : "bot"} transcript`, "data-testid": "msg",
+                     "data-kind": user ? "transcript-user" : "transcript-bot" },
+    el("span", { class: "who", text: `${user ? "用户" : "机器人"}${when ? ` · ${when}` : ""}` }),
+    el("span", { class: "body", text: line.text }),
+    ...(line.buttons && line.buttons.length
+      ? [el("span", { class: "options", "data-testid": "transcript-options" },
+            ...line.buttons.map((title) => el("span", { class: "option", text: title })))]
+      : []));
 }
 
 function appendEvent(event, live) {
@@ -406,6 +416,7 @@ function appendEvent(event, live) {
     case "claimed": node = el("div", attrs("system"), `${clock(event.at)} ${actor} 已接入`); break;
     case "closed": node = el("div", attrs("system"),
       `${clock(event.at)} 会话已结束${event.actor ? `（${actor}）` : "（用户取消）"}，已交还机器人`); break;
+    case "wrapup": node = el("div", attrs("system wrapup"), wrapupText(event)); break;
     case "rating": node = el("div", attrs(`system rating-${event.text}`),
       `${clock(event.at)} 用户评价：${event.text === "good" ? "满意" : event.text === "bad" ? "不满意" : event.text || ""}`); break;
     default: node = el("div", attrs("system"), `${clock(event.at)} ${event.kind} ${event.text || ""}`);
@@ -413,6 +424,15 @@ function appendEvent(event, live) {
   const later = [...part.children].find((n) => Number(n.dataset.seq) > event.seq);
   if (later) part.insertBefore(node, later); else part.append(node);
   if (live) scrollToEnd();
+}
+
+const WRAPUP = { resolved: "问题已解决", unresolved: "未能解决，已告知用户", no_reply: "用户无回应", other: "其他" };
+
+function wrapupText(event) {
+  let data = {};
+  try { data = JSON.parse(event.text || "{}"); } catch (e) { /* shown as it is below */ }
+  const tags = (data.tags || []).length ? ` · 标签：${data.tags.join("、")}` : "";
+  return `${clock(event.at)} 结束原因：${WRAPUP[data.reason] || data.reason || event.text}${tags}（${agentName(event.actor)}）`;
 }
 
 function scrollToEnd() {
@@ -426,6 +446,7 @@ function renderControls(h) {
   $("controls").hidden = false;
   $("claim").hidden = h.state !== "waiting";
   $("close").hidden = !open;
+  if (!open) $("close-dialog").hidden = true;
   $("close").disabled = !(h.state === "waiting" || mine);
   $("close").title = $("close").disabled ? "只有接入该会话的客服可以结束" : "";
   $("message-input").disabled = !mine;
@@ -456,9 +477,19 @@ $("claim").addEventListener("click", () => act(async () => {
   $("message-input").focus();
 }));
 
-$("close").addEventListener("click", () => act(async () => {
+// Closing asks first: why (for the team's records and KPIs) and optional tags.
+$("close").addEventListener("click", () => {
   if (!state.current || state.current.type !== "handoff") return;
-  await api(handoffPath("close"), {});
+  $("close-dialog").hidden = false;
+  $("close-reason").focus();
+});
+$("close-cancel").addEventListener("click", () => { $("close-dialog").hidden = true; $("close").focus(); });
+$("close-confirm").addEventListener("click", () => act(async () => {
+  if (!state.current || state.current.type !== "handoff") return;
+  const tags = $("close-tags").value.split(/[,，、]/).map((t) => t.trim()).filter(Boolean);
+  await api(handoffPath("close"), { reason: $("close-reason").value, tags });
+  $("close-dialog").hidden = true;
+  $("close-tags").value = "";
   await reloadCurrent();
   scheduleQueue();
 }));
@@ -490,6 +521,7 @@ $("message-input").addEventListener("input", () => {
   api(handoffPath("typing"), {}).catch(() => {});  // a hint only: never an error for the agent
 });
 $("message-input").addEventListener("keydown", (event) => {
+  if (!$("canned-suggest").hidden) return;  // Enter picks the canned reply (below), it does not send
   if (event.key === "Enter" && !event.shiftKey && !event.isComposing) { event.preventDefault(); sendMessage(); }
 });
 
@@ -541,8 +573,78 @@ function meterFill(level) {
   return fill;
 }
 
+// -- canned replies (快捷回复) -------------------------------------------------
+
+state.canned = [];
+
+async function loadCanned() {
+  const data = await api("/console/api/canned");
+  state.canned = data.replies;
+  fillList($("canned-list"), state.canned.map((r) => el("li", { class: "canned-item", "data-testid": "canned-item",
+      "data-shortcut": r.shortcut },
+    el("b", { text: `/${r.shortcut}` }), el("span", { class: "tag", text: r.team ? "团队" : "个人" }),
+    el("span", { class: "text", text: r.text }),
+    el("button", { type: "button", text: "插入", onclick: () => insertAnswer(r.text) }),
+    el("button", { type: "button", class: "link", text: "删除", "data-testid": "canned-remove",
+                   onclick: () => act(async () => { await api(`/console/api/canned/${r.id}/delete`, {}); await loadCanned(); }) }))),
+    "还没有快捷回复，在下面添加");
+}
+
+$("canned-toggle").addEventListener("click", () => {
+  const panel = $("canned-panel");
+  panel.hidden = !panel.hidden;
+  $("canned-toggle").setAttribute("aria-expanded", String(!panel.hidden));
+  if (!panel.hidden) loadCanned().catch(showError);
+});
+
+$("canned-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  $("canned-error").textContent = "";
+  api("/console/api/canned", { shortcut: $("canned-shortcut").value, text: $("canned-text").value,
+                               team: $("canned-team").checked })
+    .then(() => { $("canned-shortcut").value = ""; $("canned-text").value = ""; return loadCanned(); })
+    .catch((error) => { $("canned-error").textContent = error.message; });
+});
+
+// Typing "/" and a shortcut or a word in the reply box offers the matching canned replies.
+function cannedMatches() {
+  const value = $("message-input").value;
+  if (!value.startsWith("/") || value.includes("\n")) return [];
+  const word = value.slice(1).trim().toLowerCase();
+  return state.canned.filter((r) => !word || r.shortcut.toLowerCase().startsWith(word) || r.text.toLowerCase().includes(word))
+    .slice(0, 8);
+}
+
+function showCannedMatches() {
+  const found = cannedMatches();
+  const list = $("canned-suggest");
+  list.hidden = !found.length;
+  list.replaceChildren(...found.map((r, i) => el("li", { role: "option", class: i === 0 ? "active" : "",
+      "data-testid": "canned-option", onmousedown: (event) => { event.preventDefault(); useCanned(r); } },
+    el("b", { text: `/${r.shortcut}` }), el("span", { text: ` ${r.text}` }))));
+}
+
+function useCanned(reply) {
+  $("message-input").value = reply.text;
+  $("canned-suggest").hidden = true;
+  $("message-input").focus();
+}
+
+$("message-input").addEventListener("input", () => {
+  if ($("message-input").value.startsWith("/") && !state.canned.length) loadCanned().then(showCannedMatches).catch(() => {});
+  else showCannedMatches();
+});
+$("message-input").addEventListener("keydown", (event) => {
+  if ($("canned-suggest").hidden) return;
+  if (event.key === "Escape") { $("canned-suggest").hidden = true; event.preventDefault(); }
+  if (event.key === "Enter" && !event.shiftKey) {
+    const first = cannedMatches()[0];
+    if (first) { event.preventDefault(); event.stopImmediatePropagation(); useCanned(first); }
+  }
+}, true);
+
 function insertAnswer(answer) {
-  const input = $("message-input");
+  const input = $(state.current && state.current.type === "ticket" ? "ticket-answer-input" : "message-input");
   input.value = input.value.trim() ? `${input.value.replace(/\s+$/, "")}\n${answer}` : answer;
   if (!input.disabled) {
     input.focus();
@@ -598,6 +700,25 @@ function selectTicket(id) {
                     el("div", { class: "row" }, el("span", { class: "label", text: "送达情况" }), deliveryList(ticket))] : [])));
   markSelected();
   if (ticket.state === "open") $("ticket-answer-input").focus();
+  loadTicketDetails(id);
+}
+
+// The conversation before the 留言 and suggested answers for its question.
+async function loadTicketDetails(id) {
+  try {
+    const data = await api(`/console/api/tickets/${encodeURIComponent(id)}`);
+    if (!isCurrent("ticket", id)) return;
+    const lines = data.transcript || [];
+    $("conversation").append(el("div", { class: "section-label", text: "留言前的机器人对话" }),
+      el("div", { class: "part", "data-testid": "ticket-transcript" },
+         ...(lines.length ? lines.map(transcriptLine) : [el("div", { class: "msg system", text: "（没有机器人对话记录）" })])));
+    $("suggest-question").replaceChildren(...(data.question
+      ? [el("span", { class: "muted", text: "留言问题：" }), el("b", { text: data.question })]
+      : [el("span", { class: "muted", text: "用户没有写问题。" })]));
+    fillList($("suggestions"), data.suggestions.map(suggestionItem), data.question ? "知识库中没有相关答案" : "");
+  } catch (error) {
+    if (isCurrent("ticket", id)) $("suggest-question").textContent = `推荐答案暂不可用：${error.message}`;
+  }
 }
 
 $("ticket-answer-send").addEventListener("click", () => act(async () => {

@@ -147,3 +147,24 @@ def test_concurrent_writers_each_get_the_sequence_of_their_own_message():
     written = {e["seq"]: e["text"] for e in store.events(handoff.id) if e["text"] and e["text"].startswith("w")}
     assert len(returned) == writers * per_writer  # no two writes were told the same seq
     assert returned == written
+
+
+def test_an_agent_closes_with_a_wrap_up_reason_and_tags(tmp_path):
+    import json
+
+    from bot.handoff.handoffs import HandoffRequest, HandoffStore, WrapUp
+
+    store = HandoffStore(f"sqlite:///{tmp_path / 'w.sqlite'}")
+    handoff, _ = store.create(HandoffRequest("w-1", "rest", "user_request", []))
+    store.claim(handoff.id, "li")
+    store.close(handoff.id, "li", wrapup=WrapUp.parse("resolved", [" 提现 ", "提现", "加急"]))
+    [event] = [e for e in store.events(handoff.id) if e["kind"] == "wrapup"]
+    assert json.loads(event["text"]) == {"reason": "resolved", "tags": ["提现", "加急"]} and event["actor"] == "li"
+    for reason, tags, problem in (
+        ("done", [], "reason must be one of"),
+        ("resolved", "提现", "list of strings"),
+        ("resolved", ["a"] * 6 + [str(i) for i in range(6)], "at most 5 tags"),
+        ("resolved", ["长" * 21], "at most 5 tags of at most 20"),
+    ):
+        with pytest.raises(ValueError, match=problem):
+            WrapUp.parse(reason, tags)

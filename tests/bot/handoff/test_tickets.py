@@ -64,3 +64,14 @@ def test_an_answer_is_delivered_by_the_first_route_that_reaches_the_customer(sto
     routes = store.deliveries_of([ticket.id])[ticket.id]
     assert [(d.route, d.outcome) for d in routes] == [(CHAT, STORED), (EMAIL, FAILED), (EMAIL, SENT), (RETURN, SENT)]
     assert ticket.id in [t.id for t in store.recently_answered()]
+
+
+def test_a_ticket_keeps_the_conversation_before_it(store):
+    from bot.handoff.tickets import MAX_TRANSCRIPT
+
+    lines = [{"role": "user" if i % 2 else "bot", "text": f"第 {i} 句", "time": None} for i in range(60)]
+    ticket = store.start(f"c-{uuid.uuid4()}", "rest", "user_request", "no_agent", "第 59 句", lines)
+    kept = store.transcript(ticket.id)
+    assert len(kept) == MAX_TRANSCRIPT and kept[-1]["text"] == "第 59 句" and kept == lines[-MAX_TRANSCRIPT:]
+    bare = store.start(f"c-{uuid.uuid4()}", "rest", "user_request", "no_agent", None)
+    assert store.transcript(bare.id) == []
