@@ -15,7 +15,8 @@
   packet a client must not send on polling (``0``, ``2``, ``6``) by closing
   the session and waiting until a poll collects the CLOSE; with no poll
   waiting, the POST hung for a minute and ended in a 503. The wait is
-  bounded (:class:`PromptCloseEngineIO`), and the POST gets its 400.
+  bounded (:class:`PromptCloseEngineIO`), and the POST gets its 400; so does a
+  request for a session the client closed itself.
 """
 
 from __future__ import annotations
@@ -50,6 +51,17 @@ TYPING_EVENT = "agent_typing"
 class PromptCloseEngineIO(engineio.AsyncServer):
     """Engine.IO's server, closing a session without waiting more than
     :data:`CLOSE_DRAIN_SECONDS` for a poll to collect what is queued for it."""
+
+    async def handle_request(self, *args: Any, **kwargs: Any) -> Any:
+        """A request for a session the client itself closed (a ``1`` packet) gets
+        Engine.IO's 400 "Invalid session": python-engineio keeps the closed socket
+        until its next lookup, which then raised ``KeyError`` out of the handler (500)."""
+        query = getattr(args[0], "args", None) if args else None
+        sid = query.get("sid") if query is not None else None
+        socket = self.sockets.get(sid) if isinstance(sid, str) else None
+        if socket is not None and socket.closed:
+            self.sockets.pop(sid, None)
+        return await super().handle_request(*args, **kwargs)
 
     async def disconnect(self, sid: str | None = None) -> None:
         if sid is None:
