@@ -132,6 +132,8 @@ class HandoffConfig:
     # New requests leave a message (留言) instead of queueing once this many
     # conversations wait per signed-in agent.
     max_waiting_per_agent: int = 5
+    # How many conversations one agent may have at once; claiming one more is refused.
+    max_chats_per_agent: int = 5
     # An agent counts as signed in while their console was connected within
     # this many seconds.
     presence_timeout: int = 60

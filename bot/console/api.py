@@ -15,7 +15,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.console.common import Route, agent_json, body_text, customer_question, error, event_json, handoff_json
-from bot.handoff.agents import Agent
+from bot.handoff.agents import ONLINE, Agent
 from bot.handoff.db import now
 from bot.handoff.desk import HandoffDesk
 from bot.handoff.handoffs import OPEN_STATES, Handoff, WrapUp
@@ -30,9 +30,10 @@ Suggest = Callable[[str], list[dict[str, Any]]]
 def _queue(desk: HandoffDesk) -> dict[str, Any]:
     at = now()
     online = desk.agents.online(desk.settings.handoff.presence_timeout)
+    statuses = desk.agents.statuses()
     return {
         "now": at.isoformat(),
-        "agents_online": [agent_json(a) for a in online],
+        "agents_online": [{**agent_json(a), "status": statuses.get(a.name, ONLINE)} for a in online],
         "handoffs": [handoff_json(desk, h, at) for h in desk.handoffs.in_states(OPEN_STATES)],
         "tickets": [t.to_json() for t in desk.tickets.in_states((OPEN,))],
         "answered": _with_deliveries(desk, desk.tickets.recently_answered()),

@@ -17,13 +17,13 @@ from sanic.response import HTTPResponse
 
 from bot.console.common import COOKIE, Route, agent_json, error, set_cookie, token_of
 from bot.console.throttle import DEVICE_COOKIE, DEVICE_DAYS, SignInThrottle
-from bot.handoff.agents import Agent, AgentError
+from bot.handoff.agents import ONLINE, Agent, AgentError
 from bot.handoff.db import now
 from bot.handoff.desk import HandoffDesk
 from bot.handoff.handoffs import HandoffError
 from bot.handoff.tickets import TicketError
 from bot.web.origins import Proxies
-from connectors.identity import is_storable
+from connectors.identity import is_storable, parse_json
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +102,24 @@ def add_auth_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[[Route
     @bp.get("/console/api/me")
     @signed_in
     async def me(_: Request, agent: Agent) -> HTTPResponse:
+        statuses = await desk.blocking(desk.agents.statuses)
         return response.json(
-            {"agent": agent_json(agent), "hours": {"text": desk.hours.describe(), "open": desk.hours.is_open(now())}}
+            {
+                "agent": {**agent_json(agent), "status": statuses.get(agent.name, ONLINE)},
+                "hours": {"text": desk.hours.describe(), "open": desk.hours.is_open(now())},
+                "max_chats": desk.settings.handoff.max_chats_per_agent,
+            }
         )
+
+    @bp.post("/console/api/status")
+    @signed_in
+    async def status(request: Request, agent: Agent) -> HTTPResponse:
+        """``{"status": "online" | "busy" | "away"}``: whether this agent takes new chats."""
+        try:
+            body = parse_json(request.body)
+        except ValueError as exc:
+            return error(str(exc), 400)
+        chosen = body.get("status") if isinstance(body, dict) else None
+        await desk.blocking(desk.agents.set_status, agent.name, str(chosen))
+        desk.pulse.fire()
+        return response.json({"status": chosen})

@@ -44,6 +44,20 @@ agent_sessions = sa.Table(
     sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
 )
 
+# What an agent says about taking new chats (the console's status menu). Only "online"
+# agents count as someone who can answer: busy and away agents keep their chats but get
+# no new ones, and with nobody online a 留言 is taken instead.
+ONLINE, BUSY, AWAY = "online", "busy", "away"
+STATUSES = (ONLINE, BUSY, AWAY)
+
+agent_status = sa.Table(
+    "agent_status",
+    metadata,
+    sa.Column("name", sa.String(64), sa.ForeignKey("agents.name"), primary_key=True),
+    sa.Column("status", sa.String(8), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{2,64}$")
 MIN_PASSWORD = 8
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
@@ -209,5 +223,27 @@ class AgentStore:
         return done.rowcount == 1
 
     def online(self, within_seconds: int) -> list[Agent]:
+        """Signed in: a console of theirs was connected within ``within_seconds``."""
         cutoff = _now() - timedelta(seconds=within_seconds)
         return [a for a in self.accounts() if a.last_seen is not None and a.last_seen >= cutoff]
+
+    def available(self, within_seconds: int) -> list[Agent]:
+        """Signed in and taking new chats (status online)."""
+        statuses = self.statuses()
+        return [a for a in self.online(within_seconds) if statuses.get(a.name, ONLINE) == ONLINE]
+
+    def statuses(self) -> dict[str, str]:
+        """Each agent's status; an agent who never chose one is online."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(agent_status.c.name, agent_status.c.status)).all()
+        return {r.name: r.status for r in rows}
+
+    def set_status(self, name: str, status: str) -> None:
+        if status not in STATUSES:
+            raise AgentError(f"status must be one of {', '.join(STATUSES)}")
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                agent_status.update().where(agent_status.c.name == name).values(status=status, updated_at=_now())
+            )
+            if done.rowcount == 0:
+                conn.execute(agent_status.insert().values(name=name, status=status, updated_at=_now()))

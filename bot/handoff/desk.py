@@ -272,6 +272,10 @@ class HandoffDesk:
     # -- agent operations (console) ------------------------------------------------
 
     async def claim(self, handoff_id: str, agent: str, display_name: str) -> Handoff:
+        limit = self.settings.handoff.max_chats_per_agent
+        mine = [h for h in await self.blocking(self.handoffs.in_states, (WITH_AGENT,)) if h.agent == agent]
+        if len(mine) >= limit:
+            raise HandoffError(f"you have {len(mine)} conversations open; the limit is {limit}")
         handoff = await self.blocking(self.handoffs.claim, handoff_id, agent)
         self.pulse.fire()
         await self.notice(handoff, say("utter_handoff_claimed", agent=display_name), "claimed", name=display_name)

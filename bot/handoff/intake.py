@@ -39,9 +39,9 @@ class Intake:
         self.settings = settings
 
     def availability(self, now: datetime | None = None) -> Availability:
-        """Can a person answer now (opening hours, agents signed in, queue length)?"""
+        """Can a person answer now (opening hours, agents signed in and taking chats, queue length)?"""
         stores = self.stores
-        online = len(stores.agents.online(self.settings.handoff.presence_timeout))
+        online = len(stores.agents.available(self.settings.handoff.presence_timeout))
         waiting = len(stores.handoffs.in_states((WAITING,)))
         return check(stores.hours, online, waiting, self.settings.handoff.max_waiting_per_agent, now or _now())
 

@@ -36,7 +36,7 @@ from tests.smtp import SmtpServer
 
 pytestmark = pytest.mark.slow
 
-HANDOFF = {"hours": "always", "presence_timeout": 30, "stranded_check_seconds": 1.0}
+HANDOFF = {"hours": "always", "presence_timeout": 30, "stranded_check_seconds": 1.0, "max_waiting_per_agent": 20}
 AGENT, PASSWORD, DISPLAY = "li", "pass-word-123", "小李"
 # A real SMTP server for the answers to 留言 (started by the ``smtp`` fixture).
 SMTP = SmtpServer(Path(tempfile.mkdtemp(prefix="faqbot-smtp-")))
@@ -518,6 +518,37 @@ def test_the_agent_finds_a_closed_conversation_and_a_message_in_the_history(serv
     console.get_by_test_id("history-search").click()
     expect(console.get_by_test_id("history-results")).to_contain_text("没有找到符合条件的会话或留言")
     console.get_by_test_id("tab-chat").click()
+    assert console.errors == []
+
+
+def test_an_agent_who_is_away_gets_no_new_chats_and_the_chat_limit_holds(servers, console, store, bot_settings):
+    from playwright.sync_api import expect
+
+    console.get_by_test_id("agent-status").select_option("away")
+    expect(console.locator("#online")).to_contain_text("可接待客服：0")
+    away = servers.rest("rest-away").say("转人工")
+    assert "手机号或邮箱" in away.text and store.open_for("rest-away") is None  # a 留言, not a queue nobody serves
+    assert "取消" in servers.rest("rest-away").say("取消留言").text
+    console.get_by_test_id("agent-status").select_option("online")
+    expect(console.locator("#online")).to_contain_text("可接待客服：1")
+    # The limit: with max_chats_per_agent conversations open, claiming one more is refused plainly.
+    limit = bot_settings.handoff.max_chats_per_agent
+    token = post(servers.url + "/console/api/login", {"name": AGENT, "password": PASSWORD})[1]["token"]
+    auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    opened = []
+    for n in range(limit + 1):
+        user = servers.rest(f"rest-limit-{n}")
+        assert "已为您转接人工客服" in user.say("转人工").text
+        opened.append(store.open_for(f"rest-limit-{n}"))
+    mine = [h for h in store.in_states(("with_agent",)) if h.agent == AGENT]
+    for handoff in opened[: limit - len(mine)]:
+        reply = send(f"{servers.url}/console/api/handoffs/{handoff.id}/claim", b"{}", auth)
+        assert reply.status == 200, reply.json()
+    refused = send(f"{servers.url}/console/api/handoffs/{opened[-1].id}/claim", b"{}", auth)
+    assert refused.status == 409 and f"the limit is {limit}" in refused.json()["error"]
+    for handoff in store.in_states(("with_agent", "waiting")):
+        if handoff.conversation_id.startswith("rest-limit-"):
+            send(f"{servers.url}/console/api/handoffs/{handoff.id}/close", b"{}", auth)
     assert console.errors == []
 
 

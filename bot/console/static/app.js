@@ -50,6 +50,7 @@ const ERRORS = [
   [/is already closed|is closed/, () => "该会话已结束"],
   [/no hand-off/, () => "会话不存在或已被删除"],
   [/no ticket/, () => "留言不存在或已被删除"],
+  [/you have (\d+) conversations open; the limit is (\d+)/, (m) => `您已在处理 ${m[1]} 个会话（上限 ${m[2]} 个），请先结束一个再接入`],
   [/the shortcut \/(\S+) is taken/, (m) => `快捷词 /${m[1]} 已被使用`],
   [/a shortcut is 1 to/, () => "快捷词为 1–32 个字符，不能有空格"],
   [/a reply is 1 to/, () => "回复内容为 1–2000 字"],
@@ -169,6 +170,7 @@ async function start() {
   state.me = me.agent;
   state.names.set(me.agent.name, me.agent.display_name);
   $("agent-name").textContent = me.agent.display_name;
+  $("agent-status").value = me.agent.status || "online";
   $("hours").textContent = `服务时间：${me.hours.text}${me.hours.open ? "" : "（当前非服务时间）"}`;
   $("hours").classList.toggle("closed", !me.hours.open);
   $("login").hidden = true;
@@ -179,6 +181,11 @@ async function start() {
   clearInterval(state.ticker);
   state.ticker = setInterval(tickWaiting, 1000);
 }
+
+$("agent-status").addEventListener("change", () => act(async () => {
+  await api("/console/api/status", { status: $("agent-status").value });
+  await refreshQueue();
+}));
 
 $("login-form").addEventListener("submit", async (event) => {
   event.preventDefault();
@@ -258,8 +265,9 @@ async function refreshQueue() {
   state.clockSkew = new Date(queue.now).getTime() - Date.now();
   for (const agent of queue.agents_online) state.names.set(agent.name, agent.display_name);
   const online = $("online");
-  online.textContent = `在线客服：${queue.agents_online.length}`;
-  online.title = queue.agents_online.map((a) => a.display_name).join("、") || "暂无";
+  const taking = queue.agents_online.filter((a) => (a.status || "online") === "online");
+  online.textContent = `可接待客服：${taking.length} / 在线 ${queue.agents_online.length}`;
+  online.title = queue.agents_online.map((a) => `${a.display_name}（${STATUS_NAMES[a.status] || "在线"}）`).join("、") || "暂无";
   const byAge = (a, b) => new Date(a.created_at) - new Date(b.created_at);
   const mine = (h) => (state.me && h.agent === state.me.name ? 0 : 1);
   const waiting = queue.handoffs.filter((h) => h.state === "waiting").sort(byAge);
@@ -655,6 +663,8 @@ function insertAnswer(answer) {
 }
 
 // -- tickets -----------------------------------------------------------------
+
+const STATUS_NAMES = { online: "在线", busy: "忙碌", away: "离开" };
 
 // How an answer went out, route by route (bot/handoff/tickets.py deliveries).
 const ROUTES = { chat: "聊天窗口", email: "邮件", sms: "短信", return: "用户回来时显示" };

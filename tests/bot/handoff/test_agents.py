@@ -92,3 +92,23 @@ def test_presence_follows_the_console_and_ends_at_sign_out(store):
     store.touch(name)
     store.sign_out(token)
     assert name not in [a.name for a in store.online(60)] and store.agent_for(token) is None
+
+
+def test_only_online_agents_take_new_chats(store):
+    from bot.handoff.agents import AWAY, BUSY, ONLINE
+
+    li, wang = unique(), unique()
+    store.add(li, "pass-word-123")
+    store.add(wang, "pass-word-123")
+    store.touch(li)
+    store.touch(wang)
+    names = lambda found: {a.name for a in found} & {li, wang}  # noqa: E731
+    assert names(store.available(60)) == {li, wang}  # no status chosen yet: online
+    store.set_status(li, BUSY)
+    assert names(store.available(60)) == {wang} and names(store.online(60)) == {li, wang}
+    store.set_status(wang, AWAY)
+    assert names(store.available(60)) == set()
+    store.set_status(li, ONLINE)
+    assert names(store.available(60)) == {li} and store.statuses()[wang] == AWAY
+    with pytest.raises(AgentError, match="status must be one of"):
+        store.set_status(li, "lunch")
