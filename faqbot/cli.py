@@ -340,15 +340,25 @@ def _read_password(args: argparse.Namespace) -> str:
 
 
 def cmd_agent(args: argparse.Namespace) -> int:
-    """Console accounts: add, change password, list, disable."""
+    """Console accounts: add, change password, role, list, disable."""
     from bot.handoff.agents import AgentError, AgentStore
+    from bot.handoff.teams import ADMIN, TeamError, Teams
 
     settings = _settings(args)
     agents = AgentStore(settings.database_url, settings.handoff.session_hours)
+    teams = Teams(settings.database_url)
     try:
         if args.agent_command == "add":
+            # The first account administers the console (accounts, groups, team replies).
+            role = args.role or (ADMIN if not teams.any_admin() else "agent")
             agent = agents.add(args.name, _read_password(args), args.display_name)
-            print(f"added agent {agent.name} ({agent.display_name}); sign in at /console/ on the bot's server")
+            teams.set_role(agent.name, role)
+            print(f"added {role} {agent.name} ({agent.display_name}); sign in at /console/ on the bot's server")
+        elif args.agent_command == "role":
+            if not any(a.name == args.name for a in agents.accounts()):
+                raise AgentError(f"no account named {args.name!r}")
+            teams.set_role(args.name, args.role)
+            print(f"{args.name} is now {args.role}")
         elif args.agent_command == "passwd":
             agents.set_password(args.name, _read_password(args))
             print(f"password of {args.name} changed; their open sessions were signed out")
@@ -356,13 +366,13 @@ def cmd_agent(args: argparse.Namespace) -> int:
             agents.disable(args.name)
             print(f"agent {args.name} disabled and signed out")
         else:
-            listed = agents.accounts()
+            listed, roles = agents.accounts(), teams.roles()
             for agent in listed:
                 seen = agent.last_seen.isoformat(timespec="seconds") if agent.last_seen else "never"
-                print(f"{agent.name}\t{agent.display_name}\tlast seen: {seen}")
+                print(f"{agent.name}\t{agent.display_name}\t{roles.get(agent.name, 'agent')}\tlast seen: {seen}")
             if not listed:
                 print("no agents yet: add one with `faqbot agent add NAME`")
-    except AgentError as exc:
+    except (AgentError, TeamError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INVALID
     return 0
@@ -423,7 +433,14 @@ def build_parser() -> argparse.ArgumentParser:
             command.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
         if name == "add":
             command.add_argument("--display-name", help="the name users see, e.g. 小李 (default: the account name)")
+            command.add_argument(
+                "--role", choices=["admin", "agent"], help="admin manages the console (default: admin for the first)"
+            )
         command.set_defaults(func=cmd_agent)
+    role = agent.add_parser("role", help="make an account an admin (manages accounts, groups) or an agent")
+    role.add_argument("name")
+    role.add_argument("role", choices=["admin", "agent"])
+    role.set_defaults(func=cmd_agent)
     agent.add_parser("list", help="accounts and when they were last signed in").set_defaults(func=cmd_agent)
     rep = sub.add_parser(
         "report",

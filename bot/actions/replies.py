@@ -128,6 +128,21 @@ def carry_out(plan: Plan, dispatcher: CollectingDispatcher, tracker: Tracker) ->
     return events
 
 
+def _category_of(plan: Plan, tracker: Tracker) -> str | None:
+    """The FAQ category the customer needs a person for: the entry that led here, else
+    the latest answer they got (routes the hand-off to a group)."""
+    if plan.entry is not None:
+        return plan.entry.category
+    latest = tracker.get_slot("last_faq_id")
+    if not latest:
+        return None
+    try:
+        entry = runtime.live_index().get().by_id.get(latest)
+    except Exception:  # no index: the hand-off waits for everyone
+        return None
+    return entry.category if entry is not None else None
+
+
 def hand_off(plan: Plan, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
     """Ask for a person and tell the user truthfully what happens next: queued
     for an agent, already queued, or (nobody can answer now) a message is taken."""
@@ -137,6 +152,7 @@ def hand_off(plan: Plan, dispatcher: CollectingDispatcher, tracker: Tracker) -> 
         reason=str(plan.reason or HandoffReason.USER_REQUEST),
         transcript=transcript_of(tracker),
         faq_id=plan.entry.id if plan.entry else None,
+        category=_category_of(plan, tracker),
     )
     if plan.entry is not None and plan.reason == HandoffReason.FAQ_POLICY:
         # What the editors wrote comes first: the customer may need nothing more.

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+from collections import Counter
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -14,15 +15,25 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.console.common import Route, agent_json, body_text, customer_question, error, event_json, handoff_json
+from bot.console.common import (
+    MAX_TEXT,
+    Route,
+    agent_json,
+    body_text,
+    customer_question,
+    error,
+    event_json,
+    handoff_json,
+    json_body,
+)
 from bot.handoff.agents import ONLINE, Agent
 from bot.handoff.db import now
 from bot.handoff.desk import HandoffDesk
-from bot.handoff.handoffs import OPEN_STATES, Handoff, WrapUp
+from bot.handoff.handoffs import OPEN_STATES, WITH_AGENT, Handoff, WrapUp
 from bot.handoff.history import History, Query
 from bot.handoff.kpis import TABLES, compute_kpis, to_csv, to_xlsx
+from bot.handoff.teams import ADMIN
 from bot.handoff.tickets import OPEN, Ticket
-from connectors.identity import parse_json
 
 Suggest = Callable[[str], list[dict[str, Any]]]
 
@@ -31,10 +42,22 @@ def _queue(desk: HandoffDesk) -> dict[str, Any]:
     at = now()
     online = desk.agents.online(desk.settings.handoff.presence_timeout)
     statuses = desk.agents.statuses()
+    found = [handoff_json(desk, h, at) for h in desk.handoffs.in_states(OPEN_STATES)]
+    chats = Counter(h["agent"] for h in found if h["state"] == WITH_AGENT)
+    groups = desk.teams.groups()
     return {
         "now": at.isoformat(),
-        "agents_online": [{**agent_json(a), "status": statuses.get(a.name, ONLINE)} for a in online],
-        "handoffs": [handoff_json(desk, h, at) for h in desk.handoffs.in_states(OPEN_STATES)],
+        "agents_online": [
+            {
+                **agent_json(a),
+                "status": statuses.get(a.name, ONLINE),
+                "chats": chats[a.name],
+                "groups": [g.id for g in groups if a.name in g.members],
+            }
+            for a in online
+        ],
+        "groups": [{"id": g.id, "name": g.name, "members": list(g.members)} for g in groups],
+        "handoffs": found,
         "tickets": [t.to_json() for t in desk.tickets.in_states((OPEN,))],
         "answered": _with_deliveries(desk, desk.tickets.recently_answered()),
     }
@@ -97,13 +120,24 @@ def add_api_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[[Route]
     @signed_in
     async def close(request: Request, agent: Agent, handoff_id: str) -> HTTPResponse:
         """Close; the body may carry the wrap-up: ``{"reason": …, "tags": [...]}`` (WRAPUP_REASONS)."""
-        try:
-            body = parse_json(request.body) if request.body else {}
-        except ValueError as exc:
-            return error(str(exc), 400)
-        body = body if isinstance(body, dict) else {}
+        body = json_body(request)
         wrapup = WrapUp.parse(body["reason"], body.get("tags")) if body.get("reason") is not None else None
         return await as_json(await desk.close(handoff_id, agent.name, wrapup=wrapup))
+
+    @bp.post("/console/api/handoffs/<handoff_id>/transfer")
+    @signed_in
+    async def transfer(request: Request, agent: Agent, handoff_id: str) -> HTTPResponse:
+        """``{"agent": name}`` (stays live, with them) or ``{"group": id}`` (back to the
+        queue for that group's members); ``"note"``: an internal note for whoever takes it."""
+        body = json_body(request)
+        to_agent, to_group, note = body.get("agent"), body.get("group"), body.get("note")
+        if to_agent is not None and not isinstance(to_agent, str):
+            return error("'agent' must be an account name", 400)
+        if to_group is not None and (not isinstance(to_group, int) or isinstance(to_group, bool)):
+            return error("'group' must be a group id", 400)
+        if note is not None and (not isinstance(note, str) or len(note) > MAX_TEXT):
+            return error(f"'note' must be text of at most {MAX_TEXT} characters", 400)
+        return await as_json(await desk.transfer(handoff_id, agent.name, to_agent, to_group, note))
 
     @bp.get("/console/api/handoffs/<handoff_id>/suggestions")
     @signed_in
@@ -145,21 +179,22 @@ def add_api_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[[Route]
     @bp.post("/console/api/canned")
     @signed_in
     async def canned_add(request: Request, agent: Agent) -> HTTPResponse:
-        """``{"shortcut": "退款", "text": "…", "team": false}``."""
-        try:
-            body = parse_json(request.body)
-        except ValueError as exc:
-            return error(str(exc), 400)
-        if not isinstance(body, dict) or not all(isinstance(body.get(k), str) for k in ("shortcut", "text")):
+        """``{"shortcut": "退款", "text": "…", "team": false}``; team replies are the admins' to add."""
+        body = json_body(request)
+        if not all(isinstance(body.get(k), str) for k in ("shortcut", "text")):
             return error("'shortcut' and 'text' are required strings", 400)
         shortcut, text, team = body["shortcut"], body["text"], bool(body.get("team"))
+        if team and await desk.blocking(desk.teams.role_of, agent.name) != ADMIN:
+            return error("only an admin adds team replies; this one can be your own", 403)
         added = await desk.blocking(desk.canned.add, agent.name, shortcut, text, team)
         return response.json({"reply": added.to_json()})
 
     @bp.post("/console/api/canned/<reply_id:int>/delete")
     @signed_in
     async def canned_remove(_: Request, agent: Agent, reply_id: int) -> HTTPResponse:
-        await desk.blocking(desk.canned.remove, agent.name, reply_id)
+        """An agent removes their own replies; a team reply only an admin removes."""
+        admin = await desk.blocking(desk.teams.role_of, agent.name) == ADMIN
+        await desk.blocking(desk.canned.remove, agent.name, reply_id, admin)
         return response.json({"removed": reply_id})
 
     @bp.get("/console/api/history")

@@ -6,6 +6,7 @@ their connections.
 - ``/console/api/login|logout|me``: signing in and out (``auth.py``); every other
   ``/console/api/*`` route requires a signed-in agent;
 - ``/console/api/*``: JSON for the page (``api.py``);
+- ``/console/api/admin/*``: accounts, groups and team replies, for admins (``admin.py``);
 - ``/console/api/stream``: Server-Sent Events (``streams.py``).
 
 What customers' clients ask (``/handoff/messages``, ``/handoff/status``) is not the
@@ -22,6 +23,7 @@ from sanic import Blueprint
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.console.admin import add_admin_routes
 from bot.console.api import Suggest, add_api_routes
 from bot.console.auth import add_auth_routes, signed_in_check
 from bot.console.common import COOKIE
@@ -56,5 +58,6 @@ def console_blueprint(desk: HandoffDesk, suggest: Suggest) -> Blueprint:
 
     add_auth_routes(bp, desk, signed_in)
     add_api_routes(bp, desk, signed_in, suggest)
+    add_admin_routes(bp, desk, signed_in)
     add_stream_routes(bp, desk, signed_in, stopping)
     return bp

@@ -15,7 +15,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.console.common import COOKIE, Route, agent_json, error, set_cookie, token_of
+from bot.console.common import COOKIE, Route, agent_json, error, json_body, set_cookie, token_of
 from bot.console.throttle import DEVICE_COOKIE, DEVICE_DAYS, SignInThrottle
 from bot.handoff.agents import ONLINE, Agent, AgentError
 from bot.handoff.db import now
@@ -23,7 +23,7 @@ from bot.handoff.desk import HandoffDesk
 from bot.handoff.handoffs import HandoffError
 from bot.handoff.tickets import TicketError
 from bot.web.origins import Proxies
-from connectors.identity import is_storable, parse_json
+from connectors.identity import is_storable
 
 log = logging.getLogger(__name__)
 
@@ -103,9 +103,10 @@ def add_auth_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[[Route
     @signed_in
     async def me(_: Request, agent: Agent) -> HTTPResponse:
         statuses = await desk.blocking(desk.agents.statuses)
+        role = await desk.blocking(desk.teams.role_of, agent.name)
         return response.json(
             {
-                "agent": {**agent_json(agent), "status": statuses.get(agent.name, ONLINE)},
+                "agent": {**agent_json(agent), "status": statuses.get(agent.name, ONLINE), "role": role},
                 "hours": {"text": desk.hours.describe(), "open": desk.hours.is_open(now())},
                 "max_chats": desk.settings.handoff.max_chats_per_agent,
             }
@@ -115,11 +116,7 @@ def add_auth_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[[Route
     @signed_in
     async def status(request: Request, agent: Agent) -> HTTPResponse:
         """``{"status": "online" | "busy" | "away"}``: whether this agent takes new chats."""
-        try:
-            body = parse_json(request.body)
-        except ValueError as exc:
-            return error(str(exc), 400)
-        chosen = body.get("status") if isinstance(body, dict) else None
+        chosen = json_body(request).get("status")
         await desk.blocking(desk.agents.set_status, agent.name, str(chosen))
         desk.pulse.fire()
         return response.json({"status": chosen})

@@ -17,6 +17,7 @@ from bot.handoff.db import aware
 from bot.handoff.desk import HandoffDesk
 from bot.handoff.handoffs import Handoff
 from bot.handoff.wording import plain
+from connectors.identity import parse_json
 
 COOKIE = "faqbot_console"
 MAX_TEXT = 4000
@@ -48,6 +49,16 @@ def body_text(request: Request) -> str:
     return text
 
 
+def json_body(request: Request) -> dict[str, Any]:
+    """The request's JSON object (no body: ``{}``); ``ValueError`` (400) saying what is wrong."""
+    if not request.body:
+        return {}
+    body = parse_json(request.body)
+    if not isinstance(body, dict):
+        raise ValueError("the body must be a JSON object")
+    return body
+
+
 def set_cookie(reply: HTTPResponse, name: str, value: str, max_age: int) -> None:
     """HttpOnly, SameSite=Strict, whole site (``Secure`` over https: ``bot/web/cookies.py``)."""
     reply.cookies[name] = value
@@ -66,8 +77,17 @@ def handoff_json(desk: HandoffDesk, handoff: Handoff, now: datetime) -> dict[str
     """A hand-off for the console, with its waiting time and the user's latest words (reads the database)."""
     data = handoff.to_json()
     end = handoff.claimed_at if handoff.claimed_at else now
-    data["waiting_seconds"] = int((end - handoff.created_at).total_seconds())
-    users = [e for e in desk.handoffs.events(handoff.id) if e["kind"] == "user_message"]
+    events = desk.handoffs.events(handoff.id)
+    if handoff.state == "waiting":  # since it (re)entered the queue: a transfer requeues it
+        moved = [aware(e["at"]) for e in events if e["kind"] == "transferred"]
+        start, end = (moved[-1] if moved else handoff.created_at), now
+    else:
+        start = handoff.created_at
+    data["waiting_seconds"] = int((end - start).total_seconds())
+    data["waiting_since"] = start.isoformat()
+    group = desk.teams.routes_of([handoff.id]).get(handoff.id)
+    data["group"] = {"id": group.id, "name": group.name, "members": list(group.members)} if group else None
+    users = [e for e in events if e["kind"] == "user_message"]
     data["last_message"] = (
         users[-1]["text"]
         if users

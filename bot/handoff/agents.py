@@ -147,6 +147,16 @@ class AgentStore:
                 raise AgentError(f"no account named {name!r}")
             conn.execute(agent_sessions.delete().where(agent_sessions.c.agent == name))
 
+    def rename(self, name: str, display_name: str) -> None:
+        """The name customers and colleagues see."""
+        display_name = display_name.strip()
+        if not display_name or len(display_name) > 128:
+            raise AgentError("a display name is 1 to 128 characters")
+        with self.engine.begin() as conn:
+            done = conn.execute(agents.update().where(agents.c.name == name).values(display_name=display_name))
+        if done.rowcount != 1:
+            raise AgentError(f"no account named {name!r}")
+
     def disable(self, name: str) -> None:
         with self.engine.begin() as conn:
             done = conn.execute(agents.update().where(agents.c.name == name).values(disabled=True))

@@ -2,8 +2,8 @@
 own, found in the console by typing ``/`` and a shortcut or a word.
 
 A team reply (``owner`` None) is seen by every agent; a personal one only by its
-owner. Anyone may add a team reply until roles arrive (admin, agent); only the
-owner deletes a personal one.
+owner. Only admins add and delete team replies (``bot/handoff/teams.py``; the
+console enforces it); only the owner deletes a personal one.
 """
 
 from __future__ import annotations
@@ -89,9 +89,10 @@ class CannedReplies:
             ).inserted_primary_key[0]
         return next(r for r in self.for_agent(agent) if r.id == new_id)
 
-    def remove(self, agent: str, reply_id: int) -> None:
+    def remove(self, agent: str, reply_id: int, admin: bool = False) -> None:
+        """The agent's own reply, or (``admin``) a team reply."""
         found = next((r for r in self.for_agent(agent) if r.id == reply_id), None)
-        if found is None:
+        if found is None or (found.owner is None and not admin):
             raise CannedError("no such canned reply")
         with self._db.engine.begin() as conn:
             conn.execute(canned.delete().where(canned.c.id == reply_id))

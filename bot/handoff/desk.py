@@ -51,7 +51,7 @@ class HandoffDesk:
         stores = Stores.open(settings)
         self.handoffs, self.tickets, self.agents = stores.handoffs, stores.tickets, stores.agents
         self.records, self.offers, self.hours = stores.records, stores.offers, stores.hours
-        self.canned = stores.canned
+        self.canned, self.teams = stores.canned, stores.teams
         self.intake = Intake(settings, stores)
         self.outbound = outbound
         self.executor = ThreadPoolExecutor(max_workers=DB_WORKERS, thread_name_prefix="handoff-db")
@@ -271,14 +271,65 @@ class HandoffDesk:
 
     # -- agent operations (console) ------------------------------------------------
 
+    def _chats_of(self, agent: str) -> int:
+        return sum(1 for h in self.handoffs.in_states((WITH_AGENT,)) if h.agent == agent)
+
     async def claim(self, handoff_id: str, agent: str, display_name: str) -> Handoff:
         limit = self.settings.handoff.max_chats_per_agent
-        mine = [h for h in await self.blocking(self.handoffs.in_states, (WITH_AGENT,)) if h.agent == agent]
-        if len(mine) >= limit:
-            raise HandoffError(f"you have {len(mine)} conversations open; the limit is {limit}")
+        mine = await self.blocking(self._chats_of, agent)
+        if mine >= limit:
+            raise HandoffError(f"you have {mine} conversations open; the limit is {limit}")
+        group = await self.blocking(self.teams.may_take, handoff_id, agent)
+        if group is not None:
+            raise HandoffError(f"this conversation waits for group {group.name}; only its members take it")
         handoff = await self.blocking(self.handoffs.claim, handoff_id, agent)
         self.pulse.fire()
         await self.notice(handoff, say("utter_handoff_claimed", agent=display_name), "claimed", name=display_name)
+        return handoff
+
+    def _transfer_target(self, agent: str, to_agent: str | None, to_group: int | None) -> str | None:
+        """Check that the target can take the chat now; returns the group's name (if a group)."""
+        if (to_agent is None) == (to_group is None):
+            raise ValueError("transfer to one agent ('agent') or one group ('group')")
+        available = {a.name: a for a in self.agents.available(self.settings.handoff.presence_timeout)}
+        if to_agent is not None:
+            if to_agent not in available:
+                raise HandoffError(f"{to_agent} is not taking chats now")
+            limit = self.settings.handoff.max_chats_per_agent
+            if (chats := self._chats_of(to_agent)) >= limit:
+                raise HandoffError(f"{to_agent} has {chats} conversations open; the limit is {limit}")
+            return None
+        assert to_group is not None
+        group = self.teams.group(to_group)
+        if not set(group.members).intersection(set(available) - {agent}):
+            raise HandoffError(f"nobody in group {group.name} is taking chats now")
+        return group.name
+
+    def _transfer(
+        self, handoff_id: str, agent: str, to_agent: str | None, to_group: int | None, note: str | None
+    ) -> tuple[Handoff, str | None]:
+        group_name = self._transfer_target(agent, to_agent, to_group)
+        handoff = self.handoffs.transfer(handoff_id, agent, to_agent, group_name)
+        if to_group is not None:
+            self.teams.route(handoff_id, to_group, by=agent)
+        if note and note.strip():
+            self.handoffs.add_note(handoff_id, agent, note.strip())
+        return handoff, group_name
+
+    async def transfer(
+        self, handoff_id: str, agent: str, to_agent: str | None, to_group: int | None, note: str | None = None
+    ) -> Handoff:
+        """Hand a chat to another agent who is taking chats now (it stays live: the
+        customer is told who has it), or back to the queue for a group with someone
+        available; ``note`` goes with it as an internal note."""
+        handoff, group_name = await self.blocking(self._transfer, handoff_id, agent, to_agent, to_group, note)
+        self.pulse.fire()
+        if to_agent is not None:
+            name = await self.blocking(self._display_name, to_agent)
+            await self.notice(handoff, say("utter_handoff_transferred", agent=name), "transferred", name=name)
+        else:
+            await self.notice(handoff, say("utter_handoff_requeued"), "transferred", group=group_name)
+        log.info("hand-off %s transferred by %s to %s", handoff_id, agent, to_agent or f"group {group_name}")
         return handoff
 
     async def reply(

@@ -2,6 +2,9 @@
 state machine with every transition and message kept in order.
 
     with bot ──request──▶ waiting ──claim──▶ with agent ──close──▶ closed (back to the bot)
+                            │   ▲                 │  ▲
+                            │   └──transfer to a──┘  └─transfer to another agent
+                            │      group (requeued)
                             └──────────────close (e.g. user left)──────────▶ closed
 
 A conversation has at most one open hand-off (waiting or with agent); asking
@@ -55,8 +58,9 @@ handoff_events = sa.Table(
     sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("handoff_id", sa.String(36), sa.ForeignKey("handoffs.id"), nullable=False, index=True),
     sa.Column("at", sa.DateTime(timezone=True), nullable=False),
-    # created | claimed | user_message | agent_message | bot_message (notices the
-    # system sent the user) | note | closed | rating (text: good | bad)
+    # created | claimed | transferred (text: JSON {to_agent, to_group}) | user_message |
+    # agent_message | bot_message (notices the system sent the user) | note | wrapup |
+    # closed | rating (text: good | bad)
     sa.Column("kind", sa.String(16), nullable=False),
     sa.Column("actor", sa.String(128), nullable=True),
     sa.Column("text", sa.Text, nullable=True),
@@ -104,6 +108,8 @@ class HandoffRequest:
     reason: str
     transcript: list[dict[str, Any]]
     faq_id: str | None = None
+    # The FAQ category the customer needed a person for (routes the hand-off to a group; not stored).
+    category: str | None = None
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
     created_at: datetime = field(default_factory=_now)
 
@@ -294,14 +300,33 @@ class HandoffStore:
             if current.state == CLOSED:
                 raise HandoffError(f"hand-off {current.ticket} is closed")
             now = _now()
+            # A conversation transferred back to the queue keeps its first claim: queue
+            # wait is the customer's first wait, handling time all the human time.
             done = conn.execute(
                 handoffs.update()
                 .where(handoffs.c.id == handoff_id, handoffs.c.state == WAITING)
-                .values(state=WITH_AGENT, agent=agent, claimed_at=now)
+                .values(state=WITH_AGENT, agent=agent, claimed_at=sa.func.coalesce(handoffs.c.claimed_at, now))
             )
             if done.rowcount != 1:  # another agent won between our read and our write
                 raise HandoffError(f"hand-off {current.ticket} was just claimed by another agent")
             self._event(conn, handoff_id, "claimed", agent, None, now)
+        return self.get(handoff_id)
+
+    def transfer(self, handoff_id: str, agent: str, to_agent: str | None, to_group: str | None = None) -> Handoff:
+        """``agent`` hands the chat to ``to_agent`` (it stays with an agent), or, with
+        ``to_agent`` None, back to the queue (for the group ``to_group``, routed by the caller)."""
+        with self.engine.begin() as conn:
+            current = self._locked_row(conn, handoff_id)
+            if current.state != WITH_AGENT:
+                raise HandoffError(f"hand-off {current.ticket} is {current.state}; only a claimed one is transferred")
+            if current.agent != agent:
+                raise HandoffError(f"hand-off {current.ticket} is with {current.agent}, not {agent}")
+            if to_agent == agent:
+                raise HandoffError(f"hand-off {current.ticket} is with {agent} already")
+            values: dict[str, Any] = {"agent": to_agent} if to_agent else {"state": WAITING, "agent": None}
+            conn.execute(handoffs.update().where(handoffs.c.id == handoff_id).values(**values))
+            text = json.dumps({"to_agent": to_agent, "to_group": to_group}, ensure_ascii=False)
+            self._event(conn, handoff_id, "transferred", agent, text, _now())
         return self.get(handoff_id)
 
     def user_message(self, handoff_id: str, text: str) -> int:

@@ -49,6 +49,19 @@ class Intake:
         """What the user can expect (when someone answers), in their words."""
         return expectation(availability or self.availability(), self.stores.hours, _now())
 
+    def _route(self, handoff_id: str, category: str | None, channel: str) -> str | None:
+        """Send a new hand-off to the first group whose rules take it and that has someone
+        taking chats now; else it waits for everyone. Returns the group's name."""
+        teams = self.stores.teams
+        matching = teams.matching(category, channel)
+        if not matching:
+            return None
+        available = {a.name for a in self.stores.agents.available(self.settings.handoff.presence_timeout)}
+        group = next((g for g in matching if available.intersection(g.members)), None)
+        if group is not None:
+            teams.route(handoff_id, group.id)
+        return group.name if group else None
+
     def request(self, request: HandoffRequest, last_question: str | None) -> Outcome:
         """A person was asked for: queue, or take a message when nobody can answer live."""
         handoffs, tickets = self.stores.handoffs, self.stores.tickets
@@ -58,12 +71,14 @@ class Intake:
         availability = self.availability()
         if availability.live:
             handoff, _ = handoffs.create(request)
+            group = self._route(handoff.id, request.category, request.channel)
             log.info(
-                "hand-off %s (%s) for %s on %s queued",
+                "hand-off %s (%s) for %s on %s queued for %s",
                 handoff.id,
                 handoff.reason,
                 handoff.conversation_id,
                 handoff.channel,
+                f"group {group}" if group else "everyone",
             )
             return Outcome(
                 OutcomeKind.QUEUED,

@@ -1,4 +1,5 @@
-"""The hand-off layer's stores on one database: hand-offs, tickets, agents, records, offers, canned replies.
+"""The hand-off layer's stores on one database: hand-offs, tickets, agents, records, offers,
+canned replies, roles and groups.
 
 Built once per process half from the settings; all of them share the URL's one
 engine (``bot/handoff/db.py``), so a process holds one connection pool.
@@ -14,6 +15,7 @@ from bot.handoff.canned import CannedReplies
 from bot.handoff.handoffs import HandoffStore
 from bot.handoff.offers import OfferBook
 from bot.handoff.records import Records
+from bot.handoff.teams import Teams
 from bot.handoff.tickets import TicketStore
 from faqbot.config import Settings
 
@@ -28,6 +30,7 @@ class Stores:
     offers: OfferBook
     hours: OpeningHours
     canned: CannedReplies
+    teams: Teams
 
     @classmethod
     def open(cls, settings: Settings) -> Stores:
@@ -41,4 +44,5 @@ class Stores:
             OfferBook(url),
             OpeningHours.parse(settings.handoff.hours, settings.handoff.timezone),
             CannedReplies(url),
+            Teams(url),
         )

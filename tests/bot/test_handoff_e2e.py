@@ -627,3 +627,101 @@ def test_leaving_a_message_never_traps_the_customer(servers, bot_settings, kb_an
     assert "留言已提交" in done.text and "发到这个对话里" in done.text
     [ticket] = [t for t in tickets.in_states() if t.conversation_id == "rest-escape"]
     assert ticket.contact is None and ticket.question == "我想问提现手续费能不能减免"
+
+
+def sign_in(page, url: str, name: str, password: str, display: str) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(url + "/console/")
+    page.get_by_test_id("login-name").fill(name)
+    page.get_by_test_id("login-password").fill(password)
+    page.get_by_test_id("login-submit").click()
+    expect(page.get_by_test_id("agent-name")).to_contain_text(display)
+
+
+# Runs after the 留言 tests: signs agents in again.
+def test_an_admin_adds_a_colleague_and_a_group_and_a_chat_is_transferred_between_them(
+    servers, console, browser, store, bot_settings
+):
+    from playwright.sync_api import expect
+
+    from bot.handoff.agents import AgentStore
+
+    # The first account (made by the CLI) is an admin: the 管理 tab adds a colleague and a group.
+    sign_in(console, servers.url, AGENT, PASSWORD, DISPLAY)
+    console.get_by_test_id("tab-admin").click()
+    console.get_by_test_id("admin-agent-name").fill("wang")
+    console.get_by_test_id("admin-agent-display").fill("小王")
+    console.get_by_test_id("admin-agent-password").fill("wang-pass-123")
+    console.get_by_test_id("admin-agent-add").click()
+    row = console.locator('[data-testid="admin-agent"][data-name="wang"]')
+    expect(row).to_contain_text("小王")
+    expect(row.get_by_test_id("admin-role")).to_have_value("agent")
+    console.get_by_test_id("admin-group-name").fill("英文服务")
+    console.get_by_test_id("admin-group-members").select_option(["wang"])
+    console.get_by_test_id("admin-group-save").click()
+    expect(console.get_by_test_id("admin-note")).to_contain_text("技能组「英文服务」已保存")
+    expect(console.locator('[data-testid="admin-group"][data-group="英文服务"]')).to_contain_text("小王")
+    expect(row).to_contain_text("英文服务")
+    console.get_by_test_id("tab-chat").click()
+
+    # 小王 signs in in another browser: an agent has no 管理 tab, and its API refuses them.
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    wang = context.new_page()
+    sign_in(wang, servers.url, "wang", "wang-pass-123", "小王")
+    expect(wang.get_by_test_id("tab-admin")).to_be_hidden()
+    token = post(servers.url + "/console/api/login", {"name": "wang", "password": "wang-pass-123"})[1]["token"]
+    refused = send(servers.url + "/console/api/admin/agents", headers={"Authorization": f"Bearer {token}"})
+    assert refused.status == 403
+    agents = AgentStore(bot_settings.database_url)
+    wait_until(lambda: len(agents.available(30)) == 2, timeout=30, what="both agents taking chats")
+
+    # 小李 takes a chat and transfers it to 小王 with a note; the customer is told who has it now.
+    user = servers.rest("rest-transfer")
+    assert "已为您转接人工客服" in user.say("转人工").text
+    handoff = store.open_for("rest-transfer")
+    item = console.locator(f'[data-testid="queue-item"][data-handoff-id="{handoff.id}"]')
+    item.click()
+    console.get_by_test_id("claim").click()
+    expect(console.get_by_test_id("transfer")).to_be_visible()
+    console.get_by_test_id("transfer").click()
+    console.get_by_test_id("transfer-target").select_option("agent:wang")
+    console.get_by_test_id("transfer-note").fill("用户要英文服务")
+    console.get_by_test_id("transfer-confirm").click()
+    expect(console.get_by_test_id("message-input")).to_be_disabled()
+    expect(console.get_by_test_id("conversation")).to_contain_text("转接给 客服 小王")
+    theirs = wang.locator(f'[data-testid="queue-active"] [data-handoff-id="{handoff.id}"]')
+    expect(theirs).to_contain_text("我在处理", timeout=15000)
+    theirs.click()
+    expect(wang.get_by_test_id("conversation")).to_contain_text("用户要英文服务")
+    wang.get_by_test_id("message-input").fill("Hello, this is Wang.")
+    wang.get_by_test_id("send").click()
+    _, polled = servers.get("/handoff/messages?sender=rest-transfer")
+    texts = [m["text"] for m in polled["messages"]]
+    assert "已为您转接到客服 小王，由 TA 继续为您服务。" in texts and texts[-1] == "Hello, this is Wang."
+
+    # 小王 sends it on to the group: back in the queue for its members, shown with the group.
+    wang.get_by_test_id("transfer").click()
+    expect(wang.locator('#transfer-target option[value^="group:"]')).to_be_disabled()  # nobody else in it
+    wang.get_by_test_id("transfer-cancel").click()
+    console.get_by_test_id("tab-admin").click()  # the admin routes the REST channel to the group
+    console.locator('[data-testid="admin-group"][data-group="英文服务"]').get_by_test_id("admin-group-edit").click()
+    expect(console.get_by_test_id("admin-group-members")).to_have_values(["wang"])
+    console.get_by_test_id("admin-group-channels").select_option(["rest"])
+    console.get_by_test_id("admin-group-save").click()
+    expect(console.locator('[data-testid="admin-group"][data-group="英文服务"]')).to_contain_text("REST")
+    console.get_by_test_id("tab-chat").click()
+    routed = servers.rest("rest-routed")
+    assert "已为您转接人工客服" in routed.say("转人工").text
+    waiting = store.open_for("rest-routed")
+    tagged = wang.locator(f'[data-testid="queue-waiting"] [data-handoff-id="{waiting.id}"]')
+    expect(tagged.get_by_test_id("queue-group")).to_contain_text("英文服务", timeout=15000)
+    tagged.click()
+    wang.get_by_test_id("claim").click()
+    expect(wang.get_by_test_id("message-input")).to_be_enabled()
+    assert store.get(waiting.id).agent == "wang"
+    auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    for done in (handoff, waiting):
+        send(f"{servers.url}/console/api/handoffs/{done.id}/close", b"{}", auth)
+    assert console.errors == []
+    context.close()

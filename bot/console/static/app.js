@@ -46,6 +46,19 @@ const ERRORS = [
   [/already with (.+)$/, (m) => `该会话已由 ${agentName(m[1])} 接入`],
   [/just claimed by another agent/, () => "该会话刚刚被其他客服接入"],
   [/is with (.+), not /, (m) => `该会话由 ${agentName(m[1])} 处理，您不能操作`],
+  [/waits for group (.+); only its members/, (m) => `该会话已分配给「${m[1]}」组，只有该组客服可以接入`],
+  [/nobody in group (.+) is taking chats now/, (m) => `「${m[1]}」组当前没有可接待的客服`],
+  [/(\S+) is not taking chats now/, (m) => `${agentName(m[1])} 当前不能接待（未登录、忙碌或离开）`],
+  [/(\S+) has (\d+) conversations open; the limit is (\d+)/, (m) => `${agentName(m[1])} 已在处理 ${m[2]} 个会话（上限 ${m[3]} 个）`],
+  [/only a claimed one is transferred/, () => "只有处理中的会话可以转接"],
+  [/admins only|only an admin/, () => "只有管理员可以进行此操作"],
+  [/the last admin/, () => "这是最后一位管理员：请先把其他账号设为管理员"],
+  [/you cannot disable your own account/, () => "不能停用自己的账号"],
+  [/a group named .* already exists/, () => "已有同名技能组"],
+  [/a group name is 1 to/, () => "技能组名称为 1–32 个字"],
+  [/an account named .* already exists/, () => "该账号已存在"],
+  [/account name .*: use 2/, () => "账号为 2–64 位字母、数字、_ . -"],
+  [/the password must have at least (\d+)/, (m) => `密码至少 ${m[1]} 位`],
   [/has not been claimed/, () => "请先接入该会话"],
   [/is already closed|is closed/, () => "该会话已结束"],
   [/no hand-off/, () => "会话不存在或已被删除"],
@@ -169,6 +182,8 @@ async function start() {
   }
   state.me = me.agent;
   state.names.set(me.agent.name, me.agent.display_name);
+  document.querySelector('.tabs button[data-tab="admin"]').hidden = me.agent.role !== "admin";
+  $("canned-team").parentElement.hidden = me.agent.role !== "admin";
   $("agent-name").textContent = me.agent.display_name;
   $("agent-status").value = me.agent.status || "online";
   $("hours").textContent = `服务时间：${me.hours.text}${me.hours.open ? "" : "（当前非服务时间）"}`;
@@ -250,10 +265,10 @@ function scheduleQueue() {
 }
 
 function onEvent(event) {
-  if (["created", "claimed", "closed", "user_message", "agent_message"].includes(event.kind)) scheduleQueue();
+  if (["created", "claimed", "transferred", "closed", "user_message", "agent_message"].includes(event.kind)) scheduleQueue();
   if (!isCurrent("handoff", event.handoff_id)) return;
   appendEvent(event, true);
-  if (event.kind === "claimed" || event.kind === "closed") reloadCurrent().catch(showError);
+  if (["claimed", "transferred", "closed"].includes(event.kind)) reloadCurrent().catch(showError);
   if (event.kind === "user_message") loadSuggestions();
 }
 
@@ -293,16 +308,25 @@ function isCurrent(type, id) {
   return Boolean(state.current && state.current.type === type && state.current.id === id);
 }
 
+// A hand-off routed to a group waits for its members (and admins).
+function mayClaim(h) {
+  return !h.group || !state.me || state.me.role === "admin" || h.group.members.includes(state.me.name);
+}
+
 function handoffItem(h) {
   const mine = Boolean(h.agent && state.me && h.agent === state.me.name);
-  const cls = ["item", mine ? "mine" : "", isCurrent("handoff", h.id) ? "selected" : ""].join(" ").trim();
+  const others = h.state === "waiting" && !mayClaim(h);
+  const cls = ["item", mine ? "mine" : "", others ? "others" : "", isCurrent("handoff", h.id) ? "selected" : ""]
+    .join(" ").replace(/\s+/g, " ").trim();
   const status = h.state === "waiting"
-    ? el("span", { class: "waited", "data-created": h.created_at })
+    ? el("span", { class: "waited", "data-created": h.waiting_since || h.created_at })
     : el("span", { class: mine ? "owner me" : "owner", text: mine ? "我在处理" : `${agentName(h.agent)} 处理中` });
   return el("li", { class: cls, "data-testid": "queue-item", "data-handoff-id": h.id, "data-state": h.state,
                     tabindex: "0", role: "button", onclick: () => selectHandoff(h.id), onkeydown: activateOnEnter },
     el("div", { class: "line1" }, el("span", { class: "ref", text: h.ticket }),
-       el("span", { class: "tag", text: channelName(h.channel) })),
+       el("span", { class: "tag", text: channelName(h.channel) }),
+       ...(h.group ? [el("span", { class: "tag group", "data-testid": "queue-group", text: h.group.name,
+                                   title: others ? "分配给该组，您不在组内" : "分配给该组" })] : [])),
     el("div", { class: "line2" }, el("span", { text: reasonName(h.reason) }), status),
     el("div", { class: "preview", text: h.last_message || "（暂无用户消息）", title: h.last_message || null }));
 }
@@ -422,6 +446,7 @@ function appendEvent(event, live) {
     case "note": node = el("div", attrs("note"), who(`内部备注（用户不可见）· ${actor}`), body()); break;
     case "created": node = el("div", attrs("system"), `${clock(event.at)} 用户进入排队`); break;
     case "claimed": node = el("div", attrs("system"), `${clock(event.at)} ${actor} 已接入`); break;
+    case "transferred": node = el("div", attrs("system"), transferText(event)); break;
     case "closed": node = el("div", attrs("system"),
       `${clock(event.at)} 会话已结束${event.actor ? `（${actor}）` : "（用户取消）"}，已交还机器人`); break;
     case "wrapup": node = el("div", attrs("system wrapup"), wrapupText(event)); break;
@@ -443,6 +468,13 @@ function wrapupText(event) {
   return `${clock(event.at)} 结束原因：${WRAPUP[data.reason] || data.reason || event.text}${tags}（${agentName(event.actor)}）`;
 }
 
+function transferText(event) {
+  let data = {};
+  try { data = JSON.parse(event.text || "{}"); } catch (e) { /* shown as it is below */ }
+  const to = data.to_agent ? `客服 ${agentName(data.to_agent)}` : `「${data.to_group || "其他客服"}」组（重新排队）`;
+  return `${clock(event.at)} ${agentName(event.actor)} 转接给 ${to}`;
+}
+
 function scrollToEnd() {
   const box = $("conversation");
   box.scrollTop = box.scrollHeight;
@@ -453,6 +485,10 @@ function renderControls(h) {
   const open = h.state === "waiting" || h.state === "with_agent";
   $("controls").hidden = false;
   $("claim").hidden = h.state !== "waiting";
+  $("claim").disabled = !mayClaim(h);
+  $("claim").title = mayClaim(h) ? "" : `该会话已分配给「${h.group.name}」组`;
+  $("transfer").hidden = !mine;
+  if (!mine) $("transfer-dialog").hidden = true;
   $("close").hidden = !open;
   if (!open) $("close-dialog").hidden = true;
   $("close").disabled = !(h.state === "waiting" || mine);
@@ -498,6 +534,49 @@ $("close-confirm").addEventListener("click", () => act(async () => {
   await api(handoffPath("close"), { reason: $("close-reason").value, tags });
   $("close-dialog").hidden = true;
   $("close-tags").value = "";
+  await reloadCurrent();
+  scheduleQueue();
+}));
+
+// Transfer: to an agent taking chats now (stays live) or to a group with someone available (requeued).
+function transferTargets() {
+  const queue = state.queue || { agents_online: [], groups: [] };
+  const me = state.me ? state.me.name : "";
+  const taking = queue.agents_online.filter((a) => a.name !== me && (a.status || "online") === "online");
+  const options = [];
+  for (const a of taking) {
+    options.push(el("option", { value: `agent:${a.name}`, text: `客服 ${a.display_name}（处理中 ${a.chats || 0} 个）` }));
+  }
+  for (const g of queue.groups || []) {
+    const free = g.members.filter((m) => taking.some((a) => a.name === m)).length;
+    options.push(el("option", { value: `group:${g.id}`, text: `技能组「${g.name}」（可接待 ${free} 人）`,
+                                disabled: free === 0 ? "" : null }));
+  }
+  return options;
+}
+
+$("transfer").addEventListener("click", () => act(async () => {
+  if (!state.current || state.current.type !== "handoff") return;
+  await refreshQueue();
+  const options = transferTargets();
+  $("transfer-target").replaceChildren(...(options.length ? options
+    : [el("option", { value: "", text: "暂无可转接的客服或技能组", disabled: "" })]));
+  $("transfer-confirm").disabled = !options.some((o) => !o.disabled);
+  $("transfer-dialog").hidden = false;
+  $("transfer-target").focus();
+}));
+$("transfer-cancel").addEventListener("click", () => { $("transfer-dialog").hidden = true; $("transfer").focus(); });
+$("transfer-confirm").addEventListener("click", () => act(async () => {
+  if (!state.current || state.current.type !== "handoff") return;
+  const [kind, target] = $("transfer-target").value.split(/:(.*)/s);
+  if (!target) return;
+  const body = kind === "group" ? { group: Number(target) } : { agent: target };
+  const note = $("transfer-note").value.trim();
+  if (note) body.note = note;
+  await api(handoffPath("transfer"), body);
+  $("transfer-dialog").hidden = true;
+  $("transfer-note").value = "";
+  notify("已转接；对方接手后由其继续回复用户。", "info");
   await reloadCurrent();
   scheduleQueue();
 }));
@@ -593,8 +672,8 @@ async function loadCanned() {
     el("b", { text: `/${r.shortcut}` }), el("span", { class: "tag", text: r.team ? "团队" : "个人" }),
     el("span", { class: "text", text: r.text }),
     el("button", { type: "button", text: "插入", onclick: () => insertAnswer(r.text) }),
-    el("button", { type: "button", class: "link", text: "删除", "data-testid": "canned-remove",
-                   onclick: () => act(async () => { await api(`/console/api/canned/${r.id}/delete`, {}); await loadCanned(); }) }))),
+    ...(!r.team || isAdmin() ? [el("button", { type: "button", class: "link", text: "删除", "data-testid": "canned-remove",
+                   onclick: () => act(async () => { await api(`/console/api/canned/${r.id}/delete`, {}); await loadCanned(); }) })] : []))),
     "还没有快捷回复，在下面添加");
 }
 
@@ -762,10 +841,135 @@ for (const button of document.querySelectorAll(".tabs button")) {
     $("tab-chat").hidden = button.dataset.tab !== "chat";
     $("tab-history").hidden = button.dataset.tab !== "history";
     $("tab-kpis").hidden = button.dataset.tab !== "kpis";
+    $("tab-admin").hidden = button.dataset.tab !== "admin";
     if (button.dataset.tab === "kpis") loadKpis();
+    if (button.dataset.tab === "admin") loadAdmin().catch(adminError);
   });
 }
 $("kpi-days").addEventListener("change", () => loadKpis());
+
+// -- admin: accounts, groups, team replies (admins only; the server checks) -----
+
+const ROLE_NAMES = { admin: "管理员", agent: "客服" };
+const isAdmin = () => Boolean(state.me && state.me.role === "admin");
+const adminError = (error) => { $("admin-error").textContent = error.message || String(error); };
+
+async function adminAct(work) {
+  $("admin-error").textContent = "";
+  $("admin-note").textContent = "";
+  try { await work(); } catch (error) { adminError(error); }
+}
+
+async function loadAdmin() {
+  const [accounts, teams, canned] = await Promise.all(
+    [api("/console/api/admin/agents"), api("/console/api/admin/groups"), api("/console/api/canned")]);
+  const { editing = null, dirty = false } = state.admin || {};
+  state.admin = { agents: accounts.agents, groups: teams.groups, categories: teams.categories, channels: teams.channels,
+                  editing, dirty };
+  renderAdminAgents();
+  renderAdminGroups(editing, dirty);
+  fillList($("admin-canned"), canned.replies.filter((r) => r.team).map((r) => el("li", { class: "canned-item",
+      "data-testid": "admin-canned-item" },
+    el("b", { text: `/${r.shortcut}` }), el("span", { class: "text", text: r.text }),
+    el("span", { class: "muted", text: agentName(r.created_by) }),
+    el("button", { type: "button", class: "link", text: "删除", onclick: () => adminAct(async () => {
+      await api(`/console/api/canned/${r.id}/delete`, {}); await loadAdmin(); }) }))), "还没有团队快捷回复");
+}
+
+function renderAdminAgents() {
+  const rows = state.admin.agents.map((a) => {
+    const role = el("select", { "aria-label": `${a.name} 的角色`, "data-testid": "admin-role",
+                                onchange: (event) => adminAct(async () => {
+                                  await api(`/console/api/admin/agents/${encodeURIComponent(a.name)}`, { role: event.target.value });
+                                  await loadAdmin(); }) },
+      ...Object.entries(ROLE_NAMES).map(([value, text]) => el("option", { value, text, selected: value === a.role ? "" : null })));
+    const mine = state.me && a.name === state.me.name;
+    return el("tr", { "data-testid": "admin-agent", "data-name": a.name },
+      el("td", { text: a.name }), el("td", { text: a.display_name }), el("td", {}, role),
+      el("td", { text: a.groups.join("、") || "-" }),
+      el("td", { text: a.signed_in ? (STATUS_NAMES[a.status] || "在线") : "未登录" }),
+      el("td", { text: a.last_seen ? fullTime(a.last_seen) : "-" }),
+      el("td", {},
+        el("button", { type: "button", class: "link", text: "重置密码", onclick: () => adminAct(async () => {
+          const password = window.prompt(`为 ${a.display_name} 设置新密码（至少 8 位；对方会被退出登录）`);
+          if (!password) return;
+          await api(`/console/api/admin/agents/${encodeURIComponent(a.name)}`, { password });
+          $("admin-note").textContent = `已为 ${a.display_name} 设置新密码`;
+        }) }),
+        mine ? el("span", { class: "muted", text: "（当前账号）" })
+          : el("button", { type: "button", class: "link danger", text: "停用", "data-testid": "admin-disable",
+                           onclick: () => adminAct(async () => {
+                             if (!window.confirm(`停用 ${a.display_name}？对方会立即被退出登录。`)) return;
+                             await api(`/console/api/admin/agents/${encodeURIComponent(a.name)}/disable`, {});
+                             await loadAdmin(); }) })));
+  });
+  $("admin-agents").replaceChildren(
+    el("tr", {}, ...["账号", "名称", "角色", "技能组", "状态", "最近在线", "操作"].map((t) => el("th", { text: t }))), ...rows);
+}
+
+function fillOptions(select, values, chosen, label = (v) => v) {
+  select.replaceChildren(...values.map((v) => el("option", { value: v, text: label(v), selected: chosen.includes(v) ? "" : null })));
+}
+
+function editGroup(group) {
+  state.admin.editing = group ? group.id : null;
+  state.admin.dirty = false;
+  $("admin-group-title").textContent = group ? `编辑技能组「${group.name}」` : "新建技能组";
+  $("admin-group-name").value = group ? group.name : "";
+  const categories = [...new Set([...state.admin.categories, ...(group ? group.categories : [])])];
+  fillOptions($("admin-group-categories"), categories, group ? group.categories : []);
+  fillOptions($("admin-group-channels"), state.admin.channels, group ? group.channels : [], channelName);
+  fillOptions($("admin-group-members"), state.admin.agents.map((a) => a.name), group ? group.members : [], agentName);
+}
+
+function renderAdminGroups(editing, dirty) {
+  for (const a of state.admin.agents) state.names.set(a.name, a.display_name);
+  fillList($("admin-groups"), state.admin.groups.map((g) => el("li", { class: "item", "data-testid": "admin-group",
+      "data-group": g.name },
+    el("div", { class: "line1" }, el("b", { text: g.name }),
+       el("span", { class: "muted", text: `成员：${g.members.map(agentName).join("、") || "无"}` })),
+    el("div", { class: "line2" },
+       el("span", { text: `分类：${g.categories.join("、") || "-"}；渠道：${g.channels.map(channelName).join("、") || "-"}` }),
+       el("span", {},
+         el("button", { type: "button", class: "link", text: "编辑", "data-testid": "admin-group-edit", onclick: () => editGroup(g) }),
+         el("button", { type: "button", class: "link danger", text: "删除", onclick: () => adminAct(async () => {
+           if (!window.confirm(`删除技能组「${g.name}」？等待该组的会话将分配给所有客服。`)) return;
+           await api(`/console/api/admin/groups/${g.id}/delete`, {}); await loadAdmin(); }) }))))),
+    "还没有技能组：所有转人工分配给所有客服");
+  // A reload (tab switch, another admin's change) never clobbers what is being typed.
+  if (!dirty) editGroup(state.admin.groups.find((g) => g.id === editing) || null);
+}
+
+const chosen = (select) => [...select.selectedOptions].map((o) => o.value);
+
+$("admin-group-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  adminAct(async () => {
+    const body = { name: $("admin-group-name").value.trim(), categories: chosen($("admin-group-categories")),
+                   channels: chosen($("admin-group-channels")), members: chosen($("admin-group-members")) };
+    const id = state.admin.editing;
+    const saved = await api(id ? `/console/api/admin/groups/${id}` : "/console/api/admin/groups", body);
+    state.admin.editing = saved.group.id;
+    state.admin.dirty = false;
+    await loadAdmin();
+    $("admin-note").textContent = `技能组「${saved.group.name}」已保存`;
+  });
+});
+$("admin-group-new").addEventListener("click", () => editGroup(null));
+for (const kind of ["input", "change"]) {
+  $("admin-group-form").addEventListener(kind, () => { if (state.admin) state.admin.dirty = true; });
+}
+
+$("admin-agent-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  adminAct(async () => {
+    await api("/console/api/admin/agents", { name: $("admin-agent-name").value.trim(),
+      display_name: $("admin-agent-display").value.trim(), password: $("admin-agent-password").value,
+      role: $("admin-agent-role").value });
+    for (const id of ["admin-agent-name", "admin-agent-display", "admin-agent-password"]) $(id).value = "";
+    await loadAdmin();
+  });
+});
 
 // -- history -----------------------------------------------------------------
 

@@ -33,3 +33,7 @@ def test_team_replies_are_shared_and_personal_ones_are_not(replies):
         replies.remove(wang, own.id)  # not wang's
     replies.remove(li, own.id)
     assert own.id not in {r.id for r in replies.for_agent(li)}
+    with pytest.raises(CannedError, match="no such canned reply"):
+        replies.remove(li, team.id)  # a team reply is the admins' to remove, even for its author
+    replies.remove(wang, team.id, admin=True)
+    assert team.id not in {r.id for r in replies.for_agent(li)}
