@@ -212,6 +212,33 @@ class MailConfig:
 
 
 @dataclass(frozen=True)
+class SmsConfig:
+    # Text messages for answers to 留言 left with a mobile number: "" (no SMS) or
+    # "tencent" (Tencent Cloud SMS, API 3.0 SendSms). A mainland SMS must use a
+    # pre-approved template with short numbered variables, so it cannot carry the
+    # answer: it only tells the customer one is waiting. The template takes the 留言
+    # number as {1}, e.g. "您的留言{1}已有回复，请打开网站客服聊天查看。", and the
+    # ticket stays undelivered until the customer sees the answer in the chat.
+    provider: str = ""
+    # The API's address (https; tests point it at a fake on http://127.0.0.1) and region.
+    endpoint: str = "https://sms.tencentcloudapi.com"
+    region: str = "ap-guangzhou"
+    # A Tencent Cloud API key allowed to send SMS (CAM: QcloudSMSFullAccess or narrower).
+    # Keep secret_key out of files in git: FAQBOT_SMS_SECRET_KEY.
+    secret_id: str = ""
+    secret_key: str = ""
+    # From the SMS console: the application's SdkAppId (1400…), the approved
+    # signature (签名, its text, e.g. "某某公司") and the approved template's ID.
+    sdk_app_id: str = ""
+    sign_name: str = ""
+    template_id: str = ""
+    # Seconds to wait for the API's answer.
+    timeout: float = 10.0
+    # A CA bundle (PEM) to verify the endpoint with, for a private CA; empty: the system's.
+    ca_file: str = ""
+
+
+@dataclass(frozen=True)
 class Settings:
     kb_dir: Path = PROJECT_ROOT / "kb_content"
     data_dir: Path = PROJECT_ROOT / "var"
@@ -225,6 +252,7 @@ class Settings:
     console: ConsoleConfig = field(default_factory=ConsoleConfig)
     widget: WidgetConfig = field(default_factory=WidgetConfig)
     mail: MailConfig = field(default_factory=MailConfig)
+    sms: SmsConfig = field(default_factory=SmsConfig)
 
     @property
     def index_dir(self) -> Path:
@@ -260,6 +288,7 @@ _SECTIONS = {
     "console": ConsoleConfig,
     "widget": WidgetConfig,
     "mail": MailConfig,
+    "sms": SmsConfig,
 }
 _TOP_LEVEL = {"kb_dir", "data_dir"}
 

@@ -32,10 +32,11 @@ from bot.handoff.mail import Mailer, MailFailed
 from bot.handoff.pulse import Pulse
 from bot.handoff.push import Delivered, OutboundLookup, no_push
 from bot.handoff.rating import rating_buttons
+from bot.handoff.sms import SmsFailed, TencentSms, mobile_e164
 from bot.handoff.stores import Stores
-from bot.handoff.tickets import CHAT, DRAFTING, EMAIL, FAILED, RETURN, SENT, SKIPPED, SMS, STORED, Ticket
+from bot.handoff.tickets import CHAT, DRAFTING, EMAIL, FAILED, NOTIFIED, RETURN, SENT, SKIPPED, SMS, STORED, Ticket
 from bot.handoff.turnlog import TurnLog
-from faqbot.config import Settings
+from faqbot.config import ConfigError, Settings
 
 log = logging.getLogger(__name__)
 
@@ -393,11 +394,35 @@ class HandoffDesk:
         return await self.blocking(self.tickets.get, ticket.id), delivered
 
     def _send_by_contact(self, ticket: Ticket, agent: str) -> None:
-        """E-mail (or SMS) to the contact the customer left, recorded either way."""
+        """E-mail the answer, or text a notice of it, to the contact the customer left, recorded
+        either way. An SMS template cannot carry the answer, so a text only *notifies*: the
+        ticket stays answered until the customer sees the answer (``bot/handoff/sms.py``)."""
         contact = ticket.contact or ""
-        if "@" not in contact:
-            why = "用户未留联系方式" if not contact else "未配置短信服务，请按电话号码联系用户"
-            self.tickets.record_delivery(ticket.id, SMS if contact else EMAIL, SKIPPED, why)
+        if not contact:
+            self.tickets.record_delivery(ticket.id, EMAIL, SKIPPED, "用户未留联系方式")
+            return
+        if "@" not in contact:  # a phone number (bot/handoff/wording.py contact_of)
+            try:
+                sms = TencentSms.from_config(self.settings.sms)
+            except ConfigError as exc:
+                log.warning("answer to 留言 %s not texted: [sms] is misconfigured: %s", ticket.ticket, exc)
+                self.tickets.record_delivery(ticket.id, SMS, FAILED, f"短信服务配置有误：{exc}")
+                return
+            if sms is None:
+                why = "未配置短信服务（[sms]），请按电话号码联系用户"
+                self.tickets.record_delivery(ticket.id, SMS, SKIPPED, why)
+                return
+            if mobile_e164(contact) is None:
+                self.tickets.record_delivery(ticket.id, SMS, SKIPPED, "固定电话不能接收短信，请按电话号码联系用户")
+                return
+            try:
+                serial = sms.send(contact, [ticket.ticket])
+            except SmsFailed as exc:
+                log.warning("answer to 留言 %s: no SMS notice to %s: %s", ticket.ticket, contact, exc)
+                self.tickets.record_delivery(ticket.id, SMS, FAILED, str(exc))
+                return
+            detail = f"已发短信通知（流水号 {serial}）；短信不含回复内容，用户需在聊天中查看"
+            self.tickets.record_delivery(ticket.id, SMS, NOTIFIED, detail)
             return
         mailer = Mailer.from_config(self.settings.mail)
         if mailer is None:

@@ -8,7 +8,9 @@
 An answer is *delivered* once one route reached the customer: pushed to their
 chat while they were there, e-mailed to the address they left, or shown when
 they came back on any channel (``deliveries``: one row per route tried, with
-the outcome and why, for the console).
+the outcome and why, for the console). A text message to the number they left
+is only *notified*: an SMS template cannot carry the answer, so it tells them
+one is waiting, and the ticket stays answered until they read it.
 
 The steps of a draft (``step``): contact → contact_retry (asked again once) →
 question; what each message does in each step is the conversation state
@@ -40,6 +42,8 @@ SUBMITTED = (OPEN, ANSWERED, DELIVERED)
 # Routes an answer goes by, and what became of it on each.
 CHAT, EMAIL, SMS, RETURN = "chat", "email", "sms", "return"
 SENT, STORED, FAILED, SKIPPED = "sent", "stored", "failed", "skipped"
+# Told that an answer is waiting (an SMS), not the answer itself: it does not deliver the ticket.
+NOTIFIED = "notified"
 REACHED = (SENT,)
 CONTACT, CONTACT_RETRY, QUESTION = "contact", "contact_retry", "question"
 
@@ -76,7 +80,8 @@ deliveries = sa.Table(
     sa.Column("ticket_id", sa.String(36), nullable=False, index=True),
     # chat (pushed to the customer's channel) | email | sms | return (shown when they came back)
     sa.Column("route", sa.String(16), nullable=False),
-    # sent (reached) | stored (kept for their client) | failed | skipped (no such route)
+    # sent (reached) | stored (kept for their client) | notified (told an answer is waiting,
+    # an SMS; not reached) | failed | skipped (no such route)
     sa.Column("outcome", sa.String(16), nullable=False),
     sa.Column("detail", sa.Text, nullable=True),
     sa.Column("at", sa.DateTime(timezone=True), nullable=False),

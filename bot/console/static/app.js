@@ -747,7 +747,9 @@ const STATUS_NAMES = { online: "在线", busy: "忙碌", away: "离开" };
 
 // How an answer went out, route by route (bot/handoff/tickets.py deliveries).
 const ROUTES = { chat: "聊天窗口", email: "邮件", sms: "短信", return: "用户回来时显示" };
-const OUTCOMES = { sent: "已送达", stored: "未送达，已保存", failed: "发送失败", skipped: "未发送" };
+// notified: an SMS told the customer an answer is waiting (it cannot carry the answer itself).
+const OUTCOMES = { sent: "已送达", stored: "未送达，已保存", notified: "已通知（未含回复内容）", failed: "发送失败",
+                   skipped: "未发送" };
 
 function deliveryList(ticket) {
   const items = (ticket.deliveries || []).map((d) => el("li", { class: `delivery ${d.outcome}`, "data-testid": "delivery",
