@@ -402,27 +402,7 @@ class HandoffDesk:
             self.tickets.record_delivery(ticket.id, EMAIL, SKIPPED, "用户未留联系方式")
             return
         if "@" not in contact:  # a phone number (bot/handoff/wording.py contact_of)
-            try:
-                sms = TencentSms.from_config(self.settings.sms)
-            except ConfigError as exc:
-                log.warning("answer to 留言 %s not texted: [sms] is misconfigured: %s", ticket.ticket, exc)
-                self.tickets.record_delivery(ticket.id, SMS, FAILED, f"短信服务配置有误：{exc}")
-                return
-            if sms is None:
-                why = "未配置短信服务（[sms]），请按电话号码联系用户"
-                self.tickets.record_delivery(ticket.id, SMS, SKIPPED, why)
-                return
-            if mobile_e164(contact) is None:
-                self.tickets.record_delivery(ticket.id, SMS, SKIPPED, "固定电话不能接收短信，请按电话号码联系用户")
-                return
-            try:
-                serial = sms.send(contact, [ticket.ticket])
-            except SmsFailed as exc:
-                log.warning("answer to 留言 %s: no SMS notice to %s: %s", ticket.ticket, contact, exc)
-                self.tickets.record_delivery(ticket.id, SMS, FAILED, str(exc))
-                return
-            detail = f"已发短信通知（流水号 {serial}）；短信不含回复内容，用户需在聊天中查看"
-            self.tickets.record_delivery(ticket.id, SMS, NOTIFIED, detail)
+            self._text_notice(ticket, contact)
             return
         mailer = Mailer.from_config(self.settings.mail)
         if mailer is None:
@@ -443,6 +423,30 @@ class HandoffDesk:
             self.tickets.record_delivery(ticket.id, EMAIL, FAILED, str(exc))
             return
         self.tickets.record_delivery(ticket.id, EMAIL, SENT, message_id)
+
+    def _text_notice(self, ticket: Ticket, contact: str) -> None:
+        """Text the customer that their 留言 has an answer (``[sms]``), recorded either way."""
+        try:
+            sms = TencentSms.from_config(self.settings.sms)
+        except ConfigError as exc:
+            log.warning("answer to 留言 %s not texted: [sms] is misconfigured: %s", ticket.ticket, exc)
+            self.tickets.record_delivery(ticket.id, SMS, FAILED, f"短信服务配置有误：{exc}")
+            return
+        if sms is None:
+            why = "未配置短信服务（[sms]），请按电话号码联系用户"
+            self.tickets.record_delivery(ticket.id, SMS, SKIPPED, why)
+            return
+        if mobile_e164(contact) is None:
+            self.tickets.record_delivery(ticket.id, SMS, SKIPPED, "固定电话不能接收短信，请按电话号码联系用户")
+            return
+        try:
+            serial = sms.send(contact, [ticket.ticket])
+        except SmsFailed as exc:
+            log.warning("answer to 留言 %s: no SMS notice to %s: %s", ticket.ticket, contact, exc)
+            self.tickets.record_delivery(ticket.id, SMS, FAILED, str(exc))
+            return
+        detail = f"已发短信通知（流水号 {serial}）；短信不含回复内容，用户需在聊天中查看"
+        self.tickets.record_delivery(ticket.id, SMS, NOTIFIED, detail)
 
     def _display_name(self, agent: str) -> str:
         return next((a.display_name for a in self.agents.accounts() if a.name == agent), agent)
