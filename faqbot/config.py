@@ -196,6 +196,11 @@ class WidgetConfig:
     # "*" (any site) or comma-separated scheme://host[:port]. Never with
     # credentials: these routes are public and use no cookies.
     allowed_origins: str = "*"
+    # The host site's secret for signed user ids (set FAQBOT_WIDGET_IDENTITY_SECRET,
+    # never in a file you commit): the site's server passes the widget its user's id
+    # and hex HMAC-SHA256(secret, id); the console shows the id, and that user's
+    # earlier conversations, only when the signature matches. Empty: ids are ignored.
+    identity_secret: str = ""
 
 
 @dataclass(frozen=True)

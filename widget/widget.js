@@ -4,7 +4,10 @@
  *           data-title="在线客服" data-color="#1f6feb"></script>
  *
  * Options come from data-* attributes or window.FaqbotWidget = {server, title, color, avatar,
- * lang}. The welcome is the bot's own (utter_greet in bot/domain.yml, with the hot questions),
+ * lang, user}. ``user: {id, name, signature}`` (or data-user-id, data-user-name, data-user-signature):
+ * the host site's signed-in user, signature = hex HMAC-SHA256 of the id under the site's secret,
+ * computed by the site's server (README, "The customer panel"); the console shows the id only when
+ * it verifies. The welcome is the bot's own (utter_greet in bot/domain.yml, with the hot questions),
  * asked for when a new conversation connects, so there is one welcome and one brand name. Everything is drawn with DOM calls and textContent inside a shadow root: no
  * answer or agent message can inject HTML or script. The conversation (socket.io session id and
  * the messages shown) is kept in localStorage, so a page refresh keeps the history.
@@ -18,6 +21,7 @@
     server: data.server || origin, title: data.title || "在线客服", color: data.color || "#1f6feb",
     avatar: data.avatar || "",
     lang: data.lang || "zh-CN", maxLength: 2000,
+    user: data.userId ? { id: data.userId, name: data.userName, signature: data.userSignature } : null,
   }, window.FaqbotWidget || {});
   const KEY = "faqbot-widget:" + config.server;
   const SAFE_LINK = /^(https?:\/\/|mailto:|tel:|\/(?!\/))/i;  // what the KB validator allows; "/x" is on the host site
@@ -245,8 +249,21 @@
   }
 
   // No "对方正在输入…" after the customer's own message: nobody may be typing (the bot answers at once).
+  // The first message on each page says where the customer is, for the agent's customer panel.
+  let reported = false;
   function emit(message) {
-    state.socket.emit("user_uttered", { message, session_id: state.session });
+    const payload = { message, session_id: state.session };
+    if (!reported) { reported = true; payload.metadata = { customer: customerInfo() }; }
+    state.socket.emit("user_uttered", payload);
+  }
+
+  function customerInfo() {
+    const info = { page_url: location.href, page_title: document.title, referrer: document.referrer,
+                   user_agent: navigator.userAgent, language: navigator.language };
+    const user = config.user;
+    if (user && user.id) info.user = { id: String(user.id), name: user.name ? String(user.name) : undefined,
+                                       signature: user.signature ? String(user.signature) : undefined };
+    return info;
   }
 
   // -- hand-off state and catch-up (the bot's /handoff endpoints) --------------------

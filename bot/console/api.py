@@ -69,11 +69,24 @@ def _with_deliveries(desk: HandoffDesk, found: list[Ticket]) -> list[dict[str, A
     return [{**t.to_json(), "deliveries": [d.to_json() for d in routes[t.id]]} for t in found]
 
 
-def _handoff(desk: HandoffDesk, handoff_id: str) -> dict[str, Any]:
+MAX_PREVIOUS = 20
+
+
+def _customer(desk: HandoffDesk, history: History, conversation_id: str, channel: str, current: str) -> dict[str, Any]:
+    """The customer panel: what their client reported, and their other conversations and
+    留言 (this conversation's, and every one with the same verified user id)."""
+    customer = desk.customers.get(conversation_id, channel)
+    mine = tuple(desk.customers.conversations_of(customer))
+    previous = [r for r in history.search(Query(conversations=mine), MAX_PREVIOUS + 1) if r["id"] != current]
+    return {**customer.to_json(), "previous": previous[:MAX_PREVIOUS]}
+
+
+def _handoff(desk: HandoffDesk, history: History, handoff_id: str) -> dict[str, Any]:
     current = desk.handoffs.get(handoff_id)
     return {
         "handoff": handoff_json(desk, current, now()),
         "events": [event_json(e) for e in desk.handoffs.events(handoff_id)],
+        "customer": _customer(desk, history, current.conversation_id, current.channel, current.id),
     }
 
 
@@ -92,7 +105,7 @@ def add_api_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[[Route]
     @bp.get("/console/api/handoffs/<handoff_id>")
     @signed_in
     async def handoff(_: Request, agent: Agent, handoff_id: str) -> HTTPResponse:
-        return response.json(await desk.blocking(_handoff, desk, handoff_id))
+        return response.json(await desk.blocking(_handoff, desk, history, handoff_id))
 
     @bp.post("/console/api/handoffs/<handoff_id>/claim")
     @signed_in
@@ -155,11 +168,18 @@ def add_api_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[[Route]
         found = await desk.blocking(desk.tickets.get, ticket_id)
         (data,) = await desk.blocking(_with_deliveries, desk, [found])
         transcript = await desk.blocking(desk.tickets.transcript, ticket_id)
+        customer = await desk.blocking(_customer, desk, history, found.conversation_id, found.channel, found.id)
         question = found.question or found.last_question
         loop = asyncio.get_running_loop()
         suggestions = await loop.run_in_executor(None, suggest, question) if question else []
         return response.json(
-            {"ticket": data, "transcript": transcript, "question": question, "suggestions": suggestions}
+            {
+                "ticket": data,
+                "transcript": transcript,
+                "question": question,
+                "suggestions": suggestions,
+                "customer": customer,
+            }
         )
 
     @bp.post("/console/api/tickets/<ticket_id>/answer")
@@ -201,7 +221,8 @@ def add_api_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[[Route]
     @signed_in
     async def search_history(request: Request, agent: Agent) -> HTTPResponse:
         """Past conversations and 留言: ``q`` (a word in them), ``customer``, ``agent``,
-        ``channel``, ``from`` / ``to`` (local dates, YYYY-MM-DD, both included)."""
+        ``channel``, ``faq`` (an FAQ id), ``tag`` (a wrap-up tag), ``from`` / ``to`` (local
+        dates, YYYY-MM-DD, both included)."""
         args = request.args
         try:
             since = date.fromisoformat(args["from"][0]) if args.get("from") else None
@@ -213,6 +234,8 @@ def add_api_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[[Route]
             customer=(args.get("customer") or "").strip()[:128],
             agent=(args.get("agent") or "").strip()[:64],
             channel=(args.get("channel") or "").strip()[:64],
+            faq=(args.get("faq") or "").strip()[:128],
+            tag=(args.get("tag") or "").strip()[:20],
             since=since,
             until=until,
         )

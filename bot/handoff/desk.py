@@ -25,6 +25,7 @@ from bot.dialogue.texts import say
 from bot.handoff import handoffs as handoff_tables
 from bot.handoff import tickets as ticket_tables
 from bot.handoff.availability import Availability
+from bot.handoff.customers import Customer
 from bot.handoff.db import Database, now
 from bot.handoff.handoffs import OPEN_STATES, WAITING, WITH_AGENT, Handoff, HandoffError, HandoffRequest, WrapUp
 from bot.handoff.intake import Intake, Outcome
@@ -52,7 +53,7 @@ class HandoffDesk:
         stores = Stores.open(settings)
         self.handoffs, self.tickets, self.agents = stores.handoffs, stores.tickets, stores.agents
         self.records, self.offers, self.hours = stores.records, stores.offers, stores.hours
-        self.canned, self.teams = stores.canned, stores.teams
+        self.canned, self.teams, self.customers = stores.canned, stores.teams, stores.customers
         self.intake = Intake(settings, stores)
         self.outbound = outbound
         self.executor = ThreadPoolExecutor(max_workers=DB_WORKERS, thread_name_prefix="handoff-db")
@@ -93,6 +94,12 @@ class HandoffDesk:
             found = list(conn.execute(query).scalars())
         owner = next((o for o in found if o != "answer"), None)
         return owner, "answer" in found
+
+    def note_customer(self, conversation_id: str, channel: str, reported: Any) -> None:
+        """What the customer's client reported about them (page, device, signed user id)."""
+        customer = Customer.reported(conversation_id, channel, reported, self.settings.widget.identity_secret)
+        if customer is not None:
+            self.customers.note(customer)
 
     def note_turn(self, conversation_id: str, channel: str, handled_by: str, reply_ms: float | None) -> None:
         """Record one user message for the KPIs (written in batches, ``bot/handoff/turnlog.py``)."""

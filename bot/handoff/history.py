@@ -1,7 +1,8 @@
 """Search past conversations and 留言 for the console's history: by a word in
 anything an agent may read (the bot part before the hand-off, what the customer
 and the agent wrote, internal notes; a 留言's question, answer and contact), by
-customer, agent, channel and local date. Closed ones included; newest first.
+customer (a conversation id, or the host site's verified user id or name), agent,
+channel, local date, FAQ and wrap-up tag. Closed ones included; newest first.
 
 SQL ``ILIKE`` over the stored texts: portable across SQLite and PostgreSQL and
 quick enough for the tens of thousands of rows one support team has in a year
@@ -10,6 +11,7 @@ quick enough for the tens of thousands of rows one support team has in a year
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -17,6 +19,8 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from bot.handoff.customers import customers
+from bot.handoff.customers import metadata as customer_metadata
 from bot.handoff.db import Database, aware
 from bot.handoff.handoffs import handoff_events, handoffs, ticket_of
 from bot.handoff.handoffs import metadata as handoff_metadata
@@ -30,11 +34,23 @@ SNIPPET_CHARS = 60
 @dataclass(frozen=True)
 class Query:
     text: str = ""
-    customer: str = ""
+    customer: str = ""  # part of a conversation id, or of a verified user id or name
     agent: str = ""
     channel: str = ""
     since: date | None = None  # local days, both included
     until: date | None = None
+    faq: str = ""  # the FAQ a hand-off was about (its id)
+    tag: str = ""  # a wrap-up tag the agent gave on closing
+    conversations: tuple[str, ...] = ()  # exactly these conversations (a customer's panel)
+
+
+def _customer(column: sa.ColumnElement[str], text: str) -> sa.ColumnElement[bool]:
+    """The conversation id contains ``text``, or its customer's verified user id or name does."""
+    pattern = _pattern(text)
+    known = sa.select(customers.c.conversation_id).where(
+        sa.or_(customers.c.user_id.ilike(pattern, escape="\\"), customers.c.user_name.ilike(pattern, escape="\\"))
+    )
+    return sa.or_(column.ilike(pattern, escape="\\"), column.in_(known))
 
 
 def _pattern(text: str) -> str:
@@ -52,7 +68,7 @@ def _snippet(text: str, word: str) -> str:
 
 class History:
     def __init__(self, url: str, timezone: str) -> None:
-        self._db = Database(url, handoff_metadata, ticket_metadata)
+        self._db = Database(url, handoff_metadata, ticket_metadata, customer_metadata)
         self.zone = ZoneInfo(timezone)
 
     def _bounds(self, query: Query) -> tuple[datetime | None, datetime | None]:
@@ -80,7 +96,17 @@ class History:
             in_transcript = handoffs.c.transcript.ilike(_pattern(query.text), escape="\\")
             where.append(sa.or_(handoffs.c.id.in_(said), in_transcript))
         if query.customer:
-            where.append(handoffs.c.conversation_id.ilike(_pattern(query.customer), escape="\\"))
+            where.append(_customer(handoffs.c.conversation_id, query.customer))
+        if query.conversations:
+            where.append(handoffs.c.conversation_id.in_(query.conversations))
+        if query.faq:
+            where.append(handoffs.c.faq_id == query.faq)
+        if query.tag:
+            tagged = sa.select(handoff_events.c.handoff_id).where(
+                handoff_events.c.kind == "wrapup",
+                handoff_events.c.text.ilike(_pattern(json.dumps(query.tag, ensure_ascii=False)), escape="\\"),
+            )
+            where.append(handoffs.c.id.in_(tagged))
         if query.agent:
             where.append(handoffs.c.agent == query.agent)
         if query.channel:
@@ -128,6 +154,8 @@ class History:
         return first
 
     def _tickets(self, query: Query, limit: int) -> list[dict[str, Any]]:
+        if query.faq or query.tag:  # only hand-offs have an FAQ and wrap-up tags
+            return []
         since, until = self._bounds(query)
         where: list[Any] = [tickets.c.state != DRAFTING]
         if query.text:
@@ -140,7 +168,9 @@ class History:
                 )
             )
         if query.customer:
-            where.append(tickets.c.conversation_id.ilike(_pattern(query.customer), escape="\\"))
+            where.append(_customer(tickets.c.conversation_id, query.customer))
+        if query.conversations:
+            where.append(tickets.c.conversation_id.in_(query.conversations))
         if query.agent:
             where.append(tickets.c.agent == query.agent)
         if query.channel:

@@ -1,5 +1,5 @@
 """The hand-off layer's stores on one database: hand-offs, tickets, agents, records, offers,
-canned replies, roles and groups.
+canned replies, roles and groups, customers.
 
 Built once per process half from the settings; all of them share the URL's one
 engine (``bot/handoff/db.py``), so a process holds one connection pool.
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from bot.handoff.agents import AgentStore
 from bot.handoff.availability import OpeningHours
 from bot.handoff.canned import CannedReplies
+from bot.handoff.customers import CustomerBook
 from bot.handoff.handoffs import HandoffStore
 from bot.handoff.offers import OfferBook
 from bot.handoff.records import Records
@@ -31,6 +32,7 @@ class Stores:
     hours: OpeningHours
     canned: CannedReplies
     teams: Teams
+    customers: CustomerBook
 
     @classmethod
     def open(cls, settings: Settings) -> Stores:
@@ -45,4 +47,5 @@ class Stores:
             OpeningHours.parse(settings.handoff.hours, settings.handoff.timezone),
             CannedReplies(url),
             Teams(url),
+            CustomerBook(url),
         )

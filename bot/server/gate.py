@@ -33,6 +33,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from rasa.core.channels.channel import UserMessage
 
@@ -46,6 +47,8 @@ from bot.handoff.tickets import CONTACT, CONTACT_RETRY, Ticket
 from bot.handoff.wording import MESSAGE_EXIT, QUEUE_EXIT, SKIP_CONTACT, SUBMIT, contact_of
 
 log = logging.getLogger(__name__)
+# Where a widget reports its page and device (bot/handoff/customers.py).
+CUSTOMER_KEY = "customer"
 
 
 class InOrder:
@@ -78,6 +81,8 @@ class HandoffGate:
     async def intercept(self, message: UserMessage) -> bool:
         text = (message.text or "").strip()
         sender = message.sender_id
+        if isinstance(message.metadata, dict) and CUSTOMER_KEY in message.metadata:
+            await self._note_customer(message, message.metadata.pop(CUSTOMER_KEY))
         rating = parse_rating(text)
         if rating is not None:
             await self._rate(message, *rating)
@@ -104,6 +109,15 @@ class HandoffGate:
         if draft is not None:
             return await self._take_message(draft, message, text, said)
         return False  # closed between the two reads
+
+    async def _note_customer(self, message: UserMessage, reported: Any) -> None:
+        """Keep the page and device the widget reported for the console (not in the tracker)."""
+        try:
+            await self.desk.blocking(
+                self.desk.note_customer, message.sender_id, message.input_channel or "unknown", reported
+            )
+        except Exception:  # the panel loses a line; the customer's message goes on
+            log.exception("could not note what %s's client reported", message.sender_id)
 
     async def screen(self, message: UserMessage) -> None:
         text = (message.text or "").strip()

@@ -67,8 +67,8 @@ class Chat:
 
 @pytest.fixture(scope="module")
 def bot_settings(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Settings:
-    """A module may set ``HANDOFF = {...}`` / ``CONSOLE = {...}`` / ``MAIL = {...}`` to change the
-    [handoff] / [console] / [mail] settings its servers run with."""
+    """A module may set ``HANDOFF = {...}`` / ``CONSOLE = {...}`` / ``MAIL = {...}`` / ``WIDGET = {...}``
+    to change the [handoff] / [console] / [mail] / [widget] settings its servers run with."""
     root = tmp_path_factory.mktemp("bot")
     shutil.copytree(SAMPLE_KB, root / "kb")
     base = load_settings(env={})
@@ -76,7 +76,16 @@ def bot_settings(tmp_path_factory: pytest.TempPathFactory, request: pytest.Fixtu
     handoff = replace(base.handoff, **getattr(request.module, "HANDOFF", {}))
     console = replace(base.console, **getattr(request.module, "CONSOLE", {}))
     mail = replace(base.mail, **getattr(request.module, "MAIL", {}))
-    return base.replace(kb_dir=root / "kb", data_dir=root / "var", bot=bot, handoff=handoff, console=console, mail=mail)
+    widget = replace(base.widget, **getattr(request.module, "WIDGET", {}))
+    return base.replace(
+        kb_dir=root / "kb",
+        data_dir=root / "var",
+        bot=bot,
+        handoff=handoff,
+        console=console,
+        mail=mail,
+        widget=widget,
+    )
 
 
 @pytest.fixture(scope="module")

@@ -673,6 +673,10 @@ def test_an_admin_adds_a_colleague_and_a_group_and_a_chat_is_transferred_between
     token = post(servers.url + "/console/api/login", {"name": "wang", "password": "wang-pass-123"})[1]["token"]
     refused = send(servers.url + "/console/api/admin/agents", headers={"Authorization": f"Bearer {token}"})
     assert refused.status == 403
+    lead = post(servers.url + "/console/api/login", {"name": AGENT, "password": PASSWORD})[1]["token"]
+    lead_auth = {"Authorization": f"Bearer {lead}", "Content-Type": "application/json"}
+    demoted = send(servers.url + "/console/api/admin/agents/li", json.dumps({"role": "agent"}).encode(), lead_auth)
+    assert demoted.status == 400 and "last admin" in demoted.json()["error"]
     agents = AgentStore(bot_settings.database_url)
     wait_until(lambda: len(agents.available(30)) == 2, timeout=30, what="both agents taking chats")
 
@@ -684,6 +688,8 @@ def test_an_admin_adds_a_colleague_and_a_group_and_a_chat_is_transferred_between
     item.click()
     console.get_by_test_id("claim").click()
     expect(console.get_by_test_id("transfer")).to_be_visible()
+    bad = send(f"{servers.url}/console/api/handoffs/{handoff.id}/transfer", b'{"group": "x"}', lead_auth)
+    assert bad.status == 400 and "group id" in bad.json()["error"]
     console.get_by_test_id("transfer").click()
     console.get_by_test_id("transfer-target").select_option("agent:wang")
     console.get_by_test_id("transfer-note").fill("用户要英文服务")

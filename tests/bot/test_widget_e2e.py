@@ -20,6 +20,9 @@ from tests.bot.test_handoff_e2e import Servers
 pytestmark = pytest.mark.slow
 
 HANDOFF = {"presence_timeout": 86400}
+# The host site's secret for signed user ids (the customer panel).
+SITE_SECRET = "demo-site-secret"
+WIDGET = {"identity_secret": SITE_SECRET}
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 HOSTILE = (
     '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 1"> '
@@ -272,3 +275,66 @@ def test_a_customer_who_left_a_message_sees_the_answer_when_back(servers, browse
     back.wait_for_timeout(1500)
     expect(answer).to_have_count(1)  # kept in the history, not shown again
     context.close()
+
+
+def signed_in_visitor(servers, browser, user_id: str, signature: str):
+    """A visitor of the host site signed in as ``user_id``: the site passes the widget the id
+    and its signature, as the README's snippet does."""
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    user = {"id": user_id, "name": "张三", "signature": signature}
+    context.add_init_script(f"window.FaqbotWidget = {{user: {json.dumps(user)}}};")
+    page = context.new_page()
+    page.goto(servers.url + "/demo/")
+    page.get_by_test_id("widget-bubble").click()
+    ask(page, "转人工")
+    expect(bot_messages(page).last).to_contain_text("已为您转接人工客服", timeout=20000)
+    return context, page.evaluate("window.FaqbotWidgetApi.session()")
+
+
+def test_the_agent_sees_who_the_customer_is_and_their_earlier_conversations(servers, browser, bot_settings):
+    """The page and device the widget reports, the host site's user id only when signed,
+    and the same user's conversations from another browser."""
+    from playwright.sync_api import expect
+
+    from bot.handoff.customers import sign
+
+    store = HandoffStore(bot_settings.database_url)
+    token = agent_call(servers, "/console/api/login", {"name": "li", "password": "pass-word-123"})["token"]
+    earlier_context, earlier = signed_in_visitor(servers, browser, "u-1001", sign("u-1001", SITE_SECRET))
+    first = store.open_for(earlier)
+    agent_call(servers, f"/console/api/handoffs/{first.id}/close", {}, token)
+    earlier_context.close()
+    now_context, session = signed_in_visitor(servers, browser, "u-1001", sign("u-1001", SITE_SECRET))
+    # Someone else claiming to be u-1001 without the site's signature for it.
+    forged_context, forged = signed_in_visitor(servers, browser, "u-1001", sign("u-2002", SITE_SECRET))
+
+    console_context = browser.new_context(viewport={"width": 1400, "height": 900})
+    console = console_context.new_page()
+    console.goto(servers.url + "/console/")
+    console.get_by_test_id("login-name").fill("li")
+    console.get_by_test_id("login-password").fill("pass-word-123")
+    console.get_by_test_id("login-submit").click()
+    current = store.open_for(session)
+    console.locator(f'[data-testid="queue-item"][data-handoff-id="{current.id}"]').click()
+    panel = console.get_by_test_id("customer-panel")
+    expect(panel.locator('[data-fact="网站用户"]')).to_have_text("张三 · u-1001（已验证）")
+    expect(panel.get_by_test_id("customer-page")).to_have_text("星河数字资产 · 帮助中心（演示）")
+    expect(panel.get_by_test_id("customer-page")).to_have_attribute("href", servers.url + "/demo/")
+    expect(panel.locator('[data-fact="设备"]')).to_contain_text("Linux")
+    expect(panel.locator('[data-fact="渠道"]')).to_have_text("网页")
+    previous = panel.get_by_test_id("customer-previous-item")
+    expect(previous).to_have_count(1)
+    expect(previous).to_contain_text(f"会话 {first.ticket}")
+    previous.click()  # opens the earlier conversation
+    expect(console.get_by_test_id("conversation")).to_contain_text("会话已结束")
+
+    forged_handoff = store.open_for(forged)
+    console.locator(f'[data-testid="queue-item"][data-handoff-id="{forged_handoff.id}"]').click()
+    expect(panel.locator('[data-fact="网站用户"]')).to_contain_text("签名不符，未采用")
+    expect(panel.get_by_test_id("customer-previous-item")).to_have_count(0)
+    for handoff in (current, forged_handoff):
+        agent_call(servers, f"/console/api/handoffs/{handoff.id}/close", {}, token)
+    for context in (now_context, forged_context, console_context):
+        context.close()

@@ -372,6 +372,7 @@ async function selectHandoff(id) {
     el("div", { class: "part", id: "live" }));
   $("suggestions").replaceChildren();
   $("suggest-question").textContent = "正在查找推荐答案…";
+  $("customer-panel").hidden = true;
   markSelected();
   await reloadCurrent().catch(showError);
   loadSuggestions();
@@ -393,6 +394,7 @@ async function reloadCurrent() {
   state.handoff = data.handoff;
   renderHeader(data.handoff);
   if (first) renderTranscript(data.handoff);
+  if (data.customer) renderCustomer(data.customer);
   for (const event of data.events) appendEvent(event, false);
   renderControls(data.handoff);
   if (first) scrollToEnd();
@@ -768,6 +770,7 @@ function selectTicket(id) {
   state.current = { type: "ticket", id };
   state.handoff = null;
   notify("");
+  if (changed) $("customer-panel").hidden = true;
   $("controls").hidden = true;
   $("ticket-controls").hidden = ticket.state !== "open";
   if (changed) $("ticket-answer-input").value = "";
@@ -799,6 +802,7 @@ async function loadTicketDetails(id) {
   try {
     const data = await api(`/console/api/tickets/${encodeURIComponent(id)}`);
     if (!isCurrent("ticket", id)) return;
+    if (data.customer) renderCustomer(data.customer);
     const lines = data.transcript || [];
     $("conversation").append(el("div", { class: "section-label", text: "留言前的机器人对话" }),
       el("div", { class: "part", "data-testid": "ticket-transcript" },
@@ -849,6 +853,49 @@ for (const button of document.querySelectorAll(".tabs button")) {
   });
 }
 $("kpi-days").addEventListener("change", () => loadKpis());
+
+// -- the customer panel: what their client reported, who they are, what came before --
+
+// "iPhone · 微信", "Windows · Chrome": enough for an agent to picture the customer's screen.
+function device(agent) {
+  if (!agent) return null;
+  const os = [[/iPhone|iPad/, "iPhone/iPad"], [/Android/, "Android"], [/HarmonyOS/, "鸿蒙"], [/Windows/, "Windows"],
+              [/Mac OS X|Macintosh/, "Mac"], [/Linux/, "Linux"]].find(([re]) => re.test(agent));
+  const app = [[/MicroMessenger/, "微信"], [/DingTalk/, "钉钉"], [/Lark|Feishu/, "飞书"], [/Edg\//, "Edge"],
+               [/Chrome\//, "Chrome"], [/Firefox\//, "Firefox"], [/Safari\//, "Safari"]].find(([re]) => re.test(agent));
+  return [os ? os[1] : "", app ? app[1] : ""].filter(Boolean).join(" · ") || "未知设备";
+}
+
+const IDENTITY = {
+  unsigned: "网站传来的用户 ID 没有签名，未采用",
+  invalid: "网站用户 ID 的签名不符，未采用（可能被改动过）",
+};
+
+function renderCustomer(c) {
+  const facts = [["渠道", channelName(c.channel)], ["对话 ID", c.conversation_id]];
+  if (c.identity === "verified") {
+    facts.push(["网站用户", `${c.user_name ? `${c.user_name} · ` : ""}${c.user_id}（已验证）`]);
+  } else if (IDENTITY[c.identity]) facts.push(["网站用户", IDENTITY[c.identity]]);
+  const page = c.page_url
+    ? el("a", { href: c.page_url, target: "_blank", rel: "noopener noreferrer", text: c.page_title || c.page_url,
+                title: c.page_url, "data-testid": "customer-page" })
+    : null;
+  if (page) facts.push(["所在页面", page]);
+  if (c.referrer) facts.push(["来源", c.referrer]);
+  if (c.user_agent) facts.push(["设备", el("span", { title: c.user_agent, text: device(c.user_agent) })]);
+  if (c.language) facts.push(["语言", c.language]);
+  if (c.first_seen) facts.push(["首次咨询", fullTime(c.first_seen)]);
+  $("customer-facts").replaceChildren(...facts.flatMap(([name, value]) =>
+    [el("dt", { text: name }), el("dd", { "data-fact": name }, value)]));
+  $("count-previous").textContent = c.previous.length;
+  fillList($("customer-previous"), c.previous.map((r) => el("li", { class: "item", "data-testid": "customer-previous-item",
+      "data-id": r.id, tabindex: "0", role: "button", onkeydown: activateOnEnter, onclick: () => act(() => openHistory(r)) },
+    el("div", { class: "line1" }, el("span", { class: "ref", text: `${r.type === "ticket" ? "留言" : "会话"} ${r.ref}` }),
+       el("span", { class: "tag", text: HISTORY_STATES[r.state] || r.state })),
+    el("div", { class: "line2" }, el("span", { text: fullTime(r.created_at) }),
+       el("span", { text: r.agent ? `客服 ${agentName(r.agent)}` : "" })))), "没有以往记录");
+  $("customer-panel").hidden = false;
+}
 
 // -- admin: accounts, groups, team replies (admins only; the server checks) -----
 

@@ -56,3 +56,26 @@ def test_yesterdays_conversation_is_found_by_a_word_in_it(url):
     [as_ticket] = history.search(Query(text=f"{tag}_100%"))
     assert as_ticket["type"] == "ticket" and as_ticket["id"] == ticket.id and as_ticket["state"] == "answered"
     assert history.search(Query(text=f"{tag}_1000")) == []
+
+
+def test_found_by_faq_wrap_up_tag_and_the_customers_verified_user_id(url):
+    from bot.handoff.customers import Customer, CustomerBook, sign
+    from bot.handoff.handoffs import WrapUp
+
+    store, book = HandoffStore(url), CustomerBook(url)
+    tag = uuid.uuid4().hex[:6]
+    transcript = [{"role": "user", "text": "冻结", "time": 1.0}]
+    request = HandoffRequest(f"web-{tag}", "socketio", "faq_policy", transcript, faq_id=f"faq-{tag}")
+    handoff, _ = store.create(request)
+    store.claim(handoff.id, "li")
+    store.close(handoff.id, "li", wrapup=WrapUp("resolved", (f"加急{tag}",)))
+    other = a_closed_chat(store, f"web2-{tag}", "li", "好的")
+    history = History(url, "Asia/Shanghai")
+    assert [h["id"] for h in history.search(Query(faq=f"faq-{tag}"))] == [handoff.id]
+    assert [h["id"] for h in history.search(Query(tag=f"加急{tag}"))] == [handoff.id]
+    assert history.search(Query(tag=f"加急{tag}x")) == []
+    reported = {"user": {"id": f"u-{tag}", "name": "张三", "signature": sign(f"u-{tag}", "s3cret")}}
+    for conversation in (f"web-{tag}", f"web2-{tag}"):
+        book.note(Customer.reported(conversation, "socketio", reported, "s3cret"))
+    assert {h["id"] for h in history.search(Query(customer=f"u-{tag}"))} == {handoff.id, other}
+    assert {h["id"] for h in history.search(Query(conversations=(f"web2-{tag}",)))} == {other}
