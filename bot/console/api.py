@@ -66,7 +66,14 @@ def _queue(desk: HandoffDesk) -> dict[str, Any]:
 def _with_deliveries(desk: HandoffDesk, found: list[Ticket]) -> list[dict[str, Any]]:
     """Tickets with how their answer went out on each route (the console shows it)."""
     routes = desk.tickets.deliveries_of([t.id for t in found])
-    return [{**t.to_json(), "deliveries": [d.to_json() for d in routes[t.id]]} for t in found]
+    return [
+        {
+            **t.to_json(),
+            "deliveries": [d.to_json() for d in routes[t.id]],
+            "reply_window": desk.reply_window(t.channel, t.conversation_id) if t.state == OPEN else None,
+        }
+        for t in found
+    ]
 
 
 MAX_PREVIOUS = 20

@@ -87,6 +87,9 @@ def handoff_json(desk: HandoffDesk, handoff: Handoff, now: datetime) -> dict[str
     data["waiting_since"] = start.isoformat()
     group = desk.teams.routes_of([handoff.id]).get(handoff.id)
     data["group"] = {"id": group.id, "name": group.name, "members": list(group.members)} if group else None
+    data["reply_window"] = (
+        desk.reply_window(handoff.channel, handoff.conversation_id) if handoff.state != "closed" else None
+    )
     users = [e for e in events if e["kind"] == "user_message"]
     data["last_message"] = (
         users[-1]["text"]

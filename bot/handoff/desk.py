@@ -18,6 +18,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
@@ -37,6 +38,7 @@ from bot.handoff.sms import SmsFailed, TencentSms, mobile_e164
 from bot.handoff.stores import Stores
 from bot.handoff.tickets import CHAT, DRAFTING, EMAIL, FAILED, NOTIFIED, RETURN, SENT, SKIPPED, SMS, STORED, Ticket
 from bot.handoff.turnlog import TurnLog
+from bot.handoff.windows import window_for
 from faqbot.config import ConfigError, Settings
 
 log = logging.getLogger(__name__)
@@ -390,15 +392,46 @@ class HandoffDesk:
         self.pulse.fire()
         name = display_name or agent
         message = say("utter_ticket_answer", ticket=ticket.ticket, answer=ticket.answer or "", agent=name)
-        delivered = await self.deliver(
-            ticket.channel, ticket.conversation_id, message, None, {"from": "agent", "name": name, "event": "ticket"}
-        )
-        chat = {Delivered.LIVE: (SENT, None), Delivered.STORED: (STORED, "用户当前不在线，下次打开聊天时显示")}
-        outcome, detail = chat.get(delivered, (STORED, "该渠道不能主动推送，用户下次发消息或打开聊天时显示"))
-        await self.blocking(self.tickets.record_delivery, ticket.id, CHAT, outcome, detail)
+        closed = await self.blocking(self.window_closed, ticket.channel, ticket.conversation_id)
+        if closed is not None:  # the platform would refuse the send: it waits for their next message
+            delivered = Delivered.STORED
+            await self.blocking(self.tickets.record_delivery, ticket.id, CHAT, SKIPPED, closed)
+        else:
+            delivered = await self.deliver(
+                ticket.channel,
+                ticket.conversation_id,
+                message,
+                None,
+                {"from": "agent", "name": name, "event": "ticket"},
+            )
+            chat = {Delivered.LIVE: (SENT, None), Delivered.STORED: (STORED, "用户当前不在线，下次打开聊天时显示")}
+            outcome, detail = chat.get(delivered, (STORED, "该渠道不能主动推送，用户下次发消息或打开聊天时显示"))
+            await self.blocking(self.tickets.record_delivery, ticket.id, CHAT, outcome, detail)
         await self.blocking(self._send_by_contact, ticket, name)
         self.pulse.fire()
         return await self.blocking(self.tickets.get, ticket.id), delivered
+
+    def reply_window(self, channel: str, conversation_id: str) -> dict[str, Any] | None:
+        """The platform's reply window for this conversation, for the console (None: no window)."""
+        window = window_for(channel, conversation_id)
+        if window is None:
+            return None
+        return window.state(self.records.last_message_at(conversation_id), now())
+
+    def window_closed(self, channel: str, conversation_id: str) -> str | None:
+        """Why the platform would refuse a message to this customer now, or None if it would not."""
+        window = window_for(channel, conversation_id)
+        if window is None:
+            return None
+        last = self.records.last_message_at(conversation_id)
+        if last is not None and now() < window.closes_at(last):
+            return None
+        zone = ZoneInfo(self.settings.handoff.timezone)
+        when = f"用户最后一条消息在 {last.astimezone(zone):%m-%d %H:%M}" if last else "没有用户消息记录"
+        return (
+            f"已超过{window.name} {window.hours} 小时回复窗口（{when}），平台不允许主动发送；"
+            "用户下次发消息时会先看到这条回复"
+        )
 
     def _send_by_contact(self, ticket: Ticket, agent: str) -> None:
         """E-mail the answer, or text a notice of it, to the contact the customer left, recorded

@@ -13,6 +13,12 @@ each console card):
   finished), ``bot_unresolved`` (the bot's last question turn was a fallback
   or a clarify nobody chose from, or its last answer got 没帮助), else
   ``bot_resolved`` (also conversations with small talk only).
+- durable_resolved: bot_resolved conversations after which the same customer
+  (conversation id) started no new conversation on the same topic within 24 h
+  of its last turn — no other conversation-day whose bot answered in the same
+  FAQ category, and none that reached a person or the 留言 prompt;
+  durable_resolution_rate = durable_resolved / conversations. The last 24 h of
+  the window are provisional: a return tomorrow can still undo them.
 - bot_resolution_rate = bot_resolved / conversations; containment_rate =
   (bot_resolved + bot_unresolved) / conversations (never reached a person or
   the 留言 prompt); handoff_rate = (handed_off + left_queue + ticket +
@@ -69,6 +75,8 @@ OUTCOMES = ("bot_resolved", "bot_unresolved", "handed_off", "left_queue", "ticke
 _PRECEDENCE = ("handed_off", "ticket", "left_queue", "left_ticket")
 QUESTION_KINDS = ("answer", "clarify", "fallback")
 TOP = 10
+# A resolution holds if the customer does not come back about it within this.
+DURABLE_WITHIN = timedelta(hours=24)
 
 
 @dataclass
@@ -94,6 +102,26 @@ class _Conversations:
     escalations: dict[Conversation, list[tuple[datetime, str, str]]] = field(default_factory=lambda: defaultdict(list))
     last_question: dict[Conversation, tuple[datetime, str]] = field(default_factory=dict)
     negative_at: dict[Conversation, list[datetime]] = field(default_factory=lambda: defaultdict(list))
+    last_turn: dict[Conversation, datetime] = field(default_factory=dict)
+    last_category: dict[Conversation, str | None] = field(default_factory=dict)
+    # Per customer, up to 24 h past the window: (when, local day, category answered or None, escalated).
+    returns: dict[str, list[tuple[datetime, date, str | None, bool]]] = field(default_factory=lambda: defaultdict(list))
+
+    def durable(self, conversation: Conversation) -> bool:
+        """Bot-resolved, and the customer did not come back about it within 24 h."""
+        if self.outcome(conversation) != "bot_resolved":
+            return False
+        end = self.last_turn.get(conversation)
+        if end is None:
+            return True
+        topic = self.last_category.get(conversation)
+        customer, day = conversation
+        return not any(
+            end < at <= end + DURABLE_WITHIN
+            and other != day
+            and (escalated or (topic is not None and category == topic))
+            for at, other, category, escalated in self.returns.get(customer, [])
+        )
 
     def outcome(self, conversation: Conversation) -> str:
         found = {kind for _, kind, _ in self.escalations.get(conversation, [])}
@@ -178,6 +206,7 @@ def _read_records(conn: sa.engine.Connection, window: _Window, report: _Report) 
         if conversation not in seen:  # the first turn of the day decides the channel
             seen.add(conversation)
             report.buckets[day, row.channel].conversations.add(conversation)
+        report.conversations.last_turn[conversation] = aware(row.at)
         if row.handled_by == "bot" and row.reply_ms is not None:
             report.buckets[day, row.channel].reply_ms.append(row.reply_ms)
     query = sa.select(outcomes).where(window.holds(outcomes.c.at)).order_by(outcomes.c.at, outcomes.c.id)
@@ -186,6 +215,7 @@ def _read_records(conn: sa.engine.Connection, window: _Window, report: _Report) 
         if row.kind in QUESTION_KINDS:
             report.buckets[day, row.channel].question_kinds[row.kind] += 1
             report.conversations.last_question[row.conversation_id, day] = (at, row.kind)
+            report.conversations.last_category[row.conversation_id, day] = row.category
         if row.kind == "answer" and row.faq_id:
             report.answered[row.faq_id] += 1
             if row.category:
@@ -286,6 +316,26 @@ def _read_tickets(conn: sa.engine.Connection, window: _Window, report: _Report) 
         report.conversations.escalations[conversation].append((at, kind, row.reason))
 
 
+def _read_returns(
+    records: sa.engine.Connection, people: sa.engine.Connection, window: _Window, report: _Report
+) -> None:
+    """What each customer came back with, from the window's start to 24 h past its end
+    (answers by category, hand-offs and 留言), for the durable resolution."""
+    start, end = window.start, window.end + DURABLE_WITHIN
+    returns = report.conversations.returns
+    answers = sa.select(outcomes.c.conversation_id, outcomes.c.at, outcomes.c.category).where(
+        outcomes.c.kind == "answer", outcomes.c.at >= start, outcomes.c.at < end
+    )
+    for row in records.execute(answers):
+        returns[row.conversation_id].append((aware(row.at), window.day(row.at), row.category, False))
+    for table in (handoffs, tickets):
+        reached = sa.select(table.c.conversation_id, table.c.created_at).where(
+            table.c.created_at >= start, table.c.created_at < end
+        )
+        for row in people.execute(reached):
+            returns[row.conversation_id].append((aware(row.created_at), window.day(row.created_at), None, True))
+
+
 def _read(url: str, window: _Window) -> _Report:
     report = _Report()
     # Each store creates its tables on first use; all three share the URL's one engine.
@@ -296,6 +346,8 @@ def _read(url: str, window: _Window) -> _Report:
         _read_handoffs(conn, window, report)
     with ticket_store.engine.connect() as conn:
         _read_tickets(conn, window, report)
+    with records.engine.connect() as conn, handoff_store.engine.connect() as other:
+        _read_returns(conn, other, window, report)
     return report
 
 
@@ -342,6 +394,7 @@ def _kpis(facts: _Facts, conversations: _Conversations) -> dict[str, Any]:
     ends = Counter(conversations.outcome(c) for c in facts.conversations)
     split = {kind: ends.get(kind, 0) for kind in OUTCOMES}
     escalated = [c for c in facts.conversations if conversations.outcome(c) in _PRECEDENCE]
+    durable = sum(1 for c in facts.conversations if conversations.durable(c))
     reasons = Counter(conversations.reason(c) or "unknown" for c in escalated)
     asked = sum(facts.question_kinds[k] for k in QUESTION_KINDS)
     helpful = facts.helpful + facts.unhelpful
@@ -351,6 +404,8 @@ def _kpis(facts: _Facts, conversations: _Conversations) -> dict[str, Any]:
         "outcomes": split,
         "bot_resolved": split["bot_resolved"],
         "bot_resolution_rate": _ratio(split["bot_resolved"], total),
+        "durable_resolved": durable,
+        "durable_resolution_rate": _ratio(durable, total),
         "containment_rate": _ratio(split["bot_resolved"] + split["bot_unresolved"], total),
         "handoff_rate": _ratio(len(escalated), total),
         "handoffs_by_reason": dict(sorted(reasons.items())),
@@ -565,6 +620,8 @@ _ROW_COLUMNS: list[tuple[str, Any]] = [
     ("会话数", lambda k: k["conversations"]),
     *[(name, functools.partial(_outcome_count, key)) for key, name in OUTCOME_NAMES.items()],
     ("机器人解决率", lambda k: k["bot_resolution_rate"]),
+    ("持久解决", lambda k: k["durable_resolved"]),
+    ("持久解决率", lambda k: k["durable_resolution_rate"]),
     ("自助率", lambda k: k["containment_rate"]),
     ("需人工率", lambda k: k["handoff_rate"]),
     ("放弃率", lambda k: k["abandonment_rate"]),

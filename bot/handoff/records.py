@@ -9,11 +9,12 @@ SQLAlchemy Core over one URL (``Settings.database_url``): SQLite under
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
-from bot.handoff.db import Database
+from bot.handoff.db import Database, aware
 from bot.handoff.db import now as _now
 
 metadata = sa.MetaData()
@@ -147,6 +148,14 @@ class Records:
                     question=(question or None) and question[:500],
                 )
             )
+
+    def last_message_at(self, conversation_id: str) -> datetime | None:
+        """When the customer last wrote in this conversation (platforms' reply windows)."""
+        with self.engine.connect() as conn:
+            at = conn.execute(
+                sa.select(sa.func.max(turns.c.at)).where(turns.c.conversation_id == conversation_id)
+            ).scalar()
+        return aware(at)
 
     def log_turns(self, rows: list[dict[str, Any]]) -> None:
         """Many turns in one transaction: ``at``, ``conversation_id``, ``channel``, ``handled_by``, ``reply_ms``."""

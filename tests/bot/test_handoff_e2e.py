@@ -729,5 +729,26 @@ def test_an_admin_adds_a_colleague_and_a_group_and_a_chat_is_transferred_between
     auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     for done in (handoff, waiting):
         send(f"{servers.url}/console/api/handoffs/{done.id}/close", b"{}", auth)
-    assert console.errors == []
     context.close()
+
+
+def test_a_wechat_message_past_the_48_hours_says_so_before_and_after_answering(servers, console, bot_settings):
+    from datetime import UTC, datetime, timedelta
+
+    from playwright.sync_api import expect
+
+    from bot.handoff.records import Records
+
+    tickets = TicketStore(bot_settings.database_url)
+    at = datetime.now(UTC) - timedelta(hours=50)
+    turn = {"at": at, "conversation_id": "oWechatOld", "channel": "wechat", "handled_by": "bot", "reply_ms": None}
+    Records(bot_settings.database_url).log_turns([turn])
+    ticket = tickets.submit(tickets.start("oWechatOld", "wechat", "user_request", "closed", None).id, "怎么解冻")
+    item = console.locator(f'[data-testid="queue-tickets"] [data-ticket-id="{ticket.id}"]')
+    item.click()
+    expect(console.get_by_test_id("ticket-window")).to_contain_text("已超过微信公众号客服消息 48 小时回复窗口")
+    console.get_by_test_id("ticket-answer-input").fill("请在 App 安全中心提交解冻申请。")
+    console.get_by_test_id("ticket-answer-send").click()
+    chat = console.get_by_test_id("deliveries").locator('[data-route="chat"]')
+    expect(chat).to_contain_text("平台不允许主动发送")
+    assert console.errors == []

@@ -482,7 +482,21 @@ function scrollToEnd() {
   box.scrollTop = box.scrollHeight;
 }
 
+// A platform's reply window (WeChat 48 h, Messenger 24 h): past it nothing can be pushed to the customer.
+function showWindow(line, win) {
+  line.hidden = !win;
+  if (!win) return;
+  line.classList.toggle("error", !win.open);
+  if (win.open) {
+    const hours = Math.max(0, (new Date(win.closes_at).getTime() - serverNow()) / 3600000);
+    line.textContent = `${win.name}回复窗口还剩约 ${hours < 1 ? "不到 1" : Math.floor(hours)} 小时（至 ${fullTime(win.closes_at)}），在此之前的回复会直接发到用户的${win.name.startsWith("Messenger") ? " Messenger" : "微信"}。`;
+  } else {
+    line.textContent = `已超过${win.name} ${win.hours} 小时回复窗口${win.last_message_at ? `（用户最后一条消息：${fullTime(win.last_message_at)}）` : ""}：平台不允许主动发送，回复会在用户下次发消息时送达；如留了联系方式，也会通过邮件或短信通知。`;
+  }
+}
+
 function renderControls(h) {
+  showWindow($("handoff-window"), h.reply_window);
   const mine = h.state === "with_agent" && Boolean(state.me) && h.agent === state.me.name;
   const open = h.state === "waiting" || h.state === "with_agent";
   $("controls").hidden = false;
@@ -773,6 +787,7 @@ function selectTicket(id) {
   if (changed) $("customer-panel").hidden = true;
   $("controls").hidden = true;
   $("ticket-controls").hidden = ticket.state !== "open";
+  if (changed) $("ticket-window").hidden = true;
   if (changed) $("ticket-answer-input").value = "";
   $("suggestions").replaceChildren();
   $("suggest-question").textContent = "留言请根据问题直接回复；回复会发给用户，并保存在留言记录中。";
@@ -803,6 +818,7 @@ async function loadTicketDetails(id) {
     const data = await api(`/console/api/tickets/${encodeURIComponent(id)}`);
     if (!isCurrent("ticket", id)) return;
     if (data.customer) renderCustomer(data.customer);
+    showWindow($("ticket-window"), data.ticket.reply_window);
     const lines = data.transcript || [];
     $("conversation").append(el("div", { class: "section-label", text: "留言前的机器人对话" }),
       el("div", { class: "part", "data-testid": "ticket-transcript" },
@@ -1084,8 +1100,8 @@ async function loadKpis() {
   const cards = [
     ["conversations", "会话数", count(t.conversations), `机器人解决 ${count(ends.bot_resolved)} · 未解决 ${count(ends.bot_unresolved)}`,
      "每个用户每天算一个会话（按当天第一条消息的渠道）。"],
-    ["bot_resolution", "机器人解决率", percent(t.bot_resolution_rate), `自助率 ${percent(t.containment_rate)}`,
-     "机器人解决的会话 / 会话数。不算解决：转人工、留言（含未完成的）、最后一轮是兜底或没人选择的澄清、最后一个答案被点“没帮助”。自助率：没有进入人工或留言的会话 / 会话数。"],
+    ["bot_resolution", "机器人解决率", percent(t.bot_resolution_rate), `持久解决率 ${percent(t.durable_resolution_rate)} · 自助率 ${percent(t.containment_rate)}`,
+     "机器人解决的会话 / 会话数。不算解决：转人工、留言（含未完成的）、最后一轮是兜底或没人选择的澄清、最后一个答案被点“没帮助”。持久解决：解决后 24 小时内该用户没有再就同一分类提问、也没有转人工或留言（最近 24 小时的数字还可能变化）。自助率：没有进入人工或留言的会话 / 会话数。"],
     ["handoff", "需人工率", percent(t.handoff_rate), `转人工 ${count(people)} · 留言 ${count(messages)}（按会话）`,
      "请求转人工或进入留言的会话 / 会话数；转人工与留言两项都按会话计，相加等于需人工的会话数。"],
     ["abandonment", "放弃率", percent(t.abandonment_rate), `排队中离开 ${count(ends.left_queue)} · 留言未完成 ${count(ends.left_ticket)}`,

@@ -209,6 +209,7 @@ def kpis(
     reply_ms: tuple,
     helpful: tuple[int, int],
     rated: tuple[int, int],
+    durable: int = 0,
 ) -> dict:
     """The expected row, its rates derived here from the counts (so the test checks they add up)."""
     kinds = ("bot_resolved", "bot_unresolved", "handed_off", "left_queue", "ticket", "left_ticket")
@@ -226,6 +227,8 @@ def kpis(
         "outcomes": ends,
         "bot_resolved": ends["bot_resolved"],
         "bot_resolution_rate": rate(ends["bot_resolved"], conversations),
+        "durable_resolved": durable,
+        "durable_resolution_rate": rate(durable, conversations),
         "containment_rate": rate(ends["bot_resolved"] + ends["bot_unresolved"], conversations),
         "handoff_rate": rate(escalated, conversations),
         "handoffs_by_reason": reasons,
@@ -285,6 +288,34 @@ def test_every_kpi_in_total(stores, url):
     ]
     # 提現 and 提现 are one question once normalised; the earliest wording is shown.
     assert report["top_unanswered"] == [{"question": "提现到哪了", "count": 2}, {"question": "别的", "count": 1}]
+
+
+def test_a_resolution_is_durable_unless_the_customer_comes_back_about_it_within_24_hours(stores, url):
+    """Five bot-resolved conversations on 2024-05-08 (local); what each customer did next decides."""
+    day1 = utc(2024, 5, 8, 2, 0)  # 10:00 local
+    for name in ("gone", "later", "same", "other", "person"):
+        stores.turn(name, "rest", day1)
+        stores.outcome(name, "rest", "answer", day1, "faq-1", "提现手续费")  # category 充值提现
+    # gone: never back. later: back about the same topic after 25 h (durable).
+    stores.turn("later", "rest", day1 + timedelta(hours=25))
+    stores.outcome("later", "rest", "answer", day1 + timedelta(hours=25), "faq-1")
+    # same: back the next local day, 20 h later, asking in the same category (not durable).
+    stores.turn("same", "rest", day1 + timedelta(hours=20))
+    stores.outcome("same", "rest", "answer", day1 + timedelta(hours=20), "faq-1")
+    # other: back after 20 h about something else (small talk, a fallback): still durable.
+    stores.turn("other", "rest", day1 + timedelta(hours=20))
+    stores.outcome("other", "rest", "fallback", day1 + timedelta(hours=20))
+    # person: back after 20 h and asked for a person (not durable).
+    stores.turn("person", "rest", day1 + timedelta(hours=20))
+    stores.handoff("person", "rest", day1 + timedelta(hours=20, minutes=1))
+    report = compute_kpis(url, days=3, now=NOW)
+    first = report["by_day"][0]
+    assert first["day"] == "2024-05-08" and first["outcomes"]["bot_resolved"] == 5
+    assert first["durable_resolved"] == 3 and first["durable_resolution_rate"] == 0.6
+    # The returns are conversations of their own on 05-09: resolved, unresolved, handed off.
+    assert report["totals"]["conversations"] == 9 and report["totals"]["durable_resolved"] == 5
+    # A return after the window's end still counts: a window of only 05-08 sees the same.
+    assert compute_kpis(url, days=1, now=utc(2024, 5, 8, 12, 0))["totals"]["durable_resolved"] == 3
 
 
 def test_every_kpi_per_local_day(stores, url):
