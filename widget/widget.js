@@ -288,7 +288,7 @@
       // Answers to a 留言 left earlier that this chat has not shown yet.
       for (const t of missed.tickets || []) {
         if (t.shown) continue;
-        receive({ text: t.text, metadata: { from: "agent", name: t.agent } });
+        receive({ text: t.text, quick_replies: t.buttons, metadata: { from: "agent", name: t.agent } });
         fetch(`${config.server}/handoff/tickets/shown`, { method: "POST", headers: { "Content-Type": "application/json" },
           body: JSON.stringify({ sender: state.session, ticket: t.ticket }) });
       }

@@ -33,7 +33,7 @@ from bot.handoff.handoffs import OPEN_STATES, WITH_AGENT, Handoff, WrapUp
 from bot.handoff.history import History, Query
 from bot.handoff.kpis import TABLES, compute_kpis, to_csv, to_xlsx
 from bot.handoff.teams import ADMIN
-from bot.handoff.tickets import OPEN, Ticket
+from bot.handoff.tickets import FOLLOWUP, OPEN, REOPENED, TO_ANSWER, Ticket
 
 Suggest = Callable[[str], list[dict[str, Any]]]
 
@@ -58,7 +58,8 @@ def _queue(desk: HandoffDesk) -> dict[str, Any]:
         ],
         "groups": [{"id": g.id, "name": g.name, "members": list(g.members)} for g in groups],
         "handoffs": found,
-        "tickets": [t.to_json() for t in desk.tickets.in_states((OPEN,))],
+        # Waiting for an answer: open, or reopened with the customer's follow-up in.
+        "tickets": [t.to_json() for t in desk.tickets.in_states(TO_ANSWER) if t.step != FOLLOWUP],
         "answered": _with_deliveries(desk, desk.tickets.recently_answered()),
     }
 
@@ -70,7 +71,8 @@ def _with_deliveries(desk: HandoffDesk, found: list[Ticket]) -> list[dict[str, A
         {
             **t.to_json(),
             "deliveries": [d.to_json() for d in routes[t.id]],
-            "reply_window": desk.reply_window(t.channel, t.conversation_id) if t.state == OPEN else None,
+            "reply_window": desk.reply_window(t.channel, t.conversation_id) if t.state in (OPEN, REOPENED) else None,
+            "events": desk.tickets.events(t.id),
         }
         for t in found
     ]
@@ -195,6 +197,17 @@ def add_api_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[[Route]
         ticket, delivered = await desk.answer_ticket(ticket_id, agent.name, body_text(request), agent.display_name)
         (answered,) = await desk.blocking(_with_deliveries, desk, [ticket])
         return response.json({"ticket": answered, "delivered": str(delivered)})
+
+    @bp.post("/console/api/tickets/<ticket_id>/close")
+    @signed_in
+    async def close_ticket(request: Request, agent: Agent, ticket_id: str) -> HTTPResponse:
+        """Done with a 留言 (answered, or settled by phone): ``{"why": "…"}`` optional, kept with it."""
+        why = json_body(request).get("why")
+        if why is not None and (not isinstance(why, str) or len(why) > 200):
+            return error("'why' must be text of at most 200 characters", 400)
+        closed = await desk.close_ticket(ticket_id, agent.name, (why or "").strip() or None)
+        (data,) = await desk.blocking(_with_deliveries, desk, [closed])
+        return response.json({"ticket": data})
 
     @bp.get("/console/api/canned")
     @signed_in

@@ -24,7 +24,7 @@ import enum
 import re
 from dataclasses import dataclass
 
-from bot.handoff.wording import CANCEL_WORDS, YES_WORDS, contact_of, plain
+from bot.handoff.wording import CANCEL_WORDS, THANKS_WORDS, YES_WORDS, contact_of, plain
 
 
 class Phase(enum.StrEnum):
@@ -36,12 +36,13 @@ class Phase(enum.StrEnum):
     LEAVING_CONTACT = "leaving_contact"  # 留言: asked for a phone number or e-mail
     CONTACT_RETRY = "contact_retry"  # 留言: asked again once; next time skipping is offered
     LEAVING_QUESTION = "leaving_question"  # 留言: asked for (or to confirm) the question
+    FOLLOWING_UP = "following_up"  # an answered 留言 reopened (还有问题): asked what to add
     WAITING = "waiting"  # queued for an agent
     WITH_AGENT = "with_agent"  # an agent is talking with the customer
 
 
 BOT_PHASES = (Phase.BOT, Phase.CLARIFYING, Phase.OFFERING)
-MESSAGE_PHASES = (Phase.LEAVING_CONTACT, Phase.CONTACT_RETRY, Phase.LEAVING_QUESTION)
+MESSAGE_PHASES = (Phase.LEAVING_CONTACT, Phase.CONTACT_RETRY, Phase.LEAVING_QUESTION, Phase.FOLLOWING_UP)
 PERSON_PHASES = (Phase.WAITING, Phase.WITH_AGENT)
 
 
@@ -175,6 +176,18 @@ TABLE: tuple[Row, ...] = (
             skip=Do.REMIND,
         ),
     ),
+    # Whatever the customer writes is what they add (a number, a sentence the bot would not
+    # understand); small talk ("好的谢谢") adds nothing and goes to the bot.
+    Row(
+        Phase.FOLLOWING_UP,
+        _message_row(
+            question=Do.SUBMIT,
+            nonsense=Do.SUBMIT,
+            contact=Do.SUBMIT,
+            bad_contact=Do.SUBMIT,
+            skip=Do.REMIND,
+        ),
+    ),
     Row(Phase.WAITING, _person_row(cancel=Do.LEAVE_QUEUE, deny=Do.LEAVE_QUEUE, request_human=Do.ALREADY_QUEUED)),
     Row(Phase.WITH_AGENT, _person_row()),
 )
@@ -209,8 +222,9 @@ def is_nonsense(text: str) -> bool:
 
 def said_at_gate(text: str, *, payload_label: str | None = None) -> Said:
     """A message read by the hand-off gate, which has no NLU: the words of its
-    own steps (取消, 是, a contact), a button payload (``payload_label`` is the
-    title the button had, None when the bot never offered it) and plain text."""
+    own steps (取消, 是, a contact), thanks (small talk), a button payload
+    (``payload_label`` is the title the button had, None when the bot never
+    offered it) and plain text."""
     stripped = text.strip()
     if not stripped:
         return Said.EMPTY
@@ -225,6 +239,8 @@ def said_at_gate(text: str, *, payload_label: str | None = None) -> Said:
         return Said.AFFIRM
     if words in SKIP_WORDS:
         return Said.SKIP
+    if words in THANKS_WORDS:
+        return Said.SMALL_TALK
     if asks_for_human(stripped):
         return Said.REQUEST_HUMAN
     if contact_of(stripped) is not None:
@@ -245,6 +261,7 @@ PHASE_NAMES = {
     Phase.LEAVING_CONTACT: "留言：等联系方式",
     Phase.CONTACT_RETRY: "留言：再次等联系方式",
     Phase.LEAVING_QUESTION: "留言：等问题描述 / 确认",
+    Phase.FOLLOWING_UP: "留言：等补充内容（还有问题）",
     Phase.WAITING: "排队等人工",
     Phase.WITH_AGENT: "人工服务中",
 }

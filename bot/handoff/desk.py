@@ -36,7 +36,22 @@ from bot.handoff.push import Delivered, OutboundLookup, no_push
 from bot.handoff.rating import rating_buttons
 from bot.handoff.sms import SmsFailed, TencentSms, mobile_e164
 from bot.handoff.stores import Stores
-from bot.handoff.tickets import CHAT, DRAFTING, EMAIL, FAILED, NOTIFIED, RETURN, SENT, SKIPPED, SMS, STORED, Ticket
+from bot.handoff.ticket_buttons import ticket_buttons
+from bot.handoff.tickets import (
+    CHAT,
+    DRAFTING,
+    EMAIL,
+    FAILED,
+    FOLLOWUP,
+    NOTIFIED,
+    REOPENED,
+    RETURN,
+    SENT,
+    SKIPPED,
+    SMS,
+    STORED,
+    Ticket,
+)
 from bot.handoff.turnlog import TurnLog
 from bot.handoff.windows import window_for
 from faqbot.config import ConfigError, Settings
@@ -86,7 +101,11 @@ class HandoffDesk:
                 handoffs.c.conversation_id == conversation_id, handoffs.c.state.in_(OPEN_STATES)
             ),
             sa.select(sa.literal("ticket").label("owner")).where(
-                tickets.c.conversation_id == conversation_id, tickets.c.state == DRAFTING
+                tickets.c.conversation_id == conversation_id,
+                sa.or_(
+                    tickets.c.state == DRAFTING,
+                    sa.and_(tickets.c.state == REOPENED, tickets.c.step == FOLLOWUP),
+                ),
             ),
             sa.select(sa.literal("answer").label("owner")).where(
                 tickets.c.conversation_id == conversation_id, ticket_tables.not_shown_in_chat()
@@ -171,6 +190,7 @@ class HandoffDesk:
                     "agent": name,
                     "answered_at": t.to_json()["answered_at"],
                     "text": say("utter_ticket_answer", ticket=t.ticket, answer=t.answer or "", agent=name),
+                    "buttons": ticket_buttons(t.ticket),
                     "shown": t.id not in waiting,
                 }
             )
@@ -401,7 +421,7 @@ class HandoffDesk:
                 ticket.channel,
                 ticket.conversation_id,
                 message,
-                None,
+                ticket_buttons(ticket.ticket),
                 {"from": "agent", "name": name, "event": "ticket"},
             )
             chat = {Delivered.LIVE: (SENT, None), Delivered.STORED: (STORED, "用户当前不在线，下次打开聊天时显示")}
@@ -488,20 +508,27 @@ class HandoffDesk:
         detail = f"已发短信通知（流水号 {serial}）；短信不含回复内容，用户需在聊天中查看"
         self.tickets.record_delivery(ticket.id, SMS, NOTIFIED, detail)
 
+    async def close_ticket(self, ticket_id: str, actor: str, why: str | None = None) -> Ticket:
+        """An agent, or the customer (``actor``: their conversation id), is done with a 留言."""
+        closed = await self.blocking(self.tickets.close, ticket_id, actor, why)
+        self.pulse.fire()
+        return closed
+
     def _display_name(self, agent: str) -> str:
         return next((a.display_name for a in self.agents.accounts() if a.name == agent), agent)
 
-    async def bring_back(self, channel: str, conversation_id: str) -> list[str]:
+    async def bring_back(self, channel: str, conversation_id: str) -> list[tuple[str, list[dict[str, str]]]]:
         """Answers to this conversation's 留言 that have not reached the customer: pushed
-        now that they are back (labelled with the agent), or returned for the reply."""
+        now that they are back (labelled with the agent), or returned (text, buttons) for the reply."""
         waiting = await self.blocking(self.tickets.not_shown, conversation_id)
-        unsent: list[str] = []
+        unsent: list[tuple[str, list[dict[str, str]]]] = []
         for ticket in waiting:
             name = await self.blocking(self._display_name, ticket.agent or "")
             text = say("utter_ticket_answer", ticket=ticket.ticket, answer=ticket.answer or "", agent=name)
             meta = {"from": "agent", "name": name, "event": "ticket"}
-            if await self.deliver(channel, conversation_id, text, None, meta) != Delivered.LIVE:
-                unsent.append(text)  # the caller puts it in this reply
+            buttons = ticket_buttons(ticket.ticket)
+            if await self.deliver(channel, conversation_id, text, buttons, meta) != Delivered.LIVE:
+                unsent.append((text, buttons))  # the caller puts it in this reply
             where = f"用户回到对话（{channel}）时显示"
             await self.blocking(self.tickets.record_delivery, ticket.id, RETURN, SENT, where)
         if waiting:

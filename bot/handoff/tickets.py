@@ -2,8 +2,15 @@
 (outside opening hours, no agent signed in, or the queue is full).
 
     drafting (asks contact, then question) ──submit──▶ open ──answer──▶ answered ──▶ delivered
-        ├──cancel──▶ cancelled   (the customer said 取消)
-        └──escape──▶ escaped     (the customer asked the bot something else instead)
+        ├──cancel──▶ cancelled   (the customer said 取消)              │            │
+        └──escape──▶ escaped     (asked the bot something else)       ▼            ▼
+                                   reopened ◀──"还有问题" (the customer)── answered / delivered / closed
+                                   └──answer──▶ answered (the new answer goes out like the first)
+    open / answered / delivered / reopened ──close (an agent, or the customer's "问题已解决")──▶ closed
+
+The answer in the chat carries two buttons: 问题已解决 closes the ticket, 还有问题
+reopens it and takes the customer's next message as a follow-up (step ``followup``),
+added to the question for the agent; every change is a ``ticket_events`` row.
 
 An answer is *delivered* once one route reached the customer: pushed to their
 chat while they were there, e-mailed to the address they left, or shown when
@@ -36,9 +43,13 @@ from bot.handoff.db import Database, aware
 from bot.handoff.db import now as _now
 
 DRAFTING, OPEN, ANSWERED, CANCELLED, ESCAPED = "drafting", "open", "answered", "cancelled", "escaped"
-DELIVERED = "delivered"
-# Submitted tickets: waiting for an answer or answered.
-SUBMITTED = (OPEN, ANSWERED, DELIVERED)
+DELIVERED, CLOSED, REOPENED = "delivered", "closed", "reopened"
+# Submitted tickets: waiting for an answer, answered, or done with.
+SUBMITTED = (OPEN, ANSWERED, DELIVERED, REOPENED, CLOSED)
+# Waiting for an agent's answer (the console's 留言 list).
+TO_ANSWER = (OPEN, REOPENED)
+# Answered, and what the customer may still say 还有问题 to.
+HAS_ANSWER = (ANSWERED, DELIVERED)
 # Routes an answer goes by, and what became of it on each.
 CHAT, EMAIL, SMS, RETURN = "chat", "email", "sms", "return"
 SENT, STORED, FAILED, SKIPPED = "sent", "stored", "failed", "skipped"
@@ -46,6 +57,7 @@ SENT, STORED, FAILED, SKIPPED = "sent", "stored", "failed", "skipped"
 NOTIFIED = "notified"
 REACHED = (SENT,)
 CONTACT, CONTACT_RETRY, QUESTION = "contact", "contact_retry", "question"
+FOLLOWUP = "followup"  # reopened: the customer's next message is added to the question
 
 metadata = sa.MetaData()
 
@@ -97,6 +109,20 @@ transcripts = sa.Table(
 )
 MAX_TRANSCRIPT = 50  # lines kept
 
+# What happened to a submitted ticket after it was answered: closed | reopened | followup
+# (text: what the customer added) | no_followup (they added nothing) | answered (text: the
+# earlier answer, when answered again).
+ticket_events = sa.Table(
+    "ticket_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("ticket_id", sa.String(36), nullable=False, index=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("actor", sa.String(255), nullable=True),  # an agent, or the conversation id of the customer
+    sa.Column("text", sa.Text, nullable=True),
+)
+
 
 @dataclass(frozen=True)
 class Delivery:
@@ -110,17 +136,18 @@ class Delivery:
 
 
 def not_shown_in_chat() -> sa.sql.ColumnElement[bool]:
-    """A ticket is answered and its answer has not appeared in the customer's chat."""
+    """A ticket is answered and its (latest) answer has not appeared in the customer's chat."""
     shown = (
         sa.select(deliveries.c.id)
         .where(
             deliveries.c.ticket_id == tickets.c.id,
             deliveries.c.route.in_((CHAT, RETURN)),
             deliveries.c.outcome == SENT,
+            deliveries.c.at >= tickets.c.answered_at,
         )
         .exists()
     )
-    return sa.and_(tickets.c.state.in_((ANSWERED, DELIVERED)), ~shown)
+    return sa.and_(tickets.c.state.in_(HAS_ANSWER), ~shown)
 
 
 class TicketError(ValueError):
@@ -200,11 +227,16 @@ class TicketStore:
         return [Ticket.from_row(r) for r in rows]
 
     def marker(self) -> tuple[Any, ...]:
-        """Changes whenever a ticket is submitted or answered (the console refreshes its queue)."""
+        """Changes whenever a ticket is submitted, answered, closed or reopened (the console
+        refreshes its queue)."""
+        changed = sa.select(sa.func.max(ticket_events.c.id)).scalar_subquery()
         with self.engine.connect() as conn:
             row = conn.execute(
                 sa.select(
-                    sa.func.count(), sa.func.max(tickets.c.submitted_at), sa.func.max(tickets.c.answered_at)
+                    sa.func.count(),
+                    sa.func.max(tickets.c.submitted_at),
+                    sa.func.max(tickets.c.answered_at),
+                    changed,
                 ).where(tickets.c.state.in_(SUBMITTED))
             ).first()
         return tuple(row) if row else ()
@@ -213,18 +245,29 @@ class TicketStore:
         with self.engine.connect() as conn:
             rows = conn.execute(
                 sa.select(tickets)
-                .where(tickets.c.conversation_id == conversation_id, tickets.c.state.in_((ANSWERED, DELIVERED)))
+                .where(tickets.c.conversation_id == conversation_id, tickets.c.state.in_(HAS_ANSWER))
                 .order_by(tickets.c.answered_at)
             ).all()
         return [Ticket.from_row(r) for r in rows]
 
     def recently_answered(self, limit: int = 30) -> list[Ticket]:
+        """Answered, delivered and closed tickets, latest answer first (closed unanswered ones too)."""
         with self.engine.connect() as conn:
             rows = conn.execute(
                 sa.select(tickets)
-                .where(tickets.c.state.in_((ANSWERED, DELIVERED)))
+                .where(tickets.c.state.in_((*HAS_ANSWER, CLOSED)))
                 .order_by(tickets.c.answered_at.desc())
                 .limit(limit)
+            ).all()
+        return [Ticket.from_row(r) for r in rows]
+
+    def of_conversation(self, conversation_id: str) -> list[Ticket]:
+        """Every submitted ticket of this conversation, oldest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(tickets)
+                .where(tickets.c.conversation_id == conversation_id, tickets.c.state.in_(SUBMITTED))
+                .order_by(tickets.c.created_at)
             ).all()
         return [Ticket.from_row(r) for r in rows]
 
@@ -347,6 +390,115 @@ class TicketStore:
         return self._update(ticket_id, DRAFTING, state=CANCELLED, step=None)
 
     def answer(self, ticket_id: str, agent: str, text: str) -> Ticket:
+        """Answer an open ticket, or again a reopened one (the earlier answer is kept as an event)."""
         if not text.strip():
             raise TicketError("an answer cannot be empty")
-        return self._update(ticket_id, OPEN, state=ANSWERED, agent=agent, answer=text, answered_at=_now())
+        current = self.get(ticket_id)
+        if current.state not in TO_ANSWER or current.step == FOLLOWUP:
+            raise TicketError(f"ticket {current.ticket} is {current.state}, not open")
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                tickets.update()
+                .where(tickets.c.id == ticket_id, tickets.c.state == current.state, tickets.c.step.is_(None))
+                .values(state=ANSWERED, agent=agent, answer=text, answered_at=_now())
+            )
+            if done.rowcount != 1:
+                raise TicketError(f"ticket {current.ticket} was just changed; reload it")
+            if current.state == REOPENED:
+                self._event(conn, ticket_id, "answered", current.agent, current.answer)
+        return self.get(ticket_id)
+
+    # -- after the answer: closing, reopening, follow-ups ---------------------------------
+
+    @staticmethod
+    def _event(conn: sa.engine.Connection, ticket_id: str, kind: str, actor: str | None, text: str | None) -> None:
+        conn.execute(ticket_events.insert().values(ticket_id=ticket_id, at=_now(), kind=kind, actor=actor, text=text))
+
+    def events(self, ticket_id: str) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(ticket_events).where(ticket_events.c.ticket_id == ticket_id).order_by(ticket_events.c.id)
+            ).all()
+        return [{**dict(r._mapping), "at": aware(r.at).isoformat()} for r in rows]
+
+    def close(self, ticket_id: str, actor: str, why: str | None = None) -> Ticket:
+        """Done with: an agent closes it (answered, called the customer, spam), or the customer
+        says 问题已解决 (``actor``: their conversation id)."""
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                tickets.update()
+                .where(tickets.c.id == ticket_id, tickets.c.state.in_((*TO_ANSWER, *HAS_ANSWER)))
+                .values(state=CLOSED, step=None)
+            )
+            if done.rowcount == 1:
+                self._event(conn, ticket_id, "closed", actor, why)
+        if done.rowcount != 1:
+            current = self.get(ticket_id)
+            raise TicketError(f"ticket {current.ticket} is {current.state}; it cannot be closed")
+        return self.get(ticket_id)
+
+    def reopen(self, ticket_id: str, conversation_id: str) -> Ticket:
+        """The customer has more to say (还有问题): their next message is the follow-up."""
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                tickets.update()
+                .where(
+                    tickets.c.id == ticket_id,
+                    tickets.c.conversation_id == conversation_id,
+                    tickets.c.state.in_((*HAS_ANSWER, CLOSED)),
+                )
+                .values(state=REOPENED, step=FOLLOWUP)
+            )
+            if done.rowcount == 1:
+                self._event(conn, ticket_id, "reopened", conversation_id, None)
+        if done.rowcount != 1:
+            current = self.get(ticket_id)
+            raise TicketError(f"ticket {current.ticket} is {current.state}; it cannot be reopened")
+        return self.get(ticket_id)
+
+    def followup_for(self, conversation_id: str) -> Ticket | None:
+        """The reopened ticket waiting for this customer's follow-up, if any."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(tickets).where(
+                    tickets.c.conversation_id == conversation_id,
+                    tickets.c.state == REOPENED,
+                    tickets.c.step == FOLLOWUP,
+                )
+            ).first()
+        return Ticket.from_row(row) if row else None
+
+    def add_followup(self, ticket_id: str, text: str, at_text: str) -> Ticket:
+        """What the customer added, appended to the question (``at_text``: when, as the agent reads it)."""
+        current = self.get(ticket_id)
+        if current.state != REOPENED or current.step != FOLLOWUP:
+            raise TicketError(f"ticket {current.ticket} is {current.state}, not waiting for a follow-up")
+        question = f"{current.question or ''}\n\n【{at_text} 补充】{text}".strip()
+        with self.engine.begin() as conn:
+            conn.execute(
+                tickets.update()
+                .where(tickets.c.id == ticket_id, tickets.c.step == FOLLOWUP)
+                .values(question=question, step=None, submitted_at=_now())
+            )
+            self._event(conn, ticket_id, "followup", current.conversation_id, text)
+        return self.get(ticket_id)
+
+    def drop_followup(self, ticket_id: str) -> Ticket:
+        """The customer did not add anything after all: the ticket is as it was (answered)."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                tickets.update()
+                .where(tickets.c.id == ticket_id, tickets.c.state == REOPENED, tickets.c.step == FOLLOWUP)
+                .values(state=DELIVERED if self._was_delivered(conn, ticket_id) else ANSWERED, step=None)
+            )
+            self._event(conn, ticket_id, "no_followup", None, None)
+        return self.get(ticket_id)
+
+    @staticmethod
+    def _was_delivered(conn: sa.engine.Connection, ticket_id: str) -> bool:
+        return (
+            conn.execute(
+                sa.select(deliveries.c.id).where(deliveries.c.ticket_id == ticket_id, deliveries.c.outcome.in_(REACHED))
+            ).first()
+            is not None
+        )

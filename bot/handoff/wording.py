@@ -18,6 +18,27 @@ CANCEL_WORDS = {
     "退出排队",
     "取消排队",
 }
+# Thanks and "nothing more": small talk, never a question or something to add to a 留言.
+THANKS_WORDS = {
+    "谢谢",
+    "谢谢你",
+    "谢谢您",
+    "谢谢你们",
+    "多谢",
+    "感谢",
+    "好的谢谢",
+    "好的谢谢你",
+    "知道了",
+    "明白了",
+    "好的知道了",
+    "收到",
+    "没事了",
+    "没有了",
+    "ok",
+    "okay",
+    "thanks",
+    "thankyou",
+}
 YES_WORDS = {"是", "是的", "对", "对的", "嗯", "好", "好的", "确认", "提交", "没错", "yes", "y"}
 # A mainland mobile (optionally +86), a landline with its area code, or an
 # international number with "+": digits may be split by spaces or dashes.
@@ -55,3 +76,4 @@ MESSAGE_EXIT = {"title": "取消留言", "payload": "取消留言"}
 QUEUE_EXIT = {"title": "取消排队", "payload": "取消排队"}
 SKIP_CONTACT = {"title": "不留联系方式", "payload": "不留联系方式"}
 SUBMIT = {"title": "提交", "payload": "提交"}
+FOLLOWUP_EXIT = {"title": "不用补充了", "payload": "取消"}

@@ -34,17 +34,20 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from rasa.core.channels.channel import UserMessage
 
 from bot.dialogue.conversation import BUTTON_KEY, LABEL_KEY, Button, Do, Phase, Said, said_at_gate, step
 from bot.dialogue.texts import say
+from bot.handoff.db import now
 from bot.handoff.desk import HandoffDesk
 from bot.handoff.handoffs import WAITING, Handoff, HandoffError
 from bot.handoff.offers import WELCOME, Screened, as_plain_text
 from bot.handoff.rating import parse_rating
-from bot.handoff.tickets import CONTACT, CONTACT_RETRY, Ticket
-from bot.handoff.wording import MESSAGE_EXIT, QUEUE_EXIT, SKIP_CONTACT, SUBMIT, contact_of
+from bot.handoff.ticket_buttons import RESOLVED, parse_ticket_button
+from bot.handoff.tickets import CONTACT, CONTACT_RETRY, Ticket, TicketError
+from bot.handoff.wording import FOLLOWUP_EXIT, MESSAGE_EXIT, QUEUE_EXIT, SKIP_CONTACT, SUBMIT, contact_of
 
 log = logging.getLogger(__name__)
 # Where a widget reports its page and device (bot/handoff/customers.py).
@@ -94,8 +97,12 @@ class HandoffGate:
         blocking = self.desk.blocking
         owner, answer_waiting = await blocking(self.desk.owner_of, sender)  # one query: most messages are the bot's
         if answer_waiting:  # the customer is back: first the answers to their 留言 they have not seen
-            for text_ in await self.desk.bring_back(message.input_channel or "unknown", sender):
-                await message.output_channel.send_text_message(sender, text_)
+            for text_, buttons in await self.desk.bring_back(message.input_channel or "unknown", sender):
+                await message.output_channel.send_text_with_buttons(sender, text_, buttons)
+        clicked = parse_ticket_button(text)
+        if clicked is not None:  # 问题已解决 / 还有问题 under an answer to a 留言
+            await self._after_answer(message, *clicked)
+            return True
         if owner is None:
             return False
         label = await blocking(self.desk.offers.label, sender, text) if text.startswith("/") else None
@@ -108,6 +115,9 @@ class HandoffGate:
         draft = await blocking(self.desk.tickets.draft_for, sender)
         if draft is not None:
             return await self._take_message(draft, message, text, said)
+        reopened = await blocking(self.desk.tickets.followup_for, sender)
+        if reopened is not None:
+            return await self._take_followup(reopened, message, text, said)
         return False  # closed between the two reads
 
     async def _note_customer(self, message: UserMessage, reported: Any) -> None:
@@ -254,6 +264,53 @@ class HandoffGate:
                 pass  # handled before any state
             case _:
                 raise AssertionError(f"{do} is not a step of leaving a message")
+        return True
+
+    async def _after_answer(self, message: UserMessage, action: str, ref: str) -> None:
+        """A click under an answer: close the customer's own ticket, or reopen it for a follow-up."""
+        sender, tickets = message.sender_id, self.desk.tickets
+        mine = [t for t in await self.desk.blocking(tickets.of_conversation, sender) if t.ticket == ref]
+        try:
+            if not mine:
+                raise TicketError(f"no ticket {ref!r} in this conversation")
+            if action == RESOLVED:
+                await self.desk.close_ticket(mine[0].id, sender, "customer_resolved")
+                await self._reply(message, say("utter_ticket_resolved", ticket=ref))
+                return
+            await self.desk.blocking(tickets.reopen, mine[0].id, sender)
+        except TicketError as exc:
+            log.info("a click under the answer to 留言 %s from %s: %s", ref, sender, exc)
+            await self._reply(message, say("utter_ticket_already_done", ticket=ref))
+            return
+        self.desk.pulse.fire()
+        await self._reply(message, say("utter_ticket_followup_ask", ticket=ref), buttons=[FOLLOWUP_EXIT])
+
+    async def _take_followup(self, ticket: Ticket, message: UserMessage, text: str, said: Said) -> bool:
+        """The customer said 还有问题: their next message is added to the 留言 for the agent.
+        Cancelling, or asking the bot something else, leaves the 留言 as it was."""
+        blocking, tickets = self.desk.blocking, self.desk.tickets
+        do = step(Phase.FOLLOWING_UP, said)
+        if do == Do.ESCAPE:
+            await blocking(tickets.drop_followup, ticket.id)
+            return False
+        self.desk.note_turn(message.sender_id, message.input_channel or "unknown", "ticket", None)
+        match do:
+            case Do.CANCEL_MESSAGE:
+                await blocking(tickets.drop_followup, ticket.id)
+                await self._reply(message, say("utter_ticket_followup_cancelled", ticket=ticket.ticket))
+            case Do.SUBMIT:
+                zone = ZoneInfo(self.desk.settings.handoff.timezone)
+                await blocking(tickets.add_followup, ticket.id, text, f"{now().astimezone(zone):%m-%d %H:%M}")
+                self.desk.pulse.fire()
+                await self._reply(message, say("utter_ticket_followup_done", ticket=ticket.ticket))
+            case Do.REMIND:  # a bare 是, or nothing yet: ask again, with the way out
+                await self._reply(
+                    message, say("utter_ticket_followup_ask", ticket=ticket.ticket), buttons=[FOLLOWUP_EXIT]
+                )
+            case Do.RATE | Do.TOO_LONG | Do.IGNORE:
+                pass  # handled before any state
+            case _:
+                raise AssertionError(f"{do} is not a step of adding to a 留言")
         return True
 
     async def _ask_question(self, message: UserMessage, draft: Ticket, before: str) -> None:

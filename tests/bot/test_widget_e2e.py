@@ -338,3 +338,54 @@ def test_the_agent_sees_who_the_customer_is_and_their_earlier_conversations(serv
         agent_call(servers, f"/console/api/handoffs/{handoff.id}/close", {}, token)
     for context in (now_context, forged_context, console_context):
         context.close()
+
+
+def test_under_an_answer_the_customer_has_more_to_say_and_then_it_is_solved(servers, browser, bot_settings):
+    """还有问题 reopens the 留言 with what the customer adds; the agent answers again in the
+    console; 问题已解决 closes it."""
+    from playwright.sync_api import expect
+
+    from bot.handoff.tickets import TicketStore
+
+    tickets = TicketStore(bot_settings.database_url)
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    customer = context.new_page()
+    customer.goto(servers.url + "/demo/")
+    customer.get_by_test_id("widget-bubble").click()
+    expect(bot_messages(customer).first).to_contain_text("您好", timeout=20000)
+    session = customer.evaluate("window.FaqbotWidgetApi.session()")
+    draft = tickets.start(session, "socketio", "user_request", "no_agent", None)
+    tickets.set_contact(draft.id, "kehu@example.cn")
+    ticket = tickets.answer(tickets.submit(draft.id, "提现多久到账").id, "li", "一般 2 小时内到账。")
+    customer.reload()
+    if customer.get_by_test_id("widget-panel").is_hidden():
+        customer.get_by_test_id("widget-bubble").click()
+    answer = customer.locator('[data-testid="widget-msg"][data-from="agent"]', has_text="一般 2 小时内到账")
+    expect(answer).to_have_count(1, timeout=20000)
+    customer.get_by_test_id("widget-reply").filter(has_text="还有问题，继续留言").click()
+    expect(bot_messages(customer).last).to_contain_text("请直接输入您要补充的内容", timeout=20000)
+    ask(customer, "订单号 20261203-7 还没到账")
+    expect(bot_messages(customer).last).to_contain_text(f"已补充到留言（编号 {ticket.ticket}）", timeout=20000)
+
+    console_context = browser.new_context(viewport={"width": 1400, "height": 900})
+    console = console_context.new_page()
+    console.goto(servers.url + "/console/")
+    console.get_by_test_id("login-name").fill("li")
+    console.get_by_test_id("login-password").fill("pass-word-123")
+    console.get_by_test_id("login-submit").click()
+    item = console.locator(f'[data-testid="queue-tickets"] [data-ticket-id="{ticket.id}"]')
+    expect(item.get_by_test_id("ticket-state")).to_have_text("用户追问")
+    item.click()
+    expect(console.get_by_test_id("ticket-events")).to_contain_text("用户补充：订单号 20261203-7 还没到账")
+    console.get_by_test_id("ticket-answer-input").fill("已为您加急，预计 30 分钟内到账。")
+    console.get_by_test_id("ticket-answer-send").click()
+    expect(console.get_by_test_id("deliveries").locator('[data-route="chat"]').last).to_contain_text("已送达")
+    again = customer.locator('[data-testid="widget-msg"][data-from="agent"]', has_text="预计 30 分钟内到账")
+    expect(again).to_have_count(1, timeout=20000)
+    customer.get_by_test_id("widget-reply").filter(has_text="问题已解决").last.click()
+    expect(bot_messages(customer).last).to_contain_text("已标记为已解决", timeout=20000)
+    assert tickets.get(ticket.id).state == "closed"
+    closed = console.locator(f'[data-testid="queue-answered"] [data-ticket-id="{ticket.id}"]')
+    expect(closed.get_by_test_id("ticket-state")).to_have_text("已关闭", timeout=15000)
+    context.close()
+    console_context.close()

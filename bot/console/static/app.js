@@ -336,7 +336,9 @@ function ticketItem(t) {
                     "data-ticket-id": t.id, tabindex: "0", role: "button", onclick: () => selectTicket(t.id),
                     onkeydown: activateOnEnter },
     el("div", { class: "line1" }, el("span", { class: "ref", text: t.ticket }),
-       el("span", { class: `tag offline-${t.why_offline}`, text: OFFLINE[t.why_offline] || t.why_offline })),
+       el("span", { class: `tag offline-${t.why_offline}`, text: OFFLINE[t.why_offline] || t.why_offline }),
+       ...(t.state === "reopened" || t.state === "closed"
+         ? [el("span", { class: `tag state-${t.state}`, "data-testid": "ticket-state", text: t.state === "closed" ? "已关闭" : "用户追问" })] : [])),
     el("div", { class: "line2" }, el("span", { class: "contact", text: t.contact || "未留联系方式" }),
        el("span", { text: clock(t.submitted_at || t.created_at) })),
     el("div", { class: "preview", text: t.question || "", title: t.question || null }));
@@ -362,6 +364,7 @@ async function selectHandoff(id) {
   state.seen = new Set();
   notify("");
   $("ticket-controls").hidden = true;
+  $("ticket-close-controls").hidden = true;
   $("controls").hidden = true;
   $("conv-header").replaceChildren(el("span", { class: "muted", text: "正在加载…" }));
   // Two parts: the bot's transcript (filled from GET) and the live events (GET + stream, deduplicated).
@@ -779,14 +782,16 @@ function selectTicket(id) {
   const all = (state.queue ? state.queue.tickets.concat(state.queue.answered || []) : []).concat(state.extraTickets || []);
   const ticket = all.find((t) => t.id === id);
   if (!ticket) return;
-  const answered = ticket.state === "answered" || ticket.state === "delivered";
+  const answered = ["answered", "delivered", "closed", "reopened"].includes(ticket.state) && Boolean(ticket.answer);
   const changed = !isCurrent("ticket", id);
   state.current = { type: "ticket", id };
   state.handoff = null;
   notify("");
   if (changed) $("customer-panel").hidden = true;
   $("controls").hidden = true;
-  $("ticket-controls").hidden = ticket.state !== "open";
+  const toAnswer = ticket.state === "open" || ticket.state === "reopened";
+  $("ticket-controls").hidden = !toAnswer;
+  $("ticket-close-controls").hidden = ticket.state === "closed";
   if (changed) $("ticket-window").hidden = true;
   if (changed) $("ticket-answer-input").value = "";
   $("suggestions").replaceChildren();
@@ -799,6 +804,7 @@ function selectTicket(id) {
   const row = (label, value) => el("div", { class: "row" }, el("span", { class: "label", text: label }),
                                    el("span", { class: "value", text: value || "-" }));
   $("conversation").replaceChildren(el("div", { class: "ticket-card" },
+    row("状态", HISTORY_STATES[ticket.state] || ticket.state),
     row("联系方式", ticket.contact),
     row("问题", ticket.question),
     row("提交时间", fullTime(ticket.submitted_at || ticket.created_at)),
@@ -808,9 +814,32 @@ function selectTicket(id) {
                     row("回复时间", fullTime(ticket.answered_at)),
                     el("div", { class: "row" }, el("span", { class: "label", text: "送达情况" }), deliveryList(ticket))] : [])));
   markSelected();
-  if (ticket.state === "open") $("ticket-answer-input").focus();
+  if (toAnswer) $("ticket-answer-input").focus();
   loadTicketDetails(id);
 }
+
+function ticketEventLine(e) {
+  const who = e.actor && state.names.has(e.actor) ? `客服 ${agentName(e.actor)}` : "用户";
+  const text = {
+    closed: `${who} 关闭了留言${e.text === "customer_resolved" ? "（用户点了“问题已解决”）" : e.text ? `：${e.text}` : ""}`,
+    reopened: "用户点了“还有问题”，留言重新打开",
+    followup: `用户补充：${e.text || ""}`,
+    no_followup: "用户没有补充内容，留言恢复原状",
+    answered: `之前的回复（${agentName(e.actor)}）：${e.text || ""}`,
+  }[e.kind] || `${e.kind} ${e.text || ""}`;
+  return el("div", { class: "msg system", "data-testid": "ticket-event", "data-kind": e.kind }, `${clock(e.at)} ${text}`);
+}
+
+$("ticket-close").addEventListener("click", () => act(async () => {
+  if (!state.current || state.current.type !== "ticket") return;
+  const id = state.current.id;
+  await api(`/console/api/tickets/${encodeURIComponent(id)}/close`, { why: $("ticket-close-why").value.trim() });
+  $("ticket-close-why").value = "";
+  notify("留言已关闭", "info");
+  await refreshQueue();
+  state.extraTickets = [];
+  selectTicket(id);
+}));
 
 // The conversation before the 留言 and suggested answers for its question.
 async function loadTicketDetails(id) {
@@ -819,6 +848,11 @@ async function loadTicketDetails(id) {
     if (!isCurrent("ticket", id)) return;
     if (data.customer) renderCustomer(data.customer);
     showWindow($("ticket-window"), data.ticket.reply_window);
+    const events = data.ticket.events || [];
+    if (events.length) {
+      $("conversation").append(el("div", { class: "section-label", text: "留言记录" }),
+        el("div", { class: "part", "data-testid": "ticket-events" }, ...events.map(ticketEventLine)));
+    }
     const lines = data.transcript || [];
     $("conversation").append(el("div", { class: "section-label", text: "留言前的机器人对话" }),
       el("div", { class: "part", "data-testid": "ticket-transcript" },
@@ -841,6 +875,7 @@ $("ticket-answer-send").addEventListener("click", () => act(async () => {
     const done = await api(`/console/api/tickets/${encodeURIComponent(id)}/answer`, { text });
     $("ticket-answer-input").value = "";
     $("ticket-controls").hidden = true;
+    $("ticket-close-controls").hidden = true;
     $("conversation").replaceChildren(el("div", { class: "section-label", "data-testid": "answer-result", text:
       done.delivered === "live" ? "已回复，用户已在聊天窗口收到。" : "已回复并保存；用户下次打开聊天或发消息时会看到。" }),
       deliveryList(done.ticket));
@@ -1039,7 +1074,7 @@ $("admin-agent-form").addEventListener("submit", (event) => {
 // -- history -----------------------------------------------------------------
 
 const HISTORY_STATES = { closed: "已结束", waiting: "等待中", with_agent: "处理中", open: "待回复", answered: "已回复",
-                         delivered: "已送达", cancelled: "已取消", escaped: "未完成" };
+                         delivered: "已送达", cancelled: "已取消", escaped: "未完成", reopened: "用户追问" };
 
 function showTab(name) {
   document.querySelector(`.tabs button[data-tab="${name}"]`).click();

@@ -75,3 +75,33 @@ def test_a_ticket_keeps_the_conversation_before_it(store):
     assert len(kept) == MAX_TRANSCRIPT and kept[-1]["text"] == "第 59 句" and kept == lines[-MAX_TRANSCRIPT:]
     bare = store.start(f"c-{uuid.uuid4()}", "rest", "user_request", "no_agent", None)
     assert store.transcript(bare.id) == []
+
+
+def test_after_the_answer_a_ticket_is_closed_reopened_and_answered_again(store):
+    from bot.handoff.tickets import CHAT, CLOSED, FOLLOWUP, REOPENED, SENT
+
+    conversation = f"c-{uuid.uuid4()}"
+    ticket = store.submit(store.start(conversation, "rest", "user_request", "closed", None).id, "提现没到账")
+    store.answer(ticket.id, "li", "请稍等")
+    store.record_delivery(ticket.id, CHAT, SENT)
+    assert store.not_shown(conversation) == []
+    before = store.marker()
+    with pytest.raises(TicketError, match="cannot be reopened"):
+        store.reopen(ticket.id, "someone-else")  # only the ticket's own customer
+    reopened = store.reopen(ticket.id, conversation)
+    assert (reopened.state, reopened.step) == (REOPENED, FOLLOWUP) and store.marker() != before
+    assert store.followup_for(conversation).id == ticket.id
+    with pytest.raises(TicketError, match="not open"):
+        store.answer(ticket.id, "li", "还没等到补充")  # the customer is still typing it
+    added = store.add_followup(ticket.id, "订单 42", "12-03 10:00")
+    assert added.step is None and added.question.endswith("【12-03 10:00 补充】订单 42")
+    again = store.answer(ticket.id, "wang", "已加急")
+    assert again.state == "answered" and again.agent == "wang"
+    assert [t.id for t in store.not_shown(conversation)] == [ticket.id]  # the new answer is not shown yet
+    closed = store.close(ticket.id, "wang", "已电话联系")
+    assert closed.state == CLOSED
+    with pytest.raises(TicketError, match="cannot be closed"):
+        store.close(ticket.id, "wang")
+    kinds = [(e["kind"], e["text"]) for e in store.events(ticket.id)]
+    assert kinds == [("reopened", None), ("followup", "订单 42"), ("answered", "请稍等"), ("closed", "已电话联系")]
+    assert ticket.id in [t.id for t in store.recently_answered(500)]

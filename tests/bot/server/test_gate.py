@@ -152,3 +152,64 @@ def test_users_left_waiting_when_the_last_agent_signs_off_are_offered_a_message(
     [ticket] = desk.tickets.in_states((OPEN,))
     assert ticket.ticket in said and ticket.contact == "13800138000" and ticket.question == "我的提现三天没到"
     assert asyncio.run(desk.release_stranded()) == 0  # nothing left waiting
+
+
+def sent(gate: HandoffGate, sender: str, text: str) -> tuple[bool, list[dict]]:
+    output = CollectingOutputChannel()
+    taken = asyncio.run(gate.intercept(UserMessage(text, output, sender, input_channel="rest")))
+    return taken, output.messages
+
+
+def answered_ticket(desk: HandoffDesk, conversation: str, answer: str = "一般 2 小时内到账。"):
+    draft = desk.tickets.start(conversation, "rest", "user_request", "no_agent", None)
+    ticket = desk.tickets.submit(draft.id, "提现多久到账")
+    asyncio.run(desk.answer_ticket(ticket.id, "li", answer, "小李"))
+    return ticket
+
+
+def test_under_the_answer_the_customer_says_more_and_the_ticket_reopens(desk):
+    from bot.handoff.tickets import ANSWERED, REOPENED
+
+    gate = HandoffGate(desk)
+    ticket = answered_ticket(desk, "t1")
+    taken, [shown] = sent(gate, "t1", "你好")  # back: the answer comes first, then the bot's reply
+    assert not taken and "回复了您的留言" in shown["text"]
+    more = next(b["payload"] for b in shown["buttons"] if b["title"] == "还有问题，继续留言")
+    taken, [asked] = sent(gate, "t1", more)
+    assert taken and "请直接输入您要补充的内容" in asked["text"] and asked["buttons"][0]["title"] == "不用补充了"
+    assert desk.owner_of("t1") == ("ticket", False)  # the next message is the follow-up, not the bot's
+    assert "已补充到留言" in send(gate, "t1", "订单号 20261202-0042 还是没到")[1][0]
+    reopened = desk.tickets.get(ticket.id)
+    assert reopened.state == REOPENED and reopened.step is None and "订单号 20261202-0042" in reopened.question
+    assert [e["kind"] for e in desk.tickets.events(ticket.id)] == ["reopened", "followup"]
+    # The agent answers again: the new answer reaches the customer like the first.
+    asyncio.run(desk.answer_ticket(ticket.id, "li", "已加急处理，请留意到账。", "小李"))
+    assert desk.tickets.get(ticket.id).state == ANSWERED
+    taken, [again] = sent(gate, "t1", "在吗")
+    assert "已加急处理" in again["text"]
+    assert [e["kind"] for e in desk.tickets.events(ticket.id)][-1] == "answered"  # the first answer is kept
+
+
+def test_resolved_closes_the_ticket_and_nobody_acts_on_anothers(desk):
+    from bot.handoff.ticket_buttons import ticket_buttons
+    from bot.handoff.tickets import CLOSED, DELIVERED
+
+    gate = HandoffGate(desk)
+    mine, theirs = answered_ticket(desk, "t2"), answered_ticket(desk, "t3")
+    sent(gate, "t2", "你好")
+    resolved = ticket_buttons(mine.ticket)[0]["payload"]
+    assert "已标记为已解决" in send(gate, "t2", resolved)[1][0]
+    assert desk.tickets.get(mine.id).state == CLOSED
+    assert "已经处理过了" in send(gate, "t2", resolved)[1][0]  # twice: nothing more happens
+    forged = ticket_buttons(theirs.ticket)[1]["payload"]
+    assert "已经处理过了" in send(gate, "t2", forged)[1][0]
+    assert desk.tickets.get(theirs.id).state not in ("reopened",)  # t3's ticket is untouched
+    # 还有问题, then 不用补充了: the ticket is as it was.
+    sent(gate, "t3", "你好")
+    send(gate, "t3", ticket_buttons(theirs.ticket)[1]["payload"])
+    assert "保持原样" in send(gate, "t3", "取消")[1][0]
+    assert desk.tickets.get(theirs.id).state == DELIVERED
+    # 还有问题, then small talk: nothing added, the bot answers it.
+    send(gate, "t3", ticket_buttons(theirs.ticket)[1]["payload"])
+    assert send(gate, "t3", "好的谢谢") == (False, [])
+    assert desk.tickets.get(theirs.id).state == DELIVERED
