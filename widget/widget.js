@@ -11,6 +11,11 @@
  * asked for when a new conversation connects, so there is one welcome and one brand name. Everything is drawn with DOM calls and textContent inside a shadow root: no
  * answer or agent message can inject HTML or script. The conversation (socket.io session id and
  * the messages shown) is kept in localStorage, so a page refresh keeps the history.
+ *
+ * Answers and agent messages are rendered by widget/markdown.js (FaqbotMarkdown), the renderer the
+ * agent console uses too: the server sends /widget/widget.js as markdown.js followed by this file
+ * (bot/server/widget.py), so embedding sites keep one tag. Serve or copy that response, not this
+ * file alone.
  */
 (function () {
   "use strict";
@@ -24,7 +29,8 @@
     user: data.userId ? { id: data.userId, name: data.userName, signature: data.userSignature } : null,
   }, window.FaqbotWidget || {});
   const KEY = "faqbot-widget:" + config.server;
-  const SAFE_LINK = /^(https?:\/\/|mailto:|tel:|\/(?!\/))/i;  // what the KB validator allows; "/x" is on the host site
+  if (!window.FaqbotMarkdown) throw new Error("faqbot widget: load /widget/widget.js from the bot server (it includes markdown.js)");
+  const markdown = window.FaqbotMarkdown.render;  // the KB's Markdown subset (widget/markdown.js)
 
   // -- state kept across page loads ------------------------------------------------
   const saved = (() => { try { return JSON.parse(localStorage.getItem(KEY)) || {}; } catch (e) { return {}; } })();
@@ -132,40 +138,6 @@
     if (open) { state.unread = 0; badge.hidden = true; labelBubble(); input.focus(); log.scrollTop = log.scrollHeight; }
     else bubble.focus();
     persist();
-  }
-
-  // -- the Markdown subset the KB uses: paragraphs, **bold**, - and 1. lists, [text](url) --------
-  function inline(text, into) {
-    const pattern = /\*\*([^*]+)\*\*|\[([^\]]+)\]\(([^)\s]+)\)|(https?:\/\/[^\s)）]+)/g;
-    let last = 0, m;
-    while ((m = pattern.exec(text))) {
-      into.append(text.slice(last, m.index));
-      if (m[1] !== undefined) into.append(el("strong", { text: m[1] }));
-      else if (m[2] !== undefined) {
-        into.append(SAFE_LINK.test(m[3]) ? el("a", { href: m[3], target: "_blank", rel: "noopener noreferrer", text: m[2] })
-                                         : `${m[2]} (${m[3]})`);  // javascript: and friends stay text
-      } else into.append(el("a", { href: m[4], target: "_blank", rel: "noopener noreferrer", text: m[4] }));
-      last = pattern.lastIndex;
-    }
-    into.append(text.slice(last));
-    return into;
-  }
-
-  function markdown(text) {
-    const box = document.createDocumentFragment();
-    for (const block of String(text).split(/\n{2,}/)) {
-      const lines = block.split("\n");
-      if (lines.every((l) => /^\s*[-*]\s+/.test(l))) {
-        box.append(el("ul", {}, ...lines.map((l) => inline(l.replace(/^\s*[-*]\s+/, ""), el("li")))));
-      } else if (lines.every((l) => /^\s*\d+[.、]\s*/.test(l))) {
-        box.append(el("ol", {}, ...lines.map((l) => inline(l.replace(/^\s*\d+[.、]\s*/, ""), el("li")))));
-      } else {
-        const p = el("p");
-        lines.forEach((l, i) => { if (i) p.append(el("br")); inline(l, p); });
-        box.append(p);
-      }
-    }
-    return box;
   }
 
   // -- messages ------------------------------------------------------------------

@@ -7,8 +7,11 @@ framed (clickjacking of claim/reply buttons); the console's address (which
 names hand-offs) should not leak to other sites in ``Referer``.
 
 - the console (``/console``, its files): scripts and styles from this origin
-  only, no framing, ``Referrer-Policy: same-origin`` (not ``no-referrer``:
-  Chromium then sends ``Origin: null`` on the console's own POSTs);
+  only (its scripts are ``/console/static/app.js`` and the widget's Markdown
+  renderer ``/widget/markdown.js``, both same-origin; alerts use WebAudio and
+  the Notification API, which CSP does not govern), no framing,
+  ``Referrer-Policy: same-origin`` (not ``no-referrer``: Chromium then sends
+  ``Origin: null`` on the console's own POSTs);
 - the demo page: the same, except that styles may be inline (the widget draws
   its ``<style>`` inside a shadow root, and the page has its own) and images
   may come from https (the widget's avatar option); it may be framed by itself;

@@ -9,6 +9,8 @@ non-hidden file inside the folder (``..``, empty parts, directories, symlinks
 out of it, missing files) is 404. Answers carry ``ETag`` and
 ``Last-Modified`` (304 on ``If-None-Match`` / ``If-Modified-Since``), are
 gzip-compressed when the client accepts it, and work for ``HEAD``.
+``send_files`` answers with several files joined by a newline, validated as
+one (the widget's script: ``bot/server/widget.py``).
 """
 
 from __future__ import annotations
@@ -80,27 +82,28 @@ def resolve(root: Path, raw: str) -> Path:
 
 @dataclass(frozen=True)
 class _Loaded:
-    key: tuple[int, int]  # (size, mtime_ns): reloaded when the file changes
+    key: tuple[tuple[int, int], ...]  # (size, mtime_ns) of each file: reloaded when one changes
     body: bytes
     gzipped: bytes | None
     etag: str
     modified: float
 
 
-_cache: dict[Path, _Loaded] = {}
+_cache: dict[tuple[Path, ...], _Loaded] = {}
 
 
-def _load(path: Path, content_type: str) -> _Loaded:
-    stat = path.stat()
-    key = (stat.st_size, stat.st_mtime_ns)
-    cached = _cache.get(path)
+def _load(paths: tuple[Path, ...], content_type: str) -> _Loaded:
+    stats = [path.stat() for path in paths]
+    key = tuple((stat.st_size, stat.st_mtime_ns) for stat in stats)
+    cached = _cache.get(paths)
     if cached is not None and cached.key == key:
         return cached
-    body = path.read_bytes()
+    body = b"\n".join(path.read_bytes() for path in paths)
     compress = content_type.startswith(COMPRESSIBLE) and len(body) >= MIN_GZIP
     gzipped = gzip.compress(body, compresslevel=6, mtime=0) if compress else None
-    loaded = _Loaded(key, body, gzipped, hashlib.sha256(body).hexdigest()[:20], stat.st_mtime)
-    _cache[path] = loaded
+    modified = max(stat.st_mtime for stat in stats)
+    loaded = _Loaded(key, body, gzipped, hashlib.sha256(body).hexdigest()[:20], modified)
+    _cache[paths] = loaded
     return loaded
 
 
@@ -135,13 +138,21 @@ def send_file(
     request: Request, path: Path, cache_control: str = REVALIDATE, content_type: str | None = None
 ) -> HTTPResponse:
     """``path`` (already checked) as the answer to a GET or HEAD."""
+    return send_files(request, (path,), cache_control, content_type)
+
+
+def send_files(
+    request: Request, paths: tuple[Path, ...], cache_control: str = REVALIDATE, content_type: str | None = None
+) -> HTTPResponse:
+    """``paths`` (already checked, their type that of the last) joined by a newline, as one file."""
+    path = paths[-1]
     content_type = (
         content_type
         or TYPES.get(path.suffix.lower())
         or (mimetypes.guess_type(path.name)[0] or "application/octet-stream")
     )
     try:
-        loaded = _load(path, content_type)
+        loaded = _load(paths, content_type)
     except OSError:
         raise NotFound("not found") from None
     use_gzip = loaded.gzipped is not None and _accepts_gzip(request)

@@ -402,6 +402,218 @@ def test_canned_replies_are_found_by_typing_a_slash(servers, console, store):
     ).to_contain_text("提现一般 30 分钟内到账", timeout=15000)
 
 
+def test_the_console_draws_replies_as_the_widget_does_and_keeps_links_safe(servers, console, store):
+    from playwright.sync_api import expect
+
+    # The agent's reply in the open conversation (rest-live): Markdown, as the customer's widget shows it.
+    console.get_by_test_id("message-input").fill(
+        "请按以下步骤操作：\n\n1. 打开 **提现记录**\n2. 点 [详情](javascript:alert(1)) 或看 [费率说明](https://help.example.com/fees)"
+    )
+    console.get_by_test_id("send").click()
+    reply = console.get_by_test_id("conversation").locator('[data-testid="msg"][data-kind="agent_message"]').last
+    expect(reply.locator("strong")).to_have_text("提现记录", timeout=15000)
+    expect(reply.locator("ol li")).to_have_count(2)
+    expect(reply.locator("a")).to_have_count(1)  # the javascript: link stays text
+    expect(reply.locator("a")).to_have_attribute("href", "https://help.example.com/fees")
+    expect(reply.locator("a")).to_have_attribute("rel", "noopener noreferrer")
+    expect(reply).to_contain_text("详情 (javascript:alert(1))")
+    assert "**" not in reply.inner_text()
+    assert console.errors == []
+
+
+# Headless Chromium shows no desktop notifications and its pages always have the focus. The
+# alerted console records what it asks the Notification API for and its beeps, and has a switch
+# for the agent's attention: window.__away(true) is another window in front; window.focus(), what
+# a click on a notification does, brings the console back.
+ALERT_SPY = """
+(() => {
+  window.__notes = [];
+  window.__shown = [];
+  window.__beeps = 0;
+  const Real = window.Notification;
+  if (Real) {
+    window.Notification = class extends Real {
+      constructor(title, options = {}) {
+        super(title, options);
+        window.__notes.push({ title, body: options.body || "", tag: options.tag || "" });
+        window.__shown.push(this);
+      }
+    };
+  }
+  const start = OscillatorNode.prototype.start;
+  OscillatorNode.prototype.start = function (...args) { window.__beeps += 1; return start.apply(this, args); };
+  let away = false;
+  Document.prototype.hasFocus = function () { return !away; };
+  window.__away = (value) => { away = value; window.dispatchEvent(new Event(value ? "blur" : "focus")); };
+  window.focus = () => window.__away(false);
+})();
+"""
+
+
+def test_the_console_alerts_the_agent_to_new_chats_messages_and_notes_only(servers, browser, store, bot_settings):
+    from playwright.sync_api import expect
+
+    early = servers.rest("rest-alert-early")
+    assert "已为您转接人工客服" in early.say("转人工").text  # waiting before the page opens: not news
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    context.grant_permissions(["notifications"], origin=servers.url)
+    context.add_init_script(ALERT_SPY)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+
+    def notes() -> list[dict[str, str]]:
+        return page.evaluate("window.__notes")
+
+    try:
+        page.goto(servers.url + "/console/")
+        page.get_by_test_id("login-name").fill(AGENT)
+        page.get_by_test_id("login-password").fill(PASSWORD)
+        page.get_by_test_id("login-submit").click()
+        expect(page.get_by_test_id("agent-name")).to_contain_text(DISPLAY)
+        queued = page.locator(f'[data-testid="queue-item"][data-handoff-id="{store.open_for("rest-alert-early").id}"]')
+        expect(queued).to_be_visible(timeout=15000)
+        expect(page).to_have_title("客服工作台")
+        # Desktop notifications are the agent's choice, asked for by the button and remembered.
+        sound, desktop = page.get_by_test_id("alert-sound"), page.get_by_test_id("alert-desktop")
+        expect(sound).to_have_attribute("aria-pressed", "true")
+        expect(desktop).to_have_attribute("aria-pressed", "false")
+        desktop.click()
+        expect(desktop).to_have_attribute("aria-pressed", "true")
+        expect(desktop).to_have_text("桌面通知：开")
+        assert page.evaluate("JSON.parse(localStorage.getItem('faqbot-console:alerts'))") == {
+            "sound": True,
+            "desktop": True,
+        }
+
+        # The agent is in another window when a customer asks for a person: a count, a beep, a notification.
+        page.evaluate("window.__away(true)")
+        user = servers.rest("rest-alert")
+        user.say("提现手续费是多少")
+        assert "已为您转接人工客服" in user.say("转人工").text
+        handoff = store.open_for("rest-alert")
+        expect(page).to_have_title("(1) 客服工作台", timeout=15000)
+        wait_until(lambda: len(notes()) >= 1, what="a desktop notification")
+        [note] = notes()
+        assert note["title"] == "新的转人工会话" and handoff.ticket in note["body"]
+        assert note["tag"] == f"faqbot-handoff:{handoff.id}"
+        assert page.evaluate("window.__beeps") >= 1
+        # Back at the console the count stays until the agent opens the conversation.
+        page.evaluate("window.__away(false)")
+        item = page.locator(f'[data-testid="queue-item"][data-handoff-id="{handoff.id}"]')
+        item.click()
+        expect(page).to_have_title("客服工作台")
+        # Its transcript shows the bot's answer as the widget showed it: bold, a list, a link.
+        bot = page.get_by_test_id("conversation").locator('[data-testid="msg"][data-kind="transcript-bot"]')
+        expect(bot.locator("strong").first).to_have_text("每笔固定数量")
+        expect(bot.locator("ul li")).to_have_count(3)
+        expect(bot.locator('a[href="https://help.example.com/fees"]')).to_have_text("费率说明")
+        assert "**" not in page.get_by_test_id("conversation").inner_text()
+
+        # The agent's own actions (claim, reply) alert nobody; the customer's answer to them does.
+        page.get_by_test_id("claim").click()
+        expect(page.get_by_test_id("message-input")).to_be_enabled(timeout=15000)
+        page.get_by_test_id("message-input").fill("您好，我是小李，请讲。")
+        page.get_by_test_id("send").click()
+        conversation = page.get_by_test_id("conversation")
+        expect(conversation.locator('[data-kind="agent_message"]').last).to_contain_text("请讲", timeout=15000)
+        page.evaluate("window.__away(true)")
+        beeps = page.evaluate("window.__beeps")
+        assert user.say("手续费能 **便宜点** 吗 [x](https://example.com)").messages == []
+        expect(page).to_have_title("(1) 客服工作台", timeout=15000)
+        wait_until(lambda: len(notes()) >= 2, what="a second notification")
+        assert [n["title"] for n in notes()] == ["新的转人工会话", "用户发来新消息"]
+        assert "手续费能 **便宜点** 吗" in notes()[1]["body"] and handoff.ticket in notes()[1]["body"]
+        wait_until(lambda: page.evaluate("window.__beeps") > beeps, what="a beep")
+        # Coming back to the page with that conversation open reads it; the customer's words stay plain text.
+        page.evaluate("window.__away(false)")
+        expect(page).to_have_title("客服工作台")
+        said = conversation.locator('[data-kind="user_message"]').last
+        expect(said).to_contain_text("手续费能 **便宜点** 吗 [x](https://example.com)")
+        assert said.locator("strong, a").count() == 0
+
+        # With another conversation open, a click on the notification brings the agent to this one.
+        queued.click()
+        expect(queued).to_have_class(re.compile(r"\bselected\b"))
+        page.evaluate("window.__away(true)")
+        assert user.say("在吗").messages == []
+        wait_until(lambda: len(notes()) >= 3, what="a third notification")
+        expect(page).to_have_title("(1) 客服工作台")
+        page.evaluate("window.__shown[2].dispatchEvent(new Event('click'))")
+        expect(item).to_have_class(re.compile(r"\bselected\b"))
+        expect(page).to_have_title("客服工作台")
+        assert page.evaluate("document.hasFocus()")
+
+        # A 留言 alerts too: the agent steps away, a customer leaves a message.
+        page.get_by_test_id("agent-status").select_option("away")
+        expect(page.locator("#online")).to_contain_text("可接待客服：0")
+        page.evaluate("window.__away(true)")
+        writer = servers.rest("rest-alert-ticket")
+        writer.say("提现三天了还没到账怎么办")
+        assert "手机号或邮箱" in writer.say("转人工").text
+        confirm = writer.say("我的手机是 139-0013-9000")
+        assert "留言已提交" in writer.say(confirm.payload("提交")).text
+        [ticket] = [
+            t for t in TicketStore(bot_settings.database_url).in_states() if t.conversation_id == "rest-alert-ticket"
+        ]
+        wait_until(lambda: len(notes()) >= 4, what="a fourth notification")
+        assert notes()[3]["title"] == "新的留言" and ticket.ticket in notes()[3]["body"]
+        expect(page).to_have_title("(1) 客服工作台")
+        page.evaluate("window.__away(false)")
+        page.get_by_test_id("agent-status").select_option("online")
+        expect(page.locator("#online")).to_contain_text("可接待客服：1")
+        page.locator(f'[data-testid="queue-tickets"] [data-ticket-id="{ticket.id}"]').click()
+        expect(page).to_have_title("客服工作台")
+        # The agent answers it (no alert for that either); the answer shows as the customer will see it.
+        page.get_by_test_id("ticket-answer-input").fill(
+            "**已处理**：到账进度见 [提现记录](https://help.example.com/fees)。"
+        )
+        page.get_by_test_id("ticket-answer-send").click()
+        expect(page.get_by_test_id("answer-result")).to_be_visible(timeout=15000)
+        page.locator(f'[data-testid="queue-answered"] [data-ticket-id="{ticket.id}"]').click()
+        expect(page.locator(".ticket-card strong")).to_have_text("已处理")
+        expect(page.locator('.ticket-card a[href="https://help.example.com/fees"]')).to_have_text("提现记录")
+        # Nothing the agent did alerted: four notifications, each for a customer's news.
+        assert len(notes()) == 4 and errors == []
+        expect(page).to_have_title("客服工作台")
+    finally:
+        context.close()
+        token = post(servers.url + "/console/api/login", {"name": AGENT, "password": PASSWORD})[1]["token"]
+        auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        for customer in ("rest-alert-early", "rest-alert"):
+            left = store.open_for(customer)
+            if left is not None:
+                send(f"{servers.url}/console/api/handoffs/{left.id}/close", b"{}", auth)
+
+
+def test_the_alert_toggles_are_remembered_and_a_browser_refusal_is_shown(servers, browser):
+    from playwright.sync_api import expect
+
+    context = browser.new_context()  # notifications not granted: the browser refuses when asked
+    page = context.new_page()
+    try:
+        page.goto(servers.url + "/console/")
+        page.get_by_test_id("login-name").fill(AGENT)
+        page.get_by_test_id("login-password").fill(PASSWORD)
+        page.get_by_test_id("login-submit").click()
+        expect(page.get_by_test_id("agent-name")).to_contain_text(DISPLAY)
+        sound, desktop = page.get_by_test_id("alert-sound"), page.get_by_test_id("alert-desktop")
+        sound.click()
+        expect(sound).to_have_attribute("aria-pressed", "false")
+        expect(sound).to_have_text("声音提醒：关")
+        desktop.click()
+        expect(desktop).to_have_text("桌面通知已被浏览器禁止")
+        expect(desktop).to_have_attribute("aria-pressed", "false")
+        expect(page.locator("#action-note")).to_contain_text("浏览器已禁止本站的桌面通知")
+        page.reload()
+        expect(page.get_by_test_id("agent-name")).to_contain_text(DISPLAY)
+        expect(sound).to_have_attribute("aria-pressed", "false")
+        expect(desktop).to_have_text("桌面通知已被浏览器禁止")
+        expect(desktop).to_have_attribute("title", re.compile("网站设置中允许"))
+    finally:
+        context.close()
+
+
 def test_a_restart_in_the_middle_loses_nothing(servers, console, widget, store):
     from playwright.sync_api import expect
 

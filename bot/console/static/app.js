@@ -1,5 +1,6 @@
-// 客服工作台: queue, live chat (SSE), suggestions, tickets and KPI charts.
-// No libraries; every user-provided string goes in through textContent.
+// 客服工作台: queue, live chat (SSE), suggestions, tickets, KPI charts and alerts of news.
+// No libraries; every user-provided string goes in through textContent, and Markdown (bot answers,
+// agent replies) through the widget's own renderer, /widget/markdown.js, which builds DOM nodes too.
 "use strict";
 
 const REASONS = { user_request: "用户要求转人工", repeated_fallback: "机器人多次未答出",
@@ -33,6 +34,13 @@ function el(tag, attrs = {}, ...children) {
     node.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
   return node;
+}
+
+// Bot answers, agent replies, notices and 留言 answers as the customer's widget shows them: the
+// same renderer (widget/markdown.js), the same allow-list of links. Customers' words stay plain text.
+function markdown(text, cls = "body") {
+  if (!window.FaqbotMarkdown) return el("span", { class: cls, text: text || "" });  // renderer missing: plain text
+  return el("div", { class: `${cls} md` }, window.FaqbotMarkdown.render(text || ""));
 }
 
 // -- server calls ------------------------------------------------------------
@@ -163,6 +171,7 @@ function showLogin() {
   if (state.stream) { state.stream.close(); state.stream = null; }
   clearInterval(state.ticker);
   state.current = null;
+  resetAlerts();
   $("app").hidden = true;
   $("login").hidden = false;
   $("login-name").focus();
@@ -266,6 +275,7 @@ function scheduleQueue() {
 
 function onEvent(event) {
   if (["created", "claimed", "transferred", "closed", "user_message", "agent_message"].includes(event.kind)) scheduleQueue();
+  eventAlerts(event);
   if (!isCurrent("handoff", event.handoff_id)) return;
   appendEvent(event, true);
   if (["claimed", "transferred", "closed"].includes(event.kind)) reloadCurrent().catch(showError);
@@ -291,7 +301,7 @@ async function refreshQueue() {
   $("count-waiting").classList.toggle("hot", waiting.length > 0);
   $("count-active").textContent = active.length;
   $("count-tickets").textContent = queue.tickets.length;
-  document.title = waiting.length ? `(${waiting.length}) 客服工作台` : "客服工作台";
+  queueAlerts(queue);
   fillList($("queue-waiting"), waiting.map(handoffItem), "暂无等待中的会话");
   fillList($("queue-active"), active.map(handoffItem), "暂无处理中的会话");
   fillList($("queue-tickets"), queue.tickets.map(ticketItem), "暂无留言");
@@ -356,6 +366,254 @@ function tickWaiting() {
   }
 }
 
+// -- alerts: a sound, the count in the tab title, desktop notifications ------
+//
+// News is a hand-off that enters the waiting queue, a new 留言, or a customer's message in a
+// conversation this agent has claimed. Only what is new since the page loaded (or the agent signed
+// in) alerts: the first queue is the baseline, the live feed starts at its newest event, and each
+// item and event alerts once, so neither the first load nor a reconnect's catch-up repeats old
+// news; the agent's own actions (claim, reply, note, close, answering a 留言) never alert. An item
+// counts in the title until the agent looks at it: the page visible and focused, the item selected.
+// Browsers play sound only after a user gesture, so the AudioContext is made on the first click or
+// key press; desktop notifications are asked for only from the header button (a gesture) and shown
+// only while the agent is not looking at the page.
+
+const TITLE = "客服工作台";
+const ALERT_PREFS = "faqbot-console:alerts";
+const alerts = {
+  ...readAlertPrefs(),  // sound (default on) and desktop (default off): the header toggles
+  unread: new Map(),    // "handoff:<id>" | "ticket:<id>" -> how many alerts the agent has not looked at
+  known: null,          // the keys of waiting hand-offs and 留言 already seen; null until the first queue
+  mine: new Set(),      // hand-offs this agent holds (the live feed says so before the next queue)
+  lastSeq: 0,           // the newest live event that could alert
+  audio: null, lastBeep: 0, beepSoon: null,
+  shown: new Map(),     // key -> its desktop notification, closed when the agent looks
+};
+
+function readAlertPrefs() {
+  try {
+    const saved = JSON.parse(localStorage.getItem(ALERT_PREFS)) || {};
+    return { sound: saved.sound !== false, desktop: saved.desktop === true };
+  } catch (error) {
+    return { sound: true, desktop: false };
+  }
+}
+
+function saveAlertPrefs() {
+  try {
+    localStorage.setItem(ALERT_PREFS, JSON.stringify({ sound: alerts.sound, desktop: alerts.desktop }));
+  } catch (error) { /* storage refused (private mode): the choice lasts while the page is open */ }
+}
+
+const keyOf = (type, id) => `${type}:${id}`;
+const looking = () => document.visibilityState === "visible" && document.hasFocus();
+const selectedKey = () => (state.current && !$("tab-chat").hidden ? keyOf(state.current.type, state.current.id) : null);
+
+function showUnread() {
+  let total = 0;
+  for (const n of alerts.unread.values()) total += n;
+  document.title = total ? `(${total}) ${TITLE}` : TITLE;
+}
+
+// The agent is looking at the selected item: it is read, and its desktop notification goes.
+function markSeen() {
+  const key = selectedKey();
+  if (!key || !looking()) return;
+  alerts.unread.delete(key);
+  const shown = alerts.shown.get(key);
+  if (shown) { shown.close(); alerts.shown.delete(key); }
+  showUnread();
+}
+window.addEventListener("focus", markSeen);
+document.addEventListener("visibilitychange", markSeen);
+
+function resetAlerts() {
+  for (const shown of alerts.shown.values()) shown.close();
+  alerts.shown.clear();
+  alerts.unread.clear();
+  alerts.mine.clear();
+  alerts.known = null;
+  showUnread();
+}
+
+function alertAgent(key, title, body) {
+  if (looking() && selectedKey() === key) return;  // on screen already
+  alerts.unread.set(key, (alerts.unread.get(key) || 0) + 1);
+  showUnread();
+  beep();
+  if (!looking()) showDesktop(key, title, body);
+}
+
+// Each queue: new waiting hand-offs and 留言 alert; unread counts stay only on what is still the
+// agent's to look at (waiting, theirs, an open 留言).
+function queueAlerts(queue) {
+  const me = state.me ? state.me.name : null;
+  // Only what this agent may take: a hand-off waiting for another group is not news for them.
+  const waiting = queue.handoffs.filter((h) => h.state === "waiting" && mayClaim(h));
+  const held = queue.handoffs.filter((h) => h.state === "with_agent" && h.agent === me);
+  alerts.mine = new Set(held.map((h) => h.id));
+  const first = alerts.known === null;
+  if (first) alerts.known = new Set();
+  const news = [...waiting.map((h) => ["handoff", h]), ...queue.tickets.map((t) => ["ticket", t])];
+  for (const [type, item] of news) {
+    const key = keyOf(type, item.id);
+    // A hand-off transferred back to the queue, or a 留言 the customer added to, is news again.
+    const stamp = `${key}@${type === "handoff" ? item.waiting_since || item.created_at : item.submitted_at}`;
+    if (alerts.known.has(stamp)) continue;
+    alerts.known.add(stamp);
+    if (first) continue;
+    if (type === "handoff") {
+      alertAgent(key, "新的转人工会话",
+        `会话 ${item.ticket} · ${reasonName(item.reason)}${item.last_message ? `：${item.last_message}` : ""}`);
+    } else {
+      alertAgent(key, "新的留言", `留言 ${item.ticket}：${item.question || "（用户没有写问题）"}`);
+    }
+  }
+  const open = new Set([...waiting, ...held].map((h) => keyOf("handoff", h.id))
+    .concat(queue.tickets.map((t) => keyOf("ticket", t.id))));
+  for (const key of [...alerts.unread.keys()]) if (!open.has(key)) alerts.unread.delete(key);
+  showUnread();
+}
+
+// Each live event: a customer's message in a conversation this agent holds alerts.
+function eventAlerts(event) {
+  const me = state.me ? state.me.name : null;
+  if (event.kind === "claimed") {
+    if (event.actor === me) alerts.mine.add(event.handoff_id); else alerts.mine.delete(event.handoff_id);
+  }
+  if (event.kind === "closed") alerts.mine.delete(event.handoff_id);
+  let to = {};
+  if (event.kind === "transferred") {
+    try { to = JSON.parse(event.text || "{}"); } catch (e) { /* not for me then */ }
+    if (to.to_agent === me) alerts.mine.add(event.handoff_id); else alerts.mine.delete(event.handoff_id);
+  }
+  if (!(event.seq > alerts.lastSeq)) return;  // alerted already
+  alerts.lastSeq = event.seq;
+  if (event.kind === "transferred" && to.to_agent === me) {  // a colleague handed me a live chat
+    alertAgent(keyOf("handoff", event.handoff_id), "有会话转给您", `${agentName(event.actor)} 把一个会话转接给了您`);
+    return;
+  }
+  if (event.kind !== "user_message" || !alerts.mine.has(event.handoff_id)) return;
+  const h = state.queue && state.queue.handoffs.find((x) => x.id === event.handoff_id);
+  alertAgent(keyOf("handoff", event.handoff_id), "用户发来新消息", `${h ? `会话 ${h.ticket}：` : ""}${event.text || ""}`);
+}
+
+// The sound: a short two-tone beep (WebAudio, no file).
+function unlockAudio() {
+  const Context = window.AudioContext || window.webkitAudioContext;
+  if (!Context) return;
+  try {
+    if (!alerts.audio) alerts.audio = new Context();
+    if (alerts.audio.state === "suspended") alerts.audio.resume().then(showAlertToggles, () => {});
+  } catch (error) {
+    alerts.audio = null;
+  }
+  showAlertToggles();
+}
+document.addEventListener("pointerdown", unlockAudio, true);
+document.addEventListener("keydown", unlockAudio, true);
+
+// At most one beep a second: news that comes sooner is beeped once when the second is up.
+const BEEP_GAP_MS = 1000;
+function beep() {
+  const audio = alerts.audio;
+  if (!alerts.sound || !audio || alerts.beepSoon) return;
+  const wait = alerts.lastBeep + BEEP_GAP_MS - Date.now();
+  if (wait > 0) {
+    alerts.beepSoon = setTimeout(() => { alerts.beepSoon = null; beep(); }, wait);
+    return;
+  }
+  alerts.lastBeep = Date.now();
+  try {
+    const start = audio.currentTime;
+    const tone = audio.createOscillator();
+    const volume = audio.createGain();
+    tone.type = "sine";
+    tone.frequency.setValueAtTime(880, start);
+    tone.frequency.setValueAtTime(1320, start + 0.12);
+    volume.gain.setValueAtTime(0.0001, start);
+    volume.gain.exponentialRampToValueAtTime(0.2, start + 0.02);
+    volume.gain.exponentialRampToValueAtTime(0.0001, start + 0.3);
+    tone.connect(volume).connect(audio.destination);
+    tone.start(start);
+    tone.stop(start + 0.32);
+  } catch (error) { /* the sound is a convenience */ }
+}
+
+// Desktop notifications: the Notification API needs a secure context (https or localhost).
+const notificationsExist = () => "Notification" in window && window.isSecureContext;
+
+function showDesktop(key, title, body) {
+  if (!alerts.desktop || !notificationsExist() || Notification.permission !== "granted") return;
+  try {
+    const shown = new Notification(title, { body, tag: `faqbot-${key}`, lang: "zh-CN" });
+    shown.onclick = () => { window.focus(); shown.close(); openAlerted(key); };
+    alerts.shown.set(key, shown);
+  } catch (error) { /* e.g. Chrome on Android shows them only from a service worker */ }
+}
+
+function openAlerted(key) {
+  const split = key.indexOf(":");
+  const type = key.slice(0, split), id = key.slice(split + 1);
+  showTab("chat");
+  if (isCurrent(type, id)) markSeen();
+  else if (type === "handoff") selectHandoff(id);
+  else selectTicket(id);
+}
+
+const DENIED = "浏览器已禁止本站的桌面通知：请在浏览器的网站设置中允许通知，然后刷新页面。";
+
+function showAlertToggles() {
+  const sound = $("alert-sound");
+  const locked = alerts.sound && (!alerts.audio || alerts.audio.state !== "running");
+  sound.setAttribute("aria-pressed", String(alerts.sound));
+  sound.textContent = alerts.sound ? "声音提醒：开" : "声音提醒：关";
+  sound.classList.toggle("waiting", locked);
+  sound.title = !alerts.sound ? "点击开启：有新会话、新留言或用户新消息时播放提示音"
+    : locked ? "浏览器要求先在页面上点击或按键一次，之后才能播放提示音" : "有新会话、新留言或用户新消息时播放提示音；点击关闭";
+  const desktop = $("alert-desktop");
+  const permission = notificationsExist() ? Notification.permission : "unsupported";
+  const on = alerts.desktop && permission === "granted";
+  desktop.setAttribute("aria-pressed", String(on));
+  desktop.dataset.permission = permission;
+  desktop.disabled = permission === "unsupported";
+  desktop.classList.toggle("blocked", permission === "denied");
+  desktop.textContent = permission === "unsupported" ? "桌面通知不可用" : permission === "denied" ? "桌面通知已被浏览器禁止"
+    : on ? "桌面通知：开" : "开启桌面通知";
+  desktop.title = permission === "unsupported"
+    ? (window.isSecureContext ? "此浏览器不支持桌面通知" : "桌面通知需要通过 https 打开客服工作台")
+    : permission === "denied" ? DENIED
+    : on ? "页面不在前台时，新会话、新留言和用户新消息会弹出桌面通知；点击关闭" : "页面不在前台时弹出桌面通知（浏览器会先询问是否允许）";
+}
+
+$("alert-sound").addEventListener("click", () => {
+  alerts.sound = !alerts.sound;
+  saveAlertPrefs();
+  showAlertToggles();
+  if (alerts.sound) beep();  // what it sounds like
+});
+
+$("alert-desktop").addEventListener("click", async () => {
+  if (!notificationsExist()) return;
+  if (Notification.permission === "default") {  // asked only here, from the agent's click
+    let answer;
+    try { answer = await Notification.requestPermission(); } catch (error) { answer = Notification.permission; }
+    alerts.desktop = answer === "granted";
+  } else {
+    alerts.desktop = Notification.permission === "granted" && !alerts.desktop;
+  }
+  if (Notification.permission === "denied") notify(DENIED);
+  saveAlertPrefs();
+  showAlertToggles();
+});
+
+// The agent may change the permission in the browser's site settings while the page is open.
+if (navigator.permissions && notificationsExist()) {
+  navigator.permissions.query({ name: "notifications" })
+    .then((status) => { status.addEventListener("change", showAlertToggles); }, () => {});
+}
+showAlertToggles();
+
 // -- a hand-off --------------------------------------------------------------
 
 async function selectHandoff(id) {
@@ -363,6 +621,7 @@ async function selectHandoff(id) {
   state.handoff = null;
   state.seen = new Set();
   notify("");
+  markSeen();
   $("ticket-controls").hidden = true;
   $("ticket-close-controls").hidden = true;
   $("controls").hidden = true;
@@ -427,7 +686,7 @@ function transcriptLine(line) {
   return el("div", { class: `msg ${user ? "user" : "bot"} transcript`, "data-testid": "msg",
                      "data-kind": user ? "transcript-user" : "transcript-bot" },
     el("span", { class: "who", text: `${user ? "用户" : "机器人"}${when ? ` · ${when}` : ""}` }),
-    el("span", { class: "body", text: line.text }),
+    user ? el("span", { class: "body", text: line.text }) : markdown(line.text),
     ...(line.buttons && line.buttons.length
       ? [el("span", { class: "options", "data-testid": "transcript-options" },
             ...line.buttons.map((title) => el("span", { class: "option", text: title })))]
@@ -446,8 +705,8 @@ function appendEvent(event, live) {
   switch (event.kind) {
     case "user_message": node = el("div", attrs("user"), who("用户"), body()); break;
     case "agent_message": node = el("div", attrs(`agent${state.me && event.actor === state.me.name ? " mine" : ""}`),
-                                    who(`客服 ${actor}`), body()); break;
-    case "bot_message": node = el("div", attrs("system notice"), who("系统通知用户"), body()); break;
+                                    who(`客服 ${actor}`), markdown(event.text)); break;
+    case "bot_message": node = el("div", attrs("system notice"), who("系统通知用户"), markdown(event.text)); break;
     case "note": node = el("div", attrs("note"), who(`内部备注（用户不可见）· ${actor}`), body()); break;
     case "created": node = el("div", attrs("system"), `${clock(event.at)} 用户进入排队`); break;
     case "claimed": node = el("div", attrs("system"), `${clock(event.at)} ${actor} 已接入`); break;
@@ -664,7 +923,7 @@ function suggestionItem(s) {
   const level = Math.max(0, Math.min(1, Number(s.confidence) || 0));
   return el("li", { class: "suggestion", "data-testid": "suggestion", "data-faq-id": s.faq_id },
     el("div", { class: "q", text: s.question }),
-    el("div", { class: "a", text: s.answer }),
+    markdown(s.answer, "a"),  // drawn as the customer will see it; 插入 puts the Markdown itself in the reply box
     el("div", { class: "foot" },
       el("span", { class: "confidence", title: "与用户问题的匹配度" },
         el("span", { class: "meter" }, meterFill(level)),
@@ -788,6 +1047,7 @@ function selectTicket(id) {
   state.handoff = null;
   notify("");
   if (changed) $("customer-panel").hidden = true;
+  markSeen();
   $("controls").hidden = true;
   const toAnswer = ticket.state === "open" || ticket.state === "reopened";
   $("ticket-controls").hidden = !toAnswer;
@@ -802,7 +1062,7 @@ function selectTicket(id) {
     el("span", { class: `tag offline-${ticket.why_offline}`, text: OFFLINE[ticket.why_offline] || ticket.why_offline }),
     el("span", { class: "muted", text: reasonName(ticket.reason) }));
   const row = (label, value) => el("div", { class: "row" }, el("span", { class: "label", text: label }),
-                                   el("span", { class: "value", text: value || "-" }));
+                                   value instanceof Node ? value : el("span", { class: "value", text: value || "-" }));
   $("conversation").replaceChildren(el("div", { class: "ticket-card" },
     row("状态", HISTORY_STATES[ticket.state] || ticket.state),
     row("联系方式", ticket.contact),
@@ -810,7 +1070,7 @@ function selectTicket(id) {
     row("提交时间", fullTime(ticket.submitted_at || ticket.created_at)),
     row("原因", OFFLINE[ticket.why_offline] || ticket.why_offline),
     row("用户", ticket.conversation_id),
-    ...(answered ? [row("回复", ticket.answer), row("回复人", state.names.get(ticket.agent) || ticket.agent),
+    ...(answered ? [row("回复", ticket.answer ? markdown(ticket.answer, "value") : null), row("回复人", state.names.get(ticket.agent) || ticket.agent),
                     row("回复时间", fullTime(ticket.answered_at)),
                     el("div", { class: "row" }, el("span", { class: "label", text: "送达情况" }), deliveryList(ticket))] : [])));
   markSelected();
@@ -901,6 +1161,7 @@ for (const button of document.querySelectorAll(".tabs button")) {
     $("tab-admin").hidden = button.dataset.tab !== "admin";
     if (button.dataset.tab === "kpis") loadKpis();
     if (button.dataset.tab === "admin") loadAdmin().catch(adminError);
+    if (button.dataset.tab === "chat") markSeen();
   });
 }
 $("kpi-days").addEventListener("change", () => loadKpis());

@@ -218,6 +218,7 @@ SERVED = {
     "/demo/": "no-cache",
     "/demo": "no-cache",
     "/widget/widget.js": "public, max-age=300",
+    "/widget/markdown.js": "no-cache",
     "/widget/socket.io.min.js": "public, max-age=86400",
 }
 ESCAPES = [
@@ -287,6 +288,17 @@ def test_static_files_have_head_validators_gzip_and_cache_headers(url):
     assert call(url, "GET", "/console/static/app.js").body == (STATIC / "app.js").read_bytes()
 
 
+def test_the_widget_and_the_console_share_one_markdown_renderer(url):
+    """widget/markdown.js is the only copy: served alone for the console, and first in widget.js."""
+    folder = PROJECT_ROOT / "widget"
+    renderer, widget = (folder / "markdown.js").read_bytes(), (folder / "widget.js").read_bytes()
+    assert call(url, "GET", "/widget/markdown.js").body == renderer
+    assert call(url, "GET", "/widget/widget.js").body == renderer + b"\n" + widget
+    assert b'<script src="/widget/markdown.js">' in (STATIC / "index.html").read_bytes()
+    for copy in (widget, (STATIC / "app.js").read_bytes()):
+        assert b"SAFE_LINK" not in copy and b"FaqbotMarkdown" in copy
+
+
 # -- headers on every answer (and no version banner: 4k) -------------------------------------------
 
 EVERY = [
@@ -295,6 +307,7 @@ EVERY = [
     ("GET", "/console/static/style.css"),
     ("GET", "/demo/"),
     ("GET", "/widget/widget.js"),
+    ("GET", "/widget/markdown.js"),
     ("GET", "/widget/socket.io.min.js"),
     ("GET", "/console/api/me"),
     ("GET", "/console/api/queue"),
