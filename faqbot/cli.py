@@ -278,6 +278,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     from bot.handoff.tickets import TicketStore
 
     settings = _settings(args)
+    if args.what == "conversations":
+        return _report_conversations(args, settings)
     if args.what == "kpis":
         try:
             report = compute_kpis(settings.database_url, days=args.days, tz=settings.handoff.timezone)
@@ -323,6 +325,32 @@ def cmd_report(args: argparse.Namespace) -> int:
             )
     if not rows:
         print(f"no {args.what} records yet")
+    return 0
+
+
+def _report_conversations(args: argparse.Namespace, settings: Settings) -> int:
+    """The last ``--days`` local days' conversations and 留言, one row each: CSV on stdout,
+    ``--xlsx FILE``, or ``--json``."""
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from bot.handoff.conversation_export import ConversationExport
+    from bot.handoff.history import Query
+    from bot.handoff.tables import csv_text, xlsx_bytes
+
+    if args.days < 1:
+        print(f"error: days must be at least 1, not {args.days}", file=sys.stderr)
+        return EXIT_USAGE
+    today = datetime.now(UTC).astimezone(ZoneInfo(settings.handoff.timezone)).date()
+    query = Query(since=today - timedelta(days=args.days - 1), until=today)
+    rows = ConversationExport(settings.database_url, settings.handoff.timezone).rows(query)
+    if args.xlsx:
+        Path(args.xlsx).write_bytes(xlsx_bytes({"会话与留言": rows}))
+        print(f"wrote {args.xlsx} ({len(rows) - 1} rows)")
+    elif args.json:
+        print(json.dumps([dict(zip(rows[0], row, strict=True)) for row in rows[1:]], ensure_ascii=False, indent=2))
+    else:
+        sys.stdout.write(csv_text(rows))
     return 0
 
 
@@ -445,9 +473,10 @@ def build_parser() -> argparse.ArgumentParser:
     rep = sub.add_parser(
         "report",
         help="recent unanswered questions, feedback, hand-off requests or 留言 (tickets: drafting, open,"
-        " answered, cancelled, escaped), or the service KPIs (kpis)",
+        " answered, cancelled, escaped), the service KPIs (kpis), or every conversation and 留言 of the"
+        " last --days as a table (conversations: CSV on stdout, --xlsx FILE, --json)",
     )
-    rep.add_argument("what", choices=["unanswered", "feedback", "handoffs", "tickets", "kpis"])
+    rep.add_argument("what", choices=["unanswered", "feedback", "handoffs", "tickets", "kpis", "conversations"])
     rep.add_argument("--limit", type=int, default=50)
     rep.add_argument("--days", type=int, default=14, help="kpis: the last N local days, today included (default 14)")
     rep.add_argument("--json", action="store_true")
@@ -458,7 +487,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="kpis: one table as CSV on stdout (by_day, by_channel, by_agent, by_category, top_questions,"
         " top_unanswered)",
     )
-    rep.add_argument("--xlsx", metavar="FILE", help="kpis: every table, one sheet each, into an Excel file")
+    rep.add_argument(
+        "--xlsx", metavar="FILE", help="kpis: every table, one sheet each; conversations: the table, into an Excel file"
+    )
     rep.set_defaults(func=cmd_report)
     return parser
 

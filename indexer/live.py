@@ -80,9 +80,11 @@ class LiveSearcher:
         if self._searcher is None or now - self._checked_at >= self.poll_seconds:
             self._checked_at = now
             target = self._target()
-            if target is not None and target != self._seen_target:
+            # Nothing served yet: every caller waits for the first load (under the lock)
+            # instead of finding it "missing" while another thread is still loading it.
+            if target is not None and (target != self._seen_target or self._searcher is None):
                 with self._lock:
-                    if target == self._seen_target:  # another thread got here first
+                    if target == self._seen_target:  # another thread got here first (loaded or failed)
                         pass
                     elif self._searcher is None:
                         self._seen_target, self._loading = target, True

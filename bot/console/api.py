@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 from collections import Counter
 from collections.abc import Callable
 from datetime import date
@@ -27,15 +28,19 @@ from bot.console.common import (
     json_body,
 )
 from bot.handoff.agents import ONLINE, Agent
+from bot.handoff.conversation_export import ConversationExport
 from bot.handoff.db import now
 from bot.handoff.desk import HandoffDesk
 from bot.handoff.handoffs import OPEN_STATES, WITH_AGENT, Handoff, WrapUp
 from bot.handoff.history import History, Query
 from bot.handoff.kpis import TABLES, compute_kpis, to_csv, to_xlsx
+from bot.handoff.tables import csv_text, xlsx_bytes
 from bot.handoff.teams import ADMIN
 from bot.handoff.tickets import FOLLOWUP, OPEN, REOPENED, TO_ANSWER, Ticket
+from indexer.manifest import IndexMissing
 
 Suggest = Callable[[str], list[dict[str, Any]]]
+log = logging.getLogger(__name__)
 
 
 def _queue(desk: HandoffDesk) -> dict[str, Any]:
@@ -99,9 +104,40 @@ def _handoff(desk: HandoffDesk, history: History, handoff_id: str) -> dict[str, 
     }
 
 
+def history_query(request: Request) -> Query:
+    """The history search's filters from the query string (``ValueError``: 400, saying which)."""
+    args = request.args
+    try:
+        since = date.fromisoformat(args["from"][0]) if args.get("from") else None
+        until = date.fromisoformat(args["to"][0]) if args.get("to") else None
+    except ValueError:
+        raise ValueError("'from' and 'to' must be dates like 2026-12-01") from None
+    return Query(
+        text=(args.get("q") or "").strip()[:200],
+        customer=(args.get("customer") or "").strip()[:128],
+        agent=(args.get("agent") or "").strip()[:64],
+        channel=(args.get("channel") or "").strip()[:64],
+        faq=(args.get("faq") or "").strip()[:128],
+        tag=(args.get("tag") or "").strip()[:20],
+        since=since,
+        until=until,
+    )
+
+
 def add_api_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[[Route], Route], suggest: Suggest) -> None:
     """``suggest(question)`` returns the FAQ answers offered to the agent."""
     history = History(desk.settings.database_url, desk.settings.handoff.timezone)
+    conversations = ConversationExport(desk.settings.database_url, desk.settings.handoff.timezone)
+
+    async def suggested(question: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        """The FAQ answers for ``question``, or why there are none to offer now (no index yet)."""
+        if not question:
+            return [], None
+        try:
+            return await asyncio.get_running_loop().run_in_executor(None, suggest, question), None
+        except IndexMissing as exc:  # IndexUnusable too: the console says so instead of a 500
+            log.warning("no suggested answers: %s", exc)
+            return [], "the FAQ index is not available: suggested answers are off until it is"
 
     async def as_json(handoff: Handoff) -> HTTPResponse:
         return response.json({"handoff": await desk.blocking(handoff_json, desk, handoff, now())})
@@ -120,6 +156,12 @@ def add_api_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[[Route]
     @signed_in
     async def claim(_: Request, agent: Agent, handoff_id: str) -> HTTPResponse:
         return await as_json(await desk.claim(handoff_id, agent.name, agent.display_name))
+
+    @bp.post("/console/api/handoffs/<handoff_id>/reopen")
+    @signed_in
+    async def reopen(_: Request, agent: Agent, handoff_id: str) -> HTTPResponse:
+        """A closed conversation again, with this agent: returns the new hand-off."""
+        return await as_json(await desk.reopen(handoff_id, agent.name, agent.display_name))
 
     @bp.post("/console/api/handoffs/<handoff_id>/messages")
     @signed_in
@@ -166,7 +208,9 @@ def add_api_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[[Route]
     async def suggestions(_: Request, agent: Agent, handoff_id: str) -> HTTPResponse:
         current = await desk.blocking(desk.handoffs.get, handoff_id)
         question = await desk.blocking(customer_question, desk, current)
-        found = await asyncio.get_running_loop().run_in_executor(None, suggest, question) if question else []
+        found, unavailable = await suggested(question)
+        if unavailable:
+            return error(unavailable, 503)
         return response.json({"question": question, "suggestions": found})
 
     @bp.get("/console/api/tickets/<ticket_id>")
@@ -179,14 +223,14 @@ def add_api_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[[Route]
         transcript = await desk.blocking(desk.tickets.transcript, ticket_id)
         customer = await desk.blocking(_customer, desk, history, found.conversation_id, found.channel, found.id)
         question = found.question or found.last_question
-        loop = asyncio.get_running_loop()
-        suggestions = await loop.run_in_executor(None, suggest, question) if question else []
+        suggestions, unavailable = await suggested(question)
         return response.json(
             {
                 "ticket": data,
                 "transcript": transcript,
                 "question": question,
                 "suggestions": suggestions,
+                "suggestions_unavailable": unavailable,
                 "customer": customer,
             }
         )
@@ -243,23 +287,29 @@ def add_api_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[[Route]
         """Past conversations and 留言: ``q`` (a word in them), ``customer``, ``agent``,
         ``channel``, ``faq`` (an FAQ id), ``tag`` (a wrap-up tag), ``from`` / ``to`` (local
         dates, YYYY-MM-DD, both included)."""
-        args = request.args
-        try:
-            since = date.fromisoformat(args["from"][0]) if args.get("from") else None
-            until = date.fromisoformat(args["to"][0]) if args.get("to") else None
-        except ValueError:
-            return error("'from' and 'to' must be dates like 2026-12-01", 400)
-        query = Query(
-            text=(args.get("q") or "").strip()[:200],
-            customer=(args.get("customer") or "").strip()[:128],
-            agent=(args.get("agent") or "").strip()[:64],
-            channel=(args.get("channel") or "").strip()[:64],
-            faq=(args.get("faq") or "").strip()[:128],
-            tag=(args.get("tag") or "").strip()[:20],
-            since=since,
-            until=until,
+        return response.json({"results": await desk.blocking(history.search, history_query(request))})
+
+    @bp.get("/console/api/history/export")
+    @signed_in
+    async def export_history(request: Request, agent: Agent) -> HTTPResponse:
+        """What the same search finds, as a table: ``format=csv`` or ``xlsx``."""
+        kind = request.args.get("format", "csv")
+        if kind not in ("csv", "xlsx"):
+            return error("'format' must be csv or xlsx", 400)
+        rows = await desk.blocking(conversations.rows, history_query(request))
+        name = f"conversations-{now().astimezone(history.zone):%Y%m%d-%H%M}"
+        if kind == "xlsx":
+            body = await asyncio.get_running_loop().run_in_executor(None, xlsx_bytes, {"会话与留言": rows})
+            return response.raw(
+                body,
+                content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
+            )
+        return response.raw(
+            csv_text(rows).encode("utf-8"),
+            content_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
         )
-        return response.json({"results": await desk.blocking(history.search, query)})
 
     async def report_of(request: Request) -> dict[str, Any]:
         days = max(1, min(int(request.args.get("days", 14)), 366))  # ValueError: the caller says so

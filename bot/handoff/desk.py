@@ -28,7 +28,17 @@ from bot.handoff import tickets as ticket_tables
 from bot.handoff.availability import Availability
 from bot.handoff.customers import Customer
 from bot.handoff.db import Database, now
-from bot.handoff.handoffs import OPEN_STATES, WAITING, WITH_AGENT, Handoff, HandoffError, HandoffRequest, WrapUp
+from bot.handoff.handoffs import (
+    AGENT_REOPENED,
+    CLOSED,
+    OPEN_STATES,
+    WAITING,
+    WITH_AGENT,
+    Handoff,
+    HandoffError,
+    HandoffRequest,
+    WrapUp,
+)
 from bot.handoff.intake import Intake, Outcome
 from bot.handoff.mail import Mailer, MailFailed
 from bot.handoff.pulse import Pulse
@@ -361,6 +371,32 @@ class HandoffDesk:
             await self.notice(handoff, say("utter_handoff_requeued"), "transferred", group=group_name)
         log.info("hand-off %s transferred by %s to %s", handoff_id, agent, to_agent or f"group {group_name}")
         return handoff
+
+    def _reopen(self, handoff_id: str, agent: str) -> Handoff:
+        closed = self.handoffs.get(handoff_id)
+        if closed.state != CLOSED:
+            raise HandoffError(f"hand-off {closed.ticket} is {closed.state}; only a closed one is reopened")
+        if self.handoffs.open_for(closed.conversation_id) is not None:
+            raise HandoffError(f"the customer of hand-off {closed.ticket} is already waiting or with an agent")
+        limit = self.settings.handoff.max_chats_per_agent
+        if (mine := self._chats_of(agent)) >= limit:
+            raise HandoffError(f"you have {mine} conversations open; the limit is {limit}")
+        if (why := self.window_closed(closed.channel, closed.conversation_id)) is not None:
+            raise HandoffError(f"the platform's reply window has closed: {why}")
+        request = HandoffRequest(
+            closed.conversation_id, closed.channel, AGENT_REOPENED, closed.transcript, faq_id=closed.faq_id
+        )
+        opened, _ = self.handoffs.create(request)
+        self.handoffs.add_note(opened.id, agent, f"从历史会话 {closed.ticket} 重新打开")
+        return self.handoffs.claim(opened.id, agent)
+
+    async def reopen(self, handoff_id: str, agent: str, display_name: str) -> Handoff:
+        """An agent writes again to the customer of a closed conversation (found in the history):
+        a new hand-off, already theirs, that the customer is told about."""
+        opened = await self.blocking(self._reopen, handoff_id, agent)
+        self.pulse.fire()
+        await self.notice(opened, say("utter_handoff_reopened", agent=display_name), "claimed", name=display_name)
+        return opened
 
     async def reply(
         self, handoff_id: str, agent: str, text: str, display_name: str | None = None

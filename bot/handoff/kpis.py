@@ -6,7 +6,8 @@ each console card):
 - **conversation**: a distinct (conversation_id, local day) in ``turns``, on
   the channel of its first turn that day. Each conversation ends in exactly one
   of six ``outcomes`` (they add up to ``conversations``), the first that applies:
-  ``handed_off`` (a hand-off was created that day and not cancelled by the
+  ``handed_off`` (a hand-off was created that day — not one an agent reopened
+  from the history, which is no request of the customer's — and not cancelled by the
   customer while waiting), ``ticket`` (a 留言 was submitted), ``left_queue``
   (the customer cancelled the hand-off while waiting), ``left_ticket`` (a 留言
   was started and not submitted: cancelled, left for another question, or never
@@ -63,8 +64,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import sqlalchemy as sa
 
 from bot.handoff.db import aware
-from bot.handoff.handoffs import HandoffStore, handoff_events, handoffs
+from bot.handoff.handoffs import AGENT_REOPENED, HandoffStore, handoff_events, handoffs
 from bot.handoff.records import Records, feedback, outcomes, turns, unanswered
+from bot.handoff.tables import csv_text, xlsx_bytes
 from bot.handoff.tickets import SUBMITTED, TicketStore, tickets
 from faqbot.normalize import normalize
 
@@ -272,14 +274,16 @@ def _read_handoffs(conn: sa.engine.Connection, window: _Window, report: _Report)
         created, day = aware(row.created_at), window.day(row.created_at)
         facts = report.buckets[day, row.channel]
         kind = "left_queue" if row.id in cancelled and row.claimed_at is None else "handed_off"
-        report.conversations.escalations[row.conversation_id, day].append((created, kind, row.reason))
+        if row.reason != AGENT_REOPENED:  # an agent writing again is no customer asking for a person
+            report.conversations.escalations[row.conversation_id, day].append((created, kind, row.reason))
         times = report.agents.setdefault(row.agent, defaultdict(list)) if row.agent else None
-        if row.claimed_at is not None:
+        reopened = row.reason == AGENT_REOPENED  # nobody waited: the agent opened it
+        if row.claimed_at is not None and not reopened:
             wait = (aware(row.claimed_at) - created).total_seconds()
             facts.queue_wait.append(wait)
             if times is not None:
                 times["queue_wait"].append(wait)
-        if row.id in first_reply:
+        if row.id in first_reply and not reopened:
             seconds = (first_reply[row.id] - created).total_seconds()
             facts.first_response.append(seconds)
             if times is not None:
@@ -332,6 +336,8 @@ def _read_returns(
         reached = sa.select(table.c.conversation_id, table.c.created_at).where(
             table.c.created_at >= start, table.c.created_at < end
         )
+        if table is handoffs:
+            reached = reached.where(handoffs.c.reason != AGENT_REOPENED)
         for row in people.execute(reached):
             returns[row.conversation_id].append((aware(row.created_at), window.day(row.created_at), None, True))
 
@@ -683,36 +689,19 @@ def kpi_table(report: dict, name: str) -> list[list[Any]]:
 
 def to_csv(report: dict, name: str) -> str:
     """One table as CSV (UTF-8 with a byte-order mark, so Excel reads the Chinese)."""
-    import csv
-    import io
+    return csv_text(kpi_table(report, name))
 
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    for row in kpi_table(report, name):
-        writer.writerow(["" if cell is None else cell for cell in row])
-    return "\ufeff" + out.getvalue()
+
+SHEET_TITLES = {
+    "by_day": "按日",
+    "by_channel": "按渠道",
+    "by_agent": "按客服",
+    "by_category": "按分类",
+    "top_questions": "热门问题",
+    "top_unanswered": "未解决问题",
+}
 
 
 def to_xlsx(report: dict) -> bytes:
     """Every table, one sheet each, in one workbook."""
-    import io
-
-    from openpyxl import Workbook
-
-    book = Workbook()
-    book.remove(book.active)
-    titles = {
-        "by_day": "按日",
-        "by_channel": "按渠道",
-        "by_agent": "按客服",
-        "by_category": "按分类",
-        "top_questions": "热门问题",
-        "top_unanswered": "未解决问题",
-    }
-    for name in TABLES:
-        sheet = book.create_sheet(titles[name])
-        for row in kpi_table(report, name):
-            sheet.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return xlsx_bytes({SHEET_TITLES[name]: kpi_table(report, name) for name in TABLES})

@@ -699,7 +699,7 @@ def test_the_agent_closes_and_the_bot_answers_again(servers, console, widget, st
     assert console.errors == []
 
 
-def test_the_agent_finds_a_closed_conversation_and_a_message_in_the_history(servers, console, store):
+def test_the_agent_finds_a_closed_conversation_and_a_message_in_the_history(servers, console, widget, store):
     from playwright.sync_api import expect
 
     closed = store.last_closed_for("widget-handoff-1")
@@ -714,6 +714,24 @@ def test_the_agent_finds_a_closed_conversation_and_a_message_in_the_history(serv
     conversation = console.get_by_test_id("conversation")
     expect(conversation.locator('[data-kind="note"]')).to_contain_text("已查链上记录", timeout=15000)
     expect(console.get_by_test_id("message-input")).to_be_disabled()  # closed: read only
+    # Reopened from the history: a new conversation, already the agent's; the customer is told.
+    console.get_by_test_id("reopen").click()
+    expect(console.get_by_test_id("message-input")).to_be_enabled()
+    widget.expect(f"客服 {DISPLAY} 重新打开了之前的对话")
+    console.get_by_test_id("message-input").fill("您好，提现已经到账了吗？")
+    console.get_by_test_id("send").click()
+    widget.expect("提现已经到账了吗")
+    console.get_by_test_id("close").click()
+    console.get_by_test_id("close-confirm").click()
+    widget.expect("人工服务已结束")
+    # What the search finds downloads as a table, the same filters applied.
+    console.get_by_test_id("tab-history").click()
+    with console.expect_download() as download:
+        console.get_by_test_id("history-export-csv").click()
+    rows = list(csv.reader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8-sig"))))
+    assert rows[0][:3] == ["类型", "编号", "用户"] and [r[1] for r in rows[1:]] == [closed.ticket]
+    assert rows[1][rows[0].index("结束原因")] == "问题已解决" and rows[1][rows[0].index("标签")] == "提现、链上延迟"
+    console.get_by_test_id("tab-chat").click()
     # A 留言 is found by its question, with its answer and how it was delivered.
     console.get_by_test_id("tab-history").click()
     console.get_by_test_id("history-q").fill("发票怎么开")

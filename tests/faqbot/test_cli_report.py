@@ -104,3 +104,17 @@ def test_tickets_report_says_what_became_of_each_message(settings):
     assert sorted((t["conversation_id"], t["state"]) for t in rows) == [("u3", "escaped"), ("u4", "open")]
     text = report(settings, "tickets").stdout
     assert "escaped" in text and "退款多久到账" in text
+
+
+def test_conversations_as_csv_json_and_excel(served, tmp_path):
+    proc = report(served, "conversations", "--days", "1")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.lstrip("\ufeff").splitlines()
+    assert lines[0].startswith("类型,编号,用户,渠道,状态") and len(lines) == 2
+    assert lines[1].startswith("会话,") and ",u2,socketio,closed,user_request,alice," in lines[1]
+    [row] = json.loads(report(served, "conversations", "--json").stdout)
+    assert row["评价"] == "满意" and row["客服"] == "alice"
+    book = tmp_path / "c.xlsx"
+    written = report(served, "conversations", "--xlsx", str(book))
+    assert written.returncode == 0 and "1 rows" in written.stdout and book.read_bytes()[:2] == b"PK"
+    assert_clean_error(report(served, "conversations", "--days", "0"), "days must be at least 1")

@@ -32,3 +32,29 @@ def test_follows_publish_and_rollback(tiny_kb, embedder):
 
     store_for(tiny_kb).rollback()
     wait_for(live, first)
+
+
+def test_callers_during_the_first_load_wait_for_it_instead_of_finding_nothing(tiny_kb, embedder):
+    """The Rasa server's first requests after a start arrive together (the console's
+    suggestions, a customer's message): none may be told there is no index."""
+    import threading
+
+    build_and_publish(tiny_kb, embedder=embedder)
+    live = LiveSearcher(tiny_kb, embedder, poll_seconds=0.1)
+    start = threading.Barrier(4)
+    served: list[str] = []
+    failed: list[BaseException] = []
+
+    def ask() -> None:
+        start.wait()
+        try:
+            served.append(live.get().directory.name)
+        except BaseException as exc:  # the failure under test
+            failed.append(exc)
+
+    threads = [threading.Thread(target=ask) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert failed == [] and len(served) == 4 and len(set(served)) == 1

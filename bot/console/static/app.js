@@ -4,7 +4,8 @@
 "use strict";
 
 const REASONS = { user_request: "用户要求转人工", repeated_fallback: "机器人多次未答出",
-                  negative_feedback: "答案被评无帮助", faq_policy: "需人工处理的业务" };
+                  negative_feedback: "答案被评无帮助", faq_policy: "需人工处理的业务",
+                  agent_reopened: "客服重新打开" };
 const OFFLINE = { closed: "非服务时间", no_agent: "无客服在线", busy: "排队已满" };
 const CHANNELS = { rest: "REST", socketio: "网页", unknown: "未知" };
 const STATES = { waiting: "等待接入", with_agent: "处理中", closed: "已结束" };
@@ -59,6 +60,8 @@ const ERRORS = [
   [/(\S+) is not taking chats now/, (m) => `${agentName(m[1])} 当前不能接待（未登录、忙碌或离开）`],
   [/(\S+) has (\d+) conversations open; the limit is (\d+)/, (m) => `${agentName(m[1])} 已在处理 ${m[2]} 个会话（上限 ${m[3]} 个）`],
   [/only a claimed one is transferred/, () => "只有处理中的会话可以转接"],
+  [/is already waiting or with an agent/, () => "该用户已有进行中的会话，请在队列中查看"],
+  [/reply window has closed/, () => "已超过平台的回复窗口，无法主动联系该用户"],
   [/admins only|only an admin/, () => "只有管理员可以进行此操作"],
   [/the last admin/, () => "这是最后一位管理员：请先把其他账号设为管理员"],
   [/you cannot disable your own account/, () => "不能停用自己的账号"],
@@ -83,6 +86,7 @@ const ERRORS = [
   [/not signed in/, () => "请重新登录"],
   [/cross-origin request refused|X-Faqbot-Console/, () => "请求被拒绝：请从客服工作台页面操作（可刷新页面后重试）"],
   [/must be JSON/, () => "请求格式错误，请刷新页面后重试"],
+  [/the FAQ index is not available/, () => "知识库索引暂不可用，推荐答案稍后恢复"],
 ];
 
 function chinese(message) {
@@ -766,6 +770,7 @@ function renderControls(h) {
   $("claim").disabled = !mayClaim(h);
   $("claim").title = mayClaim(h) ? "" : `该会话已分配给「${h.group.name}」组`;
   $("transfer").hidden = !mine;
+  $("reopen").hidden = h.state !== "closed";
   if (!mine) $("transfer-dialog").hidden = true;
   $("close").hidden = !open;
   if (!open) $("close-dialog").hidden = true;
@@ -784,6 +789,13 @@ async function act(work) {
   try { await work(); } catch (error) { showError(error); }
 }
 
+// Back to ``node`` after a request, unless the agent has moved on meanwhile (typing a note,
+// another conversation): stealing focus mid-typing sends their words to the wrong box.
+function focusUnlessMoved(node, ...from) {
+  const active = document.activeElement;
+  if (!active || active === document.body || active === node || from.includes(active)) node.focus();
+}
+
 const handoffPath = (suffix) => `/console/api/handoffs/${encodeURIComponent(state.current.id)}/${suffix}`;
 
 $("claim").addEventListener("click", () => act(async () => {
@@ -796,7 +808,16 @@ $("claim").addEventListener("click", () => act(async () => {
     await reloadCurrent().catch(() => {});
     scheduleQueue();
   }
-  $("message-input").focus();
+  focusUnlessMoved($("message-input"), $("claim"));
+}));
+
+$("reopen").addEventListener("click", () => act(async () => {
+  if (!state.current || state.current.type !== "handoff") return;
+  const opened = await api(handoffPath("reopen"), {});
+  scheduleQueue();
+  await selectHandoff(opened.handoff.id);
+  notify("已重新打开，用户会收到通知，可以直接回复。", "info");
+  focusUnlessMoved($("message-input"), $("reopen"));
 }));
 
 // Closing asks first: why (for the team's records and KPIs) and optional tags.
@@ -860,6 +881,12 @@ $("transfer-confirm").addEventListener("click", () => act(async () => {
 }));
 
 let sending = false;
+// What the agent just did shows at once, not only when the live feed brings it back (the feed
+// can be reconnecting, e.g. after a server restart): read the conversation back (deduplicated by seq).
+async function showOwnChange() {
+  await reloadCurrent();
+}
+
 async function sendMessage() {
   const input = $("message-input");
   const text = input.value.trim();
@@ -868,13 +895,14 @@ async function sendMessage() {
   $("send").disabled = true;
   await act(async () => {
     const sent = await api(handoffPath("messages"), { text });
-    input.value = "";
+    if (input.value.trim() === text) input.value = "";  // not what the agent typed meanwhile
     if (sent.delivered === "stored") notify("用户当前不在线，消息已保存，用户回来后可以看到。", "info");
     else if (sent.delivered === "poll") notify("消息已发出，用户的应用下次获取消息时收到。", "info");
+    await showOwnChange();
   });
   sending = false;
   if (state.handoff) renderControls(state.handoff);
-  input.focus();
+  focusUnlessMoved(input, $("send"));
 }
 $("send").addEventListener("click", sendMessage);
 // The customer sees "对方正在输入…" only while the agent really types: at most one hint per 2 s.
@@ -895,7 +923,8 @@ async function addNote() {
   if (!text || !state.current || state.current.type !== "handoff") return;
   await act(async () => {
     await api(handoffPath("notes"), { text });
-    $("note-input").value = "";
+    if ($("note-input").value.trim() === text) $("note-input").value = "";
+    await showOwnChange();
   });
 }
 $("note-add").addEventListener("click", addNote);
@@ -912,7 +941,8 @@ async function loadSuggestions() {
     $("suggest-question").replaceChildren(...(data.question
       ? [el("span", { class: "muted", text: "用户最新问题：" }), el("b", { text: data.question })]
       : [el("span", { class: "muted", text: "用户还没有提问。" })]));
-    fillList($("suggestions"), data.suggestions.map(suggestionItem), data.question ? "知识库中没有相关答案" : "");
+    fillList($("suggestions"), data.suggestions.map(suggestionItem),
+             data.suggestions_unavailable ? "知识库索引暂不可用，推荐答案稍后恢复" : data.question ? "知识库中没有相关答案" : "");
   } catch (error) {
     if (!isCurrent("handoff", id)) return;
     $("suggest-question").textContent = `推荐答案暂不可用：${error.message}`;
@@ -1120,7 +1150,8 @@ async function loadTicketDetails(id) {
     $("suggest-question").replaceChildren(...(data.question
       ? [el("span", { class: "muted", text: "留言问题：" }), el("b", { text: data.question })]
       : [el("span", { class: "muted", text: "用户没有写问题。" })]));
-    fillList($("suggestions"), data.suggestions.map(suggestionItem), data.question ? "知识库中没有相关答案" : "");
+    fillList($("suggestions"), data.suggestions.map(suggestionItem),
+             data.suggestions_unavailable ? "知识库索引暂不可用，推荐答案稍后恢复" : data.question ? "知识库中没有相关答案" : "");
   } catch (error) {
     if (isCurrent("ticket", id)) $("suggest-question").textContent = `推荐答案暂不可用：${error.message}`;
   }
@@ -1346,14 +1377,28 @@ $("history-form").addEventListener("submit", (event) => {
   searchHistory().catch((e) => { $("history-error").textContent = e.message || String(e); });
 });
 
-async function searchHistory() {
-  $("history-error").textContent = "";
+function historyParams() {
   const params = new URLSearchParams();
   for (const [key, id] of [["q", "history-q"], ["customer", "history-customer"], ["agent", "history-agent"],
-                           ["from", "history-from"], ["to", "history-to"]]) {
+                           ["faq", "history-faq"], ["tag", "history-tag"], ["from", "history-from"], ["to", "history-to"]]) {
     const value = $(id).value.trim();
     if (value) params.set(key, value);
   }
+  return params;
+}
+
+// The export downloads what the form would find now (the same filters).
+for (const link of document.querySelectorAll("[data-history-export]")) {
+  link.addEventListener("click", () => {
+    const params = historyParams();
+    params.set("format", link.dataset.historyExport);
+    link.href = `/console/api/history/export?${params}`;
+  });
+}
+
+async function searchHistory() {
+  $("history-error").textContent = "";
+  const params = historyParams();
   const data = await api(`/console/api/history?${params}`);
   const items = data.results.map((r) => el("li", { class: "item", "data-testid": "history-item", "data-type": r.type,
       "data-id": r.id, tabindex: "0", role: "button", onkeydown: activateOnEnter, onclick: () => openHistory(r) },

@@ -162,3 +162,33 @@ def test_a_transfer_to_a_group_requeues_it_for_the_members_and_keeps_the_first_w
         asyncio.run(desk.claim(handoff.id, "wang", "WANG"))
     taken = asyncio.run(desk.claim(handoff.id, "anna", "ANNA"))
     assert taken.agent == "anna" and taken.claimed_at == first.claimed_at
+
+
+def test_an_agent_reopens_a_closed_conversation_and_it_is_not_counted_as_a_request(desk):
+    from bot.handoff.kpis import compute_kpis
+
+    signed_in(desk, "li")
+    desk.records.log_turn("c6", "rest", "bot", 10.0)  # the customer's conversation that day
+    desk.request(request("c6"), None)
+    first = desk.handoffs.open_for("c6")
+    asyncio.run(desk.claim(first.id, "li", "LI"))
+    asyncio.run(desk.close(first.id, "li"))
+    opened = asyncio.run(desk.reopen(first.id, "li", "LI"))
+    assert opened.state == WITH_AGENT and opened.agent == "li" and opened.reason == "agent_reopened"
+    assert "客服 LI 重新打开了之前的对话" in desk.handoffs.events(opened.id)[-1]["text"]
+    with pytest.raises(HandoffError, match="only a closed one"):
+        asyncio.run(desk.reopen(opened.id, "li", "LI"))
+    with pytest.raises(HandoffError, match="already waiting or with an agent"):
+        asyncio.run(desk.reopen(first.id, "li", "LI"))
+    report = compute_kpis(desk.settings.database_url, days=1)["totals"]
+    assert report["handoffs_by_reason"] == {"user_request": 1} and report["queue_wait_seconds"]["count"] == 1
+
+
+def test_a_wechat_conversation_past_its_window_cannot_be_reopened(desk):
+    signed_in(desk, "li")
+    desk.request(request("oOld", channel="wechat"), None)
+    old = desk.handoffs.open_for("oOld")
+    asyncio.run(desk.claim(old.id, "li", "LI"))
+    asyncio.run(desk.close(old.id, "li"))
+    with pytest.raises(HandoffError, match="reply window has closed"):  # no message from them on record
+        asyncio.run(desk.reopen(old.id, "li", "LI"))
