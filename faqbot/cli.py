@@ -58,6 +58,68 @@ def cmd_kb_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_kb_gaps(args: argparse.Namespace) -> int:
+    """What the KB is missing: the questions the bot did not answer well, grouped by meaning."""
+    from datetime import UTC, datetime, timedelta
+
+    from indexer.embedders import make_embedder
+    from indexer.gaps import Asked, background_of, find_gaps, read_questions
+    from indexer.kb import KBInvalid, load_kb
+    from indexer.live import LiveSearcher
+    from indexer.manifest import IndexMissing
+
+    settings = _settings(args)
+    if args.from_file:
+        try:
+            asked = read_questions(Path(args.from_file).read_text(encoding="utf-8").splitlines())
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            print(f"error: {args.from_file}: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+    else:
+        from bot.handoff.records import Records
+
+        since = datetime.now(UTC) - timedelta(days=args.days)
+        asked = [Asked(q, c, source) for q, c, source in Records(settings.database_url).asked_since(since)]
+    try:
+        searcher = LiveSearcher(settings).get()
+    except IndexMissing:
+        searcher = None
+    embedder = searcher.embedder if searcher is not None else make_embedder(settings.embedder)
+    if searcher is not None:
+        questions = searcher.texts
+    else:
+        try:
+            questions = [q for e in load_kb(settings.kb_dir).entries for q in e.questions]
+        except KBInvalid:  # the gaps need no valid KB; the questions are then their own background
+            questions = []
+
+    def nearest(question: str) -> tuple[str | None, float | None]:
+        if searcher is None:
+            return None, None
+        found = searcher.search(question, k=1).candidates
+        return (found[0].entry.id, float(found[0].fused)) if found else (None, None)
+
+    gaps = find_gaps(asked, embedder, nearest, args.threshold, background_of(embedder, questions))[: args.limit]
+    if args.json:
+        print(json.dumps({"gaps": [g.to_json() for g in gaps]}, ensure_ascii=False, indent=2))
+        return 0
+    if not gaps:
+        print("没有需要补充的问题（没有未答出、澄清、兜底或“没帮助”的提问）。")
+        return 0
+    print(f"{len(gaps)} 组问题（{sum(g.asks for g in gaps)} 次提问），按提问人数排序：")
+    for n, gap in enumerate(gaps, 1):
+        near = f"最接近：{gap.nearest_faq}（{gap.nearest_score:.2f}）" if gap.nearest_faq else "知识库中没有接近的条目"
+        print(f"\n{n}. {gap.typical}    [{gap.count} 人 / {gap.asks} 次]  {near}")
+        others = [w for w in gap.questions if w != gap.typical]
+        for wording in others[:5]:
+            print(f"   - {wording}")
+        if len(others) > 5:
+            print(f"   …还有 {len(others) - 5} 种问法")
+    if searcher is None:
+        print("\n（没有已发布的索引：未给出最接近的条目；先运行 `faqbot index build`）")
+    return 0
+
+
 def cmd_kb_import(args: argparse.Namespace) -> int:
     from indexer.kb_import import import_file
 
@@ -418,6 +480,24 @@ def build_parser() -> argparse.ArgumentParser:
     imp = kb.add_parser("import", help="import a CSV/XLSX (问题, 相似问题, 答案, 分类) into kb_content/")
     imp.add_argument("file")
     imp.set_defaults(func=cmd_kb_import)
+    gaps = kb.add_parser(
+        "gaps",
+        help="what the KB is missing: questions the bot did not answer well (misses, clarifies, fallbacks,"
+        " 没帮助), grouped by meaning, most customers first, with the nearest FAQ",
+    )
+    gaps.add_argument(
+        "--from",
+        dest="from_file",
+        metavar="FILE",
+        help="questions from a file: one per line, or JSON lines with 'text'",
+    )
+    gaps.add_argument("--days", type=int, default=7, help="the bot's records of the last N days (default 7)")
+    gaps.add_argument("--limit", type=int, default=50, help="at most this many groups (default 50)")
+    gaps.add_argument(
+        "--threshold", type=float, default=None, help="grouping cut (cosine after centring; default 0.37)"
+    )
+    gaps.add_argument("--json", action="store_true", help='print {"gaps": [{"questions", "count", ...}]}')
+    gaps.set_defaults(func=cmd_kb_gaps)
 
     index = sub.add_parser("index", help="search index").add_subparsers(dest="index_command", required=True)
     build = index.add_parser("build", help="validate, build and publish a new index version")

@@ -149,6 +149,32 @@ class Records:
                 )
             )
 
+    def asked_since(self, since: datetime) -> list[tuple[str, str, str]]:
+        """What customers asked that the bot did not answer well since ``since``: (question,
+        conversation id, source: unanswered | not_helpful | clarify | fallback), each customer's
+        wording once (a miss is logged both as unanswered and as a fallback)."""
+        found: dict[tuple[str, str], str] = {}
+        with self.engine.connect() as conn:
+            for row in conn.execute(
+                sa.select(unanswered.c.question, unanswered.c.conversation_id).where(unanswered.c.created_at >= since)
+            ):
+                found.setdefault((row.conversation_id, row.question), "unanswered")
+            for row in conn.execute(
+                sa.select(feedback.c.question, feedback.c.conversation_id).where(
+                    feedback.c.created_at >= since, feedback.c.helpful.is_(False), feedback.c.question.is_not(None)
+                )
+            ):
+                found.setdefault((row.conversation_id, row.question), "not_helpful")
+            for row in conn.execute(
+                sa.select(outcomes.c.question, outcomes.c.conversation_id, outcomes.c.kind).where(
+                    outcomes.c.at >= since,
+                    outcomes.c.kind.in_(("clarify", "fallback")),
+                    outcomes.c.question.is_not(None),
+                )
+            ):
+                found.setdefault((row.conversation_id, row.question), row.kind)
+        return [(question, customer, source) for (customer, question), source in found.items() if question]
+
     def last_message_at(self, conversation_id: str) -> datetime | None:
         """When the customer last wrote in this conversation (platforms' reply windows)."""
         with self.engine.connect() as conn:

@@ -1,0 +1,50 @@
+"""`faqbot kb gaps`: the questions the bot did not answer well, grouped, from the bot's own
+records and from a file, in a subprocess (no index published: no nearest FAQ)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.handoff.records import Records
+from tests.faqbot.test_cli import assert_clean_error, run
+
+pytestmark = pytest.mark.slow
+
+GROUPS = json.loads((Path(__file__).parents[1] / "data" / "gap_questions.json").read_text(encoding="utf-8"))["groups"]
+
+
+def test_from_the_bots_records_grouped_counted_and_masked(tiny_kb):
+    settings = tiny_kb
+    records = Records(settings.database_url)
+    for name, questions in GROUPS.items():
+        for i, question in enumerate(questions):
+            records.log_unanswered(f"{name}-{i}", "rest", question, 0.1, [])
+    records.log_unanswered("p1", "rest", "我的手机13812345678收不到验证码", 0.1, [])
+    records.log_outcome("p1", "rest", "fallback", question="我的手机13812345678收不到验证码")  # the same miss
+    records.log_feedback("p2", "rest", "faq-x", False, "NFT能交易吗")
+    records.engine.dispose()
+    proc = run(settings, "kb", "gaps", "--json")
+    assert proc.returncode == 0, proc.stderr
+    gaps = json.loads(proc.stdout)["gaps"]
+    assert sum(g["asks"] for g in gaps) == 32 and all(g["nearest_faq"] is None for g in gaps)
+    nft = next(g for g in gaps if "NFT能交易吗" in g["questions"])
+    assert nft["count"] >= 4 and "not_helpful" in nft["sources"]
+    assert "13812345678" not in proc.stdout and "138****5678" in proc.stdout
+    text = run(settings, "kb", "gaps")
+    assert text.returncode == 0 and "组问题" in text.stdout and "没有已发布的索引" in text.stdout
+
+
+def test_from_a_file_and_its_errors(settings, tmp_path):
+    questions = tmp_path / "q.txt"
+    questions.write_text("能开发票吗\n发票怎么申请\n", encoding="utf-8")
+    proc = run(settings, "kb", "gaps", "--from", str(questions), "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert sum(g["asks"] for g in json.loads(proc.stdout)["gaps"]) == 2
+    questions.write_text('好的\n{"text": 1}\n', encoding="utf-8")
+    assert_clean_error(run(settings, "kb", "gaps", "--from", str(questions)), "line 2")
+    assert_clean_error(run(settings, "kb", "gaps", "--from", str(tmp_path / "none.txt")), "none.txt")
+    empty = run(settings, "kb", "gaps")
+    assert empty.returncode == 0 and "没有需要补充的问题" in empty.stdout
