@@ -542,12 +542,16 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "add":
             command.add_argument("--display-name", help="the name users see, e.g. 小李 (default: the account name)")
             command.add_argument(
-                "--role", choices=["admin", "agent"], help="admin manages the console (default: admin for the first)"
+                "--role",
+                choices=["admin", "agent", "editor"],
+                help="admin manages the console, editor uses the studio (default: admin for the first)",
             )
         command.set_defaults(func=cmd_agent)
-    role = agent.add_parser("role", help="make an account an admin (manages accounts, groups) or an agent")
+    role = agent.add_parser(
+        "role", help="make an account an admin (manages accounts, groups), an editor (the studio) or an agent"
+    )
     role.add_argument("name")
-    role.add_argument("role", choices=["admin", "agent"])
+    role.add_argument("role", choices=["admin", "agent", "editor"])
     role.set_defaults(func=cmd_agent)
     agent.add_parser("list", help="accounts and when they were last signed in").set_defaults(func=cmd_agent)
     rep = sub.add_parser(

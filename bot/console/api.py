@@ -27,6 +27,7 @@ from bot.console.common import (
     handoff_json,
     json_body,
 )
+from bot.console.kb_lookup import KbLookup
 from bot.handoff.agents import ONLINE, Agent
 from bot.handoff.conversation_export import ConversationExport
 from bot.handoff.db import now
@@ -39,7 +40,6 @@ from bot.handoff.teams import ADMIN
 from bot.handoff.tickets import FOLLOWUP, OPEN, REOPENED, TO_ANSWER, Ticket
 from indexer.manifest import IndexMissing
 
-Suggest = Callable[[str], list[dict[str, Any]]]
 log = logging.getLogger(__name__)
 
 
@@ -124,8 +124,8 @@ def history_query(request: Request) -> Query:
     )
 
 
-def add_api_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[[Route], Route], suggest: Suggest) -> None:
-    """``suggest(question)`` returns the FAQ answers offered to the agent."""
+def add_api_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[[Route], Route], kb: KbLookup) -> None:
+    """``kb.suggest(question)`` returns the FAQ answers offered to the agent."""
     history = History(desk.settings.database_url, desk.settings.handoff.timezone)
     conversations = ConversationExport(desk.settings.database_url, desk.settings.handoff.timezone)
 
@@ -134,7 +134,7 @@ def add_api_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[[Route]
         if not question:
             return [], None
         try:
-            return await asyncio.get_running_loop().run_in_executor(None, suggest, question), None
+            return await asyncio.get_running_loop().run_in_executor(None, kb.suggest, question), None
         except IndexMissing as exc:  # IndexUnusable too: the console says so instead of a 500
             log.warning("no suggested answers: %s", exc)
             return [], "the FAQ index is not available: suggested answers are off until it is"

@@ -7,6 +7,7 @@ their connections.
   ``/console/api/*`` route requires a signed-in agent;
 - ``/console/api/*``: JSON for the page (``api.py``);
 - ``/console/api/admin/*``: accounts, groups and team replies, for admins (``admin.py``);
+- ``/console/api/studio/*``: the editors' studio (the hit test today), for editors and admins (``studio.py``);
 - ``/console/api/stream``: Server-Sent Events (``streams.py``).
 
 What customers' clients ask (``/handoff/messages``, ``/handoff/status``) is not the
@@ -24,10 +25,12 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.console.admin import add_admin_routes
-from bot.console.api import Suggest, add_api_routes
+from bot.console.api import add_api_routes
 from bot.console.auth import add_auth_routes, signed_in_check
 from bot.console.common import COOKIE
+from bot.console.kb_lookup import KbLookup
 from bot.console.streams import add_stream_routes
+from bot.console.studio import add_studio_routes
 from bot.handoff.desk import HandoffDesk
 from bot.web.static_files import resolve, send_file
 
@@ -36,8 +39,8 @@ __all__ = ["COOKIE", "console_blueprint"]  # COOKIE: the session cookie bot/web/
 STATIC = Path(__file__).parent / "static"
 
 
-def console_blueprint(desk: HandoffDesk, suggest: Suggest) -> Blueprint:
-    """``suggest(question)`` returns the FAQ answers offered to the agent."""
+def console_blueprint(desk: HandoffDesk, kb: KbLookup) -> Blueprint:
+    """``kb``: the published index, for agents' suggested answers and editors' hit test."""
     bp = Blueprint("agent_console")
     stopping = asyncio.Event()
     signed_in = signed_in_check(desk)
@@ -57,7 +60,8 @@ def console_blueprint(desk: HandoffDesk, suggest: Suggest) -> Blueprint:
         desk.flush_turns()
 
     add_auth_routes(bp, desk, signed_in)
-    add_api_routes(bp, desk, signed_in, suggest)
+    add_api_routes(bp, desk, signed_in, kb)
     add_admin_routes(bp, desk, signed_in)
+    add_studio_routes(bp, desk, signed_in, kb)
     add_stream_routes(bp, desk, signed_in, stopping)
     return bp

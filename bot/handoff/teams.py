@@ -1,8 +1,9 @@
 """Roles and groups (技能组) of agents, and where each hand-off is routed.
 
 - A role: ``admin`` (manages accounts, groups and the team's canned replies in
-  the console's 管理 tab) or ``agent``. The first account created is an admin,
-  so a new installation can be set up from the console.
+  the console's 管理 tab, and uses the studio), ``editor`` (the editors' studio,
+  the 知识库 tab, besides everything an agent does) or ``agent``. The first
+  account created is an admin, so a new installation can be set up from the console.
 - A group: agents with a skill (售后组, 英文服务), and the rules that route a
   hand-off to it: FAQ categories (the category of the answer the customer
   needed a person for) and channels. A category rule wins over a channel rule.
@@ -25,8 +26,10 @@ import sqlalchemy as sa
 from bot.handoff.db import Database
 from bot.handoff.db import now as _now
 
-ADMIN, AGENT = "admin", "agent"
-ROLES = (ADMIN, AGENT)
+ADMIN, AGENT, EDITOR = "admin", "agent", "editor"
+ROLES = (ADMIN, AGENT, EDITOR)
+# Who uses the editors' studio (the 知识库 tab).
+STUDIO_ROLES = (ADMIN, EDITOR)
 MAX_GROUP_NAME, MAX_RULES, MAX_RULE_CHARS = 32, 50, 128
 
 metadata = sa.MetaData()

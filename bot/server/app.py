@@ -206,37 +206,11 @@ def _payloads_skip_nlu() -> None:
 DRAIN_SECONDS = 8.0
 
 
-def _suggester(settings: Any) -> Any:
-    """FAQ answers for the agent's current question, from the live index (loaded on first use)."""
-    from indexer.decide import confidence
-    from indexer.live import LiveSearcher
-
-    live: list[LiveSearcher] = []
-
-    def suggest(question: str) -> list[dict[str, Any]]:
-        if not live:
-            live.append(LiveSearcher(settings))
-        candidates = live[0].get().search(question, k=3).candidates
-        found = []
-        for c in candidates:
-            others = max((o.fused for o in candidates if o is not c), default=0.0)
-            found.append(
-                {
-                    "faq_id": c.entry.id,
-                    "question": c.entry.question,
-                    "answer": c.entry.answer.strip(),
-                    "confidence": round(confidence(c.fused, others, settings.decision), 3),
-                }
-            )
-        return found
-
-    return suggest
-
-
 def install_handoff_layer() -> None:
     import rasa.core.run
 
     from bot.console.app import console_blueprint
+    from bot.console.kb_lookup import KbLookup
     from bot.handoff.desk import HandoffDesk
     from bot.server.customer_routes import customer_blueprint
     from bot.server.gate import HandoffGate
@@ -258,7 +232,7 @@ def install_handoff_layer() -> None:
         app = configure_app(*args, **kwargs)
         outbounds.attach(app)
         gate.install(app, HandoffGate(desk))
-        app.blueprint(console_blueprint(desk, _suggester(settings)))
+        app.blueprint(console_blueprint(desk, KbLookup(settings)))
         app.blueprint(customer_blueprint(desk))
         app.blueprint(webchat_blueprint())
         install_http_policy(app, settings)

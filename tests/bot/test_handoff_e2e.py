@@ -982,3 +982,32 @@ def test_a_wechat_message_past_the_48_hours_says_so_before_and_after_answering(s
     chat = console.get_by_test_id("deliveries").locator('[data-route="chat"]')
     expect(chat).to_contain_text("平台不允许主动发送")
     assert console.errors == []
+
+
+def test_an_editor_sees_why_the_bot_answers_a_question_and_an_agent_cannot(servers, browser, bot_settings):
+    from playwright.sync_api import expect
+
+    from bot.handoff.agents import AgentStore
+    from bot.handoff.teams import Teams
+
+    AgentStore(bot_settings.database_url).add("zhou", "zhou-pass-123", "小周")
+    Teams(bot_settings.database_url).set_role("zhou", "editor")
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    sign_in(page, servers.url, "zhou", "zhou-pass-123", "小周")
+    expect(page.get_by_test_id("tab-admin")).to_be_hidden()
+    page.get_by_test_id("tab-studio").click()
+    page.get_by_test_id("hit-q").fill("提现的手续费怎么收")
+    page.get_by_test_id("hit-run").click()
+    expect(page.get_by_test_id("hit-decision")).to_contain_text("机器人会：直接回答")
+    first = page.get_by_test_id("hit-row").first
+    expect(first).to_have_attribute("data-faq", "ex-withdraw-fee")
+    expect(first).to_contain_text("手续费")  # the words it shares with the question
+    assert page.get_by_test_id("hit-row").count() >= 3
+    page.get_by_test_id("hit-q").fill("今天比特币的价格是多少")
+    page.get_by_test_id("hit-run").click()
+    expect(page.get_by_test_id("hit-decision")).not_to_contain_text("直接回答")
+    context.close()
+    token = post(servers.url + "/console/api/login", {"name": "wang", "password": "wang-pass-123"})[1]["token"]
+    refused = send(servers.url + "/console/api/studio/hit-test?q=x", headers={"Authorization": f"Bearer {token}"})
+    assert refused.status == 403 and "editors only" in refused.json()["error"]

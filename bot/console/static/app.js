@@ -63,6 +63,8 @@ const ERRORS = [
   [/is already waiting or with an agent/, () => "该用户已有进行中的会话，请在队列中查看"],
   [/reply window has closed/, () => "已超过平台的回复窗口，无法主动联系该用户"],
   [/admins only|only an admin/, () => "只有管理员可以进行此操作"],
+  [/editors only/, () => "只有知识库编辑和管理员可以使用知识库工具"],
+  [/publish one with/, () => "还没有已发布的知识库索引：请先发布"],
   [/the last admin/, () => "这是最后一位管理员：请先把其他账号设为管理员"],
   [/you cannot disable your own account/, () => "不能停用自己的账号"],
   [/a group named .* already exists/, () => "已有同名技能组"],
@@ -196,6 +198,7 @@ async function start() {
   state.me = me.agent;
   state.names.set(me.agent.name, me.agent.display_name);
   document.querySelector('.tabs button[data-tab="admin"]').hidden = me.agent.role !== "admin";
+  document.querySelector('.tabs button[data-tab="studio"]').hidden = !["admin", "editor"].includes(me.agent.role);
   $("canned-team").parentElement.hidden = me.agent.role !== "admin";
   $("agent-name").textContent = me.agent.display_name;
   $("agent-status").value = me.agent.status || "online";
@@ -1190,12 +1193,49 @@ for (const button of document.querySelectorAll(".tabs button")) {
     $("tab-history").hidden = button.dataset.tab !== "history";
     $("tab-kpis").hidden = button.dataset.tab !== "kpis";
     $("tab-admin").hidden = button.dataset.tab !== "admin";
+    $("tab-studio").hidden = button.dataset.tab !== "studio";
     if (button.dataset.tab === "kpis") loadKpis();
     if (button.dataset.tab === "admin") loadAdmin().catch(adminError);
     if (button.dataset.tab === "chat") markSeen();
   });
 }
 $("kpi-days").addEventListener("change", () => loadKpis());
+
+// -- the studio: hit test ------------------------------------------------------------
+
+const ACTIONS = { answer: "直接回答", clarify: "反问“您是想问”", fallback: "兜底（没有找到答案）" };
+const score = (value) => (value === null || value === undefined ? "-" : value.toFixed(3));
+
+$("hit-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  $("hit-error").textContent = "";
+  const q = $("hit-q").value.trim();
+  if (!q) return;
+  api(`/console/api/studio/hit-test?q=${encodeURIComponent(q)}`).then(showHits)
+    .catch((error) => { $("hit-error").textContent = error.message; });
+});
+
+function showHits(found) {
+  const d = found.decision;
+  const line = $("hit-decision");
+  line.hidden = false;
+  line.className = `hit-decision action-${d.action}`;
+  line.replaceChildren(
+    el("b", { text: `机器人会：${ACTIONS[d.action] || d.action}` }),
+    ` · 置信度 ${percent(d.confidence)}（直接回答 ≥ ${percent(d.answer_threshold)}，反问 ≥ ${percent(d.clarify_threshold)}）`,
+    el("span", { class: "muted", text: ` · 索引版本 ${found.index_version}` }));
+  const rows = found.candidates.map((c) => el("tr", { "data-testid": "hit-row", "data-faq": c.faq_id,
+      class: c.chosen ? "chosen" : "" },
+    el("td", { text: String(c.rank) }),
+    el("td", {}, el("b", { text: c.question }), el("div", { class: "muted", text: `${c.faq_id} · ${c.category}` })),
+    el("td", { text: c.matched_question }),
+    el("td", { text: c.shared_terms.join("、") || "-" }),
+    el("td", { text: score(c.dense) }), el("td", { text: score(c.bm25) }), el("td", { text: score(c.fused) }),
+    el("td", { text: c.chosen ? (d.action === "answer" ? "回答" : "选项") : "" })));
+  $("hit-results").replaceChildren(
+    el("tr", {}, ...["#", "FAQ", "命中的问法", "共同词", "语义", "关键词", "综合", ""].map((t) => el("th", { text: t }))),
+    ...rows);
+}
 
 // -- the customer panel: what their client reported, who they are, what came before --
 
@@ -1242,7 +1282,7 @@ function renderCustomer(c) {
 
 // -- admin: accounts, groups, team replies (admins only; the server checks) -----
 
-const ROLE_NAMES = { admin: "管理员", agent: "客服" };
+const ROLE_NAMES = { admin: "管理员", agent: "客服", editor: "知识库编辑" };
 const isAdmin = () => Boolean(state.me && state.me.role === "admin");
 const adminError = (error) => { $("admin-error").textContent = error.message || String(error); };
 

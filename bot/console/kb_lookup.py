@@ -1,0 +1,83 @@
+"""The published index as the console reads it: suggested answers for agents, and the
+hit test for editors (a question → the ranked FAQs with every score, the decision
+retrieval would make, and why). Loaded on first use and following publishes
+(``indexer/live.py``); blocking: the routes call it in a worker thread."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from faqbot.config import Settings
+from indexer.decide import confidence, decide
+from indexer.live import LiveSearcher
+from indexer.search import Searcher
+
+HIT_TEST_K = 10
+
+
+class KbLookup:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._live: LiveSearcher | None = None
+        self._lock = threading.Lock()
+
+    def searcher(self) -> Searcher:
+        """The index being served now (``IndexMissing`` while there is none)."""
+        with self._lock:
+            if self._live is None:
+                self._live = LiveSearcher(self.settings)
+        return self._live.get()
+
+    def suggest(self, question: str) -> list[dict[str, Any]]:
+        """The three FAQ answers nearest the customer's question, each with its confidence."""
+        candidates = self.searcher().search(question, k=3).candidates
+        found = []
+        for c in candidates:
+            others = max((o.fused for o in candidates if o is not c), default=0.0)
+            found.append(
+                {
+                    "faq_id": c.entry.id,
+                    "question": c.entry.question,
+                    "answer": c.entry.answer.strip(),
+                    "confidence": round(confidence(c.fused, others, self.settings.decision), 3),
+                }
+            )
+        return found
+
+    def hit_test(self, question: str) -> dict[str, Any]:
+        """What retrieval does with ``question``: the top FAQs with dense, BM25 and fused
+        scores, the question of each that matched and the words it shares with the query,
+        and the decision (answer / clarify / fallback) with its confidence and thresholds."""
+        searcher = self.searcher()
+        result = searcher.search(question, k=HIT_TEST_K, explain=True)
+        config = self.settings.decision
+        decision = decide(result.candidates, config)
+        chosen = {c.entry.id for c in decision.candidates} if decision.action != "fallback" else set()
+        return {
+            "query": question,
+            "normalised": result.normalised,
+            "index_version": searcher.directory.name,
+            "decision": {
+                "action": str(decision.action),
+                "confidence": round(decision.confidence, 4),
+                "answer_threshold": config.answer_threshold,
+                "clarify_threshold": config.clarify_threshold,
+                "chosen": [c.entry.id for c in decision.candidates] if chosen else [],
+            },
+            "candidates": [
+                {
+                    "rank": rank,
+                    "faq_id": c.entry.id,
+                    "question": c.entry.question,
+                    "category": c.entry.category,
+                    "matched_question": c.matched_question,
+                    "shared_terms": list(c.shared_terms),
+                    "fused": round(c.fused, 4),
+                    "dense": round(c.dense, 4),
+                    "bm25": round(c.bm25, 4),
+                    "chosen": c.entry.id in chosen,
+                }
+                for rank, c in enumerate(result.candidates, 1)
+            ],
+        }

@@ -1,0 +1,61 @@
+"""The editors' studio in the console (the 知识库 tab), for editors and admins: today the
+hit test — a question against the published index, every score and the decision —
+so an editor sees why the bot answers what it answers before changing the FAQ."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from bot.console.common import Route, error
+from bot.console.kb_lookup import KbLookup
+from bot.handoff.agents import Agent
+from bot.handoff.desk import HandoffDesk
+from bot.handoff.teams import STUDIO_ROLES
+from indexer.manifest import IndexMissing
+
+log = logging.getLogger(__name__)
+MAX_QUESTION = 500
+
+
+def studio_only(desk: HandoffDesk) -> Callable[[Route], Route]:
+    """Inside ``signed_in``: the route runs only for editors and admins."""
+
+    def wrap(route: Route) -> Route:
+        @functools.wraps(route)
+        async def check(request: Request, agent: Agent, *args: Any, **kwargs: Any) -> HTTPResponse | None:
+            if await desk.blocking(desk.teams.role_of, agent.name) not in STUDIO_ROLES:
+                return error("editors only: ask an admin to make you an editor", 403)
+            return await route(request, agent, *args, **kwargs)
+
+        return check
+
+    return wrap
+
+
+def add_studio_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[[Route], Route], kb: KbLookup) -> None:
+    editors = studio_only(desk)
+
+    @bp.get("/console/api/studio/hit-test")
+    @signed_in
+    @editors
+    async def hit_test(request: Request, agent: Agent) -> HTTPResponse:
+        """``q``: a question as a customer would ask it."""
+        question = (request.args.get("q") or "").strip()
+        if not question:
+            return error("'q' is required: the question to test", 400)
+        if len(question) > MAX_QUESTION:
+            return error(f"'q' has {len(question)} characters; the limit is {MAX_QUESTION}", 400)
+        try:
+            found = await asyncio.get_running_loop().run_in_executor(None, kb.hit_test, question)
+        except IndexMissing as exc:
+            log.warning("hit test without an index: %s", exc)
+            return error("the FAQ index is not available: publish one with `faqbot index build`", 503)
+        return response.json(found)

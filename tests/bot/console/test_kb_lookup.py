@@ -1,0 +1,31 @@
+"""The console's view of the published index: suggested answers and the editors' hit test,
+on a tiny real index."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.console.kb_lookup import KbLookup
+from indexer.manifest import IndexMissing
+from indexer.service import build_and_publish
+
+pytestmark = pytest.mark.slow
+
+
+def test_the_hit_test_shows_every_score_the_decision_and_why(tiny_kb, embedder):
+    lookup = KbLookup(tiny_kb)
+    with pytest.raises(IndexMissing):
+        lookup.hit_test("提现手续费是多少")
+    version = build_and_publish(tiny_kb, embedder=embedder).version
+    found = lookup.hit_test("提现手续费是多少")
+    assert found["index_version"] == version and found["normalised"]
+    top = found["candidates"][0]
+    assert top["rank"] == 1 and top["faq_id"] == "withdraw-fee" and top["chosen"]
+    assert top["fused"] >= found["candidates"][-1]["fused"] and 0 <= top["dense"] <= 1 and top["bm25"] > 0
+    assert "手续费" in "".join(top["shared_terms"]) and top["matched_question"]
+    decision = found["decision"]
+    assert decision["action"] == "answer" and decision["chosen"] == ["withdraw-fee"]
+    assert decision["confidence"] >= decision["answer_threshold"]
+    off_topic = lookup.hit_test("今天天气怎么样")
+    assert off_topic["decision"]["action"] in ("clarify", "fallback")
+    assert [s["faq_id"] for s in lookup.suggest("提现手续费是多少")][0] == "withdraw-fee"
