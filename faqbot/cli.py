@@ -120,6 +120,46 @@ def cmd_kb_gaps(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_kb_health(args: argparse.Namespace) -> int:
+    """How each FAQ entry does with customers, and the entries to review (most 没帮助 first)."""
+    from bot.handoff.faq_health import Health, faq_health, needs_review
+    from indexer.kb import KBInvalid, load_kb
+
+    settings = _settings(args)
+    try:
+        found = {h.faq_id: h for h in faq_health(settings.database_url, args.days)}
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        entries = {e.id: e for e in load_kb(settings.kb_dir).entries}
+    except KBInvalid:
+        entries = {}
+    for faq_id in entries:  # entries nobody was answered with are health too: maybe never reached
+        found.setdefault(faq_id, Health(faq_id))
+    rows = (
+        needs_review(list(found.values()))
+        if args.review
+        else sorted(found.values(), key=lambda h: (-h.answers, h.faq_id))
+    )
+    if args.json:
+        out = [{**h.to_json(), "question": entries[h.faq_id].question if h.faq_id in entries else None} for h in rows]
+        print(json.dumps({"days": args.days, "entries": out}, ensure_ascii=False, indent=2))
+        return 0
+    if not rows:
+        print("没有需要复查的条目（最近没有“没帮助”）。" if args.review else "知识库里还没有条目。")
+        return 0
+    print(f"最近 {args.days} 天：回答次数 / 反问后选中 / 有帮助 / 没帮助 / 之后转人工")
+    for h in rows:
+        question = entries[h.faq_id].question if h.faq_id in entries else "（已不在知识库中）"
+        rate = "-" if h.helpful_rate is None else f"{h.helpful_rate * 100:.0f}%"
+        print(
+            f"{h.faq_id}\t{question}\t{h.answers} / {h.picked} / {h.helpful} / {h.not_helpful}（有帮助率 {rate}）"
+            f" / {h.handoffs_after}"
+        )
+    return 0
+
+
 def cmd_kb_import(args: argparse.Namespace) -> int:
     from indexer.kb_import import import_file
 
@@ -498,6 +538,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gaps.add_argument("--json", action="store_true", help='print {"gaps": [{"questions", "count", ...}]}')
     gaps.set_defaults(func=cmd_kb_gaps)
+    health = kb.add_parser(
+        "health", help="how each entry does: answers, picks, 有帮助/没帮助, hand-offs right after it"
+    )
+    health.add_argument("--days", type=int, default=30, help="the last N days (default 30)")
+    health.add_argument("--review", action="store_true", help="only the entries to review, most 没帮助 first")
+    health.add_argument("--json", action="store_true")
+    health.set_defaults(func=cmd_kb_health)
 
     index = sub.add_parser("index", help="search index").add_subparsers(dest="index_command", required=True)
     build = index.add_parser("build", help="validate, build and publish a new index version")

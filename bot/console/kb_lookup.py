@@ -11,6 +11,7 @@ from typing import Any
 from faqbot.config import Settings
 from indexer.decide import confidence, decide
 from indexer.live import LiveSearcher
+from indexer.manifest import IndexMissing
 from indexer.search import Searcher
 
 HIT_TEST_K = 10
@@ -28,6 +29,14 @@ class KbLookup:
             if self._live is None:
                 self._live = LiveSearcher(self.settings)
         return self._live.get()
+
+    def available(self) -> bool:
+        """Whether an index can be served now (without raising)."""
+        try:
+            self.searcher()
+        except IndexMissing:
+            return False
+        return True
 
     def suggest(self, question: str) -> list[dict[str, Any]]:
         """The three FAQ answers nearest the customer's question, each with its confidence."""

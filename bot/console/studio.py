@@ -1,6 +1,7 @@
-"""The editors' studio in the console (the 知识库 tab), for editors and admins: today the
-hit test — a question against the published index, every score and the decision —
-so an editor sees why the bot answers what it answers before changing the FAQ."""
+"""The editors' studio in the console (the 知识库 tab), for editors and admins: the hit
+test — a question against the published index, every score and the decision — so an
+editor sees why the bot answers what it answers before changing the FAQ; and the
+entries to review (most 没帮助 first, ``bot/handoff/faq_health.py``)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from bot.console.common import Route, error
 from bot.console.kb_lookup import KbLookup
 from bot.handoff.agents import Agent
 from bot.handoff.desk import HandoffDesk
+from bot.handoff.faq_health import faq_health, needs_review
 from bot.handoff.teams import STUDIO_ROLES
 from indexer.manifest import IndexMissing
 
@@ -42,6 +44,23 @@ def studio_only(desk: HandoffDesk) -> Callable[[Route], Route]:
 
 def add_studio_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[[Route], Route], kb: KbLookup) -> None:
     editors = studio_only(desk)
+
+    @bp.get("/console/api/studio/health")
+    @signed_in
+    @editors
+    async def health(request: Request, agent: Agent) -> HTTPResponse:
+        """The entries customers said did not help (most 没帮助 first), ``days`` back (30)."""
+        try:
+            days = max(1, min(int(request.args.get("days", 30)), 366))
+        except ValueError:
+            return error("'days' must be a whole number", 400)
+
+        def review() -> list[dict[str, Any]]:
+            questions = {e.id: e.question for e in kb.searcher().entries} if kb.available() else {}
+            found = needs_review(faq_health(desk.settings.database_url, days))
+            return [{**h.to_json(), "question": questions.get(h.faq_id)} for h in found]
+
+        return response.json({"days": days, "review": await desk.blocking(review)})
 
     @bp.get("/console/api/studio/hit-test")
     @signed_in

@@ -990,13 +990,19 @@ def test_an_editor_sees_why_the_bot_answers_a_question_and_an_agent_cannot(serve
     from bot.handoff.agents import AgentStore
     from bot.handoff.teams import Teams
 
+    from bot.handoff.records import Records
+
     AgentStore(bot_settings.database_url).add("zhou", "zhou-pass-123", "小周")
     Teams(bot_settings.database_url).set_role("zhou", "editor")
+    Records(bot_settings.database_url).log_feedback("rest-health", "rest", "ex-withdraw-fee", False, "手续费太贵")
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     page = context.new_page()
     sign_in(page, servers.url, "zhou", "zhou-pass-123", "小周")
     expect(page.get_by_test_id("tab-admin")).to_be_hidden()
     page.get_by_test_id("tab-studio").click()
+    # The answers customers said did not help come first.
+    review = page.locator('[data-testid="review-row"][data-faq="ex-withdraw-fee"]')
+    expect(review).to_contain_text("提现手续费")
     page.get_by_test_id("hit-q").fill("提现的手续费怎么收")
     page.get_by_test_id("hit-run").click()
     expect(page.get_by_test_id("hit-decision")).to_contain_text("机器人会：直接回答")

@@ -48,3 +48,16 @@ def test_from_a_file_and_its_errors(settings, tmp_path):
     assert_clean_error(run(settings, "kb", "gaps", "--from", str(tmp_path / "none.txt")), "none.txt")
     empty = run(settings, "kb", "gaps")
     assert empty.returncode == 0 and "没有需要补充的问题" in empty.stdout
+
+
+def test_kb_health_lists_every_entry_and_the_ones_to_review(tiny_kb):
+    records = Records(tiny_kb.database_url)
+    records.log_outcome("a", "rest", "answer", "withdraw-fee")
+    records.log_feedback("a", "rest", "withdraw-fee", False, "手续费")
+    records.engine.dispose()
+    every = json.loads(run(tiny_kb, "kb", "health", "--json").stdout)["entries"]
+    assert every[0]["faq_id"] == "withdraw-fee" and every[0]["answers"] == 1 and every[0]["question"]
+    assert {e["faq_id"] for e in every} >= {"withdraw-fee", "account-frozen", "pos-apply"}  # never answered too
+    review = run(tiny_kb, "kb", "health", "--review")
+    assert review.returncode == 0 and "withdraw-fee" in review.stdout and "account-frozen" not in review.stdout
+    assert_clean_error(run(tiny_kb, "kb", "health", "--days", "0"), "at least 1")

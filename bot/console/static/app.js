@@ -1196,6 +1196,7 @@ for (const button of document.querySelectorAll(".tabs button")) {
     $("tab-studio").hidden = button.dataset.tab !== "studio";
     if (button.dataset.tab === "kpis") loadKpis();
     if (button.dataset.tab === "admin") loadAdmin().catch(adminError);
+    if (button.dataset.tab === "studio") loadReview().catch((e) => { $("hit-error").textContent = e.message; });
     if (button.dataset.tab === "chat") markSeen();
   });
 }
@@ -1214,6 +1215,18 @@ $("hit-form").addEventListener("submit", (event) => {
   api(`/console/api/studio/hit-test?q=${encodeURIComponent(q)}`).then(showHits)
     .catch((error) => { $("hit-error").textContent = error.message; });
 });
+
+async function loadReview() {
+  const data = await api("/console/api/studio/health?days=30");
+  const rows = data.review.map((h) => el("tr", { "data-testid": "review-row", "data-faq": h.faq_id },
+    el("td", {}, el("b", { text: h.question || "（已不在知识库中）" }), el("div", { class: "muted", text: h.faq_id })),
+    el("td", { text: String(h.not_helpful) }), el("td", { text: String(h.helpful) }),
+    el("td", { text: percent(h.helpful_rate) }), el("td", { text: String(h.answers) }),
+    el("td", { text: String(h.picked) }), el("td", { text: String(h.handoffs_after) })));
+  $("review-table").replaceChildren(
+    el("tr", {}, ...["条目", "没帮助", "有帮助", "有帮助率", "回答次数", "反问后选中", "之后转人工"].map((t) => el("th", { text: t }))),
+    ...(rows.length ? rows : [el("tr", {}, el("td", { colspan: "7", class: "muted", text: "最近没有被点“没帮助”的答案" }))]));
+}
 
 function showHits(found) {
   const d = found.decision;
