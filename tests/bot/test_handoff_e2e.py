@@ -988,9 +988,8 @@ def test_an_editor_sees_why_the_bot_answers_a_question_and_an_agent_cannot(serve
     from playwright.sync_api import expect
 
     from bot.handoff.agents import AgentStore
-    from bot.handoff.teams import Teams
-
     from bot.handoff.records import Records
+    from bot.handoff.teams import Teams
 
     AgentStore(bot_settings.database_url).add("zhou", "zhou-pass-123", "小周")
     Teams(bot_settings.database_url).set_role("zhou", "editor")
