@@ -106,20 +106,24 @@ def _wordings(asked: Iterable[Asked]) -> list[_Wording]:
 
 
 def cluster(vectors: np.ndarray, threshold: float) -> list[list[int]]:
-    """Rows (unit vectors, in priority order) grouped greedily around running centroids."""
+    """Rows (unit vectors, in priority order) grouped greedily around running centroids:
+    one pass, each row against the groups so far (O(rows × groups), preallocated)."""
+    count, dim = vectors.shape
+    sums = np.zeros((count, dim), dtype=np.float32)
+    centroids = np.zeros((count, dim), dtype=np.float32)
     groups: list[list[int]] = []
-    sums = np.zeros((0, vectors.shape[1]), dtype=np.float32)
     for i, vector in enumerate(vectors):
         if groups:
-            centroids = sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)
-            similarity = centroids @ vector
+            similarity = centroids[: len(groups)] @ vector
             best = int(np.argmax(similarity))
             if similarity[best] >= threshold:
                 groups[best].append(i)
                 sums[best] += vector
+                centroids[best] = sums[best] / max(float(np.linalg.norm(sums[best])), 1e-12)
                 continue
+        sums[len(groups)] = vector
+        centroids[len(groups)] = vector
         groups.append([i])
-        sums = np.vstack([sums, vector[None, :]])
     return groups
 
 
