@@ -33,6 +33,11 @@ def _settings(args: argparse.Namespace) -> Settings:
     return settings
 
 
+def _kb_not_indexed(errors: int, warnings_: int, kb_dir: Path | None = None) -> str:
+    """The last line editors read when the KB has errors (kb validate, kb import, index build)."""
+    return f"{errors} 个错误，{warnings_} 个警告" + (f"（{kb_dir}）" if kb_dir else "") + "；没有建立索引。"
+
+
 def cmd_kb_validate(args: argparse.Namespace) -> int:
     from indexer.validate import validate_dir
 
@@ -44,16 +49,13 @@ def cmd_kb_validate(args: argparse.Namespace) -> int:
             print(problem, file=sys.stderr if problem.severity == "error" else sys.stdout)
     warnings_ = len(problems) - len(errors)
     if errors:
-        print(
-            f"{len(errors)} error(s), {warnings_} warning(s) in {settings.kb_dir}; nothing was indexed.",
-            file=sys.stderr,
-        )
+        print(_kb_not_indexed(len(errors), warnings_, settings.kb_dir), file=sys.stderr)
         return EXIT_INVALID
     enabled = sum(e.enabled for e in entries)
     print(
-        f"OK: {len(entries)} entries ({enabled} enabled), "
-        f"{sum(len(e.questions) for e in entries)} questions, {warnings_} warning(s)"
-        + ("" if args.warnings or not warnings_ else " (see --warnings)")
+        f"检查通过：{len(entries)} 个条目（{enabled} 个启用），"
+        f"{sum(len(e.questions) for e in entries)} 个问法，{warnings_} 个警告"
+        + ("" if args.warnings or not warnings_ else "（用 --warnings 查看）")
     )
     return 0
 
@@ -161,13 +163,17 @@ def cmd_kb_health(args: argparse.Namespace) -> int:
 
 
 def cmd_kb_import(args: argparse.Namespace) -> int:
-    from indexer.kb_import import import_file
+    from indexer.kb_import import KBImportError, import_file
 
     settings = _settings(args)
-    result = import_file(Path(args.file), settings.kb_dir)
+    try:
+        result = import_file(Path(args.file), settings.kb_dir)
+    except KBImportError as exc:  # editors read it: 错误, not main's English "error:"
+        print(f"错误：{exc}", file=sys.stderr)
+        return EXIT_INVALID
     for path in result.files:
-        print(f"wrote {path}")
-    print(f"imported {result.entries} entries; validating the knowledge base:")
+        print(f"已写入 {path}")
+    print(f"已导入 {result.entries} 个条目；正在检查知识库：")
     return cmd_kb_validate(argparse.Namespace(kb_dir=str(settings.kb_dir), warnings=False))
 
 
@@ -632,13 +638,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except KBInvalid as exc:
-        for problem in exc.problems:
-            if problem.severity == "error":
-                print(problem, file=sys.stderr)
-        print(
-            f"{len(exc.problems)} problem(s) in the knowledge base; nothing was indexed (run `faqbot kb validate`).",
-            file=sys.stderr,
-        )
+        errors = [p for p in exc.problems if p.severity == "error"]
+        for problem in errors:
+            print(problem, file=sys.stderr)
+        warnings_ = len(exc.problems) - len(errors)
+        see = "运行 `faqbot kb validate --warnings` 查看警告。" if warnings_ else ""
+        print(_kb_not_indexed(len(errors), warnings_) + see, file=sys.stderr)
         return EXIT_INVALID
     except UserError as exc:  # an expected failure (faqbot/errors.py): its message says what to fix
         print(f"error: {exc}", file=sys.stderr)

@@ -25,7 +25,7 @@ KNOWN = ("ID", "问题", "相似问题", "答案", "分类", "标签", "转人�
 
 
 class KBImportError(UserError, ValueError):
-    """The spreadsheet cannot be imported (with file, row and column)."""
+    """The spreadsheet cannot be imported (with file, row and column, in Chinese: editors read it)."""
 
 
 @dataclass
@@ -37,7 +37,7 @@ class ImportResult:
 def _rows(path: Path) -> list[dict[str, str]]:
     suffix = path.suffix.lower()
     if not path.is_file():
-        raise KBImportError(f"{path}: file not found")
+        raise KBImportError(f"{path}：找不到这个文件")
     if suffix == ".csv":
         raw = path.read_bytes()
         for encoding in ("utf-8-sig", "gb18030"):
@@ -47,7 +47,9 @@ def _rows(path: Path) -> list[dict[str, str]]:
             except UnicodeDecodeError:
                 continue
         else:
-            raise KBImportError(f"{path}: neither UTF-8 nor GB18030 text")
+            raise KBImportError(
+                f"{path}：文件既不是 UTF-8 也不是 GB18030（GBK）编码的文字；请把表格另存为 UTF-8 的 CSV"
+            )
         reader = csv.reader(text.splitlines(keepends=True))
         table = [row for row in reader]
     elif suffix in (".xlsx", ".xlsm"):
@@ -56,19 +58,18 @@ def _rows(path: Path) -> list[dict[str, str]]:
         try:
             book = openpyxl.load_workbook(path, read_only=True, data_only=True)
         except Exception as exc:  # openpyxl raises several kinds for a bad file
-            raise KBImportError(f"{path}: not a readable XLSX workbook ({exc})") from None
+            raise KBImportError(f"{path}：无法读取这个 XLSX 表格（{exc}）") from None
         sheet = book.worksheets[0]
         table = [["" if v is None else str(v) for v in row] for row in sheet.iter_rows(values_only=True)]
     else:
-        raise KBImportError(f"{path}: unsupported file type {suffix!r}; use .csv or .xlsx")
+        kind = f"不支持 {suffix} 文件" if suffix else "文件没有扩展名"
+        raise KBImportError(f"{path}：{kind}；请用 .csv 或 .xlsx 表格")
     if not table:
-        raise KBImportError(f"{path}: the file is empty")
+        raise KBImportError(f"{path}：文件是空的")
     header = [h.strip() for h in table[0]]
     missing = [c for c in REQUIRED if c not in header]
     if missing:
-        raise KBImportError(
-            f"{path}: row 1: missing column(s) {', '.join(missing)}; expected columns: {', '.join(KNOWN)}"
-        )
+        raise KBImportError(f"{path}：第 1 行（表头）缺少列 {'、'.join(missing)}；可用的列：{'、'.join(KNOWN)}")
     return [{h: (row[i].strip() if i < len(row) and row[i] else "") for i, h in enumerate(header)} for row in table[1:]]
 
 
@@ -88,12 +89,15 @@ def read_entries(path: Path) -> list[FaqEntry]:
             continue
         question, answer = row.get("问题", ""), row.get("答案", "")
         if not question:
-            errors.append(f"{path}: row {number}: column 问题 is empty")
+            errors.append(f"{path}：第 {number} 行：“问题”列是空的")
         if not answer:
-            errors.append(f"{path}: row {number}: column 答案 is empty")
+            errors.append(f"{path}：第 {number} 行：“答案”列是空的")
         handoff = (row.get("转人工") or "never").strip().lower()
         if handoff not in HANDOFF_POLICIES:
-            errors.append(f"{path}: row {number}: column 转人工 must be one of {', '.join(HANDOFF_POLICIES)}")
+            errors.append(
+                f"{path}：第 {number} 行：“转人工”列只能是 {'、'.join(HANDOFF_POLICIES)} 之一，"
+                f"现在写的是“{row.get('转人工')}”"
+            )
         enabled = (row.get("启用") or "是").strip().lower() not in ("否", "no", "false", "0", "停用")
         if errors and (not question or not answer):
             continue
@@ -144,7 +148,10 @@ def import_file(path: Path, kb_dir: Path) -> ImportResult:
     targets = {cat: kb_dir / f"imported-{_slug(cat)}.yml" for cat in by_category}
     for cat, target in targets.items():
         if target.exists() and not target.read_text(encoding="utf-8").startswith(MARKER):
-            raise KBImportError(f"{target} exists and was written by hand; rename it or the category {cat!r}")
+            raise KBImportError(
+                f"{target} 已经存在，而且是手写的文件（不是导入生成的），不会被覆盖；"
+                f"请把它改名，或者改掉表格里的分类“{cat}”"
+            )
     kb_dir.mkdir(parents=True, exist_ok=True)
     for cat, target in targets.items():
         tmp = target.with_suffix(".tmp")

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from faqbot.errors import UserError
 
 HANDOFF_POLICIES = ("never", "offer", "always")
+SEVERITY_LABELS = {"error": "错误", "warning": "警告"}
 
 
 @dataclass(frozen=True)
@@ -52,12 +53,13 @@ class Problem:
     line: int
     field: str
     message: str
-    severity: str = "error"  # or "warning"
+    severity: str = "error"  # or "warning"; machine-facing, shown to editors as 错误 / 警告
 
     def __str__(self) -> str:
+        """``file:line: [field] 错误：message``, the line editors read (``field`` as written in the YAML)."""
         where = f"{self.file}:{self.line}" if self.line else self.file
         what = f" [{self.field}]" if self.field else ""
-        return f"{where}:{what} {self.severity}: {self.message}"
+        return f"{where}:{what} {SEVERITY_LABELS.get(self.severity, self.severity)}：{self.message}"
 
 
 class KBInvalid(UserError, ValueError):
@@ -66,7 +68,7 @@ class KBInvalid(UserError, ValueError):
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
         errors = [p for p in problems if p.severity == "error"]
-        super().__init__(f"{len(errors)} error(s) in the knowledge base:\n" + "\n".join(str(p) for p in errors))
+        super().__init__(f"知识库有 {len(errors)} 个错误：\n" + "\n".join(str(p) for p in errors))
 
 
 @dataclass

@@ -17,6 +17,7 @@ import yaml
 from faqbot.normalize import normalize
 from indexer.markdown import check_answer
 from indexer.model import HANDOFF_POLICIES, FaqEntry, Problem
+from indexer.yaml_errors import MESSAGES, explain
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 FILE_KEYS = ("category", "entries")
@@ -48,24 +49,24 @@ def _value(node: yaml.Node) -> Any:
 
 def _suggest(key: str, known: tuple[str, ...]) -> str:
     close = difflib.get_close_matches(key, known, n=1)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+    return f"（您是不是想写 {close[0]}？）" if close else ""
 
 
 def _mapping(
     ctx: _Ctx, node: yaml.MappingNode, known: tuple[str, ...], where: str
 ) -> dict[str, tuple[yaml.Node, yaml.Node]]:
-    """Keys of a mapping node with duplicate and unknown keys reported."""
+    """Keys of a mapping node with duplicate and unknown keys reported; ``where`` prefixes "可用的字段"."""
     out: dict[str, tuple[yaml.Node, yaml.Node]] = {}
     for key_node, value_node in node.value:
         key = str(key_node.value)
         if key in out:
-            ctx.error(_line(key_node), key, f"duplicate key '{key}' in {where} (first at line {_line(out[key][0])})")
+            ctx.error(_line(key_node), key, f"字段 {key} 重复了：第 {_line(out[key][0])} 行已经写过 {key}")
             continue
         if key not in known:
             ctx.error(
                 _line(key_node),
                 key,
-                f"unknown field '{key}' in {where}{_suggest(key, known)}; allowed: {', '.join(known)}",
+                f"未知字段 {key}{_suggest(key, known)}；{where}可用的字段：{', '.join(known)}",
             )
             continue
         out[key] = (key_node, value_node)
@@ -73,24 +74,41 @@ def _mapping(
 
 
 def _text(ctx: _Ctx, node: yaml.Node, field: str) -> str | None:
-    if not isinstance(node, yaml.ScalarNode) or node.tag.endswith((":null", ":bool")):
-        ctx.error(_line(node), field, "expected text")
+    if not isinstance(node, yaml.ScalarNode):
+        ctx.error(_line(node), field, f"{field} 应该是一段文字，不能是列表或几个字段")
         return None
-    return str(node.value) if node.tag.endswith(":str") else str(_value(node))
+    if node.tag.endswith(":null"):
+        ctx.error(_line(node), field, f"{field} 没有填写内容")
+        return None
+    if node.tag.endswith(":bool"):
+        ctx.error(
+            _line(node),
+            field,
+            f"{field} 应该是一段文字，但 {node.value} 会被当成是/否（true/false）："
+            f'如果就是这几个字，请加引号写成 "{node.value}"',
+        )
+        return None
+    if node.tag.endswith(":str"):
+        return str(node.value)
+    try:
+        return str(_value(node))
+    except (yaml.YAMLError, ValueError):  # a "!tag" or "!!type" the editor did not mean as one
+        ctx.error(_line(node), field, MESSAGES["special"].format(char="!"))
+        return None
 
 
 def _text_list(ctx: _Ctx, node: yaml.Node, field: str) -> list[tuple[str, int]]:
     if isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null"):
         return []
     if not isinstance(node, yaml.SequenceNode):
-        ctx.error(_line(node), field, "expected a list (one '- item' per line)")
+        ctx.error(_line(node), field, f"{field} 应该是一个列表：每行写一项，以“- ”开头")
         return []
     out = []
     for item in node.value:
         text = _text(ctx, item, field)
         if text is not None:
             if not text.strip():
-                ctx.error(_line(item), field, "empty item")
+                ctx.error(_line(item), field, f"{field} 列表里有一项是空的")
             else:
                 out.append((text.strip(), _line(item)))
     return out
@@ -103,13 +121,13 @@ def _answer_first_line(node: yaml.Node) -> int:
 
 def _entry(ctx: _Ctx, node: yaml.Node, category: str) -> FaqEntry | None:
     if not isinstance(node, yaml.MappingNode):
-        ctx.error(_line(node), "entries", "each entry must be a mapping of fields (id, question, answer, ...)")
+        ctx.error(_line(node), "entries", "每个条目都要由字段组成（id、question、answer……），每个字段写成 名称: 内容")
         return None
-    fields = _mapping(ctx, node, ENTRY_FIELDS, "entry")
+    fields = _mapping(ctx, node, ENTRY_FIELDS, "")
     ok = True
     for name in REQUIRED_FIELDS:
         if name not in fields:
-            ctx.error(_line(node), name, f"missing required field '{name}'")
+            ctx.error(_line(node), name, f"缺少必填字段 {name}")
             ok = False
     values: dict[str, Any] = {}
     if "id" in fields:
@@ -118,7 +136,7 @@ def _entry(ctx: _Ctx, node: yaml.Node, category: str) -> FaqEntry | None:
             ctx.error(
                 _line(fields["id"][1]),
                 "id",
-                f"id {entry_id!r} must be lowercase letters, digits, '-' or '_' (max 64), e.g. 'ex-withdraw-fee'",
+                f"id“{entry_id}”不符合要求：只能用小写字母、数字、- 或 _，最长 64 个字符，例如 ex-withdraw-fee",
             )
             entry_id = None
         values["id"] = entry_id
@@ -126,7 +144,7 @@ def _entry(ctx: _Ctx, node: yaml.Node, category: str) -> FaqEntry | None:
     if "question" in fields:
         question = _text(ctx, fields["question"][1], "question")
         if question is not None and not normalize(question):
-            ctx.error(_line(fields["question"][1]), "question", "the standard question is empty")
+            ctx.error(_line(fields["question"][1]), "question", "标准问 question 是空的")
             question = None
         values["question"] = question.strip() if question else None
         ok &= question is not None
@@ -134,7 +152,7 @@ def _entry(ctx: _Ctx, node: yaml.Node, category: str) -> FaqEntry | None:
         answer_node = fields["answer"][1]
         answer = _text(ctx, answer_node, "answer")
         if answer is not None and not answer.strip():
-            ctx.error(_line(answer_node), "answer", "the answer is empty")
+            ctx.error(_line(answer_node), "answer", "答案 answer 是空的")
             answer = None
         if answer is not None:
             first = _answer_first_line(answer_node)
@@ -147,11 +165,13 @@ def _entry(ctx: _Ctx, node: yaml.Node, category: str) -> FaqEntry | None:
     handoff = "never"
     if "handoff" in fields:
         value = _text(ctx, fields["handoff"][1], "handoff")
-        if value not in HANDOFF_POLICIES:
+        if value is None:  # already reported
+            ok = False
+        elif value not in HANDOFF_POLICIES:
             ctx.error(
                 _line(fields["handoff"][1]),
                 "handoff",
-                f"handoff must be one of {', '.join(HANDOFF_POLICIES)}, got {value!r}",
+                f"handoff 只能是 {'、'.join(HANDOFF_POLICIES)} 之一，现在写的是“{value}”",
             )
             ok = False
         else:
@@ -164,7 +184,7 @@ def _entry(ctx: _Ctx, node: yaml.Node, category: str) -> FaqEntry | None:
         if flag in fields:
             value_node = fields[flag][1]
             if not (isinstance(value_node, yaml.ScalarNode) and value_node.tag.endswith(":bool")):
-                ctx.error(_line(value_node), flag, f"{flag} must be true or false, got {value_node.value!r}")
+                ctx.error(_line(value_node), flag, f"{flag} 只能写 true 或 false，现在写的是“{value_node.value}”")
                 ok = False
             else:
                 flags[flag] = bool(_value(value_node))
@@ -174,7 +194,7 @@ def _entry(ctx: _Ctx, node: yaml.Node, category: str) -> FaqEntry | None:
         ctx.warn(
             _line(node),
             "similar",
-            f"only {len(similar)} similar question(s); {RECOMMENDED_SIMILAR}+ make matching much more reliable",
+            f"只有 {len(similar)} 个相似问：写 {RECOMMENDED_SIMILAR} 个以上，匹配会可靠得多",
         )
     return FaqEntry(
         id=values["id"],
@@ -196,34 +216,30 @@ def validate_text(text: str, file: str) -> tuple[list[FaqEntry], list[Problem], 
     ctx = _Ctx(file, [])
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 0
-        ctx.error(line, "", f"invalid YAML: {exc.problem or exc.context}")
-        return [], ctx.problems, {}
     except yaml.YAMLError as exc:
-        ctx.error(0, "", f"invalid YAML: {exc}")
+        syntax = explain(exc, text)
+        ctx.error(syntax.line, "", syntax.message)
         return [], ctx.problems, {}
     if root is None:
-        ctx.error(1, "", "the file is empty; expected 'category:' and 'entries:'")
+        ctx.error(1, "", "文件是空的：需要写 category: 和 entries:")
         return [], ctx.problems, {}
     if not isinstance(root, yaml.MappingNode):
-        ctx.error(_line(root), "", "the file must be a mapping with 'category:' and 'entries:'")
+        ctx.error(_line(root), "", "文件的最外层要写成字段：category: 和 entries:")
         return [], ctx.problems, {}
-    top = _mapping(ctx, root, FILE_KEYS, "the file")
+    top = _mapping(ctx, root, FILE_KEYS, "文件最外层")
     category = ""
     if "category" not in top:
-        ctx.error(1, "category", "missing required field 'category'")
+        ctx.error(1, "category", "缺少必填字段 category")
     else:
         category = (_text(ctx, top["category"][1], "category") or "").strip()
         if not category:
-            ctx.error(_line(top["category"][1]), "category", "category is empty")
+            ctx.error(_line(top["category"][1]), "category", "分类 category 是空的")
     entries: list[FaqEntry] = []
     lines: dict[str, dict[str, int]] = {}
     if "entries" not in top:
-        ctx.error(1, "entries", "missing required field 'entries'")
+        ctx.error(1, "entries", "缺少必填字段 entries")
     elif not isinstance(top["entries"][1], yaml.SequenceNode):
-        ctx.error(_line(top["entries"][1]), "entries", "entries must be a list ('- id: ...' items)")
+        ctx.error(_line(top["entries"][1]), "entries", "entries 应该是一个列表：每个条目以“- id: …”开头")
     else:
         for node in top["entries"][1].value:
             entry = _entry(ctx, node, category)
@@ -253,7 +269,7 @@ def _cross_checks(entries: list[FaqEntry], lines: dict[tuple[str, str], dict[str
         file, line = entry.source.rsplit(":", 1)
         if entry.id in first_id:
             problems.append(
-                Problem(file, int(line), "id", f"duplicate id '{entry.id}' (also at {first_id[entry.id].source})")
+                Problem(file, int(line), "id", f"id {entry.id} 重复了：{first_id[entry.id].source} 已经用了这个 id")
             )
             continue
         first_id[entry.id] = entry
@@ -263,7 +279,7 @@ def _cross_checks(entries: list[FaqEntry], lines: dict[tuple[str, str], dict[str
             qline = lines.get((file, entry.id), {}).get(q, int(line))
             field = "question" if q == entry.question and key not in seen_here else "similar"
             if key in seen_here:
-                problems.append(Problem(file, qline, field, f"'{q}' repeats a question of the same entry", "warning"))
+                problems.append(Problem(file, qline, field, f"“{q}”在同一个条目里重复了", "warning"))
                 continue
             seen_here.add(key)
             if key in owner and owner[key][0].id != entry.id:
@@ -273,9 +289,7 @@ def _cross_checks(entries: list[FaqEntry], lines: dict[tuple[str, str], dict[str
                         file,
                         qline,
                         field,
-                        f"'{q}' is also a question of entry "
-                        f"'{other.id}' ({other.source}: '{other_q}'); "
-                        "one question must lead to one answer",
+                        f"“{q}”也是条目 {other.id} 的问法（{other.source}：“{other_q}”）；一个问法只能对应一个答案",
                     )
                 )
                 continue
@@ -294,7 +308,7 @@ def read_terms(kb_dir: Path) -> tuple[list[str], list[Problem]]:
         if not term:
             continue
         if " " in term or "\t" in term:
-            problems.append(Problem(TERMS_FILE, number, "term", f"a term is one word without spaces: {term!r}"))
+            problems.append(Problem(TERMS_FILE, number, "term", f"每行只能写一个词，词里不能有空格：“{term}”"))
             continue
         terms.append(term)
     return terms, problems
@@ -308,18 +322,22 @@ def validate_dir(kb_dir: Path) -> tuple[list[FaqEntry], list[str], list[Problem]
     """Validate every KB file in ``kb_dir``; returns entries, domain terms and all problems."""
     problems: list[Problem] = []
     if not kb_dir.is_dir():
-        return [], [], [Problem(str(kb_dir), 0, "", "knowledge-base folder not found")]
+        return [], [], [Problem(str(kb_dir), 0, "", "找不到知识库文件夹")]
     files = kb_files(kb_dir)
     if not files:
-        problems.append(Problem(str(kb_dir), 0, "", "no *.yml files in the knowledge-base folder"))
+        problems.append(Problem(str(kb_dir), 0, "", "知识库文件夹里没有 *.yml 文件"))
     entries: list[FaqEntry] = []
     lines: dict[tuple[str, str], dict[str, int]] = {}
     for path in files:
         rel = path.name
+        raw = path.read_bytes()
         try:
-            text = path.read_text(encoding="utf-8")
+            text = raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")  # as read_text would
         except UnicodeDecodeError as exc:
-            problems.append(Problem(rel, 0, "", f"not UTF-8 text ({exc.reason} at byte {exc.start})"))
+            line = raw[: exc.start].count(b"\n") + 1
+            problems.append(
+                Problem(rel, line, "", "文件不是 UTF-8 编码（这一行有无法识别的字符）：请在编辑器里另存为 UTF-8")
+            )
             continue
         file_entries, file_problems, file_lines = validate_text(text, rel)
         entries.extend(file_entries)

@@ -38,13 +38,38 @@ def assert_clean_error(proc: subprocess.CompletedProcess, *fragments: str) -> No
 
 def test_validate_ok_and_errors(tiny_kb):
     ok = run(tiny_kb, "kb", "validate")
-    assert ok.returncode == 0 and "OK: 3 entries" in ok.stdout
+    assert ok.returncode == 0 and "检查通过：3 个条目" in ok.stdout
     write_kb(tiny_kb.kb_dir, "broken.yml", "category: 坏\nentries:\n  - id: x\n    question: 有问题\n")
     bad = run(tiny_kb, "kb", "validate")
-    assert_clean_error(bad, "broken.yml:3: [answer] error: missing required field 'answer'", "nothing was indexed")
+    assert_clean_error(bad, "broken.yml:3: [answer] 错误：缺少必填字段 answer", "1 个错误，", "没有建立索引。")
     build = run(tiny_kb, "index", "build")
-    assert_clean_error(build, "broken.yml:3")
+    assert_clean_error(build, "broken.yml:3", "没有建立索引")
     assert not (tiny_kb.index_dir / "current").exists()
+
+
+def test_validate_names_the_line_an_unclosed_quote_opens(tiny_kb):
+    """The quote opened on line 4 runs to the next quote in the file; the editor is sent to line 4."""
+    write_kb(
+        tiny_kb.kb_dir,
+        "quote.yml",
+        """
+        category: 坏
+        entries:
+          - id: x
+            question: "提现要多久
+            answer: 一般 10 分钟。
+          - id: y
+            question: "充值没到账"
+            answer: 请稍等。
+        """,
+    )
+    bad = run(tiny_kb, "kb", "validate")
+    assert_clean_error(
+        bad,
+        'quote.yml:4: 错误：第 4 行的引号没有闭合：开头的 " 在这一行，后面缺少配对的 "：「    question: "提现要多久」',
+        "1 个错误，0 个警告",
+    )
+    assert "quote.yml:7" not in bad.stderr
 
 
 def test_build_ask_rollback_cycle(tiny_kb):
@@ -85,8 +110,8 @@ def test_import_command(settings, tmp_path):
     src.write_text("问题,相似问题,答案,分类\n怎么改密码,密码怎么修改|改密码在哪,在设置里修改,账户\n", encoding="utf-8")
     proc = run(settings, "kb", "import", str(src))
     assert proc.returncode == 0, proc.stderr
-    assert "imported 1 entries" in proc.stdout and "OK: 1 entries" in proc.stdout
-    assert_clean_error(run(settings, "kb", "import", str(tmp_path / "missing.xlsx")), "file not found")
+    assert "已导入 1 个条目" in proc.stdout and "检查通过：1 个条目" in proc.stdout
+    assert_clean_error(run(settings, "kb", "import", str(tmp_path / "missing.xlsx")), "错误：", "找不到这个文件")
 
 
 def test_run_is_an_interactive_hit_test(tiny_kb):

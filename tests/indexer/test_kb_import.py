@@ -52,17 +52,17 @@ def test_bad_rows_are_all_reported(settings, tmp_path):
     src.write_text("问题,答案\n,有答案没问题\n有问题没答案,\n", encoding="utf-8")
     with pytest.raises(ImportError_) as exc:
         import_file(src, settings.kb_dir)
-    assert "row 2: column 问题 is empty" in str(exc.value)
-    assert "row 3: column 答案 is empty" in str(exc.value)
+    assert "第 2 行：“问题”列是空的" in str(exc.value)
+    assert "第 3 行：“答案”列是空的" in str(exc.value)
     assert not list(settings.kb_dir.iterdir())
 
 
 def test_missing_column_and_bad_type(settings, tmp_path):
     src = tmp_path / "faq.csv"
     src.write_text("question,answer\nx,y\n", encoding="utf-8")
-    with pytest.raises(ImportError_, match="missing column"):
+    with pytest.raises(ImportError_, match="缺少列 问题、答案"):
         import_file(src, settings.kb_dir)
-    with pytest.raises(ImportError_, match="unsupported file type"):
+    with pytest.raises(ImportError_, match=r"不支持 \.txt 文件"):
         import_file(tmp_path / "faq.txt", settings.kb_dir) if (tmp_path / "faq.txt").write_text("x") else None
 
 
@@ -71,5 +71,5 @@ def test_hand_written_file_is_not_overwritten(settings, tmp_path):
     src = tmp_path / "faq.csv"
     with src.open("w", encoding="utf-8", newline="") as handle:
         csv.writer(handle).writerows(ROWS)
-    with pytest.raises(ImportError_, match="written by hand"):
+    with pytest.raises(ImportError_, match="手写的文件"):
         import_file(src, settings.kb_dir)

@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from indexer.kb import FaqEntry, KBInvalid, load_kb
+from indexer.kb import FaqEntry, KBInvalid, Problem, load_kb
 from indexer.kb_import import render_yaml
 from indexer.validate import validate_dir, validate_text
 from tests.conftest import TINY_KB, write_kb
@@ -35,16 +35,321 @@ def test_sample_kb_is_valid_and_big_enough():
     assert {e.handoff for e in entries} == {"never", "offer", "always"}
 
 
-def test_bad_yaml_reports_line():
+# Each YAML syntax mistake editors make, the line where it starts and the plain message (PyYAML's
+# own report, checked by hand: "while scanning a quoted scalar … found unexpected end of stream" at
+# the end of the file, "expected <block end>, but found '<block mapping start>'", and so on).
+SYNTAX_CASES = {
+    "unclosed quote, end of file": (
+        """
+        category: x
+        entries:
+          - id: a
+            question: "未闭合
+            answer: b
+        """,
+        4,
+        '第 4 行的引号没有闭合：开头的 " 在这一行，后面缺少配对的 "：「    question: "未闭合」',
+    ),
+    "unclosed quote, closed by a later value's quote": (
+        """
+        category: x
+        entries:
+          - id: a
+            question: '未闭合
+            answer: b
+          - id: c
+            question: 'd'
+            answer: e
+        """,
+        4,
+        "第 4 行的引号没有闭合：开头的 ' 在这一行，后面缺少配对的 '",
+    ),
+    "unclosed quote, a later empty quoted value": (
+        """
+        category: x
+        entries:
+          - id: a
+            question: "未闭合
+            answer: b
+          - id: c
+            question: d
+            answer: ""
+        """,
+        4,
+        "第 4 行的引号没有闭合",
+    ),
+    "a field indented less": (
+        """
+        category: x
+        entries:
+          - id: a
+            question: q
+           answer: b
+        """,
+        5,
+        "这一行的缩进和上面的字段对不齐：同一层的字段要用相同数量的空格开头：「   answer: b」",
+    ),
+    "a field indented more": (
+        """
+        category: x
+        entries:
+          - id: a
+            question: q
+              answer: b
+        """,
+        5,
+        "这一行的缩进和上面的字段对不齐",
+    ),
+    "a list item indented less": (
+        """
+        category: x
+        entries:
+          - id: a
+            question: q
+            similar:
+              - 问法一
+             - 问法二
+            answer: b
+        """,
+        7,
+        "这一行的缩进和上面的字段对不齐",
+    ),
+    "text under | not indented": (
+        """
+        category: x
+        entries:
+          - id: a
+            question: q
+            answer: |
+            第一行
+        """,
+        6,
+        "这一行的缩进不够：“|” 或 “>” 下面的每一行文字都要比字段名多缩进几个空格",
+    ),
+    "a colon in the text": (
+        """
+        category: x
+        entries:
+          - id: a
+            question: q
+            answer: 时间: 9点
+        """,
+        5,
+        "这一行多了一个冒号：文字里有“: ”时，请把整段文字用引号括起来：「    answer: 时间: 9点」",
+    ),
+    "a Tab as indentation": (
+        "category: x\nentries:\n  - id: a\n\tquestion: q\n    answer: b\n",
+        4,
+        "这一行用 Tab 缩进了：YAML 只能用空格缩进：「[Tab]question: q」",
+    ),
+    "a Tab inside the line": (
+        "category: x\nentries:\n  - id: a\n    question: q\n    answer:\tb\n",
+        5,
+        "这一行有 Tab 字符：YAML 里请用空格代替 Tab",
+    ),
+    "no colon": (
+        """
+        category: x
+        entries:
+          - id: a
+            question 问题
+            answer: b
+        """,
+        4,
+        "这一行缺少冒号：字段要写成 名称: 内容",
+    ),
+    "a Chinese colon": (
+        """
+        category: x
+        entries:
+          - id: a
+            question：问题
+            answer: b
+        """,
+        4,
+        "这一行用了中文冒号“：”",
+    ),
+    "no space after the colon": (
+        """
+        category: x
+        entries:
+          - id: a
+            question: q
+            answer:b
+        """,
+        5,
+        "这一行的冒号后面缺少空格",
+    ),
+    "text starting with *": (
+        """
+        category: x
+        entries:
+          - id: a
+            question: q
+            answer: **重要**：请先登录
+        """,
+        5,
+        "以 * 开头的文字要用引号括起来",
+    ),
+    "text starting with * and a name (an alias)": (
+        """
+        category: x
+        entries:
+          - id: a
+            question: *note 问题
+            answer: b
+        """,
+        4,
+        "以 * 开头的文字要用引号括起来",
+    ),
+    "text starting with &": (
+        """
+        category: x
+        entries:
+          - id: a
+            question: &问题
+            answer: b
+        """,
+        4,
+        "以 & 开头的文字要用引号括起来",
+    ),
+    "text starting with !": (
+        """
+        category: x
+        entries:
+          - id: a
+            question: !重要 问题
+            answer: b
+        """,
+        4,
+        "以 ! 开头的文字要用引号括起来",
+    ),
+    "text starting with @": (
+        """
+        category: x
+        entries:
+          - id: a
+            question: q
+            answer: @客服 会联系您
+        """,
+        5,
+        "以 @ 开头的文字要用引号括起来",
+    ),
+    "text starting with %": (
+        """
+        category: x
+        entries:
+          - id: a
+            question: q
+            answer: %50 的手续费
+        """,
+        5,
+        "以 % 开头的文字要用引号括起来",
+    ),
+    "a backslash in double quotes": (
+        r"""
+        category: x
+        entries:
+          - id: a
+            question: q
+            answer: "路径是 C:\data"
+        """,
+        5,
+        "双引号里的反斜杠 \\ 无法识别：改用单引号，或写成 \\\\",
+    ),
+    "an unclosed [": (
+        """
+        category: x
+        entries:
+          - id: a
+            question: q
+            tags: [提现, 手续费
+            answer: b
+        """,
+        5,
+        "方括号没有闭合：这一行的 [ 后面缺少配对的 ]：「    tags: [提现, 手续费」",
+    ),
+    "an unclosed {": (
+        """
+        category: x
+        entries:
+          - {id: a, question: q
+            answer: b
+        """,
+        3,
+        "花括号没有闭合",
+    ),
+    "text after a link at the start of an answer": (
+        """
+        category: x
+        entries:
+          - id: a
+            question: q
+            answer: [帮助中心](https://help.example.com) 有说明
+        """,
+        5,
+        "这一行的引号或括号后面还有文字",
+    ),
+    "a list after the colon": (
+        """
+        category: x
+        entries:
+          - id: a
+            question: q
+            answer: - 第一步
+        """,
+        5,
+        "冒号后面不能直接写“- ”",
+    ),
+    "a control character pasted from Word": (
+        "category: x\nentries:\n  - id: a\n    question: q\x0b\n    answer: b\n",
+        4,
+        "这一行有一个不能用的特殊字符（U+000B）：请删掉它，它常见于从 Word 或网页复制来的文字"
+        "：「    question: q[U+000B]」",
+    ),
+    "a second document": (
+        "category: x\n---\nentries: []\n",
+        2,
+        "一个文件只能有一份内容",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", SYNTAX_CASES)
+def test_yaml_syntax_errors_name_the_line_they_start_on_in_plain_words(case):
+    text, line, message = SYNTAX_CASES[case]
+    [problem] = errors_of(text)
+    assert (problem.file, problem.line, problem.field) == ("f.yml", line, "")
+    assert message in problem.message, problem.message
+
+
+def test_other_yaml_errors_keep_pyyaml_words_and_a_line():
     [problem] = errors_of("""
         category: x
         entries:
           - id: a
-            question: "unterminated
+            question: q
+            answer: ] 结尾
+        """)
+    assert problem.line == 5
+    assert problem.message == "YAML 格式错误：expected the node content, but found ']'：「    answer: ] 结尾」"
+
+
+def test_a_custom_tag_is_reported_not_raised():
+    [problem] = errors_of("""
+        category: x
+        entries:
+          - id: a
+            question: !bold 问题
             answer: b
         """)
-    assert problem.file == "f.yml" and problem.line in (4, 5, 6)
-    assert "invalid YAML" in problem.message
+    assert (problem.field, problem.line) == ("question", 4) and "以 ! 开头的文字要用引号括起来" in problem.message
+
+
+def test_problem_prints_severity_and_field_in_chinese():
+    error = Problem("faq.yml", 5, "answr", "未知字段 answr")
+    assert str(error) == "faq.yml:5: [answr] 错误：未知字段 answr"
+    assert str(Problem("faq.yml", 0, "", "找不到", "warning")) == "faq.yml: 警告：找不到"
 
 
 def test_unknown_and_missing_fields_with_lines():
@@ -57,8 +362,13 @@ def test_unknown_and_missing_fields_with_lines():
             similar: [问法]
         """)
     by_field = {p.field: p for p in problems}
-    assert by_field["anwser"].line == 5 and "did you mean 'answer'" in by_field["anwser"].message
-    assert by_field["answer"].line == 3 and "missing required field" in by_field["answer"].message
+    assert by_field["anwser"].line == 5
+    assert by_field["anwser"].message == (
+        "未知字段 anwser（您是不是想写 answer？）；"
+        "可用的字段：id, question, similar, answer, tags, handoff, handoff_notice, enabled, hot"
+    )
+    assert str(by_field["anwser"]).startswith("f.yml:5: [anwser] 错误：未知字段 anwser（您是不是想写 answer？）")
+    assert by_field["answer"].line == 3 and by_field["answer"].message == "缺少必填字段 answer"
 
 
 def test_empty_answer_bad_handoff_bad_enabled_bad_id():
@@ -109,8 +419,9 @@ def test_broken_link_syntax_points_at_the_answer_line():
               [坏链接](javascript:alert)
         """)
     assert [(p.field, p.line) for p in problems] == [("answer", 7), ("answer", 8), ("answer", 9)]
-    assert "missing ')'" in problems[0].message
-    assert "https://" in problems[2].message
+    assert "末尾缺少 )" in problems[0].message
+    assert "] 和 ( 之间不能有空格" in problems[1].message
+    assert "要以 https://" in problems[2].message
 
 
 def test_raw_html_rejected():
@@ -121,7 +432,7 @@ def test_raw_html_rejected():
             question: 问题一
             answer: 点击<script>alert(1)</script>
         """)
-    assert "raw HTML" in problem.message
+    assert "不能写 HTML 标签 <script>" in problem.message
 
 
 def test_duplicate_ids_and_questions_across_files(settings):
@@ -145,10 +456,14 @@ def test_duplicate_ids_and_questions_across_files(settings):
     errors = [p for p in problems if p.severity == "error"]
     assert len(errors) == 2
     dup_id = next(p for p in errors if p.field == "id")
-    assert dup_id.file == "b.yml" and dup_id.line == 3 and "a.yml:3" in dup_id.message
+    assert (
+        dup_id.file == "b.yml"
+        and dup_id.line == 3
+        and dup_id.message == "id withdraw-fee 重复了：a.yml:3 已经用了这个 id"
+    )
     dup_q = next(p for p in errors if p.field == "question")
     # Same question after normalisation (traditional, punctuation) counts as the same.
-    assert dup_q.file == "b.yml" and dup_q.line == 7 and "withdraw-fee" in dup_q.message
+    assert dup_q.file == "b.yml" and dup_q.line == 7 and "也是条目 withdraw-fee 的问法（a.yml:3" in dup_q.message
 
 
 def test_invalid_kb_is_never_loaded(settings):
@@ -156,13 +471,16 @@ def test_invalid_kb_is_never_loaded(settings):
     write_kb(settings.kb_dir, "b.yml", "category: x\nentries: 3\n")
     with pytest.raises(KBInvalid) as exc:
         load_kb(settings.kb_dir)
-    assert "b.yml:2" in str(exc.value)
+    assert "知识库有 1 个错误" in str(exc.value) and "b.yml:2: [entries] 错误：entries 应该是一个列表" in str(exc.value)
 
 
 def test_not_utf8(settings):
-    (settings.kb_dir / "gbk.yml").write_bytes("category: 测试\n".encode("gbk"))
+    (settings.kb_dir / "gbk.yml").write_bytes("category: x\n# 注释\n".encode("gbk"))
     _, _, problems = validate_dir(settings.kb_dir)
-    assert "not UTF-8" in problems[0].message
+    assert (problems[0].line, problems[0].message) == (
+        2,
+        "文件不是 UTF-8 编码（这一行有无法识别的字符）：请在编辑器里另存为 UTF-8",
+    )
 
 
 text_st = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=30).filter(
