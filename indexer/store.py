@@ -89,13 +89,18 @@ class IndexStore:
         os.replace(tmp, self.history_file)
 
     def current(self) -> Path | None:
-        """The published version directory, or None when nothing is published."""
-        try:
-            target = os.readlink(self.current_link)
-        except (FileNotFoundError, OSError):
-            return None
-        path = (self.root / target).resolve()
-        return path if path.is_dir() else None
+        """The published version directory, or None when nothing is published. A version
+        pruned between reading the link and checking its folder (publishes back to back)
+        means the link has moved on: read it again."""
+        for _ in range(3):
+            try:
+                target = os.readlink(self.current_link)
+            except (FileNotFoundError, OSError):
+                return None
+            path = (self.root / target).resolve()
+            if path.is_dir():
+                return path
+        return None
 
     def current_version(self) -> str | None:
         path = self.current()
