@@ -539,9 +539,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gaps.add_argument("--days", type=int, default=7, help="the bot's records of the last N days (default 7)")
     gaps.add_argument("--limit", type=int, default=50, help="at most this many groups (default 50)")
-    gaps.add_argument(
-        "--threshold", type=float, default=None, help="grouping cut (cosine after centring; default 0.5)"
-    )
+    gaps.add_argument("--threshold", type=float, default=None, help="grouping cut (cosine after centring; default 0.5)")
     gaps.add_argument("--json", action="store_true", help='print {"gaps": [{"questions", "count", ...}]}')
     gaps.set_defaults(func=cmd_kb_gaps)
     health = kb.add_parser(
