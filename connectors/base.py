@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import os
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
@@ -69,8 +70,10 @@ class Incoming:
     what: str = "message"
 
 
-class PlatformChannel(InputChannel):
-    """The base of every platform channel; subclasses write the platform part."""
+class PlatformChannel(InputChannel, ABC):
+    """The base of every platform channel; subclasses write the platform part: ``from_env`` and
+    ``verify`` (abstract: a channel missing one fails when it is created, not on its first
+    webhook), and ``parse`` (or, for a passive reply, ``answer``)."""
 
     required_env: ClassVar[tuple[str, ...]] = ()
 
@@ -89,9 +92,9 @@ class PlatformChannel(InputChannel):
         return cls.from_env(os.environ, load_settings())
 
     @classmethod
+    @abstractmethod
     def from_env(cls: type[Channel], env: Mapping[str, str], settings: Settings) -> Channel:
         """The channel from its environment variables and the settings."""
-        raise NotImplementedError
 
     def outbound(self) -> Outbound | None:
         """How a person's replies reach this platform's users outside a turn (None: they poll)."""
@@ -117,13 +120,15 @@ class PlatformChannel(InputChannel):
     def extend(self, hook: Blueprint, handle: Handler) -> None:
         """Routes and listeners of the platform's own (a GET handshake, a start-up call)."""
 
+    @abstractmethod
     def verify(self, request: Request) -> Any:
         """The authentic, decoded body; :class:`Refusal` when it is not."""
-        raise NotImplementedError
 
     async def parse(self, request: Request, body: Any) -> tuple[HTTPResponse, list[Incoming]]:
-        """The acknowledgement and what the request delivered; :class:`Refusal` when malformed."""
-        raise NotImplementedError
+        """The acknowledgement and what the request delivered; :class:`Refusal` when malformed.
+        Every channel that keeps ``answer`` writes this; the passive-reply ones (WeChat, WeCom)
+        replace ``answer`` itself, so it is not abstract."""
+        raise NotImplementedError(f"{type(self).__name__} must override parse() or answer()")
 
     def duplicate(self, ack: HTTPResponse) -> HTTPResponse:
         """The answer to a request whose every item was seen before."""
@@ -178,13 +183,14 @@ def json_object(raw: bytes | str | None, answer: str | None = None) -> dict[str,
     return body
 
 
-class PlatformOutput(OutputChannel):
+class PlatformOutput(OutputChannel, ABC):
     """The bot's replies to one user: Rasa's three text kinds go to one
     ``post`` (buttons and quick replies alike become the platform's buttons);
     custom JSON, which no platform here renders, is logged and dropped."""
 
+    @abstractmethod
     async def post(self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None) -> None:
-        raise NotImplementedError
+        """Send one message (``buttons`` as the platform's own) to ``recipient_id``."""
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         await self.post(recipient_id, text, None)

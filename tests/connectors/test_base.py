@@ -57,6 +57,9 @@ class Demo(PlatformChannel):
     def outbound(self) -> Outbound:
         return self.push
 
+    def verify(self, request: Any) -> Any:
+        return json.loads(request.body)
+
     async def parse(self, request: Any, body: Any) -> tuple[HTTPResponse, list[Incoming]]:
         return response.json({"ok": True}), [
             Incoming(
@@ -120,3 +123,19 @@ def test_pushes_are_found_among_the_apps_channels_and_signed(tmp_path):
     assert asyncio.run(push.send("u1", "您好", meta={"from": "agent", "name": "小李"}))
     assert channel.push.sent == ["【人工客服 小李】您好"]
     assert asyncio.run(Pushed(refuse=True).send("u1", "您好")) is False  # logged; the message stays stored
+
+
+def test_a_channel_missing_a_platform_hook_fails_when_created_not_on_its_first_webhook():
+    import pytest
+
+    class Unfinished(PlatformChannel):  # no verify
+        @classmethod
+        def name(cls) -> str:
+            return "unfinished"
+
+        @classmethod
+        def from_env(cls, env: Mapping[str, str], settings: Settings) -> Unfinished:
+            return cls(settings)
+
+    with pytest.raises(TypeError, match="verify"):
+        Unfinished.from_env({}, Settings())
