@@ -161,7 +161,12 @@ class ActionTurn(Action):
         said = said_to_bot(intent, text, button, found)
         do = step(phase, said)
         log.debug("turn of %s: %s in %s → %s", tracker.sender_id, said, phase, do)
-        events = self._carry_out(do, said, intent, text, label, question, searcher, dispatcher, tracker)
+        # Carrying out writes to the database (the unanswered log, feedback, a hand-off request):
+        # in a worker thread, so other conversations' actions never wait behind it.
+        carry = functools.partial(
+            self._carry_out, do, said, intent, text, label, question, searcher, dispatcher, tracker
+        )
+        events = await asyncio.get_running_loop().run_in_executor(None, carry)
         if text != WELCOME:  # a welcome the widget or a platform asked for is nobody's turn
             await self._record(tracker, outcome_of(do, intent, question, tracker), searcher, text)
         return end_turn(events)
