@@ -187,6 +187,10 @@ class ConsoleConfig:
     # cookie gets `Secure` when the browser used https. The proxy must set
     # (not append to) them. From anyone else these headers are ignored.
     trusted_proxies: str = ""
+    # The editors' studio: a change is published only after another editor
+    # approves it; true lets an editor approve (and so publish) their own
+    # (a team of one, or a team that reviews afterwards).
+    studio_self_publish: bool = False
 
 
 @dataclass(frozen=True)

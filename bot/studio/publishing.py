@@ -1,0 +1,215 @@
+"""From approved changes to the answers customers get: apply, validate, build, publish, record.
+
+``publish`` writes the approved (and due) changes into the KB's YAML files,
+validates the whole KB in a scratch copy first (nothing is written when any
+file would be invalid: the editor gets every problem in Chinese), builds and
+publishes a new index version atomically (``indexer/service.build_and_publish``,
+which the bot and the console follow without restart), then records a KB
+version with the text of every file. ``rollback`` makes an earlier version
+live again the same way. A failed build puts the files back as they were.
+
+Blocking (files, the embedder, the database): the console calls it in a worker thread.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bot.studio.changes import Change, ChangeError, ChangeStore, Version
+from bot.studio.yaml_edit import FIELDS, EditError, KbFiles, write_files
+from faqbot.config import Settings
+from indexer.kb import FaqEntry, KBInvalid, Problem, load_kb
+from indexer.service import PublishResult, build_and_publish
+from indexer.validate import validate_dir
+
+SNAPSHOT_SUFFIXES = (".yml", ".txt")
+_lock = threading.Lock()  # one publish at a time in this process (the database orders the rest)
+
+
+@dataclass
+class PublishOutcome:
+    version: Version | None
+    published: list[int]
+    index_version: str = ""
+    problems: list[Problem] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": self.version.to_json() if self.version else None,
+            "published": self.published,
+            "index_version": self.index_version,
+            "problems": [problem_json(p) for p in self.problems],
+        }
+
+
+class PublishRefused(ChangeError):
+    """The changes would make the KB invalid; ``problems`` says where and why."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        errors = [p for p in problems if p.severity == "error"]
+        super().__init__(f"发布前检查发现 {len(errors)} 个错误，没有发布任何内容")
+        self.problems = errors
+
+
+def problem_json(p: Problem) -> dict[str, Any]:
+    return {
+        "file": p.file,
+        "line": p.line,
+        "field": p.field,
+        "message": p.message,
+        "severity": p.severity,
+        "text": str(p),
+    }
+
+
+def entry_data(entry: FaqEntry) -> dict[str, Any]:
+    """An entry as the studio edits it: its fields and its category."""
+    data = entry.to_json()
+    return {k: data[k] for k in (*FIELDS, "category") if k in data}
+
+
+def snapshot(kb_dir: Path) -> dict[str, str]:
+    """The text of every KB file (YAML files, terms and other word lists)."""
+    return {
+        p.name: p.read_text(encoding="utf-8")
+        for p in sorted(kb_dir.iterdir())
+        if p.is_file() and p.suffix in SNAPSHOT_SUFFIXES and not p.name.startswith(".")
+    }
+
+
+def _apply(files: KbFiles, entry_id: str, kind: str, data: dict[str, Any] | None) -> None:
+    if kind == "delete":
+        files.delete(entry_id)
+        return
+    if kind == "create" and files.find(entry_id) is not None:
+        raise EditError(f"已经有 id 为 {entry_id} 的条目了，请换一个 id")
+    files.put({**(data or {}), "id": entry_id})
+
+
+def _apply_change(files: KbFiles, change: Change) -> None:
+    try:
+        _apply(files, change.entry_id, change.kind, change.data)
+    except EditError as exc:
+        raise ChangeError(f"修改 #{change.id}（{change.entry_id}）：{exc}") from None
+
+
+def _check(kb_dir: Path, texts: dict[str, str]) -> list[Problem]:
+    """Every problem of the KB as it would be with ``texts`` written (in a scratch copy)."""
+    with tempfile.TemporaryDirectory(prefix="faqbot-studio-") as tmp:
+        scratch = Path(tmp)
+        for name, text in snapshot(kb_dir).items():
+            (scratch / name).write_text(text, encoding="utf-8")
+        for name, text in texts.items():
+            if text:
+                (scratch / name).write_text(text, encoding="utf-8")
+            else:
+                (scratch / name).unlink(missing_ok=True)
+        _, _, problems = validate_dir(scratch)
+    return problems
+
+
+def _key(p: Problem) -> tuple[str, str, str, str]:
+    return (p.file, p.field, p.message, p.severity)  # not the line: a change moves the lines below it
+
+
+def check_change(kb_dir: Path, entry_id: str, kind: str, data: dict[str, Any] | None) -> list[Problem]:
+    """The problems one draft would cause (validation as the editor types): those in the
+    entry's own lines, and errors anywhere else it causes (a duplicate id, a broken link)."""
+    files = KbFiles.read(kb_dir)
+    baseline = {_key(p) for p in _check(kb_dir, {})}
+    try:
+        _apply(files, entry_id, kind, data)
+    except EditError as exc:
+        raise ChangeError(str(exc)) from None
+    problems = _check(kb_dir, files.changed())
+    return [p for p in problems if _key(p) not in baseline]
+
+
+def publish(settings: Settings, store: ChangeStore, by: str, change_ids: list[int] | None = None) -> PublishOutcome:
+    """Publish the approved changes that are due (or just ``change_ids``, each of which must be approved)."""
+    with _lock:
+        due = store.due()
+        if change_ids is not None:
+            wanted = set(change_ids)
+            missing = wanted - {c.id for c in due}
+            if missing:
+                raise ChangeError(f"修改 {'、'.join(f'#{i}' for i in sorted(missing))} 还没有批准或还没到发布时间")
+            due = [c for c in due if c.id in wanted]
+        if not due:
+            raise ChangeError("没有可以发布的修改：修改要先提交审核并获批准")
+        kb_dir = settings.kb_dir
+        if store.latest_files() is None:  # the state before the studio's first publish, so it can be restored
+            store.record_version(_serving_version(settings), by, "工作室首次发布前的知识库", snapshot(kb_dir))
+        files = KbFiles.read(kb_dir)
+        for change in due:
+            _apply_change(files, change)
+        changed = files.changed()
+        problems = _check(kb_dir, changed)
+        if any(p.severity == "error" for p in problems):
+            raise PublishRefused(problems)
+        result = _write_and_build(settings, changed)
+        note = f"发布 {len(due)} 项修改：" + "、".join(f"#{c.id} {c.entry_id}" for c in due)
+        version = store.record_version(result.version, by, note, snapshot(kb_dir), tuple(c.id for c in due))
+        return PublishOutcome(version, [c.id for c in due], result.version)
+
+
+def rollback(settings: Settings, store: ChangeStore, version_id: int, by: str) -> PublishOutcome:
+    """Make KB version ``version_id`` live again (recorded as a new version: rolling back can itself be undone)."""
+    with _lock:
+        wanted = store.version_files(version_id)
+        kb_dir = settings.kb_dir
+        current = snapshot(kb_dir)
+        texts = {name: text for name, text in wanted.items() if current.get(name) != text}
+        texts.update({name: "" for name in current if name not in wanted})
+        problems = _check(kb_dir, texts)
+        if any(p.severity == "error" for p in problems):
+            raise PublishRefused(problems)
+        result = _write_and_build(settings, texts)
+        version = store.record_version(result.version, by, f"回滚到版本 #{version_id}", snapshot(kb_dir))
+        return PublishOutcome(version, [], result.version)
+
+
+def _write_and_build(settings: Settings, texts: dict[str, str]) -> PublishResult:
+    kb_dir = settings.kb_dir
+    backup = {name: (kb_dir / name).read_text(encoding="utf-8") if (kb_dir / name).exists() else "" for name in texts}
+    write_files(kb_dir, texts)
+    try:
+        return build_and_publish(settings)
+    except BaseException:
+        write_files(kb_dir, backup)
+        raise
+
+
+def _serving_version(settings: Settings) -> str:
+    from indexer.service import store_for
+
+    current = store_for(settings).current()
+    return current.name if current is not None else ""
+
+
+def published_entries(settings: Settings) -> list[FaqEntry]:
+    """The entries in the KB files now (what the last publish made live, or a git change since)."""
+    return load_kb(settings.kb_dir).entries
+
+
+def copy_kb(src: Path, dst: Path) -> None:
+    """A KB folder copied (for tests and for building a candidate without touching the live one)."""
+    shutil.copytree(src, dst, dirs_exist_ok=True)
+
+
+__all__ = [
+    "KBInvalid",
+    "PublishOutcome",
+    "PublishRefused",
+    "check_change",
+    "entry_data",
+    "publish",
+    "published_entries",
+    "rollback",
+    "snapshot",
+]
