@@ -7,7 +7,7 @@ their connections.
   ``/console/api/*`` route requires a signed-in agent;
 - ``/console/api/*``: JSON for the page (``api.py``);
 - ``/console/api/admin/*``: accounts, groups and team replies, for admins (``admin.py``);
-- ``/console/api/studio/*``: the editors' studio (the hit test today), for editors and admins (``studio.py``);
+- ``/console/api/studio/*``: the editors' studio: hit test and review (``studio.py``), editing, review and publishing (``studio_edit.py``), for editors and admins (``studio.py``);
 - ``/console/api/stream``: Server-Sent Events (``streams.py``).
 
 What customers' clients ask (``/handoff/messages``, ``/handoff/status``) is not the
@@ -31,6 +31,7 @@ from bot.console.common import COOKIE
 from bot.console.kb_lookup import KbLookup
 from bot.console.streams import add_stream_routes
 from bot.console.studio import add_studio_routes
+from bot.console.studio_edit import add_studio_edit_routes
 from bot.handoff.desk import HandoffDesk
 from bot.web.static_files import resolve, send_file
 
@@ -63,5 +64,6 @@ def console_blueprint(desk: HandoffDesk, kb: KbLookup) -> Blueprint:
     add_api_routes(bp, desk, signed_in, kb)
     add_admin_routes(bp, desk, signed_in)
     add_studio_routes(bp, desk, signed_in, kb)
+    add_studio_edit_routes(bp, desk, signed_in, kb)
     add_stream_routes(bp, desk, signed_in, stopping)
     return bp

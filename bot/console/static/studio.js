@@ -1,0 +1,265 @@
+"use strict";
+// The editors' studio (知识库 tab): browse and edit FAQ entries with a live preview and
+// validation as you type, drafts → review → publish, versions and rollback.
+// Uses app.js's helpers ($, el, api, markdown, percent, fullTime, me).
+
+const KINDS = { create: "新建", edit: "修改", delete: "删除" };
+const studio = { entries: [], changes: [], selfPublish: false, editing: null, checkTimer: null };
+
+const studioNote = (text, kind = "ok") => {
+  $("studio-note").textContent = text;
+  $("studio-note").className = `notice ${kind}`;
+  $("studio-error").textContent = "";
+};
+const studioError = (error) => { $("studio-error").textContent = error.message || String(error); };
+const splitList = (text) => text.split(/[,，、;；\n]/).map((s) => s.trim()).filter(Boolean);
+const myName = () => (state.me ? state.me.name : "");
+
+async function loadStudio() {
+  const [listing, changes, versions] = await Promise.all([
+    api("/console/api/studio/entries"), api("/console/api/studio/changes"), api("/console/api/studio/versions")]);
+  studio.entries = listing.entries;
+  studio.changes = changes.changes;
+  studio.selfPublish = changes.self_publish;
+  if (listing.problems.length) studioError(new Error(`知识库文件有错误：${listing.problems.join("；")}`));
+  const categories = [...new Set(studio.entries.map((e) => e.category))].sort();
+  const chosen = $("kb-category").value;
+  $("kb-category").replaceChildren(el("option", { value: "", text: "全部" }),
+    ...categories.map((c) => el("option", { value: c, text: c })));
+  $("kb-category").value = categories.includes(chosen) ? chosen : "";
+  $("kb-categories").replaceChildren(...categories.map((c) => el("option", { value: c })));
+  renderEntries();
+  renderChanges();
+  renderVersions(versions);
+}
+
+function matches(entry, words, category, status) {
+  if (category && entry.category !== category) return false;
+  if (status === "enabled" && !entry.enabled) return false;
+  if (status === "disabled" && entry.enabled) return false;
+  if (status === "changed" && !entry.change) return false;
+  if (status === "review" && !(entry.health && entry.health.not_helpful > 0)) return false;
+  const text = [entry.id, entry.question, entry.answer, ...entry.similar, ...entry.tags].join(" ").toLowerCase();
+  return words.every((w) => text.includes(w));
+}
+
+function renderEntries() {
+  const words = $("kb-search").value.trim().toLowerCase().split(/\s+/).filter(Boolean);
+  const shown = studio.entries.filter((e) => matches(e, words, $("kb-category").value, $("kb-status").value));
+  if ($("kb-status").value === "review") {
+    shown.sort((a, b) => (b.health ? b.health.not_helpful : 0) - (a.health ? a.health.not_helpful : 0));
+  }
+  $("kb-count").textContent = `共 ${shown.length} 条`;
+  const rows = shown.map((e) => el("tr", { "data-testid": "kb-row", "data-faq": e.id, class: e.enabled ? "" : "disabled" },
+    el("td", {}, el("b", { text: e.question }), el("div", { class: "muted", text: e.id })),
+    el("td", { text: e.category }),
+    el("td", { text: e.tags.join("、") }),
+    el("td", { text: e.enabled ? "启用" : "停用" }),
+    el("td", { text: e.health ? String(e.health.answers) : "0" }),
+    el("td", { text: e.health ? `${e.health.helpful} / ${e.health.not_helpful}` : "-" }),
+    el("td", { text: e.change ? `${KINDS[e.change.kind]} · ${e.change.status_label}（${e.change.author}）` : "" }),
+    el("td", {}, el("button", { type: "button", "data-testid": "kb-edit", text: "编辑",
+      onclick: () => openEditor(e) }))));
+  $("kb-entries").replaceChildren(
+    el("tr", {}, ...["标准问题", "分类", "标签", "状态", "近 30 天回答", "有帮助 / 没帮助", "未发布的修改", ""]
+      .map((t) => el("th", { text: t }))),
+    ...(rows.length ? rows : [el("tr", {}, el("td", { colspan: "8", class: "muted", text: "没有符合条件的条目" }))]));
+}
+
+function fill(data) {
+  $("kb-id").value = data.id || "";
+  $("kb-field-category").value = data.category || "";
+  $("kb-question").value = data.question || "";
+  $("kb-similar").value = (data.similar || []).join("\n");
+  $("kb-answer").value = (data.answer || "").trim();
+  $("kb-tags").value = (data.tags || []).join("、");
+  $("kb-related").value = (data.related || []).join(", ");
+  $("kb-handoff").value = data.handoff || "never";
+  $("kb-notice").value = data.handoff_notice || "";
+  $("kb-enabled").checked = data.enabled !== false;
+  $("kb-hot").checked = Boolean(data.hot);
+}
+
+function formData() {
+  return {
+    category: $("kb-field-category").value.trim(),
+    question: $("kb-question").value.trim(),
+    similar: $("kb-similar").value.split("\n").map((s) => s.trim()).filter(Boolean),
+    answer: $("kb-answer").value,
+    tags: splitList($("kb-tags").value),
+    related: splitList($("kb-related").value),
+    handoff: $("kb-handoff").value,
+    handoff_notice: $("kb-notice").value.trim(),
+    enabled: $("kb-enabled").checked,
+    hot: $("kb-hot").checked,
+  };
+}
+
+function openEditor(entry, prefill) {
+  const open = entry ? studio.changes.find((c) => c.entry_id === entry.id) || entry.change : null;
+  studio.editing = { id: entry ? entry.id : null, kind: entry ? "edit" : "create", change: open || null };
+  const data = open && open.data ? { ...open.data, id: open.entry_id } : entry || prefill || {};
+  fill(data);
+  $("kb-id").readOnly = Boolean(entry);
+  $("kb-editor-title").textContent = entry ? `编辑条目 ${entry.id}` : "新建条目";
+  $("kb-delete").hidden = !entry;
+  $("kb-editor").hidden = false;
+  $("kb-problems").replaceChildren();
+  preview();
+  scheduleCheck();
+  $("kb-question").focus();
+}
+
+function preview() {
+  $("kb-preview").replaceChildren(markdown($("kb-answer").value, "answer"));
+}
+
+function showProblems(list, problems) {
+  list.replaceChildren(...problems.map((p) => el("li", { "data-testid": "kb-problem",
+    class: p.severity === "error" ? "error" : "warning",
+    text: `${p.severity === "error" ? "错误" : "提醒"}：${p.field ? `[${p.field}] ` : ""}${p.message}` })));
+}
+
+function scheduleCheck() {
+  clearTimeout(studio.checkTimer);
+  studio.checkTimer = setTimeout(() => {
+    const id = $("kb-id").value.trim();
+    if (!id || $("kb-editor").hidden) return;
+    api("/console/api/studio/check", { entry_id: id, kind: studio.editing.kind, data: formData() })
+      .then((found) => showProblems($("kb-problems"), found.problems))
+      .catch(studioError);
+  }, 400);
+}
+
+for (const id of ["kb-question", "kb-similar", "kb-answer", "kb-tags", "kb-related", "kb-notice", "kb-id",
+                  "kb-field-category"]) {
+  $(id).addEventListener("input", () => { if (id === "kb-answer") preview(); scheduleCheck(); });
+}
+for (const id of ["kb-handoff", "kb-enabled", "kb-hot"]) $(id).addEventListener("change", scheduleCheck);
+for (const id of ["kb-search", "kb-category", "kb-status"]) $(id).addEventListener("input", renderEntries);
+$("kb-filter").addEventListener("submit", (event) => event.preventDefault());
+$("kb-new").addEventListener("click", () => openEditor(null));
+$("kb-close").addEventListener("click", () => { $("kb-editor").hidden = true; });
+
+async function saveDraft(kind) {
+  const id = $("kb-id").value.trim();
+  const change = await api("/console/api/studio/changes",
+    { entry_id: id, kind, data: kind === "delete" ? null : formData() });
+  studio.editing = { id, kind: kind === "create" ? "create" : "edit", change };
+  return change;
+}
+
+$("kb-editor").addEventListener("submit", (event) => {
+  event.preventDefault();
+  saveDraft(studio.editing.kind)
+    .then((c) => { studioNote(`草稿 #${c.id} 已保存（还没有发布）`); return loadStudio(); })
+    .catch(studioError);
+});
+
+$("kb-submit").addEventListener("click", () => {
+  const when = $("kb-publish-at").value;
+  const publishAt = when ? new Date(when).toISOString() : null;
+  saveDraft(studio.editing.kind)
+    .then((c) => api(`/console/api/studio/changes/${c.id}/submit`, { publish_at: publishAt }))
+    .then((c) => {
+      $("kb-editor").hidden = true;
+      studioNote(`修改 #${c.id} 已提交审核${publishAt ? `，批准后于 ${fullTime(c.publish_at)} 发布` : ""}`);
+      return loadStudio();
+    })
+    .catch(studioError);
+});
+
+$("kb-delete").addEventListener("click", () => {
+  if (!window.confirm(`删除条目 ${$("kb-id").value}？删除也要审核后才发布，发布后机器人不再用它回答。`)) return;
+  saveDraft("delete")
+    .then((c) => api(`/console/api/studio/changes/${c.id}/submit`, {}))
+    .then((c) => { $("kb-editor").hidden = true; studioNote(`删除 #${c.id} 已提交审核`); return loadStudio(); })
+    .catch(studioError);
+});
+
+function changeAction(change, action, body = {}) {
+  return api(`/console/api/studio/changes/${change.id}/${action}`, body)
+    .then((c) => { studioNote(`修改 #${c.id}：${c.status_label}`); return loadStudio(); })
+    .catch(studioError);
+}
+
+function changeButtons(c) {
+  const mine = c.author === myName();
+  const buttons = [];
+  const button = (label, testid, onclick) => el("button", { type: "button", "data-testid": testid, text: label, onclick });
+  if (mine && c.status === "draft") {
+    buttons.push(button("提交审核", "change-submit", () => changeAction(c, "submit")));
+  }
+  if (c.status === "review" && (!mine || studio.selfPublish)) {
+    buttons.push(button("批准", "change-approve", () => changeAction(c, "approve")));
+  }
+  if ((c.status === "review" || c.status === "approved") && !mine) {
+    buttons.push(button("退回", "change-reject", () => {
+      const note = window.prompt("退回原因（作者会看到）：");
+      if (note) changeAction(c, "reject", { note });
+    }));
+  }
+  if (mine && (c.status === "review" || c.status === "approved")) {
+    buttons.push(button("改回草稿", "change-redraft", () => changeAction(c, "redraft")));
+  }
+  if (mine) buttons.push(button("撤回", "change-withdraw", () => changeAction(c, "withdraw")));
+  return buttons;
+}
+
+function renderChanges() {
+  $("changes-rule").textContent = studio.selfPublish
+    ? "（本站允许编辑批准自己的修改）" : "（修改要由另一位编辑批准后才能发布）";
+  const items = studio.changes.map((c) => el("li", { class: "item", "data-testid": "kb-change", "data-id": String(c.id),
+      "data-faq": c.entry_id, "data-status": c.status },
+    el("div", { class: "line1" },
+      el("b", { text: `#${c.id} ${KINDS[c.kind]} ${c.entry_id}` }),
+      el("span", { class: "tag", text: c.status_label })),
+    el("div", { class: "muted", text: `${c.author} · ${fullTime(c.updated_at)}`
+      + (c.reviewer ? ` · 审核：${c.reviewer}` : "") + (c.publish_at ? ` · 定时发布：${fullTime(c.publish_at)}` : "")
+      + (c.review_note ? ` · 意见：${c.review_note}` : "") }),
+    el("pre", { class: "diff", "data-testid": "change-diff" }, ...c.diff.map((line) => el("span", {
+      class: line.startsWith("+") ? "added" : line.startsWith("-") ? "removed" : "kept", text: `${line}\n` }))),
+    el("div", { class: "kpi-toolbar" }, ...changeButtons(c))));
+  $("kb-changes").replaceChildren(...(items.length ? items
+    : [el("li", { class: "muted", text: "没有未发布的修改" })]));
+  const ready = studio.changes.filter((c) => c.status === "approved" && !c.publish_at).length;
+  $("kb-publish").disabled = ready === 0;
+  $("kb-publish").textContent = ready ? `发布已批准的修改（${ready} 项）` : "发布已批准的修改";
+}
+
+$("kb-publish").addEventListener("click", () => {
+  $("publish-problems").replaceChildren();
+  $("kb-publish").disabled = true;
+  studioNote("正在发布：校验知识库、重建索引…");
+  api("/console/api/studio/publish", {})
+    .then((o) => { studioNote(`已发布版本 #${o.version.id}（索引 ${o.index_version}）；机器人几秒内按新内容回答，无需重启`); return loadStudio(); })
+    .catch((error) => {
+      studioError(error);
+      if (error.status === 422) {
+        api("/console/api/studio/changes").catch(() => null);  // keep the list as it is
+      }
+      return loadStudio();
+    });
+});
+
+function renderVersions(data) {
+  const rows = data.versions.map((v, i) => el("tr", { "data-testid": "kb-version", "data-id": String(v.id) },
+    el("td", { text: `#${v.id}` }), el("td", { text: fullTime(v.at) }), el("td", { text: v.by }),
+    el("td", { text: v.note }),
+    el("td", { text: v.index_version === data.serving ? "正在使用" : "" }),
+    el("td", {}, i === 0 ? "" : el("button", { type: "button", "data-testid": "version-rollback", text: "回滚到此版本",
+      onclick: () => {
+        if (!window.confirm(`回滚到版本 #${v.id}？知识库会恢复成当时的内容并立即发布。`)) return;
+        studioNote("正在回滚…");
+        api(`/console/api/studio/versions/${v.id}/rollback`, {})
+          .then((o) => { studioNote(`已回滚到版本 #${v.id}（新版本 #${o.version.id}）`); return loadStudio(); })
+          .catch(studioError);
+      } }))));
+  $("kb-versions").replaceChildren(
+    el("tr", {}, ...["版本", "时间", "发布人", "内容", "", ""].map((t) => el("th", { text: t }))),
+    ...(rows.length ? rows : [el("tr", {}, el("td", { colspan: "6", class: "muted", text: "还没有在工作室发布过" }))]));
+}
+
+document.querySelector('.tabs button[data-tab="studio"]').addEventListener("click", () => {
+  loadStudio().catch(studioError);
+});

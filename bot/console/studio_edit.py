@@ -1,0 +1,265 @@
+"""The studio's editing routes (``/console/api/studio/...``): browse the FAQ, edit an entry
+with validation as the editor types, drafts → review → publish, versions and rollback.
+
+The domain is ``bot/studio/``; these routes only check the request, call it in a
+worker thread and answer JSON. Errors editors read are in Chinese.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from bot.console.common import Route, error, json_body
+from bot.console.kb_lookup import KbLookup
+from bot.console.studio import studio_only
+from bot.handoff.agents import Agent
+from bot.handoff.desk import HandoffDesk
+from bot.handoff.faq_health import faq_health
+from bot.studio.changes import OPEN, ChangeError, ChangeStore
+from bot.studio.publishing import (
+    PublishRefused,
+    check_change,
+    entry_data,
+    problem_json,
+    publish,
+    published_entries,
+    rollback,
+)
+from indexer.kb import KBInvalid
+
+log = logging.getLogger(__name__)
+TEXT_FIELDS = {"question": 500, "answer": 8000, "category": 64, "handoff": 16, "handoff_notice": 500}
+LIST_FIELDS = {"similar": (200, 500), "tags": (30, 32), "related": (10, 64)}
+FLAGS = ("enabled", "hot")
+SCHEDULE_EVERY_S = 30.0
+
+
+def clean_entry(raw: Any) -> dict[str, Any]:
+    """The entry fields of a request, type-checked (``ValueError`` in Chinese); content is the validator's job."""
+    if not isinstance(raw, dict):
+        raise ValueError("data 应该是条目的字段")
+    out: dict[str, Any] = {}
+    for field, limit in TEXT_FIELDS.items():
+        if field in raw:
+            value = raw[field]
+            if not isinstance(value, str):
+                raise ValueError(f"{field} 应该是文字")
+            if len(value) > limit:
+                raise ValueError(f"{field} 有 {len(value)} 个字，最多 {limit} 个")
+            out[field] = value.strip() if field != "answer" else value
+    for field, (most, chars) in LIST_FIELDS.items():
+        if field in raw:
+            value = raw[field]
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ValueError(f"{field} 应该是文字列表")
+            items = [v.strip() for v in value if v.strip()]
+            if len(items) > most or any(len(v) > chars for v in items):
+                raise ValueError(f"{field} 最多 {most} 项，每项最多 {chars} 个字")
+            out[field] = items
+    for flag in FLAGS:
+        if flag in raw:
+            if not isinstance(raw[flag], bool):
+                raise ValueError(f"{flag} 只能是 true 或 false")
+            out[flag] = raw[flag]
+    return out
+
+
+def _entry_id(raw: Any) -> str:
+    if not isinstance(raw, str) or not raw.strip() or len(raw) > 64:
+        raise ValueError("需要条目 id（最长 64 个字符）")
+    return raw.strip()
+
+
+def _when(raw: Any) -> datetime | None:
+    if raw in (None, ""):
+        return None
+    if not isinstance(raw, str):
+        raise ValueError("publish_at 应该是时间，如 2026-12-31T09:00:00+08:00")
+    try:
+        at = datetime.fromisoformat(raw)
+    except ValueError:
+        raise ValueError("publish_at 应该是时间，如 2026-12-31T09:00:00+08:00") from None
+    if at.tzinfo is None:
+        raise ValueError("publish_at 要带时区，如 2026-12-31T09:00:00+08:00")
+    return at.astimezone(UTC)
+
+
+def add_studio_edit_routes(
+    bp: Blueprint, desk: HandoffDesk, signed_in: Callable[[Route], Route], kb: KbLookup
+) -> ChangeStore:
+    editors = studio_only(desk)
+    settings = desk.settings
+    store = ChangeStore(settings.database_url)
+
+    async def run(call: Callable[..., Any], *args: Any) -> Any:
+        return await desk.blocking(call, *args)
+
+    @bp.get("/console/api/studio/entries")
+    @signed_in
+    @editors
+    async def entries(request: Request, agent: Agent) -> HTTPResponse:
+        """Every entry in the KB files with its open change and its last 30 days' health."""
+
+        def listing() -> dict[str, Any]:
+            health = {h.faq_id: h.to_json() for h in faq_health(settings.database_url, 30)}
+            changes = {c.entry_id: c.to_json() for c in store.changes(OPEN)}
+            try:
+                found = published_entries(settings)
+            except KBInvalid as exc:
+                return {"entries": [], "changes": list(changes.values()), "problems": [str(p) for p in exc.problems]}
+            rows = [
+                {**entry_data(e), "source": e.source, "health": health.get(e.id), "change": changes.pop(e.id, None)}
+                for e in found
+            ]
+            # Changes to entries not in the files yet (new entries) come after the published ones.
+            return {"entries": rows, "changes": list(changes.values()), "problems": []}
+
+        return response.json(await run(listing))
+
+    @bp.post("/console/api/studio/check")
+    @signed_in
+    @editors
+    async def check(request: Request, agent: Agent) -> HTTPResponse:
+        """The problems this draft would cause, as the editor types."""
+        try:
+            body = json_body(request)
+            entry_id, kind, data = _entry_id(body.get("entry_id")), str(body.get("kind", "edit")), None
+            if kind != "delete":
+                data = clean_entry(body.get("data"))
+            problems = await run(check_change, settings.kb_dir, entry_id, kind, data)
+        except (ValueError, ChangeError) as exc:
+            return error(str(exc), 400)
+        return response.json({"problems": [problem_json(p) for p in problems]})
+
+    @bp.get("/console/api/studio/changes")
+    @signed_in
+    @editors
+    async def changes(request: Request, agent: Agent) -> HTTPResponse:
+        """Open changes (``?all=1``: also published, rejected and withdrawn ones; ``entry``: one entry's)."""
+        statuses = None if request.args.get("all") else OPEN
+        entry = request.args.get("entry") or None
+
+        def listing() -> list[dict[str, Any]]:
+            if statuses is None:
+                from bot.studio.changes import STATUS_LABELS
+
+                return [c.to_json() for c in store.changes(tuple(STATUS_LABELS), entry)]
+            return [c.to_json() for c in store.changes(statuses, entry)]
+
+        return response.json({"changes": await run(listing), "self_publish": settings.console.studio_self_publish})
+
+    @bp.post("/console/api/studio/changes")
+    @signed_in
+    @editors
+    async def save(request: Request, agent: Agent) -> HTTPResponse:
+        """Save a draft: ``{entry_id, kind: create|edit|delete, data}``."""
+        try:
+            body = json_body(request)
+            entry_id, kind = _entry_id(body.get("entry_id")), str(body.get("kind", "edit"))
+            data = None if kind == "delete" else clean_entry(body.get("data"))
+
+            def draft() -> dict[str, Any]:
+                current = next((e for e in published_entries(settings) if e.id == entry_id), None)
+                if kind == "create" and current is not None:
+                    raise ChangeError(f"已经有 id 为 {entry_id} 的条目了，请换一个 id")
+                if kind != "create" and current is None:
+                    raise ChangeError(f"知识库里没有条目 {entry_id}")
+                before = entry_data(current) if current is not None else None
+                return store.save_draft(agent.name, entry_id, kind, data, before).to_json()
+
+            return response.json(await run(draft))
+        except (ValueError, ChangeError) as exc:
+            return error(str(exc), 400)
+        except KBInvalid as exc:
+            return error(f"知识库文件现在有错误，先修正它们：{exc}", 409)
+
+    @bp.post("/console/api/studio/changes/<change_id:int>/<action:str>")
+    @signed_in
+    @editors
+    async def move(request: Request, agent: Agent, change_id: int, action: str) -> HTTPResponse:
+        """``submit`` (``publish_at`` optional), ``approve``, ``reject`` (``note``), ``withdraw``, ``redraft``."""
+        try:
+            body = json_body(request)
+            note = body.get("note") or ""
+            if not isinstance(note, str) or len(note) > 500:
+                raise ValueError("note 应该是 500 字以内的文字")
+            calls: dict[str, Callable[[], Any]] = {
+                "submit": lambda: store.submit(change_id, agent.name, _when(body.get("publish_at"))),
+                "approve": lambda: store.approve(change_id, agent.name, settings.console.studio_self_publish, note),
+                "reject": lambda: store.reject(change_id, agent.name, note),
+                "withdraw": lambda: store.withdraw(change_id, agent.name),
+                "redraft": lambda: store.reopen_as_draft(change_id, agent.name),
+            }
+            if action not in calls:
+                return error(f"未知的操作 {action}", 404)
+            if action == "submit":
+                _when(body.get("publish_at"))  # a bad time is a 400 before anything moves
+            return response.json((await run(calls[action])).to_json())
+        except (ValueError, ChangeError) as exc:
+            return error(str(exc), 400)
+
+    @bp.post("/console/api/studio/publish")
+    @signed_in
+    @editors
+    async def publish_now(request: Request, agent: Agent) -> HTTPResponse:
+        """Publish every approved change that is due (``ids``: only these)."""
+        try:
+            body = json_body(request)
+            ids = body.get("ids")
+            if ids is not None and (not isinstance(ids, list) or not all(isinstance(i, int) for i in ids)):
+                raise ValueError("ids 应该是修改编号的列表")
+            outcome = await run(publish, settings, store, agent.name, ids)
+        except PublishRefused as exc:
+            return response.json({"error": str(exc), "problems": [problem_json(p) for p in exc.problems]}, status=422)
+        except (ValueError, ChangeError) as exc:
+            return error(str(exc), 400)
+        log.info("studio: %s published %s as index %s", agent.name, outcome.published, outcome.index_version)
+        return response.json(outcome.to_json())
+
+    @bp.get("/console/api/studio/versions")
+    @signed_in
+    @editors
+    async def versions(request: Request, agent: Agent) -> HTTPResponse:
+        served = kb.searcher().directory.name if kb.available() else None
+        found = await run(store.versions)
+        return response.json({"versions": [v.to_json() for v in found], "serving": served})
+
+    @bp.post("/console/api/studio/versions/<version_id:int>/rollback")
+    @signed_in
+    @editors
+    async def roll_back(request: Request, agent: Agent, version_id: int) -> HTTPResponse:
+        try:
+            outcome = await run(rollback, settings, store, version_id, agent.name)
+        except PublishRefused as exc:
+            return response.json({"error": str(exc), "problems": [problem_json(p) for p in exc.problems]}, status=422)
+        except ChangeError as exc:
+            return error(str(exc), 400)
+        log.info("studio: %s rolled back to version %s (index %s)", agent.name, version_id, outcome.index_version)
+        return response.json(outcome.to_json())
+
+    @bp.listener("after_server_start")
+    async def scheduled_publishing(app: Any, _loop: Any) -> None:
+        app.add_task(_publish_when_due(desk, store), name="studio_scheduled_publishing")
+
+    return store
+
+
+async def _publish_when_due(desk: HandoffDesk, store: ChangeStore) -> None:
+    """Scheduled publishing: approved changes with a publish time are published when it comes."""
+    while True:
+        await asyncio.sleep(SCHEDULE_EVERY_S)
+        try:
+            due = [c.id for c in await desk.blocking(store.due) if c.publish_at is not None]
+            if due:
+                outcome = await desk.blocking(publish, desk.settings, store, "定时发布", due)
+                log.info("studio: scheduled publish of %s as index %s", due, outcome.index_version)
+        except Exception:  # logged; the next round tries again
+            log.exception("studio: scheduled publishing failed")

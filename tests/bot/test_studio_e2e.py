@@ -1,0 +1,102 @@
+"""The editors' studio in headless Chromium against the real servers: an editor changes an
+answer (live preview, validation as they type), a second editor reviews the diff and
+publishes, the widget answers with the new text at once; then a rollback brings the old
+answer back. Also the rule that nobody approves their own change."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.handoff.agents import AgentStore
+from bot.handoff.teams import Teams
+from tests.bot.test_handoff_e2e import Servers, sign_in
+from tests.polling import wait_until
+
+pytestmark = pytest.mark.slow
+
+QUESTION = "提现手续费是多少"
+NEW_ANSWER = "提现手续费已调整为每笔 **0.5 USDT**，以提现页面显示为准。"
+
+
+@pytest.fixture(scope="module")
+def servers(bot_settings):
+    agents = AgentStore(bot_settings.database_url)
+    agents.add("ann", "ann-pass-123", "安编辑")
+    agents.add("bob", "bob-pass-123", "鲍编辑")
+    for name in ("ann", "bob"):
+        Teams(bot_settings.database_url).set_role(name, "editor")
+    servers = Servers(bot_settings)
+    servers.start()
+    yield servers
+    servers.bot.stop()
+
+
+def editor_page(browser, servers, name: str, display: str):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.errors = errors
+    sign_in(page, servers.url, name, f"{name}-pass-123", display)
+    page.get_by_test_id("tab-studio").click()
+    return page
+
+
+def answer_to(servers, sender: str) -> str:
+    replies = servers.rest(sender).say(QUESTION).messages
+    return "\n".join(m.get("text") or "" for m in replies)
+
+
+def test_edit_review_publish_and_the_widget_answers_with_the_new_text_then_rollback(servers, browser):
+    from playwright.sync_api import expect
+
+    assert "0.5 USDT" not in answer_to(servers, "studio-before")
+    ann = editor_page(browser, servers, "ann", "安编辑")
+    ann.get_by_test_id("kb-search").fill("提现手续费")
+    row = ann.locator('[data-testid="kb-row"][data-faq="ex-withdraw-fee"]')
+    row.get_by_test_id("kb-edit").click()
+    expect(ann.get_by_test_id("kb-question")).to_have_value("提现手续费是多少？")
+    # Validation as the editor types: an unsafe link is refused, in Chinese, before anything is saved.
+    ann.get_by_test_id("kb-answer").fill("点这里 [链接](javascript:alert(1))")
+    expect(ann.get_by_test_id("kb-problem").first).to_contain_text("错误")
+    ann.get_by_test_id("kb-answer").fill(NEW_ANSWER)
+    expect(ann.get_by_test_id("kb-preview").locator("strong")).to_have_text("0.5 USDT")  # rendered as customers see it
+    expect(ann.locator('[data-testid="kb-problem"].error')).to_have_count(0)
+    ann.get_by_test_id("kb-submit").click()
+    change = ann.locator('[data-testid="kb-change"][data-faq="ex-withdraw-fee"]')
+    expect(change).to_have_attribute("data-status", "review")
+    expect(change.get_by_test_id("change-approve")).to_have_count(0)  # not for the author
+    assert "0.5 USDT" not in answer_to(servers, "studio-in-review")  # nothing live before it is published
+
+    bob = editor_page(browser, servers, "bob", "鲍编辑")
+    change = bob.locator('[data-testid="kb-change"][data-faq="ex-withdraw-fee"]')
+    diff = change.get_by_test_id("change-diff")
+    expect(diff.locator(".added").first).to_contain_text("0.5 USDT")
+    expect(diff.locator(".removed").first).to_contain_text("答案：提现手续费主要用于")
+    change.get_by_test_id("change-approve").click()
+    expect(change).to_have_attribute("data-status", "approved")
+    bob.get_by_test_id("kb-publish").click()
+    expect(bob.get_by_test_id("studio-note")).to_contain_text("已发布版本", timeout=120_000)
+    expect(bob.locator('[data-testid="kb-change"][data-faq="ex-withdraw-fee"]')).to_have_count(0)
+
+    asked = iter(range(1000))  # the action server follows the publish within a moment
+    wait_until(lambda: "0.5 USDT" in answer_to(servers, f"studio-published-{next(asked)}"), what="the new answer")
+    widget = browser.new_context().new_page()
+    widget.goto(servers.url + "/demo/")
+    widget.get_by_test_id("widget-bubble").click()
+    widget.get_by_test_id("widget-input").fill(QUESTION)
+    widget.get_by_test_id("widget-input").press("Enter")
+    answer = widget.locator('[data-testid="widget-msg"][data-from="bot"]').filter(has_text="0.5 USDT")
+    expect(answer.locator("strong")).to_have_text("0.5 USDT")
+
+    # Roll back to the KB as it was before the studio's first publish.
+    versions = bob.get_by_test_id("kb-version")
+    expect(versions).to_have_count(2)
+    versions.last.get_by_test_id("version-rollback").click()
+    expect(bob.get_by_test_id("studio-note")).to_contain_text("已回滚到版本", timeout=120_000)
+    wait_until(lambda: "0.5 USDT" not in answer_to(servers, f"studio-rollback-{next(asked)}"), what="the old answer")
+    assert ann.errors == [] and bob.errors == []
+    widget.context.close()
+    ann.context.close()
+    bob.context.close()
