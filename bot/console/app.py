@@ -7,7 +7,8 @@ their connections.
   ``/console/api/*`` route requires a signed-in agent;
 - ``/console/api/*``: JSON for the page (``api.py``);
 - ``/console/api/admin/*``: accounts, groups and team replies, for admins (``admin.py``);
-- ``/console/api/studio/*``: the editors' studio: hit test and review (``studio.py``), editing, review and publishing (``studio_edit.py``), for editors and admins (``studio.py``);
+- ``/console/api/studio/*``: the editors' studio, for editors and admins: hit test and
+  health (``studio.py``), editing, review, publishing and rollback (``studio_edit.py``);
 - ``/console/api/stream``: Server-Sent Events (``streams.py``).
 
 What customers' clients ask (``/handoff/messages``, ``/handoff/status``) is not the
