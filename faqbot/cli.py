@@ -64,8 +64,9 @@ def cmd_kb_gaps(args: argparse.Namespace) -> int:
     """What the KB is missing: the questions the bot did not answer well, grouped by meaning."""
     from datetime import UTC, datetime, timedelta
 
+    from bot.studio.gap_report import nearest_in
     from indexer.embedders import make_embedder
-    from indexer.gaps import Asked, background_of, find_gaps, read_questions
+    from indexer.gaps import Asked, background_of, find_gaps, no_nearest, read_questions
     from indexer.kb import KBInvalid, load_kb
     from indexer.live import LiveSearcher
     from indexer.manifest import IndexMissing
@@ -79,9 +80,16 @@ def cmd_kb_gaps(args: argparse.Namespace) -> int:
             return EXIT_USAGE
     else:
         from bot.handoff.records import Records
+        from bot.studio.gap_report import GapActions
+        from faqbot.normalize import normalize
 
         since = datetime.now(UTC) - timedelta(days=args.days)
-        asked = [Asked(q, c, source) for q, c, source in Records(settings.database_url).asked_since(since)]
+        done = GapActions(settings.database_url).handled_keys()  # handled in the studio: not a gap any more
+        asked = [
+            Asked(q, c, source)
+            for q, c, source in Records(settings.database_url).asked_since(since)
+            if normalize(q) not in done
+        ]
     try:
         searcher = LiveSearcher(settings).get()
     except IndexMissing:
@@ -95,12 +103,7 @@ def cmd_kb_gaps(args: argparse.Namespace) -> int:
         except KBInvalid:  # the gaps need no valid KB; the questions are then their own background
             questions = []
 
-    def nearest(question: str) -> tuple[str | None, float | None]:
-        if searcher is None:
-            return None, None
-        found = searcher.search(question, k=1).candidates
-        return (found[0].entry.id, float(found[0].fused)) if found else (None, None)
-
+    nearest = nearest_in(searcher) if searcher is not None else no_nearest
     gaps = find_gaps(asked, embedder, nearest, args.threshold, background_of(embedder, questions))[: args.limit]
     if args.json:
         print(json.dumps({"gaps": [g.to_json() for g in gaps]}, ensure_ascii=False, indent=2))

@@ -73,6 +73,17 @@ class LiveSearcher:
         finally:
             self._loading = False
 
+    def load_now(self) -> Searcher:
+        """Serve what ``current`` names now, loading it in this thread: right after a publish
+        from this process, whose next reads must see it (the studio's re-run of a gap)."""
+        with self._lock:
+            target = self._target()
+            if target is not None and (target != self._seen_target or self._searcher is None):
+                self._seen_target, self._loading = target, True
+                self._load(target)
+            self._checked_at = time.monotonic()
+        return self.get()
+
     def get(self) -> Searcher:
         """The newest intact index version; raises ``IndexMissing`` (``IndexUnusable`` when
         versions exist but none can be served) while there is nothing to serve."""

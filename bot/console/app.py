@@ -8,7 +8,8 @@ their connections.
 - ``/console/api/*``: JSON for the page (``api.py``);
 - ``/console/api/admin/*``: accounts, groups and team replies, for admins (``admin.py``);
 - ``/console/api/studio/*``: the editors' studio, for editors and admins: hit test and
-  health (``studio.py``), editing, review, publishing and rollback (``studio_edit.py``);
+  health (``studio.py``), editing, review, publishing and rollback (``studio_edit.py``),
+  the questions to add to the FAQ (``studio_gaps.py``);
 - ``/console/api/stream``: Server-Sent Events (``streams.py``).
 
 What customers' clients ask (``/handoff/messages``, ``/handoff/status``) is not the
@@ -33,6 +34,7 @@ from bot.console.kb_lookup import KbLookup
 from bot.console.streams import add_stream_routes
 from bot.console.studio import add_studio_routes
 from bot.console.studio_edit import add_studio_edit_routes
+from bot.console.studio_gaps import add_studio_gap_routes
 from bot.handoff.desk import HandoffDesk
 from bot.web.static_files import resolve, send_file
 
@@ -66,5 +68,6 @@ def console_blueprint(desk: HandoffDesk, kb: KbLookup) -> Blueprint:
     add_admin_routes(bp, desk, signed_in)
     add_studio_routes(bp, desk, signed_in, kb)
     add_studio_edit_routes(bp, desk, signed_in, kb)
+    add_studio_gap_routes(bp, desk, signed_in, kb)
     add_stream_routes(bp, desk, signed_in, stopping)
     return bp

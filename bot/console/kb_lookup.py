@@ -30,6 +30,12 @@ class KbLookup:
                 self._live = LiveSearcher(self.settings)
         return self._live.get()
 
+    def refresh(self) -> Searcher:
+        """The version just published, loaded now (blocking; ``LiveSearcher.load_now``)."""
+        self.searcher()
+        assert self._live is not None
+        return self._live.load_now()
+
     def available(self) -> bool:
         """Whether an index can be served now (without raising)."""
         try:

@@ -217,6 +217,7 @@ def add_studio_edit_routes(
             if ids is not None and (not isinstance(ids, list) or not all(isinstance(i, int) for i in ids)):
                 raise ValueError("ids 应该是修改编号的列表")
             outcome = await run(publish, settings, store, agent.name, ids)
+            await run(kb.refresh)  # the studio's next reads (hit test, gaps) see what was just published
         except PublishRefused as exc:
             return response.json({"error": str(exc), "problems": [problem_json(p) for p in exc.problems]}, status=422)
         except (ValueError, ChangeError) as exc:
@@ -238,6 +239,7 @@ def add_studio_edit_routes(
     async def roll_back(request: Request, agent: Agent, version_id: int) -> HTTPResponse:
         try:
             outcome = await run(rollback, settings, store, version_id, agent.name)
+            await run(kb.refresh)
         except PublishRefused as exc:
             return response.json({"error": str(exc), "problems": [problem_json(p) for p in exc.problems]}, status=422)
         except ChangeError as exc:

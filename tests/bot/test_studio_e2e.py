@@ -100,3 +100,58 @@ def test_edit_review_publish_and_the_widget_answers_with_the_new_text_then_rollb
     widget.context.close()
     ann.context.close()
     bob.context.close()
+
+
+CARD = ["可以用信用卡买币吗", "信用卡能买币吗", "能用信用卡买币吗", "信用卡可以买币不"]
+
+
+def test_last_weeks_unanswered_questions_become_a_published_faq_that_answers_them(servers, browser, bot_settings):
+    from playwright.sync_api import expect
+
+    from bot.handoff.records import Records
+
+    records = Records(bot_settings.database_url)
+    for n, question in enumerate(CARD * 2):  # eight customers, four wordings
+        records.log_unanswered(f"card-{n}", "rest", question, 0.1, [])
+    records.log_unanswered("card-x", "rest", "你们老板是谁", 0.05, [])
+    assert "信用卡" not in answer_to_question(servers, "card-before", CARD[0])
+
+    ann = editor_page(browser, servers, "ann", "安编辑")
+    group = ann.get_by_test_id("gap").filter(has_text="信用卡")
+    expect(group).to_have_count(1, timeout=60_000)  # the four wordings are one group
+    expect(group).to_contain_text("9 人")  # the eight seeded and the one asked above
+    boss = ann.get_by_test_id("gap").filter(has_text="老板")
+    boss.get_by_test_id("gap-out-of-scope").click()
+    expect(ann.get_by_test_id("gap").filter(has_text="老板")).to_have_count(0, timeout=60_000)
+
+    group.get_by_test_id("gap-draft").click()
+    expect(ann.get_by_test_id("kb-editor")).to_be_visible()
+    typical = ann.get_by_test_id("kb-question").input_value()
+    assert typical in CARD
+    assert sorted([typical, *ann.get_by_test_id("kb-similar").input_value().splitlines()]) == sorted(CARD)
+    ann.get_by_test_id("kb-id").fill("ex-credit-card")
+    ann.get_by_test_id("kb-field-category").fill("交易所/充值与提现")
+    ann.get_by_test_id("kb-answer").fill("暂不支持用信用卡购买数字资产，请使用银行卡或法币交易区。")
+    expect(ann.locator('[data-testid="kb-problem"].error')).to_have_count(0)
+    ann.get_by_test_id("kb-submit").click()
+    drafted = ann.locator('[data-testid="kb-change"][data-faq="ex-credit-card"]')
+    expect(drafted).to_have_attribute("data-status", "review")
+
+    bob = editor_page(browser, servers, "bob", "鲍编辑")
+    bob.locator('[data-testid="kb-change"][data-faq="ex-credit-card"]').get_by_test_id("change-approve").click()
+    handled = bob.get_by_test_id("gap-handled-row").filter(has_text=typical)
+    expect(handled.get_by_test_id("gap-now")).to_have_text("0/4 现在能直接回答")  # before: none of them
+    bob.get_by_test_id("kb-publish").click()
+    expect(bob.get_by_test_id("studio-note")).to_contain_text("已发布版本", timeout=120_000)
+    # The group's questions asked again against what is published now.
+    expect(handled.get_by_test_id("gap-now")).not_to_have_text("0/4 现在能直接回答", timeout=60_000)
+    answered = int(handled.get_by_test_id("gap-now").inner_text().split("/")[0])
+    assert answered >= 3
+    asked = iter(range(1000))
+    wait_until(lambda: "信用卡" in answer_to_question(servers, f"card-after-{next(asked)}", CARD[1]), what="the answer")
+    ann.context.close()
+    bob.context.close()
+
+
+def answer_to_question(servers, sender: str, question: str) -> str:
+    return "\n".join(m.get("text") or "" for m in servers.rest(sender).say(question).messages)

@@ -232,7 +232,10 @@ $("kb-publish").addEventListener("click", () => {
   $("kb-publish").disabled = true;
   studioNote("正在发布：校验知识库、重建索引…");
   api("/console/api/studio/publish", {})
-    .then((o) => { studioNote(`已发布版本 #${o.version.id}（索引 ${o.index_version}）；机器人几秒内按新内容回答，无需重启`); return loadStudio(); })
+    .then((o) => {
+      studioNote(`已发布版本 #${o.version.id}（索引 ${o.index_version}）；机器人几秒内按新内容回答，无需重启`);
+      return loadAll();
+    })
     .catch((error) => {
       studioError(error);
       if (error.status === 422) {
@@ -252,7 +255,7 @@ function renderVersions(data) {
         if (!window.confirm(`回滚到版本 #${v.id}？知识库会恢复成当时的内容并立即发布。`)) return;
         studioNote("正在回滚…");
         api(`/console/api/studio/versions/${v.id}/rollback`, {})
-          .then((o) => { studioNote(`已回滚到版本 #${v.id}（新版本 #${o.version.id}）`); return loadStudio(); })
+          .then((o) => { studioNote(`已回滚到版本 #${v.id}（新版本 #${o.version.id}）`); return loadAll(); })
           .catch(studioError);
       } }))));
   $("kb-versions").replaceChildren(
@@ -260,6 +263,69 @@ function renderVersions(data) {
     ...(rows.length ? rows : [el("tr", {}, el("td", { colspan: "6", class: "muted", text: "还没有在工作室发布过" }))]));
 }
 
-document.querySelector('.tabs button[data-tab="studio"]').addEventListener("click", () => {
-  loadStudio().catch(studioError);
-});
+// The gaps after the entries (they name their nearest entries); again after a publish or rollback.
+const loadAll = () => loadStudio().then(loadGaps).catch(studioError);
+document.querySelector('.tabs button[data-tab="studio"]').addEventListener("click", loadAll);
+
+// -- the gaps: what customers asked that the bot did not answer well --------------------
+
+const SOURCES = { unanswered: "未答出", clarify: "反问", fallback: "兜底", not_helpful: "没帮助", file: "导入" };
+
+async function loadGaps() {
+  const data = await api("/console/api/studio/gaps?days=30");
+  const byId = new Map(studio.entries.map((e) => [e.id, e]));
+  const items = data.gaps.map((g) => {
+    const near = g.nearest_faq ? byId.get(g.nearest_faq) : null;
+    const others = g.questions.filter((q) => q !== g.typical);
+    const target = el("input", { "data-testid": "gap-target", size: "18", value: g.nearest_faq || "",
+      placeholder: "条目 id", "aria-label": "加到哪个条目" });
+    return el("li", { class: "item", "data-testid": "gap", "data-nearest": g.nearest_faq || "" },
+      el("div", { class: "line1" }, el("b", { text: g.typical }),
+        el("span", { class: "tag", text: `${g.count} 人 · ${g.asks} 次` })),
+      el("div", { class: "muted", text: Object.entries(g.sources).map(([s, n]) => `${SOURCES[s] || s} ${n}`).join(" · ")
+        + (near ? ` · 最接近：${near.question}（${g.nearest_faq}，${g.nearest_score.toFixed(2)}）` : " · 知识库中没有接近的条目") }),
+      others.length ? el("div", { class: "muted", text: `其他问法：${others.slice(0, 5).join("；")}${others.length > 5 ? ` 等 ${others.length} 种` : ""}` }) : "",
+      el("div", { class: "kpi-toolbar" },
+        el("button", { type: "button", "data-testid": "gap-similar", text: "加为相似问题到", onclick: () => {
+          const entry = byId.get(target.value.trim());
+          if (!entry) { studioError(new Error(`知识库里没有条目 ${target.value.trim() || "（未填写）"}`)); return; }
+          gapAction("similar", g, entry.id).then(() => {
+            openEditor(entry);
+            const have = new Set($("kb-similar").value.split("\n").map((s) => s.trim()).filter(Boolean));
+            const added = g.questions.filter((q) => !have.has(q) && q !== entry.question);
+            $("kb-similar").value = [...have, ...added].join("\n");
+            scheduleCheck();
+            studioNote(`已把 ${added.length} 个问法加到 ${entry.id} 的相似问题：保存并提交审核，发布后生效`);
+            $("kb-editor").scrollIntoView();
+          }).catch(studioError);
+        } }), target,
+        el("button", { type: "button", "data-testid": "gap-draft", text: "新建条目", onclick: () => {
+          gapAction("draft", g, null).then(() => {
+            openEditor(null, { question: g.typical, similar: others, category: near ? near.category : "" });
+            studioNote("已用这组问题起草新条目：填写 id 和答案，保存并提交审核");
+            $("kb-editor").scrollIntoView();
+          }).catch(studioError);
+        } }),
+        el("button", { type: "button", "data-testid": "gap-out-of-scope", text: "不在服务范围", onclick: () => {
+          if (!window.confirm(`“${g.typical}”这组问题不在服务范围？之后的报告不再列出它们。`)) return;
+          gapAction("out_of_scope", g, null).then(() => { studioNote("已标记为不在服务范围"); return loadGaps(); })
+            .catch(studioError);
+        } })));
+  });
+  $("gap-list").replaceChildren(...(items.length ? items
+    : [el("li", { class: "muted", text: "近 30 天没有需要补充的问题" })]));
+  const rows = data.handled.map((h) => el("tr", { "data-testid": "gap-handled-row", "data-faq": h.faq_id || "" },
+    el("td", {}, el("b", { text: h.typical }), el("div", { class: "muted", text: `${h.questions.length} 种问法` })),
+    el("td", { text: h.action_label }), el("td", { text: h.faq_id || "-" }),
+    el("td", { text: `${h.by} · ${fullTime(h.at)}` }),
+    el("td", { "data-testid": "gap-now", text: h.now ? `${h.now.answered}/${h.now.total} 现在能直接回答` : "-" })));
+  $("gap-handled").replaceChildren(
+    el("tr", {}, ...["问题", "处理", "条目", "处理人", "现在"].map((t) => el("th", { text: t }))),
+    ...(rows.length ? rows : [el("tr", {}, el("td", { colspan: "5", class: "muted", text: "还没有处理过" }))]));
+}
+
+function gapAction(action, gap, faqId) {
+  return api("/console/api/studio/gaps/actions",
+    { action, questions: gap.questions, typical: gap.typical, faq_id: faqId });
+}
+
