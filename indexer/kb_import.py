@@ -119,6 +119,26 @@ def read_entries(path: Path) -> list[FaqEntry]:
     return entries
 
 
+def export_rows(entries: list[FaqEntry]) -> list[list[str]]:
+    """The entries as the importer reads them (header first): export, edit in Excel, import back."""
+    rows = [list(KNOWN)]
+    for e in entries:
+        handoff = e.handoff
+        rows.append(
+            [
+                e.id,
+                e.question,
+                "\n".join(e.similar),
+                e.answer.strip(),
+                e.category,
+                "、".join(e.tags),
+                handoff,
+                "是" if e.enabled else "否",
+            ]
+        )
+    return rows
+
+
 def _quote(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace('"', '\\"')
     return f'"{escaped}"'

@@ -78,7 +78,9 @@ class LiveSearcher:
         from this process, whose next reads must see it (the studio's re-run of a gap)."""
         with self._lock:
             target = self._target()
-            if target is not None and (target != self._seen_target or self._searcher is None):
+            served = self._searcher.directory.name if self._searcher is not None else None
+            # Also when a poll already saw the target and is loading it in the background.
+            if target is not None and os.path.basename(target) != served:
                 self._seen_target, self._loading = target, True
                 self._load(target)
             self._checked_at = time.monotonic()

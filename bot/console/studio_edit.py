@@ -8,9 +8,13 @@ worker thread and answer JSON. Errors editors read are in Chinese.
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import logging
+import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sanic import Blueprint, response
@@ -23,6 +27,7 @@ from bot.console.studio import studio_only
 from bot.handoff.agents import Agent
 from bot.handoff.desk import HandoffDesk
 from bot.handoff.faq_health import faq_health
+from bot.handoff.tables import csv_text, xlsx_bytes
 from bot.studio.changes import OPEN, ChangeError, ChangeStore
 from bot.studio.publishing import (
     PublishRefused,
@@ -33,13 +38,47 @@ from bot.studio.publishing import (
     published_entries,
     rollback,
 )
+from faqbot.config import Settings
 from indexer.kb import KBInvalid
+from indexer.kb_import import KBImportError, export_rows, read_entries
 
 log = logging.getLogger(__name__)
 TEXT_FIELDS = {"question": 500, "answer": 8000, "category": 64, "handoff": 16, "handoff_notice": 500}
 LIST_FIELDS = {"similar": (200, 500), "tags": (30, 32), "related": (10, 64)}
 FLAGS = ("enabled", "hot")
 SCHEDULE_EVERY_S = 30.0
+MAX_IMPORT_BYTES = 5_000_000
+NOT_IN_TABLE = ("related", "hot", "handoff_notice")  # kept as they are when a row edits an entry
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def import_changes(settings: Settings, store: ChangeStore, by: str, body: bytes, kind: str) -> dict[str, Any]:
+    """The rows of an uploaded table as submitted changes; unchanged rows are skipped."""
+    with tempfile.TemporaryDirectory(prefix="faqbot-import-") as tmp:
+        path = Path(tmp) / f"上传的表格.{kind}"
+        path.write_bytes(body)
+        rows = read_entries(path)
+    current = {e.id: entry_data(e) for e in published_entries(settings)}
+    busy = [c for c in (store.open_for(e.id) for e in rows) if c is not None]
+    if busy:  # nothing is imported rather than half of it
+        names = "、".join(f"{c.entry_id}（{c.author}）" for c in busy)
+        raise ChangeError(f"这些条目有未发布的修改，请先发布或撤回：{names}")
+    created = edited = unchanged = 0
+    ids = []
+    for entry in rows:
+        data = entry_data(entry)
+        before = current.get(entry.id)
+        if before is not None and all(before.get(k) == v for k, v in data.items() if k not in NOT_IN_TABLE):
+            unchanged += 1
+            continue
+        data.pop("id", None)
+        if before is not None:  # the table has no columns for these: keep them
+            data.update({k: before[k] for k in NOT_IN_TABLE if k in before})
+        change = store.save_draft(by, entry.id, "edit" if before is not None else "create", data, before)
+        store.submit(change.id, by)
+        ids.append(change.id)
+        created, edited = created + (before is None), edited + (before is not None)
+    return {"created": created, "edited": edited, "unchanged": unchanged, "changes": ids}
 
 
 def clean_entry(raw: Any) -> dict[str, Any]:
@@ -246,6 +285,52 @@ def add_studio_edit_routes(
             return error(str(exc), 400)
         log.info("studio: %s rolled back to version %s (index %s)", agent.name, version_id, outcome.index_version)
         return response.json(outcome.to_json())
+
+    @bp.get("/console/api/studio/export")
+    @signed_in
+    @editors
+    async def export(request: Request, agent: Agent) -> HTTPResponse:
+        """Every entry as a table the importer reads back: ``format=csv`` or ``xlsx``."""
+        kind = request.args.get("format", "xlsx")
+        if kind not in ("csv", "xlsx"):
+            return error("format 只能是 csv 或 xlsx", 400)
+        try:
+            rows = export_rows(await run(published_entries, settings))
+        except KBInvalid as exc:
+            return error(f"知识库文件现在有错误，先修正它们：{exc}", 409)
+        if kind == "xlsx":
+            body = await run(xlsx_bytes, {"知识库": rows})
+            disposition = {"Content-Disposition": 'attachment; filename="faq.xlsx"'}
+            return response.raw(body, content_type=XLSX, headers=disposition)
+        return response.raw(
+            csv_text(rows).encode("utf-8"),
+            content_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="faq.csv"'},
+        )
+
+    @bp.post("/console/api/studio/import")
+    @signed_in
+    @editors
+    async def import_table(request: Request, agent: Agent) -> HTTPResponse:
+        """``{format: csv|xlsx, data: base64}`` (JSON, as every console request: bot/web/console_guard.py):
+        every row that differs from the KB becomes a change submitted for review by this editor."""
+        try:
+            body = json_body(request)
+            kind = body.get("format")
+            if kind not in ("csv", "xlsx"):
+                raise ValueError("format 只能是 csv 或 xlsx")
+            try:
+                data = base64.b64decode(str(body.get("data") or ""), validate=True)
+            except (binascii.Error, ValueError):
+                raise ValueError("data 应该是 base64 编码的文件内容") from None
+            if not data or len(data) > MAX_IMPORT_BYTES:
+                raise ValueError(f"文件是空的或超过 {MAX_IMPORT_BYTES // 1_000_000} MB")
+            found = await run(import_changes, settings, store, agent.name, data, kind)
+        except (ValueError, KBImportError, ChangeError) as exc:
+            return error(str(exc), 400)
+        except KBInvalid as exc:
+            return error(f"知识库文件现在有错误，先修正它们：{exc}", 409)
+        return response.json(found)
 
     @bp.listener("after_server_start")
     async def scheduled_publishing(app: Any, _loop: Any) -> None:

@@ -96,9 +96,7 @@ class GapActions:
     def handled(self, limit: int = 100) -> list[Handled]:
         with self.db.engine.connect() as conn:
             rows = conn.execute(sa.select(kb_gap_actions).order_by(kb_gap_actions.c.id.desc()).limit(limit)).all()
-        return [
-            Handled(r.id, r.action, r.faq_id, r.typical, json.loads(r.questions), r.by, aware(r.at)) for r in rows
-        ]
+        return [Handled(r.id, r.action, r.faq_id, r.typical, json.loads(r.questions), r.by, aware(r.at)) for r in rows]
 
     def handled_keys(self) -> set[str]:
         """The normalised wording of every question an editor has handled (left out of later reports)."""

@@ -155,3 +155,33 @@ def test_last_weeks_unanswered_questions_become_a_published_faq_that_answers_the
 
 def answer_to_question(servers, sender: str, question: str) -> str:
     return "\n".join(m.get("text") or "" for m in servers.rest(sender).say(question).messages)
+
+
+def test_a_spreadsheet_round_trips_and_an_import_waits_for_review(servers, browser, tmp_path):
+    import csv
+    import io
+
+    from playwright.sync_api import expect
+
+    from tests.http import post_json, send
+
+    token = post_json(servers.url + "/console/api/login", {"name": "ann", "password": "ann-pass-123"}).json()["token"]
+    exported = send(servers.url + "/console/api/studio/export?format=csv", headers={"Authorization": f"Bearer {token}"})
+    assert exported.status == 200
+    rows = list(csv.reader(io.StringIO(exported.body.decode("utf-8-sig"))))
+    assert rows[0] == ["ID", "问题", "相似问题", "答案", "分类", "标签", "转人工", "启用"]
+    by_id = {row[0]: row for row in rows[1:]}
+    by_id["ex-withdraw-limit"][3] = "最低提现数量以提现页面为准，一般为 10 USDT。"  # one answer changed
+    sheet = tmp_path / "faq.csv"
+    with sheet.open("w", encoding="utf-8-sig", newline="") as out:
+        csv.writer(out).writerows([rows[0], *by_id.values()])
+
+    ann = editor_page(browser, servers, "ann", "安编辑")
+    ann.get_by_test_id("kb-import").set_input_files(str(sheet))
+    expect(ann.get_by_test_id("studio-note")).to_contain_text("修改 1 条（已提交审核）")
+    change = ann.locator('[data-testid="kb-change"][data-faq="ex-withdraw-limit"]')
+    expect(change).to_have_attribute("data-status", "review")
+    expect(change.get_by_test_id("change-diff").locator(".added").first).to_contain_text("10 USDT")
+    change.get_by_test_id("change-withdraw").click()
+    expect(change).to_have_count(0)
+    ann.context.close()

@@ -329,3 +329,23 @@ function gapAction(action, gap, faqId) {
     { action, questions: gap.questions, typical: gap.typical, faq_id: faqId });
 }
 
+
+// -- bulk import: every changed row becomes a change submitted for review ----------------
+
+$("kb-import").addEventListener("change", async () => {
+  const file = $("kb-import").files[0];
+  if (!file) return;
+  const kind = file.name.toLowerCase().endsWith(".xlsx") ? "xlsx" : "csv";
+  try {
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    let binary = "";
+    for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+    const data = await api("/console/api/studio/import", { format: kind, data: btoa(binary) });
+    studioNote(`已导入：新建 ${data.created} 条、修改 ${data.edited} 条（已提交审核），${data.unchanged} 条没有变化`);
+    await loadStudio();
+  } catch (error) {
+    studioError(error);
+  } finally {
+    $("kb-import").value = "";
+  }
+});
