@@ -1,0 +1,1 @@
+"""The editors' studio domain: drafts, revisions, publishing, the regression set."""
