@@ -7,7 +7,8 @@ their connections.
   ``/console/api/*`` route requires a signed-in agent;
 - ``/console/api/*``: JSON for the page (``api.py``);
 - ``/console/api/admin/*``: accounts, groups and team replies, for admins (``admin.py``);
-- ``/console/api/studio/*``: the editors' studio (the hit test today), for editors and admins (``studio.py``);
+- ``/console/api/studio/*``: the editors' studio (the hit test), for editors and admins (``studio.py``),
+  and the regression set (``regression.py``);
 - ``/console/api/stream``: Server-Sent Events (``streams.py``).
 
 What customers' clients ask (``/handoff/messages``, ``/handoff/status``) is not the
@@ -29,6 +30,7 @@ from bot.console.api import add_api_routes
 from bot.console.auth import add_auth_routes, signed_in_check
 from bot.console.common import COOKIE
 from bot.console.kb_lookup import KbLookup
+from bot.console.regression import add_regression_routes
 from bot.console.streams import add_stream_routes
 from bot.console.studio import add_studio_routes
 from bot.handoff.desk import HandoffDesk
@@ -63,5 +65,6 @@ def console_blueprint(desk: HandoffDesk, kb: KbLookup) -> Blueprint:
     add_api_routes(bp, desk, signed_in, kb)
     add_admin_routes(bp, desk, signed_in)
     add_studio_routes(bp, desk, signed_in, kb)
+    add_regression_routes(bp, desk, signed_in, kb)
     add_stream_routes(bp, desk, signed_in, stopping)
     return bp
