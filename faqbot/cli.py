@@ -165,6 +165,147 @@ def cmd_kb_health(args: argparse.Namespace) -> int:
     return 0
 
 
+def _regression_cases(settings: Settings, path: str | None) -> list:
+    """The regression set: from ``path`` (JSON Lines) or the database the bot records to."""
+    from bot.studio.regression_set import RegressionSet, read_jsonl
+
+    if path:
+        if not Path(path).is_file():
+            raise _CliError(f"{path}: file not found")
+        return read_jsonl(Path(path).read_text(encoding="utf-8"))
+    return RegressionSet(settings.database_url).as_cases()
+
+
+class _CliError(UserError, ValueError):
+    """A regression-set file or option that cannot be used."""
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.0f}%"
+
+
+def _curve_lines(points: list, answer_threshold: float) -> list[str]:
+    lines = ["阈值   准确率  覆盖率  回答数"]
+    for p in points:
+        mark = "  ← 当前" if abs(p.threshold - answer_threshold) < 0.025 else ""
+        lines.append(f"{p.threshold:.2f}  {_percent(p.precision):>6}  {_percent(p.coverage):>6}  {p.answered:>4}{mark}")
+    return lines
+
+
+def _change_line(change) -> str:
+    after = change.after
+    now = after.answered or ("反问" if after.action == "clarify" else "没找到")
+    before = change.before.answered if change.before is not None and change.before.answered else "-"
+    return f"  {change.question} → 应答 {change.expected}（之前：{before}；现在：{now}）"
+
+
+def cmd_kb_regress(args: argparse.Namespace) -> int:
+    """The regression set against the published index (or the published one and the KB as
+    it is now, built without publishing: ``--candidate``); exit 1 when a case is lost."""
+    from indexer.regression import compare, curve, run_cases
+    from indexer.service import candidate_index, fallback_notice, open_serving
+
+    settings = _settings(args)
+    cases = _regression_cases(settings, args.set)
+    if not cases:
+        print("回归测试集是空的：在知识库页的命中测试里点“加入回归集”，或用 --set FILE.jsonl 指定。")
+        return 0
+    searcher, refused = open_serving(settings)
+    if refused:
+        print(f"WARNING: {fallback_notice(searcher.directory.name, refused)}", file=sys.stderr)
+    published = run_cases(searcher, cases)
+    if args.candidate:
+        with candidate_index(settings, searcher.embedder) as candidate:
+            results = run_cases(candidate, cases)
+            config = candidate.decision
+        report = compare(published, results)
+    else:
+        results, config = published, searcher.decision
+        report = compare(None, results)
+    points = curve(results)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "index_version": searcher.directory.name,
+                    "candidate": args.candidate,
+                    "answer_threshold": config.answer_threshold,
+                    "clarify_threshold": config.clarify_threshold,
+                    **report.to_json(),
+                    "curve": [p.to_json() for p in points],
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+    else:
+        total = report.total
+        right_published = sum(r.correct for r in published)
+        print(f"回归测试集 {total} 条；已发布的索引 {searcher.directory.name} 答对 {right_published}/{total}")
+        if args.candidate:
+            print(
+                f"当前知识库（未发布）答对 {report.right_after}/{total}：新答对 {len(report.gained)} 条，"
+                f"不再答对 {len(report.lost)} 条，换了答案 {len(report.changed)} 条"
+            )
+            for title, changes in (("不再答对", report.lost), ("新答对", report.gained), ("换了答案", report.changed)):
+                if changes:
+                    print(f"{title}：")
+                    print("\n".join(_change_line(c) for c in changes))
+        else:
+            wrong = [r for r in results if not r.correct]
+            if wrong:
+                print("没有答对：")
+                for r in wrong:
+                    now = r.answered or ("反问" if r.action == "clarify" else "没找到")
+                    print(f"  {r.question} → 应答 {r.expected}（现在：{now}，置信度 {r.confidence:.2f}）")
+        print(f"\n直接回答阈值 {config.answer_threshold:g}，反问阈值 {config.clarify_threshold:g}")
+        print("\n".join(_curve_lines(points, config.answer_threshold)))
+    if report.needs_confirmation:
+        print(f"有 {len(report.lost)} 条已发布的索引能答对、当前知识库答不对：发布前请确认。", file=sys.stderr)
+        return EXIT_INVALID
+    return 0
+
+
+def cmd_kb_recalibrate(args: argparse.Namespace) -> int:
+    """The lowest answer threshold reaching ``--target`` precision on the regression set
+    (published index); ``--write`` writes it to decision.yml for the next publish."""
+    from indexer.regression import recalibrate, run_cases
+    from indexer.service import open_serving
+    from indexer.validate import DECISION_FILE, write_thresholds
+
+    settings = _settings(args)
+    if not 0 < args.target <= 1:
+        print("error: --target is a precision between 0 and 1, e.g. 0.9", file=sys.stderr)
+        return EXIT_USAGE
+    cases = _regression_cases(settings, args.set)
+    if not cases:
+        print("回归测试集是空的：没有可以用来校准的问题。", file=sys.stderr)
+        return EXIT_INVALID
+    searcher, _ = open_serving(settings)
+    chosen = recalibrate(run_cases(searcher, cases), searcher.decision, args.target)
+    if args.json:
+        print(json.dumps({"index_version": searcher.directory.name, **chosen.to_json()}, indent=2))
+    else:
+        b, a = chosen.before, chosen.after
+        print(f"回归测试集 {b.total} 条，目标准确率 {_percent(chosen.target)}（索引 {searcher.directory.name}）")
+        print(
+            f"校准前：直接回答阈值 {chosen.answer_before:g}，反问阈值 {chosen.clarify_before:g}；"
+            f"准确率 {_percent(b.precision)}，覆盖率 {_percent(b.coverage)}"
+        )
+        print(
+            f"校准后：直接回答阈值 {chosen.answer_after:g}，反问阈值 {chosen.clarify_after:g}；"
+            f"准确率 {_percent(a.precision)}，覆盖率 {_percent(a.coverage)}"
+        )
+        if not chosen.reached:
+            print("没有哪个阈值能达到目标准确率：阈值不变，请先改进没答对的条目。")
+    if args.write and chosen.reached and chosen.changed:
+        path = write_thresholds(settings.kb_dir, chosen.answer_after, chosen.clarify_after)
+        print(f"已写入 {path}；运行 `faqbot index build` 发布后生效。", file=sys.stderr)
+    elif args.write:
+        print(f"阈值没有变化，没有写 {DECISION_FILE}。", file=sys.stderr)
+    return 0
+
+
 def cmd_kb_import(args: argparse.Namespace) -> int:
     from indexer.kb_import import KBImportError, import_file
 
@@ -552,6 +693,23 @@ def build_parser() -> argparse.ArgumentParser:
     health.add_argument("--review", action="store_true", help="only the entries to review, most 没帮助 first")
     health.add_argument("--json", action="store_true")
     health.set_defaults(func=cmd_kb_health)
+    regress = kb.add_parser(
+        "regress", help="the regression set (questions with the FAQ that should answer them) against the index"
+    )
+    regress.add_argument("--set", metavar="FILE.jsonl", help='cases from a file: {"question", "faq_id"} a line')
+    regress.add_argument(
+        "--candidate",
+        action="store_true",
+        help="also build the KB as it is now (not published) and compare; exit 1 when a case is lost",
+    )
+    regress.add_argument("--json", action="store_true")
+    regress.set_defaults(func=cmd_kb_regress)
+    recal = kb.add_parser("recalibrate", help="the lowest answer threshold reaching a precision on the regression set")
+    recal.add_argument("--target", type=float, default=0.9, help="precision to reach (default 0.9)")
+    recal.add_argument("--write", action="store_true", help="write it to decision.yml (published by index build)")
+    recal.add_argument("--set", metavar="FILE.jsonl", help="cases from a file instead of the database")
+    recal.add_argument("--json", action="store_true")
+    recal.set_defaults(func=cmd_kb_recalibrate)
 
     index = sub.add_parser("index", help="search index").add_subparsers(dest="index_command", required=True)
     build = index.add_parser("build", help="validate, build and publish a new index version")

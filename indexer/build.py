@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -58,8 +58,12 @@ def build_index(
     out_dir: Path,
     full: bool = False,
     progress: ProgressFn = no_progress,
+    decision: Mapping[str, float] | None = None,
 ) -> Manifest:
-    """Write an index of the enabled ``entries`` into ``out_dir``; returns the manifest."""
+    """Write an index of the enabled ``entries`` into ``out_dir``; returns the manifest.
+
+    ``decision``: the KB's thresholds (``decision.yml``), recorded in the manifest so
+    that whoever serves this version decides with them (``Searcher.decision``)."""
     started = time.monotonic()
     out_dir.mkdir(parents=True, exist_ok=True)
     enabled = [e for e in entries if e.enabled]
@@ -87,32 +91,32 @@ def build_index(
     (out_dir / "docs.json").write_text(
         json.dumps({"owners": owners, "texts": texts}, ensure_ascii=False), encoding="utf-8"
     )
-    return write_manifest(
-        out_dir,
-        {
-            "embedder": {
-                "backend": embedder.backend,
-                "model": embedder.model,
-                "dim": embedder.dim,
-                "document_role": settings.embedder.document_role,
-            },
-            "normaliser_version": NORMALISER_VERSION,
-            "content_hash": content_hash,
-            "counts": {
-                "entries": len(entries),
-                "enabled": len(enabled),
-                "disabled": len(entries) - len(enabled),
-                "vectors": len(texts),
-                "bm25_terms": len(bm25.vocab),
-                "newly_embedded": newly,
-            },
-            "dense_index": index_kind(dense),
-            "bm25": {
-                "k1": settings.retrieval.bm25_k1,
-                "b": settings.retrieval.bm25_b,
-                "term_weights": bm25_term_weights(settings),
-            },
-            "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "build_seconds": round(time.monotonic() - started, 3),
+    fields: dict = {
+        "embedder": {
+            "backend": embedder.backend,
+            "model": embedder.model,
+            "dim": embedder.dim,
+            "document_role": settings.embedder.document_role,
         },
-    )
+        "normaliser_version": NORMALISER_VERSION,
+        "content_hash": content_hash,
+        "counts": {
+            "entries": len(entries),
+            "enabled": len(enabled),
+            "disabled": len(entries) - len(enabled),
+            "vectors": len(texts),
+            "bm25_terms": len(bm25.vocab),
+            "newly_embedded": newly,
+        },
+        "dense_index": index_kind(dense),
+        "bm25": {
+            "k1": settings.retrieval.bm25_k1,
+            "b": settings.retrieval.bm25_b,
+            "term_weights": bm25_term_weights(settings),
+        },
+        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "build_seconds": round(time.monotonic() - started, 3),
+    }
+    if decision:
+        fields["decision"] = dict(decision)
+    return write_manifest(out_dir, fields)

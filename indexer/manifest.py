@@ -104,6 +104,10 @@ class Manifest(Mapping[str, Any]):
     build_seconds: float
     files: dict[str, FileDigest]
     checksum: str  # sha256 of the other fields (canonical JSON): catches edits to the manifest itself
+    # The KB's decision.yml when it was built (answer_threshold, clarify_threshold): every
+    # server serving this version decides with them, and a rollback brings the old ones back.
+    # Absent from the stored JSON when the KB had none (the config's thresholds apply).
+    decision: dict[str, float] | None = None
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Manifest:
@@ -120,10 +124,14 @@ class Manifest(Mapping[str, Any]):
             build_seconds=data["build_seconds"],
             files={name: FileDigest(**digest) for name, digest in data["files"].items()},
             checksum=data["checksum"],
+            decision=_decision(data.get("decision")),
         )
 
     def to_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        data = dataclasses.asdict(self)
+        if data["decision"] is None:
+            del data["decision"]
+        return data
 
     def __getitem__(self, key: str) -> Any:
         return self.to_json()[key]
@@ -169,6 +177,17 @@ class Manifest(Mapping[str, Any]):
         """Built from this KB content and servable as is (``IndexMismatch`` when it is not servable)."""
         self.check_compatible(settings, embedder)
         return self.content_hash == content_hash
+
+
+def _decision(value: Any) -> dict[str, float] | None:
+    """The stored thresholds; ``TypeError`` when the field is not a mapping of names to numbers."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, int | float) and not isinstance(v, bool) for k, v in value.items()
+    ):
+        raise TypeError(f"'decision' must map threshold names to numbers, not {value!r}")
+    return {k: float(v) for k, v in value.items()}
 
 
 _TOP_LEVEL_TYPES: dict[str, type | tuple[type, ...]] = {

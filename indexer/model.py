@@ -76,14 +76,19 @@ class KnowledgeBase:
     entries: list[FaqEntry]
     terms: list[str] = field(default_factory=list)  # jieba user dictionary
     warnings: list[Problem] = field(default_factory=list)
+    # decision.yml: answer_threshold / clarify_threshold for the versions built from this KB ({}: the config's).
+    decision: dict[str, float] = field(default_factory=dict)
 
     @property
     def enabled(self) -> list[FaqEntry]:
         return [e for e in self.entries if e.enabled]
 
     def content_hash(self) -> str:
+        content: dict = {"entries": [e.to_json() | {"source": ""} for e in self.entries], "terms": self.terms}
+        if self.decision:  # absent from the hash without decision.yml: existing indexes stay up to date
+            content["decision"] = self.decision
         payload = json.dumps(
-            {"entries": [e.to_json() | {"source": ""} for e in self.entries], "terms": self.terms},
+            content,
             ensure_ascii=False,
             sort_keys=True,
         )

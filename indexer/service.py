@@ -10,7 +10,11 @@ the caller which version was refused and why.
 from __future__ import annotations
 
 import logging
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from faqbot.config import Settings
 from indexer.build import build_index
@@ -112,7 +116,16 @@ def build_and_publish(
     try:
         version, manifest = store.publish(
             lambda out: build_index(
-                kb.entries, kb.terms, content_hash, settings, embedder, cache, out, full=full, progress=progress
+                kb.entries,
+                kb.terms,
+                content_hash,
+                settings,
+                embedder,
+                cache,
+                out,
+                full=full,
+                progress=progress,
+                decision=kb.decision,
             ),
             label=content_hash[:8],
         )
@@ -243,6 +256,37 @@ def publish_and_open(
     return ServingIndex(searcher, published, refused, build_error)
 
 
+@contextmanager
+def candidate_index(
+    settings: Settings, embedder: Embedder | None = None, progress: ProgressFn = no_progress
+) -> Iterator[Searcher]:
+    """The KB as it is now, built into a temporary folder and opened, without publishing it
+    (what the next publish would serve: for the regression set). Validates the KB (``KBInvalid``);
+    questions already embedded come from the embedding cache. The folder is removed on exit."""
+    kb = load_kb(settings.kb_dir)
+    embedder = embedder or make_embedder(settings.embedder)
+    cache = EmbeddingCache(settings.cache_dir / "embeddings.sqlite")
+    try:
+        with tempfile.TemporaryDirectory(prefix="faqbot-candidate-") as tmp:
+            out = Path(tmp) / "candidate"
+            build_index(
+                kb.entries,
+                kb.terms,
+                kb.content_hash(),
+                settings,
+                embedder,
+                cache,
+                out,
+                progress=progress,
+                decision=kb.decision,
+            )
+            cache.close()
+            yield Searcher(out, settings, embedder)
+    finally:
+        cache.close()
+
+
 def ask(searcher: Searcher, question: str, k: int = 5, explain: bool = False) -> tuple[SearchResult, Decision]:
-    result = searcher.search(question, k=max(k, searcher.settings.decision.max_clarify), explain=explain)
-    return result, decide(result.candidates, searcher.settings.decision)
+    """Search and decide, with the thresholds of the version searched (``Searcher.decision``)."""
+    result = searcher.search(question, k=max(k, searcher.decision.max_clarify), explain=explain)
+    return result, decide(result.candidates, searcher.decision)

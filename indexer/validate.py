@@ -25,6 +25,10 @@ ENTRY_FIELDS = ("id", "question", "similar", "answer", "tags", "handoff", "hando
 REQUIRED_FIELDS = ("id", "question", "answer")
 RECOMMENDED_SIMILAR = 4
 TERMS_FILE = "terms.txt"
+# The decision thresholds that go with this KB (``recalibrate`` writes it); not an FAQ file.
+DECISION_FILE = "decision.yml"
+DECISION_KEYS = ("answer_threshold", "clarify_threshold")
+NOT_UTF8 = "文件不是 UTF-8 编码（这一行有无法识别的字符）：请在编辑器里另存为 UTF-8"
 
 
 @dataclass
@@ -314,8 +318,91 @@ def read_terms(kb_dir: Path) -> tuple[list[str], list[Problem]]:
     return terms, problems
 
 
+def validate_decision_text(text: str, file: str = DECISION_FILE) -> tuple[dict[str, float], list[Problem]]:
+    """``decision.yml``: ``answer_threshold`` and ``clarify_threshold``, both, each a number
+    between 0 and 1 (exclusive), clarify below answer. Returns the thresholds ({} when any is wrong)."""
+    ctx = _Ctx(file, [])
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        syntax = explain(exc, text)
+        ctx.error(syntax.line, "", syntax.message)
+        return {}, ctx.problems
+    if root is None:  # an empty file says nothing: the configured thresholds apply
+        return {}, []
+    if not isinstance(root, yaml.MappingNode):
+        ctx.error(_line(root), "", "decision.yml 要写成字段：answer_threshold: 和 clarify_threshold:")
+        return {}, ctx.problems
+    fields = _mapping(ctx, root, DECISION_KEYS, "decision.yml ")
+    values: dict[str, float] = {}
+    lines: dict[str, int] = {}
+    for key in DECISION_KEYS:
+        if key not in fields:
+            ctx.error(_line(root), key, f"缺少字段 {key}：decision.yml 要同时写 answer_threshold 和 clarify_threshold")
+            continue
+        node = fields[key][1]
+        lines[key] = _line(node)
+        number: float | None = None
+        if isinstance(node, yaml.ScalarNode) and (node.tag.endswith(":int") or node.tag.endswith(":float")):
+            try:
+                number = float(_value(node))
+            except (yaml.YAMLError, ValueError):
+                number = None
+        shown = node.value if isinstance(node, yaml.ScalarNode) else "列表或几个字段"
+        if number is None or not 0.0 < number < 1.0 or number != number:
+            ctx.error(lines[key], key, f"{key} 应该是 0 到 1 之间的小数（不含 0 和 1），例如 0.8；现在写的是“{shown}”")
+            continue
+        values[key] = number
+    if len(values) == len(DECISION_KEYS) and values["clarify_threshold"] >= values["answer_threshold"]:
+        ctx.error(
+            lines["clarify_threshold"],
+            "clarify_threshold",
+            f"clarify_threshold（{values['clarify_threshold']:g}）必须小于 answer_threshold"
+            f"（{values['answer_threshold']:g}）：置信度低于反问阈值才转为“没找到”",
+        )
+    if ctx.problems:
+        return {}, ctx.problems
+    return values, []
+
+
+def read_decision(kb_dir: Path) -> tuple[dict[str, float], list[Problem]]:
+    """The thresholds in ``kb_dir/decision.yml`` ({} without the file), with its problems."""
+    path = kb_dir / DECISION_FILE
+    if not path.is_file():
+        return {}, []
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        return {}, [Problem(DECISION_FILE, line, "", NOT_UTF8)]
+    return validate_decision_text(text, DECISION_FILE)
+
+
+def write_thresholds(kb_dir: Path, answer: float, clarify: float) -> Path:
+    """Write ``kb_dir/decision.yml`` (validated as it will be read); the next publish carries it."""
+    text = (
+        "# 机器人决定“直接回答 / 反问 / 没找到”的置信度阈值，随知识库一起发布。\n"
+        "# 由 `faqbot kb recalibrate --write` 或知识库页的“重新校准”写入；也可以手工修改。\n"
+        f"answer_threshold: {round(answer, 4)}\n"
+        f"clarify_threshold: {round(clarify, 4)}\n"
+    )
+    _, problems = validate_decision_text(text)
+    if problems:
+        raise ValueError("; ".join(str(p) for p in problems))
+    kb_dir.mkdir(parents=True, exist_ok=True)
+    path = kb_dir / DECISION_FILE
+    tmp = path.with_suffix(".yml.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
 def kb_files(kb_dir: Path) -> list[Path]:
-    return sorted(p for p in kb_dir.iterdir() if p.suffix in (".yml", ".yaml") and p.is_file())
+    """The FAQ files: every ``*.yml`` / ``*.yaml`` but ``decision.yml``."""
+    return sorted(
+        p for p in kb_dir.iterdir() if p.suffix in (".yml", ".yaml") and p.is_file() and p.name != DECISION_FILE
+    )
 
 
 def validate_dir(kb_dir: Path) -> tuple[list[FaqEntry], list[str], list[Problem]]:
@@ -335,9 +422,7 @@ def validate_dir(kb_dir: Path) -> tuple[list[FaqEntry], list[str], list[Problem]
             text = raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")  # as read_text would
         except UnicodeDecodeError as exc:
             line = raw[: exc.start].count(b"\n") + 1
-            problems.append(
-                Problem(rel, line, "", "文件不是 UTF-8 编码（这一行有无法识别的字符）：请在编辑器里另存为 UTF-8")
-            )
+            problems.append(Problem(rel, line, "", NOT_UTF8))
             continue
         file_entries, file_problems, file_lines = validate_text(text, rel)
         entries.extend(file_entries)
@@ -346,6 +431,7 @@ def validate_dir(kb_dir: Path) -> tuple[list[FaqEntry], list[str], list[Problem]
     problems.extend(_cross_checks(entries, lines))
     terms, term_problems = read_terms(kb_dir)
     problems.extend(term_problems)
+    problems.extend(read_decision(kb_dir)[1])
     tags = [t for e in entries for t in e.tags]
     terms = sorted(set(terms) | set(tags))
     return entries, terms, problems

@@ -9,7 +9,8 @@ their connections.
 - ``/console/api/admin/*``: accounts, groups and team replies, for admins (``admin.py``);
 - ``/console/api/studio/*``: the editors' studio, for editors and admins: hit test and
   health (``studio.py``), editing, review, publishing and rollback (``studio_edit.py``),
-  the questions to add to the FAQ (``studio_gaps.py``);
+  the questions to add to the FAQ (``studio_gaps.py``),
+  and the regression set (``regression.py``);
 - ``/console/api/stream``: Server-Sent Events (``streams.py``).
 
 What customers' clients ask (``/handoff/messages``, ``/handoff/status``) is not the
@@ -31,6 +32,7 @@ from bot.console.api import add_api_routes
 from bot.console.auth import add_auth_routes, signed_in_check
 from bot.console.common import COOKIE
 from bot.console.kb_lookup import KbLookup
+from bot.console.regression import add_regression_routes
 from bot.console.streams import add_stream_routes
 from bot.console.studio import add_studio_routes
 from bot.console.studio_edit import add_studio_edit_routes
@@ -69,5 +71,6 @@ def console_blueprint(desk: HandoffDesk, kb: KbLookup) -> Blueprint:
     add_studio_routes(bp, desk, signed_in, kb)
     add_studio_edit_routes(bp, desk, signed_in, kb)
     add_studio_gap_routes(bp, desk, signed_in, kb)
+    add_regression_routes(bp, desk, signed_in, kb)
     add_stream_routes(bp, desk, signed_in, stopping)
     return bp

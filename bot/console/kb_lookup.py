@@ -46,7 +46,8 @@ class KbLookup:
 
     def suggest(self, question: str) -> list[dict[str, Any]]:
         """The three FAQ answers nearest the customer's question, each with its confidence."""
-        candidates = self.searcher().search(question, k=3).candidates
+        searcher = self.searcher()
+        candidates = searcher.search(question, k=3).candidates
         found = []
         for c in candidates:
             others = max((o.fused for o in candidates if o is not c), default=0.0)
@@ -55,7 +56,7 @@ class KbLookup:
                     "faq_id": c.entry.id,
                     "question": c.entry.question,
                     "answer": c.entry.answer.strip(),
-                    "confidence": round(confidence(c.fused, others, self.settings.decision), 3),
+                    "confidence": round(confidence(c.fused, others, searcher.decision), 3),
                 }
             )
         return found
@@ -66,7 +67,7 @@ class KbLookup:
         and the decision (answer / clarify / fallback) with its confidence and thresholds."""
         searcher = self.searcher()
         result = searcher.search(question, k=HIT_TEST_K, explain=True)
-        config = self.settings.decision
+        config = searcher.decision  # the served version's thresholds (its decision.yml)
         decision = decide(result.candidates, config)
         chosen = {c.entry.id for c in decision.candidates} if decision.action != "fallback" else set()
         return {

@@ -118,7 +118,7 @@ def plan_free_text(
     """
     result, decision, used_context = resolve(searcher, text, last_faq_id, followup_max_chars)
     if not used_context:
-        decision = clarify_bare_keyword(decision, result, searcher.settings.decision.max_clarify)
+        decision = clarify_bare_keyword(decision, result, searcher.decision.max_clarify)
         decision = on_topic_choices(decision, result, searcher)
     decision = without_rejected(decision, result, exclude)
     return QuestionTurn(result, decision, used_context, plan_question(decision, state))

@@ -506,3 +506,72 @@ def test_importer_output_round_trips_through_the_validator(question, similar, an
     if entries:
         got = entries[0]
         assert (got.question, got.answer, got.tags) == (entry.question, entry.answer.strip(), entry.tags)
+
+
+# decision.yml: the thresholds that go with the KB (written by `faqbot kb recalibrate --write`).
+
+
+def decision_errors(text):
+    from indexer.validate import validate_decision_text
+
+    values, problems = validate_decision_text(textwrap.dedent(text).lstrip("\n"))
+    return values, [str(p) for p in problems]
+
+
+def test_decision_file_is_read_with_the_kb_and_changes_its_hash(tiny_kb):
+    before = load_kb(tiny_kb.kb_dir)
+    assert before.decision == {}
+    write_kb(tiny_kb.kb_dir, "decision.yml", "answer_threshold: 0.8\nclarify_threshold: 0.2\n")
+    after = load_kb(tiny_kb.kb_dir)
+    assert after.decision == {"answer_threshold": 0.8, "clarify_threshold": 0.2}
+    assert [e.id for e in after.entries] == [e.id for e in before.entries]  # not read as an FAQ file
+    assert after.content_hash() != before.content_hash()
+
+
+def test_decision_thresholds_are_numbers_between_0_and_1_clarify_below_answer():
+    assert decision_errors("answer_threshold: 0.8\nclarify_threshold: 0.2\n") == (
+        {"answer_threshold": 0.8, "clarify_threshold": 0.2},
+        [],
+    )
+    assert decision_errors("") == ({}, [])
+    values, problems = decision_errors("answer_threshold: 1.5\nclarify_threshold: 高\n")
+    assert values == {}
+    assert problems == [
+        "decision.yml:1: [answer_threshold] 错误：answer_threshold 应该是 0 到 1 之间的小数（不含 0 和 1），"
+        "例如 0.8；现在写的是“1.5”",
+        "decision.yml:2: [clarify_threshold] 错误：clarify_threshold 应该是 0 到 1 之间的小数（不含 0 和 1），"
+        "例如 0.8；现在写的是“高”",
+    ]
+    _, problems = decision_errors("answer_threshold: 0.3\nclarify_threshold: 0.5\n")
+    assert problems == [
+        "decision.yml:2: [clarify_threshold] 错误：clarify_threshold（0.5）必须小于 answer_threshold（0.3）："
+        "置信度低于反问阈值才转为“没找到”"
+    ]
+    _, problems = decision_errors("answer_threshold: 0.8\nclarify_treshold: 0.2\n")
+    assert (
+        "decision.yml:2: [clarify_treshold] 错误：未知字段 clarify_treshold（您是不是想写 clarify_threshold？）"
+        in (problems[0])
+    )
+    assert "缺少字段 clarify_threshold" in problems[1]
+    _, problems = decision_errors("answer_threshold: true\nclarify_threshold: 0\n")
+    assert len(problems) == 2 and all("0 到 1 之间的小数" in p for p in problems)
+    _, problems = decision_errors("- 0.8\n")
+    assert problems == ["decision.yml:1: 错误：decision.yml 要写成字段：answer_threshold: 和 clarify_threshold:"]
+
+
+def test_an_invalid_decision_file_stops_the_kb_from_loading(tiny_kb):
+    write_kb(tiny_kb.kb_dir, "decision.yml", "answer_threshold: 0.2\nclarify_threshold: 0.4\n")
+    with pytest.raises(KBInvalid) as caught:
+        load_kb(tiny_kb.kb_dir)
+    assert [p.file for p in caught.value.problems if p.severity == "error"] == ["decision.yml"]
+
+
+def test_write_thresholds_writes_what_the_validator_reads(tiny_kb):
+    from indexer.validate import write_thresholds
+
+    path = write_thresholds(tiny_kb.kb_dir, 0.65, 0.169)
+    assert path.name == "decision.yml" and "#" in path.read_text(encoding="utf-8")
+    assert load_kb(tiny_kb.kb_dir).decision == {"answer_threshold": 0.65, "clarify_threshold": 0.169}
+    with pytest.raises(ValueError):
+        write_thresholds(tiny_kb.kb_dir, 0.3, 0.5)
+    assert load_kb(tiny_kb.kb_dir).decision["answer_threshold"] == 0.65  # the file is left as it was

@@ -1196,7 +1196,10 @@ for (const button of document.querySelectorAll(".tabs button")) {
     $("tab-studio").hidden = button.dataset.tab !== "studio";
     if (button.dataset.tab === "kpis") loadKpis();
     if (button.dataset.tab === "admin") loadAdmin().catch(adminError);
-    if (button.dataset.tab === "studio") loadReview().catch((e) => { $("hit-error").textContent = e.message; });
+    if (button.dataset.tab === "studio") {
+      loadReview().catch((e) => { $("hit-error").textContent = e.message; });
+      if (typeof loadRegression === "function") loadRegression();
+    }
     if (button.dataset.tab === "chat") markSeen();
   });
 }
@@ -1244,9 +1247,10 @@ function showHits(found) {
     el("td", { text: c.matched_question }),
     el("td", { text: c.shared_terms.join("、") || "-" }),
     el("td", { text: score(c.dense) }), el("td", { text: score(c.bm25) }), el("td", { text: score(c.fused) }),
-    el("td", { text: c.chosen ? (d.action === "answer" ? "回答" : "选项") : "" })));
+    el("td", { text: c.chosen ? (d.action === "answer" ? "回答" : "选项") : "" }),
+    el("td", {}, typeof regressionButton === "function" ? regressionButton(found.query, c.faq_id) : null)));
   $("hit-results").replaceChildren(
-    el("tr", {}, ...["#", "FAQ", "命中的问法", "共同词", "语义", "关键词", "综合", ""].map((t) => el("th", { text: t }))),
+    el("tr", {}, ...["#", "FAQ", "命中的问法", "共同词", "语义", "关键词", "综合", "", ""].map((t) => el("th", { text: t }))),
     ...rows);
 }
 
