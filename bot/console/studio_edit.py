@@ -30,6 +30,8 @@ from bot.handoff.faq_health import faq_health
 from bot.handoff.tables import csv_text, xlsx_bytes
 from bot.studio.changes import OPEN, ChangeError, ChangeStore
 from bot.studio.publishing import (
+    NeedsConfirmation,
+    PublishOutcome,
     PublishRefused,
     check_change,
     entry_data,
@@ -38,6 +40,7 @@ from bot.studio.publishing import (
     published_entries,
     rollback,
 )
+from bot.studio.regression_set import RegressionSet
 from faqbot.config import Settings
 from indexer.kb import KBInvalid
 from indexer.kb_import import KBImportError, export_rows, read_entries
@@ -137,6 +140,7 @@ def add_studio_edit_routes(
     editors = studio_only(desk)
     settings = desk.settings
     store = ChangeStore(settings.database_url)
+    regression = RegressionSet(settings.database_url)
 
     async def run(call: Callable[..., Any], *args: Any) -> Any:
         return await desk.blocking(call, *args)
@@ -252,13 +256,23 @@ def add_studio_edit_routes(
         """Publish every approved change that is due (``ids``: only these)."""
         try:
             body = json_body(request)
-            ids = body.get("ids")
+            ids, confirm = body.get("ids"), body.get("confirm", False)
             if ids is not None and (not isinstance(ids, list) or not all(isinstance(i, int) for i in ids)):
                 raise ValueError("ids 应该是修改编号的列表")
-            outcome = await run(publish, settings, store, agent.name, ids)
+            if not isinstance(confirm, bool):
+                raise ValueError("confirm 只能是 true 或 false")
+
+            def gated() -> PublishOutcome:
+                cases = [c.case for c in regression.cases()]
+                served = kb.searcher() if kb.available() else None
+                return publish(settings, store, agent.name, ids, cases, served, confirm)
+
+            outcome = await run(gated)
             await run(kb.refresh)  # the studio's next reads (hit test, gaps) see what was just published
         except PublishRefused as exc:
             return response.json({"error": str(exc), "problems": [problem_json(p) for p in exc.problems]}, status=422)
+        except NeedsConfirmation as exc:
+            return response.json({"error": str(exc), "regression": exc.report.to_json()}, status=409)
         except (ValueError, ChangeError) as exc:
             return error(str(exc), 400)
         log.info("studio: %s published %s as index %s", agent.name, outcome.published, outcome.index_version)

@@ -17,6 +17,7 @@ from bot.console.studio import studio_only
 from bot.handoff.agents import Agent
 from bot.handoff.desk import HandoffDesk
 from bot.studio.gap_report import ACTIONS, GapActions, collect, rerun
+from bot.studio.regression_set import RegressionSet, RegressionSetError
 
 MAX_GROUPS = 100
 
@@ -24,6 +25,7 @@ MAX_GROUPS = 100
 def add_studio_gap_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[[Route], Route], kb: KbLookup) -> None:
     editors = studio_only(desk)
     actions = GapActions(desk.settings.database_url)
+    regression = RegressionSet(desk.settings.database_url)
 
     @bp.get("/console/api/studio/gaps")
     @signed_in
@@ -52,6 +54,28 @@ def add_studio_gap_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[
             }
 
         return response.json(await desk.blocking(report))
+
+    @bp.post("/console/api/studio/gaps/<gap_id:int>/regression")
+    @signed_in
+    @editors
+    async def to_regression(request: Request, agent: Agent, gap_id: int) -> HTTPResponse:
+        """``{faq_id}``: a handled group's questions join the regression set as cases of that FAQ,
+        so later publishes keep them answered."""
+        try:
+            faq_id = json_body(request).get("faq_id")
+            if not isinstance(faq_id, str) or not faq_id.strip():
+                raise ValueError("请填写应该回答这组问题的条目 id")
+
+            def add() -> dict[str, Any]:
+                if not kb.available() or faq_id.strip() not in {e.id for e in kb.searcher().entries}:
+                    raise ValueError(f"已发布的知识库里没有条目 {faq_id.strip()}：先发布它")
+                handled = actions.get(gap_id)
+                added = [regression.add(q, faq_id.strip(), "gap", agent.name)[1] for q in handled.questions]
+                return {"added": sum(added), "already": len(added) - sum(added)}
+
+            return response.json(await desk.blocking(add))
+        except (ValueError, RegressionSetError) as exc:
+            return error(str(exc), 400)
 
     @bp.post("/console/api/studio/gaps/actions")
     @signed_in

@@ -98,6 +98,13 @@ class GapActions:
             rows = conn.execute(sa.select(kb_gap_actions).order_by(kb_gap_actions.c.id.desc()).limit(limit)).all()
         return [Handled(r.id, r.action, r.faq_id, r.typical, json.loads(r.questions), r.by, aware(r.at)) for r in rows]
 
+    def get(self, gap_id: int) -> Handled:
+        with self.db.engine.connect() as conn:
+            r = conn.execute(sa.select(kb_gap_actions).where(kb_gap_actions.c.id == gap_id)).first()
+        if r is None:
+            raise ValueError(f"找不到已处理的问题组 #{gap_id}")
+        return Handled(r.id, r.action, r.faq_id, r.typical, json.loads(r.questions), r.by, aware(r.at))
+
     def handled_keys(self) -> set[str]:
         """The normalised wording of every question an editor has handled (left out of later reports)."""
         with self.db.engine.connect() as conn:
@@ -140,7 +147,7 @@ def rerun(searcher: Searcher, handled: Handled) -> dict[str, Any]:
     (and with the FAQ the editor chose, when there is one)."""
     answered = right = 0
     for question in handled.questions:
-        decision = decide(searcher.search(question, k=5).candidates, searcher.settings.decision)
+        decision = decide(searcher.search(question, k=5).candidates, searcher.decision)
         if str(decision.action) == "answer":
             answered += 1
             if handled.faq_id and decision.candidates and decision.candidates[0].entry.id == handled.faq_id:

@@ -13,9 +13,11 @@ Blocking (files, the embedder, the database): the console calls it in a worker t
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
 import threading
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +26,9 @@ from bot.studio.changes import Change, ChangeError, ChangeStore, Version
 from bot.studio.yaml_edit import FIELDS, EditError, KbFiles, write_files
 from faqbot.config import Settings
 from indexer.kb import FaqEntry, KBInvalid, Problem, load_kb
-from indexer.service import PublishResult, build_and_publish
+from indexer.regression import Case, RegressionReport, gate
+from indexer.search import Searcher
+from indexer.service import PublishResult, build_and_publish, candidate_index
 from indexer.validate import validate_dir
 
 SNAPSHOT_SUFFIXES = (".yml", ".txt")
@@ -37,6 +41,7 @@ class PublishOutcome:
     published: list[int]
     index_version: str = ""
     problems: list[Problem] = field(default_factory=list)
+    report: RegressionReport | None = None  # the regression set, when there is one
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -44,6 +49,7 @@ class PublishOutcome:
             "published": self.published,
             "index_version": self.index_version,
             "problems": [problem_json(p) for p in self.problems],
+            "regression": self.report.to_json() if self.report else None,
         }
 
 
@@ -98,8 +104,9 @@ def _apply_change(files: KbFiles, change: Change) -> None:
         raise ChangeError(f"修改 #{change.id}（{change.entry_id}）：{exc}") from None
 
 
-def _check(kb_dir: Path, texts: dict[str, str]) -> list[Problem]:
-    """Every problem of the KB as it would be with ``texts`` written (in a scratch copy)."""
+@contextlib.contextmanager
+def _scratch(kb_dir: Path, texts: dict[str, str]) -> Iterator[Path]:
+    """A copy of the KB folder with ``texts`` written (an empty text removes the file)."""
     with tempfile.TemporaryDirectory(prefix="faqbot-studio-") as tmp:
         scratch = Path(tmp)
         for name, text in snapshot(kb_dir).items():
@@ -109,8 +116,37 @@ def _check(kb_dir: Path, texts: dict[str, str]) -> list[Problem]:
                 (scratch / name).write_text(text, encoding="utf-8")
             else:
                 (scratch / name).unlink(missing_ok=True)
-        _, _, problems = validate_dir(scratch)
-    return problems
+        yield scratch
+
+
+def _check(kb_dir: Path, texts: dict[str, str]) -> list[Problem]:
+    """Every problem of the KB as it would be with ``texts`` written (in a scratch copy)."""
+    with _scratch(kb_dir, texts) as scratch:
+        return validate_dir(scratch)[2]
+
+
+class NeedsConfirmation(ChangeError):
+    """The regression set loses answers with these changes; publish again with ``confirm``."""
+
+    def __init__(self, report: RegressionReport) -> None:
+        super().__init__(f"回归测试集里有 {len(report.lost)} 个问题发布后不再答对，请确认后再发布")
+        self.report = report
+
+
+def _gate(
+    settings: Settings, texts: dict[str, str], cases: Sequence[Case], published: Searcher | None, confirm: bool
+) -> RegressionReport | None:
+    """The regression set against the KB as it would be (built, not published) and the version
+    served now; ``NeedsConfirmation`` when answers are lost and the editor has not confirmed."""
+    if not cases:
+        return None
+    with _scratch(settings.kb_dir, texts) as scratch:
+        embedder = published.embedder if published is not None else None
+        with candidate_index(settings.replace(kb_dir=scratch), embedder) as candidate:
+            report = gate(settings, candidate, published, cases)
+    if report.needs_confirmation and not confirm:
+        raise NeedsConfirmation(report)
+    return report
 
 
 def _key(p: Problem) -> tuple[str, str, str, str]:
@@ -130,8 +166,20 @@ def check_change(kb_dir: Path, entry_id: str, kind: str, data: dict[str, Any] | 
     return [p for p in problems if _key(p) not in baseline]
 
 
-def publish(settings: Settings, store: ChangeStore, by: str, change_ids: list[int] | None = None) -> PublishOutcome:
-    """Publish the approved changes that are due (or just ``change_ids``, each of which must be approved)."""
+def publish(
+    settings: Settings,
+    store: ChangeStore,
+    by: str,
+    change_ids: list[int] | None = None,
+    cases: Sequence[Case] = (),
+    published: Searcher | None = None,
+    confirm: bool = False,
+) -> PublishOutcome:
+    """Publish the approved changes that are due (or just ``change_ids``, each of which must be approved).
+
+    With a regression set (``cases``) the KB as it would be is built first and the set is
+    run against it and against ``published`` (the version served now): answers lost raise
+    ``NeedsConfirmation`` unless ``confirm``; the outcome carries the report."""
     with _lock:
         due = store.due()
         if change_ids is not None:
@@ -152,10 +200,13 @@ def publish(settings: Settings, store: ChangeStore, by: str, change_ids: list[in
         problems = _check(kb_dir, changed)
         if any(p.severity == "error" for p in problems):
             raise PublishRefused(problems)
+        report = _gate(settings, changed, cases, published, confirm)
         result = _write_and_build(settings, changed)
         note = f"发布 {len(due)} 项修改：" + "、".join(f"#{c.id} {c.entry_id}" for c in due)
+        if report is not None and report.lost:
+            note += f"（已确认：回归测试集少答对 {len(report.lost)} 个）"
         version = store.record_version(result.version, by, note, snapshot(kb_dir), tuple(c.id for c in due))
-        return PublishOutcome(version, [c.id for c in due], result.version)
+        return PublishOutcome(version, [c.id for c in due], result.version, report=report)
 
 
 def rollback(settings: Settings, store: ChangeStore, version_id: int, by: str) -> PublishOutcome:

@@ -149,6 +149,28 @@ def test_last_weeks_unanswered_questions_become_a_published_faq_that_answers_the
     assert answered >= 3
     asked = iter(range(1000))
     wait_until(lambda: "信用卡" in answer_to_question(servers, f"card-after-{next(asked)}", CARD[1]), what="the answer")
+
+    # The group's questions guard the new entry from now on: a publish that loses them asks first.
+    handled.get_by_test_id("gap-regression-faq").fill("ex-credit-card")
+    handled.get_by_test_id("gap-regression").click()
+    expect(bob.get_by_test_id("studio-note")).to_contain_text("已加入回归测试集 4 个问题")
+    ann.reload()
+    ann.get_by_test_id("tab-studio").click()
+    ann.get_by_test_id("kb-search").fill("ex-credit-card")
+    ann.locator('[data-testid="kb-row"][data-faq="ex-credit-card"]').get_by_test_id("kb-edit").click()
+    ann.get_by_test_id("kb-enabled").uncheck()
+    ann.get_by_test_id("kb-submit").click()
+    expect(ann.locator('[data-testid="kb-change"][data-faq="ex-credit-card"]')).to_have_attribute("data-status", "review")
+    bob.reload()
+    bob.get_by_test_id("tab-studio").click()
+    bob.locator('[data-testid="kb-change"][data-faq="ex-credit-card"]').get_by_test_id("change-approve").click()
+    bob.get_by_test_id("kb-publish").click()
+    expect(bob.get_by_test_id("publish-lost")).to_have_count(4, timeout=120_000)
+    expect(bob.get_by_test_id("studio-error")).to_contain_text("4 个问题发布后不再答对")
+    assert "信用卡" in answer_to_question(servers, "card-not-yet", CARD[2])  # nothing was published
+    bob.get_by_test_id("publish-confirm").click()
+    expect(bob.get_by_test_id("studio-note")).to_contain_text("不再答对 4", timeout=120_000)
+    assert ann.errors == [] and bob.errors == []
     ann.context.close()
     bob.context.close()
 

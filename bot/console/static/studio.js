@@ -227,23 +227,49 @@ function renderChanges() {
   $("kb-publish").textContent = ready ? `发布已批准的修改（${ready} 项）` : "发布已批准的修改";
 }
 
-$("kb-publish").addEventListener("click", () => {
+function regressionLine(r) {
+  if (!r) return "";
+  const before = r.right_before === null ? "" : `（之前 ${r.right_before}/${r.total}）`;
+  return `；回归测试集答对 ${r.right_after}/${r.total}${before}，新答对 ${r.gained.length}、不再答对 ${r.lost.length}、换了答案 ${r.changed.length}`;
+}
+
+async function publishNow(confirm) {
   $("publish-problems").replaceChildren();
   $("kb-publish").disabled = true;
-  studioNote("正在发布：校验知识库、重建索引…");
-  api("/console/api/studio/publish", {})
-    .then((o) => {
-      studioNote(`已发布版本 #${o.version.id}（索引 ${o.index_version}）；机器人几秒内按新内容回答，无需重启`);
-      return loadAll();
-    })
-    .catch((error) => {
-      studioError(error);
-      if (error.status === 422) {
-        api("/console/api/studio/changes").catch(() => null);  // keep the list as it is
-      }
-      return loadStudio();
-    });
-});
+  studioNote(confirm ? "正在发布（已确认）…" : "正在发布：校验知识库、跑回归测试集、重建索引…");
+  // fetch, not api(): a refused publish's body says what would be lost or what is invalid.
+  let reply;
+  let data = {};
+  try {
+    reply = await fetch("/console/api/studio/publish", { method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", Accept: "application/json", "X-Faqbot-Console": "1" },
+      body: JSON.stringify({ confirm }) });
+    data = await reply.json().catch(() => ({}));
+  } catch (error) {
+    studioError(new Error("暂时无法连接服务器，请稍后再试"));
+    return loadStudio();
+  }
+  if (reply.ok) {
+    studioNote(`已发布版本 #${data.version.id}（索引 ${data.index_version}）；机器人几秒内按新内容回答，无需重启`
+      + regressionLine(data.regression));
+    return loadAll();
+  }
+  studioError(new Error(data.error || `发布失败（${reply.status}）`));
+  if (reply.status === 422) showProblems($("publish-problems"), data.problems || []);
+  if (reply.status === 409 && data.regression) showLost(data.regression);
+  return loadStudio().then(() => { if (reply.status === 409) $("kb-publish").disabled = false; });
+}
+
+// A publish that loses answers of the regression set: what would be lost, and a confirmation.
+function showLost(report) {
+  $("publish-problems").replaceChildren(
+    ...report.lost.map((c) => el("li", { class: "error", "data-testid": "publish-lost",
+      text: `不再答对：“${c.question}”（应答 ${c.expected}，发布后${c.after.answered ? `答 ${c.after.answered}` : "不直接回答"}）` })),
+    el("li", {}, el("button", { type: "button", "data-testid": "publish-confirm", class: "danger",
+      text: "我已了解，仍然发布", onclick: () => publishNow(true) })));
+}
+
+$("kb-publish").addEventListener("click", () => publishNow(false));
 
 function renderVersions(data) {
   const rows = data.versions.map((v, i) => el("tr", { "data-testid": "kb-version", "data-id": String(v.id) },
@@ -269,7 +295,7 @@ document.querySelector('.tabs button[data-tab="studio"]').addEventListener("clic
 
 // -- the gaps: what customers asked that the bot did not answer well --------------------
 
-const SOURCES = { unanswered: "未答出", clarify: "反问", fallback: "兜底", not_helpful: "没帮助", file: "导入" };
+const GAP_SOURCES = { unanswered: "未答出", clarify: "反问", fallback: "兜底", not_helpful: "没帮助", file: "导入" };
 
 async function loadGaps() {
   const data = await api("/console/api/studio/gaps?days=30");
@@ -282,7 +308,7 @@ async function loadGaps() {
     return el("li", { class: "item", "data-testid": "gap", "data-nearest": g.nearest_faq || "" },
       el("div", { class: "line1" }, el("b", { text: g.typical }),
         el("span", { class: "tag", text: `${g.count} 人 · ${g.asks} 次` })),
-      el("div", { class: "muted", text: Object.entries(g.sources).map(([s, n]) => `${SOURCES[s] || s} ${n}`).join(" · ")
+      el("div", { class: "muted", text: Object.entries(g.sources).map(([s, n]) => `${GAP_SOURCES[s] || s} ${n}`).join(" · ")
         + (near ? ` · 最接近：${near.question}（${g.nearest_faq}，${g.nearest_score.toFixed(2)}）` : " · 知识库中没有接近的条目") }),
       others.length ? el("div", { class: "muted", text: `其他问法：${others.slice(0, 5).join("；")}${others.length > 5 ? ` 等 ${others.length} 种` : ""}` }) : "",
       el("div", { class: "kpi-toolbar" },
@@ -318,10 +344,22 @@ async function loadGaps() {
     el("td", {}, el("b", { text: h.typical }), el("div", { class: "muted", text: `${h.questions.length} 种问法` })),
     el("td", { text: h.action_label }), el("td", { text: h.faq_id || "-" }),
     el("td", { text: `${h.by} · ${fullTime(h.at)}` }),
-    el("td", { "data-testid": "gap-now", text: h.now ? `${h.now.answered}/${h.now.total} 现在能直接回答` : "-" })));
+    el("td", { "data-testid": "gap-now", text: h.now ? `${h.now.answered}/${h.now.total} 现在能直接回答` : "-" }),
+    el("td", {}, h.action === "out_of_scope" ? "" : gapRegressionButton(h))));
   $("gap-handled").replaceChildren(
-    el("tr", {}, ...["问题", "处理", "条目", "处理人", "现在"].map((t) => el("th", { text: t }))),
-    ...(rows.length ? rows : [el("tr", {}, el("td", { colspan: "5", class: "muted", text: "还没有处理过" }))]));
+    el("tr", {}, ...["问题", "处理", "条目", "处理人", "现在", "回归测试集"].map((t) => el("th", { text: t }))),
+    ...(rows.length ? rows : [el("tr", {}, el("td", { colspan: "6", class: "muted", text: "还没有处理过" }))]));
+}
+
+// The group's questions as regression cases of the entry that answers them now (a drafted
+// group's new entry: its id typed once it is published).
+function gapRegressionButton(h) {
+  const target = el("input", { size: "14", value: h.faq_id || "", placeholder: "条目 id", "aria-label": "应答条目",
+    "data-testid": "gap-regression-faq" });
+  return el("span", {}, target, el("button", { type: "button", "data-testid": "gap-regression", text: "加入回归集",
+    onclick: () => api(`/console/api/studio/gaps/${h.id}/regression`, { faq_id: target.value.trim() })
+      .then((r) => studioNote(`已加入回归测试集 ${r.added} 个问题${r.already ? `（${r.already} 个已在其中）` : ""}`))
+      .catch(studioError) }));
 }
 
 function gapAction(action, gap, faqId) {
