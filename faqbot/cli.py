@@ -265,6 +265,7 @@ def _explain(result, decision, as_json: bool) -> str:
             {
                 "query": result.query,
                 "normalised": result.normalised,
+                "synonyms": [{"from": variant, "to": canonical} for variant, canonical in result.synonyms],
                 "decision": decision.action,
                 "confidence": round(decision.confidence, 4),
                 "chosen": [c.entry.id for c in decision.candidates],
@@ -286,6 +287,7 @@ def _explain(result, decision, as_json: bool) -> str:
         )
     lines = [
         f"问题: {result.query}   (规范化: {result.normalised})",
+        *([f"同义词: {'，'.join(f'{v} → {c}' for v, c in result.synonyms)}"] if result.synonyms else []),
         f"决定: {decision.action}   置信度 {decision.confidence:.2f}"
         + (f"   → {', '.join(c.entry.id for c in decision.candidates)}" if decision.candidates else ""),
         f"{'#':>2} {'fused':>6} {'dense':>6} {'bm25':>6}  id / 标准问 / 命中的问法 / 共有词",
@@ -317,14 +319,23 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from indexer.evaluate import evaluate
+    from indexer.kb import KBInvalid
     from indexer.progress import stderr_progress
+    from indexer.validate import parse_synonyms
 
     settings = _settings(args)
+    synonyms = None
+    if args.synonyms:
+        path = Path(args.synonyms)
+        synonyms, problems = parse_synonyms(path.read_text(encoding="utf-8"), path.name)
+        if any(p.severity == "error" for p in problems):
+            raise KBInvalid(problems)
     result = evaluate(
         Path(args.kb),
         Path(args.queries),
         settings,
         progress=stderr_progress("embedding") if not args.json else (lambda d, t: None),
+        synonyms=synonyms,
     )
     if args.json:
         print(json.dumps(result))
@@ -568,6 +579,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("eval", help="retrieval quality on a benchmark (shared/eval format)")
     ev.add_argument("--kb", required=True, help="KB JSON Lines file")
     ev.add_argument("--queries", required=True, help="queries JSON Lines file")
+    ev.add_argument("--synonyms", help="apply this synonyms.txt to the benchmark's questions and queries")
     ev.add_argument("--json", action="store_true", help="print one JSON object")
     ev.set_defaults(func=cmd_eval)
 

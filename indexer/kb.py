@@ -10,15 +10,20 @@ from __future__ import annotations
 from pathlib import Path
 
 from indexer.model import HANDOFF_POLICIES, FaqEntry, KBInvalid, KnowledgeBase, Problem
-from indexer.validate import validate_dir
+from indexer.validate import validate_kb
 
 __all__ = ["HANDOFF_POLICIES", "FaqEntry", "KBInvalid", "KnowledgeBase", "Problem", "load_kb"]
 
 
 def load_kb(kb_dir: Path) -> KnowledgeBase:
-    """Load and validate every ``*.yml`` file under ``kb_dir``."""
-    entries, terms, problems = validate_dir(kb_dir)
+    """Load and validate every ``*.yml`` file under ``kb_dir`` (and ``terms.txt``, ``synonyms.txt``)."""
+    entries, terms, synonyms, problems = validate_kb(kb_dir)
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise KBInvalid(problems)
-    return KnowledgeBase(entries=entries, terms=terms, warnings=[p for p in problems if p.severity == "warning"])
+    return KnowledgeBase(
+        entries=entries,
+        terms=terms,
+        warnings=[p for p in problems if p.severity == "warning"],
+        synonyms=synonyms,
+    )

@@ -12,6 +12,7 @@ import json
 from dataclasses import asdict, dataclass, field
 
 from faqbot.errors import UserError
+from indexer.synonyms import Synonyms
 
 HANDOFF_POLICIES = ("never", "offer", "always")
 SEVERITY_LABELS = {"error": "错误", "warning": "警告"}
@@ -76,14 +77,18 @@ class KnowledgeBase:
     entries: list[FaqEntry]
     terms: list[str] = field(default_factory=list)  # jieba user dictionary
     warnings: list[Problem] = field(default_factory=list)
+    synonyms: Synonyms = field(default_factory=Synonyms)  # synonyms.txt
 
     @property
     def enabled(self) -> list[FaqEntry]:
         return [e for e in self.entries if e.enabled]
 
     def content_hash(self) -> str:
+        content: dict = {"entries": [e.to_json() | {"source": ""} for e in self.entries], "terms": self.terms}
+        if self.synonyms:  # absent when there are none: the hash of a KB without synonyms.txt is unchanged
+            content["synonyms"] = self.synonyms.to_json()
         payload = json.dumps(
-            {"entries": [e.to_json() | {"source": ""} for e in self.entries], "terms": self.terms},
+            content,
             ensure_ascii=False,
             sort_keys=True,
         )

@@ -112,7 +112,16 @@ def build_and_publish(
     try:
         version, manifest = store.publish(
             lambda out: build_index(
-                kb.entries, kb.terms, content_hash, settings, embedder, cache, out, full=full, progress=progress
+                kb.entries,
+                kb.terms,
+                content_hash,
+                settings,
+                embedder,
+                cache,
+                out,
+                full=full,
+                progress=progress,
+                synonyms=kb.synonyms,
             ),
             label=content_hash[:8],
         )

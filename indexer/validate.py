@@ -17,6 +17,7 @@ import yaml
 from faqbot.normalize import normalize
 from indexer.markdown import check_answer
 from indexer.model import HANDOFF_POLICIES, FaqEntry, Problem
+from indexer.synonyms import Synonyms
 from indexer.yaml_errors import MESSAGES, explain
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -25,6 +26,7 @@ ENTRY_FIELDS = ("id", "question", "similar", "answer", "tags", "handoff", "hando
 REQUIRED_FIELDS = ("id", "question", "answer")
 RECOMMENDED_SIMILAR = 4
 TERMS_FILE = "terms.txt"
+SYNONYMS_FILE = "synonyms.txt"
 
 
 @dataclass
@@ -314,15 +316,117 @@ def read_terms(kb_dir: Path) -> tuple[list[str], list[Problem]]:
     return terms, problems
 
 
+def parse_synonyms(text: str, file: str = SYNONYMS_FILE) -> tuple[Synonyms, list[Problem]]:
+    """Parse ``synonyms.txt``; every problem has its line. Groups with errors are left out."""
+    problems: list[Problem] = []
+    groups: list[tuple[str, ...]] = []
+    line_of: dict[str, int] = {}  # normalised word → line of the group that has it
+    for number, raw in enumerate(text.splitlines(), 1):
+        body = raw.split("#", 1)[0].strip()
+        if not body:
+            continue
+        words = [w.strip() for w in body.split("=")]
+        if len(words) < 2:
+            problems.append(
+                Problem(
+                    file,
+                    number,
+                    "synonyms",
+                    f"一组同义词至少要有两个词，用 = 隔开，例如“提现 = 提币”；这一行只有“{body}”",
+                )
+            )
+            continue
+        ok = True
+        group: list[str] = []
+        for word in words:
+            key = normalize(word)
+            if not key:
+                problems.append(Problem(file, number, "synonyms", "这一行有一个空的词：两个 = 之间或行首行尾没有写词"))
+                ok = False
+            elif key in group:
+                problems.append(Problem(file, number, "synonyms", f"“{word}”在这一组里写了两次"))
+                ok = False
+            elif key in line_of:
+                problems.append(
+                    Problem(
+                        file,
+                        number,
+                        "synonyms",
+                        f"“{word}”已经在第 {line_of[key]} 行的一组里了：一个词只能属于一组同义词",
+                    )
+                )
+                ok = False
+            elif len(key) == 1 and group:
+                problems.append(
+                    Problem(
+                        file,
+                        number,
+                        "synonyms",
+                        f"“{word}”只有一个字：它会把其他词里的这个字也替换掉（例如“退钱”里的“钱”）；请写成完整的词",
+                    )
+                )
+                ok = False
+            else:
+                group.append(key)
+        if ok:
+            groups.append(tuple(group))
+            for key in group:
+                line_of[key] = number
+    problems += _overlaps(groups, line_of, file)
+    return Synonyms(groups), problems
+
+
+def _overlaps(groups: list[tuple[str, ...]], line_of: dict[str, int], file: str) -> list[Problem]:
+    """A variant inside a word of another group: where the longer word occurs it wins, which
+    is usually meant (提币地址 → 钱包地址 before 提币 → 提现), but editors should know."""
+    problems = []
+    canonical = {w: g[0] for g in groups for w in g}
+    for group in groups:
+        for variant in group[1:]:
+            for other, other_canonical in canonical.items():
+                if other != variant and variant in other and other_canonical != group[0]:
+                    problems.append(
+                        Problem(
+                            file,
+                            line_of[variant],
+                            "synonyms",
+                            f"“{variant}”是第 {line_of[other]} 行“{other}”的一部分：句子里出现“{other}”时"
+                            f"整个替换成“{other_canonical}”，不会替换成“{group[0]}”",
+                            "warning",
+                        )
+                    )
+    return problems
+
+
+def read_synonyms(kb_dir: Path) -> tuple[Synonyms, list[Problem]]:
+    """``synonyms.txt`` of the KB folder (optional: no file, no synonyms)."""
+    path = kb_dir / SYNONYMS_FILE
+    if not path.exists():
+        return Synonyms(), []
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        return Synonyms(), [Problem(SYNONYMS_FILE, line, "", "文件不是 UTF-8 编码：请在编辑器里另存为 UTF-8")]
+    return parse_synonyms(text, SYNONYMS_FILE)
+
+
 def kb_files(kb_dir: Path) -> list[Path]:
     return sorted(p for p in kb_dir.iterdir() if p.suffix in (".yml", ".yaml") and p.is_file())
 
 
 def validate_dir(kb_dir: Path) -> tuple[list[FaqEntry], list[str], list[Problem]]:
     """Validate every KB file in ``kb_dir``; returns entries, domain terms and all problems."""
+    entries, terms, _, problems = validate_kb(kb_dir)
+    return entries, terms, problems
+
+
+def validate_kb(kb_dir: Path) -> tuple[list[FaqEntry], list[str], Synonyms, list[Problem]]:
+    """``validate_dir`` with the synonyms (``synonyms.txt``) too."""
     problems: list[Problem] = []
     if not kb_dir.is_dir():
-        return [], [], [Problem(str(kb_dir), 0, "", "找不到知识库文件夹")]
+        return [], [], Synonyms(), [Problem(str(kb_dir), 0, "", "找不到知识库文件夹")]
     files = kb_files(kb_dir)
     if not files:
         problems.append(Problem(str(kb_dir), 0, "", "知识库文件夹里没有 *.yml 文件"))
@@ -346,6 +450,8 @@ def validate_dir(kb_dir: Path) -> tuple[list[FaqEntry], list[str], list[Problem]
     problems.extend(_cross_checks(entries, lines))
     terms, term_problems = read_terms(kb_dir)
     problems.extend(term_problems)
+    synonyms, synonym_problems = read_synonyms(kb_dir)
+    problems.extend(synonym_problems)
     tags = [t for e in entries for t in e.tags]
     terms = sorted(set(terms) | set(tags))
-    return entries, terms, problems
+    return entries, terms, synonyms, problems

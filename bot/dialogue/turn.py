@@ -24,7 +24,6 @@ from dataclasses import dataclass, field, replace
 from typing import assert_never
 
 from bot.dialogue.followup import resolve
-from faqbot.normalize import normalize
 from indexer.decide import Action, Decision
 from indexer.kb import FaqEntry
 from indexer.search import Candidate, Searcher, SearchResult
@@ -150,7 +149,7 @@ def on_topic_choices(decision: Decision, result: SearchResult, searcher: Searche
         return decision
     words = {w for w in searcher.tokenizer.words(result.searched or result.normalised) if len(w) > 1}
     top, *others = decision.candidates
-    kept = [c for c in others if words & set(searcher.tokenizer.words(normalize(c.matched_question)))]
+    kept = [c for c in others if words & set(searcher.tokenizer.words(searcher.match_text(c.matched_question)))]
     return replace(decision, candidates=[top, *kept])
 
 
