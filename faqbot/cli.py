@@ -162,6 +162,39 @@ def cmd_kb_health(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_kb_related(args: argparse.Namespace) -> int:
+    """猜你想问 to add: the entries customers were answered with next, not yet in ``related:``."""
+    from bot.handoff.related_suggestions import related_suggestions
+    from indexer.kb import KBInvalid, load_kb
+
+    settings = _settings(args)
+    try:
+        entries = {e.id: e for e in load_kb(settings.kb_dir).entries}
+    except KBInvalid:
+        entries = {}
+    try:
+        found = related_suggestions(settings.database_url, {i: e.related for i, e in entries.items()}, args.days)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+    def question(faq_id: str) -> str | None:
+        return entries[faq_id].question if faq_id in entries else None
+
+    if args.json:
+        out = [{**s.to_json(), "question": question(s.faq_id), "next_question": question(s.next_id)} for s in found]
+        print(json.dumps({"days": args.days, "suggestions": out}, ensure_ascii=False, indent=2))
+        return 0
+    if not found:
+        print(f"最近 {args.days} 天没有可以建议的相关问题。")
+        return 0
+    print(f"最近 {args.days} 天：回答了 A 之后几分钟内又问到 B 的次数（B 还不在 A 的 related 里）")
+    for s in found:
+        a, b = question(s.faq_id) or "（已不在知识库中）", question(s.next_id) or "（已不在知识库中）"
+        print(f"{s.count}\t{s.faq_id} → {s.next_id}\t{a} → {b}")
+    return 0
+
+
 def cmd_kb_import(args: argparse.Namespace) -> int:
     from indexer.kb_import import KBImportError, import_file
 
@@ -561,6 +594,12 @@ def build_parser() -> argparse.ArgumentParser:
     health.add_argument("--json", action="store_true")
     health.set_defaults(func=cmd_kb_health)
 
+    related = kb.add_parser(
+        "related", help="猜你想问 to add: entries customers were answered with next, not yet in related:"
+    )
+    related.add_argument("--days", type=int, default=30, help="the bot's records of the last N days (default 30)")
+    related.add_argument("--json", action="store_true")
+    related.set_defaults(func=cmd_kb_related)
     index = sub.add_parser("index", help="search index").add_subparsers(dest="index_command", required=True)
     build = index.add_parser("build", help="validate, build and publish a new index version")
     build.add_argument("--full", action="store_true", help="re-embed everything, ignoring the cache")

@@ -31,6 +31,8 @@ class FaqEntry:
     enabled: bool = True
     # Shown as a suggested question in the welcome message (subscribe, chat opened).
     hot: bool = False
+    # Ids of entries shown after this one's answer as 猜你想问 buttons (the first 3 enabled ones).
+    related: tuple[str, ...] = ()
     source: str = ""  # "file:line" of the entry, for editors
 
     @property
@@ -41,11 +43,19 @@ class FaqEntry:
         data = asdict(self)
         data["similar"] = list(self.similar)
         data["tags"] = list(self.tags)
+        data["related"] = list(self.related)
         return data
 
     @classmethod
     def from_json(cls, data: dict) -> FaqEntry:
-        return cls(**{**data, "similar": tuple(data.get("similar", ())), "tags": tuple(data.get("tags", ()))})
+        return cls(
+            **{
+                **data,
+                "similar": tuple(data.get("similar", ())),
+                "tags": tuple(data.get("tags", ())),
+                "related": tuple(data.get("related", ())),
+            }
+        )
 
 
 @dataclass(frozen=True)
@@ -84,7 +94,11 @@ class KnowledgeBase:
         return [e for e in self.entries if e.enabled]
 
     def content_hash(self) -> str:
-        content: dict = {"entries": [e.to_json() | {"source": ""} for e in self.entries], "terms": self.terms}
+        # "related" only when set: the hash of a KB that uses none is what it was before the field existed.
+        entries = [
+            {k: v for k, v in (e.to_json() | {"source": ""}).items() if k != "related" or v} for e in self.entries
+        ]
+        content: dict = {"entries": entries, "terms": self.terms}
         if self.synonyms:  # absent when there are none: the hash of a KB without synonyms.txt is unchanged
             content["synonyms"] = self.synonyms.to_json()
         payload = json.dumps(

@@ -22,9 +22,21 @@ from indexer.yaml_errors import MESSAGES, explain
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 FILE_KEYS = ("category", "entries")
-ENTRY_FIELDS = ("id", "question", "similar", "answer", "tags", "handoff", "handoff_notice", "enabled", "hot")
+ENTRY_FIELDS = (
+    "id",
+    "question",
+    "similar",
+    "answer",
+    "tags",
+    "handoff",
+    "handoff_notice",
+    "enabled",
+    "hot",
+    "related",
+)
 REQUIRED_FIELDS = ("id", "question", "answer")
 RECOMMENDED_SIMILAR = 4
+MAX_RELATED = 3  # 猜你想问 buttons shown after an answer
 TERMS_FILE = "terms.txt"
 SYNONYMS_FILE = "synonyms.txt"
 
@@ -164,6 +176,7 @@ def _entry(ctx: _Ctx, node: yaml.Node, category: str) -> FaqEntry | None:
         ok &= answer is not None
     similar = _text_list(ctx, fields["similar"][1], "similar") if "similar" in fields else []
     tags = _text_list(ctx, fields["tags"][1], "tags") if "tags" in fields else []
+    related = _text_list(ctx, fields["related"][1], "related") if "related" in fields else []
     handoff = "never"
     if "handoff" in fields:
         value = _text(ctx, fields["handoff"][1], "handoff")
@@ -209,6 +222,7 @@ def _entry(ctx: _Ctx, node: yaml.Node, category: str) -> FaqEntry | None:
         handoff_notice=notice,
         enabled=flags["enabled"],
         hot=flags["hot"],
+        related=tuple(dict.fromkeys(r for r, _ in related)),
         source=f"{ctx.file}:{_line(node)}",
     )
 
@@ -251,11 +265,18 @@ def validate_text(text: str, file: str) -> tuple[list[FaqEntry], list[Problem], 
     return entries, ctx.problems, lines
 
 
+RELATED_LINE = "\0related:"  # a key of _question_lines no question can have: the line of a related id
+
+
 def _question_lines(node: yaml.MappingNode) -> dict[str, int]:
     out: dict[str, int] = {}
     for key_node, value_node in node.value:
         if key_node.value == "question" and isinstance(value_node, yaml.ScalarNode):
             out[str(value_node.value).strip()] = _line(value_node)
+        elif key_node.value == "related" and isinstance(value_node, yaml.SequenceNode):
+            for item in value_node.value:
+                if isinstance(item, yaml.ScalarNode):
+                    out.setdefault(f"{RELATED_LINE}{str(item.value).strip()}", _line(item))
         elif key_node.value == "similar" and isinstance(value_node, yaml.SequenceNode):
             for item in value_node.value:
                 if isinstance(item, yaml.ScalarNode):
@@ -296,6 +317,56 @@ def _cross_checks(entries: list[FaqEntry], lines: dict[tuple[str, str], dict[str
                 )
                 continue
             owner[key] = (entry, q)
+    return problems
+
+
+def _related_checks(entries: list[FaqEntry], lines: dict[tuple[str, str], dict[str, int]]) -> list[Problem]:
+    """``related:`` against every entry loaded: unknown ids (with the closest one), the entry
+    itself and disabled entries, and more than ``MAX_RELATED`` (only the first are shown)."""
+    problems: list[Problem] = []
+    by_id: dict[str, FaqEntry] = {}
+    for entry in entries:
+        by_id.setdefault(entry.id, entry)
+    known = tuple(by_id)
+    for entry in entries:
+        if not entry.related:
+            continue
+        file, line = entry.source.rsplit(":", 1)
+        here = lines.get((file, entry.id), {})
+        at = {faq_id: here.get(f"{RELATED_LINE}{faq_id}", int(line)) for faq_id in entry.related}
+        for faq_id in entry.related:
+            other = by_id.get(faq_id)
+            if faq_id == entry.id:
+                problems.append(Problem(file, at[faq_id], "related", f"条目 {entry.id} 不能把自己写进 related"))
+            elif other is None:
+                problems.append(
+                    Problem(
+                        file,
+                        at[faq_id],
+                        "related",
+                        f"related 里的 {faq_id} 不是任何条目的 id{_suggest(faq_id, known)}",
+                    )
+                )
+            elif not other.enabled:
+                problems.append(
+                    Problem(
+                        file,
+                        at[faq_id],
+                        "related",
+                        f"related 里的 {faq_id} 是停用的条目（enabled: false，{other.source}）：停用期间不会显示",
+                        "warning",
+                    )
+                )
+        if len(entry.related) > MAX_RELATED:
+            problems.append(
+                Problem(
+                    file,
+                    at[entry.related[MAX_RELATED]],
+                    "related",
+                    f"related 写了 {len(entry.related)} 个条目：回答后只显示前 {MAX_RELATED} 个",
+                    "warning",
+                )
+            )
     return problems
 
 
@@ -448,6 +519,7 @@ def validate_kb(kb_dir: Path) -> tuple[list[FaqEntry], list[str], Synonyms, list
         problems.extend(file_problems)
         lines.update({(rel, eid): ql for eid, ql in file_lines.items()})
     problems.extend(_cross_checks(entries, lines))
+    problems.extend(_related_checks(entries, lines))
     terms, term_problems = read_terms(kb_dir)
     problems.extend(term_problems)
     synonyms, synonym_problems = read_synonyms(kb_dir)

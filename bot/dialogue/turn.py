@@ -20,6 +20,7 @@ reaches is the conversation state machine's (``bot/dialogue/conversation.py``).
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import assert_never
 
@@ -90,6 +91,16 @@ class QuestionTurn:
     def unanswered(self) -> bool:
         """Retrieval found nothing good enough: the question goes to the editors' log."""
         return self.decision.action == Action.FALLBACK
+
+
+MAX_RELATED = 3  # 猜你想问 buttons after an answer (indexer/validate.py warns beyond it)
+
+
+def related_entries(entry: FaqEntry, by_id: Mapping[str, FaqEntry]) -> list[FaqEntry]:
+    """The entries an answer suggests next (its ``related:``): only those the served index
+    has (enabled, still in the KB), never the entry itself, at most ``MAX_RELATED``."""
+    found = [by_id[i] for i in dict.fromkeys(entry.related) if i != entry.id and i in by_id]
+    return [e for e in found if e.enabled][:MAX_RELATED]
 
 
 def _hand_off(state: State, reason: HandoffReason, entry: FaqEntry | None = None) -> Plan:
