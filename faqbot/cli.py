@@ -303,6 +303,38 @@ def cmd_kb_recalibrate(args: argparse.Namespace) -> int:
         print(f"已写入 {path}；运行 `faqbot index build` 发布后生效。", file=sys.stderr)
     elif args.write:
         print(f"阈值没有变化，没有写 {DECISION_FILE}。", file=sys.stderr)
+
+
+def cmd_kb_related(args: argparse.Namespace) -> int:
+    """猜你想问 to add: the entries customers were answered with next, not yet in ``related:``."""
+    from bot.handoff.related_suggestions import related_suggestions
+    from indexer.kb import KBInvalid, load_kb
+
+    settings = _settings(args)
+    try:
+        entries = {e.id: e for e in load_kb(settings.kb_dir).entries}
+    except KBInvalid:
+        entries = {}
+    try:
+        found = related_suggestions(settings.database_url, {i: e.related for i, e in entries.items()}, args.days)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+    def question(faq_id: str) -> str | None:
+        return entries[faq_id].question if faq_id in entries else None
+
+    if args.json:
+        out = [{**s.to_json(), "question": question(s.faq_id), "next_question": question(s.next_id)} for s in found]
+        print(json.dumps({"days": args.days, "suggestions": out}, ensure_ascii=False, indent=2))
+        return 0
+    if not found:
+        print(f"最近 {args.days} 天没有可以建议的相关问题。")
+        return 0
+    print(f"最近 {args.days} 天：回答了 A 之后几分钟内又问到 B 的次数（B 还不在 A 的 related 里）")
+    for s in found:
+        a, b = question(s.faq_id) or "（已不在知识库中）", question(s.next_id) or "（已不在知识库中）"
+        print(f"{s.count}\t{s.faq_id} → {s.next_id}\t{a} → {b}")
     return 0
 
 
@@ -409,6 +441,7 @@ def _explain(result, decision, as_json: bool) -> str:
             {
                 "query": result.query,
                 "normalised": result.normalised,
+                "synonyms": [{"from": variant, "to": canonical} for variant, canonical in result.synonyms],
                 "decision": decision.action,
                 "confidence": round(decision.confidence, 4),
                 "chosen": [c.entry.id for c in decision.candidates],
@@ -430,6 +463,7 @@ def _explain(result, decision, as_json: bool) -> str:
         )
     lines = [
         f"问题: {result.query}   (规范化: {result.normalised})",
+        *([f"同义词: {'，'.join(f'{v} → {c}' for v, c in result.synonyms)}"] if result.synonyms else []),
         f"决定: {decision.action}   置信度 {decision.confidence:.2f}"
         + (f"   → {', '.join(c.entry.id for c in decision.candidates)}" if decision.candidates else ""),
         f"{'#':>2} {'fused':>6} {'dense':>6} {'bm25':>6}  id / 标准问 / 命中的问法 / 共有词",
@@ -461,14 +495,23 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from indexer.evaluate import evaluate
+    from indexer.kb import KBInvalid
     from indexer.progress import stderr_progress
+    from indexer.validate import parse_synonyms
 
     settings = _settings(args)
+    synonyms = None
+    if args.synonyms:
+        path = Path(args.synonyms)
+        synonyms, problems = parse_synonyms(path.read_text(encoding="utf-8"), path.name)
+        if any(p.severity == "error" for p in problems):
+            raise KBInvalid(problems)
     result = evaluate(
         Path(args.kb),
         Path(args.queries),
         settings,
         progress=stderr_progress("embedding") if not args.json else (lambda d, t: None),
+        synonyms=synonyms,
     )
     if args.json:
         print(json.dumps(result))
@@ -711,6 +754,12 @@ def build_parser() -> argparse.ArgumentParser:
     recal.add_argument("--json", action="store_true")
     recal.set_defaults(func=cmd_kb_recalibrate)
 
+    related = kb.add_parser(
+        "related", help="猜你想问 to add: entries customers were answered with next, not yet in related:"
+    )
+    related.add_argument("--days", type=int, default=30, help="the bot's records of the last N days (default 30)")
+    related.add_argument("--json", action="store_true")
+    related.set_defaults(func=cmd_kb_related)
     index = sub.add_parser("index", help="search index").add_subparsers(dest="index_command", required=True)
     build = index.add_parser("build", help="validate, build and publish a new index version")
     build.add_argument("--full", action="store_true", help="re-embed everything, ignoring the cache")
@@ -729,6 +778,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("eval", help="retrieval quality on a benchmark (shared/eval format)")
     ev.add_argument("--kb", required=True, help="KB JSON Lines file")
     ev.add_argument("--queries", required=True, help="queries JSON Lines file")
+    ev.add_argument("--synonyms", help="apply this synonyms.txt to the benchmark's questions and queries")
     ev.add_argument("--json", action="store_true", help="print one JSON object")
     ev.set_defaults(func=cmd_eval)
 

@@ -24,18 +24,22 @@ from indexer.embedders import Embedder
 from indexer.kb import FaqEntry
 from indexer.manifest import FORMAT_VERSION, MANIFEST, Manifest, write_manifest
 from indexer.progress import ProgressFn, no_progress
+from indexer.synonyms import Synonyms
 from indexer.tokenize import Tokenizer
 
 __all__ = ["FORMAT_VERSION", "MANIFEST", "build_index", "question_docs", "bm25_term_weights"]
 
 
-def question_docs(entries: Sequence[FaqEntry]) -> tuple[list[int], list[str], list[str]]:
-    """One document per distinct (normalised) question, grouped by entry in order."""
+def question_docs(
+    entries: Sequence[FaqEntry], synonyms: Synonyms | None = None
+) -> tuple[list[int], list[str], list[str]]:
+    """One document per distinct question as matched (normalised, synonyms applied), grouped by entry in order."""
+    synonyms = synonyms or Synonyms()
     owners, texts, normalised = [], [], []
     for i, entry in enumerate(entries):
         seen: set[str] = set()
         for question in entry.questions:
-            key = normalize(question)
+            key = synonyms.apply(normalize(question))
             if key and key not in seen:
                 seen.add(key)
                 owners.append(i)
@@ -59,15 +63,20 @@ def build_index(
     full: bool = False,
     progress: ProgressFn = no_progress,
     decision: Mapping[str, float] | None = None,
+    synonyms: Synonyms | None = None,
 ) -> Manifest:
     """Write an index of the enabled ``entries`` into ``out_dir``; returns the manifest.
 
     ``decision``: the KB's thresholds (``decision.yml``), recorded in the manifest so
-    that whoever serves this version decides with them (``Searcher.decision``)."""
+    that whoever serves this version decides with them (``Searcher.decision``).
+    ``synonyms`` rewrite the questions before both BM25 and the embedder read them, and are
+    stored with the version (``synonyms.json``) for its searcher to rewrite queries the same way.
+    """
     started = time.monotonic()
     out_dir.mkdir(parents=True, exist_ok=True)
+    synonyms = synonyms or Synonyms()
     enabled = [e for e in entries if e.enabled]
-    owners, texts, normalised = question_docs(enabled)
+    owners, texts, normalised = question_docs(enabled, synonyms)
 
     tokenizer = Tokenizer(terms)
     bm25 = BM25.build(
@@ -84,6 +93,7 @@ def build_index(
     save_faiss(dense, out_dir)
     np.save(out_dir / "vectors.npy", vectors)
     bm25.save(out_dir)
+    synonyms.save(out_dir)
     (out_dir / "userdict.txt").write_text("\n".join(tokenizer.user_words) + "\n", encoding="utf-8")
     (out_dir / "entries.json").write_text(
         json.dumps([e.to_json() for e in enabled], ensure_ascii=False, indent=0), encoding="utf-8"

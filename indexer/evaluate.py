@@ -14,15 +14,14 @@ from pathlib import Path
 
 from faqbot.config import Settings
 from faqbot.errors import UserError
-from faqbot.normalize import normalize
 from indexer.build import build_index
 from indexer.decide import FALLBACK, decide
 from indexer.embed_cache import EmbeddingCache
 from indexer.embedders import Embedder, make_embedder
 from indexer.kb import FaqEntry
-from indexer.longtext import search_text
 from indexer.progress import ProgressFn, no_progress
 from indexer.search import Searcher
+from indexer.synonyms import Synonyms
 
 
 class BenchmarkError(UserError, ValueError):
@@ -94,16 +93,17 @@ def ranked_results(
     settings: Settings,
     embedder: Embedder | None = None,
     progress: ProgressFn = no_progress,
+    synonyms: Synonyms | None = None,
 ) -> tuple[Searcher, list]:
     """Build a temporary index and search every query; returns the searcher and results."""
     embedder = embedder or make_embedder(settings.embedder)
     cache = EmbeddingCache(settings.cache_dir / "embeddings.sqlite")
     try:
         with tempfile.TemporaryDirectory(prefix="faqbot-eval-") as tmp:
-            build_index(entries, [], "eval", settings, embedder, cache, Path(tmp), progress=progress)
+            build_index(entries, [], "eval", settings, embedder, cache, Path(tmp), progress=progress, synonyms=synonyms)
             searcher = Searcher(Path(tmp), settings, embedder)
             # Embed exactly what Searcher.search reads (a long query's head and tail).
-            texts = [search_text(normalize(q.text)) or q.text for q in queries]
+            texts = [searcher.query_text(q.text) or q.text for q in queries]
             vectors, _ = cache.embed(embedder, texts, "query", progress=progress)
             results = [searcher.search(q.text, k=10, query_vector=v) for q, v in zip(queries, vectors, strict=True)]
     finally:
@@ -140,7 +140,13 @@ def metrics(queries: list[Query], results: list, settings: Settings) -> dict:
     }
 
 
-def evaluate(kb_path: Path, queries_path: Path, settings: Settings, progress: ProgressFn = no_progress) -> dict:
+def evaluate(
+    kb_path: Path,
+    queries_path: Path,
+    settings: Settings,
+    progress: ProgressFn = no_progress,
+    synonyms: Synonyms | None = None,
+) -> dict:
     entries, queries = load_benchmark(kb_path, queries_path)
-    _, results = ranked_results(entries, queries, settings, progress=progress)
+    _, results = ranked_results(entries, queries, settings, progress=progress, synonyms=synonyms)
     return metrics(queries, results, settings)

@@ -10,14 +10,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from indexer.model import HANDOFF_POLICIES, FaqEntry, KBInvalid, KnowledgeBase, Problem
-from indexer.validate import read_decision, validate_dir
+from indexer.validate import read_decision, validate_kb
 
 __all__ = ["HANDOFF_POLICIES", "FaqEntry", "KBInvalid", "KnowledgeBase", "Problem", "load_kb"]
 
 
 def load_kb(kb_dir: Path) -> KnowledgeBase:
-    """Load and validate every ``*.yml`` file under ``kb_dir`` (and ``decision.yml``, the thresholds)."""
-    entries, terms, problems = validate_dir(kb_dir)
+    """Load and validate every ``*.yml`` file under ``kb_dir`` (and ``terms.txt``, ``synonyms.txt``,
+    ``decision.yml``: the thresholds)."""
+    entries, terms, synonyms, problems = validate_kb(kb_dir)
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise KBInvalid(problems)
@@ -26,4 +27,5 @@ def load_kb(kb_dir: Path) -> KnowledgeBase:
         terms=terms,
         warnings=[p for p in problems if p.severity == "warning"],
         decision=read_decision(kb_dir)[0],
+        synonyms=synonyms,
     )

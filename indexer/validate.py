@@ -17,18 +17,32 @@ import yaml
 from faqbot.normalize import normalize
 from indexer.markdown import check_answer
 from indexer.model import HANDOFF_POLICIES, FaqEntry, Problem
+from indexer.synonyms import Synonyms
 from indexer.yaml_errors import MESSAGES, explain
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 FILE_KEYS = ("category", "entries")
-ENTRY_FIELDS = ("id", "question", "similar", "answer", "tags", "handoff", "handoff_notice", "enabled", "hot")
+ENTRY_FIELDS = (
+    "id",
+    "question",
+    "similar",
+    "answer",
+    "tags",
+    "handoff",
+    "handoff_notice",
+    "enabled",
+    "hot",
+    "related",
+)
 REQUIRED_FIELDS = ("id", "question", "answer")
 RECOMMENDED_SIMILAR = 4
+MAX_RELATED = 3  # 猜你想问 buttons shown after an answer
 TERMS_FILE = "terms.txt"
 # The decision thresholds that go with this KB (``recalibrate`` writes it); not an FAQ file.
 DECISION_FILE = "decision.yml"
 DECISION_KEYS = ("answer_threshold", "clarify_threshold")
 NOT_UTF8 = "文件不是 UTF-8 编码（这一行有无法识别的字符）：请在编辑器里另存为 UTF-8"
+SYNONYMS_FILE = "synonyms.txt"
 
 
 @dataclass
@@ -166,6 +180,7 @@ def _entry(ctx: _Ctx, node: yaml.Node, category: str) -> FaqEntry | None:
         ok &= answer is not None
     similar = _text_list(ctx, fields["similar"][1], "similar") if "similar" in fields else []
     tags = _text_list(ctx, fields["tags"][1], "tags") if "tags" in fields else []
+    related = _text_list(ctx, fields["related"][1], "related") if "related" in fields else []
     handoff = "never"
     if "handoff" in fields:
         value = _text(ctx, fields["handoff"][1], "handoff")
@@ -211,6 +226,7 @@ def _entry(ctx: _Ctx, node: yaml.Node, category: str) -> FaqEntry | None:
         handoff_notice=notice,
         enabled=flags["enabled"],
         hot=flags["hot"],
+        related=tuple(dict.fromkeys(r for r, _ in related)),
         source=f"{ctx.file}:{_line(node)}",
     )
 
@@ -253,11 +269,18 @@ def validate_text(text: str, file: str) -> tuple[list[FaqEntry], list[Problem], 
     return entries, ctx.problems, lines
 
 
+RELATED_LINE = "\0related:"  # a key of _question_lines no question can have: the line of a related id
+
+
 def _question_lines(node: yaml.MappingNode) -> dict[str, int]:
     out: dict[str, int] = {}
     for key_node, value_node in node.value:
         if key_node.value == "question" and isinstance(value_node, yaml.ScalarNode):
             out[str(value_node.value).strip()] = _line(value_node)
+        elif key_node.value == "related" and isinstance(value_node, yaml.SequenceNode):
+            for item in value_node.value:
+                if isinstance(item, yaml.ScalarNode):
+                    out.setdefault(f"{RELATED_LINE}{str(item.value).strip()}", _line(item))
         elif key_node.value == "similar" and isinstance(value_node, yaml.SequenceNode):
             for item in value_node.value:
                 if isinstance(item, yaml.ScalarNode):
@@ -298,6 +321,56 @@ def _cross_checks(entries: list[FaqEntry], lines: dict[tuple[str, str], dict[str
                 )
                 continue
             owner[key] = (entry, q)
+    return problems
+
+
+def _related_checks(entries: list[FaqEntry], lines: dict[tuple[str, str], dict[str, int]]) -> list[Problem]:
+    """``related:`` against every entry loaded: unknown ids (with the closest one), the entry
+    itself and disabled entries, and more than ``MAX_RELATED`` (only the first are shown)."""
+    problems: list[Problem] = []
+    by_id: dict[str, FaqEntry] = {}
+    for entry in entries:
+        by_id.setdefault(entry.id, entry)
+    known = tuple(by_id)
+    for entry in entries:
+        if not entry.related:
+            continue
+        file, line = entry.source.rsplit(":", 1)
+        here = lines.get((file, entry.id), {})
+        at = {faq_id: here.get(f"{RELATED_LINE}{faq_id}", int(line)) for faq_id in entry.related}
+        for faq_id in entry.related:
+            other = by_id.get(faq_id)
+            if faq_id == entry.id:
+                problems.append(Problem(file, at[faq_id], "related", f"条目 {entry.id} 不能把自己写进 related"))
+            elif other is None:
+                problems.append(
+                    Problem(
+                        file,
+                        at[faq_id],
+                        "related",
+                        f"related 里的 {faq_id} 不是任何条目的 id{_suggest(faq_id, known)}",
+                    )
+                )
+            elif not other.enabled:
+                problems.append(
+                    Problem(
+                        file,
+                        at[faq_id],
+                        "related",
+                        f"related 里的 {faq_id} 是停用的条目（enabled: false，{other.source}）：停用期间不会显示",
+                        "warning",
+                    )
+                )
+        if len(entry.related) > MAX_RELATED:
+            problems.append(
+                Problem(
+                    file,
+                    at[entry.related[MAX_RELATED]],
+                    "related",
+                    f"related 写了 {len(entry.related)} 个条目：回答后只显示前 {MAX_RELATED} 个",
+                    "warning",
+                )
+            )
     return problems
 
 
@@ -396,6 +469,100 @@ def write_thresholds(kb_dir: Path, answer: float, clarify: float) -> Path:
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
     return path
+def parse_synonyms(text: str, file: str = SYNONYMS_FILE) -> tuple[Synonyms, list[Problem]]:
+    """Parse ``synonyms.txt``; every problem has its line. Groups with errors are left out."""
+    problems: list[Problem] = []
+    groups: list[tuple[str, ...]] = []
+    line_of: dict[str, int] = {}  # normalised word → line of the group that has it
+    for number, raw in enumerate(text.splitlines(), 1):
+        body = raw.split("#", 1)[0].strip()
+        if not body:
+            continue
+        words = [w.strip() for w in body.split("=")]
+        if len(words) < 2:
+            problems.append(
+                Problem(
+                    file,
+                    number,
+                    "synonyms",
+                    f"一组同义词至少要有两个词，用 = 隔开，例如“提现 = 提币”；这一行只有“{body}”",
+                )
+            )
+            continue
+        ok = True
+        group: list[str] = []
+        for word in words:
+            key = normalize(word)
+            if not key:
+                problems.append(Problem(file, number, "synonyms", "这一行有一个空的词：两个 = 之间或行首行尾没有写词"))
+                ok = False
+            elif key in group:
+                problems.append(Problem(file, number, "synonyms", f"“{word}”在这一组里写了两次"))
+                ok = False
+            elif key in line_of:
+                problems.append(
+                    Problem(
+                        file,
+                        number,
+                        "synonyms",
+                        f"“{word}”已经在第 {line_of[key]} 行的一组里了：一个词只能属于一组同义词",
+                    )
+                )
+                ok = False
+            elif len(key) == 1 and group:
+                problems.append(
+                    Problem(
+                        file,
+                        number,
+                        "synonyms",
+                        f"“{word}”只有一个字：它会把其他词里的这个字也替换掉（例如“退钱”里的“钱”）；请写成完整的词",
+                    )
+                )
+                ok = False
+            else:
+                group.append(key)
+        if ok:
+            groups.append(tuple(group))
+            for key in group:
+                line_of[key] = number
+    problems += _overlaps(groups, line_of, file)
+    return Synonyms(groups), problems
+
+
+def _overlaps(groups: list[tuple[str, ...]], line_of: dict[str, int], file: str) -> list[Problem]:
+    """A variant inside a word of another group: where the longer word occurs it wins, which
+    is usually meant (提币地址 → 钱包地址 before 提币 → 提现), but editors should know."""
+    problems = []
+    canonical = {w: g[0] for g in groups for w in g}
+    for group in groups:
+        for variant in group[1:]:
+            for other, other_canonical in canonical.items():
+                if other != variant and variant in other and other_canonical != group[0]:
+                    problems.append(
+                        Problem(
+                            file,
+                            line_of[variant],
+                            "synonyms",
+                            f"“{variant}”是第 {line_of[other]} 行“{other}”的一部分：句子里出现“{other}”时"
+                            f"整个替换成“{other_canonical}”，不会替换成“{group[0]}”",
+                            "warning",
+                        )
+                    )
+    return problems
+
+
+def read_synonyms(kb_dir: Path) -> tuple[Synonyms, list[Problem]]:
+    """``synonyms.txt`` of the KB folder (optional: no file, no synonyms)."""
+    path = kb_dir / SYNONYMS_FILE
+    if not path.exists():
+        return Synonyms(), []
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        return Synonyms(), [Problem(SYNONYMS_FILE, line, "", "文件不是 UTF-8 编码：请在编辑器里另存为 UTF-8")]
+    return parse_synonyms(text, SYNONYMS_FILE)
 
 
 def kb_files(kb_dir: Path) -> list[Path]:
@@ -407,9 +574,15 @@ def kb_files(kb_dir: Path) -> list[Path]:
 
 def validate_dir(kb_dir: Path) -> tuple[list[FaqEntry], list[str], list[Problem]]:
     """Validate every KB file in ``kb_dir``; returns entries, domain terms and all problems."""
+    entries, terms, _, problems = validate_kb(kb_dir)
+    return entries, terms, problems
+
+
+def validate_kb(kb_dir: Path) -> tuple[list[FaqEntry], list[str], Synonyms, list[Problem]]:
+    """``validate_dir`` with the synonyms (``synonyms.txt``) too."""
     problems: list[Problem] = []
     if not kb_dir.is_dir():
-        return [], [], [Problem(str(kb_dir), 0, "", "找不到知识库文件夹")]
+        return [], [], Synonyms(), [Problem(str(kb_dir), 0, "", "找不到知识库文件夹")]
     files = kb_files(kb_dir)
     if not files:
         problems.append(Problem(str(kb_dir), 0, "", "知识库文件夹里没有 *.yml 文件"))
@@ -429,9 +602,12 @@ def validate_dir(kb_dir: Path) -> tuple[list[FaqEntry], list[str], list[Problem]
         problems.extend(file_problems)
         lines.update({(rel, eid): ql for eid, ql in file_lines.items()})
     problems.extend(_cross_checks(entries, lines))
+    problems.extend(_related_checks(entries, lines))
     terms, term_problems = read_terms(kb_dir)
     problems.extend(term_problems)
     problems.extend(read_decision(kb_dir)[1])
+    synonyms, synonym_problems = read_synonyms(kb_dir)
+    problems.extend(synonym_problems)
     tags = [t for e in entries for t in e.tags]
     terms = sorted(set(terms) | set(tags))
-    return entries, terms, problems
+    return entries, terms, synonyms, problems

@@ -13,10 +13,11 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import runtime
 from bot.dialogue.conversation import Phase
-from bot.dialogue.turn import HandoffReason, Plan, PlanKind, State
+from bot.dialogue.turn import HandoffReason, Plan, PlanKind, State, related_entries
 from bot.handoff.handoffs import HandoffRequest
 from bot.handoff.intake import OutcomeKind
 from bot.handoff.wording import MESSAGE_EXIT, QUEUE_EXIT
+from indexer.kb import FaqEntry
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,19 @@ def feedback_buttons(faq_id: str, turn: int) -> list[dict[str, str]]:
         {"title": "有帮助", "payload": _payload("feedback_positive", faq_id, turn)},
         {"title": "没帮助", "payload": _payload("feedback_negative", faq_id, turn)},
     ]
+
+
+def related_buttons(entry: FaqEntry, turn: int) -> list[dict[str, str]]:
+    """猜你想问: the answer's related entries as question buttons (``/choose_faq``, answered
+    through the same path as a clarify choice), only those the served index has."""
+    if not entry.related:
+        return []
+    try:
+        by_id = runtime.live_index().get().by_id
+    except Exception:  # no index to check them against: the answer goes without them
+        log.exception("could not read the index for the related entries of %s", entry.id)
+        return []
+    return [{"title": e.question, "payload": choose_payload(e.id, turn)} for e in related_entries(entry, by_id)]
 
 
 def turn_of(tracker: Tracker) -> int:
@@ -101,6 +115,8 @@ def carry_out(plan: Plan, dispatcher: CollectingDispatcher, tracker: Tracker) ->
         case PlanKind.ANSWER:
             assert plan.entry is not None
             buttons = feedback_buttons(plan.entry.id, turn) + ([HUMAN_BUTTON] if plan.offer_human else [])
+            # One message: the answer, 有帮助/没帮助 (转人工), then up to three related questions.
+            buttons += related_buttons(plan.entry, turn)
             dispatcher.utter_message(text=plan.entry.answer.strip(), buttons=buttons)
             events.append(SlotSet("last_faq_id", plan.entry.id))
         case PlanKind.CLARIFY:

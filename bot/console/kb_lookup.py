@@ -73,6 +73,8 @@ class KbLookup:
         return {
             "query": question,
             "normalised": result.normalised,
+            # synonyms.txt (of this index version) rewrote these words before matching
+            "synonyms": [{"from": variant, "to": canonical} for variant, canonical in result.synonyms],
             "index_version": searcher.directory.name,
             "decision": {
                 "action": str(decision.action),

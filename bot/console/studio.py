@@ -1,7 +1,8 @@
 """The editors' studio in the console (the 知识库 tab), for editors and admins: the hit
 test — a question against the published index, every score and the decision — so an
 editor sees why the bot answers what it answers before changing the FAQ; and the
-entries to review (most 没帮助 first, ``bot/handoff/faq_health.py``)."""
+entries to review (most 没帮助 first, ``bot/handoff/faq_health.py``); and the 猜你想问
+pairs customers' next questions suggest (``bot/handoff/related_suggestions.py``)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from bot.console.kb_lookup import KbLookup
 from bot.handoff.agents import Agent
 from bot.handoff.desk import HandoffDesk
 from bot.handoff.faq_health import faq_health, needs_review
+from bot.handoff.related_suggestions import related_suggestions
 from bot.handoff.teams import STUDIO_ROLES
 from indexer.manifest import IndexMissing
 
@@ -61,6 +63,32 @@ def add_studio_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[[Rou
             return [{**h.to_json(), "question": questions.get(h.faq_id)} for h in found]
 
         return response.json({"days": days, "review": await desk.blocking(review)})
+
+    @bp.get("/console/api/studio/related-suggestions")
+    @signed_in
+    @editors
+    async def related(request: Request, agent: Agent) -> HTTPResponse:
+        """Entries customers were answered with next (same conversation, within minutes),
+        not yet in the first one's ``related:``, ``days`` back (30), most frequent first."""
+        try:
+            days = max(1, min(int(request.args.get("days", 30)), 366))
+        except ValueError:
+            return error("'days' must be a whole number", 400)
+
+        def suggest() -> list[dict[str, Any]]:
+            entries = {e.id: e for e in kb.searcher().entries} if kb.available() else {}
+            current = {faq_id: e.related for faq_id, e in entries.items()}
+            found = related_suggestions(desk.settings.database_url, current, days)
+            return [
+                {
+                    **s.to_json(),
+                    "question": entries[s.faq_id].question if s.faq_id in entries else None,
+                    "next_question": entries[s.next_id].question if s.next_id in entries else None,
+                }
+                for s in found
+            ]
+
+        return response.json({"days": days, "suggestions": await desk.blocking(suggest)})
 
     @bp.get("/console/api/studio/hit-test")
     @signed_in

@@ -20,11 +20,11 @@ reaches is the conversation state machine's (``bot/dialogue/conversation.py``).
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import assert_never
 
 from bot.dialogue.followup import resolve
-from faqbot.normalize import normalize
 from indexer.decide import Action, Decision
 from indexer.kb import FaqEntry
 from indexer.search import Candidate, Searcher, SearchResult
@@ -93,6 +93,16 @@ class QuestionTurn:
         return self.decision.action == Action.FALLBACK
 
 
+MAX_RELATED = 3  # 猜你想问 buttons after an answer (indexer/validate.py warns beyond it)
+
+
+def related_entries(entry: FaqEntry, by_id: Mapping[str, FaqEntry]) -> list[FaqEntry]:
+    """The entries an answer suggests next (its ``related:``): only those the served index
+    has (enabled, still in the KB), never the entry itself, at most ``MAX_RELATED``."""
+    found = [by_id[i] for i in dict.fromkeys(entry.related) if i != entry.id and i in by_id]
+    return [e for e in found if e.enabled][:MAX_RELATED]
+
+
 def _hand_off(state: State, reason: HandoffReason, entry: FaqEntry | None = None) -> Plan:
     return Plan(PlanKind.HANDOFF, state.after_handoff(), entry=entry, reason=reason)
 
@@ -150,7 +160,7 @@ def on_topic_choices(decision: Decision, result: SearchResult, searcher: Searche
         return decision
     words = {w for w in searcher.tokenizer.words(result.searched or result.normalised) if len(w) > 1}
     top, *others = decision.candidates
-    kept = [c for c in others if words & set(searcher.tokenizer.words(normalize(c.matched_question)))]
+    kept = [c for c in others if words & set(searcher.tokenizer.words(searcher.match_text(c.matched_question)))]
     return replace(decision, candidates=[top, *kept])
 
 

@@ -73,6 +73,18 @@ def test_paraphrase_not_in_kb_is_answered_with_the_right_faq(chat: Chat, kb):
     assert [b["title"] for b in reply.buttons][:2] == ["有帮助", "没帮助"]
 
 
+def test_a_direct_answer_offers_its_related_questions(chat: Chat, kb):
+    reply = chat.say("提现要扣多少手续费")
+    assert len(reply.messages) == 1 and reply.texts == [answer_of(kb, "ex-withdraw-fee")]  # one message
+    related = [kb[i] for i in kb["ex-withdraw-fee"].related]
+    assert [b["title"] for b in reply.buttons] == ["有帮助", "没帮助"] + [e.question for e in related]
+    payload = reply.payload(related[0].question)
+    assert json.loads(payload.removeprefix("/choose_faq"))["faq_id"] == related[0].id
+    clicked = chat.say(payload)  # answered through the choice path, with its own related questions
+    assert clicked.texts == [answer_of(kb, related[0].id)]
+    assert [b["title"] for b in clicked.buttons][2:] == [kb[i].question for i in related[0].related]
+
+
 def test_traditional_characters_are_answered(chat: Chat, kb):
     reply = chat.say("提現手續費怎麼收")
     assert answer_of(kb, "ex-withdraw-fee") in reply.texts

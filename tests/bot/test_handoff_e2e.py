@@ -1009,10 +1009,32 @@ def test_an_editor_sees_why_the_bot_answers_a_question_and_an_agent_cannot(serve
     expect(first).to_have_attribute("data-faq", "ex-withdraw-fee")
     expect(first).to_contain_text("手续费")  # the words it shares with the question
     assert page.get_by_test_id("hit-row").count() >= 3
+    expect(page.get_by_test_id("hit-synonyms")).to_be_hidden()
+    page.get_by_test_id("hit-q").fill("提币的手续费怎么收")  # synonyms.txt: 提现 = 提币
+    page.get_by_test_id("hit-run").click()
+    expect(page.get_by_test_id("hit-synonyms")).to_have_text("同义词：提币 → 提现")
     page.get_by_test_id("hit-q").fill("今天比特币的价格是多少")
     page.get_by_test_id("hit-run").click()
     expect(page.get_by_test_id("hit-decision")).not_to_contain_text("机器人会：直接回答")
     context.close()
+    # 猜你想问 suggestions: what customers were answered with next, for editors only.
+    records = Records(bot_settings.database_url)
+    for conversation in ("rest-next-1", "rest-next-2"):
+        records.log_outcome(conversation, "rest", "answer", "ex-withdraw-limit")
+        records.log_outcome(conversation, "rest", "answer", "ex-withdraw-fee")
+    editor = post(servers.url + "/console/api/login", {"name": "zhou", "password": "zhou-pass-123"})[1]["token"]
+    suggested = send(
+        servers.url + "/console/api/studio/related-suggestions?days=30", headers={"Authorization": f"Bearer {editor}"}
+    )
+    assert suggested.status == 200
+    pair = next(s for s in suggested.json()["suggestions"] if s["faq_id"] == "ex-withdraw-limit")
+    assert pair["next_id"] == "ex-withdraw-fee" and pair["count"] >= 2 and pair["next_question"] == "提现手续费是多少？"
+    AgentStore(bot_settings.database_url).add("zhao", "zhao-pass-123", "小赵")  # an agent, not an editor
+    agent = post(servers.url + "/console/api/login", {"name": "zhao", "password": "zhao-pass-123"})[1]["token"]
+    refused = send(
+        servers.url + "/console/api/studio/related-suggestions", headers={"Authorization": f"Bearer {agent}"}
+    )
+    assert refused.status == 403 and "editors only" in refused.json()["error"]
     token = post(servers.url + "/console/api/login", {"name": "wang", "password": "wang-pass-123"})[1]["token"]
     refused = send(servers.url + "/console/api/studio/hit-test?q=x", headers={"Authorization": f"Bearer {token}"})
     assert refused.status == 403 and "editors only" in refused.json()["error"]

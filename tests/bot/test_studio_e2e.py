@@ -160,7 +160,7 @@ def test_last_weeks_unanswered_questions_become_a_published_faq_that_answers_the
     ann.locator('[data-testid="kb-row"][data-faq="ex-credit-card"]').get_by_test_id("kb-edit").click()
     ann.get_by_test_id("kb-enabled").uncheck()
     ann.get_by_test_id("kb-submit").click()
-    expect(ann.locator('[data-testid="kb-change"][data-faq="ex-credit-card"]')).to_have_attribute("data-status", "review")
+    expect(drafted).to_have_attribute("data-status", "review")
     bob.reload()
     bob.get_by_test_id("tab-studio").click()
     bob.locator('[data-testid="kb-change"][data-faq="ex-credit-card"]').get_by_test_id("change-approve").click()

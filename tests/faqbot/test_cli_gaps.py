@@ -61,3 +61,39 @@ def test_kb_health_lists_every_entry_and_the_ones_to_review(tiny_kb):
     review = run(tiny_kb, "kb", "health", "--review")
     assert review.returncode == 0 and "withdraw-fee" in review.stdout and "account-frozen" not in review.stdout
     assert_clean_error(run(tiny_kb, "kb", "health", "--days", "0"), "at least 1")
+
+
+def test_kb_related_suggests_what_customers_asked_next(tiny_kb):
+    records = Records(tiny_kb.database_url)
+    assert "没有可以建议的相关问题" in run(tiny_kb, "kb", "related").stdout
+    for conversation in ("a", "b"):
+        records.log_outcome(conversation, "rest", "answer", "withdraw-fee")
+        records.log_outcome(conversation, "rest", "answer", "account-frozen")
+    records.log_outcome("c", "rest", "answer", "withdraw-fee")
+    records.log_outcome("c", "rest", "answer", "pos-apply")
+    records.engine.dispose()
+    found = json.loads(run(tiny_kb, "kb", "related", "--json").stdout)["suggestions"]
+    assert found == [
+        {
+            "faq_id": "withdraw-fee",
+            "next_id": "account-frozen",
+            "count": 2,
+            "question": "提现手续费是多少？",
+            "next_question": "账户被冻结了怎么办？",
+        },
+        {
+            "faq_id": "withdraw-fee",
+            "next_id": "pos-apply",
+            "count": 1,
+            "question": "提现手续费是多少？",
+            "next_question": "个人可以申请POS机吗？",
+        },
+    ]
+    # Once the editors relate them, the pair is no longer suggested.
+    path = tiny_kb.kb_dir / "tiny.yml"
+    tags = "    tags: [提现, 手续费]\n"
+    text = path.read_text(encoding="utf-8").replace(tags, tags + "    related: [account-frozen]\n")
+    path.write_text(text, encoding="utf-8")
+    human = run(tiny_kb, "kb", "related", "--days", "7")
+    assert human.returncode == 0 and "withdraw-fee → pos-apply" in human.stdout and "account-frozen" not in human.stdout
+    assert_clean_error(run(tiny_kb, "kb", "related", "--days", "0"), "at least 1")

@@ -73,3 +73,19 @@ def test_hand_written_file_is_not_overwritten(settings, tmp_path):
         csv.writer(handle).writerows(ROWS)
     with pytest.raises(ImportError_, match="手写的文件"):
         import_file(src, settings.kb_dir)
+
+
+def test_related_column(settings, tmp_path):
+    src = tmp_path / "faq.csv"
+    rows = [
+        ["ID", "问题", "答案", "分类", "相关问题"],
+        ["refund-time", "退款多久到账？", "一般 1-3 个工作日。", "售后", "refund-apply、Refund-Missing"],
+        ["refund-apply", "怎么申请退款？", "在订单详情页申请。", "售后", ""],
+        ["refund-missing", "退款没收到怎么办？", "请联系银行。", "售后", "refund-time"],
+    ]
+    with src.open("w", encoding="utf-8-sig", newline="") as handle:
+        csv.writer(handle).writerows(rows)
+    import_file(src, settings.kb_dir)
+    by_id = {e.id: e for e in load_kb(settings.kb_dir).entries}
+    assert by_id["refund-time"].related == ("refund-apply", "refund-missing")
+    assert by_id["refund-apply"].related == () and by_id["refund-missing"].related == ("refund-time",)

@@ -365,7 +365,7 @@ def test_unknown_and_missing_fields_with_lines():
     assert by_field["anwser"].line == 5
     assert by_field["anwser"].message == (
         "未知字段 anwser（您是不是想写 answer？）；"
-        "可用的字段：id, question, similar, answer, tags, handoff, handoff_notice, enabled, hot"
+        "可用的字段：id, question, similar, answer, tags, handoff, handoff_notice, enabled, hot, related"
     )
     assert str(by_field["anwser"]).startswith("f.yml:5: [anwser] 错误：未知字段 anwser（您是不是想写 answer？）")
     assert by_field["answer"].line == 3 and by_field["answer"].message == "缺少必填字段 answer"
@@ -575,3 +575,70 @@ def test_write_thresholds_writes_what_the_validator_reads(tiny_kb):
     with pytest.raises(ValueError):
         write_thresholds(tiny_kb.kb_dir, 0.3, 0.5)
     assert load_kb(tiny_kb.kb_dir).decision["answer_threshold"] == 0.65  # the file is left as it was
+RELATED_KB = """
+category: 交易所/提现
+entries:
+  - id: withdraw-fee
+    question: 提现手续费是多少？
+    answer: 以提现页面为准。
+    related:
+      - withdraw-time
+      - withdraw-tim
+      - withdraw-fee
+      - withdraw-off
+      - withdraw-limit
+  - id: withdraw-time
+    question: 提现多久到账？
+    answer: 一般 30 分钟内。
+    related: [withdraw-fee]
+  - id: withdraw-limit
+    question: 提现有额度吗？
+    answer: 有。
+  - id: withdraw-off
+    question: 提现暂停了吗？
+    answer: 没有。
+    enabled: false
+"""
+
+
+def test_related_ids_are_checked_against_every_entry(settings):
+    write_kb(settings.kb_dir, "withdraw.yml", RELATED_KB)
+    entries, _, problems = validate_dir(settings.kb_dir)
+    related = [str(p) for p in problems if p.field == "related"]
+    assert related == [
+        "withdraw.yml:8: [related] 错误：related 里的 withdraw-tim 不是任何条目的 id（您是不是想写 withdraw-time？）",
+        "withdraw.yml:9: [related] 错误：条目 withdraw-fee 不能把自己写进 related",
+        "withdraw.yml:10: [related] 警告：related 里的 withdraw-off 是停用的条目（enabled: false，withdraw.yml:19）"
+        "：停用期间不会显示",
+        "withdraw.yml:10: [related] 警告：related 写了 5 个条目：回答后只显示前 3 个",
+    ]
+    by_id = {e.id: e for e in entries}
+    assert by_id["withdraw-time"].related == ("withdraw-fee",) and by_id["withdraw-limit"].related == ()
+    # Kept through the index's entries.json.
+    entry = by_id["withdraw-fee"]
+    assert FaqEntry.from_json(entry.to_json()) == entry and entry.to_json()["related"][0] == "withdraw-time"
+
+
+def test_related_must_be_a_list_and_only_adds_to_the_hash_when_used(tiny_kb):
+    before = load_kb(tiny_kb.kb_dir).content_hash()
+    not_a_list = RELATED_KB.replace("    related: [withdraw-fee]", "    related: withdraw-fee")
+    assert [str(p) for p in errors_of(not_a_list)] == [
+        "f.yml:15: [related] 错误：related 应该是一个列表：每行写一项，以“- ”开头"
+    ]
+    path = tiny_kb.kb_dir / "tiny.yml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("    tags: [冻结]\n", "    tags: [冻结]\n    related: []\n"), encoding="utf-8")
+    assert load_kb(tiny_kb.kb_dir).content_hash() == before
+    related = "    tags: [冻结]\n    related: [withdraw-fee]\n"
+    path.write_text(text.replace("    tags: [冻结]\n", related), encoding="utf-8")
+    kb = load_kb(tiny_kb.kb_dir)
+    assert kb.entries[1].related == ("withdraw-fee",) and kb.content_hash() != before
+
+
+def test_sample_kb_relates_withdrawal_questions():
+    from tests.conftest import SAMPLE_KB
+
+    kb = load_kb(SAMPLE_KB)
+    by_id = {e.id: e for e in kb.entries}
+    assert "ex-withdraw-arrival-time" in by_id["ex-withdraw-fee"].related
+    assert not [w for w in kb.warnings if w.field == "related"]

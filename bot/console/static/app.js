@@ -1240,6 +1240,11 @@ function showHits(found) {
     el("b", { text: `机器人会：${ACTIONS[d.action] || d.action}` }),
     ` · 置信度 ${percent(d.confidence)}（直接回答 ≥ ${percent(d.answer_threshold)}，反问 ≥ ${percent(d.clarify_threshold)}）`,
     el("span", { class: "muted", text: ` · 索引版本 ${found.index_version}` }));
+  // The editors' synonyms.txt rewrote these words of the question before matching.
+  if ((found.synonyms || []).length) {
+    line.append(el("span", { class: "hit-synonyms", "data-testid": "hit-synonyms",
+      text: `同义词：${found.synonyms.map((s) => `${s.from} → ${s.to}`).join("，")}` }));
+  }
   const rows = found.candidates.map((c) => el("tr", { "data-testid": "hit-row", "data-faq": c.faq_id,
       class: c.chosen ? "chosen" : "" },
     el("td", { text: String(c.rank) }),
