@@ -469,6 +469,8 @@ def write_thresholds(kb_dir: Path, answer: float, clarify: float) -> Path:
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
     return path
+
+
 def parse_synonyms(text: str, file: str = SYNONYMS_FILE) -> tuple[Synonyms, list[Problem]]:
     """Parse ``synonyms.txt``; every problem has its line. Groups with errors are left out."""
     problems: list[Problem] = []

@@ -575,6 +575,8 @@ def test_write_thresholds_writes_what_the_validator_reads(tiny_kb):
     with pytest.raises(ValueError):
         write_thresholds(tiny_kb.kb_dir, 0.3, 0.5)
     assert load_kb(tiny_kb.kb_dir).decision["answer_threshold"] == 0.65  # the file is left as it was
+
+
 RELATED_KB = """
 category: 交易所/提现
 entries:
