@@ -303,6 +303,7 @@ def cmd_kb_recalibrate(args: argparse.Namespace) -> int:
         print(f"已写入 {path}；运行 `faqbot index build` 发布后生效。", file=sys.stderr)
     elif args.write:
         print(f"阈值没有变化，没有写 {DECISION_FILE}。", file=sys.stderr)
+    return 0
 
 
 def cmd_kb_related(args: argparse.Namespace) -> int:
