@@ -125,7 +125,6 @@ def export_rows(entries: list[FaqEntry]) -> list[list[str]]:
     """The entries as the importer reads them (header first): export, edit in Excel, import back."""
     rows = [list(KNOWN)]
     for e in entries:
-        handoff = e.handoff
         rows.append(
             [
                 e.id,
@@ -134,8 +133,9 @@ def export_rows(entries: list[FaqEntry]) -> list[list[str]]:
                 e.answer.strip(),
                 e.category,
                 "、".join(e.tags),
-                handoff,
+                e.handoff,
                 "是" if e.enabled else "否",
+                "、".join(e.related),
             ]
         )
     return rows

@@ -51,7 +51,7 @@ LIST_FIELDS = {"similar": (200, 500), "tags": (30, 32), "related": (10, 64)}
 FLAGS = ("enabled", "hot")
 SCHEDULE_EVERY_S = 30.0
 MAX_IMPORT_BYTES = 5_000_000
-NOT_IN_TABLE = ("related", "hot", "handoff_notice")  # kept as they are when a row edits an entry
+NOT_IN_TABLE = ("hot", "handoff_notice")  # kept as they are when a row edits an entry
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 

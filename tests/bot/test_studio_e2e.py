@@ -191,7 +191,7 @@ def test_a_spreadsheet_round_trips_and_an_import_waits_for_review(servers, brows
     exported = send(servers.url + "/console/api/studio/export?format=csv", headers={"Authorization": f"Bearer {token}"})
     assert exported.status == 200
     rows = list(csv.reader(io.StringIO(exported.body.decode("utf-8-sig"))))
-    assert rows[0] == ["ID", "问题", "相似问题", "答案", "分类", "标签", "转人工", "启用"]
+    assert rows[0] == ["ID", "问题", "相似问题", "答案", "分类", "标签", "转人工", "启用", "相关问题"]
     by_id = {row[0]: row for row in rows[1:]}
     by_id["ex-withdraw-limit"][3] = "最低提现数量以提现页面为准，一般为 10 USDT。"  # one answer changed
     sheet = tmp_path / "faq.csv"

@@ -89,3 +89,18 @@ def test_related_column(settings, tmp_path):
     by_id = {e.id: e for e in load_kb(settings.kb_dir).entries}
     assert by_id["refund-time"].related == ("refund-apply", "refund-missing")
     assert by_id["refund-apply"].related == () and by_id["refund-missing"].related == ("refund-time",)
+
+
+def test_the_export_reads_back_as_the_same_entries(sample_kb, tmp_path):
+    import csv
+
+    from indexer.kb import load_kb
+    from indexer.kb_import import export_rows, read_entries
+
+    entries = load_kb(sample_kb.kb_dir).entries
+    sheet = tmp_path / "faq.csv"
+    with sheet.open("w", encoding="utf-8-sig", newline="") as out:
+        csv.writer(out).writerows(export_rows(entries))
+    table = ("id", "question", "similar", "answer", "category", "tags", "handoff", "enabled", "related")
+    strip = lambda e: tuple(getattr(e, f).strip() if f == "answer" else getattr(e, f) for f in table)  # noqa: E731
+    assert [strip(e) for e in read_entries(sheet)] == [strip(e) for e in entries]
