@@ -932,9 +932,14 @@ def test_an_admin_adds_a_colleague_and_a_group_and_a_chat_is_transferred_between
     expect(wang.get_by_test_id("conversation")).to_contain_text("用户要英文服务")
     wang.get_by_test_id("message-input").fill("Hello, this is Wang.")
     wang.get_by_test_id("send").click()
-    _, polled = servers.get("/handoff/messages?sender=rest-transfer")
-    texts = [m["text"] for m in polled["messages"]]
-    assert "已为您转接到客服 小王，由 TA 继续为您服务。" in texts and texts[-1] == "Hello, this is Wang."
+
+    def customer_texts() -> list[str] | None:
+        _, polled = servers.get("/handoff/messages?sender=rest-transfer")
+        texts = [m["text"] for m in polled["messages"]]
+        return texts if texts and texts[-1] == "Hello, this is Wang." else None
+
+    texts = wait_until(customer_texts, what="小王's message reaching the customer")
+    assert "已为您转接到客服 小王，由 TA 继续为您服务。" in texts
 
     # 小王 sends it on to the group: back in the queue for its members, shown with the group.
     wang.get_by_test_id("transfer").click()

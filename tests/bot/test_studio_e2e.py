@@ -207,3 +207,24 @@ def test_a_spreadsheet_round_trips_and_an_import_waits_for_review(servers, brows
     change.get_by_test_id("change-withdraw").click()
     expect(change).to_have_count(0)
     ann.context.close()
+
+
+def test_a_hit_test_question_joins_the_regression_set_and_runs(servers, browser):
+    from playwright.sync_api import expect
+
+    ann = editor_page(browser, servers, "ann", "安编辑")
+    ann.get_by_test_id("hit-q").fill("提现的手续费怎么收")
+    ann.get_by_test_id("hit-run").click()
+    first = ann.get_by_test_id("hit-row").first
+    expect(first).to_have_attribute("data-faq", "ex-withdraw-fee")
+    first.get_by_test_id("hit-add-regression").click()
+    expect(first.get_by_test_id("hit-add-regression")).to_have_text("已加入")
+    rows = ann.locator('[data-testid="regression-row"][data-faq="ex-withdraw-fee"]')
+    case = rows.filter(has_text="提现的手续费怎么收")
+    expect(case).to_have_count(1)
+    ann.get_by_test_id("regression-run").click()
+    expect(ann.get_by_test_id("regression-summary")).to_contain_text("答对", timeout=60_000)
+    expect(case.get_by_test_id("regression-outcome")).to_have_text("答对")
+    expect(ann.get_by_test_id("curve-row").first).to_be_visible()
+    assert ann.errors == []
+    ann.context.close()

@@ -228,6 +228,9 @@ def test_encrypted_url_verification_is_answered_within_a_second(lark):
     assert status == 401  # a plain body while an Encrypt Key is set
 
 
+RELATED_TO_FEE = ["提现多久能到账？", "提现有额度限制吗？"]
+
+
 def test_a_signed_encrypted_question_is_acknowledged_first_then_answered_in_its_chat(lark, kb):
     chat = "oc_ask"
     status, body, took, acked_at = lark.send(message_event("提现手续费是多少", chat, open_id="ou_ask"))
@@ -239,7 +242,8 @@ def test_a_signed_encrypted_question_is_acknowledged_first_then_answered_in_its_
     card = content(call)
     assert card["elements"][0] == {"tag": "markdown", "content": kb["ex-withdraw-fee"].answer.strip()}
     buttons = card["elements"][1]["actions"]
-    assert [b["text"]["content"] for b in buttons] == ["有帮助", "没帮助"]
+    # The feedback pair, then the entry's 猜你想问 (related questions) as buttons.
+    assert [b["text"]["content"] for b in buttons] == ["有帮助", "没帮助", *RELATED_TO_FEE]
     payloads = [b["value"]["payload"] for b in buttons]
     assert payloads[0].startswith("/feedback_positive{") and payloads[1].startswith("/feedback_negative{")
 

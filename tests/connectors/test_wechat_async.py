@@ -11,7 +11,7 @@ import time
 import pytest
 
 from indexer.kb import load_kb
-from tests.connectors.wechat_client import http, sha1_sign, stamp, with_query, xml_of
+from tests.connectors.wechat_client import FEE_MENU, http, sha1_sign, stamp, with_query, xml_of
 from tests.polling import wait_for_texts
 
 pytestmark = pytest.mark.slow
@@ -75,7 +75,7 @@ def test_a_slow_answer_is_success_now_and_the_api_later(webhook, bot_settings, f
     body = sends[-1].json
     assert body["touser"] == "o-slow" and body["msgtype"] == "text"
     assert body["text"]["content"].startswith(kb["ex-withdraw-fee"].answer.strip())
-    assert body["text"]["content"].endswith("1. 有帮助\n2. 没帮助\n（回复数字即可选择）")
+    assert body["text"]["content"].endswith(FEE_MENU)
     # WeChat retries after 5 s without a passive reply: the retry is not answered again.
     assert http("POST", url, message).body == "success"
     wait_for_texts(bot_settings.data_dir, "o-slow", ["提现手续费是多少"])

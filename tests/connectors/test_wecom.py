@@ -18,6 +18,7 @@ from connectors.wechat_xml import TEXT_ONLY
 from connectors.wecom import WeComApi, WeComOutbound, WeComSender
 from indexer.kb import load_kb
 from tests.connectors.wechat_client import (
+    FEE_MENU,
     decrypt,
     encrypt,
     fields_of,
@@ -185,7 +186,7 @@ def test_an_app_question_gets_an_encrypted_passive_reply(webhook, kb, bot_settin
     reply = open_reply(answer.body)
     assert reply["ToUserName"] == "zhangsan" and reply["FromUserName"] == CORP_ID
     assert reply["Content"].startswith(kb["ex-withdraw-fee"].answer.strip())
-    assert reply["Content"].endswith("1. 有帮助\n2. 没帮助\n（回复数字即可选择）")
+    assert reply["Content"].endswith(FEE_MENU)
     wait_for_texts(bot_settings.data_dir, "zhangsan", ["提现手续费是多少"])
     assert api.calls_to("/cgi-bin/message/send") == []
 
@@ -253,8 +254,8 @@ def test_kf_messages_are_synced_from_the_persisted_cursor_and_answered_once(webh
     assert menu["open_kfid"] == "wkA" and menu["msgtype"] == "msgmenu"
     assert menu["msgmenu"]["head_content"] == answer
     items = menu["msgmenu"]["list"]
-    assert [i["type"] for i in items] == ["click", "click"]
-    assert [i["click"]["content"] for i in items] == ["有帮助", "没帮助"]
+    assert [i["type"] for i in items] == ["click"] * 4
+    assert [i["click"]["content"] for i in items] == ["有帮助", "没帮助", "提现多久能到账？", "提现有额度限制吗？"]
     assert api.calls_to(SYNC)[0].json == {
         "cursor": "",
         "token": "KF-CALLBACK-TOKEN-1",

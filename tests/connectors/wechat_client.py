@@ -85,3 +85,7 @@ def with_query(url: str, **params: str) -> str:
 def stamp() -> tuple[str, str]:
     """(timestamp, nonce) for a new callback."""
     return str(int(time.time())), str(int.from_bytes(os.urandom(4), "big"))
+
+
+# "提现手续费是多少" as a text menu: the feedback pair, then the entry's 猜你想问 (related questions).
+FEE_MENU = "1. 有帮助\n2. 没帮助\n3. 提现多久能到账？\n4. 提现有额度限制吗？\n（回复数字即可选择）"
