@@ -264,28 +264,34 @@ def candidate_index(
     """The KB as it is now, built into a temporary folder and opened, without publishing it
     (what the next publish would serve: for the regression set). Validates the KB (``KBInvalid``);
     questions already embedded come from the embedding cache. The folder is removed on exit."""
+    with tempfile.TemporaryDirectory(prefix="faqbot-candidate-") as tmp:
+        yield build_candidate(settings, Path(tmp) / "candidate", embedder, progress)
+
+
+def build_candidate(
+    settings: Settings, out: Path, embedder: Embedder | None = None, progress: ProgressFn = no_progress
+) -> Searcher:
+    """The KB of ``settings.kb_dir`` built into ``out`` (not published) and opened: the caller
+    owns the folder (the studio keeps the draft's while it is being tested)."""
     kb = load_kb(settings.kb_dir)
     embedder = embedder or make_embedder(settings.embedder)
     cache = EmbeddingCache(settings.cache_dir / "embeddings.sqlite")
     try:
-        with tempfile.TemporaryDirectory(prefix="faqbot-candidate-") as tmp:
-            out = Path(tmp) / "candidate"
-            build_index(
-                kb.entries,
-                kb.terms,
-                kb.content_hash(),
-                settings,
-                embedder,
-                cache,
-                out,
-                progress=progress,
-                decision=kb.decision,
-                synonyms=kb.synonyms,
-            )
-            cache.close()
-            yield Searcher(out, settings, embedder)
+        build_index(
+            kb.entries,
+            kb.terms,
+            kb.content_hash(),
+            settings,
+            embedder,
+            cache,
+            out,
+            progress=progress,
+            decision=kb.decision,
+            synonyms=kb.synonyms,
+        )
     finally:
         cache.close()
+    return Searcher(out, settings, embedder)
 
 
 def ask(searcher: Searcher, question: str, k: int = 5, explain: bool = False) -> tuple[SearchResult, Decision]:

@@ -452,8 +452,8 @@ def read_decision(kb_dir: Path) -> tuple[dict[str, float], list[Problem]]:
     return validate_decision_text(text, DECISION_FILE)
 
 
-def write_thresholds(kb_dir: Path, answer: float, clarify: float) -> Path:
-    """Write ``kb_dir/decision.yml`` (validated as it will be read); the next publish carries it."""
+def thresholds_text(answer: float, clarify: float) -> str:
+    """The text of ``decision.yml`` with these thresholds (validated as it will be read)."""
     text = (
         "# 机器人决定“直接回答 / 反问 / 没找到”的置信度阈值，随知识库一起发布。\n"
         "# 由 `faqbot kb recalibrate --write` 或知识库页的“重新校准”写入；也可以手工修改。\n"
@@ -463,6 +463,12 @@ def write_thresholds(kb_dir: Path, answer: float, clarify: float) -> Path:
     _, problems = validate_decision_text(text)
     if problems:
         raise ValueError("; ".join(str(p) for p in problems))
+    return text
+
+
+def write_thresholds(kb_dir: Path, answer: float, clarify: float) -> Path:
+    """Write ``kb_dir/decision.yml`` (validated as it will be read); the next publish carries it."""
+    text = thresholds_text(answer, clarify)
     kb_dir.mkdir(parents=True, exist_ok=True)
     path = kb_dir / DECISION_FILE
     tmp = path.with_suffix(".yml.tmp")

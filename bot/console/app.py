@@ -37,6 +37,7 @@ from bot.console.streams import add_stream_routes
 from bot.console.studio import add_studio_routes
 from bot.console.studio_edit import add_studio_edit_routes
 from bot.console.studio_gaps import add_studio_gap_routes
+from bot.console.studio_hits import add_studio_hit_routes
 from bot.handoff.desk import HandoffDesk
 from bot.web.static_files import resolve, send_file
 
@@ -69,7 +70,8 @@ def console_blueprint(desk: HandoffDesk, kb: KbLookup) -> Blueprint:
     add_api_routes(bp, desk, signed_in, kb)
     add_admin_routes(bp, desk, signed_in)
     add_studio_routes(bp, desk, signed_in, kb)
-    add_studio_edit_routes(bp, desk, signed_in, kb)
+    changes = add_studio_edit_routes(bp, desk, signed_in, kb)
+    add_studio_hit_routes(bp, desk, signed_in, kb, changes)
     add_studio_gap_routes(bp, desk, signed_in, kb)
     add_regression_routes(bp, desk, signed_in, kb)
     add_stream_routes(bp, desk, signed_in, stopping)

@@ -61,11 +61,12 @@ class KbLookup:
             )
         return found
 
-    def hit_test(self, question: str) -> dict[str, Any]:
+    def hit_test(self, question: str, searcher: Searcher | None = None) -> dict[str, Any]:
         """What retrieval does with ``question``: the top FAQs with dense, BM25 and fused
         scores, the question of each that matched and the words it shares with the query,
-        and the decision (answer / clarify / fallback) with its confidence and thresholds."""
-        searcher = self.searcher()
+        and the decision (answer / clarify / fallback) with its confidence and thresholds.
+        ``searcher``: another index than the served one (the studio's draft)."""
+        searcher = searcher or self.searcher()
         result = searcher.search(question, k=HIT_TEST_K, explain=True)
         config = searcher.decision  # the served version's thresholds (its decision.yml)
         decision = decide(result.candidates, config)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -24,12 +23,13 @@ from bot.console.kb_lookup import KbLookup
 from bot.console.studio import studio_only
 from bot.handoff.agents import Agent
 from bot.handoff.desk import HandoffDesk
+from bot.studio.changes import ChangeStore
+from bot.studio.publishing import PublishRefused, problem_json, publish_texts
 from bot.studio.regression_set import RegressionSet, RegressionSetError
 from faqbot.config import Settings
 from indexer.manifest import IndexMissing
 from indexer.regression import DEFAULT_TARGET, compare, curve, gate, recalibrate, run_cases
-from indexer.service import build_and_publish
-from indexer.validate import write_thresholds
+from indexer.validate import DECISION_FILE, thresholds_text
 
 __all__ = ["RegressionDesk", "add_regression_routes", "gate"]
 
@@ -43,7 +43,7 @@ class RegressionDesk:
         self.settings = settings
         self.kb = kb
         self.store = store or RegressionSet(settings.database_url)
-        self._publishing = threading.Lock()
+        self.changes = ChangeStore(settings.database_url)  # a recalibration is recorded as a KB version
 
     def cases(self) -> dict[str, Any]:
         return {"cases": [c.to_json() for c in self.store.cases()]}
@@ -72,9 +72,10 @@ class RegressionDesk:
             "curve": [p.to_json() for p in curve(results)],
         }
 
-    def recalibrate(self, target: float, write: bool) -> dict[str, Any]:
+    def recalibrate(self, target: float, write: bool, by: str = "") -> dict[str, Any]:
         """The thresholds for ``target`` precision on the set (served index); with ``write``,
-        written to decision.yml and published as a new index version when they change."""
+        written to decision.yml and published when they change — a KB version like any
+        publish (``by``, in 发布历史, and rolled back the same way)."""
         searcher = self.kb.searcher()
         cases = self.store.as_cases()
         if not cases:
@@ -82,11 +83,15 @@ class RegressionDesk:
         chosen = recalibrate(run_cases(searcher, cases), searcher.decision, target)
         out: dict[str, Any] = {"index_version": searcher.directory.name, **chosen.to_json(), "published": None}
         if write and chosen.reached and chosen.changed:
-            with self._publishing:  # one build at a time from this server; the store locks across servers
-                write_thresholds(self.settings.kb_dir, chosen.answer_after, chosen.clarify_after)
-                published = build_and_publish(self.settings, embedder=searcher.embedder)
-            out["published"] = published.version
-            log.info("recalibrated thresholds published in index %s", published.version)
+            text = thresholds_text(chosen.answer_after, chosen.clarify_after)
+            answer = f"直接回答 {chosen.answer_before:.2f} → {chosen.answer_after:.2f}"
+            clarify = f"反问 {chosen.clarify_before:.2f} → {chosen.clarify_after:.2f}"
+            note = f"重新校准阈值（目标准确率 {target:.0%}）：{answer}，{clarify}"
+            published = publish_texts(self.settings, self.changes, by, note, {DECISION_FILE: text}, searcher.embedder)
+            self.kb.refresh()
+            out["published"] = published.index_version
+            out["version"] = published.version.to_json() if published.version else None
+            log.info("recalibrated thresholds published in index %s", published.index_version)
         return out
 
 
@@ -147,6 +152,10 @@ def add_regression_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[
         if isinstance(target, bool) or not isinstance(target, int | float) or not 0 < target <= 1:
             return error("'target' must be a precision between 0 and 1, e.g. 0.9", 400)
         try:
-            return response.json(await in_thread(work.recalibrate, float(target), body.get("write") is True))
+            return response.json(
+                await in_thread(work.recalibrate, float(target), body.get("write") is True, agent.name)
+            )
         except IndexMissing as exc:
             return no_index(exc)
+        except PublishRefused as exc:
+            return response.json({"error": str(exc), "problems": [problem_json(p) for p in exc.problems]}, status=422)

@@ -1,12 +1,10 @@
-"""The editors' studio in the console (the 知识库 tab), for editors and admins: the hit
-test — a question against the published index, every score and the decision — so an
-editor sees why the bot answers what it answers before changing the FAQ; and the
-entries to review (most 没帮助 first, ``bot/handoff/faq_health.py``); and the 猜你想问
-pairs customers' next questions suggest (``bot/handoff/related_suggestions.py``)."""
+"""The editors' studio in the console (the 知识库 tab), for editors and admins: who may
+use it (``studio_only``), the entries to review (most 没帮助 first,
+``bot/handoff/faq_health.py``) and the 猜你想问 pairs customers' next questions suggest
+(``bot/handoff/related_suggestions.py``). The hit test is ``studio_hits.py``."""
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 from collections.abc import Callable
@@ -23,10 +21,8 @@ from bot.handoff.desk import HandoffDesk
 from bot.handoff.faq_health import faq_health, needs_review
 from bot.handoff.related_suggestions import related_suggestions
 from bot.handoff.teams import STUDIO_ROLES
-from indexer.manifest import IndexMissing
 
 log = logging.getLogger(__name__)
-MAX_QUESTION = 500
 
 
 def studio_only(desk: HandoffDesk) -> Callable[[Route], Route]:
@@ -89,20 +85,3 @@ def add_studio_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[[Rou
             ]
 
         return response.json({"days": days, "suggestions": await desk.blocking(suggest)})
-
-    @bp.get("/console/api/studio/hit-test")
-    @signed_in
-    @editors
-    async def hit_test(request: Request, agent: Agent) -> HTTPResponse:
-        """``q``: a question as a customer would ask it."""
-        question = (request.args.get("q") or "").strip()
-        if not question:
-            return error("'q' is required: the question to test", 400)
-        if len(question) > MAX_QUESTION:
-            return error(f"'q' has {len(question)} characters; the limit is {MAX_QUESTION}", 400)
-        try:
-            found = await asyncio.get_running_loop().run_in_executor(None, kb.hit_test, question)
-        except IndexMissing as exc:
-            log.warning("hit test without an index: %s", exc)
-            return error("the FAQ index is not available: publish one with `faqbot index build`", 503)
-        return response.json(found)

@@ -28,7 +28,7 @@ from bot.handoff.agents import Agent
 from bot.handoff.desk import HandoffDesk
 from bot.handoff.faq_health import faq_health
 from bot.handoff.tables import csv_text, xlsx_bytes
-from bot.studio.changes import OPEN, ChangeError, ChangeStore
+from bot.studio.changes import OPEN, SYNONYMS, SYNONYMS_ENTRY, ChangeError, ChangeStore
 from bot.studio.publishing import (
     NeedsConfirmation,
     PublishOutcome,
@@ -39,11 +39,13 @@ from bot.studio.publishing import (
     publish,
     published_entries,
     rollback,
+    synonyms_data,
 )
 from bot.studio.regression_set import RegressionSet
 from faqbot.config import Settings
 from indexer.kb import KBInvalid
 from indexer.kb_import import KBImportError, export_rows, read_entries
+from indexer.validate import SYNONYMS_FILE
 
 log = logging.getLogger(__name__)
 TEXT_FIELDS = {"question": 500, "answer": 8000, "category": 64, "handoff": 16, "handoff_notice": 500}
@@ -51,6 +53,7 @@ LIST_FIELDS = {"similar": (200, 500), "tags": (30, 32), "related": (10, 64)}
 FLAGS = ("enabled", "hot")
 SCHEDULE_EVERY_S = 30.0
 MAX_IMPORT_BYTES = 5_000_000
+MAX_SYNONYMS = 20_000  # characters of synonyms.txt
 NOT_IN_TABLE = ("hot", "handoff_notice")  # kept as they are when a row edits an entry
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -114,6 +117,30 @@ def clean_entry(raw: Any) -> dict[str, Any]:
     return out
 
 
+def clean_synonyms(raw: Any) -> dict[str, Any]:
+    """``{"text": ...}``: the whole synonyms list as the editor wrote it."""
+    text = raw.get("text") if isinstance(raw, dict) else None
+    if not isinstance(text, str):
+        raise ValueError("同义词应该是文字：每行一组，用 = 隔开，如 提现 = 提币")
+    if len(text) > MAX_SYNONYMS:
+        raise ValueError(f"同义词表有 {len(text)} 个字，最多 {MAX_SYNONYMS} 个")
+    return synonyms_data(text.replace("\r\n", "\n"))
+
+
+def _draft(body: dict[str, Any]) -> tuple[str, str, dict[str, Any] | None]:
+    """The entry id, kind and cleaned data of a draft or check request."""
+    kind = str(body.get("kind", "edit"))
+    if kind == SYNONYMS:
+        return SYNONYMS_ENTRY, kind, clean_synonyms(body.get("data"))
+    entry_id = _entry_id(body.get("entry_id"))
+    return entry_id, kind, None if kind == "delete" else clean_entry(body.get("data"))
+
+
+def current_synonyms(settings: Settings) -> str:
+    path = settings.kb_dir / SYNONYMS_FILE
+    return path.read_text(encoding="utf-8") if path.is_file() else ""
+
+
 def _entry_id(raw: Any) -> str:
     if not isinstance(raw, str) or not raw.strip() or len(raw) > 64:
         raise ValueError("需要条目 id（最长 64 个字符）")
@@ -173,10 +200,7 @@ def add_studio_edit_routes(
     async def check(request: Request, agent: Agent) -> HTTPResponse:
         """The problems this draft would cause, as the editor types."""
         try:
-            body = json_body(request)
-            entry_id, kind, data = _entry_id(body.get("entry_id")), str(body.get("kind", "edit")), None
-            if kind != "delete":
-                data = clean_entry(body.get("data"))
+            entry_id, kind, data = _draft(json_body(request))
             problems = await run(check_change, settings.kb_dir, entry_id, kind, data)
         except (ValueError, ChangeError) as exc:
             return error(str(exc), 400)
@@ -203,26 +227,40 @@ def add_studio_edit_routes(
     @signed_in
     @editors
     async def save(request: Request, agent: Agent) -> HTTPResponse:
-        """Save a draft: ``{entry_id, kind: create|edit|delete, data}``."""
+        """Save a draft: ``{entry_id, kind: create|edit|delete, data}``, or the synonyms list:
+        ``{kind: synonyms, data: {text}}``."""
         try:
-            body = json_body(request)
-            entry_id, kind = _entry_id(body.get("entry_id")), str(body.get("kind", "edit"))
-            data = None if kind == "delete" else clean_entry(body.get("data"))
+            entry_id, kind, data = _draft(json_body(request))
 
             def draft() -> dict[str, Any]:
+                if kind == SYNONYMS:
+                    before = synonyms_data(current_synonyms(settings))
+                    return store.save_draft(agent.name, entry_id, kind, data, before).to_json()
                 current = next((e for e in published_entries(settings) if e.id == entry_id), None)
                 if kind == "create" and current is not None:
                     raise ChangeError(f"已经有 id 为 {entry_id} 的条目了，请换一个 id")
                 if kind != "create" and current is None:
                     raise ChangeError(f"知识库里没有条目 {entry_id}")
-                before = entry_data(current) if current is not None else None
-                return store.save_draft(agent.name, entry_id, kind, data, before).to_json()
+                old = entry_data(current) if current is not None else None
+                return store.save_draft(agent.name, entry_id, kind, data, old).to_json()
 
             return response.json(await run(draft))
         except (ValueError, ChangeError) as exc:
             return error(str(exc), 400)
         except KBInvalid as exc:
             return error(f"知识库文件现在有错误，先修正它们：{exc}", 409)
+
+    @bp.get("/console/api/studio/synonyms")
+    @signed_in
+    @editors
+    async def synonyms(request: Request, agent: Agent) -> HTTPResponse:
+        """The synonyms list as published (``text``) and its open change, if any."""
+
+        def read() -> dict[str, Any]:
+            change = store.open_for(SYNONYMS_ENTRY)
+            return {"text": current_synonyms(settings), "change": change.to_json() if change else None}
+
+        return response.json(await run(read))
 
     @bp.post("/console/api/studio/changes/<change_id:int>/<action:str>")
     @signed_in

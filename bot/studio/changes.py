@@ -37,7 +37,9 @@ DRAFT, REVIEW, APPROVED, PUBLISHED, REJECTED, WITHDRAWN = (
     "withdrawn",
 )
 OPEN = (DRAFT, REVIEW, APPROVED)
-KINDS = ("create", "edit", "delete")
+SYNONYMS = "synonyms"  # a change of the whole synonyms list (同义词), not of one entry
+SYNONYMS_ENTRY = "@synonyms"  # its entry_id: not a valid FAQ id, so it cannot collide with one
+KINDS = ("create", "edit", "delete", SYNONYMS)
 STATUS_LABELS = {
     DRAFT: "草稿",
     REVIEW: "待审核",
@@ -145,6 +147,7 @@ class Version:
 
 
 FIELD_LABELS = {
+    "synonyms": "同义词",  # a synonyms change: one line of synonyms.txt per item
     "question": "标准问题",
     "similar": "相似问题",
     "answer": "答案",
@@ -164,8 +167,8 @@ def _render(data: dict[str, Any] | None) -> list[str]:
     lines = []
     for field, label in FIELD_LABELS.items():
         value = data.get(field)
-        if value in (None, "", []) and field not in ("enabled",):
-            continue
+        if value in (None, "", []) and (field != "enabled" or "question" not in data):
+            continue  # "启用：否" is shown even when false, on an entry
         if isinstance(value, list):
             lines += [f"{label}：{v}" for v in value]
         elif isinstance(value, bool):

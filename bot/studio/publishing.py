@@ -22,14 +22,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.studio.changes import Change, ChangeError, ChangeStore, Version
+from bot.studio.changes import SYNONYMS, Change, ChangeError, ChangeStore, Version
 from bot.studio.yaml_edit import FIELDS, EditError, KbFiles, write_files
 from faqbot.config import Settings
+from indexer.embedders import Embedder
 from indexer.kb import FaqEntry, KBInvalid, Problem, load_kb
 from indexer.regression import Case, RegressionReport, gate
 from indexer.search import Searcher
 from indexer.service import PublishResult, build_and_publish, candidate_index
-from indexer.validate import validate_dir
+from indexer.validate import SYNONYMS_FILE, validate_dir
 
 SNAPSHOT_SUFFIXES = (".yml", ".txt")
 _lock = threading.Lock()  # one publish at a time in this process (the database orders the rest)
@@ -88,7 +89,20 @@ def snapshot(kb_dir: Path) -> dict[str, str]:
     }
 
 
+def synonyms_data(text: str) -> dict[str, Any]:
+    """The synonyms list as a change holds it: one item per line (so the diff is per line)."""
+    return {"synonyms": text.rstrip("\n").split("\n") if text.strip() else []}
+
+
+def synonyms_text(data: dict[str, Any] | None) -> str:
+    lines = [str(line) for line in (data or {}).get("synonyms", [])]
+    return "\n".join(lines) + "\n" if lines else ""
+
+
 def _apply(files: KbFiles, entry_id: str, kind: str, data: dict[str, Any] | None) -> None:
+    if kind == SYNONYMS:
+        files.set_text(SYNONYMS_FILE, synonyms_text(data))
+        return
     if kind == "delete":
         files.delete(entry_id)
         return
@@ -105,7 +119,7 @@ def _apply_change(files: KbFiles, change: Change) -> None:
 
 
 @contextlib.contextmanager
-def _scratch(kb_dir: Path, texts: dict[str, str]) -> Iterator[Path]:
+def scratch_kb(kb_dir: Path, texts: dict[str, str]) -> Iterator[Path]:
     """A copy of the KB folder with ``texts`` written (an empty text removes the file)."""
     with tempfile.TemporaryDirectory(prefix="faqbot-studio-") as tmp:
         scratch = Path(tmp)
@@ -121,7 +135,7 @@ def _scratch(kb_dir: Path, texts: dict[str, str]) -> Iterator[Path]:
 
 def _check(kb_dir: Path, texts: dict[str, str]) -> list[Problem]:
     """Every problem of the KB as it would be with ``texts`` written (in a scratch copy)."""
-    with _scratch(kb_dir, texts) as scratch:
+    with scratch_kb(kb_dir, texts) as scratch:
         return validate_dir(scratch)[2]
 
 
@@ -140,7 +154,7 @@ def _gate(
     served now; ``NeedsConfirmation`` when answers are lost and the editor has not confirmed."""
     if not cases:
         return None
-    with _scratch(settings.kb_dir, texts) as scratch:
+    with scratch_kb(settings.kb_dir, texts) as scratch:
         embedder = published.embedder if published is not None else None
         with candidate_index(settings.replace(kb_dir=scratch), embedder) as candidate:
             report = gate(settings, candidate, published, cases)
@@ -191,8 +205,7 @@ def publish(
         if not due:
             raise ChangeError("没有可以发布的修改：修改要先提交审核并获批准")
         kb_dir = settings.kb_dir
-        if store.latest_files() is None:  # the state before the studio's first publish, so it can be restored
-            store.record_version(_serving_version(settings), by, "工作室首次发布前的知识库", snapshot(kb_dir))
+        _record_baseline(settings, store, by)
         files = KbFiles.read(kb_dir)
         for change in due:
             _apply_change(files, change)
@@ -207,6 +220,56 @@ def publish(
             note += f"（已确认：回归测试集少答对 {len(report.lost)} 个）"
         version = store.record_version(result.version, by, note, snapshot(kb_dir), tuple(c.id for c in due))
         return PublishOutcome(version, [c.id for c in due], result.version, report=report)
+
+
+def publish_texts(
+    settings: Settings,
+    store: ChangeStore,
+    by: str,
+    note: str,
+    texts: dict[str, str],
+    embedder: Embedder | None = None,
+) -> PublishOutcome:
+    """Publish KB files written outside a change (the thresholds a recalibration chose), checked
+    and built like a publish and recorded as a version, so it shows in 发布历史 and rolls back."""
+    with _lock:
+        _record_baseline(settings, store, by)
+        problems = _check(settings.kb_dir, texts)
+        if any(p.severity == "error" for p in problems):
+            raise PublishRefused(problems)
+        result = _write_and_build(settings, texts, embedder)
+        version = store.record_version(result.version, by, note, snapshot(settings.kb_dir))
+        return PublishOutcome(version, [], result.version)
+
+
+@dataclass
+class Draft:
+    """The KB files as they would be with every open change (drafts, in review, approved)."""
+
+    texts: dict[str, str]  # the files that would change
+    changes: list[int]  # the changes applied
+    skipped: list[str]  # why a change could not be applied (in Chinese)
+
+
+def draft_texts(kb_dir: Path, changes: Sequence[Change]) -> Draft:
+    """Apply ``changes`` in order to the files as they are, skipping (and saying why) any
+    that no longer applies; nothing is written."""
+    files = KbFiles.read(kb_dir)
+    applied: list[int] = []
+    skipped: list[str] = []
+    for change in sorted(changes, key=lambda c: c.id):
+        try:
+            _apply_change(files, change)
+        except ChangeError as exc:
+            skipped.append(str(exc))
+        else:
+            applied.append(change.id)
+    return Draft(files.changed(), applied, skipped)
+
+
+def check_texts(kb_dir: Path, texts: dict[str, str]) -> list[Problem]:
+    """Every problem of the KB with ``texts`` written (checked in a scratch copy)."""
+    return _check(kb_dir, texts)
 
 
 def rollback(settings: Settings, store: ChangeStore, version_id: int, by: str) -> PublishOutcome:
@@ -225,12 +288,17 @@ def rollback(settings: Settings, store: ChangeStore, version_id: int, by: str) -
         return PublishOutcome(version, [], result.version)
 
 
-def _write_and_build(settings: Settings, texts: dict[str, str]) -> PublishResult:
+def _record_baseline(settings: Settings, store: ChangeStore, by: str) -> None:
+    if store.latest_files() is None:  # the state before the studio's first publish, so it can be restored
+        store.record_version(_serving_version(settings), by, "工作室首次发布前的知识库", snapshot(settings.kb_dir))
+
+
+def _write_and_build(settings: Settings, texts: dict[str, str], embedder: Embedder | None = None) -> PublishResult:
     kb_dir = settings.kb_dir
     backup = {name: (kb_dir / name).read_text(encoding="utf-8") if (kb_dir / name).exists() else "" for name in texts}
     write_files(kb_dir, texts)
     try:
-        return build_and_publish(settings)
+        return build_and_publish(settings, embedder=embedder)
     except BaseException:
         write_files(kb_dir, backup)
         raise
@@ -254,13 +322,20 @@ def copy_kb(src: Path, dst: Path) -> None:
 
 
 __all__ = [
+    "Draft",
     "KBInvalid",
     "PublishOutcome",
     "PublishRefused",
     "check_change",
+    "check_texts",
+    "draft_texts",
     "entry_data",
     "publish",
+    "publish_texts",
     "published_entries",
     "rollback",
+    "scratch_kb",
     "snapshot",
+    "synonyms_data",
+    "synonyms_text",
 ]

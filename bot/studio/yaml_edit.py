@@ -10,6 +10,7 @@ a new file); changing an entry's category moves it to that file.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 from dataclasses import dataclass
@@ -19,6 +20,8 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import LiteralScalarString
+
+PLAIN_FILES = ("synonyms.txt",)  # KB files that are text, not YAML, edited whole (同义词)
 
 # The fields an editor changes, in the order a new entry is written.
 FIELDS = ("id", "question", "similar", "answer", "tags", "related", "handoff", "handoff_notice", "enabled", "hot")
@@ -43,12 +46,15 @@ class KbFiles:
 
     docs: dict[str, Any]
     original: dict[str, str]
+    plain: dict[str, str] = dataclasses.field(default_factory=dict)
 
     @classmethod
     def read(cls, kb_dir: Path) -> KbFiles:
         y = _yaml()
         original = {p.name: p.read_text(encoding="utf-8") for p in sorted(kb_dir.glob("*.yml"))}
-        return cls({name: y.load(text) for name, text in original.items()}, original)
+        docs = {name: y.load(text) for name, text in original.items()}
+        plain = {n: (kb_dir / n).read_text(encoding="utf-8") for n in PLAIN_FILES if (kb_dir / n).is_file()}
+        return cls(docs, {**original, **plain}, dict(plain))
 
     def texts(self) -> dict[str, str]:
         """Every file's text after the changes (unchanged files exactly as read)."""
@@ -58,7 +64,13 @@ class KbFiles:
             buf = io.StringIO()
             y.dump(doc, buf)
             out[name] = buf.getvalue()
-        return out
+        return {**out, **self.plain}
+
+    def set_text(self, name: str, text: str) -> None:
+        """Replace a text file of the KB whole (``PLAIN_FILES``: the synonyms list)."""
+        if name not in PLAIN_FILES:
+            raise EditError(f"{name} 不能在工作室里整个替换")
+        self.plain[name] = text if not text or text.endswith("\n") else text + "\n"
 
     def changed(self) -> dict[str, str]:
         """The files whose text differs from what was read (new files included)."""

@@ -228,3 +228,48 @@ def test_a_hit_test_question_joins_the_regression_set_and_runs(servers, browser)
     expect(ann.get_by_test_id("curve-row").first).to_be_visible()
     assert ann.errors == []
     ann.context.close()
+
+
+def test_a_synonym_draft_is_tested_against_the_draft_then_reviewed_and_published(servers, browser):
+    from playwright.sync_api import expect
+
+    question = "转出要多少手续费"
+    ann = editor_page(browser, servers, "ann", "安编辑")
+    box = ann.get_by_test_id("synonyms-text")
+    expect(box).not_to_have_value("")
+    published = box.input_value()
+    # Checked as the editor types, with the line of the mistake, in Chinese.
+    box.fill(published + "\n提现 = = 转出")
+    expect(ann.get_by_test_id("synonyms-problems")).to_contain_text("空的词")
+    box.fill(published.replace("= 出金", "= 出金 = 转出"))
+    expect(ann.get_by_test_id("synonyms-problems").locator("li")).to_have_count(0)
+    ann.get_by_test_id("synonyms-save").click()
+    expect(ann.get_by_test_id("studio-note")).to_contain_text("同义词草稿")
+    change = ann.locator('[data-testid="kb-change"][data-faq="@synonyms"]')
+    expect(change).to_contain_text("同义词表")
+    expect(change.get_by_test_id("change-diff").locator(".added")).to_contain_text("转出")
+
+    # The hit test against the draft applies it already; against the published index it does not.
+    ann.get_by_test_id("hit-q").fill(question)
+    ann.get_by_test_id("hit-against").select_option("draft")
+    ann.get_by_test_id("hit-run").click()
+    expect(ann.get_by_test_id("hit-decision")).to_contain_text("草稿", timeout=60_000)
+    expect(ann.get_by_test_id("hit-synonyms")).to_contain_text("转出 → 提现")
+    ann.get_by_test_id("hit-against").select_option("published")
+    ann.get_by_test_id("hit-run").click()
+    expect(ann.get_by_test_id("hit-decision")).to_contain_text("已发布的索引版本")
+    expect(ann.get_by_test_id("hit-synonyms")).to_have_count(0)
+
+    change.get_by_test_id("change-submit").click()
+    bob = editor_page(browser, servers, "bob", "鲍编辑")
+    theirs = bob.locator('[data-testid="kb-change"][data-faq="@synonyms"]')
+    theirs.get_by_test_id("change-approve").click()
+    expect(theirs).to_have_attribute("data-status", "approved")
+    bob.get_by_test_id("kb-publish").click()
+    expect(bob.get_by_test_id("studio-note")).to_contain_text("已发布版本", timeout=120_000)
+    bob.get_by_test_id("hit-q").fill(question)
+    bob.get_by_test_id("hit-run").click()
+    expect(bob.get_by_test_id("hit-synonyms")).to_contain_text("转出 → 提现")
+    assert ann.errors == [] and bob.errors == []
+    ann.context.close()
+    bob.context.close()

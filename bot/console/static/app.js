@@ -1215,7 +1215,8 @@ $("hit-form").addEventListener("submit", (event) => {
   $("hit-error").textContent = "";
   const q = $("hit-q").value.trim();
   if (!q) return;
-  api(`/console/api/studio/hit-test?q=${encodeURIComponent(q)}`).then(showHits)
+  const against = $("hit-against").value;
+  api(`/console/api/studio/hit-test?q=${encodeURIComponent(q)}&against=${against}`).then(showHits)
     .catch((error) => { $("hit-error").textContent = error.message; });
 });
 
@@ -1239,7 +1240,11 @@ function showHits(found) {
   line.replaceChildren(
     el("b", { text: `机器人会：${ACTIONS[d.action] || d.action}` }),
     ` · 置信度 ${percent(d.confidence)}（直接回答 ≥ ${percent(d.answer_threshold)}，反问 ≥ ${percent(d.clarify_threshold)}）`,
-    el("span", { class: "muted", text: ` · 索引版本 ${found.index_version}` }));
+    el("span", { class: "muted", text: found.against === "draft"
+      ? ` · 草稿（${(found.draft_changes || []).length ? (found.draft_changes || []).map((id) => `#${id}`).join("、") : "没有未发布的修改，与已发布的相同"}）`
+      : ` · 已发布的索引版本 ${found.index_version}` }));
+  // A change that no longer applies to the files (its entry was deleted meanwhile) is left out: say so.
+  for (const why of found.skipped || []) line.append(el("div", { class: "error", text: `未计入：${why}` }));
   // The editors' synonyms.txt rewrote these words of the question before matching.
   if ((found.synonyms || []).length) {
     line.append(el("span", { class: "hit-synonyms", "data-testid": "hit-synonyms",

@@ -3,7 +3,9 @@
 // validation as you type, drafts → review → publish, versions and rollback.
 // Uses app.js's helpers ($, el, api, markdown, percent, fullTime, me).
 
-const KINDS = { create: "新建", edit: "修改", delete: "删除" };
+const KINDS = { create: "新建", edit: "修改", delete: "删除", synonyms: "修改" };
+const SYNONYMS_ENTRY = "@synonyms";  // the synonyms list's change (bot/studio/changes.py)
+const changeTarget = (c) => (c.entry_id === SYNONYMS_ENTRY ? "同义词表" : c.entry_id);
 const studio = { entries: [], changes: [], selfPublish: false, editing: null, checkTimer: null };
 
 const studioNote = (text, kind = "ok") => {
@@ -31,7 +33,41 @@ async function loadStudio() {
   renderEntries();
   renderChanges();
   renderVersions(versions);
+  loadSynonyms().catch(studioError);
 }
+
+// -- synonyms (同义词): the whole list edited as text, through the same drafts → review → publish --
+
+async function loadSynonyms() {
+  const found = await api("/console/api/studio/synonyms");
+  const change = found.change;
+  const box = $("synonyms-text");
+  // The open draft's text when there is one (so an editor continues where they stopped).
+  if (document.activeElement !== box) {
+    box.value = change && change.data ? change.data.synonyms.join("\n") : found.text.replace(/\n$/, "");
+  }
+  $("synonyms-status").textContent = change
+    ? `修改 #${change.id}（${change.author}，${change.status_label}）见下方“待审核与待发布的修改”` : "与已发布的相同";
+  const busy = change && (change.author !== myName() || change.status !== "draft");
+  box.readOnly = Boolean(busy);
+  $("synonyms-save").disabled = Boolean(busy);
+}
+
+let synonymsTimer = null;
+$("synonyms-text").addEventListener("input", () => {
+  clearTimeout(synonymsTimer);
+  synonymsTimer = setTimeout(() => {
+    api("/console/api/studio/check", { kind: "synonyms", data: { text: $("synonyms-text").value } })
+      .then((found) => showProblems($("synonyms-problems"), found.problems))
+      .catch(studioError);
+  }, 400);
+});
+
+$("synonyms-save").addEventListener("click", () => {
+  api("/console/api/studio/changes", { kind: "synonyms", data: { text: $("synonyms-text").value } })
+    .then((c) => { studioNote(`同义词草稿 #${c.id} 已保存（还没有发布）：提交审核、批准、发布后生效`); return loadStudio(); })
+    .catch(studioError);
+});
 
 function matches(entry, words, category, status) {
   if (category && entry.category !== category) return false;
@@ -212,7 +248,7 @@ function renderChanges() {
   const items = studio.changes.map((c) => el("li", { class: "item", "data-testid": "kb-change", "data-id": String(c.id),
       "data-faq": c.entry_id, "data-status": c.status },
     el("div", { class: "line1" },
-      el("b", { text: `#${c.id} ${KINDS[c.kind]} ${c.entry_id}` }),
+      el("b", { text: `#${c.id} ${KINDS[c.kind]} ${changeTarget(c)}` }),
       el("span", { class: "tag", text: c.status_label })),
     el("div", { class: "muted", text: `${c.author} · ${fullTime(c.updated_at)}`
       + (c.reviewer ? ` · 审核：${c.reviewer}` : "") + (c.publish_at ? ` · 定时发布：${fullTime(c.publish_at)}` : "")

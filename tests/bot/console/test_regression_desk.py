@@ -7,6 +7,7 @@ import pytest
 
 from bot.console.kb_lookup import KbLookup
 from bot.console.regression import RegressionDesk
+from bot.studio.publishing import rollback
 from bot.studio.regression_set import RegressionSetError
 from indexer.kb import load_kb
 from indexer.manifest import IndexMissing
@@ -36,11 +37,18 @@ def test_cases_run_and_recalibration_publish_new_thresholds(tiny_kb, embedder):
     looked = work.recalibrate(0.9, write=False)
     assert looked["published"] is None and looked["answer_threshold"]["after"] == 0.3
     assert not (tiny_kb.kb_dir / "decision.yml").exists()
-    wrote = work.recalibrate(0.9, write=True)
+    wrote = work.recalibrate(0.9, write=True, by="zhou")
     assert wrote["published"] and wrote["published"] != first
+    # Recorded as a KB version like any publish: in 发布历史 with who and the numbers, and undoable.
+    assert wrote["version"]["by"] == "zhou" and wrote["version"]["index_version"] == wrote["published"]
+    assert "重新校准阈值" in wrote["version"]["note"] and "直接回答" in wrote["version"]["note"]
+    [recorded, baseline] = work.changes.versions()
+    assert recorded.id == wrote["version"]["id"] and "decision.yml" not in work.changes.version_files(baseline.id)
     assert store_for(tiny_kb).current_version() == wrote["published"]
     assert load_kb(tiny_kb.kb_dir).decision["answer_threshold"] == 0.3
     # The console follows the publish (the live searcher polls the current version).
     wait_until(lambda: work.kb.searcher().decision.answer_threshold == 0.3, 10, "the new thresholds served")
     assert work.recalibrate(0.9, write=True)["published"] is None  # nothing changed: nothing published
+    undone = rollback(tiny_kb, work.changes, baseline.id, "zhou")
+    assert not (tiny_kb.kb_dir / "decision.yml").exists() and undone.index_version != wrote["published"]
     assert work.delete(case["id"]) and not work.delete(case["id"])

@@ -8,7 +8,7 @@ from bot.studio.changes import APPROVED, PUBLISHED, ChangeError, ChangeStore
 from bot.studio.publishing import PublishRefused, check_change, entry_data, publish, rollback, snapshot
 from bot.studio.yaml_edit import KbFiles
 from indexer.kb import load_kb
-from indexer.service import open_current
+from indexer.service import build_and_publish, open_current
 
 
 @pytest.fixture
@@ -106,3 +106,60 @@ def test_a_new_entry_and_a_deletion_publish_together(tiny_kb, store, embedder):
     publish(tiny_kb, store, "bob")
     ids = [e.id for e in open_current(tiny_kb, embedder).entries]
     assert "withdraw-time" in ids and "pos-apply" not in ids
+
+
+def test_the_synonyms_list_is_a_change_like_an_entry_checked_reviewed_and_published(tiny_kb, store, embedder):
+    from bot.studio.changes import SYNONYMS, SYNONYMS_ENTRY
+    from bot.studio.publishing import synonyms_data
+
+    build_and_publish(tiny_kb, embedder=embedder)
+    bad = check_change(tiny_kb.kb_dir, SYNONYMS_ENTRY, SYNONYMS, synonyms_data("提现 = = 提币"))
+    assert [(p.file, p.line) for p in bad] == [("synonyms.txt", 1)] and "空的词" in bad[0].message
+    data = synonyms_data("提现 = 出金   # 有的用户这么说\n")
+    assert check_change(tiny_kb.kb_dir, SYNONYMS_ENTRY, SYNONYMS, data) == []
+    change = _approve(store, "ann", SYNONYMS_ENTRY, SYNONYMS, data, synonyms_data(""))
+    assert change.to_json()["diff"] == ["+ 同义词：提现 = 出金   # 有的用户这么说"]
+    outcome = publish(tiny_kb, store, "bob")
+    assert outcome.published == [change.id]
+    assert (tiny_kb.kb_dir / "synonyms.txt").read_text(encoding="utf-8") == "提现 = 出金   # 有的用户这么说\n"
+    assert "synonyms.txt" in store.version_files(outcome.version.id)
+    searcher = open_current(tiny_kb, embedder)
+    result = searcher.search("出金手续费多少", k=1, explain=True)
+    assert result.synonyms == [("出金", "提现")] and result.candidates[0].entry.id == "withdraw-fee"
+
+
+def test_the_draft_index_answers_with_every_open_change_before_review(tiny_kb, store, embedder):
+    from bot.studio.draft_index import DraftIndex
+    from bot.studio.publishing import draft_texts
+
+    build_and_publish(tiny_kb, embedder=embedder)
+    before = _entry(tiny_kb, "pos-apply")
+    new = {**before, "similar": [*before["similar"], "街边小摊能用收款机吗"]}
+    change = store.save_draft("ann", "pos-apply", "edit", new, before)  # a draft: not even submitted
+    store.save_draft("ann", "gone", "delete", None, None)  # its entry does not exist: left out, with why
+    draft = draft_texts(tiny_kb.kb_dir, store.changes())
+    assert draft.changes == [change.id] and "gone" in draft.skipped[0] and set(draft.texts) == {"tiny.yml"}
+    drafts = DraftIndex(tiny_kb)
+    searcher = drafts.searcher(draft, embedder)
+    hit = searcher.search("街边小摊能用收款机吗", k=1, explain=True).candidates[0]
+    assert hit.entry.id == "pos-apply" and hit.matched_question == "街边小摊能用收款机吗"
+    assert drafts.searcher(draft, embedder) is searcher  # the same drafts: the kept build
+    folder = searcher.directory
+    assert folder.exists()
+    drafts.close()
+    assert not folder.exists()
+    # Nothing was written or published: the files and the served index are as they were.
+    assert "街边小摊" not in (tiny_kb.kb_dir / "tiny.yml").read_text(encoding="utf-8")
+    served = open_current(tiny_kb, embedder).search("街边小摊能用收款机吗", k=1, explain=True).candidates[0]
+    assert served.matched_question != "街边小摊能用收款机吗"
+
+
+def test_a_draft_that_makes_the_kb_invalid_is_refused_with_its_problems(tiny_kb, store, embedder):
+    from bot.studio.draft_index import DraftIndex
+    from bot.studio.publishing import draft_texts
+
+    before = _entry(tiny_kb, "pos-apply")
+    store.save_draft("ann", "pos-apply", "edit", {**before, "related": ["no-such-entry"]}, before)
+    with pytest.raises(PublishRefused) as refused:
+        DraftIndex(tiny_kb).searcher(draft_texts(tiny_kb.kb_dir, store.changes()), embedder)
+    assert any("no-such-entry" in p.message for p in refused.value.problems)
