@@ -9,6 +9,7 @@ for script in (
     "quality.py",
     "calibrate.py",
     "edit_publish.py",
+    "studio_publish.py",
     "scale.py",
     "rest_latency.py",
     "vs_rasa_init.py",

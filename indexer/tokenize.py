@@ -8,6 +8,7 @@ dictionary built from the KB's domain terms so that "提现", "企业认证",
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterable, Sequence
 
 import jieba
@@ -27,11 +28,36 @@ def _is_cjk(ch: str) -> bool:
     return "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf"
 
 
+class _BaseDictionary:
+    """jieba's main dictionary, read once per process and copied into each index's tokenizer:
+    reading it costs ~0.7 s, copying it ~0.05 s (a studio publish opens several indexes).
+    A read-only cache: every tokenizer gets its own copy to add its terms to."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._freq: dict[str, int] | None = None
+        self._total = 0
+
+    def fresh(self) -> jieba.Tokenizer:
+        with self._lock:
+            if self._freq is None:
+                base = jieba.Tokenizer()
+                base.initialize()
+                self._freq, self._total = base.FREQ, base.total
+        tokenizer = jieba.Tokenizer()
+        tokenizer.FREQ, tokenizer.total = dict(self._freq), self._total
+        tokenizer.initialized = True
+        return tokenizer
+
+
+_DICTIONARY = _BaseDictionary()
+
+
 class Tokenizer:
     """jieba with a user dictionary; one instance per index (not the global one)."""
 
     def __init__(self, user_words: Iterable[str] = ()) -> None:
-        self._jieba = jieba.Tokenizer()
+        self._jieba = _DICTIONARY.fresh()
         self.user_words = sorted({normalize(w) for w in user_words if normalize(w)})
         for word in self.user_words:
             # A high frequency makes jieba keep the term whole.

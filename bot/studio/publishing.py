@@ -214,7 +214,7 @@ def publish(
         if any(p.severity == "error" for p in problems):
             raise PublishRefused(problems)
         report = _gate(settings, changed, cases, published, confirm)
-        result = _write_and_build(settings, changed)
+        result = _write_and_build(settings, changed, published.embedder if published is not None else None)
         note = f"发布 {len(due)} 项修改：" + "、".join(f"#{c.id} {c.entry_id}" for c in due)
         if report is not None and report.lost:
             note += f"（已确认：回归测试集少答对 {len(report.lost)} 个）"
