@@ -52,7 +52,7 @@ class RegressionDesk:
         """The case and whether it is new; ``faq_id`` must be an entry of the served index."""
         faq_id = body.get("faq_id")
         if isinstance(faq_id, str) and faq_id.strip() not in self.kb.searcher().by_id:
-            raise RegressionSetError(f"no FAQ entry {faq_id.strip()!r} in the published index")
+            raise RegressionSetError(f"已发布的知识库里没有条目 {faq_id.strip()}")
         case, new = self.store.add(body.get("question"), faq_id, body.get("source", "manual"), added_by)
         return case.to_json(), new
 
@@ -79,7 +79,7 @@ class RegressionDesk:
         searcher = self.kb.searcher()
         cases = self.store.as_cases()
         if not cases:
-            raise RegressionSetError("the regression set is empty: add cases first")
+            raise RegressionSetError("回归测试集还是空的：先从命中测试或待补充的问题里加入问题")
         chosen = recalibrate(run_cases(searcher, cases), searcher.decision, target)
         out: dict[str, Any] = {"index_version": searcher.directory.name, **chosen.to_json(), "published": None}
         if write and chosen.reached and chosen.changed:
@@ -105,7 +105,7 @@ def add_regression_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[
 
     def no_index(exc: IndexMissing) -> HTTPResponse:
         log.warning("regression set without an index: %s", exc)
-        return error("the FAQ index is not available: publish one with `faqbot index build`", 503)
+        return error("还没有已发布的知识库索引：请先发布（或运行 faqbot index build）", 503)
 
     @bp.get("/console/api/studio/regression")
     @signed_in
@@ -150,7 +150,7 @@ def add_regression_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[
         body = json_body(request)
         target = body.get("target", DEFAULT_TARGET)
         if isinstance(target, bool) or not isinstance(target, int | float) or not 0 < target <= 1:
-            return error("'target' must be a precision between 0 and 1, e.g. 0.9", 400)
+            return error("目标准确率应该是 0 到 1 之间的数，如 0.9", 400)
         try:
             return response.json(
                 await in_thread(work.recalibrate, float(target), body.get("write") is True, agent.name)

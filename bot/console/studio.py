@@ -51,7 +51,7 @@ def add_studio_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[[Rou
         try:
             days = max(1, min(int(request.args.get("days", 30)), 366))
         except ValueError:
-            return error("'days' must be a whole number", 400)
+            return error("days 应该是整数", 400)
 
         def review() -> list[dict[str, Any]]:
             questions = {e.id: e.question for e in kb.searcher().entries} if kb.available() else {}
@@ -69,7 +69,7 @@ def add_studio_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[[Rou
         try:
             days = max(1, min(int(request.args.get("days", 30)), 366))
         except ValueError:
-            return error("'days' must be a whole number", 400)
+            return error("days 应该是整数", 400)
 
         def suggest() -> list[dict[str, Any]]:
             entries = {e.id: e for e in kb.searcher().entries} if kb.available() else {}

@@ -53,17 +53,17 @@ def add_studio_hit_routes(
         question = (request.args.get("q") or "").strip()
         against = request.args.get("against") or "published"
         if not question:
-            return error("'q' is required: the question to test", 400)
+            return error("请输入要测试的问题", 400)
         if len(question) > MAX_QUESTION:
-            return error(f"'q' has {len(question)} characters; the limit is {MAX_QUESTION}", 400)
+            return error(f"问题有 {len(question)} 个字，最多 {MAX_QUESTION} 个", 400)
         if against not in AGAINST:
-            return error("'against' must be published or draft", 400)
+            return error("against 只能是 published（已发布）或 draft（草稿）", 400)
         test = against_draft if against == "draft" else kb.hit_test
         try:  # searching (and building the draft) is CPU work: the default pool, not the desk's database threads
             found = await asyncio.get_running_loop().run_in_executor(None, test, question)
         except IndexMissing as exc:
             log.warning("hit test without an index: %s", exc)
-            return error("the FAQ index is not available: publish one with `faqbot index build`", 503)
+            return error("还没有已发布的知识库索引：请先发布（或运行 faqbot index build）", 503)
         except PublishRefused as exc:
             body = {
                 "error": f"草稿里有错误，先修正才能测试：{exc}",

@@ -77,14 +77,14 @@ def _row(r: Any) -> StoredCase:
 def clean_case(question: Any, faq_id: Any, source: Any = "manual") -> tuple[str, str, str]:
     """The case's fields checked and trimmed (``RegressionSetError`` saying what is wrong)."""
     if not isinstance(question, str) or not normalize(question):
-        raise RegressionSetError("'question' is required: the customer's question")
+        raise RegressionSetError("需要问题（question）：用户问的原话")
     question = question.strip()
     if len(question) > MAX_QUESTION:
-        raise RegressionSetError(f"'question' has {len(question)} characters; the limit is {MAX_QUESTION}")
+        raise RegressionSetError(f"问题有 {len(question)} 个字，最多 {MAX_QUESTION} 个")
     if not isinstance(faq_id, str) or not faq_id.strip() or len(faq_id.strip()) > MAX_FAQ_ID:
-        raise RegressionSetError("'faq_id' is required: the id of the FAQ entry that should answer it")
+        raise RegressionSetError("需要条目 id（faq_id）：应该回答这个问题的 FAQ 条目")
     if source not in SOURCES:
-        raise RegressionSetError(f"'source' must be one of {', '.join(SOURCES)}")
+        raise RegressionSetError(f"来源（source）只能是 {'、'.join(SOURCES)}")
     return question, faq_id.strip(), source
 
 
@@ -132,7 +132,7 @@ class RegressionSet:
                     return StoredCase(int(new_id), question, faq_id, source, added_by, values["added_at"]), True
             except sa.exc.IntegrityError:  # added by someone else between the two: read it
                 continue
-        raise RegressionSetError("the case could not be saved; try again")
+        raise RegressionSetError("没能保存这个问题，请再试一次")
 
     def delete(self, case_id: int) -> bool:
         """Whether there was such a case."""
@@ -164,13 +164,13 @@ def _parse_jsonl(text: str, source: str) -> list[tuple[str, str, str]]:
         try:
             data = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise RegressionSetError(f"line {number}: invalid JSON ({exc.msg})") from None
+            raise RegressionSetError(f"第 {number} 行不是有效的 JSON（{exc.msg}）") from None
         if not isinstance(data, dict):
-            raise RegressionSetError(f"line {number}: expected a JSON object with question and faq_id")
+            raise RegressionSetError(f"第 {number} 行应该是带 question 和 faq_id 的 JSON 对象")
         try:
             rows.append(clean_case(data.get("question"), data.get("faq_id"), source))
         except RegressionSetError as exc:
-            raise RegressionSetError(f"line {number}: {exc}") from None
+            raise RegressionSetError(f"第 {number} 行：{exc}") from None
     return rows
 
 

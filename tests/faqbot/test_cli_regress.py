@@ -62,5 +62,5 @@ def test_regress_reads_the_set_from_the_database_and_recalibrates(tiny_kb, tmp_p
     assert_clean_error(run(tiny_kb, "kb", "regress", "--set", str(tmp_path / "nope.jsonl")), "file not found")
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"question": "x"}\n', encoding="utf-8")
-    assert_clean_error(run(tiny_kb, "kb", "regress", "--set", str(bad)), "line 1: 'faq_id' is required")
+    assert_clean_error(run(tiny_kb, "kb", "regress", "--set", str(bad)), "第 1 行：需要条目 id")
     assert run(tiny_kb, "kb", "recalibrate", "--target", "2").returncode == 2

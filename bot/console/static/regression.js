@@ -6,12 +6,6 @@
 const SOURCES = { hit_test: "命中测试", gap: "未解决问题", import: "导入", manual: "手工添加" };
 const REGRESSION_ACTIONS = { answer: "直接回答", clarify: "反问", fallback: "没找到" };
 
-ERRORS.push(
-  [/no FAQ entry '(.+)' in the published index/, (m) => `已发布的知识库里没有条目 ${m[1]}`],
-  [/the regression set is empty/, () => "回归测试集是空的：先在命中测试里点“加入回归集”"],
-  [/'target' must be a precision/, () => "目标准确率应在 0 到 1 之间，例如 0.9"],
-);
-
 function regressionError(error) {
   $("regression-error").textContent = error.message;
 }

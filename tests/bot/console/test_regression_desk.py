@@ -26,9 +26,9 @@ def test_cases_run_and_recalibration_publish_new_thresholds(tiny_kb, embedder):
     assert new and case["source"] == "hit_test" and case["added_by"] == "zhou"
     assert work.add({"question": "提现手续费是多少？", "faq_id": "withdraw-fee"}, "li") == (case, False)
     work.add({"question": "提现要交钱吗", "faq_id": "withdraw-fee"}, "zhou")
-    with pytest.raises(RegressionSetError, match="no FAQ entry 'no-such' in the published index"):
+    with pytest.raises(RegressionSetError, match="已发布的知识库里没有条目 no-such"):
         work.add({"question": "提现手续费是多少", "faq_id": "no-such"}, "zhou")
-    with pytest.raises(RegressionSetError, match="'source' must be one of"):
+    with pytest.raises(RegressionSetError, match="来源（source）只能是"):
         work.add({"question": "x", "faq_id": "pos-apply", "source": "web"}, "zhou")
     assert len(work.cases()["cases"]) == 2
     ran = work.run()

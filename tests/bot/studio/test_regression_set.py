@@ -38,13 +38,13 @@ def test_cases_are_added_once_listed_and_deleted(store):
 
 
 def test_bad_cases_are_refused_with_the_reason(store):
-    with pytest.raises(RegressionSetError, match="'question' is required"):
+    with pytest.raises(RegressionSetError, match="需要问题（question）"):
         store.add("  ", "withdraw-fee")
-    with pytest.raises(RegressionSetError, match="'faq_id' is required"):
+    with pytest.raises(RegressionSetError, match="需要条目 id（faq_id）"):
         store.add("提现手续费", "")
-    with pytest.raises(RegressionSetError, match="'source' must be one of"):
+    with pytest.raises(RegressionSetError, match="来源（source）只能是"):
         store.add("提现手续费", "withdraw-fee", "web")
-    with pytest.raises(RegressionSetError, match="limit is 500"):
+    with pytest.raises(RegressionSetError, match="最多 500 个"):
         store.add("问" * 501, "withdraw-fee")
     assert store.cases() == []
 
@@ -64,8 +64,8 @@ def test_import_and_export_json_lines(store):
     ]
     assert store.import_jsonl(exported) == (0, 2)
     assert read_jsonl(exported) == store.as_cases()
-    with pytest.raises(RegressionSetError, match="line 2: invalid JSON"):
+    with pytest.raises(RegressionSetError, match="第 2 行不是有效的 JSON"):
         store.import_jsonl('{"question": "a", "faq_id": "b"}\n{oops\n')
-    with pytest.raises(RegressionSetError, match="line 1: 'faq_id' is required"):
+    with pytest.raises(RegressionSetError, match="第 1 行：需要条目 id"):
         read_jsonl('{"question": "a"}')
     assert len(store.cases()) == 2  # a bad file adds nothing
