@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from bot.handoff.agents import AgentStore
+from bot.handoff.handoffs import HandoffStore
 from bot.handoff.teams import Teams
 from tests.bot.test_handoff_e2e import Servers, sign_in
 from tests.polling import wait_until
@@ -226,5 +227,89 @@ def test_a_hit_test_question_joins_the_regression_set_and_runs(servers, browser)
     expect(ann.get_by_test_id("regression-summary")).to_contain_text("答对", timeout=60_000)
     expect(case.get_by_test_id("regression-outcome")).to_have_text("答对")
     expect(ann.get_by_test_id("curve-row").first).to_be_visible()
+    assert ann.errors == []
+    ann.context.close()
+
+
+def test_similar_suggestions_are_for_editors_only_and_days_must_be_a_number(servers):
+    from tests.http import post_json, send
+
+    def token(name: str) -> str:
+        return post_json(servers.url + "/console/api/login", {"name": name, "password": f"{name}-pass-123"}).json()[
+            "token"
+        ]
+
+    AgentStore(servers.settings.database_url).add("zhao", "zhao-pass-123", "小赵")  # an agent, not an editor
+    agent, editor = {"Authorization": f"Bearer {token('zhao')}"}, {"Authorization": f"Bearer {token('ann')}"}
+    path = servers.url + "/console/api/studio/similar-suggestions"
+    refused = send(path + "?days=30", headers=agent)
+    assert refused.status == 403 and "editors only" in refused.json()["error"]
+    for dismiss in ("similar-suggestions", "related-suggestions"):
+        body = {"faq_id": "ex-withdraw-fee", "question": "x", "next_id": "ex-withdraw-limit"}
+        refused = post_json(f"{servers.url}/console/api/studio/{dismiss}/dismiss", body, agent)
+        assert refused.status == 403
+    bad = send(path + "?days=abc", headers=editor)
+    assert bad.status == 400 and "'days' must be a whole number" in bad.json()["error"]
+    assert send(path + "?days=7", headers=editor).json()["days"] == 7
+    missing = post_json(servers.url + "/console/api/studio/similar-suggestions/dismiss", {"faq_id": "x"}, editor)
+    assert missing.status == 400 and "缺少 question" in missing.json()["error"]
+
+
+def test_a_clarify_pick_and_an_agents_answer_become_drafts_of_similar_questions(servers, browser):
+    from playwright.sync_api import expect
+
+    from indexer.kb import load_kb
+    from tests.http import post_json, send
+
+    # A customer is asked 您是想问 and picks an entry: their wording is suggested for it.
+    customer = servers.rest("suggest-clarify")
+    clarify = customer.say("充值的话呢")
+    assert clarify.texts[0] == "您是想问："
+    picked = clarify.buttons[0]
+    customer.say(picked["payload"])
+    entries = {e.question: e for e in load_kb(servers.settings.kb_dir).entries}
+    faq = entries[picked["title"]]
+
+    ann = editor_page(browser, servers, "ann", "安编辑")  # signed in: a customer who asks for a person gets ann
+    # An agent answers a hand-off with a suggested FAQ answer (the console sends its id).
+    asker = servers.rest("suggest-agent")
+    asker.say("我的币提出去一直没到是怎么回事")
+    assert "已为您转接人工客服" in asker.say("转人工").text
+    handoff = HandoffStore(servers.settings.database_url).open_for("suggest-agent")
+    token = post_json(servers.url + "/console/api/login", {"name": "ann", "password": "ann-pass-123"}).json()["token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    assert post_json(f"{servers.url}/console/api/handoffs/{handoff.id}/claim", {}, auth).status == 200
+    limit = next(e for e in entries.values() if e.id == "ex-withdraw-limit")
+    sent = post_json(
+        f"{servers.url}/console/api/handoffs/{handoff.id}/messages",
+        {"text": "您好，" + limit.answer, "faq_id": "ex-withdraw-limit"},
+        auth,
+    )
+    assert sent.status == 200
+    assert post_json(f"{servers.url}/console/api/handoffs/{handoff.id}/close", {}, auth).status == 200
+    found = send(servers.url + "/console/api/studio/similar-suggestions?days=30", headers=auth).json()["suggestions"]
+    mine = next(s for s in found if s["faq_id"] == "ex-withdraw-limit")
+    assert (mine["question"], mine["sources"]) == ("我的币提出去一直没到是怎么回事", ["agent"])
+
+    ann.get_by_test_id("tab-studio").click()  # the lists again, with what was just recorded
+    item = ann.locator(f'[data-testid="similar-suggestion"][data-faq="{faq.id}"][data-question="充值的话呢"]')
+    expect(item.get_by_test_id("similar-sources")).to_contain_text("来自“您是想问”选择")
+    item.get_by_test_id("similar-add").click()
+    expect(ann.get_by_test_id("studio-note")).to_contain_text("已创建草稿 #")
+    expect(ann.get_by_test_id("studio-note")).to_contain_text("提交审核后发布")
+    change = ann.locator(f'[data-testid="kb-change"][data-faq="{faq.id}"]')
+    expect(change).to_have_attribute("data-status", "draft")
+    expect(change.get_by_test_id("change-diff").locator(".added")).to_contain_text("相似问题：充值的话呢")
+    expect(item).to_have_count(0)  # in an open change now: not suggested again
+    agent_item = ann.get_by_test_id("similar-suggestion").filter(has_text="我的币提出去一直没到是怎么回事")
+    agent_item.get_by_test_id("similar-dismiss").click()
+    expect(ann.get_by_test_id("studio-note")).to_contain_text("已忽略")
+    expect(agent_item).to_have_count(0)
+    change.get_by_test_id("change-withdraw").click()  # leave the KB as the other tests expect it
+    expect(change).to_have_count(0)
+    ann.reload()
+    ann.get_by_test_id("tab-studio").click()
+    expect(ann.get_by_test_id("similar-suggestions")).to_be_visible()
+    expect(ann.locator('[data-testid="similar-suggestion"][data-faq="ex-withdraw-limit"]')).to_have_count(0)
     assert ann.errors == []
     ann.context.close()
