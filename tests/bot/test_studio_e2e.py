@@ -258,6 +258,7 @@ def test_similar_suggestions_are_for_editors_only_and_days_must_be_a_number(serv
 def test_a_clarify_pick_and_an_agents_answer_become_drafts_of_similar_questions(servers, browser):
     from playwright.sync_api import expect
 
+    from bot.handoff.records import Records
     from indexer.kb import load_kb
     from tests.http import post_json, send
 
@@ -291,7 +292,20 @@ def test_a_clarify_pick_and_an_agents_answer_become_drafts_of_similar_questions(
     mine = next(s for s in found if s["faq_id"] == "ex-withdraw-limit")
     assert (mine["question"], mine["sources"]) == ("我的币提出去一直没到是怎么回事", ["agent"])
 
+    records = Records(servers.settings.database_url)  # customers answered with one entry, then another
+    for conversation in ("suggest-next-1", "suggest-next-2"):
+        records.log_outcome(conversation, "rest", "answer", "ex-login-failed")
+        records.log_outcome(conversation, "rest", "answer", "ex-login-password-reset")
+
     ann.get_by_test_id("tab-studio").click()  # the lists again, with what was just recorded
+    pair = ann.locator('[data-testid="related-suggestion"][data-faq="ex-login-failed"]')
+    expect(pair).to_contain_text("忘记登录密码怎么重置？")
+    pair.get_by_test_id("related-add").click()
+    expect(ann.get_by_test_id("studio-note")).to_contain_text("已创建草稿 #")
+    related = ann.locator('[data-testid="kb-change"][data-faq="ex-login-failed"]')
+    expect(related.get_by_test_id("change-diff").locator(".added")).to_contain_text("相关问题：ex-login-password-reset")
+    related.get_by_test_id("change-withdraw").click()
+    expect(related).to_have_count(0)
     item = ann.locator(f'[data-testid="similar-suggestion"][data-faq="{faq.id}"][data-question="充值的话呢"]')
     expect(item.get_by_test_id("similar-sources")).to_contain_text("来自“您是想问”选择")
     item.get_by_test_id("similar-add").click()

@@ -73,7 +73,7 @@
                             "data-question": s.question },
       el("div", { class: "line1" },
         el("span", {}, el("b", { text: `“${s.question}”` }), ` → ${s.faq_question}（${s.faq_id}）`),
-        el("span", { class: "tag", text: `${s.count} 次` })),
+        el("span", { class: "tag", title: "问过的会话数", text: `${s.count} 人` })),
       el("div", { class: "muted", "data-testid": "similar-sources",
                   text: s.sources.map((k) => SOURCE_LABELS[k] || k).join(" · ")
                     + (s.examples.length > 1 ? ` · 用户的问法：${s.examples.join("；")}` : "") }));
