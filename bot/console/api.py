@@ -166,7 +166,11 @@ def add_api_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[[Route]
     @bp.post("/console/api/handoffs/<handoff_id>/messages")
     @signed_in
     async def message(request: Request, agent: Agent, handoff_id: str) -> HTTPResponse:
-        seq, delivered = await desk.reply(handoff_id, agent.name, body_text(request), agent.display_name)
+        """``{text, faq_id?}``: ``faq_id`` names the suggested answer the agent inserted, if any."""
+        text, faq_id = body_text(request), json_body(request).get("faq_id")
+        if faq_id is not None and (not isinstance(faq_id, str) or not 0 < len(faq_id) <= 128):
+            return error("'faq_id' must be an FAQ id", 400)
+        seq, delivered = await desk.reply(handoff_id, agent.name, text, agent.display_name, faq_id)
         return response.json({"seq": seq, "delivered": str(delivered)})
 
     @bp.post("/console/api/handoffs/<handoff_id>/typing")

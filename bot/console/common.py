@@ -11,12 +11,11 @@ from sanic import response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.dialogue.conversation import asks_for_human, without_pleasantries
 from bot.handoff.agents import Agent
 from bot.handoff.db import aware
 from bot.handoff.desk import HandoffDesk
 from bot.handoff.handoffs import Handoff
-from bot.handoff.wording import plain
+from bot.handoff.questions import latest_question
 from connectors.identity import parse_json
 
 COOKIE = "faqbot_console"
@@ -99,24 +98,13 @@ def handoff_json(desk: HandoffDesk, handoff: Handoff, now: datetime) -> dict[str
     return data
 
 
-# Shorter than this (characters, after the pleasantries) is not a question.
-MIN_QUESTION_CHARS = 3
-# What waiting customers type that is not a question.
-NUDGES = frozenset({"请快一点", "快一点", "快点", "请快点", "在吗", "有人吗", "人呢", "还在吗", "好的", "嗯", "谢谢"})
-
-
 def customer_question(desk: HandoffDesk, handoff: Handoff) -> str | None:
     """What the customer actually asked, for the suggested answers: their latest words
     that are a question, not a 转人工 request, a button or a nudge ("请快一点"); the
     messages to the agent first, then the bot part before the hand-off."""
-    said = [e["text"] for e in desk.handoffs.events(handoff.id) if e["kind"] == "user_message" and e["text"]]
-    said = [t["text"] for t in handoff.transcript if t["role"] == "user" and t.get("text")] + said
-    for text in reversed(said):
-        words = plain(without_pleasantries(text))
-        if text.startswith("/") or asks_for_human(text) or len(words) < MIN_QUESTION_CHARS or words in NUDGES:
-            continue
-        return text
-    return None
+    said = [t["text"] for t in handoff.transcript if t["role"] == "user" and t.get("text")]
+    said += [e["text"] for e in desk.handoffs.events(handoff.id) if e["kind"] == "user_message" and e["text"]]
+    return latest_question(said)
 
 
 def event_json(event: dict[str, Any]) -> dict[str, Any]:

@@ -399,9 +399,10 @@ class HandoffDesk:
         return opened
 
     async def reply(
-        self, handoff_id: str, agent: str, text: str, display_name: str | None = None
+        self, handoff_id: str, agent: str, text: str, display_name: str | None = None, faq_id: str | None = None
     ) -> tuple[int, Delivered]:
-        seq = await self.blocking(self.handoffs.agent_message, handoff_id, agent, text.strip())
+        """``faq_id``: the FAQ whose suggested answer the agent used (the studio learns from it)."""
+        seq = await self.blocking(self.handoffs.agent_message, handoff_id, agent, text.strip(), faq_id)
         self.pulse.fire()
         handoff = await self.blocking(self.handoffs.get, handoff_id)
         meta = {"from": "agent", "name": display_name or agent, "seq": seq}

@@ -69,6 +69,17 @@ handoff_events = sa.Table(
 )
 
 
+# Which FAQ's suggested answer an agent put in the reply box before sending a message (the
+# console sends its id): the studio's similar-question suggestions read it. A table of its
+# own, not a column of handoff_events, so an existing database gets it from create_all.
+handoff_answer_uses = sa.Table(
+    "handoff_answer_uses",
+    metadata,
+    sa.Column("seq", sa.Integer, sa.ForeignKey("handoff_events.seq"), primary_key=True, autoincrement=False),
+    sa.Column("faq_id", sa.String(128), nullable=False, index=True),
+)
+
+
 # Why an agent closed a conversation (the console asks on close).
 WRAPUP_REASONS = ("resolved", "unresolved", "no_reply", "other")
 MAX_TAGS, MAX_TAG_CHARS = 5, 20
@@ -339,7 +350,8 @@ class HandoffStore:
                 raise HandoffError(f"hand-off {current.ticket} is closed; the bot answers this conversation")
             return self._event(conn, handoff_id, "user_message", current.conversation_id, text, _now())
 
-    def agent_message(self, handoff_id: str, agent: str, text: str) -> int:
+    def agent_message(self, handoff_id: str, agent: str, text: str, faq_id: str | None = None) -> int:
+        """``faq_id``: the FAQ whose suggested answer the agent inserted (kept with the message)."""
         if not text.strip():
             raise HandoffError("an agent reply cannot be empty")
         with self.engine.begin() as conn:
@@ -350,7 +362,10 @@ class HandoffStore:
                 raise HandoffError(f"hand-off {current.ticket} has not been claimed; claim it first")
             if current.agent != agent:
                 raise HandoffError(f"hand-off {current.ticket} is with {current.agent}, not {agent}")
-            return self._event(conn, handoff_id, "agent_message", agent, text, _now())
+            seq = self._event(conn, handoff_id, "agent_message", agent, text, _now())
+            if faq_id:
+                conn.execute(handoff_answer_uses.insert().values(seq=seq, faq_id=faq_id))
+            return seq
 
     def bot_message(self, handoff_id: str, text: str) -> int:
         """A notice the system sent the user (queue position, "the agent has left"), kept in the transcript."""

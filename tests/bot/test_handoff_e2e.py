@@ -25,8 +25,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
-from bot.handoff.handoffs import HandoffStore
+from bot.handoff.handoffs import HandoffStore, handoff_answer_uses, handoff_events
 from bot.handoff.tickets import TicketStore
 from faqbot.config import PROJECT_ROOT, to_env
 from tests.bot.conftest import MODELS_DIR, Chat, post
@@ -346,6 +347,14 @@ def test_a_widget_user_is_handed_to_the_agent_who_replies_live(servers, console,
     assert len(inserted) > 10
     console.get_by_test_id("send").click()
     widget.expect(inserted.split("\n\n")[0][:20])
+    # The console said which suggested answer the agent sent: the studio learns the question from it.
+    with store.engine.connect() as conn:
+        used = conn.execute(
+            sa.select(handoff_answer_uses.c.faq_id)
+            .join(handoff_events, handoff_events.c.seq == handoff_answer_uses.c.seq)
+            .where(handoff_events.c.handoff_id == handoff.id)
+        ).scalars()
+        assert list(used) == [suggestion.get_attribute("data-faq-id")]
     assert console.errors == []
 
 

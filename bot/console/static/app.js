@@ -17,6 +17,7 @@ const state = {
   seen: new Set(),      // event seqs shown for the open hand-off
   names: new Map(),     // agent name -> display name, from everything seen so far
   stream: null, ticker: null,
+  inserted: null,       // {handoff, faq_id}: the suggested answer last put in the reply box
 };
 
 const $ = (id) => document.getElementById(id);
@@ -897,7 +898,10 @@ async function sendMessage() {
   sending = true;
   $("send").disabled = true;
   await act(async () => {
-    const sent = await api(handoffPath("messages"), { text });
+    // Which suggested answer went into the box, if any: editors get its question as a similar one.
+    const used = state.inserted && state.inserted.handoff === state.current.id ? state.inserted.faq_id : undefined;
+    const sent = await api(handoffPath("messages"), { text, faq_id: used });
+    if (used !== undefined && state.inserted && state.inserted.faq_id === used) state.inserted = null;
     if (input.value.trim() === text) input.value = "";  // not what the agent typed meanwhile
     if (sent.delivered === "stored") notify("用户当前不在线，消息已保存，用户回来后可以看到。", "info");
     else if (sent.delivered === "poll") notify("消息已发出，用户的应用下次获取消息时收到。", "info");
@@ -962,7 +966,7 @@ function suggestionItem(s) {
         el("span", { class: "meter" }, meterFill(level)),
         `匹配度 ${Math.round(level * 100)}%`),
       el("button", { "data-testid": "suggestion-insert", type: "button", text: "插入",
-                     title: "把这条答案放进回复框（可修改后发送）", onclick: () => insertAnswer(s.answer) })));
+                     title: "把这条答案放进回复框（可修改后发送）", onclick: () => insertAnswer(s.answer, s.faq_id) })));
 }
 
 function meterFill(level) {
@@ -1041,8 +1045,12 @@ $("message-input").addEventListener("keydown", (event) => {
   }
 }, true);
 
-function insertAnswer(answer) {
+// faqId: the suggested FAQ answer inserted (sent with the message; the server checks how much of it is left).
+function insertAnswer(answer, faqId) {
   const input = $(state.current && state.current.type === "ticket" ? "ticket-answer-input" : "message-input");
+  if (state.current && state.current.type === "handoff") {
+    state.inserted = faqId ? { handoff: state.current.id, faq_id: faqId } : state.inserted;
+  }
   input.value = input.value.trim() ? `${input.value.replace(/\s+$/, "")}\n${answer}` : answer;
   if (!input.disabled) {
     input.focus();
