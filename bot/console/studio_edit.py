@@ -42,11 +42,19 @@ from bot.studio.publishing import (
 )
 from bot.studio.regression_set import RegressionSet
 from faqbot.config import Settings
+from indexer.expiry import expiry_status, local_today
 from indexer.kb import KBInvalid
 from indexer.kb_import import KBImportError, export_rows, read_entries
 
 log = logging.getLogger(__name__)
-TEXT_FIELDS = {"question": 500, "answer": 8000, "category": 64, "handoff": 16, "handoff_notice": 500}
+TEXT_FIELDS = {
+    "question": 500,
+    "answer": 8000,
+    "category": 64,
+    "handoff": 16,
+    "handoff_notice": 500,
+    "valid_until": 32,  # "YYYY-MM-DD" or "" (no end); the validator checks the date
+}
 LIST_FIELDS = {"similar": (200, 500), "tags": (30, 32), "related": (10, 64)}
 FLAGS = ("enabled", "hot")
 SCHEDULE_EVERY_S = 30.0
@@ -158,8 +166,15 @@ def add_studio_edit_routes(
                 found = published_entries(settings)
             except KBInvalid as exc:
                 return {"entries": [], "changes": list(changes.values()), "problems": [str(p) for p in exc.problems]}
+            today = local_today(settings.handoff.timezone)  # the day the bot compares valid_until with
             rows = [
-                {**entry_data(e), "source": e.source, "health": health.get(e.id), "change": changes.pop(e.id, None)}
+                {
+                    **entry_data(e),
+                    "source": e.source,
+                    "health": health.get(e.id),
+                    "change": changes.pop(e.id, None),
+                    "expiry": expiry_status(e, today),  # "expired", "soon" (within 7 days) or ""
+                }
                 for e in found
             ]
             # Changes to entries not in the files yet (new entries) come after the published ones.
@@ -177,7 +192,8 @@ def add_studio_edit_routes(
             entry_id, kind, data = _entry_id(body.get("entry_id")), str(body.get("kind", "edit")), None
             if kind != "delete":
                 data = clean_entry(body.get("data"))
-            problems = await run(check_change, settings.kb_dir, entry_id, kind, data)
+            today = local_today(settings.handoff.timezone)
+            problems = await run(check_change, settings.kb_dir, entry_id, kind, data, today)
         except (ValueError, ChangeError) as exc:
             return error(str(exc), 400)
         return response.json({"problems": [problem_json(p) for p in problems]})
