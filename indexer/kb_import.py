@@ -25,7 +25,8 @@ from indexer.model import HANDOFF_POLICIES, FaqEntry
 
 MARKER = "# 由 `faqbot kb import` 生成"
 REQUIRED = ("问题", "答案")
-KNOWN = ("ID", "问题", "相似问题", "答案", "分类", "标签", "转人工", "启用", "相关问题", "有效期至")
+VALID_UNTIL = "有效期至"
+KNOWN = ("ID", "问题", "相似问题", "答案", "分类", "标签", "转人工", "启用", "相关问题", VALID_UNTIL)
 
 
 class KBImportError(UserError, ValueError):
@@ -38,7 +39,18 @@ class ImportResult:
     entries: int
 
 
+def columns(path: Path) -> list[str]:
+    """The header of the table: which columns it has (an absent 有效期至 keeps the dates as they are)."""
+    return _table(path)[0]
+
+
 def _rows(path: Path) -> list[dict[str, str]]:
+    header, table = _table(path)
+    return [{h: (row[i].strip() if i < len(row) and row[i] else "") for i, h in enumerate(header)} for row in table]
+
+
+def _table(path: Path) -> tuple[list[str], list[list[str]]]:
+    """The header and the other rows of ``path`` (CSV or XLSX), the header checked."""
     suffix = path.suffix.lower()
     if not path.is_file():
         raise KBImportError(f"{path}：找不到这个文件")
@@ -74,7 +86,7 @@ def _rows(path: Path) -> list[dict[str, str]]:
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         raise KBImportError(f"{path}：第 1 行（表头）缺少列 {'、'.join(missing)}；可用的列：{'、'.join(KNOWN)}")
-    return [{h: (row[i].strip() if i < len(row) and row[i] else "") for i, h in enumerate(header)} for row in table[1:]]
+    return header, table[1:]
 
 
 def _cell(value: object) -> str:
@@ -114,7 +126,7 @@ def read_entries(path: Path) -> list[FaqEntry]:
                 f"现在写的是“{row.get('转人工')}”"
             )
         enabled = (row.get("启用") or "是").strip().lower() not in ("否", "no", "false", "0", "停用")
-        valid_until, why = parse_valid_until(row["有效期至"]) if row.get("有效期至") else ("", "")
+        valid_until, why = parse_valid_until(row[VALID_UNTIL]) if row.get(VALID_UNTIL) else ("", "")
         if why:
             errors.append(f"{path}：第 {number} 行：“有效期至”列{why}")
         if errors and (not question or not answer):

@@ -44,7 +44,7 @@ from bot.studio.regression_set import RegressionSet
 from faqbot.config import Settings
 from indexer.expiry import expiry_status, local_today
 from indexer.kb import KBInvalid
-from indexer.kb_import import KBImportError, export_rows, read_entries
+from indexer.kb_import import VALID_UNTIL, KBImportError, columns, export_rows, read_entries
 
 log = logging.getLogger(__name__)
 TEXT_FIELDS = {
@@ -60,6 +60,7 @@ FLAGS = ("enabled", "hot")
 SCHEDULE_EVERY_S = 30.0
 MAX_IMPORT_BYTES = 5_000_000
 NOT_IN_TABLE = ("hot", "handoff_notice")  # kept as they are when a row edits an entry
+UNSET = {"valid_until": ""}  # what a field absent from an entry's data means (no end date)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -69,6 +70,8 @@ def import_changes(settings: Settings, store: ChangeStore, by: str, body: bytes,
         path = Path(tmp) / f"上传的表格.{kind}"
         path.write_bytes(body)
         rows = read_entries(path)
+        # With the column, an empty 有效期至 cell clears an entry's date; an older table without it keeps them.
+        dated = VALID_UNTIL in columns(path)
     current = {e.id: entry_data(e) for e in published_entries(settings)}
     busy = [c for c in (store.open_for(e.id) for e in rows) if c is not None]
     if busy:  # nothing is imported rather than half of it
@@ -78,8 +81,12 @@ def import_changes(settings: Settings, store: ChangeStore, by: str, body: bytes,
     ids = []
     for entry in rows:
         data = entry_data(entry)
+        if dated:
+            data.setdefault("valid_until", "")
         before = current.get(entry.id)
-        if before is not None and all(before.get(k) == v for k, v in data.items() if k not in NOT_IN_TABLE):
+        if before is not None and all(
+            before.get(k, UNSET.get(k)) == v for k, v in data.items() if k not in NOT_IN_TABLE
+        ):
             unchanged += 1
             continue
         data.pop("id", None)
