@@ -15,6 +15,7 @@ import os
 import sys
 import time
 import warnings
+from datetime import date
 from pathlib import Path
 
 warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
@@ -38,14 +39,22 @@ def _kb_not_indexed(errors: int, warnings_: int, kb_dir: Path | None = None) -> 
     return f"{errors} 个错误，{warnings_} 个警告" + (f"（{kb_dir}）" if kb_dir else "") + "；没有建立索引。"
 
 
+def _today(settings: Settings) -> date:
+    """The day ``valid_until`` is compared with: now, in ``[handoff] timezone``."""
+    from indexer.expiry import local_today
+
+    return local_today(settings.handoff.timezone)
+
+
 def cmd_kb_validate(args: argparse.Namespace) -> int:
     from indexer.validate import validate_dir
 
     settings = _settings(args)
-    entries, _, problems = validate_dir(settings.kb_dir)
+    entries, _, problems = validate_dir(settings.kb_dir, _today(settings))
     errors = [p for p in problems if p.severity == "error"]
     for problem in problems:
-        if problem.severity == "error" or args.warnings:
+        # An expired entry is shown even without --warnings: it has stopped answering.
+        if problem.severity == "error" or args.warnings or problem.field == "valid_until":
             print(problem, file=sys.stderr if problem.severity == "error" else sys.stdout)
     warnings_ = len(problems) - len(errors)
     if errors:
@@ -128,6 +137,7 @@ def cmd_kb_gaps(args: argparse.Namespace) -> int:
 def cmd_kb_health(args: argparse.Namespace) -> int:
     """How each FAQ entry does with customers, and the entries to review (most 没帮助 first)."""
     from bot.handoff.faq_health import Health, faq_health, needs_review
+    from indexer.expiry import is_expired
     from indexer.kb import KBInvalid, load_kb
 
     settings = _settings(args)
@@ -147,8 +157,18 @@ def cmd_kb_health(args: argparse.Namespace) -> int:
         if args.review
         else sorted(found.values(), key=lambda h: (-h.answers, h.faq_id))
     )
+    today = _today(settings)
+    expired = {faq_id for faq_id, e in entries.items() if is_expired(e, today)}
     if args.json:
-        out = [{**h.to_json(), "question": entries[h.faq_id].question if h.faq_id in entries else None} for h in rows]
+        out = [
+            {
+                **h.to_json(),
+                "question": entries[h.faq_id].question if h.faq_id in entries else None,
+                "valid_until": entries[h.faq_id].valid_until if h.faq_id in entries else "",
+                "expired": h.faq_id in expired,
+            }
+            for h in rows
+        ]
         print(json.dumps({"days": args.days, "entries": out}, ensure_ascii=False, indent=2))
         return 0
     if not rows:
@@ -157,6 +177,8 @@ def cmd_kb_health(args: argparse.Namespace) -> int:
     print(f"最近 {args.days} 天：回答次数 / 反问后选中 / 有帮助 / 没帮助 / 之后转人工")
     for h in rows:
         question = entries[h.faq_id].question if h.faq_id in entries else "（已不在知识库中）"
+        if h.faq_id in expired:
+            question += f"（已过期：有效期至 {entries[h.faq_id].valid_until}，不再回答）"
         rate = "-" if h.helpful_rate is None else f"{h.helpful_rate * 100:.0f}%"
         print(
             f"{h.faq_id}\t{question}\t{h.answers} / {h.picked} / {h.helpful} / {h.not_helpful}（有帮助率 {rate}）"
@@ -355,12 +377,16 @@ def cmd_kb_import(args: argparse.Namespace) -> int:
 
 
 def cmd_index_build(args: argparse.Namespace) -> int:
+    from indexer.expiry import expiry_problems
     from indexer.progress import stderr_progress
     from indexer.service import build_and_publish
 
     settings = _settings(args)
     started = time.monotonic()
     result = build_and_publish(settings, full=args.full, progress=stderr_progress("embedding questions"))
+    # Expired entries are built into the index (they stop answering at query time), but editors should know.
+    for problem in expiry_problems(result.kb.entries, _today(settings)):
+        print(problem, file=sys.stderr)
     counts = result.manifest.counts
     if result.rebuilt_because:
         print(f"rebuilt: {result.rebuilt_because}")

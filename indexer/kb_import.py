@@ -3,7 +3,8 @@
 Columns (header row, Chinese names): 问题 (required), 答案 (required),
 相似问题 (one per line, or separated by | ； ;), 分类 (default 未分类).
 Optional: ID, 标签 (separated by , ， 、), 转人工 (never/offer/always), 启用 (是/否),
-相关问题 (FAQ ids shown after the answer as 猜你想问, separated by , ， 、 or spaces).
+相关问题 (FAQ ids shown after the answer as 猜你想问, separated by , ， 、 or spaces),
+有效期至 (the last day the entry answers, 2026-12-31; an Excel date cell works too).
 Rows become one YAML file per category; an existing file is only replaced
 when it was itself written by the importer.
 """
@@ -14,15 +15,18 @@ import csv
 import hashlib
 import re
 from dataclasses import dataclass
+from datetime import date, datetime, time
 from pathlib import Path
 
 from faqbot.errors import UserError
 from faqbot.normalize import normalize
+from indexer.expiry import parse_valid_until
 from indexer.model import HANDOFF_POLICIES, FaqEntry
 
 MARKER = "# 由 `faqbot kb import` 生成"
 REQUIRED = ("问题", "答案")
-KNOWN = ("ID", "问题", "相似问题", "答案", "分类", "标签", "转人工", "启用", "相关问题")
+VALID_UNTIL = "有效期至"
+KNOWN = ("ID", "问题", "相似问题", "答案", "分类", "标签", "转人工", "启用", "相关问题", VALID_UNTIL)
 
 
 class KBImportError(UserError, ValueError):
@@ -35,7 +39,18 @@ class ImportResult:
     entries: int
 
 
+def columns(path: Path) -> list[str]:
+    """The header of the table: which columns it has (an absent 有效期至 keeps the dates as they are)."""
+    return _table(path)[0]
+
+
 def _rows(path: Path) -> list[dict[str, str]]:
+    header, table = _table(path)
+    return [{h: (row[i].strip() if i < len(row) and row[i] else "") for i, h in enumerate(header)} for row in table]
+
+
+def _table(path: Path) -> tuple[list[str], list[list[str]]]:
+    """The header and the other rows of ``path`` (CSV or XLSX), the header checked."""
     suffix = path.suffix.lower()
     if not path.is_file():
         raise KBImportError(f"{path}：找不到这个文件")
@@ -61,7 +76,7 @@ def _rows(path: Path) -> list[dict[str, str]]:
         except Exception as exc:  # openpyxl raises several kinds for a bad file
             raise KBImportError(f"{path}：无法读取这个 XLSX 表格（{exc}）") from None
         sheet = book.worksheets[0]
-        table = [["" if v is None else str(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+        table = [[_cell(v) for v in row] for row in sheet.iter_rows(values_only=True)]
     else:
         kind = f"不支持 {suffix} 文件" if suffix else "文件没有扩展名"
         raise KBImportError(f"{path}：{kind}；请用 .csv 或 .xlsx 表格")
@@ -71,7 +86,18 @@ def _rows(path: Path) -> list[dict[str, str]]:
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         raise KBImportError(f"{path}：第 1 行（表头）缺少列 {'、'.join(missing)}；可用的列：{'、'.join(KNOWN)}")
-    return [{h: (row[i].strip() if i < len(row) and row[i] else "") for i, h in enumerate(header)} for row in table[1:]]
+    return header, table[1:]
+
+
+def _cell(value: object) -> str:
+    """An XLSX cell as text; a date cell (有效期至) as 2026-12-31, not 2026-12-31 00:00:00."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime) and value.time() == time():
+        return value.date().isoformat()
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
 
 
 def _split(value: str, seps: str) -> list[str]:
@@ -100,6 +126,9 @@ def read_entries(path: Path) -> list[FaqEntry]:
                 f"现在写的是“{row.get('转人工')}”"
             )
         enabled = (row.get("启用") or "是").strip().lower() not in ("否", "no", "false", "0", "停用")
+        valid_until, why = parse_valid_until(row[VALID_UNTIL]) if row.get(VALID_UNTIL) else ("", "")
+        if why:
+            errors.append(f"{path}：第 {number} 行：“有效期至”列{why}")
         if errors and (not question or not answer):
             continue
         entry_id = row.get("ID") or "imp-" + hashlib.sha1(normalize(question).encode()).hexdigest()[:10]
@@ -114,6 +143,7 @@ def read_entries(path: Path) -> list[FaqEntry]:
                 related=tuple(r.lower() for r in _split(row.get("相关问题", ""), ",，、 ")),
                 handoff=handoff if handoff in HANDOFF_POLICIES else "never",
                 enabled=enabled,
+                valid_until=valid_until,
             )
         )
     if errors:
@@ -136,6 +166,7 @@ def export_rows(entries: list[FaqEntry]) -> list[list[str]]:
                 e.handoff,
                 "是" if e.enabled else "否",
                 "、".join(e.related),
+                e.valid_until,
             ]
         )
     return rows
@@ -161,6 +192,8 @@ def render_yaml(category: str, entries: list[FaqEntry], source: str) -> str:
         lines.append(f"    enabled: {'true' if e.enabled else 'false'}")
         if e.related:
             lines.append(f"    related: [{', '.join(_quote(r) for r in e.related)}]")
+        if e.valid_until:
+            lines.append(f"    valid_until: {e.valid_until}")
     return "\n".join(lines) + "\n"
 
 

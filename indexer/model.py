@@ -33,6 +33,8 @@ class FaqEntry:
     hot: bool = False
     # Ids of entries shown after this one's answer as 猜你想问 buttons (the first 3 enabled ones).
     related: tuple[str, ...] = ()
+    # The last day it answers ("YYYY-MM-DD", local day: ``indexer/expiry.py``); "" answers with no end.
+    valid_until: str = ""
     source: str = ""  # "file:line" of the entry, for editors
 
     @property
@@ -44,6 +46,10 @@ class FaqEntry:
         data["similar"] = list(self.similar)
         data["tags"] = list(self.tags)
         data["related"] = list(self.related)
+        if not self.valid_until:
+            # Absent when unset: an index of a KB without expiry dates is what it was before the field
+            # existed (its content hash, and its entries.json for servers that do not know the field).
+            del data["valid_until"]
         return data
 
     @classmethod
@@ -96,7 +102,8 @@ class KnowledgeBase:
         return [e for e in self.entries if e.enabled]
 
     def content_hash(self) -> str:
-        # "related" only when set: the hash of a KB that uses none is what it was before the field existed.
+        # "related" only when set: the hash of a KB that uses none is what it was before the field existed
+        # (so is "valid_until": ``to_json`` leaves it out when unset).
         entries = [
             {k: v for k, v in (e.to_json() | {"source": ""}).items() if k != "related" or v} for e in self.entries
         ]

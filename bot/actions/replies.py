@@ -51,7 +51,7 @@ def related_buttons(entry: FaqEntry, turn: int) -> list[dict[str, str]]:
     if not entry.related:
         return []
     try:
-        by_id = runtime.live_index().get().by_id
+        by_id = runtime.live_index().get().serving()  # expired entries are not suggested
     except Exception:  # no index to check them against: the answer goes without them
         log.exception("could not read the index for the related entries of %s", entry.id)
         return []

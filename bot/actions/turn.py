@@ -78,8 +78,8 @@ def candidates_for_log(decision: Decision) -> list[dict[str, Any]]:
 
 
 def hot_buttons(searcher: Searcher, turn: int | None = None) -> list[dict[str, str]]:
-    """The questions editors marked ``hot: true``, in KB file order."""
-    hot = [e for e in searcher.entries if e.hot][:MAX_HOT_QUESTIONS]
+    """The questions editors marked ``hot: true``, in KB file order (expired ones left out)."""
+    hot = [e for e in searcher.serving_entries() if e.hot][:MAX_HOT_QUESTIONS]
     return [{"title": e.question, "payload": choose_payload(e.id, turn)} for e in hot]
 
 
@@ -303,8 +303,8 @@ class ActionTurn(Action):
     def _chosen(
         self, faq_id: str | None, searcher: Searcher | None, dispatcher: CollectingDispatcher, tracker: Tracker
     ) -> list[EventType]:
-        entry: FaqEntry | None = searcher.by_id.get(faq_id) if searcher is not None and faq_id else None
-        if entry is None:  # the FAQ was removed or disabled since the button was sent
+        entry: FaqEntry | None = searcher.serving().get(faq_id) if searcher is not None and faq_id else None
+        if entry is None:  # the FAQ was removed, disabled or expired since the button was sent
             dispatcher.utter_message(response="utter_choice_gone")
             return [SlotSet("pending_offer", None), SlotSet("phase", Phase.BOT)]
         return carry_out(plan_choice(entry, state_of(tracker)), dispatcher, tracker) + [

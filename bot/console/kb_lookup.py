@@ -67,9 +67,11 @@ class KbLookup:
         and the decision (answer / clarify / fallback) with its confidence and thresholds.
         ``searcher``: another index than the served one (the studio's draft)."""
         searcher = searcher or self.searcher()
-        result = searcher.search(question, k=HIT_TEST_K, explain=True)
+        served = searcher.search(question, k=HIT_TEST_K)
         config = searcher.decision  # the served version's thresholds (its decision.yml)
-        decision = decide(result.candidates, config)
+        decision = decide(served.candidates, config)  # exactly what customers get: without expired entries
+        # Expired entries are listed too, marked 已过期: editors see why one is not answered.
+        result = searcher.search(question, k=HIT_TEST_K, explain=True, include_expired=True)
         chosen = {c.entry.id for c in decision.candidates} if decision.action != "fallback" else set()
         return {
             "query": question,
@@ -96,6 +98,8 @@ class KbLookup:
                     "dense": round(c.dense, 4),
                     "bm25": round(c.bm25, 4),
                     "chosen": c.entry.id in chosen,
+                    "expired": c.expired,
+                    "valid_until": c.entry.valid_until,
                 }
                 for rank, c in enumerate(result.candidates, 1)
             ],

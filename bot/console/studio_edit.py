@@ -43,18 +43,27 @@ from bot.studio.publishing import (
 )
 from bot.studio.regression_set import RegressionSet
 from faqbot.config import Settings
+from indexer.expiry import expiry_status, local_today
 from indexer.kb import KBInvalid
-from indexer.kb_import import KBImportError, export_rows, read_entries
+from indexer.kb_import import VALID_UNTIL, KBImportError, columns, export_rows, read_entries
 from indexer.validate import SYNONYMS_FILE
 
 log = logging.getLogger(__name__)
-TEXT_FIELDS = {"question": 500, "answer": 8000, "category": 64, "handoff": 16, "handoff_notice": 500}
+TEXT_FIELDS = {
+    "question": 500,
+    "answer": 8000,
+    "category": 64,
+    "handoff": 16,
+    "handoff_notice": 500,
+    "valid_until": 32,  # "YYYY-MM-DD" or "" (no end); the validator checks the date
+}
 LIST_FIELDS = {"similar": (200, 500), "tags": (30, 32), "related": (10, 64)}
 FLAGS = ("enabled", "hot")
 SCHEDULE_EVERY_S = 30.0
 MAX_IMPORT_BYTES = 5_000_000
 MAX_SYNONYMS = 20_000  # characters of synonyms.txt
 NOT_IN_TABLE = ("hot", "handoff_notice")  # kept as they are when a row edits an entry
+UNSET = {"valid_until": ""}  # what a field absent from an entry's data means (no end date)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -64,6 +73,8 @@ def import_changes(settings: Settings, store: ChangeStore, by: str, body: bytes,
         path = Path(tmp) / f"上传的表格.{kind}"
         path.write_bytes(body)
         rows = read_entries(path)
+        # With the column, an empty 有效期至 cell clears an entry's date; an older table without it keeps them.
+        dated = VALID_UNTIL in columns(path)
     current = {e.id: entry_data(e) for e in published_entries(settings)}
     busy = [c for c in (store.open_for(e.id) for e in rows) if c is not None]
     if busy:  # nothing is imported rather than half of it
@@ -73,8 +84,12 @@ def import_changes(settings: Settings, store: ChangeStore, by: str, body: bytes,
     ids = []
     for entry in rows:
         data = entry_data(entry)
+        if dated:
+            data.setdefault("valid_until", "")
         before = current.get(entry.id)
-        if before is not None and all(before.get(k) == v for k, v in data.items() if k not in NOT_IN_TABLE):
+        if before is not None and all(
+            before.get(k, UNSET.get(k)) == v for k, v in data.items() if k not in NOT_IN_TABLE
+        ):
             unchanged += 1
             continue
         data.pop("id", None)
@@ -185,8 +200,15 @@ def add_studio_edit_routes(
                 found = published_entries(settings)
             except KBInvalid as exc:
                 return {"entries": [], "changes": list(changes.values()), "problems": [str(p) for p in exc.problems]}
+            today = local_today(settings.handoff.timezone)  # the day the bot compares valid_until with
             rows = [
-                {**entry_data(e), "source": e.source, "health": health.get(e.id), "change": changes.pop(e.id, None)}
+                {
+                    **entry_data(e),
+                    "source": e.source,
+                    "health": health.get(e.id),
+                    "change": changes.pop(e.id, None),
+                    "expiry": expiry_status(e, today),  # "expired", "soon" (within 7 days) or ""
+                }
                 for e in found
             ]
             # Changes to entries not in the files yet (new entries) come after the published ones.
@@ -201,7 +223,8 @@ def add_studio_edit_routes(
         """The problems this draft would cause, as the editor types."""
         try:
             entry_id, kind, data = _draft(json_body(request))
-            problems = await run(check_change, settings.kb_dir, entry_id, kind, data)
+            today = local_today(settings.handoff.timezone)
+            problems = await run(check_change, settings.kb_dir, entry_id, kind, data, today)
         except (ValueError, ChangeError) as exc:
             return error(str(exc), 400)
         return response.json({"problems": [problem_json(p) for p in problems]})

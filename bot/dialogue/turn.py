@@ -98,7 +98,8 @@ MAX_RELATED = 3  # 猜你想问 buttons after an answer (indexer/validate.py war
 
 def related_entries(entry: FaqEntry, by_id: Mapping[str, FaqEntry]) -> list[FaqEntry]:
     """The entries an answer suggests next (its ``related:``): only those the served index
-    has (enabled, still in the KB), never the entry itself, at most ``MAX_RELATED``."""
+    has (enabled, still in the KB; ``by_id`` is ``Searcher.serving()``: not expired), never the
+    entry itself, at most ``MAX_RELATED``."""
     found = [by_id[i] for i in dict.fromkeys(entry.related) if i != entry.id and i in by_id]
     return [e for e in found if e.enabled][:MAX_RELATED]
 

@@ -158,6 +158,7 @@ FIELD_LABELS = {
     "handoff_notice": "转人工提示",
     "enabled": "启用",
     "hot": "热门问题",
+    "valid_until": "有效期至",
 }
 
 

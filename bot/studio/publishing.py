@@ -19,6 +19,7 @@ import tempfile
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -133,10 +134,11 @@ def scratch_kb(kb_dir: Path, texts: dict[str, str]) -> Iterator[Path]:
         yield scratch
 
 
-def _check(kb_dir: Path, texts: dict[str, str]) -> list[Problem]:
-    """Every problem of the KB as it would be with ``texts`` written (in a scratch copy)."""
+def _check(kb_dir: Path, texts: dict[str, str], today: date | None = None) -> list[Problem]:
+    """Every problem of the KB as it would be with ``texts`` written (in a scratch copy);
+    with ``today``, entries already expired then are warned about."""
     with scratch_kb(kb_dir, texts) as scratch:
-        return validate_dir(scratch)[2]
+        return validate_dir(scratch, today)[2]
 
 
 class NeedsConfirmation(ChangeError):
@@ -167,16 +169,19 @@ def _key(p: Problem) -> tuple[str, str, str, str]:
     return (p.file, p.field, p.message, p.severity)  # not the line: a change moves the lines below it
 
 
-def check_change(kb_dir: Path, entry_id: str, kind: str, data: dict[str, Any] | None) -> list[Problem]:
+def check_change(
+    kb_dir: Path, entry_id: str, kind: str, data: dict[str, Any] | None, today: date | None = None
+) -> list[Problem]:
     """The problems one draft would cause (validation as the editor types): those in the
-    entry's own lines, and errors anywhere else it causes (a duplicate id, a broken link)."""
+    entry's own lines, and errors anywhere else it causes (a duplicate id, a broken link).
+    ``today``: the day an expiry date is compared with (a date already past is warned about)."""
     files = KbFiles.read(kb_dir)
-    baseline = {_key(p) for p in _check(kb_dir, {})}
+    baseline = {_key(p) for p in _check(kb_dir, {}, today)}
     try:
         _apply(files, entry_id, kind, data)
     except EditError as exc:
         raise ChangeError(str(exc)) from None
-    problems = _check(kb_dir, files.changed())
+    problems = _check(kb_dir, files.changed(), today)
     return [p for p in problems if _key(p) not in baseline]
 
 

@@ -14,6 +14,7 @@ import dataclasses
 import io
 import re
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,19 @@ from ruamel.yaml.scalarstring import LiteralScalarString
 PLAIN_FILES = ("synonyms.txt",)  # KB files that are text, not YAML, edited whole (同义词)
 
 # The fields an editor changes, in the order a new entry is written.
-FIELDS = ("id", "question", "similar", "answer", "tags", "related", "handoff", "handoff_notice", "enabled", "hot")
+FIELDS = (
+    "id",
+    "question",
+    "similar",
+    "answer",
+    "tags",
+    "related",
+    "handoff",
+    "handoff_notice",
+    "enabled",
+    "hot",
+    "valid_until",
+)
 LISTS = ("similar", "tags", "related")
 
 
@@ -157,6 +170,11 @@ def _value(field: str, value: Any, old: Any) -> Any:
         return LiteralScalarString(str(value).strip() + "\n")
     if field == "answer":
         return LiteralScalarString(str(value).strip() + "\n")
+    if field == "valid_until":  # written as a YAML date (2026-12-31, unquoted), as editors write it by hand
+        try:
+            return date.fromisoformat(str(value).strip())
+        except ValueError:
+            return str(value).strip()  # kept as written: the validator says what is wrong with it
     return value
 
 
@@ -168,6 +186,7 @@ DEFAULTS: dict[str, Any] = {
     "handoff_notice": "",
     "enabled": True,
     "hot": False,
+    "valid_until": "",
 }
 
 
@@ -178,7 +197,11 @@ def _update(item: CommentedMap, data: dict[str, Any]) -> None:
         value = data[field]
         if field not in item and field in DEFAULTS and value == DEFAULTS[field] and field not in ("handoff", "enabled"):
             continue  # a new, empty optional field is not written
-        if field in item and value == DEFAULTS.get(field, object()) and field in ("handoff_notice", "related", "hot"):
+        if (
+            field in item
+            and value == DEFAULTS.get(field, object())
+            and field in ("handoff_notice", "related", "hot", "valid_until")
+        ):
             del item[field]
             continue
         if field in item and _same(item[field], value):
@@ -187,6 +210,8 @@ def _update(item: CommentedMap, data: dict[str, Any]) -> None:
 
 
 def _same(old: Any, new: Any) -> bool:
+    if isinstance(old, date) and isinstance(new, str):  # valid_until as ruamel read it
+        return old.isoformat() == new.strip()
     if isinstance(old, list):
         return [str(v) for v in old] == [str(v) for v in new or []]
     if isinstance(old, str) and isinstance(new, str):

@@ -194,7 +194,7 @@ def test_a_spreadsheet_round_trips_and_an_import_waits_for_review(servers, brows
     exported = send(servers.url + "/console/api/studio/export?format=csv", headers={"Authorization": f"Bearer {token}"})
     assert exported.status == 200
     rows = list(csv.reader(io.StringIO(exported.body.decode("utf-8-sig"))))
-    assert rows[0] == ["ID", "问题", "相似问题", "答案", "分类", "标签", "转人工", "启用", "相关问题"]
+    assert rows[0] == ["ID", "问题", "相似问题", "答案", "分类", "标签", "转人工", "启用", "相关问题", "有效期至"]
     by_id = {row[0]: row for row in rows[1:]}
     by_id["ex-withdraw-limit"][3] = "最低提现数量以提现页面为准，一般为 10 USDT。"  # one answer changed
     sheet = tmp_path / "faq.csv"
@@ -374,3 +374,41 @@ def test_a_clarify_pick_and_an_agents_answer_become_drafts_of_similar_questions(
     expect(ann.locator('[data-testid="similar-suggestion"][data-faq="ex-withdraw-limit"]')).to_have_count(0)
     assert ann.errors == []
     ann.context.close()
+
+
+def test_an_answer_valid_until_a_past_date_stops_answering_and_the_studio_says_so(servers, browser):
+    """有效期至 set in the editor: previewed, warned about (the date has passed), published; the
+    list marks the entry 已过期 and the hit test shows it as 已过期（不会回答）, not hidden."""
+    from playwright.sync_api import expect
+
+    ann = editor_page(browser, servers, "ann", "安编辑")
+    ann.get_by_test_id("kb-search").fill("ex-deposit-missing-memo")
+    ann.locator('[data-testid="kb-row"][data-faq="ex-deposit-missing-memo"]').get_by_test_id("kb-edit").click()
+    expect(ann.get_by_test_id("kb-validity")).to_have_text("长期有效")
+    ann.get_by_test_id("kb-valid-until").fill("2020-01-01")
+    expect(ann.get_by_test_id("kb-validity")).to_have_text("有效期至 2020-01-01（这天过后不再回答）")
+    expect(ann.locator('[data-testid="kb-problem"].warning')).to_contain_text("已过期（有效期至 2020-01-01）")
+    ann.get_by_test_id("kb-submit").click()
+    change = ann.locator('[data-testid="kb-change"][data-faq="ex-deposit-missing-memo"]')
+    expect(change.get_by_test_id("change-diff").locator(".added")).to_contain_text("有效期至：2020-01-01")
+
+    bob = editor_page(browser, servers, "bob", "鲍编辑")
+    change = bob.locator('[data-testid="kb-change"][data-faq="ex-deposit-missing-memo"]')
+    change.get_by_test_id("change-approve").click()
+    expect(change).to_have_attribute("data-status", "approved")
+    bob.get_by_test_id("kb-publish").click()
+    expect(bob.get_by_test_id("studio-note")).to_contain_text("已发布版本", timeout=120_000)
+    bob.get_by_test_id("kb-status").select_option("expired")
+    row = bob.get_by_test_id("kb-row")
+    expect(row).to_have_count(1)
+    expect(row).to_have_attribute("data-faq", "ex-deposit-missing-memo")
+    expect(row.get_by_test_id("kb-expiry")).to_have_text("已过期（2020-01-01）")
+
+    bob.get_by_test_id("hit-q").fill("充值忘记填写memo怎么办")
+    bob.get_by_test_id("hit-run").click()
+    hit = bob.locator('[data-testid="hit-row"][data-faq="ex-deposit-missing-memo"]')
+    expect(hit.get_by_test_id("hit-expired")).to_have_text("已过期（不会回答）")
+    expect(hit).to_have_class("expired")
+    assert ann.errors == [] and bob.errors == []
+    ann.context.close()
+    bob.context.close()

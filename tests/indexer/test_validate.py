@@ -365,7 +365,7 @@ def test_unknown_and_missing_fields_with_lines():
     assert by_field["anwser"].line == 5
     assert by_field["anwser"].message == (
         "未知字段 anwser（您是不是想写 answer？）；"
-        "可用的字段：id, question, similar, answer, tags, handoff, handoff_notice, enabled, hot, related"
+        "可用的字段：id, question, similar, answer, tags, handoff, handoff_notice, enabled, hot, related, valid_until"
     )
     assert str(by_field["anwser"]).startswith("f.yml:5: [anwser] 错误：未知字段 anwser（您是不是想写 answer？）")
     assert by_field["answer"].line == 3 and by_field["answer"].message == "缺少必填字段 answer"

@@ -1258,14 +1258,17 @@ function showHits(found) {
     line.append(el("span", { class: "hit-synonyms", "data-testid": "hit-synonyms",
       text: `同义词：${found.synonyms.map((s) => `${s.from} → ${s.to}`).join("，")}` }));
   }
+  // An expired entry (valid_until passed) is listed, marked, but never answers.
   const rows = found.candidates.map((c) => el("tr", { "data-testid": "hit-row", "data-faq": c.faq_id,
-      class: c.chosen ? "chosen" : "" },
+      class: c.expired ? "expired" : c.chosen ? "chosen" : "" },
     el("td", { text: String(c.rank) }),
     el("td", {}, el("b", { text: c.question }), el("div", { class: "muted", text: `${c.faq_id} · ${c.category}` })),
     el("td", { text: c.matched_question }),
     el("td", { text: c.shared_terms.join("、") || "-" }),
     el("td", { text: score(c.dense) }), el("td", { text: score(c.bm25) }), el("td", { text: score(c.fused) }),
-    el("td", { text: c.chosen ? (d.action === "answer" ? "回答" : "选项") : "" }),
+    el("td", c.expired
+      ? { "data-testid": "hit-expired", class: "expiry-expired", title: `有效期至 ${c.valid_until}`, text: "已过期（不会回答）" }
+      : { text: c.chosen ? (d.action === "answer" ? "回答" : "选项") : "" }),
     el("td", {}, typeof regressionButton === "function" ? regressionButton(found.query, c.faq_id) : null)));
   $("hit-results").replaceChildren(
     el("tr", {}, ...["#", "FAQ", "命中的问法", "共同词", "语义", "关键词", "综合", "", ""].map((t) => el("th", { text: t }))),

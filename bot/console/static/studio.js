@@ -75,6 +75,8 @@ function matches(entry, words, category, status) {
   if (status === "disabled" && entry.enabled) return false;
   if (status === "changed" && !entry.change) return false;
   if (status === "review" && !(entry.health && entry.health.not_helpful > 0)) return false;
+  if (status === "expired" && entry.expiry !== "expired") return false;
+  if (status === "expiring" && entry.expiry !== "soon") return false;
   const text = [entry.id, entry.question, entry.answer, ...entry.similar, ...entry.tags].join(" ").toLowerCase();
   return words.every((w) => text.includes(w));
 }
@@ -86,11 +88,12 @@ function renderEntries() {
     shown.sort((a, b) => (b.health ? b.health.not_helpful : 0) - (a.health ? a.health.not_helpful : 0));
   }
   $("kb-count").textContent = `共 ${shown.length} 条`;
-  const rows = shown.map((e) => el("tr", { "data-testid": "kb-row", "data-faq": e.id, class: e.enabled ? "" : "disabled" },
+  const rows = shown.map((e) => el("tr", { "data-testid": "kb-row", "data-faq": e.id,
+      class: !e.enabled ? "disabled" : e.expiry === "expired" ? "kb-expired" : "" },
     el("td", {}, el("b", { text: e.question }), el("div", { class: "muted", text: e.id })),
     el("td", { text: e.category }),
     el("td", { text: e.tags.join("、") }),
-    el("td", { text: e.enabled ? "启用" : "停用" }),
+    el("td", {}, e.enabled ? "启用" : "停用", studioExpiry(e)),
     el("td", { text: e.health ? String(e.health.answers) : "0" }),
     el("td", { text: e.health ? `${e.health.helpful} / ${e.health.not_helpful}` : "-" }),
     el("td", { text: e.change ? `${KINDS[e.change.kind]} · ${e.change.status_label}（${e.change.author}）` : "" }),
@@ -100,6 +103,19 @@ function renderEntries() {
     el("tr", {}, ...["标准问题", "分类", "标签", "状态", "近 30 天回答", "有帮助 / 没帮助", "未发布的修改", ""]
       .map((t) => el("th", { text: t }))),
     ...(rows.length ? rows : [el("tr", {}, el("td", { colspan: "8", class: "muted", text: "没有符合条件的条目" }))]));
+}
+
+// 已过期 / 即将过期 (the server's day: the one the bot compares valid_until with).
+function studioExpiry(entry) {
+  if (!entry.expiry) return null;
+  const text = entry.expiry === "expired" ? "已过期" : "即将过期";
+  return el("div", { class: `expiry-${entry.expiry}`, "data-testid": "kb-expiry",
+    title: `有效期至 ${entry.valid_until}`, text: `${text}（${entry.valid_until}）` });
+}
+
+function studioValidity() {
+  const until = $("kb-valid-until").value;
+  $("kb-validity").textContent = until ? `有效期至 ${until}（这天过后不再回答）` : "长期有效";
 }
 
 function fill(data) {
@@ -114,6 +130,7 @@ function fill(data) {
   $("kb-notice").value = data.handoff_notice || "";
   $("kb-enabled").checked = data.enabled !== false;
   $("kb-hot").checked = Boolean(data.hot);
+  $("kb-valid-until").value = data.valid_until || "";
 }
 
 function formData() {
@@ -128,6 +145,7 @@ function formData() {
     handoff_notice: $("kb-notice").value.trim(),
     enabled: $("kb-enabled").checked,
     hot: $("kb-hot").checked,
+    valid_until: $("kb-valid-until").value,
   };
 }
 
@@ -148,6 +166,7 @@ function openEditor(entry, prefill) {
 
 function preview() {
   $("kb-preview").replaceChildren(markdown($("kb-answer").value, "answer"));
+  studioValidity();
 }
 
 function showProblems(list, problems) {
@@ -172,6 +191,7 @@ for (const id of ["kb-question", "kb-similar", "kb-answer", "kb-tags", "kb-relat
   $(id).addEventListener("input", () => { if (id === "kb-answer") preview(); scheduleCheck(); });
 }
 for (const id of ["kb-handoff", "kb-enabled", "kb-hot"]) $(id).addEventListener("change", scheduleCheck);
+$("kb-valid-until").addEventListener("change", () => { studioValidity(); scheduleCheck(); });
 for (const id of ["kb-search", "kb-category", "kb-status"]) $(id).addEventListener("input", renderEntries);
 $("kb-filter").addEventListener("submit", (event) => event.preventDefault());
 $("kb-new").addEventListener("click", () => openEditor(null));
