@@ -54,6 +54,9 @@ def test_edit_review_publish_and_the_widget_answers_with_the_new_text_then_rollb
 
     assert "0.5 USDT" not in answer_to(servers, "studio-before")
     ann = editor_page(browser, servers, "ann", "安编辑")
+    ann.get_by_test_id("kb-tag").select_option("手续费")  # browse by tag: the two entries tagged 手续费
+    expect(ann.get_by_test_id("kb-row")).to_have_count(2)
+    ann.get_by_test_id("kb-tag").select_option("")
     ann.get_by_test_id("kb-search").fill("提现手续费")
     row = ann.locator('[data-testid="kb-row"][data-faq="ex-withdraw-fee"]')
     row.get_by_test_id("kb-edit").click()
@@ -296,7 +299,7 @@ def test_similar_suggestions_are_for_editors_only_and_days_must_be_a_number(serv
         refused = post_json(f"{servers.url}/console/api/studio/{dismiss}/dismiss", body, agent)
         assert refused.status == 403
     bad = send(path + "?days=abc", headers=editor)
-    assert bad.status == 400 and "'days' must be a whole number" in bad.json()["error"]
+    assert bad.status == 400 and "days 应该是整数" in bad.json()["error"]
     assert send(path + "?days=7", headers=editor).json()["days"] == 7
     missing = post_json(servers.url + "/console/api/studio/similar-suggestions/dismiss", {"faq_id": "x"}, editor)
     assert missing.status == 400 and "缺少 question" in missing.json()["error"]

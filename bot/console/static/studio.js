@@ -29,6 +29,10 @@ async function loadStudio() {
   $("kb-category").replaceChildren(el("option", { value: "", text: "全部" }),
     ...categories.map((c) => el("option", { value: c, text: c })));
   $("kb-category").value = categories.includes(chosen) ? chosen : "";
+  const tags = [...new Set(studio.entries.flatMap((e) => e.tags))].sort();
+  const tag = $("kb-tag").value;
+  $("kb-tag").replaceChildren(el("option", { value: "", text: "全部" }), ...tags.map((t) => el("option", { value: t, text: t })));
+  $("kb-tag").value = tags.includes(tag) ? tag : "";
   $("kb-categories").replaceChildren(...categories.map((c) => el("option", { value: c })));
   renderEntries();
   renderChanges();
@@ -69,8 +73,10 @@ $("synonyms-save").addEventListener("click", () => {
     .catch(studioError);
 });
 
-function matches(entry, words, category, status) {
+function matches(entry, words, category, status, tag) {
   if (category && entry.category !== category) return false;
+  if (tag && !entry.tags.includes(tag)) return false;
+  if (status === "unused" && entry.health && entry.health.answers > 0) return false;
   if (status === "enabled" && !entry.enabled) return false;
   if (status === "disabled" && entry.enabled) return false;
   if (status === "changed" && !entry.change) return false;
@@ -83,7 +89,7 @@ function matches(entry, words, category, status) {
 
 function renderEntries() {
   const words = $("kb-search").value.trim().toLowerCase().split(/\s+/).filter(Boolean);
-  const shown = studio.entries.filter((e) => matches(e, words, $("kb-category").value, $("kb-status").value));
+  const shown = studio.entries.filter((e) => matches(e, words, $("kb-category").value, $("kb-status").value, $("kb-tag").value));
   if ($("kb-status").value === "review") {
     shown.sort((a, b) => (b.health ? b.health.not_helpful : 0) - (a.health ? a.health.not_helpful : 0));
   }
@@ -192,7 +198,7 @@ for (const id of ["kb-question", "kb-similar", "kb-answer", "kb-tags", "kb-relat
 }
 for (const id of ["kb-handoff", "kb-enabled", "kb-hot"]) $(id).addEventListener("change", scheduleCheck);
 $("kb-valid-until").addEventListener("change", () => { studioValidity(); scheduleCheck(); });
-for (const id of ["kb-search", "kb-category", "kb-status"]) $(id).addEventListener("input", renderEntries);
+for (const id of ["kb-search", "kb-category", "kb-tag", "kb-status"]) $(id).addEventListener("input", renderEntries);
 $("kb-filter").addEventListener("submit", (event) => event.preventDefault());
 $("kb-new").addEventListener("click", () => openEditor(null));
 $("kb-close").addEventListener("click", () => { $("kb-editor").hidden = true; });
