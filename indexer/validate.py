@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from faqbot.normalize import normalize
-from indexer.expiry import expiry_problems, parse_valid_until
+from indexer.expiry import expiry_problems, is_expired, parse_valid_until
 from indexer.markdown import check_answer
 from indexer.model import HANDOFF_POLICIES, FaqEntry, Problem
 from indexer.synonyms import Synonyms
@@ -347,9 +347,12 @@ def _cross_checks(entries: list[FaqEntry], lines: dict[tuple[str, str], dict[str
     return problems
 
 
-def _related_checks(entries: list[FaqEntry], lines: dict[tuple[str, str], dict[str, int]]) -> list[Problem]:
+def _related_checks(
+    entries: list[FaqEntry], lines: dict[tuple[str, str], dict[str, int]], today: date | None = None
+) -> list[Problem]:
     """``related:`` against every entry loaded: unknown ids (with the closest one), the entry
-    itself and disabled entries, and more than ``MAX_RELATED`` (only the first are shown)."""
+    itself, disabled entries and (with ``today``) expired ones, and more than ``MAX_RELATED``
+    (only the first are shown)."""
     problems: list[Problem] = []
     by_id: dict[str, FaqEntry] = {}
     for entry in entries:
@@ -381,6 +384,16 @@ def _related_checks(entries: list[FaqEntry], lines: dict[tuple[str, str], dict[s
                         at[faq_id],
                         "related",
                         f"related 里的 {faq_id} 是停用的条目（enabled: false，{other.source}）：停用期间不会显示",
+                        "warning",
+                    )
+                )
+            elif today is not None and is_expired(other, today):
+                problems.append(
+                    Problem(
+                        file,
+                        at[faq_id],
+                        "related",
+                        f"related 里的 {faq_id} 已过期（有效期至 {other.valid_until}）：不会再显示",
                         "warning",
                     )
                 )
@@ -634,7 +647,7 @@ def validate_kb(kb_dir: Path, today: date | None = None) -> tuple[list[FaqEntry]
         problems.extend(file_problems)
         lines.update({(rel, eid): ql for eid, ql in file_lines.items()})
     problems.extend(_cross_checks(entries, lines))
-    problems.extend(_related_checks(entries, lines))
+    problems.extend(_related_checks(entries, lines, today))
     if today is not None:
         problems.extend(expiry_problems(entries, today))
     terms, term_problems = read_terms(kb_dir)

@@ -83,6 +83,18 @@ def test_validation_warns_about_entries_already_expired(settings):
     assert not [p for p in validate_dir(settings.kb_dir)[2] if p.field == "valid_until"]  # no day: no warning
 
 
+def test_a_related_entry_that_has_expired_is_warned_about_on_its_line(settings):
+    linked = PROMO.replace(
+        "    answer: 活动页底部有完整规则。\n", "    answer: 活动页底部有完整规则。\n    related: [promo-2026]\n"
+    )
+    write_kb(settings.kb_dir, "promo.yml", linked)
+    problems = validate_dir(settings.kb_dir, date(2026, 12, 13))[2]
+    (related,) = [p for p in problems if p.field == "related"]
+    assert related.severity == "warning" and related.line == 12  # the related: line
+    assert related.message == "related 里的 promo-2026 已过期（有效期至 2026-12-12）：不会再显示"
+    assert not [p for p in validate_dir(settings.kb_dir, date(2026, 12, 12))[2] if p.field == "related"]
+
+
 def test_the_local_day_is_the_configured_time_zones():
     late = datetime(2026, 12, 12, 16, 30, tzinfo=UTC)  # 00:30 on the 13th in Shanghai
     assert local_today("Asia/Shanghai", lambda: late) == date(2026, 12, 13)
