@@ -160,7 +160,8 @@ def test_a_signed_question_is_acknowledged_at_once_and_answered_through_the_sess
     card = reply["actionCard"]
     assert card["text"] == answer
     assert card["title"] and answer.startswith(card["title"])
-    assert [b["title"] for b in card["btns"]] == ["有帮助", "没帮助"]
+    # The feedback pair, then the entry's 猜你想问 (related questions).
+    assert [b["title"] for b in card["btns"]] == ["有帮助", "没帮助", "提现多久能到账？", "提现有额度限制吗？"]
     assert card["btns"][0]["actionURL"] == "dtmd://dingtalkclient/sendMessage?content=" + quote("有帮助")
 
 
