@@ -10,7 +10,7 @@
   const SOURCE_LABELS = { clarify: "来自“您是想问”选择", agent: "来自人工客服回答" };
   const MAX_RELATED = 3;
   const ENTRY_FIELDS = ["question", "similar", "answer", "category", "tags", "related", "handoff",
-                        "handoff_notice", "enabled", "hot"];
+                        "handoff_notice", "enabled", "hot", "valid_until"];
 
   // What the draft starts from: the editor's own open draft of the entry, else the entry as in the KB.
   function draftOf(faqId) {
