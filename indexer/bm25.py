@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -87,6 +87,14 @@ class BM25:
         if unseen:
             ceiling += float(unseen * np.max(self.idf) * (self.k1 + 1) / (1 + norm))
         return (raw / max(ceiling, 1e-6)).astype(np.float32)
+
+    def docs_with_any(self, terms: Iterable[str]) -> np.ndarray:
+        """The documents holding at least one of ``terms`` (the postings of their columns)."""
+        m = self.matrix
+        ids = [self.vocab[t] for t in terms if t in self.vocab]
+        if not ids:
+            return np.zeros(0, dtype=np.int64)
+        return np.concatenate([m.indices[m.indptr[i] : m.indptr[i + 1]] for i in ids])
 
     def save(self, directory: Path) -> None:
         m = self.matrix
