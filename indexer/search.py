@@ -176,17 +176,18 @@ class Searcher:
             self._extra_units[i] = units
         return units
 
-    def _content_entries(self, query_units: frozenset[str]) -> frozenset[int]:
-        """The entries with a question holding one of ``query_units``: the BM25 postings of those
-        units as words (``w:``) and as character bigrams (``c:``; a one-character word is no
-        bigram: its ``c:`` unigram would match the character inside any word), no pass over the questions."""
+    def _content_terms(self, query_units: frozenset[str]) -> np.ndarray:
+        """The BM25 columns of ``query_units``, as words (``w:``) and as character bigrams (``c:``;
+        a one-character word is no bigram: its ``c:`` unigram would match it inside any word)."""
         terms = [f"w:{u}" for u in query_units] + [f"c:{u}" for u in query_units if len(u) == 2]
-        docs = self.bm25.docs_with_any(terms)
-        return frozenset(np.unique(self.owners[docs]).tolist()) if len(docs) else frozenset()
+        return self.bm25.term_ids(terms)
 
-    def _shares_content(self, i: int, lexical: float, query_units: frozenset[str], hits: frozenset[int]) -> bool:
-        """``overlap.shares_content`` for entry ``i``: its questions (``hits``), then its tags and answer."""
-        if i in hits or lexical >= BM25_FLOOR:
+    def _shares_content(self, i: int, lexical: float, query_units: frozenset[str], columns: np.ndarray) -> bool:
+        """``overlap.shares_content`` for entry ``i``: its questions (the BM25 terms they hold, no jieba
+        pass), then its tags and answer."""
+        if lexical >= BM25_FLOOR:
+            return True
+        if len(columns) and np.isin(self.bm25.doc_terms(self.starts[i], self.starts[i + 1]), columns).any():
             return True
         return shares_content(query_units, self.extra_units(i), lexical)
 
@@ -259,12 +260,12 @@ class Searcher:
             )
         scored.sort(reverse=True)
         query_words = set(words) if explain else set()
-        hits = self._content_entries(query_units)
+        columns = self._content_terms(query_units)
         candidates = []
         for fused, i, dense, lexical, best_doc in scored[:k]:
             doc_words = self.tokenizer.words(self.match_text(self.texts[best_doc])) if explain else []
             shared = tuple(w for w in dict.fromkeys(doc_words) if w in query_words)
-            content = self._shares_content(i, lexical, query_units, hits)
+            content = self._shares_content(i, lexical, query_units, columns)
             candidates.append(
                 Candidate(self.entries[i], fused, dense, lexical, self.texts[best_doc], shared, i in expired, content)
             )
