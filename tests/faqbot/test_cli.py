@@ -80,7 +80,7 @@ def test_build_ask_rollback_cycle(tiny_kb):
     ask = run(tiny_kb, "ask", "提币要多少手续费", "--json")
     data = json.loads(ask.stdout)
     assert data["candidates"][0]["id"] == "withdraw-fee"
-    assert {"fused", "dense", "bm25", "matched", "shared_terms"} <= set(data["candidates"][0])
+    assert {"fused", "dense", "bm25", "matched", "shared_terms", "no_shared_content"} <= set(data["candidates"][0])
     assert data["decision"] in ("answer", "clarify")
     human = run(tiny_kb, "ask", "提现手续费")
     assert "fused" in human.stdout and "withdraw-fee" in human.stdout

@@ -26,3 +26,13 @@ def test_bm25_ranks_and_normalises(tmp_path):
     bm25.save(tmp_path)
     again = BM25.load(tmp_path)
     assert np.allclose(again.scores(tok.terms("提现手续费")), bm25.scores(tok.terms("提现手续费")))
+
+
+def test_terms_of_a_range_of_documents():
+    tok = Tokenizer(["提现"])
+    docs = ["提现手续费是多少", "账户被冻结了怎么办", "个人可以申请pos机吗"]
+    bm25 = BM25.build([tok.terms(d) for d in docs])
+    first, rest = set(bm25.doc_terms(0, 1).tolist()), set(bm25.doc_terms(1, 3).tolist())
+    assert set(bm25.term_ids(["w:提现", "c:提现"]).tolist()) <= first and not first & set(bm25.term_ids(["w:冻结"]))
+    assert set(bm25.term_ids(["w:冻结", "w:pos机"]).tolist()) <= rest
+    assert len(bm25.term_ids(["w:天气"])) == 0  # a term the KB never saw has no column

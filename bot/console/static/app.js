@@ -1268,7 +1268,10 @@ function showHits(found) {
     el("td", { text: score(c.dense) }), el("td", { text: score(c.bm25) }), el("td", { text: score(c.fused) }),
     el("td", c.expired
       ? { "data-testid": "hit-expired", class: "expiry-expired", title: `有效期至 ${c.valid_until}`, text: "已过期（不会回答）" }
-      : { text: c.chosen ? (d.action === "answer" ? "回答" : "选项") : "" }),
+      // No content word in common with the question: never answered nor offered as a button.
+      : c.no_shared_content
+        ? { "data-testid": "hit-no-shared-content", class: "muted", title: "这一条的问法、标签和答案与问题没有一个共同的内容词", text: "无共同内容（不会推荐）" }
+        : { text: c.chosen ? (d.action === "answer" ? "回答" : "选项") : "" }),
     el("td", {}, typeof regressionButton === "function" ? regressionButton(found.query, c.faq_id) : null)));
   $("hit-results").replaceChildren(
     el("tr", {}, ...["#", "FAQ", "命中的问法", "共同词", "语义", "关键词", "综合", "", ""].map((t) => el("th", { text: t }))),

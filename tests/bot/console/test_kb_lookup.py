@@ -26,6 +26,11 @@ def test_the_hit_test_shows_every_score_the_decision_and_why(tiny_kb, embedder):
     decision = found["decision"]
     assert decision["action"] == "answer" and decision["chosen"] == ["withdraw-fee"]
     assert decision["confidence"] >= decision["answer_threshold"]
+    assert top["no_shared_content"] is False
     off_topic = lookup.hit_test("今天天气怎么样")
     assert off_topic["decision"]["action"] in ("clarify", "fallback")
+    # Editors see why an entry is never offered for a question it shares nothing with.
+    unrelated = lookup.hit_test("今天比特币的价格是多少")
+    assert unrelated["decision"]["action"] == "fallback"
+    assert unrelated["candidates"] and all(c["no_shared_content"] for c in unrelated["candidates"])
     assert [s["faq_id"] for s in lookup.suggest("提现手续费是多少")][0] == "withdraw-fee"
