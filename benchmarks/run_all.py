@@ -8,6 +8,7 @@ HERE = Path(__file__).resolve().parent
 for script in (
     "quality.py",
     "calibrate.py",
+    "clarify.py",
     "edit_publish.py",
     "studio_publish.py",
     "scale.py",
