@@ -390,7 +390,10 @@ def test_an_answer_valid_until_a_past_date_stops_answering_and_the_studio_says_s
     expect(ann.get_by_test_id("kb-validity")).to_have_text("长期有效")
     ann.get_by_test_id("kb-valid-until").fill("2020-01-01")
     expect(ann.get_by_test_id("kb-validity")).to_have_text("有效期至 2020-01-01（这天过后不再回答）")
-    expect(ann.locator('[data-testid="kb-problem"].warning')).to_contain_text("已过期（有效期至 2020-01-01）")
+    warnings = ann.locator('[data-testid="kb-problem"].warning')
+    expect(warnings.filter(has_text="[valid_until]")).to_contain_text("已过期（有效期至 2020-01-01）")
+    # ...and the entry whose 猜你想问 points at it learns it will no longer show it.
+    expect(warnings.filter(has_text="[related]")).to_contain_text("related 里的 ex-deposit-missing-memo 已过期")
     ann.get_by_test_id("kb-submit").click()
     change = ann.locator('[data-testid="kb-change"][data-faq="ex-deposit-missing-memo"]')
     expect(change.get_by_test_id("change-diff").locator(".added")).to_contain_text("有效期至：2020-01-01")
