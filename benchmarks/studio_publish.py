@@ -64,7 +64,10 @@ def main() -> None:
             started = time.perf_counter()
             outcome = publish(settings, store, "bob", None, cases, served, confirm=True)
             publish_s.append(time.perf_counter() - started)
+            deadline = started + 120  # polls the condition; fails loudly rather than hanging
             while other.get().directory.name != outcome.index_version:
+                if time.perf_counter() > deadline:
+                    raise SystemExit(f"the other server never served {outcome.index_version}")
                 time.sleep(0.01)
             answer = next(e for e in other.get().entries if e.id == ENTRY).answer
             assert f"第 {n + 1} 次修改" in answer

@@ -3,7 +3,6 @@ hand-offs right after an answer, on SQLite and the local PostgreSQL."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,26 +11,15 @@ import sqlalchemy as sa
 from bot.handoff.faq_health import faq_health, needs_review
 from bot.handoff.handoffs import HandoffRequest, HandoffStore
 from bot.handoff.records import Records, feedback, outcomes
-from tests.databases import postgres_url
+from tests.databases import scratch_database
 
 NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def url(request, tmp_path):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'h.sqlite'}"
-        return
-    schema = f"health_{uuid.uuid4().hex}"
-    admin = sa.create_engine(postgres_url())
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{postgres_url()}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with scratch_database(request.param, tmp_path) as found:
+        yield found
 
 
 def restamp(records: Records, table: sa.Table, column: sa.Column, at: datetime) -> None:

@@ -4,7 +4,6 @@ through the real stores and then moved to controlled times."""
 from __future__ import annotations
 
 import json
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -15,7 +14,7 @@ from bot.handoff.handoffs import HandoffRequest, HandoffStore, handoff_events, h
 from bot.handoff.kpis import compute_kpis, format_kpis
 from bot.handoff.records import Records, feedback, outcomes, turns, unanswered
 from bot.handoff.tickets import TicketStore, tickets
-from tests.databases import postgres_url
+from tests.databases import scratch_database
 
 NOW = datetime(2024, 5, 10, 12, 0, tzinfo=UTC)  # 20:00 in Shanghai
 EMPTY_DURATIONS = {"avg": None, "median": None, "count": 0}
@@ -28,19 +27,8 @@ def utc(*args: int) -> datetime:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def url(request, tmp_path):
     """SQLite in tmp_path, or a fresh PostgreSQL schema: the shared database's tables stay out of it."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'kpis.sqlite'}"
-        return
-    schema = f"kpi_{uuid.uuid4().hex}"
-    admin = sa.create_engine(postgres_url())
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{postgres_url()}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with scratch_database(request.param, tmp_path) as found:
+        yield found
 
 
 @dataclass

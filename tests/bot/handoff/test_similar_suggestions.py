@@ -14,7 +14,7 @@ from bot.handoff.handoffs import HandoffRequest, HandoffStore, handoff_events
 from bot.handoff.records import Records, outcomes
 from bot.handoff.similar_suggestions import AnswerMatcher, key_of, similar_suggestions
 from bot.studio.suggestion_dismissals import Dismissals
-from tests.databases import postgres_url
+from tests.databases import scratch_database
 
 NOW = datetime.now(UTC)
 KNOWN = {
@@ -31,19 +31,8 @@ ANSWERS = {
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def url(request, tmp_path):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 's.sqlite'}"
-        return
-    schema = f"similar_{uuid.uuid4().hex}"
-    admin = sa.create_engine(postgres_url())
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{postgres_url()}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with scratch_database(request.param, tmp_path) as found:
+        yield found
 
 
 def clarified(
