@@ -20,6 +20,7 @@ import json
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from _common import EVAL, ROOT, percentile_ms, save
@@ -59,11 +60,13 @@ def searched(
     return results, times
 
 
-def score(results: list[SearchResult], queries: Queries, config: DecisionConfig) -> dict:
+def score(results: list[SearchResult], queries: Queries, decider: DecisionConfig | Callable) -> dict:
+    """``decider``: a decision config (no confidence model), or a function of the candidates."""
+    decide_on = decider if callable(decider) else lambda c: decide(c, decider)
     answered = right = clarified = covered = buttons = rejected = 0
     oos = oos_rejected = oos_answered = oos_buttons = 0
     for result, (_, gold) in zip(results, queries, strict=True):
-        decision = decide(result.candidates, config)
+        decision = decide_on(result.candidates)
         ids = [c.entry.id for c in decision.candidates]
         if gold is None:
             oos += 1

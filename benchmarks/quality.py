@@ -21,8 +21,8 @@ def main() -> None:
     rows = {}
     for name, weight in (("bm25_only", 0.0), ("dense_only", 1.0), ("hybrid", settings.retrieval.dense_weight)):
         tuned = dataclasses.replace(settings, retrieval=dataclasses.replace(settings.retrieval, dense_weight=weight))
-        _, results = ranked_results(entries, queries, tuned, embedder=embedder)
-        rows[name] = metrics(queries, results, tuned)
+        searcher, results = ranked_results(entries, queries, tuned, embedder=embedder)
+        rows[name] = metrics(queries, results, searcher)
         print(name, rows[name])
     save("quality", {"benchmark": "shared/eval dev", "dense_weight": settings.retrieval.dense_weight, "results": rows})
 

@@ -84,6 +84,9 @@ class DecisionConfig:
     # Never answer with, nor offer as a clarify button, an entry that shares no content
     # word with the question (indexer/overlap.py); false: the decision as before issue #16.
     require_shared_content: bool = True
+    # Fit the confidence model on each KB at build (indexer/confidence.py) and decide with it and
+    # its thresholds; false: the sigmoid above with the thresholds above (the decision before #16).
+    fit_confidence: bool = True
 
 
 @dataclass(frozen=True)

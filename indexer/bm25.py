@@ -98,6 +98,11 @@ class BM25:
         # The same matrix by document, for ``doc_terms``: made on first use (8 ms at 30k questions).
         return self.matrix.tocsr()
 
+    @functools.cached_property
+    def doc_freq(self) -> np.ndarray:
+        """How many documents hold each term (column)."""
+        return np.diff(self.matrix.indptr).astype(np.int64)
+
     def doc_terms(self, start: int, stop: int) -> np.ndarray:
         """The columns of the terms documents ``start`` … ``stop - 1`` hold."""
         rows = self._rows

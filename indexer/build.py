@@ -7,7 +7,9 @@ other file: ``indexer/manifest.py``) before ``store`` makes it visible; see
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import logging
 import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -17,17 +19,23 @@ import numpy as np
 
 from faqbot.config import Settings
 from faqbot.normalize import NORMALISER_VERSION, normalize
+from indexer import confidence
 from indexer.bm25 import BM25
+from indexer.confidence import ConfidenceModel
 from indexer.dense import build_faiss, index_kind, save_faiss
 from indexer.embed_cache import EmbeddingCache
 from indexer.embedders import Embedder
+from indexer.evidence import BACKGROUND_NPY, background_questions
 from indexer.kb import FaqEntry
 from indexer.manifest import FORMAT_VERSION, MANIFEST, Manifest, write_manifest
 from indexer.progress import ProgressFn, no_progress
+from indexer.search import Searcher
 from indexer.synonyms import Synonyms
 from indexer.tokenize import Tokenizer
 
 __all__ = ["FORMAT_VERSION", "MANIFEST", "build_index", "question_docs", "bm25_term_weights"]
+
+log = logging.getLogger(__name__)
 
 
 def question_docs(
@@ -89,9 +97,13 @@ def build_index(
         embedder, normalised, settings.embedder.document_role, progress=progress, use_cached=not full
     )
     dense = build_faiss(vectors, settings.index)
+    # The generic questions the query is compared with (indexer/evidence.py), read as a query is.
+    background = [synonyms.apply(normalize(q)) for q in background_questions()]
+    background_vectors, _ = cache.embed(embedder, background, "query", use_cached=not full)
 
     save_faiss(dense, out_dir)
     np.save(out_dir / "vectors.npy", vectors)
+    np.save(out_dir / BACKGROUND_NPY, background_vectors)
     bm25.save(out_dir)
     synonyms.save(out_dir)
     (out_dir / "userdict.txt").write_text("\n".join(tokenizer.user_words) + "\n", encoding="utf-8")
@@ -129,4 +141,25 @@ def build_index(
     }
     if decision:
         fields["decision"] = dict(decision)
+    manifest = write_manifest(out_dir, fields)
+    if not settings.decision.fit_confidence:
+        return manifest
+    model = fit_confidence(out_dir, settings, embedder)
+    if model is None:
+        return manifest
+    fields["confidence"] = model.to_json()
+    fields["build_seconds"] = round(time.monotonic() - started, 3)
     return write_manifest(out_dir, fields)
+
+
+def fit_confidence(out_dir: Path, settings: Settings, embedder: Embedder) -> ConfidenceModel | None:
+    """The confidence model of the version just written to ``out_dir`` (``indexer/confidence.py``);
+    None when its KB has too few questions of its own (the configured decision applies)."""
+    started = time.monotonic()
+    searcher = Searcher(out_dir, settings, embedder)
+    try:
+        model = confidence.fit(confidence.fit_samples(searcher))
+    except ValueError as exc:
+        log.info("confidence model not fitted: %s", exc)
+        return None
+    return dataclasses.replace(model, fitted={**model.fitted, "seconds": round(time.monotonic() - started, 3)})

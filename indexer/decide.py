@@ -20,9 +20,13 @@ import enum
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from faqbot.config import DecisionConfig
-from indexer.search import Candidate
+
+if TYPE_CHECKING:  # the search imports this module to decide with its own version's model
+    from indexer.confidence import ConfidenceModel
+    from indexer.search import Candidate
 
 
 class Action(enum.StrEnum):
@@ -60,13 +64,15 @@ def offerable(candidate: Candidate, config: DecisionConfig) -> bool:
     return candidate.shares_content or not config.require_shared_content
 
 
-def decide(candidates: Sequence[Candidate], config: DecisionConfig) -> Decision:
+def decide(candidates: Sequence[Candidate], config: DecisionConfig, model: ConfidenceModel | None = None) -> Decision:
+    """``model``: the index version's fitted confidence (``Searcher.decide`` passes it; ``config``
+    then carries its thresholds); None: the configured sigmoid of the top score and margin."""
     if not candidates:
         return Decision(FALLBACK, 0.0, [])
     top = candidates[0]
     second = candidates[1].fused if len(candidates) > 1 else 0.0
     # The confidence reads the ranking as it is: a candidate left out is not a lesser match.
-    conf = confidence(top.fused, second, config)
+    conf = model.probability(candidates) if model is not None else confidence(top.fused, second, config)
     guesses = list(candidates[: config.max_clarify])  # a fallback keeps them for the unanswered-questions log
     if conf >= config.answer_threshold:
         return Decision(ANSWER, conf, [top]) if offerable(top, config) else Decision(FALLBACK, conf, guesses)

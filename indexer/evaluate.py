@@ -15,7 +15,7 @@ from pathlib import Path
 from faqbot.config import Settings
 from faqbot.errors import UserError
 from indexer.build import build_index
-from indexer.decide import FALLBACK, decide
+from indexer.decide import FALLBACK
 from indexer.embed_cache import EmbeddingCache
 from indexer.embedders import Embedder, make_embedder
 from indexer.kb import FaqEntry
@@ -111,12 +111,13 @@ def ranked_results(
     return searcher, results
 
 
-def metrics(queries: list[Query], results: list, settings: Settings) -> dict:
+def metrics(queries: list[Query], results: list, searcher: Searcher) -> dict:
+    """Ranking quality, and the rejections of ``searcher``'s decision (its fitted confidence)."""
     top1 = r5 = mrr = 0.0
     in_scope = oos = oos_rejected = false_rejected = 0
     for query, result in zip(queries, results, strict=True):
         ids = [c.entry.id for c in result.candidates]
-        rejected = decide(result.candidates, settings.decision).action == FALLBACK
+        rejected = searcher.decide(result.candidates).action == FALLBACK
         if query.gold is None:
             oos += 1
             oos_rejected += rejected
@@ -148,5 +149,5 @@ def evaluate(
     synonyms: Synonyms | None = None,
 ) -> dict:
     entries, queries = load_benchmark(kb_path, queries_path)
-    _, results = ranked_results(entries, queries, settings, progress=progress, synonyms=synonyms)
-    return metrics(queries, results, settings)
+    searcher, results = ranked_results(entries, queries, settings, progress=progress, synonyms=synonyms)
+    return metrics(queries, results, searcher)

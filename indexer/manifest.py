@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any
 from faqbot import normalize as normaliser
 from faqbot.config import Settings
 from faqbot.errors import UserError
+from indexer.confidence import ConfidenceModel
+from indexer.evidence import BACKGROUND_NPY
 
 if TYPE_CHECKING:  # the protocol only; loading an embedder is not this module's business
     from indexer.embedders import Embedder
@@ -108,6 +110,9 @@ class Manifest(Mapping[str, Any]):
     # server serving this version decides with them, and a rollback brings the old ones back.
     # Absent from the stored JSON when the KB had none (the config's thresholds apply).
     decision: dict[str, float] | None = None
+    # The confidence model fitted on this version's KB at build (``indexer/confidence.py``), with
+    # its thresholds; absent when the KB had too few questions of its own to fit it on.
+    confidence: ConfidenceModel | None = None
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Manifest:
@@ -125,12 +130,17 @@ class Manifest(Mapping[str, Any]):
             files={name: FileDigest(**digest) for name, digest in data["files"].items()},
             checksum=data["checksum"],
             decision=_decision(data.get("decision")),
+            confidence=ConfidenceModel.from_json(data["confidence"]) if data.get("confidence") else None,
         )
 
     def to_json(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         if data["decision"] is None:
             del data["decision"]
+        if self.confidence is None:
+            del data["confidence"]
+        else:
+            data["confidence"] = self.confidence.to_json()
         return data
 
     def __getitem__(self, key: str) -> Any:
@@ -174,9 +184,13 @@ class Manifest(Mapping[str, Any]):
             )
 
     def is_up_to_date(self, content_hash: str, settings: Settings, embedder: Embedder | None = None) -> bool:
-        """Built from this KB content and servable as is (``IndexMismatch`` when it is not servable)."""
+        """Built from this KB content and servable as is (``IndexMismatch`` when it is not servable).
+
+        A version built before the fitted confidence (no ``background.npy``) is servable, with the
+        configured decision, but not up to date while ``fit_confidence`` is on: it is rebuilt once."""
         self.check_compatible(settings, embedder)
-        return self.content_hash == content_hash
+        fitted = BACKGROUND_NPY in self.files or not settings.decision.fit_confidence
+        return self.content_hash == content_hash and fitted
 
 
 def _decision(value: Any) -> dict[str, float] | None:
@@ -302,5 +316,5 @@ def verify_version(directory: Path) -> Manifest:
         raise IndexCorrupt(f"checksum mismatch: {', '.join(bad)}")
     try:
         return Manifest.from_json(manifest)
-    except (KeyError, TypeError) as exc:  # the right checksum over the wrong shape: written by hand
+    except (KeyError, TypeError, ValueError) as exc:  # the right checksum over the wrong shape: written by hand
         raise IndexCorrupt(f"{MANIFEST} has a malformed field ({type(exc).__name__}: {exc})") from None

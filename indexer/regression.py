@@ -97,7 +97,7 @@ def run_cases(
     for case in cases:
         vector = vectors[texts[case.question]]
         found = searcher.search(case.question, k=max(SEARCH_K, config.max_clarify), query_vector=vector)
-        decision = decide(found.candidates, config)
+        decision = decide(found.candidates, config, searcher.model)
         top = found.candidates[0] if found.candidates else None
         results.append(
             CaseResult(

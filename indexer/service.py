@@ -18,7 +18,7 @@ from pathlib import Path
 
 from faqbot.config import Settings
 from indexer.build import build_index
-from indexer.decide import Decision, decide
+from indexer.decide import Decision
 from indexer.embed_cache import EmbeddingCache
 from indexer.embedders import Embedder, make_embedder
 from indexer.kb import KnowledgeBase, load_kb
@@ -297,4 +297,4 @@ def build_candidate(
 def ask(searcher: Searcher, question: str, k: int = 5, explain: bool = False) -> tuple[SearchResult, Decision]:
     """Search and decide, with the thresholds of the version searched (``Searcher.decision``)."""
     result = searcher.search(question, k=max(k, searcher.decision.max_clarify), explain=explain)
-    return result, decide(result.candidates, searcher.decision)
+    return result, searcher.decide(result.candidates)

@@ -88,6 +88,18 @@ def sample_kb(settings: Settings) -> Settings:
     return settings
 
 
+@pytest.fixture(scope="session")
+def sample_searcher(tmp_path_factory, embedder):
+    """A real index of the sample KB (its confidence model fitted), shared read-only by every test."""
+    from indexer.service import build_and_publish, open_current
+
+    root = tmp_path_factory.mktemp("sample")
+    shutil.copytree(SAMPLE_KB, root / "kb")
+    settings = load_settings(env={}).replace(kb_dir=root / "kb", data_dir=root / "var")
+    build_and_publish(settings, embedder=embedder)
+    return open_current(settings, embedder)
+
+
 @pytest.fixture(scope="module")
 def browser():
     """A real headless Chromium (see tests/browser.py)."""

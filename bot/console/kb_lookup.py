@@ -9,7 +9,6 @@ import threading
 from typing import Any
 
 from faqbot.config import Settings
-from indexer.decide import confidence, decide
 from indexer.live import LiveSearcher
 from indexer.manifest import IndexMissing
 from indexer.search import Searcher
@@ -50,13 +49,12 @@ class KbLookup:
         candidates = searcher.search(question, k=3).candidates
         found = []
         for c in candidates:
-            others = max((o.fused for o in candidates if o is not c), default=0.0)
             found.append(
                 {
                     "faq_id": c.entry.id,
                     "question": c.entry.question,
                     "answer": c.entry.answer.strip(),
-                    "confidence": round(confidence(c.fused, others, searcher.decision), 3),
+                    "confidence": round(searcher.confidence_of([c, *(o for o in candidates if o is not c)]), 3),
                 }
             )
         return found
@@ -70,7 +68,7 @@ class KbLookup:
         searcher = searcher or self.searcher()
         served = searcher.search(question, k=HIT_TEST_K)
         config = searcher.decision  # the served version's thresholds (its decision.yml)
-        decision = decide(served.candidates, config)  # exactly what customers get: without expired entries
+        decision = searcher.decide(served.candidates)  # exactly what customers get: without expired entries
         # Expired entries are listed too, marked 已过期: editors see why one is not answered.
         result = searcher.search(question, k=HIT_TEST_K, explain=True, include_expired=True)
         chosen = {c.entry.id for c in decision.candidates} if decision.action != "fallback" else set()
@@ -86,6 +84,10 @@ class KbLookup:
                 "answer_threshold": config.answer_threshold,
                 "clarify_threshold": config.clarify_threshold,
                 "chosen": [c.entry.id for c in decision.candidates] if chosen else [],
+                # "fitted": the model fitted on this version's KB (indexer/confidence.py); "configured": the sigmoid
+                "model": "fitted" if searcher.model is not None else "configured",
+                # the share of the question's content no question of the KB holds (indexer/evidence.py)
+                "novelty": round(served.candidates[0].evidence.novelty, 4) if served.candidates else 0.0,
             },
             "candidates": [
                 {
@@ -98,6 +100,8 @@ class KbLookup:
                     "fused": round(c.fused, 4),
                     "dense": round(c.dense, 4),
                     "bm25": round(c.bm25, 4),
+                    # how much of the question's content this entry has (IDF-weighted; indexer/evidence.py)
+                    "coverage": round(c.evidence.coverage, 4),
                     "chosen": c.entry.id in chosen,
                     "expired": c.expired,
                     # shares no content word with the question (indexer/overlap.py): never offered

@@ -9,7 +9,7 @@ an executor); no Rasa imports.
 
 from __future__ import annotations
 
-from indexer.decide import ANSWER, Decision, decide
+from indexer.decide import ANSWER, Decision
 from indexer.search import Searcher, SearchResult
 from indexer.service import ask
 
@@ -47,7 +47,7 @@ def resolve(
     lexical = {c.entry.id: c for c in result.candidates if c.bm25 > 0}
     topic = " ".join(previous.tags) if previous.tags else previous.question
     result2 = searcher.search(f"{topic} {text}", k=FOLLOWUP_POOL)
-    decision2 = decide([c for c in result2.candidates if c.entry.id != previous.id], searcher.decision)
+    decision2 = searcher.decide([c for c in result2.candidates if c.entry.id != previous.id])
     if decision2.action == ANSWER:
         resolved = decision2.candidates[0].entry
         in_topic = resolved.category == previous.category

@@ -24,7 +24,6 @@ from bot.handoff.db import now as _now
 from bot.handoff.records import Records
 from faqbot.config import Settings
 from faqbot.normalize import normalize
-from indexer.decide import decide
 from indexer.gaps import Asked, Gap, Nearest, background_of, find_gaps
 from indexer.search import Searcher
 
@@ -147,7 +146,7 @@ def rerun(searcher: Searcher, handled: Handled) -> dict[str, Any]:
     (and with the FAQ the editor chose, when there is one)."""
     answered = right = 0
     for question in handled.questions:
-        decision = decide(searcher.search(question, k=5).candidates, searcher.decision)
+        decision = searcher.decide(searcher.search(question, k=5).candidates)
         if str(decision.action) == "answer":
             answered += 1
             if handled.faq_id and decision.candidates and decision.candidates[0].entry.id == handled.faq_id:

@@ -1023,6 +1023,8 @@ def test_an_editor_sees_why_the_bot_answers_a_question_and_an_agent_cannot(serve
     expect(first).to_have_attribute("data-faq", "ex-withdraw-fee")
     expect(first).to_contain_text("手续费")  # the words it shares with the question
     assert page.get_by_test_id("hit-row").count() >= 3
+    expect(page.get_by_test_id("hit-decision")).to_contain_text("按本知识库拟合的模型")
+    expect(first.get_by_test_id("hit-coverage")).to_have_text(re.compile(r"^\d+\.\d%$"))
     expect(page.get_by_test_id("hit-synonyms")).to_be_hidden()
     page.get_by_test_id("hit-q").fill("提币的手续费怎么收")  # synonyms.txt: 提现 = 提币
     page.get_by_test_id("hit-run").click()
@@ -1030,6 +1032,7 @@ def test_an_editor_sees_why_the_bot_answers_a_question_and_an_agent_cannot(serve
     page.get_by_test_id("hit-q").fill("今天比特币的价格是多少")
     page.get_by_test_id("hit-run").click()
     expect(page.get_by_test_id("hit-decision")).not_to_contain_text("机器人会：直接回答")
+    expect(page.get_by_test_id("hit-novelty")).to_contain_text("知识库没见过的内容")
     context.close()
     # 猜你想问 suggestions: what customers were answered with next, for editors only.
     records = Records(bot_settings.database_url)

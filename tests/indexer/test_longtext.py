@@ -14,7 +14,7 @@ from connectors.guard import MAX_MESSAGE_CHARS
 from faqbot.normalize import normalize
 from indexer.decide import ANSWER, CLARIFY, FALLBACK
 from indexer.longtext import QUERY_MAX_CHARS, search_text
-from indexer.service import ask, build_and_publish, open_current
+from indexer.service import ask
 
 PARAPHRASES = sorted((Path(__file__).parent.parent / "data" / "paraphrases").glob("*.jsonl"))
 # A customer's narrative around the question; no FAQ topic of its own.
@@ -29,20 +29,6 @@ def complaint(question: str, at_end: bool, length: int = MAX_MESSAGE_CHARS) -> s
     """``question`` opening or closing a complaint of exactly ``length`` characters."""
     filler = (FILLER * (length // len(FILLER) + 1))[: length - len(question)]
     return filler + question if at_end else question + filler
-
-
-@pytest.fixture(scope="module")
-def sample_searcher(tmp_path_factory, embedder):
-    import shutil
-
-    from faqbot.config import load_settings
-    from tests.conftest import SAMPLE_KB
-
-    root = tmp_path_factory.mktemp("sample")
-    shutil.copytree(SAMPLE_KB, root / "kb")
-    settings = load_settings(env={}).replace(kb_dir=root / "kb", data_dir=root / "var")
-    build_and_publish(settings, embedder=embedder)
-    return open_current(settings, embedder)
 
 
 def test_ordinary_questions_are_searched_whole():

@@ -13,20 +13,6 @@ from indexer.service import ask, build_and_publish, open_current, store_for
 PARAPHRASES = sorted((Path(__file__).parent.parent / "data" / "paraphrases").glob("*.jsonl"))
 
 
-@pytest.fixture(scope="module")
-def sample_searcher(tmp_path_factory, embedder):
-    import shutil
-
-    from faqbot.config import load_settings
-    from tests.conftest import SAMPLE_KB
-
-    root = tmp_path_factory.mktemp("sample")
-    shutil.copytree(SAMPLE_KB, root / "kb")
-    settings = load_settings(env={}).replace(kb_dir=root / "kb", data_dir=root / "var")
-    build_and_publish(settings, embedder=embedder)
-    return open_current(settings, embedder)
-
-
 def load_paraphrases():
     rows = []
     for path in PARAPHRASES:

@@ -1247,7 +1247,11 @@ function showHits(found) {
   line.className = `hit-decision action-${d.action}`;
   line.replaceChildren(
     el("b", { text: `机器人会：${ACTIONS[d.action] || d.action}` }),
-    ` · 置信度 ${percent(d.confidence)}（直接回答 ≥ ${percent(d.answer_threshold)}，反问 ≥ ${percent(d.clarify_threshold)}）`,
+    ` · 置信度 ${percent(d.confidence)}（直接回答 ≥ ${percent(d.answer_threshold)}，反问 ≥ ${percent(d.clarify_threshold)}；`
+      + `${d.model === "fitted" ? "按本知识库拟合的模型" : "配置的阈值"}）`,
+    ...(d.novelty ? [el("span", { class: "muted", "data-testid": "hit-novelty",
+      title: "问题里有多少内容（按词的稀有程度加权）在知识库的所有问法里都没出现过",
+      text: ` · 知识库没见过的内容 ${percent(d.novelty)}` })] : []),
     el("span", { class: "muted", text: found.against === "draft"
       ? ` · 草稿（${(found.draft_changes || []).length ? (found.draft_changes || []).map((id) => `#${id}`).join("、") : "没有未发布的修改，与已发布的相同"}）`
       : ` · 已发布的索引版本 ${found.index_version}` }));
@@ -1266,6 +1270,8 @@ function showHits(found) {
     el("td", { text: c.matched_question }),
     el("td", { text: c.shared_terms.join("、") || "-" }),
     el("td", { text: score(c.dense) }), el("td", { text: score(c.bm25) }), el("td", { text: score(c.fused) }),
+    el("td", { "data-testid": "hit-coverage", title: "问题的内容有多少（按词的稀有程度加权）出现在这一条的问法、标签或答案里",
+      text: percent(c.coverage) }),
     el("td", c.expired
       ? { "data-testid": "hit-expired", class: "expiry-expired", title: `有效期至 ${c.valid_until}`, text: "已过期（不会回答）" }
       // No content word in common with the question: never answered nor offered as a button.
@@ -1274,7 +1280,7 @@ function showHits(found) {
         : { text: c.chosen ? (d.action === "answer" ? "回答" : "选项") : "" }),
     el("td", {}, typeof regressionButton === "function" ? regressionButton(found.query, c.faq_id) : null)));
   $("hit-results").replaceChildren(
-    el("tr", {}, ...["#", "FAQ", "命中的问法", "共同词", "语义", "关键词", "综合", "", ""].map((t) => el("th", { text: t }))),
+    el("tr", {}, ...["#", "FAQ", "命中的问法", "共同词", "语义", "关键词", "综合", "覆盖", "", ""].map((t) => el("th", { text: t }))),
     ...rows);
 }
 

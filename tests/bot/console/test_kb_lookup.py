@@ -27,10 +27,13 @@ def test_the_hit_test_shows_every_score_the_decision_and_why(tiny_kb, embedder):
     assert decision["action"] == "answer" and decision["chosen"] == ["withdraw-fee"]
     assert decision["confidence"] >= decision["answer_threshold"]
     assert top["no_shared_content"] is False
+    assert top["coverage"] == pytest.approx(1.0) and decision["novelty"] == 0.0
+    assert decision["model"] == "configured"  # three entries: too few questions to fit a model on
     off_topic = lookup.hit_test("今天天气怎么样")
     assert off_topic["decision"]["action"] in ("clarify", "fallback")
     # Editors see why an entry is never offered for a question it shares nothing with.
     unrelated = lookup.hit_test("今天比特币的价格是多少")
     assert unrelated["decision"]["action"] == "fallback"
     assert unrelated["candidates"] and all(c["no_shared_content"] for c in unrelated["candidates"])
+    assert unrelated["decision"]["novelty"] > 0.5 and unrelated["candidates"][0]["coverage"] < 0.5
     assert [s["faq_id"] for s in lookup.suggest("提现手续费是多少")][0] == "withdraw-fee"

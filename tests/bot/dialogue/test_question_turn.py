@@ -4,27 +4,13 @@ sample index and embedder, as the FAQ action calls it."""
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from bot.dialogue.turn import HandoffReason, PlanKind, State, plan_free_text
-from faqbot.config import load_settings
 from indexer.decide import Action
-from indexer.service import build_and_publish, open_current
-from tests.conftest import SAMPLE_KB
 
 pytestmark = pytest.mark.slow
 FOLLOWUP_MAX_CHARS = 12
-
-
-@pytest.fixture(scope="module")
-def sample_searcher(tmp_path_factory, embedder):
-    root = tmp_path_factory.mktemp("sample")
-    shutil.copytree(SAMPLE_KB, root / "kb")
-    settings = load_settings(env={}).replace(kb_dir=root / "kb", data_dir=root / "var")
-    build_and_publish(settings, embedder=embedder)
-    return open_current(settings, embedder)
 
 
 def test_a_confident_question_is_answered_and_resets_the_fallback_streak(sample_searcher):
