@@ -13,6 +13,7 @@ from indexer.decide import confidence, decide
 from indexer.live import LiveSearcher
 from indexer.manifest import IndexMissing
 from indexer.search import Searcher
+from indexer.sensitive import Hit
 
 HIT_TEST_K = 10
 
@@ -43,6 +44,14 @@ class KbLookup:
         except IndexMissing:
             return False
         return True
+
+    def sensitive(self, text: str) -> list[Hit]:
+        """The sensitive words in ``text`` by the served version's list (none without an index)."""
+        try:
+            searcher = self.searcher()
+        except IndexMissing:
+            return []
+        return searcher.sensitive.find(text)
 
     def suggest(self, question: str) -> list[dict[str, Any]]:
         """The three FAQ answers nearest the customer's question, each with its confidence."""
