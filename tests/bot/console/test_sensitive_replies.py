@@ -15,6 +15,7 @@ from bot.handoff.agents import AgentStore
 from bot.handoff.desk import HandoffDesk
 from bot.handoff.handoffs import HandoffRequest
 from bot.handoff.kpis import compute_kpis
+from bot.handoff.teams import EDITOR, Teams
 from faqbot.config import PROJECT_ROOT, Settings, to_env
 from indexer.service import build_and_publish
 from indexer.validate import SENSITIVE_FILE
@@ -41,6 +42,7 @@ def console(tiny_kb: Settings, embedder) -> Iterator[tuple[str, Settings]]:
     write_kb(tiny_kb.kb_dir, SENSITIVE_FILE, LIST)
     build_and_publish(tiny_kb, embedder=embedder)
     AgentStore(tiny_kb.database_url).add(AGENT, PASSWORD, "爱丽丝")
+    Teams(tiny_kb.database_url).set_role(AGENT, EDITOR)  # answers chats and keeps the KB
     port = free_port()
     env = {**os.environ, **to_env(tiny_kb), "PYTHONPATH": str(PROJECT_ROOT)}
     log = open(tiny_kb.data_dir / "console.log", "wb")  # noqa: SIM115 (closed below)
@@ -96,3 +98,69 @@ def test_a_reply_with_a_sensitive_word_is_held_until_the_agent_confirms(console)
 
     counts = {(r["source"], r["action"]): r["count"] for r in compute_kpis(settings.database_url, days=1)["sensitive"]}
     assert counts == {("agent", "held"): 1, ("agent", "confirmed"): 1}
+
+
+def test_editors_edit_the_word_list_in_the_studio(console):
+    url, _ = console
+    token = sign_in(url, AGENT, PASSWORD)
+    bearer = {"Authorization": f"Bearer {token}"}
+    found = call(url, "GET", "/console/api/studio/words", bearer)
+    assert found.status == 200 and found.json == {"text": LIST, "change": None}
+    checked = send(url, token, "/console/api/studio/check", {"kind": "words", "data": {"text": "博彩\n"}})
+    assert [(p["file"], p["line"]) for p in checked.json["problems"]] == [(SENSITIVE_FILE, 1)]
+    text = LIST + "网赌\n"
+    saved = send(url, token, "/console/api/studio/changes", {"kind": "words", "data": {"text": text}})
+    assert saved.status == 200 and saved.json["entry_id"] == "@words"
+    assert [line for line in saved.json["diff"] if not line.startswith(" ")] == ["+ 敏感词：网赌"]
+    again = call(url, "GET", "/console/api/studio/words", bearer).json
+    assert again["text"] == LIST and again["change"]["id"] == saved.json["id"]
+
+
+def test_the_console_shows_the_warning_and_sends_only_when_the_agent_confirms(console, browser):
+    from playwright.sync_api import expect
+
+    url, settings = console
+    desk = HandoffDesk(settings)
+    handoff, _ = desk.handoffs.create(
+        HandoffRequest("cust-ui", "rest", "user_request", [{"role": "user", "text": "转人工"}])
+    )
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    dialogs: list[str] = []
+    answers = iter([False, True])  # the first warning is cancelled, the second confirmed
+
+    def answer(dialog) -> None:
+        dialogs.append(dialog.message)
+        if next(answers):
+            dialog.accept()
+        else:
+            dialog.dismiss()
+
+    page.on("dialog", answer)
+    try:
+        page.goto(url + "/console/")
+        page.get_by_test_id("login-name").fill(AGENT)
+        page.get_by_test_id("login-password").fill(PASSWORD)
+        page.get_by_test_id("login-submit").click()
+        item = page.locator(f'[data-testid="queue-item"][data-handoff-id="{handoff.id}"]')
+        item.click()
+        page.get_by_test_id("claim").click()
+        box = page.get_by_test_id("message-input")
+        expect(box).to_be_enabled()
+        box.fill("可以去博 彩网站充值")
+        page.get_by_test_id("send").click()
+        expect(page.locator("#action-note")).to_contain_text("回复里有敏感词 “博彩”（赌博）")
+        assert dialogs and "确定仍要发送吗" in dialogs[0] and "“博彩”（赌博）" in dialogs[0]
+        expect(box).to_have_value("可以去博 彩网站充值")  # kept for the agent to rewrite
+        assert [e for e in desk.handoffs.events(handoff.id) if e["kind"] == "agent_message"] == []
+        page.get_by_test_id("send").click()
+        expect(box).to_have_value("")
+        sent = wait_until(
+            lambda: [e for e in desk.handoffs.events(handoff.id) if e["kind"] == "agent_message"], 15, "the reply"
+        )
+        assert sent[0]["text"] == "可以去博 彩网站充值" and len(dialogs) == 2
+        assert errors == []
+    finally:
+        context.close()
