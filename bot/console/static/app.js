@@ -1274,6 +1274,13 @@ function showHits(found) {
     line.append(el("span", { class: "hit-synonyms", "data-testid": "hit-synonyms",
       text: `同义词：${found.synonyms.map((s) => `${s.from} → ${s.to}`).join("，")}` }));
   }
+  // The question has words of the sensitive-word list: what a customer asking it gets first.
+  if ((found.sensitive || []).length) {
+    const does = { refuse: "拒答（不检索，直接礼貌拒绝）", handoff: "转人工（不检索）", log: "照常回答，计入统计" };
+    const words = [...new Set(found.sensitive.map((h) => `“${h.word}”（${h.category}）`))].join("、");
+    line.append(el("div", { class: "error", "data-testid": "hit-sensitive",
+      text: `敏感词：${words} → ${does[found.sensitive_action] || found.sensitive_action}` }));
+  }
   // An expired entry (valid_until passed) is listed, marked, but never answers.
   const rows = found.candidates.map((c) => el("tr", { "data-testid": "hit-row", "data-faq": c.faq_id,
       class: c.expired ? "expired" : c.chosen ? "chosen" : "" },

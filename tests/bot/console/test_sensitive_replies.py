@@ -100,6 +100,20 @@ def test_a_reply_with_a_sensitive_word_is_held_until_the_agent_confirms(console)
     assert counts == {("agent", "held"): 1, ("agent", "confirmed"): 1}
 
 
+def test_a_ticket_answer_with_a_sensitive_word_is_held_too(console):
+    url, settings = console
+    desk = HandoffDesk(settings)
+    draft = desk.tickets.start("cust-2", "rest", "user_request", "no_agent", None)
+    ticket = desk.tickets.submit(draft.id, "我的提现没到账")
+    token = sign_in(url, AGENT, PASSWORD)
+    path = f"/console/api/tickets/{ticket.id}/answer"
+    held = send(url, token, path, {"text": "建议您试试某某 交易所"})
+    assert held.status == 422 and "“某某交易所”（竞品）" in held.error
+    assert desk.tickets.get(ticket.id).answer is None
+    sent = send(url, token, path, {"text": "建议您试试某某 交易所", "confirm_sensitive": True})
+    assert sent.status == 200 and desk.tickets.get(ticket.id).answer == "建议您试试某某 交易所"
+
+
 def test_editors_edit_the_word_list_in_the_studio(console):
     url, _ = console
     token = sign_in(url, AGENT, PASSWORD)
@@ -161,6 +175,33 @@ def test_the_console_shows_the_warning_and_sends_only_when_the_agent_confirms(co
             lambda: [e for e in desk.handoffs.events(handoff.id) if e["kind"] == "agent_message"], 15, "the reply"
         )
         assert sent[0]["text"] == "可以去博 彩网站充值" and len(dialogs) == 2
+        assert errors == []
+    finally:
+        context.close()
+
+
+def test_the_studio_hit_test_and_word_editor_show_the_list(console, browser):
+    from playwright.sync_api import expect
+
+    url, _ = console
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        page.goto(url + "/console/")
+        page.get_by_test_id("login-name").fill(AGENT)
+        page.get_by_test_id("login-password").fill(PASSWORD)
+        page.get_by_test_id("login-submit").click()
+        page.get_by_test_id("tab-studio").click()
+        expect(page.get_by_test_id("words-text")).to_have_value(LIST.rstrip("\n"))
+        page.get_by_test_id("hit-q").fill("博 彩网站能充值吗")
+        page.get_by_test_id("hit-run").click()
+        expect(page.get_by_test_id("hit-sensitive")).to_contain_text("敏感词：“博彩”（赌博） → 转人工")
+        page.get_by_test_id("words-text").fill(LIST + "网赌\n[允许]\n天气\n")
+        expect(page.get_by_test_id("words-problems")).to_contain_text("不起作用")
+        page.get_by_test_id("words-save").click()
+        expect(page.get_by_test_id("words-status")).to_contain_text("修改 #")
         assert errors == []
     finally:
         context.close()
