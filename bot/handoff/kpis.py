@@ -680,7 +680,7 @@ _ROW_COLUMNS: list[tuple[str, Any]] = [
     ("机器人响应p50(ms)", lambda k: k["bot_reply_ms"]["p50"]),
     ("机器人响应p95(ms)", lambda k: k["bot_reply_ms"]["p95"]),
 ]
-TABLES = ("by_day", "by_channel", "by_agent", "by_category", "top_questions", "top_unanswered")
+TABLES = ("by_day", "by_channel", "by_agent", "by_category", "top_questions", "top_unanswered", "sensitive")
 
 
 def kpi_table(report: dict, name: str) -> list[list[Any]]:
@@ -716,6 +716,16 @@ def kpi_table(report: dict, name: str) -> list[list[Any]]:
         ]
     if name == "top_unanswered":
         return [["问题", "次数"]] + [[q["question"], q["count"]] for q in report["top_unanswered"]]
+    if name == "sensitive":
+        return [["来源", "分类", "处理", "次数"]] + [
+            [
+                SENSITIVE_SOURCES.get(r["source"], r["source"]),
+                r["category"],
+                SENSITIVE_ACTIONS.get(r["action"], r["action"]),
+                r["count"],
+            ]
+            for r in report["sensitive"]
+        ]
     raise ValueError(f"unknown table {name!r}; expected one of {TABLES}")
 
 
@@ -731,6 +741,7 @@ SHEET_TITLES = {
     "by_category": "按分类",
     "top_questions": "热门问题",
     "top_unanswered": "未解决问题",
+    "sensitive": "敏感词",
 }
 
 

@@ -1607,6 +1607,10 @@ async function loadKpis() {
   simple("kpi-top", ["FAQ", "分类", "用户问法示例", "回答次数"],
     (report.top_questions || []).map((q) => [q.faq_id, q.category || "-", q.example || "-", count(q.answers)]));
   simple("kpi-unanswered", ["问题", "次数"], (report.top_unanswered || []).map((q) => [q.question, count(q.count)]));
+  const SOURCES = { customer: "客户消息", bot: "机器人答案", agent: "人工回复" };
+  const DONE = { refuse: "拒答", handoff: "转人工", log: "只记录", withheld: "未发出", held: "被拦下", confirmed: "确认后发出" };
+  simple("kpi-sensitive", ["来源", "分类", "处理", "次数"], (report.sensitive || []).map((s) =>
+    [SOURCES[s.source] || s.source, s.category, DONE[s.action] || s.action, count(s.count)]));
   for (const link of document.querySelectorAll("[data-export]")) {
     const [format, table] = link.dataset.export.split(":");
     link.href = `/console/api/kpis/export?days=${encodeURIComponent(days)}&format=${format}` + (table ? `&table=${table}` : "");

@@ -175,6 +175,11 @@ def test_the_console_shows_the_warning_and_sends_only_when_the_agent_confirms(co
             lambda: [e for e in desk.handoffs.events(handoff.id) if e["kind"] == "agent_message"], 15, "the reply"
         )
         assert sent[0]["text"] == "可以去博 彩网站充值" and len(dialogs) == 2
+        # The 数据看板 counts both: held once, then confirmed.
+        page.get_by_test_id("tab-kpis").click()
+        table = page.get_by_test_id("kpi-sensitive")
+        expect(table).to_contain_text("被拦下")
+        expect(table).to_contain_text("确认后发出")
         assert errors == []
     finally:
         context.close()

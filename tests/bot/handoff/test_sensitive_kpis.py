@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.handoff.kpis import compute_kpis, format_kpis
+from bot.handoff.kpis import compute_kpis, format_kpis, kpi_table
 from bot.handoff.records import Records
 from indexer.validate import parse_sensitive
 from tests.databases import scratch_database
@@ -42,6 +42,9 @@ def test_hits_are_counted_per_source_category_and_action(url):
     ]
     text = format_kpis(report)
     assert "敏感词: 客户消息·辱骂·拒答 2" in text and "人工回复·赌博·被拦下 1" in text
+    table = kpi_table(report, "sensitive")
+    assert table[0] == ["来源", "分类", "处理", "次数"] and table[1] == ["客户消息", "辱骂", "拒答", 2]
+    assert len(table) == 1 + len(report["sensitive"])
 
 
 def test_a_window_without_hits_reports_none(url):
