@@ -858,9 +858,9 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument(
         "--csv",
         metavar="TABLE",
-        choices=["by_day", "by_channel", "by_agent", "by_category", "top_questions", "top_unanswered"],
+        choices=["by_day", "by_channel", "by_agent", "by_category", "top_questions", "top_unanswered", "sensitive"],
         help="kpis: one table as CSV on stdout (by_day, by_channel, by_agent, by_category, top_questions,"
-        " top_unanswered)",
+        " top_unanswered, sensitive)",
     )
     rep.add_argument(
         "--xlsx", metavar="FILE", help="kpis: every table, one sheet each; conversations: the table, into an Excel file"

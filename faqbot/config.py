@@ -254,6 +254,17 @@ class SmsConfig:
 
 
 @dataclass(frozen=True)
+class SensitiveConfig:
+    # Check customers' messages, the bot's answers and agents' replies against the KB's
+    # sensitive-word list (kb_content/sensitive_words.txt, published with the index). false:
+    # nothing is checked at run time; `faqbot kb validate` still checks the KB's own texts.
+    enabled: bool = True
+    # An agent's reply with a listed word is held with a warning (HTTP 422); true: the agent may
+    # confirm it and send it as written (counted as confirmed), false: it must be rewritten.
+    agents_may_confirm: bool = True
+
+
+@dataclass(frozen=True)
 class Settings:
     kb_dir: Path = PROJECT_ROOT / "kb_content"
     data_dir: Path = PROJECT_ROOT / "var"
@@ -268,6 +279,7 @@ class Settings:
     widget: WidgetConfig = field(default_factory=WidgetConfig)
     mail: MailConfig = field(default_factory=MailConfig)
     sms: SmsConfig = field(default_factory=SmsConfig)
+    sensitive: SensitiveConfig = field(default_factory=SensitiveConfig)
 
     @property
     def index_dir(self) -> Path:
@@ -304,6 +316,7 @@ _SECTIONS = {
     "widget": WidgetConfig,
     "mail": MailConfig,
     "sms": SmsConfig,
+    "sensitive": SensitiveConfig,
 }
 _TOP_LEVEL = {"kb_dir", "data_dir"}
 

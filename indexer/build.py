@@ -30,6 +30,7 @@ from indexer.kb import FaqEntry
 from indexer.manifest import FORMAT_VERSION, MANIFEST, Manifest, write_manifest
 from indexer.progress import ProgressFn, no_progress
 from indexer.search import Searcher
+from indexer.sensitive import SensitiveList
 from indexer.synonyms import Synonyms
 from indexer.tokenize import Tokenizer
 
@@ -72,6 +73,7 @@ def build_index(
     progress: ProgressFn = no_progress,
     decision: Mapping[str, float] | None = None,
     synonyms: Synonyms | None = None,
+    sensitive: SensitiveList | None = None,
 ) -> Manifest:
     """Write an index of the enabled ``entries`` into ``out_dir``; returns the manifest.
 
@@ -79,6 +81,8 @@ def build_index(
     that whoever serves this version decides with them (``Searcher.decision``).
     ``synonyms`` rewrite the questions before both BM25 and the embedder read them, and are
     stored with the version (``synonyms.json``) for its searcher to rewrite queries the same way.
+    ``sensitive``: the sensitive-word list, stored with the version (``sensitive.json``) so that
+    whoever serves it checks messages with the list it was built with.
     """
     started = time.monotonic()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -106,6 +110,8 @@ def build_index(
     np.save(out_dir / BACKGROUND_NPY, background_vectors)
     bm25.save(out_dir)
     synonyms.save(out_dir)
+    if sensitive:  # versions without a list keep the files they had
+        sensitive.save(out_dir)
     (out_dir / "userdict.txt").write_text("\n".join(tokenizer.user_words) + "\n", encoding="utf-8")
     (out_dir / "entries.json").write_text(
         json.dumps([e.to_json() for e in enabled], ensure_ascii=False, indent=0), encoding="utf-8"

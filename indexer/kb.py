@@ -10,14 +10,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from indexer.model import HANDOFF_POLICIES, FaqEntry, KBInvalid, KnowledgeBase, Problem
-from indexer.validate import read_decision, validate_kb
+from indexer.validate import read_decision, read_sensitive, validate_kb
 
 __all__ = ["HANDOFF_POLICIES", "FaqEntry", "KBInvalid", "KnowledgeBase", "Problem", "load_kb"]
 
 
 def load_kb(kb_dir: Path) -> KnowledgeBase:
     """Load and validate every ``*.yml`` file under ``kb_dir`` (and ``terms.txt``, ``synonyms.txt``,
-    ``decision.yml``: the thresholds)."""
+    ``sensitive_words.txt``, ``decision.yml``: the thresholds)."""
     entries, terms, synonyms, problems = validate_kb(kb_dir)
     errors = [p for p in problems if p.severity == "error"]
     if errors:
@@ -28,4 +28,5 @@ def load_kb(kb_dir: Path) -> KnowledgeBase:
         warnings=[p for p in problems if p.severity == "warning"],
         decision=read_decision(kb_dir)[0],
         synonyms=synonyms,
+        sensitive=read_sensitive(kb_dir)[0],
     )

@@ -12,6 +12,7 @@ import json
 from dataclasses import asdict, dataclass, field
 
 from faqbot.errors import UserError
+from indexer.sensitive import SensitiveList
 from indexer.synonyms import Synonyms
 
 HANDOFF_POLICIES = ("never", "offer", "always")
@@ -96,6 +97,7 @@ class KnowledgeBase:
     # decision.yml: answer_threshold / clarify_threshold for the versions built from this KB ({}: the config's).
     decision: dict[str, float] = field(default_factory=dict)
     synonyms: Synonyms = field(default_factory=Synonyms)  # synonyms.txt
+    sensitive: SensitiveList = field(default_factory=SensitiveList)  # sensitive_words.txt
 
     @property
     def enabled(self) -> list[FaqEntry]:
@@ -112,6 +114,8 @@ class KnowledgeBase:
             content["decision"] = self.decision
         if self.synonyms:  # absent when there are none: the hash of a KB without synonyms.txt is unchanged
             content["synonyms"] = self.synonyms.to_json()
+        if self.sensitive or self.sensitive.allow:  # absent without a list: existing indexes stay up to date
+            content["sensitive"] = self.sensitive.to_json()
         payload = json.dumps(
             content,
             ensure_ascii=False,

@@ -41,6 +41,7 @@ from indexer.manifest import (
     verify_version,
 )
 from indexer.overlap import BM25_FLOOR, content_units, shares_content
+from indexer.sensitive import SENSITIVE_JSON, SensitiveList
 from indexer.synonyms import SYNONYMS_JSON, Synonyms
 from indexer.tokenize import Tokenizer
 
@@ -117,6 +118,10 @@ class Searcher:
         # The synonyms this version was built with (verified with its files), not the KB's current ones;
         # versions from before synonyms have none.
         self.synonyms = Synonyms.load(directory) if SYNONYMS_JSON in self.manifest.files else Synonyms()
+        # The sensitive-word list of this version (``indexer/sensitive.py``), verified with its files;
+        # none when ``[sensitive] enabled`` is false (nothing is checked at run time then).
+        has_list = SENSITIVE_JSON in self.manifest.files and settings.sensitive.enabled
+        self.sensitive = SensitiveList.load(directory) if has_list else SensitiveList()
         # Documents are grouped by entry: entry i owns docs [starts[i], starts[i+1]).
         self.starts = np.searchsorted(self.owners, np.arange(len(self.entries) + 1))
         # Every entry of this version, expired or not (records, routing); customers get ``serving``.

@@ -127,6 +127,7 @@ def build_and_publish(
                 progress=progress,
                 decision=kb.decision,
                 synonyms=kb.synonyms,
+                sensitive=kb.sensitive,
             ),
             label=content_hash[:8],
         )
@@ -288,6 +289,7 @@ def build_candidate(
             progress=progress,
             decision=kb.decision,
             synonyms=kb.synonyms,
+            sensitive=kb.sensitive,
         )
     finally:
         cache.close()

@@ -19,6 +19,15 @@ from faqbot.normalize import normalize
 from indexer.expiry import expiry_problems, is_expired, parse_valid_until
 from indexer.markdown import check_answer
 from indexer.model import HANDOFF_POLICIES, FaqEntry, Problem
+from indexer.sensitive import (
+    ACTION_NAMES,
+    ACTION_WORDS,
+    SensitiveAction,
+    SensitiveCategory,
+    SensitiveList,
+    describe,
+    skeleton_text,
+)
 from indexer.synonyms import Synonyms
 from indexer.yaml_errors import MESSAGES, explain
 
@@ -46,6 +55,8 @@ DECISION_FILE = "decision.yml"
 DECISION_KEYS = ("answer_threshold", "clarify_threshold")
 NOT_UTF8 = "文件不是 UTF-8 编码（这一行有无法识别的字符）：请在编辑器里另存为 UTF-8"
 SYNONYMS_FILE = "synonyms.txt"
+SENSITIVE_FILE = "sensitive_words.txt"
+ALLOW_SECTIONS = ("允许", "白名单", "allow")
 
 
 @dataclass
@@ -293,6 +304,11 @@ def validate_text(text: str, file: str) -> tuple[list[FaqEntry], list[Problem], 
 
 
 RELATED_LINE = "\0related:"  # a key of _question_lines no question can have: the line of a related id
+# Keys of _question_lines no question can have: the line of the answer's first line of text,
+# whether it is a literal block ("answer: |": its lines are the file's), and the notice's line.
+ANSWER_LINE = "\0answer:"
+ANSWER_LITERAL = "\0answer|"
+NOTICE_LINE = "\0handoff_notice:"
 
 
 def _question_lines(node: yaml.MappingNode) -> dict[str, int]:
@@ -300,6 +316,12 @@ def _question_lines(node: yaml.MappingNode) -> dict[str, int]:
     for key_node, value_node in node.value:
         if key_node.value == "question" and isinstance(value_node, yaml.ScalarNode):
             out[str(value_node.value).strip()] = _line(value_node)
+        elif key_node.value == "answer" and isinstance(value_node, yaml.ScalarNode):
+            # A block scalar ("answer: |") starts on the line after the key.
+            out[ANSWER_LINE] = _line(value_node) + (1 if value_node.style in ("|", ">") else 0)
+            out[ANSWER_LITERAL] = int(value_node.style == "|")
+        elif key_node.value == "handoff_notice" and isinstance(value_node, yaml.ScalarNode):
+            out[NOTICE_LINE] = _line(value_node)
         elif key_node.value == "related" and isinstance(value_node, yaml.SequenceNode):
             for item in value_node.value:
                 if isinstance(item, yaml.ScalarNode):
@@ -609,6 +631,149 @@ def read_synonyms(kb_dir: Path) -> tuple[Synonyms, list[Problem]]:
     return parse_synonyms(text, SYNONYMS_FILE)
 
 
+def parse_sensitive(text: str, file: str = SENSITIVE_FILE) -> tuple[SensitiveList, list[Problem]]:
+    """Parse ``sensitive_words.txt``: ``[分类] 处理方式`` starts a category (拒答 / 转人工 /
+    只记录, or refuse / handoff / log), ``[允许]`` the allow-list; one word per line below it;
+    ``#`` starts a comment. Every problem has its line; words with errors are left out."""
+    problems: list[Problem] = []
+    categories: list[tuple[str, SensitiveAction, list[str]]] = []  # name, action, words
+    allow: list[str] = []
+    allow_lines: dict[str, int] = {}
+    current: list[str] | None = None  # the words of the section being read (None: after a bad header)
+    started = False
+    names: dict[str, int] = {}
+    owner: dict[str, tuple[str, int]] = {}  # skeleton → (category, line)
+    choices = "、".join(f"{word}（{action}）" for word, action in ACTION_WORDS.items())
+
+    def problem(number: int, message: str, severity: str = "error") -> None:
+        problems.append(Problem(file, number, "sensitive", message, severity))
+
+    for number, raw in enumerate(text.splitlines(), 1):
+        body = raw.split("#", 1)[0].strip()
+        if not body:
+            continue
+        if body.startswith("["):
+            started = True
+            head, closed, rest = body[1:].partition("]")
+            name, action_word = head.strip(), rest.strip()
+            if not closed or not name:
+                problem(number, f"分类的写法是“[分类名] 处理方式”，例如“[辱骂] 拒答”；这一行是“{body}”")
+                current = None
+                continue
+            if name in ALLOW_SECTIONS:
+                if action_word:
+                    problem(number, f"[{name}] 是白名单，后面不写处理方式（写了“{action_word}”）")
+                current = allow
+                continue
+            action = ACTION_WORDS.get(action_word.lower())
+            if action is None:
+                given = f"写的是“{action_word}”" if action_word else "没有写"
+                problem(number, f"分类 {name} 的处理方式{given}；可用的处理方式：{choices}")
+                current = None
+                continue
+            if name in names:
+                problem(number, f"分类 {name} 重复了：第 {names[name]} 行已经有这个分类")
+                current = None
+                continue
+            names[name] = number
+            current = []
+            categories.append((name, action, current))
+            continue
+        if current is None:
+            if not started:
+                problem(number, f"“{body}”前面还没有分类：先写一行“[分类名] 处理方式”，例如“[辱骂] 拒答”")
+            continue
+        key = skeleton_text(body)
+        if not key:
+            problem(number, f"“{body}”只有空格、标点或符号，匹配时会全部去掉：请写出要拦截的字")
+            continue
+        if current is allow:
+            if key in allow_lines:
+                problem(number, f"“{body}”在白名单里写了两次（第 {allow_lines[key]} 行）", "warning")
+                continue
+            allow_lines[key] = number
+            allow.append(body)
+            continue
+        category = categories[-1][0]
+        if key in owner:
+            other, line = owner[key]
+            where = "这个分类" if other == category else f"分类 {other}"
+            problem(number, f"“{body}”在第 {line} 行（{where}）已经有了：一个词只能写一次")
+            continue
+        if len(key) == 1:
+            problem(
+                number,
+                f"“{body}”只有一个字：所有包含这个字的句子都会被拦住；请写成完整的词",
+                "warning",
+            )
+        owner[key] = (category, number)
+        current.append(body)
+    result = SensitiveList(
+        tuple(SensitiveCategory(name, action, tuple(words)) for name, action, words in categories),
+        tuple(allow),
+    )
+    unfiltered = SensitiveList(result.categories)  # the words alone, to see what each phrase allows
+    for phrase in allow:
+        if not unfiltered.find(phrase):
+            problem(
+                allow_lines[skeleton_text(phrase)],
+                f"白名单里的“{phrase}”不包含任何敏感词，不起作用",
+                "warning",
+            )
+    return result, problems
+
+
+def read_sensitive(kb_dir: Path) -> tuple[SensitiveList, list[Problem]]:
+    """``sensitive_words.txt`` of the KB folder (optional: no file, no list)."""
+    path = kb_dir / SENSITIVE_FILE
+    if not path.exists():
+        return SensitiveList(), []
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        return SensitiveList(), [Problem(SENSITIVE_FILE, line, "", "文件不是 UTF-8 编码：请在编辑器里另存为 UTF-8")]
+    return parse_sensitive(text, SENSITIVE_FILE)
+
+
+def _sensitive_checks(
+    entries: list[FaqEntry], lines: dict[tuple[str, str], dict[str, int]], sensitive: SensitiveList
+) -> list[Problem]:
+    """A question, answer or notice with a listed word is an error: the bot would say it
+    (answers) or be matched with it (questions). The line is the text's own line."""
+    problems: list[Problem] = []
+    if not sensitive:
+        return problems
+    for entry in entries:
+        file, line = entry.source.rsplit(":", 1)
+        found = lines.get((file, entry.id), {})
+        texts = [
+            ("question" if q == entry.question else "similar", q, found.get(q, int(line))) for q in entry.questions
+        ]
+        texts.append(("answer", entry.answer, found.get(ANSWER_LINE, int(line))))
+        if entry.handoff_notice:
+            texts.append(("handoff_notice", entry.handoff_notice, found.get(NOTICE_LINE, int(line))))
+        for field, text, first in texts:
+            hits = sensitive.find(text)
+            if not hits:
+                continue
+            literal = field == "answer" and found.get(ANSWER_LITERAL)
+            at = first + text[: hits[0].start].count("\n") if literal else first
+            what = {"answer": "答案", "handoff_notice": "转人工说明"}.get(field, "问法")
+            action = ACTION_NAMES[hits[0].action]
+            problems.append(
+                Problem(
+                    file,
+                    at,
+                    field,
+                    f"{what}里有敏感词 {describe(hits)}，写作“{hits[0].found}”（{SENSITIVE_FILE}，该分类：{action}）："
+                    "请改写；确实无害的说法可以加进敏感词表的 [允许]",
+                )
+            )
+    return problems
+
+
 def kb_files(kb_dir: Path) -> list[Path]:
     """The FAQ files: every ``*.yml`` / ``*.yaml`` but ``decision.yml``."""
     return sorted(
@@ -655,6 +820,9 @@ def validate_kb(kb_dir: Path, today: date | None = None) -> tuple[list[FaqEntry]
     problems.extend(read_decision(kb_dir)[1])
     synonyms, synonym_problems = read_synonyms(kb_dir)
     problems.extend(synonym_problems)
+    sensitive, sensitive_problems = read_sensitive(kb_dir)
+    problems.extend(sensitive_problems)
+    problems.extend(_sensitive_checks(entries, lines, sensitive))
     tags = [t for e in entries for t in e.tags]
     terms = sorted(set(terms) | set(tags))
     return entries, terms, synonyms, problems

@@ -18,6 +18,7 @@ from bot.handoff.handoffs import HandoffRequest
 from bot.handoff.intake import OutcomeKind
 from bot.handoff.wording import MESSAGE_EXIT, QUEUE_EXIT
 from indexer.kb import FaqEntry
+from indexer.sensitive import describe
 
 log = logging.getLogger(__name__)
 
@@ -136,12 +137,38 @@ def carry_out(plan: Plan, dispatcher: CollectingDispatcher, tracker: Tracker) ->
             dispatcher.utter_message(response="utter_feedback_thanks")
         case PlanKind.HANDOFF:
             events += hand_off(plan, dispatcher, tracker)
+        case PlanKind.REFUSE:
+            dispatcher.utter_message(response="utter_sensitive_refused")
         case _:
             assert_never(plan.kind)
+    record_sensitive(plan, tracker)
     if pending is not None:
         phase = Phase.OFFERING
     events += [SlotSet("pending_offer", pending), SlotSet("phase", str(phase))]
     return events
+
+
+def record_sensitive(plan: Plan, tracker: Tracker) -> None:
+    """Sensitive words of this turn, for the KPIs: the customer's (with what was done) and
+    those of an answer that was withheld (a failure only logs: the reply is already decided)."""
+    if plan.withheld_hits:
+        log.warning(
+            "answer %s withheld from %s: sensitive words %s",
+            plan.entry.id if plan.entry else "?",
+            tracker.sender_id,
+            describe(plan.withheld_hits),
+        )
+    if not plan.customer_hits and not plan.withheld_hits:
+        return
+    try:
+        records = runtime.records()
+        channel = channel_of(tracker)
+        if plan.customer_hits:
+            records.log_sensitive(tracker.sender_id, channel, "customer", plan.customer_hits)
+        if plan.withheld_hits:
+            records.log_sensitive(tracker.sender_id, channel, "bot", plan.withheld_hits)
+    except Exception:
+        log.exception("could not record the sensitive words of a turn of %s", tracker.sender_id)
 
 
 def _category_of(plan: Plan, tracker: Tracker) -> str | None:
@@ -170,11 +197,14 @@ def hand_off(plan: Plan, dispatcher: CollectingDispatcher, tracker: Tracker) -> 
         faq_id=plan.entry.id if plan.entry else None,
         category=_category_of(plan, tracker),
     )
-    if plan.entry is not None and plan.reason == HandoffReason.FAQ_POLICY:
+    shown = plan.entry is not None and not plan.withheld_hits  # an FAQ text with a sensitive word is not said
+    if plan.entry is not None and shown and plan.reason == HandoffReason.FAQ_POLICY:
         # What the editors wrote comes first: the customer may need nothing more.
         dispatcher.utter_message(text=plan.entry.answer.strip())
-    if plan.entry is not None and plan.entry.handoff_notice:
+    if plan.entry is not None and shown and plan.entry.handoff_notice:
         dispatcher.utter_message(text=plan.entry.handoff_notice)
+    if plan.reason == HandoffReason.SENSITIVE:
+        dispatcher.utter_message(response="utter_sensitive_handoff")
     try:
         outcome = runtime.desk().request(request, last_question=tracker.get_slot("last_question"))
     except Exception:

@@ -108,9 +108,12 @@ def outcome_of(do: Do, intent: str, question: QuestionTurn | None, tracker: Trac
     match do:
         case Do.ANSWER if question is not None:
             plan = question.plan
-            kind = {PlanKind.ANSWER: "answer", PlanKind.CLARIFY: "clarify", PlanKind.FALLBACK: "fallback"}.get(
-                plan.kind, "handoff" if plan.kind == PlanKind.HANDOFF else "other"
-            )
+            kind = {
+                PlanKind.ANSWER: "answer",
+                PlanKind.CLARIFY: "clarify",
+                PlanKind.FALLBACK: "fallback",
+                PlanKind.REFUSE: "refused",
+            }.get(plan.kind, "handoff" if plan.kind == PlanKind.HANDOFF else "other")
             if plan.kind == PlanKind.HANDOFF and plan.entry is not None:
                 kind = "answer"  # handoff: always — the answer is shown first, the hand-off is its own record
             return kind, plan.entry.id if plan.entry is not None else None
@@ -158,7 +161,9 @@ class ActionTurn(Action):
             if not asks_for_human(text) and not is_nonsense(text):
                 question = await self._search(searcher, tracker, without_pleasantries(text))
         found = Found(question.decision.action) if question is not None else Found.NOTHING
-        said = said_to_bot(intent, text, button, found)
+        # A message a sensitive word refused or handed off is a question whatever its intent:
+        # a greeting with abuse in it gets the refusal, not the greeting.
+        said = Said.QUESTION if question is not None and question.blocked else said_to_bot(intent, text, button, found)
         do = step(phase, said)
         log.debug("turn of %s: %s in %s → %s", tracker.sender_id, said, phase, do)
         # Carrying out writes to the database (the unanswered log, feedback, a hand-off request):
@@ -307,7 +312,9 @@ class ActionTurn(Action):
         if entry is None:  # the FAQ was removed, disabled or expired since the button was sent
             dispatcher.utter_message(response="utter_choice_gone")
             return [SlotSet("pending_offer", None), SlotSet("phase", Phase.BOT)]
-        return carry_out(plan_choice(entry, state_of(tracker)), dispatcher, tracker) + [
+        assert searcher is not None  # entry came from it
+        plan = plan_choice(entry, state_of(tracker), searcher.sensitive)
+        return carry_out(plan, dispatcher, tracker) + [
             SlotSet("last_question", entry.question),
             SlotSet("rejected_faq_ids", None),
         ]

@@ -39,6 +39,7 @@ from bot.handoff.tables import csv_text, xlsx_bytes
 from bot.handoff.teams import ADMIN
 from bot.handoff.tickets import FOLLOWUP, OPEN, REOPENED, TO_ANSWER, Ticket
 from indexer.manifest import IndexMissing
+from indexer.sensitive import describe
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +140,30 @@ def add_api_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[[Route]
             log.warning("no suggested answers: %s", exc)
             return [], "the FAQ index is not available: suggested answers are off until it is"
 
+    async def held(request: Request, text: str, conversation_id: str, channel: str) -> HTTPResponse | None:
+        """An agent's reply with a sensitive word is held (422, the words named) unless the
+        request confirms it (``"confirm_sensitive": true``); either way the words are counted."""
+        hits = await asyncio.get_running_loop().run_in_executor(None, kb.sensitive, text)
+        if not hits:
+            return None
+        may_confirm = desk.settings.sensitive.agents_may_confirm
+        confirmed = may_confirm and json_body(request).get("confirm_sensitive") is True
+        await desk.blocking(
+            desk.records.log_sensitive, conversation_id, channel, "agent", hits, "confirmed" if confirmed else "held"
+        )
+        if confirmed:
+            log.info("an agent sent a reply with sensitive words %s to %s", describe(hits), conversation_id)
+            return None
+        then = "或确认后照常发送" if may_confirm else "这类内容不能发送"
+        warning = f"回复里有敏感词 {describe(hits)}：消息没有发出。请修改后再发送，{then}。"
+        return response.json(
+            {
+                "error": warning,
+                "sensitive": [h.to_json() for h in hits],
+            },
+            status=422,
+        )
+
     async def as_json(handoff: Handoff) -> HTTPResponse:
         return response.json({"handoff": await desk.blocking(handoff_json, desk, handoff, now())})
 
@@ -170,6 +195,10 @@ def add_api_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[[Route]
         text, faq_id = body_text(request), json_body(request).get("faq_id")
         if faq_id is not None and (not isinstance(faq_id, str) or not 0 < len(faq_id) <= 128):
             return error("'faq_id' must be an FAQ id", 400)
+        current = await desk.blocking(desk.handoffs.get, handoff_id)
+        refused = await held(request, text, current.conversation_id, current.channel)
+        if refused is not None:
+            return refused
         seq, delivered = await desk.reply(handoff_id, agent.name, text, agent.display_name, faq_id)
         return response.json({"seq": seq, "delivered": str(delivered)})
 
@@ -242,7 +271,12 @@ def add_api_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[[Route]
     @bp.post("/console/api/tickets/<ticket_id>/answer")
     @signed_in
     async def answer(request: Request, agent: Agent, ticket_id: str) -> HTTPResponse:
-        ticket, delivered = await desk.answer_ticket(ticket_id, agent.name, body_text(request), agent.display_name)
+        text = body_text(request)
+        found = await desk.blocking(desk.tickets.get, ticket_id)
+        refused = await held(request, text, found.conversation_id, found.channel)
+        if refused is not None:
+            return refused
+        ticket, delivered = await desk.answer_ticket(ticket_id, agent.name, text, agent.display_name)
         (answered,) = await desk.blocking(_with_deliveries, desk, [ticket])
         return response.json({"ticket": answered, "delivered": str(delivered)})
 

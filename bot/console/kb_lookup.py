@@ -12,6 +12,7 @@ from faqbot.config import Settings
 from indexer.live import LiveSearcher
 from indexer.manifest import IndexMissing
 from indexer.search import Searcher
+from indexer.sensitive import Hit, strongest
 
 HIT_TEST_K = 10
 
@@ -43,6 +44,14 @@ class KbLookup:
             return False
         return True
 
+    def sensitive(self, text: str) -> list[Hit]:
+        """The sensitive words in ``text`` by the served version's list (none without an index)."""
+        try:
+            searcher = self.searcher()
+        except IndexMissing:
+            return []
+        return searcher.sensitive.find(text)
+
     def suggest(self, question: str) -> list[dict[str, Any]]:
         """The three FAQ answers nearest the customer's question, each with its confidence."""
         searcher = self.searcher()
@@ -72,11 +81,17 @@ class KbLookup:
         # Expired entries are listed too, marked 已过期: editors see why one is not answered.
         result = searcher.search(question, k=HIT_TEST_K, explain=True, include_expired=True)
         chosen = {c.entry.id for c in decision.candidates} if decision.action != "fallback" else set()
+        hits = searcher.sensitive.find(question)
+        action = strongest(hits)
         return {
             "query": question,
             "normalised": result.normalised,
             # synonyms.txt (of this index version) rewrote these words before matching
             "synonyms": [{"from": variant, "to": canonical} for variant, canonical in result.synonyms],
+            # sensitive_words.txt (of this index version): a customer asking this is refused or handed
+            # off before any retrieval (``sensitive_action``), or answered and counted (``log``)
+            "sensitive": [h.to_json() for h in hits],
+            "sensitive_action": str(action) if action else None,
             "index_version": searcher.directory.name,
             "decision": {
                 "action": str(decision.action),

@@ -28,7 +28,7 @@ from bot.handoff.agents import Agent
 from bot.handoff.desk import HandoffDesk
 from bot.handoff.faq_health import faq_health
 from bot.handoff.tables import csv_text, xlsx_bytes
-from bot.studio.changes import OPEN, SYNONYMS, SYNONYMS_ENTRY, ChangeError, ChangeStore
+from bot.studio.changes import OPEN, SYNONYMS, SYNONYMS_ENTRY, WORDS, WORDS_ENTRY, ChangeError, ChangeStore
 from bot.studio.publishing import (
     NeedsConfirmation,
     PublishOutcome,
@@ -40,13 +40,14 @@ from bot.studio.publishing import (
     published_entries,
     rollback,
     synonyms_data,
+    words_data,
 )
 from bot.studio.regression_set import RegressionSet
 from faqbot.config import Settings
 from indexer.expiry import expiry_status, local_today
 from indexer.kb import KBInvalid
 from indexer.kb_import import VALID_UNTIL, KBImportError, columns, export_rows, read_entries
-from indexer.validate import SYNONYMS_FILE
+from indexer.validate import SENSITIVE_FILE, SYNONYMS_FILE
 
 log = logging.getLogger(__name__)
 TEXT_FIELDS = {
@@ -62,6 +63,7 @@ FLAGS = ("enabled", "hot")
 SCHEDULE_EVERY_S = 30.0
 MAX_IMPORT_BYTES = 5_000_000
 MAX_SYNONYMS = 20_000  # characters of synonyms.txt
+MAX_WORDS = 200_000  # characters of sensitive_words.txt (lists of thousands of words exist)
 NOT_IN_TABLE = ("hot", "handoff_notice")  # kept as they are when a row edits an entry
 UNSET = {"valid_until": ""}  # what a field absent from an entry's data means (no end date)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -142,17 +144,34 @@ def clean_synonyms(raw: Any) -> dict[str, Any]:
     return synonyms_data(text.replace("\r\n", "\n"))
 
 
+def clean_words(raw: Any) -> dict[str, Any]:
+    """``{"text": ...}``: the whole sensitive-word list as the editor wrote it."""
+    text = raw.get("text") if isinstance(raw, dict) else None
+    if not isinstance(text, str):
+        raise ValueError("敏感词表应该是文字：“[分类名] 处理方式”一行，下面每行一个词")
+    if len(text) > MAX_WORDS:
+        raise ValueError(f"敏感词表有 {len(text)} 个字，最多 {MAX_WORDS} 个")
+    return words_data(text.replace("\r\n", "\n"))
+
+
 def _draft(body: dict[str, Any]) -> tuple[str, str, dict[str, Any] | None]:
     """The entry id, kind and cleaned data of a draft or check request."""
     kind = str(body.get("kind", "edit"))
     if kind == SYNONYMS:
         return SYNONYMS_ENTRY, kind, clean_synonyms(body.get("data"))
+    if kind == WORDS:
+        return WORDS_ENTRY, kind, clean_words(body.get("data"))
     entry_id = _entry_id(body.get("entry_id"))
     return entry_id, kind, None if kind == "delete" else clean_entry(body.get("data"))
 
 
 def current_synonyms(settings: Settings) -> str:
     path = settings.kb_dir / SYNONYMS_FILE
+    return path.read_text(encoding="utf-8") if path.is_file() else ""
+
+
+def current_words(settings: Settings) -> str:
+    path = settings.kb_dir / SENSITIVE_FILE
     return path.read_text(encoding="utf-8") if path.is_file() else ""
 
 
@@ -251,13 +270,16 @@ def add_studio_edit_routes(
     @editors
     async def save(request: Request, agent: Agent) -> HTTPResponse:
         """Save a draft: ``{entry_id, kind: create|edit|delete, data}``, or the synonyms list:
-        ``{kind: synonyms, data: {text}}``."""
+        ``{kind: synonyms, data: {text}}``, or the sensitive-word list: ``{kind: words, data: {text}}``."""
         try:
             entry_id, kind, data = _draft(json_body(request))
 
             def draft() -> dict[str, Any]:
                 if kind == SYNONYMS:
                     before = synonyms_data(current_synonyms(settings))
+                    return store.save_draft(agent.name, entry_id, kind, data, before).to_json()
+                if kind == WORDS:
+                    before = words_data(current_words(settings))
                     return store.save_draft(agent.name, entry_id, kind, data, before).to_json()
                 current = next((e for e in published_entries(settings) if e.id == entry_id), None)
                 if kind == "create" and current is not None:
@@ -282,6 +304,18 @@ def add_studio_edit_routes(
         def read() -> dict[str, Any]:
             change = store.open_for(SYNONYMS_ENTRY)
             return {"text": current_synonyms(settings), "change": change.to_json() if change else None}
+
+        return response.json(await run(read))
+
+    @bp.get("/console/api/studio/words")
+    @signed_in
+    @editors
+    async def words(request: Request, agent: Agent) -> HTTPResponse:
+        """The sensitive-word list as published (``text``) and its open change, if any."""
+
+        def read() -> dict[str, Any]:
+            change = store.open_for(WORDS_ENTRY)
+            return {"text": current_words(settings), "change": change.to_json() if change else None}
 
         return response.json(await run(read))
 

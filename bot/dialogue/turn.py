@@ -11,6 +11,12 @@ A question goes through three steps, composed here (``plan_free_text``):
 3. the conversation policy (below): the FAQ's hand-off policy, consecutive
    fallbacks, consecutive negative feedback and explicit requests.
 
+Before all three, the message is checked against the sensitive-word list of the served
+index version (``indexer/sensitive.py``): a word of a ``refuse`` category gets a polite
+refusal and no retrieval, of a ``handoff`` category a person, of a ``log`` category the
+usual answer (the hits are carried in the plan to be counted). After them, an answer that
+would say a listed word is withheld: the customer gets the fallback instead.
+
 The result is a ``Plan`` whose ``kind`` is a ``PlanKind``; ``bot/actions/replies.py``
 carries it out with an exhaustive ``match`` (mypy proves every kind is handled).
 Pure functions over plain data, no Rasa or Sanic. Which of these a message
@@ -28,6 +34,7 @@ from bot.dialogue.followup import resolve
 from indexer.decide import Action, Decision
 from indexer.kb import FaqEntry
 from indexer.search import Candidate, Searcher, SearchResult
+from indexer.sensitive import Hit, SensitiveAction, SensitiveList, strongest
 
 # Two misses or two "没帮助" in a row and a person takes over.
 FALLBACKS_BEFORE_HANDOFF = 2
@@ -45,6 +52,7 @@ class PlanKind(enum.StrEnum):
     HANDOFF = "handoff"
     THANKS = "thanks"  # positive feedback on the last answer
     SORRY = "sorry"  # negative feedback, not yet enough to hand off
+    REFUSE = "refuse"  # the message has a word of a sensitive "refuse" category
 
 
 class HandoffReason(enum.StrEnum):
@@ -54,6 +62,7 @@ class HandoffReason(enum.StrEnum):
     REPEATED_FALLBACK = "repeated_fallback"
     NEGATIVE_FEEDBACK = "negative_feedback"
     FAQ_POLICY = "faq_policy"
+    SENSITIVE = "sensitive"  # the message has a word of a sensitive "handoff" category
 
 
 @dataclass(frozen=True)
@@ -76,6 +85,10 @@ class Plan:
     offer_human: bool = False  # answer with policy "offer", fallback and sorry
     choices: list[Candidate] = field(default_factory=list)  # clarify
     reason: HandoffReason | None = None  # handoff
+    # Sensitive words in the customer's message (any action: counted in the KPIs).
+    customer_hits: tuple[Hit, ...] = ()
+    # Sensitive words in the answer the bot would have given: withheld, the fallback instead.
+    withheld_hits: tuple[Hit, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -88,9 +101,14 @@ class QuestionTurn:
     plan: Plan
 
     @property
+    def blocked(self) -> bool:
+        """A sensitive word decided the turn (refused or handed off): nothing was searched."""
+        return self.plan.kind == PlanKind.REFUSE or self.plan.reason == HandoffReason.SENSITIVE
+
+    @property
     def unanswered(self) -> bool:
         """Retrieval found nothing good enough: the question goes to the editors' log."""
-        return self.decision.action == Action.FALLBACK
+        return self.decision.action == Action.FALLBACK and not self.blocked
 
 
 MAX_RELATED = 3  # 猜你想问 buttons after an answer (indexer/validate.py warns beyond it)
@@ -127,12 +145,46 @@ def plan_free_text(
 
     Embeds ``text`` (CPU work, blocking): run it in an executor on an event loop.
     """
+    hits = tuple(searcher.sensitive.find(text))
+    blocked = plan_sensitive(hits, state)
+    if blocked is not None:
+        nothing = SearchResult(query=text, normalised=searcher.match_text(text))
+        return QuestionTurn(nothing, Decision(Action.FALLBACK, 0.0, []), False, blocked)
     result, decision, used_context = resolve(searcher, text, last_faq_id, followup_max_chars)
     if not used_context:
         decision = clarify_bare_keyword(decision, result, searcher.decision.max_clarify)
         decision = on_topic_choices(decision, result, searcher)
     decision = without_rejected(decision, result, exclude)
-    return QuestionTurn(result, decision, used_context, plan_question(decision, state))
+    plan = screen_answer(plan_question(decision, state), searcher.sensitive)
+    return QuestionTurn(result, decision, used_context, replace(plan, customer_hits=hits))
+
+
+def plan_sensitive(hits: tuple[Hit, ...], state: State) -> Plan | None:
+    """A message with sensitive words: refused or handed off by its strongest category's
+    action; None when retrieval goes on (no hit, or ``log`` words only)."""
+    match strongest(hits):
+        case SensitiveAction.REFUSE:
+            return Plan(PlanKind.REFUSE, state, customer_hits=hits)
+        case SensitiveAction.HANDOFF:
+            return replace(_hand_off(state, HandoffReason.SENSITIVE), customer_hits=hits)
+        case SensitiveAction.LOG | None:
+            return None
+        case other:
+            assert_never(other)
+
+
+def screen_answer(plan: Plan, sensitive: SensitiveList) -> Plan:
+    """An answer (or an FAQ's answer shown before its hand-off) that has a listed word is
+    not sent: the fallback instead, with the hits to log. KB validation refuses such
+    answers, so this only catches a list and an index that disagree."""
+    if plan.entry is None or plan.kind not in (PlanKind.ANSWER, PlanKind.HANDOFF):
+        return plan
+    hits = tuple(sensitive.find(plan.entry.answer)) + tuple(sensitive.find(plan.entry.handoff_notice))
+    if not hits:
+        return plan
+    if plan.kind == PlanKind.HANDOFF:  # the person still takes over; only the FAQ's texts are not shown
+        return replace(plan, withheld_hits=hits)
+    return Plan(PlanKind.FALLBACK, plan.state, offer_human=True, withheld_hits=hits)
 
 
 def clarify_bare_keyword(decision: Decision, result: SearchResult, max_choices: int) -> Decision:
@@ -193,9 +245,11 @@ def plan_question(decision: Decision, state: State) -> Plan:
             assert_never(decision.action)
 
 
-def plan_choice(entry: FaqEntry, state: State) -> Plan:
-    """The user picked one FAQ (a clarify button, or 是的 to "您是想问…？")."""
-    return _answer(entry, state)
+def plan_choice(entry: FaqEntry, state: State, sensitive: SensitiveList | None = None) -> Plan:
+    """The user picked one FAQ (a clarify button, or 是的 to "您是想问…？"); its answer is
+    screened against ``sensitive`` (the served version's list)."""
+    plan = _answer(entry, state)
+    return screen_answer(plan, sensitive) if sensitive is not None else plan
 
 
 def plan_feedback(helpful: bool, state: State) -> Plan:

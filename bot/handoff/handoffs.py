@@ -28,7 +28,7 @@ from bot.handoff.db import now as _now
 
 WAITING, WITH_AGENT, CLOSED = "waiting", "with_agent", "closed"
 OPEN_STATES = (WAITING, WITH_AGENT)
-REASONS = ("user_request", "repeated_fallback", "negative_feedback", "faq_policy", "agent_reopened")
+REASONS = ("user_request", "repeated_fallback", "negative_feedback", "faq_policy", "sensitive", "agent_reopened")
 # Not the customer's request: an agent reopened a closed conversation from the history.
 AGENT_REOPENED = "agent_reopened"
 RATINGS = ("good", "bad")

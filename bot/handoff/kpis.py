@@ -25,7 +25,7 @@ each console card):
   the 留言 prompt); handoff_rate = (handed_off + left_queue + ticket +
   left_ticket) / conversations, ``handoffs_by_reason`` splitting exactly those
   conversations by the reason of their first request (user_request,
-  repeated_fallback, negative_feedback, faq_policy); abandonment_rate =
+  repeated_fallback, negative_feedback, faq_policy, sensitive); abandonment_rate =
   (left_queue + left_ticket) / conversations.
 - question turns: bot turns that were a question (``outcomes`` rows answer,
   clarify or fallback); answer_rate, clarify_rate, fallback_rate of them.
@@ -40,7 +40,10 @@ each console card):
 - Over the whole window only: ``by_agent`` (claimed hand-offs, their waits,
   first responses, handling and ratings), ``by_category`` (answers and 没帮助
   per FAQ category), ``top_questions`` (the FAQs answered most) and
-  ``top_unanswered`` (the questions logged unanswered most, normalised).
+  ``top_unanswered`` (the questions logged unanswered most, normalised) and
+  ``sensitive`` (sensitive words found, ``sensitive_hits``: per source — customer,
+  bot, agent — category and what was done — refuse / handoff / log for a customer,
+  withheld for the bot's answer, held / confirmed for an agent's reply — most first).
 
 Rates are rounded to 4 places, seconds and milliseconds to 1; None where
 there is nothing to measure. Rows are selected by time window with SQLAlchemy
@@ -65,7 +68,7 @@ import sqlalchemy as sa
 
 from bot.handoff.db import aware
 from bot.handoff.handoffs import AGENT_REOPENED, HandoffStore, handoff_events, handoffs
-from bot.handoff.records import Records, feedback, outcomes, turns, unanswered
+from bot.handoff.records import Records, feedback, outcomes, sensitive_hits, turns, unanswered
 from bot.handoff.tables import csv_text, xlsx_bytes
 from bot.handoff.tickets import SUBMITTED, TicketStore, tickets
 from faqbot.normalize import normalize
@@ -193,6 +196,8 @@ class _Report:
     faq_question: dict[str, str] = field(default_factory=dict)
     unanswered: Counter[str] = field(default_factory=Counter)
     unanswered_text: dict[str, str] = field(default_factory=dict)
+    # Sensitive words found: (source, category, action) → how many.
+    sensitive: Counter[tuple[str, str, str]] = field(default_factory=Counter)
 
 
 def _read_records(conn: sa.engine.Connection, window: _Window, report: _Report) -> None:
@@ -243,6 +248,11 @@ def _read_records(conn: sa.engine.Connection, window: _Window, report: _Report) 
         key = normalize(row.question)
         report.unanswered[key] += 1
         report.unanswered_text.setdefault(key, row.question)
+    query = sa.select(sensitive_hits.c.source, sensitive_hits.c.category, sensitive_hits.c.action).where(
+        window.holds(sensitive_hits.c.at)
+    )
+    for row in conn.execute(query):
+        report.sensitive[row.source, row.category, row.action] += 1
 
 
 def _read_handoffs(conn: sa.engine.Connection, window: _Window, report: _Report) -> None:
@@ -508,6 +518,10 @@ def compute_kpis(url: str, days: int = 14, tz: str = "Asia/Shanghai", now: datet
             {"question": report.unanswered_text[key], "count": count}
             for key, count in sorted(report.unanswered.items(), key=lambda item: (-item[1], item[0]))[:TOP]
         ],
+        "sensitive": [
+            {"source": source, "category": category, "action": action, "count": count}
+            for (source, category, action), count in sorted(report.sensitive.items(), key=lambda i: (-i[1], i[0]))
+        ],
     }
 
 
@@ -603,7 +617,25 @@ def format_kpis(report: dict) -> str:
     if report["by_channel"]:
         lines += [*_table("渠道", [(row["channel"], row) for row in report["by_channel"]]), ""]
     lines += _table("日期", [(row["day"], row) for row in report["by_day"]])
+    if report.get("sensitive"):
+        lines += ["", "敏感词: " + " / ".join(_sensitive_cell(row) for row in report["sensitive"])]
     return "\n".join(lines)
+
+
+SENSITIVE_SOURCES = {"customer": "客户消息", "bot": "机器人答案", "agent": "人工回复"}
+SENSITIVE_ACTIONS = {
+    "refuse": "拒答",
+    "handoff": "转人工",
+    "log": "只记录",
+    "withheld": "未发出",
+    "held": "被拦下",
+    "confirmed": "确认后发出",
+}
+
+
+def _sensitive_cell(row: dict[str, Any]) -> str:
+    source = SENSITIVE_SOURCES.get(row["source"], row["source"])
+    return f"{source}·{row['category']}·{SENSITIVE_ACTIONS.get(row['action'], row['action'])} {row['count']}"
 
 
 # -- export (CSV, XLSX) -------------------------------------------------------
@@ -648,7 +680,7 @@ _ROW_COLUMNS: list[tuple[str, Any]] = [
     ("机器人响应p50(ms)", lambda k: k["bot_reply_ms"]["p50"]),
     ("机器人响应p95(ms)", lambda k: k["bot_reply_ms"]["p95"]),
 ]
-TABLES = ("by_day", "by_channel", "by_agent", "by_category", "top_questions", "top_unanswered")
+TABLES = ("by_day", "by_channel", "by_agent", "by_category", "top_questions", "top_unanswered", "sensitive")
 
 
 def kpi_table(report: dict, name: str) -> list[list[Any]]:
@@ -684,6 +716,16 @@ def kpi_table(report: dict, name: str) -> list[list[Any]]:
         ]
     if name == "top_unanswered":
         return [["问题", "次数"]] + [[q["question"], q["count"]] for q in report["top_unanswered"]]
+    if name == "sensitive":
+        return [["来源", "分类", "处理", "次数"]] + [
+            [
+                SENSITIVE_SOURCES.get(r["source"], r["source"]),
+                r["category"],
+                SENSITIVE_ACTIONS.get(r["action"], r["action"]),
+                r["count"],
+            ]
+            for r in report["sensitive"]
+        ]
     raise ValueError(f"unknown table {name!r}; expected one of {TABLES}")
 
 
@@ -699,6 +741,7 @@ SHEET_TITLES = {
     "by_category": "按分类",
     "top_questions": "热门问题",
     "top_unanswered": "未解决问题",
+    "sensitive": "敏感词",
 }
 
 

@@ -9,6 +9,7 @@ SQLAlchemy Core over one URL (``Settings.database_url``): SQLite under
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +17,7 @@ import sqlalchemy as sa
 
 from bot.handoff.db import Database, aware
 from bot.handoff.db import now as _now
+from indexer.sensitive import Hit
 
 metadata = sa.MetaData()
 
@@ -66,13 +68,32 @@ outcomes = sa.Table(
     sa.Column("at", sa.DateTime(timezone=True), nullable=False, index=True),
     sa.Column("conversation_id", sa.String(255), nullable=False, index=True),
     sa.Column("channel", sa.String(64), nullable=False),
-    # answer | clarify | fallback | handoff | feedback | small_talk | other (OUTCOME_KINDS)
+    # answer | clarify | fallback | handoff | feedback | small_talk | refused | other (OUTCOME_KINDS)
     sa.Column("kind", sa.String(16), nullable=False),
     sa.Column("faq_id", sa.String(128), nullable=True),
     sa.Column("category", sa.String(128), nullable=True),
     sa.Column("question", sa.Text, nullable=True),
 )
-OUTCOME_KINDS = ("answer", "clarify", "fallback", "handoff", "feedback", "small_talk", "other")
+OUTCOME_KINDS = ("answer", "clarify", "fallback", "handoff", "feedback", "small_talk", "refused", "other")
+
+# One row per sensitive word found (``indexer/sensitive.py``): in a customer's message (with the
+# action its category took), in an answer the bot withheld, in an agent's reply (held, or sent
+# after the agent confirmed it). The base of the KPIs' ``sensitive`` counts.
+sensitive_hits = sa.Table(
+    "sensitive_hits",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("conversation_id", sa.String(255), nullable=False),
+    sa.Column("channel", sa.String(64), nullable=False),
+    # customer | bot | agent (SENSITIVE_SOURCES)
+    sa.Column("source", sa.String(16), nullable=False),
+    sa.Column("category", sa.String(128), nullable=False),
+    # customer: refuse | handoff | log; bot: withheld; agent: held | confirmed
+    sa.Column("action", sa.String(16), nullable=False),
+    sa.Column("word", sa.String(255), nullable=False),
+)
+SENSITIVE_SOURCES = ("customer", "bot", "agent")
 
 
 class Records:
@@ -148,6 +169,31 @@ class Records:
                     question=(question or None) and question[:500],
                 )
             )
+
+    def log_sensitive(
+        self, conversation_id: str, channel: str, source: str, hits: Sequence[Hit], action: str | None = None
+    ) -> None:
+        """The sensitive words of one message; ``action``: what was done (default: the
+        category's action for a customer, ``withheld`` for the bot's answer)."""
+        if source not in SENSITIVE_SOURCES:
+            raise ValueError(f"unknown source {source!r}; expected one of {SENSITIVE_SOURCES}")
+        if not hits:
+            return
+        done = action or ("withheld" if source == "bot" else None)
+        rows = [
+            {
+                "at": _now(),
+                "conversation_id": conversation_id,
+                "channel": channel,
+                "source": source,
+                "category": hit.category[:128],
+                "action": done or str(hit.action),
+                "word": hit.word[:255],
+            }
+            for hit in dict.fromkeys(hits)
+        ]
+        with self.engine.begin() as conn:
+            conn.execute(sensitive_hits.insert(), rows)
 
     def asked_since(self, since: datetime) -> list[tuple[str, str, str]]:
         """What customers asked that the bot did not answer well since ``since``: (question,

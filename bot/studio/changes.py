@@ -39,7 +39,9 @@ DRAFT, REVIEW, APPROVED, PUBLISHED, REJECTED, WITHDRAWN = (
 OPEN = (DRAFT, REVIEW, APPROVED)
 SYNONYMS = "synonyms"  # a change of the whole synonyms list (同义词), not of one entry
 SYNONYMS_ENTRY = "@synonyms"  # its entry_id: not a valid FAQ id, so it cannot collide with one
-KINDS = ("create", "edit", "delete", SYNONYMS)
+WORDS = "words"  # a change of the whole sensitive-word list (敏感词, sensitive_words.txt)
+WORDS_ENTRY = "@words"
+KINDS = ("create", "edit", "delete", SYNONYMS, WORDS)
 STATUS_LABELS = {
     DRAFT: "草稿",
     REVIEW: "待审核",
@@ -148,6 +150,7 @@ class Version:
 
 FIELD_LABELS = {
     "synonyms": "同义词",  # a synonyms change: one line of synonyms.txt per item
+    "words": "敏感词",  # a sensitive-word list change: one line of sensitive_words.txt per item
     "question": "标准问题",
     "similar": "相似问题",
     "answer": "答案",

@@ -23,7 +23,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from bot.studio.changes import SYNONYMS, Change, ChangeError, ChangeStore, Version
+from bot.studio.changes import SYNONYMS, WORDS, Change, ChangeError, ChangeStore, Version
 from bot.studio.yaml_edit import FIELDS, EditError, KbFiles, write_files
 from faqbot.config import Settings
 from indexer.embedders import Embedder
@@ -31,7 +31,7 @@ from indexer.kb import FaqEntry, KBInvalid, Problem, load_kb
 from indexer.regression import Case, RegressionReport, gate
 from indexer.search import Searcher
 from indexer.service import PublishResult, build_and_publish, candidate_index
-from indexer.validate import SYNONYMS_FILE, validate_dir
+from indexer.validate import SENSITIVE_FILE, SYNONYMS_FILE, validate_dir
 
 SNAPSHOT_SUFFIXES = (".yml", ".txt")
 _lock = threading.Lock()  # one publish at a time in this process (the database orders the rest)
@@ -100,9 +100,22 @@ def synonyms_text(data: dict[str, Any] | None) -> str:
     return "\n".join(lines) + "\n" if lines else ""
 
 
+def words_data(text: str) -> dict[str, Any]:
+    """The sensitive-word list as a change holds it: one item per line (so the diff is per line)."""
+    return {"words": text.rstrip("\n").split("\n") if text.strip() else []}
+
+
+def words_text(data: dict[str, Any] | None) -> str:
+    lines = [str(line) for line in (data or {}).get("words", [])]
+    return "\n".join(lines) + "\n" if lines else ""
+
+
 def _apply(files: KbFiles, entry_id: str, kind: str, data: dict[str, Any] | None) -> None:
     if kind == SYNONYMS:
         files.set_text(SYNONYMS_FILE, synonyms_text(data))
+        return
+    if kind == WORDS:
+        files.set_text(SENSITIVE_FILE, words_text(data))
         return
     if kind == "delete":
         files.delete(entry_id)
@@ -343,4 +356,6 @@ __all__ = [
     "snapshot",
     "synonyms_data",
     "synonyms_text",
+    "words_data",
+    "words_text",
 ]

@@ -22,7 +22,8 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import LiteralScalarString
 
-PLAIN_FILES = ("synonyms.txt",)  # KB files that are text, not YAML, edited whole (同义词)
+# KB files that are text, not YAML, edited whole (同义词, 敏感词)
+PLAIN_FILES = ("synonyms.txt", "sensitive_words.txt")
 
 # The fields an editor changes, in the order a new entry is written.
 FIELDS = (
@@ -80,7 +81,7 @@ class KbFiles:
         return {**out, **self.plain}
 
     def set_text(self, name: str, text: str) -> None:
-        """Replace a text file of the KB whole (``PLAIN_FILES``: the synonyms list)."""
+        """Replace a text file of the KB whole (``PLAIN_FILES``: the synonyms and sensitive-word lists)."""
         if name not in PLAIN_FILES:
             raise EditError(f"{name} 不能在工作室里整个替换")
         self.plain[name] = text if not text or text.endswith("\n") else text + "\n"

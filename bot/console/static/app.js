@@ -5,7 +5,7 @@
 
 const REASONS = { user_request: "用户要求转人工", repeated_fallback: "机器人多次未答出",
                   negative_feedback: "答案被评无帮助", faq_policy: "需人工处理的业务",
-                  agent_reopened: "客服重新打开" };
+                  sensitive: "消息含敏感词", agent_reopened: "客服重新打开" };
 const OFFLINE = { closed: "非服务时间", no_agent: "无客服在线", busy: "排队已满" };
 const CHANNELS = { rest: "REST", socketio: "网页", unknown: "未知" };
 const STATES = { waiting: "等待接入", with_agent: "处理中", closed: "已结束" };
@@ -90,6 +90,7 @@ const ERRORS = [
   [/cross-origin request refused|X-Faqbot-Console/, () => "请求被拒绝：请从客服工作台页面操作（可刷新页面后重试）"],
   [/must be JSON/, () => "请求格式错误，请刷新页面后重试"],
   [/the FAQ index is not available/, () => "知识库索引暂不可用，推荐答案稍后恢复"],
+  [/^回复里有敏感词/, (m) => m.input],  // already Chinese: the server names the words (422)
 ];
 
 function chinese(message) {
@@ -125,6 +126,21 @@ async function api(path, body) {
     throw new ApiError(raw ? chinese(raw) : `请求失败（${reply.status}）`, reply.status, raw);
   }
   return data;
+}
+
+// A reply with a sensitive word is held by the server (422, the words named): the agent sees
+// the warning and either edits the reply (cancel: the warning stays on the page) or confirms it.
+const SENSITIVE_HELD = "回复里有敏感词";
+async function sendReply(path, body) {
+  try {
+    return await api(path, body);
+  } catch (error) {
+    const raw = error instanceof ApiError && error.status === 422 ? String(error.raw || "") : "";
+    // "[sensitive] agents_may_confirm = false": the warning says it cannot be sent; nothing to confirm.
+    if (!raw.startsWith(SENSITIVE_HELD) || !raw.includes("确认后照常发送")) throw error;
+    if (!window.confirm(`${error.message}\n\n确定仍要发送吗？`)) throw error;
+    return api(path, { ...body, confirm_sensitive: true });
+  }
 }
 
 function notify(message, kind = "error") {
@@ -900,7 +916,7 @@ async function sendMessage() {
   await act(async () => {
     // Which suggested answer went into the box, if any: editors get its question as a similar one.
     const used = state.inserted && state.inserted.handoff === state.current.id ? state.inserted.faq_id : undefined;
-    const sent = await api(handoffPath("messages"), { text, faq_id: used });
+    const sent = await sendReply(handoffPath("messages"), { text, faq_id: used });
     if (used !== undefined && state.inserted && state.inserted.faq_id === used) state.inserted = null;
     if (input.value.trim() === text) input.value = "";  // not what the agent typed meanwhile
     if (sent.delivered === "stored") notify("用户当前不在线，消息已保存，用户回来后可以看到。", "info");
@@ -1174,7 +1190,7 @@ $("ticket-answer-send").addEventListener("click", () => act(async () => {
   const id = state.current.id;
   $("ticket-answer-send").disabled = true;
   try {
-    const done = await api(`/console/api/tickets/${encodeURIComponent(id)}/answer`, { text });
+    const done = await sendReply(`/console/api/tickets/${encodeURIComponent(id)}/answer`, { text });
     $("ticket-answer-input").value = "";
     $("ticket-controls").hidden = true;
     $("ticket-close-controls").hidden = true;
@@ -1261,6 +1277,13 @@ function showHits(found) {
   if ((found.synonyms || []).length) {
     line.append(el("span", { class: "hit-synonyms", "data-testid": "hit-synonyms",
       text: `同义词：${found.synonyms.map((s) => `${s.from} → ${s.to}`).join("，")}` }));
+  }
+  // The question has words of the sensitive-word list: what a customer asking it gets first.
+  if ((found.sensitive || []).length) {
+    const does = { refuse: "拒答（不检索，直接礼貌拒绝）", handoff: "转人工（不检索）", log: "照常回答，计入统计" };
+    const words = [...new Set(found.sensitive.map((h) => `“${h.word}”（${h.category}）`))].join("、");
+    line.append(el("div", { class: "error", "data-testid": "hit-sensitive",
+      text: `敏感词：${words} → ${does[found.sensitive_action] || found.sensitive_action}` }));
   }
   // An expired entry (valid_until passed) is listed, marked, but never answers.
   const rows = found.candidates.map((c) => el("tr", { "data-testid": "hit-row", "data-faq": c.faq_id,
@@ -1590,6 +1613,10 @@ async function loadKpis() {
   simple("kpi-top", ["FAQ", "分类", "用户问法示例", "回答次数"],
     (report.top_questions || []).map((q) => [q.faq_id, q.category || "-", q.example || "-", count(q.answers)]));
   simple("kpi-unanswered", ["问题", "次数"], (report.top_unanswered || []).map((q) => [q.question, count(q.count)]));
+  const SOURCES = { customer: "客户消息", bot: "机器人答案", agent: "人工回复" };
+  const DONE = { refuse: "拒答", handoff: "转人工", log: "只记录", withheld: "未发出", held: "被拦下", confirmed: "确认后发出" };
+  simple("kpi-sensitive", ["来源", "分类", "处理", "次数"], (report.sensitive || []).map((s) =>
+    [SOURCES[s.source] || s.source, s.category, DONE[s.action] || s.action, count(s.count)]));
   for (const link of document.querySelectorAll("[data-export]")) {
     const [format, table] = link.dataset.export.split(":");
     link.href = `/console/api/kpis/export?days=${encodeURIComponent(days)}&format=${format}` + (table ? `&table=${table}` : "");

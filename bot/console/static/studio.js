@@ -3,9 +3,10 @@
 // validation as you type, drafts → review → publish, versions and rollback.
 // Uses app.js's helpers ($, el, api, markdown, percent, fullTime, me).
 
-const KINDS = { create: "新建", edit: "修改", delete: "删除", synonyms: "修改" };
-const SYNONYMS_ENTRY = "@synonyms";  // the synonyms list's change (bot/studio/changes.py)
-const changeTarget = (c) => (c.entry_id === SYNONYMS_ENTRY ? "同义词表" : c.entry_id);
+const KINDS = { create: "新建", edit: "修改", delete: "删除", synonyms: "修改", words: "修改" };
+// The word lists' changes (bot/studio/changes.py): not entries.
+const LISTS = { "@synonyms": "同义词表", "@words": "敏感词表" };
+const changeTarget = (c) => LISTS[c.entry_id] || c.entry_id;
 const studio = { entries: [], changes: [], selfPublish: false, editing: null, checkTimer: null };
 
 const studioNote = (text, kind = "ok") => {
@@ -38,6 +39,7 @@ async function loadStudio() {
   renderChanges();
   renderVersions(versions);
   loadSynonyms().catch(studioError);
+  loadWords().catch(studioError);
 }
 
 // -- synonyms (同义词): the whole list edited as text, through the same drafts → review → publish --
@@ -70,6 +72,39 @@ $("synonyms-text").addEventListener("input", () => {
 $("synonyms-save").addEventListener("click", () => {
   api("/console/api/studio/changes", { kind: "synonyms", data: { text: $("synonyms-text").value } })
     .then((c) => { studioNote(`同义词草稿 #${c.id} 已保存（还没有发布）：提交审核、批准、发布后生效`); return loadStudio(); })
+    .catch(studioError);
+});
+
+// -- sensitive words (敏感词): the whole list edited as text, like the synonyms; every publish
+// keeps its text with the version, so 发布历史 is its audit trail --
+
+async function loadWords() {
+  const found = await api("/console/api/studio/words");
+  const change = found.change;
+  const box = $("words-text");
+  if (document.activeElement !== box) {
+    box.value = change && change.data ? change.data.words.join("\n") : found.text.replace(/\n$/, "");
+  }
+  $("words-status").textContent = change
+    ? `修改 #${change.id}（${change.author}，${change.status_label}）见上方“待审核与待发布的修改”` : "与已发布的相同";
+  const busy = change && (change.author !== myName() || change.status !== "draft");
+  box.readOnly = Boolean(busy);
+  $("words-save").disabled = Boolean(busy);
+}
+
+let wordsTimer = null;
+$("words-text").addEventListener("input", () => {
+  clearTimeout(wordsTimer);
+  wordsTimer = setTimeout(() => {
+    api("/console/api/studio/check", { kind: "words", data: { text: $("words-text").value } })
+      .then((found) => showProblems($("words-problems"), found.problems))
+      .catch(studioError);
+  }, 400);
+});
+
+$("words-save").addEventListener("click", () => {
+  api("/console/api/studio/changes", { kind: "words", data: { text: $("words-text").value } })
+    .then((c) => { studioNote(`敏感词草稿 #${c.id} 已保存（还没有发布）：提交审核、批准、发布后生效`); return loadStudio(); })
     .catch(studioError);
 });
 

@@ -37,3 +37,19 @@ def test_the_hit_test_shows_every_score_the_decision_and_why(tiny_kb, embedder):
     assert unrelated["candidates"] and all(c["no_shared_content"] for c in unrelated["candidates"])
     assert unrelated["decision"]["novelty"] > 0.5 and unrelated["candidates"][0]["coverage"] < 0.5
     assert [s["faq_id"] for s in lookup.suggest("提现手续费是多少")][0] == "withdraw-fee"
+
+
+def test_the_hit_test_and_the_reply_check_use_the_served_sensitive_words(tiny_kb, embedder):
+    from indexer.validate import SENSITIVE_FILE
+    from tests.conftest import write_kb
+
+    write_kb(tiny_kb.kb_dir, SENSITIVE_FILE, "[赌博] 转人工\n博彩\n[竞品] 只记录\n某某交易所\n")
+    lookup = KbLookup(tiny_kb)
+    assert lookup.sensitive("博彩") == []  # no index yet: nothing to check with
+    build_and_publish(tiny_kb, embedder=embedder)
+    found = lookup.hit_test("博*彩提现手续费")
+    assert found["sensitive_action"] == "handoff"
+    assert [(h["word"], h["category"], h["found"]) for h in found["sensitive"]] == [("博彩", "赌博", "博*彩")]
+    plain = lookup.hit_test("提现手续费")
+    assert plain["sensitive"] == [] and plain["sensitive_action"] is None
+    assert [h.word for h in lookup.sensitive("某某 交易所")] == ["某某交易所"]

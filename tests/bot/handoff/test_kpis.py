@@ -510,7 +510,7 @@ def test_the_exports_carry_the_reports_numbers(stores, url):
     column = header.index("需人工率")
     assert float(total[column]) == report["totals"]["handoff_rate"]
     book = load_workbook(io.BytesIO(to_xlsx(report)))
-    assert book.sheetnames == ["按日", "按渠道", "按客服", "按分类", "热门问题", "未解决问题"]
+    assert book.sheetnames == ["按日", "按渠道", "按客服", "按分类", "热门问题", "未解决问题", "敏感词"]
     for name, sheet in zip(TABLES, book.worksheets, strict=True):
         assert [list(r) for r in sheet.iter_rows(values_only=True)] == kpi_table(report, name)
     with pytest.raises(ValueError, match="unknown table"):
