@@ -660,7 +660,18 @@ function markSelected() {
 async function reloadCurrent() {
   if (!state.current || state.current.type !== "handoff") return;
   const id = state.current.id;
-  const data = await api(`/console/api/handoffs/${encodeURIComponent(id)}`);
+  let data;
+  try {
+    data = await api(`/console/api/handoffs/${encodeURIComponent(id)}`);
+  } catch (error) {  // transferred to a group this agent is not in: no longer theirs to see (403)
+    if (error.status !== 403 || !isCurrent("handoff", id)) throw error;
+    state.current = null;
+    state.handoff = null;
+    $("controls").hidden = true;
+    $("conversation").replaceChildren();
+    $("conv-header").replaceChildren(el("span", { class: "muted", "data-testid": "not-yours", text: "该会话已不在您的分组，请从左侧选择下一项" }));
+    return;
+  }
   if (!isCurrent("handoff", id)) return;
   const first = state.handoff === null;
   state.handoff = data.handoff;
