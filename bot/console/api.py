@@ -88,21 +88,24 @@ def _with_deliveries(desk: HandoffDesk, found: list[Ticket]) -> list[dict[str, A
 MAX_PREVIOUS = 20
 
 
-def _customer(desk: HandoffDesk, history: History, conversation_id: str, channel: str, current: str) -> dict[str, Any]:
+def _customer(
+    desk: HandoffDesk, history: History, conversation_id: str, channel: str, current: str, viewer: str
+) -> dict[str, Any]:
     """The customer panel: what their client reported, and their other conversations and
-    留言 (this conversation's, and every one with the same verified user id)."""
+    留言 (this conversation's, and every one with the same verified user id) that ``viewer`` may see."""
     customer = desk.customers.get(conversation_id, channel)
     mine = tuple(desk.customers.conversations_of(customer))
-    previous = [r for r in history.search(Query(conversations=mine), MAX_PREVIOUS + 1) if r["id"] != current]
+    found = desk.teams.visible(viewer, history.search(Query(conversations=mine), MAX_PREVIOUS + 1))
+    previous = [r for r in found if r["id"] != current]
     return {**customer.to_json(), "previous": previous[:MAX_PREVIOUS]}
 
 
-def _handoff(desk: HandoffDesk, history: History, handoff_id: str) -> dict[str, Any]:
+def _handoff(desk: HandoffDesk, history: History, handoff_id: str, viewer: str) -> dict[str, Any]:
     current = desk.handoffs.get(handoff_id)
     return {
         "handoff": handoff_json(desk, current, now()),
         "events": [event_json(e) for e in desk.handoffs.events(handoff_id)],
-        "customer": _customer(desk, history, current.conversation_id, current.channel, current.id),
+        "customer": _customer(desk, history, current.conversation_id, current.channel, current.id, viewer),
     }
 
 
@@ -156,7 +159,7 @@ def add_api_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[[Route]
     @signed_in
     async def handoff(request: Request, agent: Agent, handoff_id: str) -> HTTPResponse:
         await auditor.need(request, agent, handoff_id, viewing=True)
-        return response.json(await desk.blocking(_handoff, desk, history, handoff_id))
+        return response.json(await desk.blocking(_handoff, desk, history, handoff_id, agent.name))
 
     @bp.post("/console/api/handoffs/<handoff_id>/claim")
     @signed_in
@@ -251,7 +254,9 @@ def add_api_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[[Route]
         found = await desk.blocking(desk.tickets.get, ticket_id)
         (data,) = await desk.blocking(_with_deliveries, desk, [found])
         transcript = await desk.blocking(desk.tickets.transcript, ticket_id)
-        customer = await desk.blocking(_customer, desk, history, found.conversation_id, found.channel, found.id)
+        customer = await desk.blocking(
+            _customer, desk, history, found.conversation_id, found.channel, found.id, agent.name
+        )
         question = found.question or found.last_question
         suggestions, unavailable = await suggested(question)
         return response.json(

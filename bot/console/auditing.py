@@ -65,6 +65,14 @@ class Auditor:
         if verdict == OUTSIDE and viewing:
             await self.record(request, agent, Action.VIEW, "handoff", handoff.id)
 
+    def _refused_events(self, agent: str, events: list[dict[str, Any]]) -> set[str]:
+        ids = list({e["handoff_id"] for e in events})
+        return self.desk.teams.refused_of(agent, self.desk.handoffs.agents_of(ids)) if ids else set()
+
+    async def refused_events(self, agent: Agent, events: list[dict[str, Any]]) -> set[str]:
+        """The hand-offs of these live-feed events that are not the agent's to see."""
+        return await self.desk.blocking(self._refused_events, agent.name, events)
+
     async def visible(self, agent: Agent, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Those of ``found`` (hand-offs as JSON, history results) the agent may see."""
         return await self.desk.blocking(self.desk.teams.visible, agent.name, found)

@@ -264,6 +264,11 @@ class Teams:
                 verdicts[handoff_id] = OUTSIDE if admin else REFUSED
         return verdicts
 
+    def refused_of(self, agent: str, handoff_agents: dict[str, str | None]) -> set[str]:
+        """Of these hand-offs (id → the agent it is with), those the agent may not see."""
+        verdicts = self.access(agent, list(handoff_agents.items()))
+        return {h for h, verdict in verdicts.items() if verdict == REFUSED}
+
     def visible(self, agent: str, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Those of ``found`` (hand-offs as JSON, or history results) the agent may see: what
         ``access`` does not refuse. 留言 (``"type": "ticket"``) are routed to nobody, so

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import urllib.request
 
 import pytest
 
@@ -94,6 +95,27 @@ def test_an_agent_is_refused_another_groups_conversation_and_an_admins_view_is_a
     (view,), _ = log.search(Filter(actor="boss", action="view"))
     assert view.target_kind == "handoff" and view.target_id == made["b"] and view.role == ADMIN and view.ip
     assert made["b"] in {h["id"] for h in get(servers, "/console/api/queue", boss).json()["handoffs"]}
+
+
+def test_the_live_feed_carries_only_the_agents_conversations(setup, bot_settings):
+    servers, made = setup
+    store = HandoffStore(bot_settings.database_url)
+    before = store.last_seq()
+    store.user_message(made["b"], "英文组的私事")
+    store.user_message(made["all"], "大家都能看")
+    li = token_of(servers, "li")
+    feed = urllib.request.Request(
+        servers.url + f"/console/api/stream?after={before}", headers={"Authorization": f"Bearer {li}"}
+    )
+    seen: list[str] = []
+    with urllib.request.urlopen(feed, timeout=20) as lines:
+        for line in lines:
+            seen.append(line.decode())
+            if "大家都能看" in seen[-1]:
+                break
+    text = "".join(seen)
+    assert "英文组的私事" not in text and made["b"] not in text
+    assert "event: queue" in text  # the queue moved, nothing more
 
 
 def test_sign_ins_are_recorded_and_only_admins_search_and_export_the_log(setup, bot_settings):

@@ -92,6 +92,7 @@ def test_access_by_need(url):
     assert teams.access("boss", pairs) == {"h-a": OUTSIDE, "h-b": OUTSIDE, "h-free": OWN, "h-b-mine": OUTSIDE}
     found = [{"id": "h-a"}, {"id": "h-b"}, {"type": "ticket", "id": "t-1"}]
     assert [h["id"] for h in teams.visible("li", found)] == ["h-a", "t-1"]
+    assert teams.refused_of("li", {"h-a": None, "h-b": None, "h-b-mine": "li"}) == {"h-b"}
 
 
 def test_without_groups_everyone_sees_everything(url):
