@@ -668,6 +668,11 @@ def _report_conversations(args: argparse.Namespace, settings: Settings) -> int:
     today = datetime.now(UTC).astimezone(ZoneInfo(settings.handoff.timezone)).date()
     query = Query(since=today - timedelta(days=args.days - 1), until=today)
     rows = ConversationExport(settings.database_url, settings.handoff.timezone).rows(query)
+    from bot.handoff.audit import Action, AuditLog
+
+    kind = "xlsx" if args.xlsx else "json" if args.json else "csv"
+    detail = {"rows": len(rows) - 1, "days": args.days, "via": "cli"}
+    AuditLog(settings.database_url).record(_cli_actor(), Action.EXPORT_CONVERSATIONS, "export", kind, detail)
     if args.xlsx:
         Path(args.xlsx).write_bytes(xlsx_bytes({"会话与留言": rows}))
         print(f"wrote {args.xlsx} ({len(rows) - 1} rows)")

@@ -384,6 +384,7 @@ def add_studio_edit_routes(
             rows = export_rows(await run(published_entries, settings))
         except KBInvalid as exc:
             return error(f"知识库文件现在有错误，先修正它们：{exc}", 409)
+        await auditor.record(request, agent, Action.KB_EXPORT, "export", kind, rows=len(rows) - 1)
         if kind == "xlsx":
             body = await run(xlsx_bytes, {"知识库": rows})
             disposition = {"Content-Disposition": 'attachment; filename="faq.xlsx"'}

@@ -53,6 +53,7 @@ class Action(StrEnum):
     KB_PUBLISH = "kb_publish"
     KB_ROLLBACK = "kb_rollback"
     KB_SYNONYMS = "kb_synonyms"
+    KB_EXPORT = "kb_export"  # the KB as a spreadsheet
     KB_IMPORT = "kb_import"  # a table imported as changes for review
     KB_RECALIBRATE = "kb_recalibrate"
     REGRESSION_EDIT = "regression_edit"

@@ -31,3 +31,11 @@ def test_bad_filters_fail_with_one_clear_line(settings):
     assert_clean_error(run(settings, "audit", "list", "--action", "drop"), "--action must be one of")
     bad = run(settings, "audit", "list", "--since", "yesterday")
     assert bad.returncode != 0 and "use 2026-12-07" in bad.stderr
+
+
+def test_a_conversation_export_from_the_cli_is_recorded(settings):
+    assert run(settings, "report", "conversations", "--days", "3").returncode == 0
+    found = json.loads(run(settings, "audit", "list", "--action", "export_conversations", "--json").stdout)
+    (entry,) = found["entries"]
+    assert entry["actor"].startswith("cli:") and entry["target_id"] == "csv"
+    assert entry["detail"] == {"rows": 0, "days": 3, "via": "cli"}

@@ -1467,7 +1467,7 @@ const AUDIT_ACTIONS = {
   account_update: "修改账号", role_change: "修改角色", account_disable: "停用账号", group_save: "保存技能组",
   group_remove: "删除技能组", export_conversations: "导出会话", export_kpis: "导出统计", export_audit: "导出审计",
   kb_draft_save: "保存草稿", kb_review: "审核流转", kb_publish: "发布", kb_rollback: "回滚", kb_synonyms: "修改同义词",
-  kb_import: "导入表格", kb_recalibrate: "重新校准", regression_edit: "修改回归集",
+  kb_import: "导入表格", kb_export: "导出知识库", kb_recalibrate: "重新校准", regression_edit: "修改回归集",
 };
 
 function auditParams() {
