@@ -29,6 +29,8 @@ from connectors.identity import is_storable
 
 log = logging.getLogger(__name__)
 
+UNKNOWN_ACCOUNT = "(unknown)"  # the audit log's actor for a failed sign-in with no such account
+
 
 def signed_in_check(desk: HandoffDesk) -> Callable[[Route], Route]:
     """A decorator: the route runs with the signed-in ``Agent`` after the request, or the
@@ -88,7 +90,10 @@ def add_auth_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[[Route
         except AgentError as exc:
             await desk.blocking(throttle.failed, name, client)
             log.warning("console sign-in refused for %r from %s", name, client)
-            await auditor.record(request, name, Action.SIGN_IN_FAILED, "account", name)
+            # A name that is no account (a typo, or a password typed in the wrong box) is not kept.
+            known = await desk.blocking(lambda: any(a.name == name for a in desk.agents.accounts()))
+            tried = name if known else UNKNOWN_ACCOUNT
+            await auditor.record(request, tried, Action.SIGN_IN_FAILED, "account", tried, known=known)
             return error(str(exc), 401)
         trusted = await desk.blocking(throttle.succeeded, name, client)
         agent = await desk.blocking(desk.agents.agent_for, token)

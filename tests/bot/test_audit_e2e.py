@@ -123,6 +123,9 @@ def test_sign_ins_are_recorded_and_only_admins_search_and_export_the_log(setup, 
     log = AuditLog(bot_settings.database_url)
     assert post_json(servers.url + "/console/api/login", {"name": "amy", "password": "wrong-guess"}).status == 401
     assert log.search(Filter(actor="amy", action="sign_in_failed"))[1] == 1
+    assert post_json(servers.url + "/console/api/login", {"name": "my-secret-pw", "password": "x" * 8}).status == 401
+    (unknown,), _ = log.search(Filter(action="sign_in_failed", actor="(unknown)"))
+    assert unknown.detail == {"known": False} and "my-secret-pw" not in str(unknown.to_json())
 
     li, boss = token_of(servers, "li"), token_of(servers, "boss")
     assert get(servers, "/console/api/admin/audit", li).status == 403
