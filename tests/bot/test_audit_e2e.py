@@ -21,6 +21,7 @@ from tests.polling import wait_until
 
 pytestmark = pytest.mark.slow
 
+HANDOFF = {"hours": "always"}
 ACCOUNTS = {"boss": ("老板", ADMIN), "li": ("小李", AGENT), "amy": ("Amy", AGENT)}
 NOT_YOURS = "这个会话不属于您的分组，无权查看"
 
@@ -164,17 +165,47 @@ def test_an_admin_opens_the_audit_panel_and_filters_it(setup, browser):
     page.get_by_test_id("audit-actor").fill("li")
     page.get_by_test_id("audit-action").select_option("sign_in")
     page.get_by_test_id("audit-search").click()
+
+    def shown() -> list[list[str]]:  # read in one go: the table is re-rendered as a whole
+        return page.eval_on_selector_all(
+            '[data-testid="audit-row"]', "rows => rows.map((r) => [r.dataset.actor, r.dataset.action])"
+        )
+
     wait_until(
-        lambda: (
-            rows.count() > 0
-            and all(
-                r.get_attribute("data-actor") == "li" and r.get_attribute("data-action") == "sign_in"
-                for r in rows.all()
-            )
-        ),
+        lambda: (found := shown()) and all(row == ["li", "sign_in"] for row in found),
         timeout=15,
         what="the 审计 table filtered to li's sign-ins",
     )
     expect(page.get_by_test_id("audit-page")).to_contain_text("共")
+    assert not errors, errors
+    page.context.close()
+
+
+def test_a_chat_transferred_to_another_group_leaves_the_agents_view_without_an_error(setup, browser, bot_settings):
+    from playwright.sync_api import expect
+
+    servers, _ = setup
+    url = bot_settings.database_url
+    teams, handoffs = Teams(url), HandoffStore(url)
+    groups = {g.name: g for g in teams.groups()}
+    handoff, _ = handoffs.create(HandoffRequest("audit-transfer", "rest", "user_request", []))
+    teams.route(handoff.id, groups["售后组"].id)
+    page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    sign_in(page, servers.url, "li", password("li"), "小李")
+    page.locator(f'[data-testid="queue-item"][data-handoff-id="{handoff.id}"]').click()
+    page.get_by_test_id("claim").click()
+    expect(page.get_by_test_id("transfer")).to_be_visible()
+
+    AgentStore(url).touch("amy")  # Amy's console is connected: 英文服务 has someone to take it
+    page.get_by_test_id("transfer").click()
+    page.get_by_test_id("transfer-target").select_option(f"group:{groups['英文服务'].id}")
+    page.get_by_test_id("transfer-confirm").click()
+    expect(page.get_by_test_id("not-yours")).to_contain_text("该会话已不在您的分组")
+    expect(page.locator("#action-note")).to_contain_text("已转接")  # the transfer's note, not an error
+    expect(page.locator(f'[data-handoff-id="{handoff.id}"]')).to_have_count(0)  # gone from his queue
+    refused = get(servers, f"/console/api/handoffs/{handoff.id}", token_of(servers, "li"))
+    assert refused.status == 403
     assert not errors, errors
     page.context.close()
