@@ -15,7 +15,7 @@ import os
 import sys
 import time
 import warnings
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
@@ -668,6 +668,11 @@ def _report_conversations(args: argparse.Namespace, settings: Settings) -> int:
     today = datetime.now(UTC).astimezone(ZoneInfo(settings.handoff.timezone)).date()
     query = Query(since=today - timedelta(days=args.days - 1), until=today)
     rows = ConversationExport(settings.database_url, settings.handoff.timezone).rows(query)
+    from bot.handoff.audit import Action, AuditLog
+
+    kind = "xlsx" if args.xlsx else "json" if args.json else "csv"
+    detail = {"rows": len(rows) - 1, "days": args.days, "via": "cli"}
+    AuditLog(settings.database_url).record(_cli_actor(), Action.EXPORT_CONVERSATIONS, "export", kind, detail)
     if args.xlsx:
         Path(args.xlsx).write_bytes(xlsx_bytes({"会话与留言": rows}))
         print(f"wrote {args.xlsx} ({len(rows) - 1} rows)")
@@ -694,28 +699,37 @@ def _read_password(args: argparse.Namespace) -> str:
 def cmd_agent(args: argparse.Namespace) -> int:
     """Console accounts: add, change password, role, list, disable."""
     from bot.handoff.agents import AgentError, AgentStore
+    from bot.handoff.audit import Action, AuditLog
     from bot.handoff.teams import ADMIN, TeamError, Teams
 
     settings = _settings(args)
     agents = AgentStore(settings.database_url, settings.handoff.session_hours)
     teams = Teams(settings.database_url)
+    audit = AuditLog(settings.database_url)
+    actor = _cli_actor()  # the audit log says these changes came from the command line
     try:
         if args.agent_command == "add":
             # The first account administers the console (accounts, groups, team replies).
             role = args.role or (ADMIN if not teams.any_admin() else "agent")
             agent = agents.add(args.name, _read_password(args), args.display_name)
             teams.set_role(agent.name, role)
+            audit.record(actor, Action.ACCOUNT_CREATE, "account", agent.name, {"new_role": role, "via": "cli"})
             print(f"added {role} {agent.name} ({agent.display_name}); sign in at /console/ on the bot's server")
         elif args.agent_command == "role":
             if not any(a.name == args.name for a in agents.accounts()):
                 raise AgentError(f"no account named {args.name!r}")
+            before = teams.role_of(args.name)
             teams.set_role(args.name, args.role)
+            change = {"old": before, "new": args.role, "via": "cli"}
+            audit.record(actor, Action.ROLE_CHANGE, "account", args.name, change)
             print(f"{args.name} is now {args.role}")
         elif args.agent_command == "passwd":
             agents.set_password(args.name, _read_password(args))
+            audit.record(actor, Action.ACCOUNT_UPDATE, "account", args.name, {"changed": ["password"], "via": "cli"})
             print(f"password of {args.name} changed; their open sessions were signed out")
         elif args.agent_command == "disable":
             agents.disable(args.name)
+            audit.record(actor, Action.ACCOUNT_DISABLE, "account", args.name, {"via": "cli"})
             print(f"agent {args.name} disabled and signed out")
         else:
             listed, roles = agents.accounts(), teams.roles()
@@ -727,6 +741,58 @@ def cmd_agent(args: argparse.Namespace) -> int:
     except (AgentError, TeamError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INVALID
+    return 0
+
+
+def _cli_actor() -> str:
+    """Who the audit log names for a change made with this command: ``cli:<OS user>``."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no user name for this uid (a bare container)
+        return f"cli:uid-{os.getuid()}"
+
+
+def _since(text: str) -> datetime:
+    """``--since``: an ISO date or time (UTC unless it says), or ``7d`` / ``12h`` back from now."""
+    from datetime import UTC, timedelta
+
+    text = text.strip()
+    if text[:-1].isdigit() and text[-1:] in ("d", "h"):
+        amount = int(text[:-1])
+        return datetime.now(UTC) - (timedelta(days=amount) if text.endswith("d") else timedelta(hours=amount))
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: use 2026-12-07, 2026-12-07T08:00, 7d or 12h") from None
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    """The audit log, newest first: who did what in the console and the studio."""
+    from bot.handoff.audit import Action, AuditLog, Filter
+
+    if args.action and args.action not in {a.value for a in Action}:
+        print(f"error: --action must be one of {', '.join(a.value for a in Action)}", file=sys.stderr)
+        return EXIT_INVALID
+    settings = _settings(args)
+    entries, total = AuditLog(settings.database_url).search(
+        Filter(actor=args.actor or "", action=args.action or "", target=args.target or "", since=args.since),
+        args.limit,
+    )
+    if args.json:
+        print(json.dumps({"entries": [e.to_json() for e in entries], "total": total}, ensure_ascii=False, indent=2))
+        return 0
+    for e in entries:
+        target = " ".join(t for t in (e.target_kind, e.target_id) if t)
+        detail = json.dumps(e.detail, ensure_ascii=False, sort_keys=True) if e.detail else ""
+        at = e.at.isoformat(timespec="seconds")
+        print(f"{at}\t{e.actor}\t{e.role or '-'}\t{e.action}\t{target or '-'}\t{detail}\t{e.ip or '-'}")
+    if not entries:
+        print("no audit entries match")
+    elif total > len(entries):
+        print(f"({len(entries)} of {total}; --limit shows more)", file=sys.stderr)
     return 0
 
 
@@ -845,6 +911,17 @@ def build_parser() -> argparse.ArgumentParser:
     role.add_argument("role", choices=["admin", "agent", "editor"])
     role.set_defaults(func=cmd_agent)
     agent.add_parser("list", help="accounts and when they were last signed in").set_defaults(func=cmd_agent)
+    audit = sub.add_parser("audit", help="the audit log of the console and studio").add_subparsers(
+        dest="audit_command", required=True
+    )
+    listing = audit.add_parser("list", help="who did what, newest first (tab-separated, or --json)")
+    listing.add_argument("--actor", help="exactly this account (cli:<user> for command-line changes)")
+    listing.add_argument("--action", help="one action, e.g. sign_in, reply, role_change, kb_publish, view")
+    listing.add_argument("--target", help="the target's id contains this (a hand-off id, an account name)")
+    listing.add_argument("--since", type=_since, help="2026-12-07, 2026-12-07T08:00 (UTC unless given), 7d or 12h")
+    listing.add_argument("--limit", type=int, default=100)
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(func=cmd_audit)
     rep = sub.add_parser(
         "report",
         help="recent unanswered questions, feedback, hand-off requests or 留言 (tickets: drafting, open,"

@@ -16,6 +16,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.console.auditing import Auditor
 from bot.console.common import (
     MAX_TEXT,
     Route,
@@ -29,6 +30,7 @@ from bot.console.common import (
 )
 from bot.console.kb_lookup import KbLookup
 from bot.handoff.agents import ONLINE, Agent
+from bot.handoff.audit import Action
 from bot.handoff.conversation_export import ConversationExport
 from bot.handoff.db import now
 from bot.handoff.desk import HandoffDesk
@@ -87,21 +89,24 @@ def _with_deliveries(desk: HandoffDesk, found: list[Ticket]) -> list[dict[str, A
 MAX_PREVIOUS = 20
 
 
-def _customer(desk: HandoffDesk, history: History, conversation_id: str, channel: str, current: str) -> dict[str, Any]:
+def _customer(
+    desk: HandoffDesk, history: History, conversation_id: str, channel: str, current: str, viewer: str
+) -> dict[str, Any]:
     """The customer panel: what their client reported, and their other conversations and
-    留言 (this conversation's, and every one with the same verified user id)."""
+    留言 (this conversation's, and every one with the same verified user id) that ``viewer`` may see."""
     customer = desk.customers.get(conversation_id, channel)
     mine = tuple(desk.customers.conversations_of(customer))
-    previous = [r for r in history.search(Query(conversations=mine), MAX_PREVIOUS + 1) if r["id"] != current]
+    found = desk.teams.visible(viewer, history.search(Query(conversations=mine), MAX_PREVIOUS + 1))
+    previous = [r for r in found if r["id"] != current]
     return {**customer.to_json(), "previous": previous[:MAX_PREVIOUS]}
 
 
-def _handoff(desk: HandoffDesk, history: History, handoff_id: str) -> dict[str, Any]:
+def _handoff(desk: HandoffDesk, history: History, handoff_id: str, viewer: str) -> dict[str, Any]:
     current = desk.handoffs.get(handoff_id)
     return {
         "handoff": handoff_json(desk, current, now()),
         "events": [event_json(e) for e in desk.handoffs.events(handoff_id)],
-        "customer": _customer(desk, history, current.conversation_id, current.channel, current.id),
+        "customer": _customer(desk, history, current.conversation_id, current.channel, current.id, viewer),
     }
 
 
@@ -129,6 +134,7 @@ def add_api_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[[Route]
     """``kb.suggest(question)`` returns the FAQ answers offered to the agent."""
     history = History(desk.settings.database_url, desk.settings.handoff.timezone)
     conversations = ConversationExport(desk.settings.database_url, desk.settings.handoff.timezone)
+    auditor = Auditor(desk)  # access by need and the audit log (bot/console/auditing.py)
 
     async def suggested(question: str | None) -> tuple[list[dict[str, Any]], str | None]:
         """The FAQ answers for ``question``, or why there are none to offer now (no index yet)."""
@@ -170,23 +176,32 @@ def add_api_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[[Route]
     @bp.get("/console/api/queue")
     @signed_in
     async def queue(_: Request, agent: Agent) -> HTTPResponse:
-        return response.json(await desk.blocking(_queue, desk))
+        found = await desk.blocking(_queue, desk)
+        found["handoffs"] = await auditor.visible(agent, found["handoffs"])
+        return response.json(found)
 
     @bp.get("/console/api/handoffs/<handoff_id>")
     @signed_in
-    async def handoff(_: Request, agent: Agent, handoff_id: str) -> HTTPResponse:
-        return response.json(await desk.blocking(_handoff, desk, history, handoff_id))
+    async def handoff(request: Request, agent: Agent, handoff_id: str) -> HTTPResponse:
+        await auditor.need(request, agent, handoff_id, viewing=True)
+        return response.json(await desk.blocking(_handoff, desk, history, handoff_id, agent.name))
 
     @bp.post("/console/api/handoffs/<handoff_id>/claim")
     @signed_in
-    async def claim(_: Request, agent: Agent, handoff_id: str) -> HTTPResponse:
-        return await as_json(await desk.claim(handoff_id, agent.name, agent.display_name))
+    async def claim(request: Request, agent: Agent, handoff_id: str) -> HTTPResponse:
+        await auditor.need(request, agent, handoff_id)
+        claimed = await desk.claim(handoff_id, agent.name, agent.display_name)
+        await auditor.record(request, agent, Action.CLAIM, "handoff", handoff_id)
+        return await as_json(claimed)
 
     @bp.post("/console/api/handoffs/<handoff_id>/reopen")
     @signed_in
-    async def reopen(_: Request, agent: Agent, handoff_id: str) -> HTTPResponse:
+    async def reopen(request: Request, agent: Agent, handoff_id: str) -> HTTPResponse:
         """A closed conversation again, with this agent: returns the new hand-off."""
-        return await as_json(await desk.reopen(handoff_id, agent.name, agent.display_name))
+        await auditor.need(request, agent, handoff_id)
+        reopened = await desk.reopen(handoff_id, agent.name, agent.display_name)
+        await auditor.record(request, agent, Action.REOPEN, "handoff", handoff_id, new_handoff=reopened.id)
+        return await as_json(reopened)
 
     @bp.post("/console/api/handoffs/<handoff_id>/messages")
     @signed_in
@@ -195,22 +210,28 @@ def add_api_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[[Route]
         text, faq_id = body_text(request), json_body(request).get("faq_id")
         if faq_id is not None and (not isinstance(faq_id, str) or not 0 < len(faq_id) <= 128):
             return error("'faq_id' must be an FAQ id", 400)
+        await auditor.need(request, agent, handoff_id)
         current = await desk.blocking(desk.handoffs.get, handoff_id)
         refused = await held(request, text, current.conversation_id, current.channel)
         if refused is not None:
             return refused
         seq, delivered = await desk.reply(handoff_id, agent.name, text, agent.display_name, faq_id)
+        await auditor.record(request, agent, Action.REPLY, "handoff", handoff_id, length=len(text), faq_id=faq_id)
         return response.json({"seq": seq, "delivered": str(delivered)})
 
     @bp.post("/console/api/handoffs/<handoff_id>/typing")
     @signed_in
-    async def typing(_: Request, agent: Agent, handoff_id: str) -> HTTPResponse:
+    async def typing(request: Request, agent: Agent, handoff_id: str) -> HTTPResponse:
+        await auditor.need(request, agent, handoff_id)
         return response.json({"shown": await desk.typing(handoff_id, agent.name)})
 
     @bp.post("/console/api/handoffs/<handoff_id>/notes")
     @signed_in
     async def note(request: Request, agent: Agent, handoff_id: str) -> HTTPResponse:
-        await desk.add_note(handoff_id, agent.name, body_text(request))
+        text = body_text(request)
+        await auditor.need(request, agent, handoff_id)
+        await desk.add_note(handoff_id, agent.name, text)
+        await auditor.record(request, agent, Action.NOTE, "handoff", handoff_id, length=len(text))
         return response.json({"ok": True})
 
     @bp.post("/console/api/handoffs/<handoff_id>/close")
@@ -219,7 +240,10 @@ def add_api_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[[Route]
         """Close; the body may carry the wrap-up: ``{"reason": …, "tags": [...]}`` (WRAPUP_REASONS)."""
         body = json_body(request)
         wrapup = WrapUp.parse(body["reason"], body.get("tags")) if body.get("reason") is not None else None
-        return await as_json(await desk.close(handoff_id, agent.name, wrapup=wrapup))
+        await auditor.need(request, agent, handoff_id)
+        closed = await desk.close(handoff_id, agent.name, wrapup=wrapup)
+        await auditor.record(request, agent, Action.CLOSE, "handoff", handoff_id, reason=wrapup and wrapup.reason)
+        return await as_json(closed)
 
     @bp.post("/console/api/handoffs/<handoff_id>/transfer")
     @signed_in
@@ -234,11 +258,16 @@ def add_api_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[[Route]
             return error("'group' must be a group id", 400)
         if note is not None and (not isinstance(note, str) or len(note) > MAX_TEXT):
             return error(f"'note' must be text of at most {MAX_TEXT} characters", 400)
-        return await as_json(await desk.transfer(handoff_id, agent.name, to_agent, to_group, note))
+        await auditor.need(request, agent, handoff_id)
+        moved = await desk.transfer(handoff_id, agent.name, to_agent, to_group, note)
+        detail = {"to_agent": to_agent, "to_group": to_group, "note_length": len(note or "")}
+        await auditor.record(request, agent, Action.TRANSFER, "handoff", handoff_id, **detail)
+        return await as_json(moved)
 
     @bp.get("/console/api/handoffs/<handoff_id>/suggestions")
     @signed_in
-    async def suggestions(_: Request, agent: Agent, handoff_id: str) -> HTTPResponse:
+    async def suggestions(request: Request, agent: Agent, handoff_id: str) -> HTTPResponse:
+        await auditor.need(request, agent, handoff_id)
         current = await desk.blocking(desk.handoffs.get, handoff_id)
         question = await desk.blocking(customer_question, desk, current)
         found, unavailable = await suggested(question)
@@ -254,7 +283,9 @@ def add_api_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[[Route]
         found = await desk.blocking(desk.tickets.get, ticket_id)
         (data,) = await desk.blocking(_with_deliveries, desk, [found])
         transcript = await desk.blocking(desk.tickets.transcript, ticket_id)
-        customer = await desk.blocking(_customer, desk, history, found.conversation_id, found.channel, found.id)
+        customer = await desk.blocking(
+            _customer, desk, history, found.conversation_id, found.channel, found.id, agent.name
+        )
         question = found.question or found.last_question
         suggestions, unavailable = await suggested(question)
         return response.json(
@@ -277,6 +308,7 @@ def add_api_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[[Route]
         if refused is not None:
             return refused
         ticket, delivered = await desk.answer_ticket(ticket_id, agent.name, text, agent.display_name)
+        await auditor.record(request, agent, Action.TICKET_ANSWER, "ticket", ticket_id, length=len(text))
         (answered,) = await desk.blocking(_with_deliveries, desk, [ticket])
         return response.json({"ticket": answered, "delivered": str(delivered)})
 
@@ -288,6 +320,7 @@ def add_api_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[[Route]
         if why is not None and (not isinstance(why, str) or len(why) > 200):
             return error("'why' must be text of at most 200 characters", 400)
         closed = await desk.close_ticket(ticket_id, agent.name, (why or "").strip() or None)
+        await auditor.record(request, agent, Action.TICKET_CLOSE, "ticket", ticket_id, why_length=len(why or ""))
         (data,) = await desk.blocking(_with_deliveries, desk, [closed])
         return response.json({"ticket": data})
 
@@ -309,14 +342,16 @@ def add_api_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[[Route]
         if team and await desk.blocking(desk.teams.role_of, agent.name) != ADMIN:
             return error("only an admin adds team replies; this one can be your own", 403)
         added = await desk.blocking(desk.canned.add, agent.name, shortcut, text, team)
+        await auditor.record(request, agent, Action.CANNED_ADD, "canned", added.id, team=team, length=len(text))
         return response.json({"reply": added.to_json()})
 
     @bp.post("/console/api/canned/<reply_id:int>/delete")
     @signed_in
-    async def canned_remove(_: Request, agent: Agent, reply_id: int) -> HTTPResponse:
+    async def canned_remove(request: Request, agent: Agent, reply_id: int) -> HTTPResponse:
         """An agent removes their own replies; a team reply only an admin removes."""
         admin = await desk.blocking(desk.teams.role_of, agent.name) == ADMIN
         await desk.blocking(desk.canned.remove, agent.name, reply_id, admin)
+        await auditor.record(request, agent, Action.CANNED_REMOVE, "canned", reply_id)
         return response.json({"removed": reply_id})
 
     @bp.get("/console/api/history")
@@ -324,8 +359,9 @@ def add_api_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[[Route]
     async def search_history(request: Request, agent: Agent) -> HTTPResponse:
         """Past conversations and 留言: ``q`` (a word in them), ``customer``, ``agent``,
         ``channel``, ``faq`` (an FAQ id), ``tag`` (a wrap-up tag), ``from`` / ``to`` (local
-        dates, YYYY-MM-DD, both included)."""
-        return response.json({"results": await desk.blocking(history.search, history_query(request))})
+        dates, YYYY-MM-DD, both included). Only the hand-offs the agent may see (access by need)."""
+        found = await desk.blocking(history.search, history_query(request))
+        return response.json({"results": await auditor.visible(agent, found)})
 
     @bp.get("/console/api/history/export")
     @signed_in
@@ -334,7 +370,9 @@ def add_api_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[[Route]
         kind = request.args.get("format", "csv")
         if kind not in ("csv", "xlsx"):
             return error("'format' must be csv or xlsx", 400)
-        rows = await desk.blocking(conversations.rows, history_query(request))
+        keep = functools.partial(desk.teams.visible, agent.name)
+        rows = await desk.blocking(conversations.rows, history_query(request), keep=keep)
+        await auditor.record(request, agent, Action.EXPORT_CONVERSATIONS, "export", kind, rows=len(rows) - 1)
         name = f"conversations-{now().astimezone(history.zone):%Y%m%d-%H%M}"
         if kind == "xlsx":
             body = await asyncio.get_running_loop().run_in_executor(None, xlsx_bytes, {"会话与留言": rows})
@@ -377,6 +415,7 @@ def add_api_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[[Route]
         except ValueError:
             return error("'days' must be a whole number", 400)
         name = f"kpis-{report['from']}-{report['to']}"
+        await auditor.record(request, agent, Action.EXPORT_KPIS, "export", kind, table=table, period=name)
         if kind == "xlsx":
             body = await asyncio.get_running_loop().run_in_executor(None, to_xlsx, report)
             return response.raw(

@@ -15,9 +15,11 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.console.auditing import Auditor, Refused
 from bot.console.common import COOKIE, Route, agent_json, error, json_body, set_cookie, token_of
 from bot.console.throttle import DEVICE_COOKIE, DEVICE_DAYS, SignInThrottle
 from bot.handoff.agents import ONLINE, Agent, AgentError
+from bot.handoff.audit import Action
 from bot.handoff.db import now
 from bot.handoff.desk import HandoffDesk
 from bot.handoff.handoffs import HandoffError
@@ -27,10 +29,13 @@ from connectors.identity import is_storable
 
 log = logging.getLogger(__name__)
 
+UNKNOWN_ACCOUNT = "(unknown)"  # the audit log's actor for a failed sign-in with no such account
+
 
 def signed_in_check(desk: HandoffDesk) -> Callable[[Route], Route]:
     """A decorator: the route runs with the signed-in ``Agent`` after the request, or the
-    client gets 401; a refused transition is 409 and a bad request 400, with the reason."""
+    client gets 401; what is not theirs to see (``Refused``) is 403, a refused transition
+    409 and a bad request 400, with the reason."""
 
     def signed_in(route: Route) -> Route:
         @functools.wraps(route)
@@ -40,6 +45,8 @@ def signed_in_check(desk: HandoffDesk) -> Callable[[Route], Route]:
                 return error("not signed in: sign in at /console/", 401)
             try:
                 return await route(request, agent, *args, **kwargs)
+            except Refused as exc:
+                return error(str(exc), 403)
             except (HandoffError, TicketError) as exc:
                 return error(str(exc), 409)
             except ValueError as exc:
@@ -53,6 +60,7 @@ def signed_in_check(desk: HandoffDesk) -> Callable[[Route], Route]:
 def add_auth_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[[Route], Route]) -> None:
     throttle = SignInThrottle(desk.settings.database_url)
     proxies = Proxies.parse(desk.settings.console.trusted_proxies)
+    auditor = Auditor(desk)
     # Password hashes (scrypt, ~50 ms of CPU each) one at a time, never on the event loop.
     hashing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sign-in")
 
@@ -82,10 +90,15 @@ def add_auth_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[[Route
         except AgentError as exc:
             await desk.blocking(throttle.failed, name, client)
             log.warning("console sign-in refused for %r from %s", name, client)
+            # A name that is no account (a typo, or a password typed in the wrong box) is not kept.
+            known = await desk.blocking(lambda: any(a.name == name for a in desk.agents.accounts()))
+            tried = name if known else UNKNOWN_ACCOUNT
+            await auditor.record(request, tried, Action.SIGN_IN_FAILED, "account", tried, known=known)
             return error(str(exc), 401)
         trusted = await desk.blocking(throttle.succeeded, name, client)
         agent = await desk.blocking(desk.agents.agent_for, token)
         assert agent is not None
+        await auditor.record(request, agent, Action.SIGN_IN, "account", agent.name)
         reply = response.json({"agent": agent_json(agent), "token": token})
         set_cookie(reply, COOKIE, token, desk.settings.handoff.session_hours * 3600)
         set_cookie(reply, DEVICE_COOKIE, trusted, DEVICE_DAYS * 86400)
@@ -95,6 +108,7 @@ def add_auth_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[[Route
     @signed_in
     async def logout(request: Request, agent: Agent) -> HTTPResponse:
         await desk.blocking(desk.agents.sign_out, token_of(request) or "")
+        await auditor.record(request, agent, Action.SIGN_OUT, "account", agent.name)
         reply = response.json({"ok": True})
         del reply.cookies[COOKIE]
         return reply

@@ -18,10 +18,12 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.console.auditing import Auditor
 from bot.console.common import Route, error, json_body
 from bot.console.kb_lookup import KbLookup
 from bot.console.studio import studio_only
 from bot.handoff.agents import Agent
+from bot.handoff.audit import Action
 from bot.handoff.desk import HandoffDesk
 from bot.studio.changes import ChangeStore
 from bot.studio.publishing import PublishRefused, problem_json, publish_texts
@@ -98,6 +100,7 @@ class RegressionDesk:
 def add_regression_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[[Route], Route], kb: KbLookup) -> None:
     editors = studio_only(desk)
     work = RegressionDesk(desk.settings, kb)
+    auditor = Auditor(desk)
 
     async def in_thread(call: Callable[..., Any], *args: Any) -> Any:
         """Searches and builds: CPU work in the default pool, never on the event loop."""
@@ -122,6 +125,8 @@ def add_regression_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[
             case, new = await desk.blocking(work.add, json_body(request), agent.name)
         except IndexMissing as exc:
             return no_index(exc)
+        if new:
+            await auditor.record(request, agent, Action.REGRESSION_EDIT, "regression_case", case.get("id"), step="add")
         return response.json({"case": case, "added": new}, status=201 if new else 200)
 
     @bp.delete("/console/api/studio/regression/<case_id:int>")
@@ -130,6 +135,7 @@ def add_regression_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[
     async def delete(request: Request, agent: Agent, case_id: int) -> HTTPResponse:
         if not await desk.blocking(work.delete, case_id):
             return error(f"no regression case {case_id}", 404)
+        await auditor.record(request, agent, Action.REGRESSION_EDIT, "regression_case", case_id, step="delete")
         return response.json({"deleted": case_id})
 
     @bp.get("/console/api/studio/regression/run")
@@ -152,9 +158,10 @@ def add_regression_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[
         if isinstance(target, bool) or not isinstance(target, int | float) or not 0 < target <= 1:
             return error("目标准确率应该是 0 到 1 之间的数，如 0.9", 400)
         try:
-            return response.json(
-                await in_thread(work.recalibrate, float(target), body.get("write") is True, agent.name)
-            )
+            done = await in_thread(work.recalibrate, float(target), body.get("write") is True, agent.name)
+            detail = {"target": float(target), "write": body.get("write") is True, "published": done.get("published")}
+            await auditor.record(request, agent, Action.KB_RECALIBRATE, "kb_thresholds", None, **detail)
+            return response.json(done)
         except IndexMissing as exc:
             return no_index(exc)
         except PublishRefused as exc:

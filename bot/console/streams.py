@@ -1,4 +1,5 @@
-"""The console's live feed: Server-Sent Events with every hand-off event by its global
+"""The console's live feed: Server-Sent Events with every hand-off event the agent may see
+(access by need: another group's chat only nudges the queue) by its global
 sequence number (resumable with ``Last-Event-ID``) and a nudge when the ticket queue
 changes. An open stream is what makes an agent count as signed in: it touches the
 agent's presence every ``PING_SECONDS``, and when it ends without a new one taking
@@ -17,6 +18,7 @@ from sanic import Blueprint
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.console.auditing import Auditor
 from bot.console.common import Route, event_json, token_of
 from bot.handoff.agents import Agent
 from bot.handoff.desk import HandoffDesk
@@ -32,6 +34,7 @@ def add_stream_routes(
 ) -> None:
     """``stopping``: set when the server stops, so open streams end instead of holding the restart."""
     checks: set[asyncio.Task[None]] = set()  # presence checks after a stream ended, kept until done
+    auditor = Auditor(desk)
 
     def closed(agent: Agent) -> None:
         if stopping.is_set():  # a restart, not an agent going away
@@ -65,8 +68,13 @@ def add_stream_routes(
                     await desk.blocking(desk.agents.touch, agent.name)
                     await out.send("event: ping\ndata: {}\n\n")
                     last_ping = time.monotonic()
-                for event in await desk.blocking(desk.handoffs.events_since, after):
+                events = await desk.blocking(desk.handoffs.events_since, after)
+                refused = await auditor.refused_events(agent, events)
+                for event in events:
                     after = event["seq"]
+                    if event["handoff_id"] in refused:  # another group's chat: only that the queue moved
+                        await out.send(f"event: queue\nid: {after}\ndata: {{}}\n\n")
+                        continue
                     data = json.dumps(event_json(event), ensure_ascii=False, default=str)
                     await out.send(f"event: handoff\nid: {after}\ndata: {data}\n\n")
                 now_marker = await desk.blocking(desk.tickets.marker)

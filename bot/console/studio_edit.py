@@ -21,10 +21,12 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.console.auditing import Auditor
 from bot.console.common import Route, error, json_body
 from bot.console.kb_lookup import KbLookup
 from bot.console.studio import studio_only
 from bot.handoff.agents import Agent
+from bot.handoff.audit import Action
 from bot.handoff.desk import HandoffDesk
 from bot.handoff.faq_health import faq_health
 from bot.handoff.tables import csv_text, xlsx_bytes
@@ -202,6 +204,7 @@ def add_studio_edit_routes(
     settings = desk.settings
     store = ChangeStore(settings.database_url)
     regression = RegressionSet(settings.database_url)
+    auditor = Auditor(desk)
 
     async def run(call: Callable[..., Any], *args: Any) -> Any:
         return await desk.blocking(call, *args)
@@ -289,7 +292,10 @@ def add_studio_edit_routes(
                 old = entry_data(current) if current is not None else None
                 return store.save_draft(agent.name, entry_id, kind, data, old).to_json()
 
-            return response.json(await run(draft))
+            saved = await run(draft)
+            action = Action.KB_SYNONYMS if kind == SYNONYMS else Action.KB_DRAFT_SAVE
+            await auditor.record(request, agent, action, "kb_change", saved.get("id"), entry=entry_id, kind=kind)
+            return response.json(saved)
         except (ValueError, ChangeError) as exc:
             return error(str(exc), 400)
         except KBInvalid as exc:
@@ -340,7 +346,9 @@ def add_studio_edit_routes(
                 return error(f"未知的操作 {action}", 404)
             if action == "submit":
                 _when(body.get("publish_at"))  # a bad time is a 400 before anything moves
-            return response.json((await run(calls[action])).to_json())
+            moved = (await run(calls[action])).to_json()
+            await auditor.record(request, agent, Action.KB_REVIEW, "kb_change", change_id, step=action)
+            return response.json(moved)
         except (ValueError, ChangeError) as exc:
             return error(str(exc), 400)
 
@@ -371,6 +379,8 @@ def add_studio_edit_routes(
         except (ValueError, ChangeError) as exc:
             return error(str(exc), 400)
         log.info("studio: %s published %s as index %s", agent.name, outcome.published, outcome.index_version)
+        detail = {"changes": list(outcome.published), "index": outcome.index_version, "confirmed": confirm}
+        await auditor.record(request, agent, Action.KB_PUBLISH, "kb_version", outcome.index_version, **detail)
         return response.json(outcome.to_json())
 
     @bp.get("/console/api/studio/versions")
@@ -393,6 +403,7 @@ def add_studio_edit_routes(
         except ChangeError as exc:
             return error(str(exc), 400)
         log.info("studio: %s rolled back to version %s (index %s)", agent.name, version_id, outcome.index_version)
+        await auditor.record(request, agent, Action.KB_ROLLBACK, "kb_version", version_id, index=outcome.index_version)
         return response.json(outcome.to_json())
 
     @bp.get("/console/api/studio/export")
@@ -407,6 +418,7 @@ def add_studio_edit_routes(
             rows = export_rows(await run(published_entries, settings))
         except KBInvalid as exc:
             return error(f"知识库文件现在有错误，先修正它们：{exc}", 409)
+        await auditor.record(request, agent, Action.KB_EXPORT, "export", kind, rows=len(rows) - 1)
         if kind == "xlsx":
             body = await run(xlsx_bytes, {"知识库": rows})
             disposition = {"Content-Disposition": 'attachment; filename="faq.xlsx"'}
@@ -439,6 +451,7 @@ def add_studio_edit_routes(
             return error(str(exc), 400)
         except KBInvalid as exc:
             return error(f"知识库文件现在有错误，先修正它们：{exc}", 409)
+        await auditor.record(request, agent, Action.KB_IMPORT, "kb_import", kind, bytes=len(data))
         return response.json(found)
 
     @bp.listener("after_server_start")

@@ -11,10 +11,12 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.console.auditing import Auditor
 from bot.console.common import Route, error, json_body
 from bot.console.kb_lookup import KbLookup
 from bot.console.studio import studio_only
 from bot.handoff.agents import Agent
+from bot.handoff.audit import Action
 from bot.handoff.desk import HandoffDesk
 from bot.studio.gap_report import ACTIONS, GapActions, collect, rerun
 from bot.studio.regression_set import RegressionSet, RegressionSetError
@@ -24,6 +26,7 @@ MAX_GROUPS = 100
 
 def add_studio_gap_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[[Route], Route], kb: KbLookup) -> None:
     editors = studio_only(desk)
+    auditor = Auditor(desk)
     actions = GapActions(desk.settings.database_url)
     regression = RegressionSet(desk.settings.database_url)
 
@@ -73,7 +76,9 @@ def add_studio_gap_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[
                 added = [regression.add(q, faq_id.strip(), "gap", agent.name)[1] for q in handled.questions]
                 return {"added": sum(added), "already": len(added) - sum(added)}
 
-            return response.json(await desk.blocking(add))
+            added = await desk.blocking(add)
+            await auditor.record(request, agent, Action.REGRESSION_EDIT, "gap", gap_id, step="from_gap", **added)
+            return response.json(added)
         except (ValueError, RegressionSetError) as exc:
             return error(str(exc), 400)
 

@@ -7,6 +7,7 @@ question. Times are local (``[handoff] timezone``)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,6 +22,8 @@ from bot.handoff.tickets import metadata as ticket_metadata
 from bot.handoff.tickets import tickets
 
 MAX_ROWS = 10_000
+Keep = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
+
 HEADER = [
     "类型",
     "编号",
@@ -54,9 +57,12 @@ class ConversationExport:
         at = datetime.fromisoformat(value) if isinstance(value, str) else aware(value)
         return at.astimezone(self.zone).strftime("%Y-%m-%d %H:%M:%S")
 
-    def rows(self, query: Query, limit: int = MAX_ROWS) -> list[list[Any]]:
-        """The header, then one row per conversation or 留言 the query finds, newest first."""
+    def rows(self, query: Query, limit: int = MAX_ROWS, keep: Keep | None = None) -> list[list[Any]]:
+        """The header, then one row per conversation or 留言 the query finds, newest first;
+        ``keep``: of the search's results, those to export (``Teams.visible`` for an agent)."""
         found = self.history.search(query, limit)
+        if keep is not None:
+            found = keep(found)
         handoff_ids = [r["id"] for r in found if r["type"] == "handoff"]
         ticket_ids = [r["id"] for r in found if r["type"] == "ticket"]
         with self._db.engine.connect() as conn:

@@ -81,6 +81,7 @@ class HandoffDesk:
         self.handoffs, self.tickets, self.agents = stores.handoffs, stores.tickets, stores.agents
         self.records, self.offers, self.hours = stores.records, stores.offers, stores.hours
         self.canned, self.teams, self.customers = stores.canned, stores.teams, stores.customers
+        self.audit = stores.audit
         self.intake = Intake(settings, stores)
         self.outbound = outbound
         self.executor = ThreadPoolExecutor(max_workers=DB_WORKERS, thread_name_prefix="handoff-db")

@@ -221,6 +221,16 @@ class HandoffStore:
             ).all()
         return [dict(r._mapping) for r in rows]
 
+    def agents_of(self, handoff_ids: list[str]) -> dict[str, str | None]:
+        """The agent each of these hand-offs is with (None: nobody), in one query."""
+        if not handoff_ids:
+            return {}
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(handoffs.c.id, handoffs.c.agent).where(handoffs.c.id.in_(sorted(set(handoff_ids))))
+            ).all()
+        return {r.id: r.agent for r in rows}
+
     def messages_to(self, conversation_id: str, after: int = 0) -> list[dict[str, Any]]:
         """What people and the system sent this conversation's user after ``after``, oldest first."""
         with self.engine.connect() as conn:

@@ -1,5 +1,5 @@
 """The hand-off layer's stores on one database: hand-offs, tickets, agents, records, offers,
-canned replies, roles and groups, customers.
+canned replies, roles and groups, customers, the audit log.
 
 Built once per process half from the settings; all of them share the URL's one
 engine (``bot/handoff/db.py``), so a process holds one connection pool.
@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.handoff.agents import AgentStore
+from bot.handoff.audit import AuditLog
 from bot.handoff.availability import OpeningHours
 from bot.handoff.canned import CannedReplies
 from bot.handoff.customers import CustomerBook
@@ -33,6 +34,7 @@ class Stores:
     canned: CannedReplies
     teams: Teams
     customers: CustomerBook
+    audit: AuditLog
 
     @classmethod
     def open(cls, settings: Settings) -> Stores:
@@ -48,4 +50,5 @@ class Stores:
             CannedReplies(url),
             Teams(url),
             CustomerBook(url),
+            AuditLog(url),
         )

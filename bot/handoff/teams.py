@@ -31,6 +31,8 @@ ROLES = (ADMIN, AGENT, EDITOR)
 # Who uses the editors' studio (the 知识库 tab).
 STUDIO_ROLES = (ADMIN, EDITOR)
 MAX_GROUP_NAME, MAX_RULES, MAX_RULE_CHARS = 32, 50, 128
+# What ``Teams.access`` says of an agent and a hand-off.
+OWN, OUTSIDE, REFUSED = "own", "outside", "refused"
 
 metadata = sa.MetaData()
 
@@ -242,3 +244,35 @@ class Teams:
         if group is None or agent in group.members or self.role_of(agent) == ADMIN:
             return None
         return group
+
+    # -- access by need (issue #18 item 6) ----------------------------------------
+
+    def access(self, agent: str, handoffs: list[tuple[str, str | None]]) -> dict[str, str]:
+        """For each ``(handoff id, agent it is with)``: ``OWN`` when this agent's need covers
+        it (it is with them, routed to one of their groups, or routed to everyone),
+        ``OUTSIDE`` when it does not but they are an admin (allowed, and audited as a
+        view), else ``REFUSED``. Without groups every hand-off waits for everyone, so
+        an installation without groups sees no change."""
+        routes = self.routes_of([h for h, _ in handoffs])
+        admin = self.role_of(agent) == ADMIN if any(h in routes for h, _ in handoffs) else False
+        verdicts = {}
+        for handoff_id, with_agent in handoffs:
+            group = routes.get(handoff_id)
+            if group is None or with_agent == agent or agent in group.members:
+                verdicts[handoff_id] = OWN
+            else:
+                verdicts[handoff_id] = OUTSIDE if admin else REFUSED
+        return verdicts
+
+    def refused_of(self, agent: str, handoff_agents: dict[str, str | None]) -> set[str]:
+        """Of these hand-offs (id → the agent it is with), those the agent may not see."""
+        verdicts = self.access(agent, list(handoff_agents.items()))
+        return {h for h, verdict in verdicts.items() if verdict == REFUSED}
+
+    def visible(self, agent: str, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Those of ``found`` (hand-offs as JSON, or history results) the agent may see: what
+        ``access`` does not refuse. 留言 (``"type": "ticket"``) are routed to nobody, so
+        everyone sees them."""
+        pairs = [(h["id"], h.get("agent")) for h in found if h.get("type", "handoff") == "handoff"]
+        verdicts = self.access(agent, pairs)
+        return [h for h in found if verdicts.get(h["id"], OWN) != REFUSED]

@@ -108,6 +108,19 @@ def test_edit_review_publish_and_the_widget_answers_with_the_new_text_then_rollb
     bob.context.close()
 
 
+def test_the_edit_review_publish_and_rollback_are_in_the_audit_log(bot_settings):
+    from bot.handoff.audit import AuditLog, Filter
+
+    log = AuditLog(bot_settings.database_url)
+    drafts = [(e.actor, e.detail.get("entry")) for e in log.search(Filter(action="kb_draft_save"))[0]]
+    assert ("ann", "ex-withdraw-fee") in drafts
+    steps = {(e.actor, e.detail.get("step")) for e in log.search(Filter(action="kb_review"))[0]}
+    assert {("ann", "submit"), ("bob", "approve")} <= steps
+    (published,), _ = log.search(Filter(action="kb_publish"))
+    assert published.actor == "bob" and published.role == "editor" and published.detail["changes"]
+    assert log.search(Filter(actor="bob", action="kb_rollback"))[1] == 1
+
+
 CARD = ["可以用信用卡买币吗", "信用卡能买币吗", "能用信用卡买币吗", "信用卡可以买币不"]
 
 

@@ -12,6 +12,7 @@ const STATES = { waiting: "等待接入", with_agent: "处理中", closed: "已�
 
 const state = {
   me: null, queue: null, clockSkew: 0,
+  audit: null,          // {page, pages}: the 审计 table in 管理
   current: null,        // {type: "handoff"|"ticket", id}
   handoff: null,        // the open hand-off as last fetched
   seen: new Set(),      // event seqs shown for the open hand-off
@@ -86,6 +87,7 @@ const ERRORS = [
   [/cannot be empty|'text' is required/, () => "内容不能为空"],
   [/'text' has (\d+) characters; the limit is (\d+)/, (m) => `内容过长（${m[1]} 字），最多 ${m[2]} 字`],
   [/too many failed sign-ins.*?(\d+) minutes/, (m) => `登录失败次数过多，请 ${m[1]} 分钟后再试`],
+  [/不属于您的分组/, () => "这个会话不属于您的分组，无权查看"],
   [/not signed in/, () => "请重新登录"],
   [/cross-origin request refused|X-Faqbot-Console/, () => "请求被拒绝：请从客服工作台页面操作（可刷新页面后重试）"],
   [/must be JSON/, () => "请求格式错误，请刷新页面后重试"],
@@ -674,7 +676,18 @@ function markSelected() {
 async function reloadCurrent() {
   if (!state.current || state.current.type !== "handoff") return;
   const id = state.current.id;
-  const data = await api(`/console/api/handoffs/${encodeURIComponent(id)}`);
+  let data;
+  try {
+    data = await api(`/console/api/handoffs/${encodeURIComponent(id)}`);
+  } catch (error) {  // transferred to a group this agent is not in: no longer theirs to see (403)
+    if (error.status !== 403 || !isCurrent("handoff", id)) throw error;
+    state.current = null;
+    state.handoff = null;
+    $("controls").hidden = true;
+    $("conversation").replaceChildren();
+    $("conv-header").replaceChildren(el("span", { class: "muted", "data-testid": "not-yours", text: "该会话已不在您的分组，请从左侧选择下一项" }));
+    return;
+  }
   if (!isCurrent("handoff", id)) return;
   const first = state.handoff === null;
   state.handoff = data.handoff;
@@ -1370,6 +1383,7 @@ async function loadAdmin() {
                   editing, dirty };
   renderAdminAgents();
   renderAdminGroups(editing, dirty);
+  await loadAudit(state.audit ? state.audit.page : 1);
   fillList($("admin-canned"), canned.replies.filter((r) => r.team).map((r) => el("li", { class: "canned-item",
       "data-testid": "admin-canned-item" },
     el("b", { text: `/${r.shortcut}` }), el("span", { class: "text", text: r.text }),
@@ -1472,6 +1486,64 @@ $("admin-agent-form").addEventListener("submit", (event) => {
     await loadAdmin();
   });
 });
+
+// -- admin: the audit log (bot/handoff/audit.py; times shown in this browser's zone) ---
+
+const AUDIT_ACTIONS = {
+  sign_in: "登录", sign_in_failed: "登录失败", sign_out: "退出", view: "查看他组会话", claim: "接入", reply: "回复",
+  note: "内部备注", transfer: "转接", close: "结束会话", reopen: "重新打开", ticket_answer: "回复留言",
+  ticket_close: "关闭留言", canned_add: "添加快捷回复", canned_remove: "删除快捷回复", account_create: "新建账号",
+  account_update: "修改账号", role_change: "修改角色", account_disable: "停用账号", group_save: "保存技能组",
+  group_remove: "删除技能组", export_conversations: "导出会话", export_kpis: "导出统计", export_audit: "导出审计",
+  kb_draft_save: "保存草稿", kb_review: "审核流转", kb_publish: "发布", kb_rollback: "回滚", kb_synonyms: "修改同义词",
+  kb_import: "导入表格", kb_export: "导出知识库", kb_recalibrate: "重新校准", regression_edit: "修改回归集",
+};
+
+function auditParams() {
+  const params = new URLSearchParams();
+  for (const [key, id] of [["actor", "audit-actor"], ["action", "audit-action"], ["target", "audit-target"]]) {
+    const value = $(id).value.trim();
+    if (value) params.set(key, value);
+  }
+  for (const [key, id] of [["since", "audit-since"], ["until", "audit-until"]]) {
+    if ($(id).value) params.set(key, new Date($(id).value).toISOString());  // local time in, UTC out
+  }
+  return params;
+}
+
+async function loadAudit(page = 1) {
+  const params = auditParams();
+  params.set("page", String(page));
+  const data = await api(`/console/api/admin/audit?${params}`);
+  const select = $("audit-action");
+  if (select.options.length === 1) {
+    for (const action of data.actions) select.append(el("option", { value: action, text: AUDIT_ACTIONS[action] || action }));
+  }
+  state.audit = { page: data.page, pages: Math.max(1, Math.ceil(data.total / data.per_page)) };
+  const detail = (d) => Object.entries(d).map(([k, v]) => `${k}=${typeof v === "object" ? JSON.stringify(v) : v}`).join(" ");
+  $("audit-table").replaceChildren(
+    el("tr", {}, ...["时间", "账号", "角色", "操作", "对象", "详情", "IP"].map((t) => el("th", { text: t }))),
+    ...data.entries.map((e) => el("tr", { "data-testid": "audit-row", "data-action": e.action, "data-actor": e.actor },
+      el("td", { text: new Date(e.at).toLocaleString("zh-CN") }),
+      el("td", { text: e.actor }),
+      el("td", { text: ROLE_NAMES[e.role] || e.role || "" }),
+      el("td", { text: AUDIT_ACTIONS[e.action] || e.action }),
+      el("td", { text: [e.target_kind, e.target_id].filter(Boolean).join(" ") }),
+      el("td", { text: detail(e.detail) }),
+      el("td", { text: e.ip || "" }))));
+  $("audit-page").textContent = `第 ${state.audit.page} / ${state.audit.pages} 页，共 ${data.total} 条`;
+  $("audit-prev").disabled = state.audit.page <= 1;
+  $("audit-next").disabled = state.audit.page >= state.audit.pages;
+}
+
+$("audit-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  adminAct(() => loadAudit(1));
+});
+$("audit-prev").addEventListener("click", () => adminAct(() => loadAudit(state.audit.page - 1)));
+$("audit-next").addEventListener("click", () => adminAct(() => loadAudit(state.audit.page + 1)));
+// The export downloads what the form would find now (the same filters); the server records it.
+$("audit-export").addEventListener("click", () => { $("audit-export").href = `/console/api/admin/audit/export?${auditParams()}`; });
 
 // -- history -----------------------------------------------------------------
 

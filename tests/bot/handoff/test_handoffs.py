@@ -168,3 +168,12 @@ def test_an_agent_closes_with_a_wrap_up_reason_and_tags(tmp_path):
     ):
         with pytest.raises(ValueError, match=problem):
             WrapUp.parse(reason, tags)
+
+
+def test_agents_of_says_who_has_each_hand_off_in_one_query(store):
+    waiting, _ = store.create(new_request())
+    claimed, _ = store.create(new_request())
+    store.claim(claimed.id, "li")
+    found = store.agents_of([waiting.id, claimed.id, claimed.id, "no-such-id"])
+    assert found == {waiting.id: None, claimed.id: "li"}
+    assert store.agents_of([]) == {}
