@@ -17,7 +17,6 @@ import time
 from _common import percentile_ms, save
 
 from faqbot.config import load_settings
-from indexer.decide import decide
 from indexer.kb import FaqEntry
 
 TOPICS = [
@@ -124,12 +123,12 @@ def run(size: int, settings, embedder) -> dict:
         unique = []
         for q in queries:
             t = time.perf_counter()
-            decide(searcher.search(q).candidates, settings.decision)
+            searcher.decide(searcher.search(q).candidates)
             unique.append(time.perf_counter() - t)
         repeated = []
         for q in queries:  # the same questions again: query vectors come from the LRU cache
             t = time.perf_counter()
-            decide(searcher.search(q).candidates, settings.decision)
+            searcher.decide(searcher.search(q).candidates)
             repeated.append(time.perf_counter() - t)
         embed_only = []
         for q in queries[:100]:
@@ -143,6 +142,8 @@ def run(size: int, settings, embedder) -> dict:
         "dense_index": cold["dense_index"],
         "build_cold_s": round(cold_s, 1),
         "build_cached_embeddings_s": round(warm_s, 2),
+        # fitting the confidence model (indexer/confidence.py), part of both builds
+        "confidence_fit_s": cold.confidence.fitted.get("seconds") if cold.confidence else None,
         "query_p50_ms": percentile_ms(unique, 50),
         "query_p99_ms": percentile_ms(unique, 99),
         "repeat_query_p50_ms": percentile_ms(repeated, 50),

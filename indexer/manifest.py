@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from faqbot import normalize as normaliser
 from faqbot.config import Settings
 from faqbot.errors import UserError
-from indexer.confidence import ConfidenceModel
+from indexer.confidence import FIT_VERSION, ConfidenceModel
 from indexer.evidence import BACKGROUND_NPY
 
 if TYPE_CHECKING:  # the protocol only; loading an embedder is not this module's business
@@ -187,9 +187,13 @@ class Manifest(Mapping[str, Any]):
         """Built from this KB content and servable as is (``IndexMismatch`` when it is not servable).
 
         A version built before the fitted confidence (no ``background.npy``) is servable, with the
-        configured decision, but not up to date while ``fit_confidence`` is on: it is rebuilt once."""
+        configured decision, but not up to date while ``fit_confidence`` is on: it is rebuilt once;
+        so is one whose model was fitted by an older ``FIT_VERSION``."""
         self.check_compatible(settings, embedder)
-        fitted = BACKGROUND_NPY in self.files or not settings.decision.fit_confidence
+        fitted = not settings.decision.fit_confidence or (
+            BACKGROUND_NPY in self.files
+            and (self.confidence is None or self.confidence.fitted.get("version") == FIT_VERSION)
+        )
         return self.content_hash == content_hash and fitted
 
 

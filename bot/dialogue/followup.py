@@ -9,7 +9,7 @@ an executor); no Rasa imports.
 
 from __future__ import annotations
 
-from indexer.decide import ANSWER, Decision
+from indexer.decide import ANSWER, CLARIFY, FALLBACK, Decision
 from indexer.search import Searcher, SearchResult
 from indexer.service import ask
 
@@ -30,7 +30,9 @@ def resolve(
        retry's answer (the previous entry itself left out: the customer asks
        something else about it) wins when it is confident, shares words with
        the message, and is in the previous answer's category, or the message
-       alone was not confident ("退货退款" + "那要多久？" → 退款多久能到账;
+       alone was not confident; the retry's best clarify choice wins the same
+       way when the message alone found nothing (a fallback) and it is in the
+       previous answer's category ("退货退款" + "那要多久？" → 退款多久能到账;
        "怎么投诉商家" + "那怎么查进度" → 投诉处理进度, not POS 申请进度);
     2. otherwise, for an unconfident message, exactly one of its own
        word-sharing candidates is in the previous answer's category → that one.
@@ -48,11 +50,15 @@ def resolve(
     topic = " ".join(previous.tags) if previous.tags else previous.question
     result2 = searcher.search(f"{topic} {text}", k=FOLLOWUP_POOL)
     decision2 = searcher.decide([c for c in result2.candidates if c.entry.id != previous.id])
-    if decision2.action == ANSWER:
-        resolved = decision2.candidates[0].entry
-        in_topic = resolved.category == previous.category
-        if resolved.id in lexical and (in_topic or decision.action != ANSWER):
-            changed = decision.action != ANSWER or decision.candidates[0].entry.id != resolved.id
+    if decision2.action in (ANSWER, CLARIFY) and decision2.candidates:
+        best = decision2.candidates[0]
+        in_topic = best.entry.category == previous.category
+        if decision2.action == ANSWER:
+            taken = in_topic or decision.action != ANSWER
+        else:  # unsure with its topic, but the message alone found nothing: the topic decides
+            taken, decision2 = in_topic and decision.action == FALLBACK, decision2.answered_with(best)
+        if best.entry.id in lexical and taken:
+            changed = decision.action != ANSWER or decision.candidates[0].entry.id != best.entry.id
             return result2, decision2, changed
     if decision.action == ANSWER:
         return result, decision, False

@@ -191,7 +191,8 @@ def clarify_bare_keyword(decision: Decision, result: SearchResult, max_choices: 
     """A bare keyword ("提现", "手续费") that several entries are about is not a
     question yet: offer those entries instead of guessing one. "About" means the
     keyword is in the entry's standard question or one of its tags; one such
-    entry ("年审") is simply answered."""
+    entry ("年审"), when retrieval ranks it first and would clarify, is simply
+    answered (the keyword names it; the runners-up are merely near)."""
     word = result.normalised
     if " " in word or not 2 <= len(word) <= BARE_KEYWORD_MAX_CHARS:
         return decision
@@ -200,7 +201,12 @@ def clarify_bare_keyword(decision: Decision, result: SearchResult, max_choices: 
         for c in result.candidates
         if word in c.entry.question.lower() or any(word in tag.lower() for tag in c.entry.tags)
     ]
-    if len(about) < 2:
+    if len(about) == 1:
+        only = about[0]
+        if decision.action == Action.CLARIFY and result.candidates[0] is only and only.shares_content:
+            return decision.answered_with(only)
+        return decision
+    if not about:
         return decision
     return Decision(Action.CLARIFY, decision.confidence, about[:max_choices])
 

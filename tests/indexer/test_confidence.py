@@ -145,3 +145,19 @@ def test_a_malformed_model_is_a_corrupt_version(tiny_kb, embedder, sample_search
     (version / MANIFEST).write_text(json.dumps(data), encoding="utf-8")
     with pytest.raises(IndexCorrupt, match="malformed"):
         verify_version(version)
+
+
+def test_a_model_fitted_by_an_older_fit_is_refitted_by_the_next_build(sample_searcher):
+    # The KB unchanged, a version whose model an older fit made is not up to date: the fit's
+    # thresholds changed (FIT_VERSION), so `faqbot index build` refits instead of "up to date".
+    settings = sample_searcher.settings
+    manifest = verify_version(store_for(settings).current())
+    assert manifest.confidence is not None and manifest.confidence.fitted["version"] == confidence.FIT_VERSION
+    assert manifest.is_up_to_date(manifest.content_hash, settings, sample_searcher.embedder)
+    older = dataclasses.replace(
+        manifest.confidence, fitted={**manifest.confidence.fitted, "version": confidence.FIT_VERSION - 1}
+    )
+    stale = dataclasses.replace(manifest, confidence=older)
+    assert not stale.is_up_to_date(manifest.content_hash, settings, sample_searcher.embedder)
+    unversioned = dataclasses.replace(manifest, confidence=dataclasses.replace(older, fitted={"auc": 0.9}))
+    assert not unversioned.is_up_to_date(manifest.content_hash, settings, sample_searcher.embedder)
