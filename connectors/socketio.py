@@ -2,7 +2,9 @@
 
 - No silence: replies go through ``connectors.guard``.
 - Pushes: ``outbound()`` is the ``socketio`` push (``connectors/outbound.py``),
-  so a person's replies reach the widget live, in the session's room.
+  so a person's replies reach the widget live, in the session's room; with
+  ``[channels] socketio_url`` on whichever server the widget is connected to
+  (``connectors/socketio_shared.py``).
 - Identifiers and bodies are checked (``connectors/identity.py``): a session
   id that no store may see, a message that is not text, or metadata that is
   not an object is refused with a ``request_error`` event to that socket, and
@@ -37,6 +39,8 @@ from socketio import AsyncServer
 from connectors.gate import GateLookup, gate_lookup
 from connectors.guard import Handler, guarded
 from connectors.identity import id_problem
+from connectors.socketio_shared import Presence, share
+from faqbot.config import load_settings
 
 ERROR_EVENT = "request_error"
 CLOSE_DRAIN_SECONDS = 2.0
@@ -91,6 +95,8 @@ class SocketIOInput(RasaSocketIOInput):
         sio = blueprint.ctx.sio
         assert type(sio.eio) is engineio.AsyncServer, type(sio.eio)
         sio.eio.__class__ = PromptCloseEngineIO  # Rasa builds the server itself; only the close changes
+        namespace = self.namespace or "/"
+        presence = share(sio, load_settings().channels.socketio_url, namespace)
 
         async def refuse(sid: str, reason: str) -> None:
             log.warning("socket.io: refused an event from %s: %s", sid, reason)
@@ -105,6 +111,7 @@ class SocketIOInput(RasaSocketIOInput):
                 return
             if self.session_persistence:
                 await sio.enter_room(sid, session_id, namespace=self.namespace)
+                await presence.joined(session_id, sid)
             await sio.emit("session_confirm", session_id, room=sid, namespace=self.namespace)
             log.debug("socket %s joined session %s", sid, session_id)
 
@@ -139,9 +146,13 @@ class SocketIOInput(RasaSocketIOInput):
                 )
             )
 
+        async def disconnect(sid: str, *args: Any) -> None:
+            await presence.left(sid)
+
         sio.on("session_request", session_request, namespace=self.namespace)
         sio.on(self.user_message_evt, user_message, namespace=self.namespace)
-        self._outbound = SocketIOOutbound(sio, self.bot_message_evt, self.namespace or "/")
+        sio.on("disconnect", disconnect, namespace=self.namespace)
+        self._outbound = SocketIOOutbound(sio, self.bot_message_evt, namespace, presence)
         return blueprint
 
     def outbound(self) -> SocketIOOutbound | None:
@@ -152,9 +163,9 @@ class SocketIOInput(RasaSocketIOInput):
 class SocketIOOutbound:
     """Pushes to the widget's session room, in the same format as the bot's replies."""
 
-    def __init__(self, sio: AsyncServer, bot_message_evt: str, namespace: str) -> None:
+    def __init__(self, sio: AsyncServer, bot_message_evt: str, namespace: str, presence: Presence) -> None:
         self.output = SocketIOOutput(sio, bot_message_evt)
-        self.sio, self.namespace = sio, namespace
+        self.sio, self.namespace, self.presence = sio, namespace, presence
 
     async def send(
         self,
@@ -163,7 +174,7 @@ class SocketIOOutbound:
         buttons: list[dict[str, Any]] | None = None,
         meta: dict[str, Any] | None = None,
     ) -> bool:
-        connected = any(True for _ in self.sio.manager.get_participants(self.namespace, recipient_id))
+        connected = await self.presence.connected(recipient_id)  # on any server (connectors/socketio_shared.py)
         if meta is None:
             if buttons:
                 await self.output.send_text_with_buttons(recipient_id, text, buttons)

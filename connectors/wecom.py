@@ -10,8 +10,10 @@ account), on one callback URL.
   ``WECOM_AGENT_ID``, or learnt from the callbacks). enter_agent → ``/greet``;
   menu click → its EventKey.
 - KF: the callback only says "there is news" (``kf_msg_or_event`` + a Token):
-  answered at once, then ``kf/sync_msg`` is read from the cursor persisted in
-  ``data_dir/wecom_kf_cursor.json`` (per OpenKfId, survives restarts); each new
+  answered at once, then ``kf/sync_msg`` is read from the cursor kept in the
+  database (``connectors/channel_state.py``: per OpenKfId, survives restarts and is
+  shared by several servers; with several, ``[channels] dedup_url`` makes a message
+  read by two of them answered once); each new
   customer message (origin 3) goes to the bot as ``kf:<open_kfid>:<external_userid>``
   and every reply goes out through ``kf/send_msg`` (buttons as a ``msgmenu``).
 
@@ -22,12 +24,9 @@ Secrets from the environment: ``WECOM_TOKEN``, ``WECOM_CORP_ID``,
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import os
 import time
 from collections.abc import Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rasa.core.channels.channel import UserMessage
@@ -38,6 +37,7 @@ from wechatpy.work.crypto import WeChatCrypto
 
 from connectors.background import in_background
 from connectors.base import Refusal
+from connectors.channel_state import ChannelStateStore, StateMap
 from connectors.dedup import SeenIds
 from connectors.guard import Handler
 from connectors.outbound import SignedOutbound
@@ -125,47 +125,6 @@ class WeComApi(ApiClient):
         return await self.post("/cgi-bin/kf/service_state/trans", body)
 
 
-class JsonMap:
-    """A small string → string map in a JSON file, written atomically, read on
-    each use: sync_msg's ``next_cursor`` per OpenKfId (a restart continues where
-    it stopped instead of replaying old messages), and the KF customers handed
-    to WeCom's own servicers."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def _read(self) -> dict[str, str]:
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return {}
-        except (OSError, ValueError) as exc:
-            log.error("cannot read %s (%s); starting empty", self.path, exc)
-            return {}
-        return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
-
-    def get(self, key: str) -> str:
-        return self._read().get(key, "")
-
-    def put(self, key: str, value: str) -> None:
-        data = self._read()
-        data[key] = value
-        self._write(data)
-
-    def delete(self, key: str) -> bool:
-        data = self._read()
-        if data.pop(key, None) is None:
-            return False
-        self._write(data)
-        return True
-
-    def _write(self, data: dict[str, str]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
-        os.replace(tmp, self.path)
-
-
 class WeComSender:
     """Everything the bot or an agent says to a WeCom user: app users through
     message/send, KF customers through kf/send_msg (buttons → msgmenu)."""
@@ -225,7 +184,7 @@ class WeComOutbound(SignedOutbound):
 
     platform = "wecom"
 
-    def __init__(self, sender: WeComSender, api: WeComApi, humans: JsonMap, handoff_to: str = "") -> None:
+    def __init__(self, sender: WeComSender, api: WeComApi, humans: StateMap, handoff_to: str = "") -> None:
         self.sender, self.api, self.humans, self.handoff_to = sender, api, humans, handoff_to
 
     async def take_over(self, recipient_id: str) -> bool:
@@ -244,7 +203,7 @@ class WeComOutbound(SignedOutbound):
         except PlatformError as exc:
             log.warning("could not hand %s to WeCom's servicers (%s); it stays in the console queue", recipient_id, exc)
             return False
-        self.humans.put(recipient_id, str(int(time.time())))
+        await self.humans.put(recipient_id, str(int(time.time())))
         log.info("%s handed to WeCom's %s", recipient_id, "queue" if to_queue else self.handoff_to)
         return True
 
@@ -264,7 +223,7 @@ class WeComOutbound(SignedOutbound):
 class KfInbox:
     """Reads 微信客服 messages after each callback and hands new customer messages to the bot."""
 
-    def __init__(self, api: WeComApi, sender: WeComSender, cursors: JsonMap, seen: SeenIds, humans: JsonMap) -> None:
+    def __init__(self, api: WeComApi, sender: WeComSender, cursors: StateMap, seen: SeenIds, humans: StateMap) -> None:
         self.api, self.sender, self.cursors, self.seen, self.humans = api, sender, cursors, seen, humans
         self._locks: dict[str, asyncio.Lock] = {}
 
@@ -272,7 +231,7 @@ class KfInbox:
         # One reader per account: two callbacks must not read from the same cursor.
         async with self._locks.setdefault(open_kfid, asyncio.Lock()):
             while True:
-                cursor = self.cursors.get(open_kfid)
+                cursor = await self.cursors.get(open_kfid)
                 page = await self.api.sync_msg(open_kfid, token, cursor)
                 by_customer: dict[str, list[dict[str, Any]]] = {}
                 for msg in page.get("msg_list") or []:
@@ -286,7 +245,7 @@ class KfInbox:
                     in_background(self._dispatch_in_order(handle, messages), f"KF messages of {customer}")
                 next_cursor = page.get("next_cursor") or ""
                 if next_cursor:
-                    self.cursors.put(open_kfid, next_cursor)
+                    await self.cursors.put(open_kfid, next_cursor)
                 if not page.get("has_more") or not next_cursor or next_cursor == cursor:
                     return
 
@@ -310,7 +269,7 @@ class KfInbox:
             event = msg.get("event") or {}
             if event.get("event_type") == "session_status_change" and event.get("change_type") == SESSION_ENDED:
                 ended = kf_sender(str(event.get("open_kfid") or open_kfid), str(event.get("external_userid") or user))
-                if self.humans.delete(ended):
+                if await self.humans.delete(ended):
                     log.info("WeCom's servicer ended the session of %s; the bot answers again", ended)
                 return
             if event.get("event_type") != "enter_session":
@@ -321,7 +280,7 @@ class KfInbox:
             text, welcome_code = "/greet", str(event.get("welcome_code") or "")
         elif msg.get("origin") != KF_CUSTOMER:
             return  # our own or a servicer's messages, system notices
-        elif self.humans.get(kf_sender(open_kfid, user)):
+        elif await self.humans.get(kf_sender(open_kfid, user)):
             log.debug("%s is with WeCom's servicer; message %s left to them", user, msg.get("msgid"))
             return
         elif kind == "text":
@@ -409,11 +368,12 @@ class WeComInput(PassiveReplyChannel):
         self.api = WeComApi(self.config.wecom_api, corp_id, secret)
         self.sender = WeComSender(self.api, self.choices, agent_id)
         self.agent_id_fixed = bool(agent_id)
-        self.humans = JsonMap(self.settings.data_dir / "wecom_kf_humans.json")
+        state = ChannelStateStore(self.settings.database_url)
+        for name, file in (("wecom_kf_humans", "wecom_kf_humans.json"), ("wecom_kf_cursor", "wecom_kf_cursor.json")):
+            state.import_json(name, self.settings.data_dir / file)  # where earlier versions kept them
+        self.humans = state.map("wecom_kf_humans")
         self.handoff_to = handoff_to
-        self.kf = KfInbox(
-            self.api, self.sender, JsonMap(self.settings.data_dir / "wecom_kf_cursor.json"), self.seen, self.humans
-        )
+        self.kf = KfInbox(self.api, self.sender, state.map("wecom_kf_cursor"), self.seen, self.humans)
 
     def outbound(self) -> WeComOutbound:
         return WeComOutbound(self.sender, self.api, self.humans, self.handoff_to)

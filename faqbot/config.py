@@ -158,6 +158,9 @@ class ChannelsConfig:
     # process memory, or in Redis when dedup_url is set (several servers).
     dedup_url: str = ""
     dedup_ttl: int = 86400
+    # "redis://host:6379/0": socket.io emits and who is connected are shared through Redis, so a
+    # push reaches a widget connected to any of several servers (connectors/socketio_shared.py).
+    socketio_url: str = ""
     # WeChat/WeCom wait 5 s for a passive reply: give the bot this long, then
     # answer "success" and send the reply through the customer-service API.
     passive_reply_seconds: float = 4.0

@@ -113,7 +113,8 @@ def write_endpoints(settings: Settings) -> Path:
         endpoints["tracker_store"]["type"] = CACHED_SQL_STORE
     if settings.bot.lock_store.strip():
         endpoints["lock_store"] = _store_from_url(settings.bot.lock_store.strip(), "bot.lock_store", sql=False)
-    out = settings.data_dir / "run" / "endpoints.yml"
+    # One file per Rasa server: several started from one data folder differ in their action server.
+    out = settings.data_dir / "run" / f"endpoints-{settings.bot.rasa_port}.yml"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(yaml.safe_dump(endpoints, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return out
@@ -187,6 +188,7 @@ def start_bot(
     from bot.handoff.availability import HoursError, OpeningHours
     from bot.web import check_settings as check_http_settings
     from connectors.mounting import summary, unmounted
+    from connectors.socketio_shared import url_problem as socketio_url_problem
     from indexer.progress import stderr_progress
     from indexer.search import IndexMissing
     from indexer.service import publish_and_open
@@ -199,6 +201,9 @@ def start_bot(
         check_http_settings(settings)
     except ValueError as exc:
         raise StartupFailed(str(exc)) from None
+    problem = socketio_url_problem(settings.channels.socketio_url)
+    if problem is not None:  # and a shared socket.io that is not Redis
+        raise StartupFailed(problem)
     try:  # build if needed, then load (checksums verified) what will be served, before reporting it
         index = publish_and_open(settings, progress=stderr_progress("embedding questions"))
     except IndexMissing as exc:  # nothing intact to serve: say what is wrong and what to run

@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from connectors import platform_api
+from connectors.channel_state import ChannelStateStore
 from connectors.replies import Choices
 from connectors.wechat_xml import TEXT_ONLY
 from connectors.wecom import WeComApi, WeComOutbound, WeComSender
@@ -262,8 +263,9 @@ def test_kf_messages_are_synced_from_the_persisted_cursor_and_answered_once(webh
         "limit": 1000,
         "open_kfid": "wkA",
     }
-    cursor_file = bot_settings.data_dir / "wecom_kf_cursor.json"
-    assert json.loads(cursor_file.read_text())["wkA"] == "c1"
+    # The cursor is in the database every server shares (connectors/channel_state.py).
+    state = ChannelStateStore(bot_settings.database_url)
+    assert state.get("wecom_kf_cursor", "wkA") == "c1"
 
     # The next callback reads on from c1: m1 again (already answered) and a click on "有帮助".
     helpful = items[0]["click"]["id"]
@@ -289,7 +291,7 @@ def test_kf_messages_are_synced_from_the_persisted_cursor_and_answered_once(webh
         ("c1", "KF-CALLBACK-TOKEN-2"),
         ("c2", "KF-CALLBACK-TOKEN-2"),
     ]
-    assert json.loads(cursor_file.read_text())["wkA"] == "c3"
+    assert state.get("wecom_kf_cursor", "wkA") == "c3"
     assert not any(
         c["msgtype"] == "msgmenu" and c["msgmenu"]["head_content"] == answer for c in sent_to(api, KF_SEND, "wmU1")[1:]
     )
@@ -394,10 +396,9 @@ def test_a_kf_hand_off_goes_to_the_wecom_servicer_and_the_bot_waits_until_the_se
 
 
 def test_agent_replies_route_by_user_kind_and_the_kf_session_can_be_transferred(api, tmp_path):
-    from connectors.wecom import JsonMap
-
     sender = WeComSender(WeComApi(api.url, CORP_ID, SECRET), Choices(), str(AGENT_ID))
-    outbound = WeComOutbound(sender, sender.api, JsonMap(tmp_path / "humans.json"))
+    humans = ChannelStateStore(f"sqlite:///{tmp_path / 'state.sqlite'}").map("wecom_kf_humans")
+    outbound = WeComOutbound(sender, sender.api, humans)
 
     async def scenario():
         try:
