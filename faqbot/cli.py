@@ -403,9 +403,9 @@ def cmd_index_build(args: argparse.Namespace) -> int:
 
 
 def cmd_index_rollback(args: argparse.Namespace) -> int:
-    from indexer.service import store_for
+    from indexer.service import rollback
 
-    version = store_for(_settings(args)).rollback()
+    version = rollback(_settings(args))
     print(f"current index is now {version}")
     return 0
 

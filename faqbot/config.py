@@ -48,6 +48,9 @@ class IndexConfig:
     hnsw_ef_search: int = 64
     # How many versions to keep on disk for rollback.
     keep_versions: int = 5
+    # Several servers: a published version is stored in the database and every server
+    # follows it (indexer/shared_index.py); false: this server's folder only.
+    shared: bool = False
     # Candidate pool taken from each retriever before fusion.
     candidates: int = 50
 

@@ -1,6 +1,10 @@
 """A searcher that follows the published index: editors publish, the bot answers
 from the new version within a second, no restart and no failed request.
 
+With ``[index] shared`` (several servers) a background thread also follows the version
+every server serves (``indexer/shared_index.py``) into the local store every
+``FOLLOW_SECONDS`` and reports what this process serves.
+
 The `current` pointer is checked at most every ``poll_seconds``; a new version
 is loaded in a background thread while the old one keeps serving, then swapped
 in with one assignment. The embedder is loaded once and shared by all versions.
@@ -23,6 +27,7 @@ from faqbot.config import Settings
 from indexer.embedders import Embedder, make_embedder
 from indexer.search import IndexMissing, Searcher
 from indexer.service import fallback_notice, open_serving
+from indexer.shared_index import FOLLOW_SECONDS, SharedIndex, this_node
 from indexer.store import IndexStore
 
 log = logging.getLogger(__name__)
@@ -38,6 +43,10 @@ class LiveSearcher:
         self._seen_target: str | None = None  # the `current` link last acted on, served or refused
         self._error: IndexMissing | None = None  # why nothing is served, while nothing is
         self._checked_at = 0.0
+        self._shared = SharedIndex(settings.database_url) if settings.index.shared else None
+        self._pointer: str | None = None  # the shared pointer last acted on
+        self._followed_at = 0.0
+        self._following = False
         self._loading = False
         self._lock = threading.Lock()
 
@@ -86,10 +95,24 @@ class LiveSearcher:
             self._checked_at = time.monotonic()
         return self.get()
 
+    def _follow(self) -> None:
+        assert self._shared is not None
+        try:
+            self._pointer = self._shared.follow(self.store, self._pointer)
+            if self._searcher is not None:
+                self._shared.report(this_node(), self._searcher.directory.name)
+        except Exception:  # the database is away: keep serving what is here, try again later
+            log.exception("could not follow the shared index")
+        finally:
+            self._following = False
+
     def get(self) -> Searcher:
         """The newest intact index version; raises ``IndexMissing`` (``IndexUnusable`` when
         versions exist but none can be served) while there is nothing to serve."""
         now = time.monotonic()
+        if self._shared is not None and not self._following and now - self._followed_at >= FOLLOW_SECONDS:
+            self._followed_at, self._following = now, True
+            threading.Thread(target=self._follow, daemon=True).start()
         if self._searcher is None or now - self._checked_at >= self.poll_seconds:
             self._checked_at = now
             target = self._target()

@@ -25,6 +25,7 @@ from indexer.kb import KnowledgeBase, load_kb
 from indexer.manifest import IndexCorrupt, IndexMismatch, IndexOutdated, Manifest, verify_version
 from indexer.progress import ProgressFn, no_progress
 from indexer.search import IndexMissing, Searcher, SearchResult
+from indexer.shared_index import SharedIndex
 from indexer.store import IndexStore, StoreError
 
 log = logging.getLogger(__name__)
@@ -108,6 +109,8 @@ def build_and_publish(
         try:
             manifest = verify_version(current)
             if manifest.is_up_to_date(content_hash, settings, embedder):
+                if settings.index.shared and shared_index(settings).current() is None:
+                    shared_index(settings).push(store, current.name)  # the first server: others follow it
                 return PublishResult(current.name, manifest, kb, skipped=True)
         except (IndexCorrupt, IndexMismatch) as exc:
             rebuilt_because = _refused(current.name, exc).describe()
@@ -133,7 +136,23 @@ def build_and_publish(
         )
     finally:
         cache.close()
+    if settings.index.shared:
+        shared_index(settings).push(store, version)
     return PublishResult(version, manifest, kb, skipped=False, rebuilt_because=rebuilt_because)
+
+
+def shared_index(settings: Settings) -> SharedIndex:
+    """The index every server follows (``[index] shared``), in the bot's database."""
+    return SharedIndex(settings.database_url)
+
+
+def rollback(settings: Settings) -> str:
+    """Serve the previously published version again (on every server when shared); returns it."""
+    store = store_for(settings)
+    version = store.rollback()
+    if settings.index.shared:
+        shared_index(settings).push(store, version)
+    return version
 
 
 def _no_index(settings: Settings) -> IndexMissing:
@@ -241,8 +260,12 @@ def publish_and_open(
     """
     embedder = embedder or make_embedder(settings.embedder)
     published, build_error = None, None
+    pointer = shared_index(settings).current() if settings.index.shared else None
     try:
-        published = build_and_publish(settings, embedder=embedder, progress=progress)
+        if pointer is not None:  # several servers: serve what they serve, not a build of this folder
+            shared_index(settings).fetch(store_for(settings), pointer)
+        else:
+            published = build_and_publish(settings, embedder=embedder, progress=progress)
     except (OSError, StoreError) as exc:
         build_error = f"{type(exc).__name__}: {exc}"
     try:

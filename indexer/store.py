@@ -153,6 +153,35 @@ class IndexStore:
             self._prune()
             return version, manifest
 
+    def install(self, version: str, write: Callable[[Path], None]) -> None:
+        """Add ``version`` as another server published it (``write(dir)`` puts its files there)
+        and make it current (``indexer/shared_index.py``)."""
+        with self._locked():
+            self.versions.mkdir(parents=True, exist_ok=True)
+            if not (self.versions / version).is_dir():
+                staging = self.versions / f".staging-{version}-{os.getpid()}"
+                shutil.rmtree(staging, ignore_errors=True)
+                try:
+                    write(staging)
+                    for path in staging.iterdir():
+                        _fsync_file(path)
+                    os.rename(staging, self.versions / version)
+                except BaseException:
+                    shutil.rmtree(staging, ignore_errors=True)
+                    raise
+                _fsync_dir(self.versions)
+            self._switch(version)
+            self._write_history([v for v in self.history() if v != version] + [version])
+            self._prune()
+
+    def make_current(self, version: str) -> None:
+        """Serve ``version``, which this store holds (another server rolled back to it)."""
+        with self._locked():
+            if not (self.versions / version).is_dir():
+                raise StoreError(f"index version {version} is not in {self.versions}")
+            self._switch(version)
+            self._write_history([v for v in self.history() if v != version] + [version])
+
     def rollback(self) -> str:
         """Make the previously published version current again; returns it."""
         with self._locked():
