@@ -796,6 +796,27 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_privacy_purge(args: argparse.Namespace) -> int:
+    """Delete what is older than its ``[retention]`` days (``--dry-run``: only count it)."""
+    from bot.privacy.retention import KIND_NAMES, purge_and_record
+
+    found = purge_and_record(_settings(args), _cli_actor(), dry_run=args.dry_run)
+    if args.json:
+        kinds = [p.to_json() for p in found]
+        print(json.dumps({"dry_run": args.dry_run, "kinds": kinds}, ensure_ascii=False, indent=2))
+        return 0
+    verb = "将删除" if args.dry_run else "已删除"
+    for p in found:
+        if not p.days:
+            print(f"{KIND_NAMES[p.kind]}（{p.kind}）：永久保留，不清理")
+            continue
+        tables = "，".join(f"{name} {n}" for name, n in p.tables.items())
+        print(f"{KIND_NAMES[p.kind]}（{p.kind}，保留 {p.days} 天）：{verb} {p.total} 行（{tables}）")
+    if args.dry_run:
+        print("这是预演（--dry-run）：什么都没有删除。")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="faqbot", description="Chinese FAQ customer-service bot")
     parser.add_argument("--kb-dir", help="knowledge-base folder (default: config kb_dir)")
@@ -922,6 +943,13 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--limit", type=int, default=100)
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(func=cmd_audit)
+    privacy = sub.add_parser(
+        "privacy", help="personal data: retention purge, a person's data exported or deleted"
+    ).add_subparsers(dest="privacy_command", required=True)
+    purge = privacy.add_parser("purge", help="delete what is older than its [retention] days, per kind")
+    purge.add_argument("--dry-run", action="store_true", help="only count what would be deleted")
+    purge.add_argument("--json", action="store_true")
+    purge.set_defaults(func=cmd_privacy_purge)
     rep = sub.add_parser(
         "report",
         help="recent unanswered questions, feedback, hand-off requests or 留言 (tickets: drafting, open,"
