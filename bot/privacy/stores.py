@@ -14,6 +14,7 @@ from bot.handoff import customers, handoffs, offers, records, tickets
 from bot.handoff.db import Database, engine_for
 from bot.studio import gap_report
 from faqbot.config import Settings
+from faqbot.errors import UserError
 
 # Every metadata whose tables hold a conversation's data (created if missing, as the stores do).
 METADATA = (
@@ -41,7 +42,7 @@ tracker_events = sa.Table(
 )
 
 
-class TrackerNotCovered(Exception):
+class TrackerNotCovered(UserError, ValueError):
     """The conversation store is one this module cannot read (Redis): said, not skipped silently."""
 
 

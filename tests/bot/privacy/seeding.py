@@ -52,7 +52,7 @@ def rasa_store(settings: Settings):
     )
 
 
-def seed(settings: Settings, user: str, text: str = "我的提现一直没到账") -> None:
+def seed(settings: Settings, user: str, text: str = "我的提现一直没到账", phone: str = "13800138000") -> None:
     """``user`` (a conversation id) in every store: Rasa's events, the records, a closed hand-off
     and an open one, a 留言 answered and closed, the customer's page, offered buttons."""
     from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
@@ -77,7 +77,7 @@ def seed(settings: Settings, user: str, text: str = "我的提现一直没到账
 
     tickets = TicketStore(url)
     ticket = tickets.start(user, "rest", "user_request", "closed", text, [{"role": "user", "text": text}])
-    tickets.set_contact(ticket.id, "13800138000")
+    tickets.set_contact(ticket.id, phone)
     tickets.submit(ticket.id, text)
     tickets.answer(ticket.id, "li", "已经到账了")
     tickets.record_delivery(ticket.id, "sms", "notified")
