@@ -4,6 +4,7 @@ conversation store), for the retention and data subject tests."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import dataclasses
 from collections.abc import Iterator
@@ -106,5 +107,7 @@ def seed(settings: Settings, user: str, text: str = "我的提现一直没到账
         tracker.update(ActionExecuted("action_listen"))
         await rasa.save(tracker)
 
-    asyncio.run(talk())
+    # In a thread of its own: Playwright's sync API keeps an event loop running in this one.
+    with concurrent.futures.ThreadPoolExecutor(1) as thread:
+        thread.submit(asyncio.run, talk()).result()
     rasa.engine.dispose()
