@@ -112,3 +112,13 @@ def test_retention_is_validated(tmp_path):
     toml.write_text("[retention]\ntickets = 99999\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="retention.tickets"):
         load_settings(env={}, config_file=toml)
+
+
+def test_a_redis_conversation_store_is_said_not_covered(settings):
+    from bot.privacy.stores import TrackerNotCovered
+    from bot.privacy.subject import delete
+
+    redis = settings.replace(bot=dataclasses.replace(settings.bot, tracker_store="redis://127.0.0.1:6379/0"))
+    assert {p.kind for p in purge(redis, dry_run=True)} == set(redis.retention.days())  # the tables still are
+    with pytest.raises(TrackerNotCovered, match="Redis"):
+        delete(redis, "rest:alice")
