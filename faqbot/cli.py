@@ -796,6 +796,65 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_privacy_purge(args: argparse.Namespace) -> int:
+    """Delete what is older than its ``[retention]`` days (``--dry-run``: only count it)."""
+    from bot.privacy.retention import KIND_NAMES, purge_and_record
+
+    found = purge_and_record(_settings(args), _cli_actor(), dry_run=args.dry_run)
+    if args.json:
+        kinds = [p.to_json() for p in found]
+        print(json.dumps({"dry_run": args.dry_run, "kinds": kinds}, ensure_ascii=False, indent=2))
+        return 0
+    verb = "将删除" if args.dry_run else "已删除"
+    for p in found:
+        if not p.days:
+            print(f"{KIND_NAMES[p.kind]}（{p.kind}）：永久保留，不清理")
+            continue
+        tables = "，".join(f"{name} {n}" for name, n in p.tables.items())
+        print(f"{KIND_NAMES[p.kind]}（{p.kind}，保留 {p.days} 天）：{verb} {p.total} 行（{tables}）")
+    if args.dry_run:
+        print("这是预演（--dry-run）：什么都没有删除。")
+    return 0
+
+
+def cmd_privacy_export(args: argparse.Namespace) -> int:
+    """Everything stored about one person, as one JSON document (``--out FILE`` or stdout)."""
+    from bot.privacy.subject import export_and_record
+
+    data = export_and_record(_settings(args), args.user, _cli_actor())
+    text = json.dumps(data, ensure_ascii=False, indent=2)
+    if args.out:
+        try:
+            Path(args.out).write_text(text + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise _CliError(f"{args.out}: {exc.strerror or exc}") from None
+        rows = sum(len(found) for found in data["stores"].values())
+        print(f"已导出 {len(data['conversations'])} 个会话、{rows} 行到 {args.out}", file=sys.stderr)
+    else:
+        print(text)
+    return 0
+
+
+def cmd_privacy_delete(args: argparse.Namespace) -> int:
+    """Delete everything stored about one person; without ``--yes`` only say what would go."""
+    from bot.privacy.subject import delete, delete_and_record
+
+    settings = _settings(args)
+    if not args.yes:
+        found = delete(settings, args.user, dry_run=True)
+        tables = "，".join(f"{name} {n}" for name, n in found.tables.items() if n) or "没有数据"
+        print(
+            f"将删除 {args.user} 的 {len(found.conversations)} 个会话、共 {found.total} 行（{tables}）。\n"
+            "删除不可恢复，什么都还没有删：确认后加 --yes 再运行一次。",
+            file=sys.stderr,
+        )
+        return EXIT_INVALID
+    done = delete_and_record(settings, args.user, _cli_actor())
+    tables = "，".join(f"{name} {n}" for name, n in done.tables.items() if n) or "没有数据"
+    print(f"已删除 {args.user} 的 {len(done.conversations)} 个会话、共 {done.total} 行（{tables}）。")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="faqbot", description="Chinese FAQ customer-service bot")
     parser.add_argument("--kb-dir", help="knowledge-base folder (default: config kb_dir)")
@@ -922,6 +981,21 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--limit", type=int, default=100)
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(func=cmd_audit)
+    privacy = sub.add_parser(
+        "privacy", help="personal data: retention purge, a person's data exported or deleted"
+    ).add_subparsers(dest="privacy_command", required=True)
+    purge = privacy.add_parser("purge", help="delete what is older than its [retention] days, per kind")
+    purge.add_argument("--dry-run", action="store_true", help="only count what would be deleted")
+    purge.add_argument("--json", action="store_true")
+    purge.set_defaults(func=cmd_privacy_purge)
+    exp = privacy.add_parser("export", help="everything stored about one person, as JSON (个人信息查阅、复制)")
+    exp.add_argument("--user", required=True, help="their conversation id (e.g. wecom:…) or verified site user id")
+    exp.add_argument("--out", metavar="FILE", help="write the JSON here (default: stdout)")
+    exp.set_defaults(func=cmd_privacy_export)
+    rm = privacy.add_parser("delete", help="delete everything stored about one person, in every store (个人信息删除)")
+    rm.add_argument("--user", required=True, help="their conversation id (e.g. wecom:…) or verified site user id")
+    rm.add_argument("--yes", action="store_true", help="really delete (without it: only show what would be deleted)")
+    rm.set_defaults(func=cmd_privacy_delete)
     rep = sub.add_parser(
         "report",
         help="recent unanswered questions, feedback, hand-off requests or 留言 (tickets: drafting, open,"

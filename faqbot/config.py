@@ -270,6 +270,41 @@ class SensitiveConfig:
     agents_may_confirm: bool = True
 
 
+RETENTION_KINDS = ("transcripts", "tickets", "logs", "kpi_events", "gaps")
+
+
+@dataclass(frozen=True)
+class RetentionConfig:
+    # How many days each kind of stored data is kept (0: forever); `faqbot privacy purge` and the
+    # scheduled purge delete what is older (bot/privacy/retention.py says which tables each kind is).
+    # Conversations: the Rasa conversation store, hand-off chats (closed ones), what the widget reported
+    # about the customer, the buttons last offered.
+    transcripts: int = 180
+    # 留言 no longer waiting for an answer, with their deliveries, transcripts and events.
+    tickets: int = 365
+    # The sensitive-word hits (which word, in whose message).
+    logs: int = 30
+    # One row per message, per bot turn and per 有帮助/没帮助: what the KPIs count.
+    kpi_events: int = 730
+    # Unanswered questions and what editors did with the gaps they formed.
+    gaps: int = 180
+    # Hours between scheduled purges (one server runs each, under a lease in the database); 0: none.
+    purge_every_hours: int = 24
+
+    def __post_init__(self) -> None:
+        for name in (*RETENTION_KINDS, "purge_every_hours"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                unit = "hours (0 = no scheduled purge)" if name == "purge_every_hours" else "days (0 = keep forever)"
+                raise ConfigError(f"retention.{name}: expected a whole number of {unit}, got {value!r}")
+            if value > 36_500:
+                raise ConfigError(f"retention.{name}: {value} is more than 36500; use 0 instead")
+
+    def days(self) -> dict[str, int]:
+        """Each kind's retention in days (0: kept forever)."""
+        return {kind: getattr(self, kind) for kind in RETENTION_KINDS}
+
+
 @dataclass(frozen=True)
 class Settings:
     kb_dir: Path = PROJECT_ROOT / "kb_content"
@@ -286,6 +321,7 @@ class Settings:
     mail: MailConfig = field(default_factory=MailConfig)
     sms: SmsConfig = field(default_factory=SmsConfig)
     sensitive: SensitiveConfig = field(default_factory=SensitiveConfig)
+    retention: RetentionConfig = field(default_factory=RetentionConfig)
 
     @property
     def index_dir(self) -> Path:
@@ -323,6 +359,7 @@ _SECTIONS = {
     "mail": MailConfig,
     "sms": SmsConfig,
     "sensitive": SensitiveConfig,
+    "retention": RetentionConfig,
 }
 _TOP_LEVEL = {"kb_dir", "data_dir"}
 

@@ -10,7 +10,11 @@
  * it verifies. The welcome is the bot's own (utter_greet in bot/domain.yml, with the hot questions),
  * asked for when a new conversation connects, so there is one welcome and one brand name. Everything is drawn with DOM calls and textContent inside a shadow root: no
  * answer or agent message can inject HTML or script. The conversation (socket.io session id and
- * the messages shown) is kept in localStorage, so a page refresh keeps the history.
+ * the messages shown) is kept in localStorage, so a page refresh keeps the history; ``keepDays``
+ * (data-keep-days, default 30; 0: no limit) drops a stored conversation untouched for longer when the
+ * page opens, and the panel's 清除对话 button drops it at once and starts a new conversation (a new
+ * session id). Either only clears this browser: the server keeps its records for the retention the
+ * operator configured ([retention] in faqbot.toml).
  *
  * Answers and agent messages are rendered by widget/markdown.js (FaqbotMarkdown), the renderer the
  * agent console uses too: the server sends /widget/widget.js as markdown.js followed by this file
@@ -26,6 +30,7 @@
     server: data.server || origin, title: data.title || "在线客服", color: data.color || "#1f6feb",
     avatar: data.avatar || "",
     lang: data.lang || "zh-CN", maxLength: 2000,
+    keepDays: data.keepDays !== undefined && data.keepDays !== "" ? Number(data.keepDays) : 30,
     user: data.userId ? { id: data.userId, name: data.userName, signature: data.userSignature } : null,
   }, window.FaqbotWidget || {});
   const KEY = "faqbot-widget:" + config.server;
@@ -33,14 +38,26 @@
   const markdown = window.FaqbotMarkdown.render;  // the KB's Markdown subset (widget/markdown.js)
 
   // -- state kept across page loads ------------------------------------------------
-  const saved = (() => { try { return JSON.parse(localStorage.getItem(KEY)) || {}; } catch (e) { return {}; } })();
+  const DAY_MS = 86400000;
+  const newSession = () => (crypto.randomUUID ? crypto.randomUUID().replace(/-/g, "") : String(Math.random()).slice(2));
+  const saved = (() => {
+    let found;
+    try { found = JSON.parse(localStorage.getItem(KEY)) || {}; } catch (e) { found = {}; }
+    const keep = Number(config.keepDays) || 0;
+    if (keep > 0 && typeof found.savedAt === "number" && Date.now() - found.savedAt > keep * DAY_MS) {
+      localStorage.removeItem(KEY);  // expired: this browser forgets the conversation
+      return {};
+    }
+    return found;
+  })();
   const state = {
-    session: saved.session || (crypto.randomUUID ? crypto.randomUUID().replace(/-/g, "") : String(Math.random()).slice(2)),
+    session: saved.session || newSession(),
     history: Array.isArray(saved.history) ? saved.history.slice(-200) : [],
     lastSeq: saved.lastSeq || 0, open: !!saved.open, unread: 0, socket: null, typingTimer: null,
   };
   const persist = () => localStorage.setItem(KEY, JSON.stringify({ session: state.session, history: state.history,
-                                                                   lastSeq: state.lastSeq, open: state.open }));
+                                                                   lastSeq: state.lastSeq, open: state.open,
+                                                                   savedAt: Date.now() }));
 
   // -- DOM -----------------------------------------------------------------------
   function el(tag, attrs, ...children) {
@@ -72,6 +89,7 @@
     .head img { width: 32px; height: 32px; border-radius: 50%; background: #fff; }
     .head h2 { font-size: 16px; margin: 0; flex: 1; }
     .head button { background: none; border: none; color: #fff; font-size: 20px; cursor: pointer; }
+    .head button.clear { font-size: 13px; border: 1px solid rgba(255,255,255,.6); border-radius: 12px; padding: 2px 8px; }
     .status { background: #fff7e6; color: #8a5300; font-size: 13px; padding: 6px 14px; border-bottom: 1px solid #f0e0c0; }
     .status.agent { background: #e9f7ef; color: #1a7f37; border-color: #c6ebd3; }
     .log { flex: 1; overflow-y: auto; padding: 12px; display: flex; flex-direction: column; gap: 8px; background: #f6f7f9; }
@@ -112,6 +130,8 @@
   const panel = el("section", { class: "panel", role: "dialog", "aria-label": config.title, hidden: true, "data-testid": "widget-panel", lang: config.lang },
     el("div", { class: "head" }, config.avatar ? el("img", { src: config.avatar, alt: "" }) : null,
        el("h2", { text: config.title }),
+       el("button", { class: "clear", title: "清除本设备上的对话记录，开始新的对话", "data-testid": "widget-clear",
+                      onclick: () => clearConversation() }, "清除对话"),
        el("button", { "aria-label": "关闭对话窗口", "data-testid": "widget-close", onclick: () => toggle(false) }, "×")),
     status, offline, log, hint, form);
   root.append(style, bubble, panel);
@@ -285,6 +305,21 @@
     socket.on("disconnect", () => { offline.hidden = false; });
   }
 
+  // 清除对话: this browser forgets the conversation and starts a new one under a new session id.
+  function clearConversation() {
+    localStorage.removeItem(KEY);
+    state.session = newSession();
+    state.history = [];
+    state.lastSeq = 0;
+    state.greeted = false;
+    showTyping(false);
+    log.replaceChildren();
+    hint.textContent = "本设备上的对话记录已清除，已开始新的对话。客服系统中的记录按网站的隐私政策保存和删除。";
+    persist();
+    if (state.socket) { state.socket.off(); state.socket.disconnect(); state.socket = null; }
+    if (window.io) connect();
+  }
+
   function start() {
     document.body.append(host);
     for (const m of state.history) draw(m);
@@ -295,5 +330,6 @@
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start); else start();
-  window.FaqbotWidgetApi = { open: () => toggle(true), close: () => toggle(false), session: () => state.session };
+  window.FaqbotWidgetApi = { open: () => toggle(true), close: () => toggle(false), session: () => state.session,
+                             clear: clearConversation };
 })();

@@ -7,6 +7,7 @@ their connections.
   ``/console/api/*`` route requires a signed-in agent;
 - ``/console/api/*``: JSON for the page (``api.py``);
 - ``/console/api/admin/*``: accounts, groups and team replies, for admins (``admin.py``);
+  retention and data subject requests (``privacy.py``);
 - ``/console/api/studio/*``: the editors' studio, for editors and admins: hit test and
   health (``studio.py``), editing, review, publishing and rollback (``studio_edit.py``),
   the questions to add to the FAQ (``studio_gaps.py``),
@@ -32,6 +33,7 @@ from bot.console.api import add_api_routes
 from bot.console.auth import add_auth_routes, signed_in_check
 from bot.console.common import COOKIE
 from bot.console.kb_lookup import KbLookup
+from bot.console.privacy import add_privacy_routes
 from bot.console.regression import add_regression_routes
 from bot.console.streams import add_stream_routes
 from bot.console.studio import add_studio_routes
@@ -69,6 +71,7 @@ def console_blueprint(desk: HandoffDesk, kb: KbLookup) -> Blueprint:
     add_auth_routes(bp, desk, signed_in)
     add_api_routes(bp, desk, signed_in, kb)
     add_admin_routes(bp, desk, signed_in)
+    add_privacy_routes(bp, desk, signed_in)
     add_studio_routes(bp, desk, signed_in, kb)
     changes = add_studio_edit_routes(bp, desk, signed_in, kb)
     add_studio_hit_routes(bp, desk, signed_in, kb, changes)

@@ -212,6 +212,7 @@ def install_handoff_layer() -> None:
     from bot.console.app import console_blueprint
     from bot.console.kb_lookup import KbLookup
     from bot.handoff.desk import HandoffDesk
+    from bot.privacy.schedule import run_scheduled
     from bot.server.customer_routes import customer_blueprint
     from bot.server.gate import HandoffGate
     from bot.server.widget import webchat_blueprint
@@ -242,6 +243,7 @@ def install_handoff_layer() -> None:
         @app.listener("after_server_start")
         async def watch_for_stranded_users(app: Any, _: Any) -> None:
             watchers.append(asyncio.ensure_future(desk.watch_stranded()))
+            watchers.append(asyncio.ensure_future(run_scheduled(settings)))  # one server purges (a lease)
 
         @app.listener("before_server_stop")
         async def finish_acknowledged_work(app: Any, _: Any) -> None:

@@ -1384,6 +1384,7 @@ async function loadAdmin() {
   renderAdminAgents();
   renderAdminGroups(editing, dirty);
   await loadAudit(state.audit ? state.audit.page : 1);
+  await loadPrivacy();
   fillList($("admin-canned"), canned.replies.filter((r) => r.team).map((r) => el("li", { class: "canned-item",
       "data-testid": "admin-canned-item" },
     el("b", { text: `/${r.shortcut}` }), el("span", { class: "text", text: r.text }),
@@ -1497,6 +1498,7 @@ const AUDIT_ACTIONS = {
   group_remove: "删除技能组", export_conversations: "导出会话", export_kpis: "导出统计", export_audit: "导出审计",
   kb_draft_save: "保存草稿", kb_review: "审核流转", kb_publish: "发布", kb_rollback: "回滚", kb_synonyms: "修改同义词",
   kb_import: "导入表格", kb_export: "导出知识库", kb_recalibrate: "重新校准", regression_edit: "修改回归集",
+  privacy_purge: "清理过期数据", privacy_export: "导出用户数据", privacy_delete: "删除用户数据",
 };
 
 function auditParams() {
@@ -1544,6 +1546,62 @@ $("audit-prev").addEventListener("click", () => adminAct(() => loadAudit(state.a
 $("audit-next").addEventListener("click", () => adminAct(() => loadAudit(state.audit.page + 1)));
 // The export downloads what the form would find now (the same filters); the server records it.
 $("audit-export").addEventListener("click", () => { $("audit-export").href = `/console/api/admin/audit/export?${auditParams()}`; });
+
+// -- admin: privacy (bot/console/privacy.py): retention purge, one user's data exported or deleted ---
+
+async function loadPrivacy() {
+  const data = await api("/console/api/admin/privacy");
+  const kept = data.kinds.map((k) => `${k.name} ${k.days ? `${k.days} 天` : "永久"}`).join("，");
+  const every = data.purge_every_hours ? `服务器每 ${data.purge_every_hours} 小时自动清理一次。` : "没有设置自动清理。";
+  $("privacy-retention").textContent = `保存期限：${kept}。${every}`;
+}
+
+function showPurge(data) {
+  $("privacy-purge-table").replaceChildren(
+    el("tr", {}, ...["数据", "保存期限", data.dry_run ? "将删除（行）" : "已删除（行）"].map((t) => el("th", { text: t }))),
+    ...data.kinds.map((k) => el("tr", { "data-testid": "privacy-purge-row", "data-kind": k.kind, "data-total": k.total },
+      el("td", { text: k.name }), el("td", { text: k.days ? `${k.days} 天` : "永久保留" }),
+      el("td", { text: String(k.total) }))));
+}
+
+$("privacy-dry-run").addEventListener("click", () => adminAct(async () => {
+  const data = await api("/console/api/admin/privacy/purge", { dry_run: true });
+  showPurge(data);
+  $("privacy-purge").hidden = false;
+  $("privacy-note").textContent = "这是预演：什么都没有删除。确认无误后点“确认清理过期数据”。";
+}));
+$("privacy-purge").addEventListener("click", () => adminAct(async () => {
+  const data = await api("/console/api/admin/privacy/purge", { dry_run: false });
+  showPurge(data);
+  $("privacy-purge").hidden = true;
+  $("privacy-note").textContent = `已删除过期数据 ${data.kinds.reduce((n, k) => n + k.total, 0)} 行。`;
+  await loadAudit(1);
+}));
+
+const privacyUser = () => $("privacy-user").value.trim();
+$("privacy-export").addEventListener("click", (event) => {
+  if (!privacyUser()) { event.preventDefault(); $("privacy-note").textContent = "请先输入用户 ID。"; return; }
+  $("privacy-export").href = `/console/api/admin/privacy/export?${new URLSearchParams({ user: privacyUser() })}`;
+});
+$("privacy-user-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  adminAct(async () => {
+    const data = await api("/console/api/admin/privacy/delete", { user: privacyUser(), dry_run: true });
+    $("privacy-delete-summary").textContent = data.total
+      ? `将永久删除该用户 ${data.conversations.length} 个会话的 ${data.total} 行数据（对话、留言、转人工记录、统计记录等），无法恢复。`
+      : "没有找到该用户的数据。";
+    $("privacy-confirm").value = "";
+    $("privacy-delete-confirm").hidden = false;
+    $("privacy-delete").hidden = !data.total;
+  });
+});
+$("privacy-delete-cancel").addEventListener("click", () => { $("privacy-delete-confirm").hidden = true; });
+$("privacy-delete").addEventListener("click", () => adminAct(async () => {
+  const data = await api("/console/api/admin/privacy/delete", { user: privacyUser(), confirm: $("privacy-confirm").value.trim() });
+  $("privacy-delete-confirm").hidden = true;
+  $("privacy-note").textContent = `已删除该用户的数据，共 ${data.total} 行。`;
+  await loadAudit(1);
+}));
 
 // -- history -----------------------------------------------------------------
 
