@@ -294,7 +294,16 @@ def apply() -> None:
     _mount_configured_channels()
 
 
+def _mask_logs() -> None:
+    """Personal data out of this server's log (``faqbot/masking.py``), Rasa's records included."""
+    from faqbot.config import load_settings
+    from faqbot.masking import install_log_masking, masker_for
+
+    install_log_masking(masker_for(load_settings().masking))
+
+
 def main() -> None:
+    _mask_logs()
     apply()
     install_handoff_layer()
     from rasa.__main__ import main as rasa_main
