@@ -45,6 +45,8 @@ _MOBILE = re.compile(
     rf"([ \-]?)({_D}{{4}})\2({_D}{{4}}){_NOT_DIGIT_AFTER}"
 )
 _SEPARATORS = str.maketrans("", "", " -")
+# A JSON \uXXXX escape (Rasa's structured log lines escape every Chinese character), surrogates left alone.
+_JSON_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
 
 
 def id_card_valid(number: str) -> bool:
@@ -100,7 +102,8 @@ class Masker:
 
     def __init__(self, patterns: Iterable[str] = (), *, enabled: bool = True) -> None:
         self.enabled = enabled
-        self.patterns = tuple(re.compile(p) for p in patterns)
+        # Ignoring case: stored and logged text may be the normaliser's, case-folded (dd2026…).
+        self.patterns = tuple(re.compile(p, re.IGNORECASE) for p in patterns)
 
     def __call__(self, text: str) -> str:
         if not self.enabled or not text:
@@ -158,9 +161,14 @@ class MaskingFilter(logging.Filter):
     """Masks a log record's message, arguments and traceback in place, so that no handler
     (a file, the console, a log collector) ever receives the raw numbers."""
 
-    def __init__(self, masker: Masker) -> None:
+    def __init__(self, masker: Masker, omit_fields: Iterable[str] = ()) -> None:
+        """``omit_fields``: keys of structured (JSON) log lines whose string value is left out
+        entirely: text in a form the masker cannot read, such as Rasa's ``parse_data_text``,
+        the message after the normaliser turned ``a.b@example.com`` into ``a b example com``."""
         super().__init__()
         self.masker = masker
+        names = "|".join(re.escape(name) for name in omit_fields)
+        self._omit = re.compile(rf'"({names})": "(?:[^"\\]|\\.)*"') if names else None
 
     def filter(self, record: logging.LogRecord) -> bool:
         if getattr(record, "_faqbot_masked", False):
@@ -169,7 +177,9 @@ class MaskingFilter(logging.Filter):
             message = record.getMessage()
         except Exception:  # a bad format string: leave it for logging's own error report
             return True
-        record.msg, record.args = self.masker(message), ()
+        if self._omit is not None:
+            message = self._omit.sub(r'"\1": "(omitted)"', message)
+        record.msg, record.args = self.masker(_unescaped(message)), ()
         if record.exc_info and not record.exc_text:
             record.exc_text = self.masker(logging.Formatter().formatException(record.exc_info))
         elif record.exc_text:
@@ -180,13 +190,26 @@ class MaskingFilter(logging.Filter):
         return True
 
 
-def install_log_masking(masker: Masker) -> None:
+def _unescaped(message: str) -> str:
+    """``message`` with JSON \\u escapes read as the characters they stand for: "\\u8bc1110…" hides
+    the number's start behind the escape's last hex digit (and the line is readable Chinese)."""
+    if "\\u" not in message:
+        return message
+
+    def char(match: re.Match[str]) -> str:
+        code = int(match.group(1), 16)
+        return match.group(0) if 0xD800 <= code <= 0xDFFF else chr(code)
+
+    return _JSON_ESCAPE.sub(char, message)
+
+
+def install_log_masking(masker: Masker, omit_fields: Iterable[str] = ()) -> None:
     """Mask every log record of this process as it is made (every logger, Rasa's and
     Sanic's included, whatever handlers are configured later); installing twice
     replaces the first."""
     if not masker.enabled:
         return
-    masking = MaskingFilter(masker)
+    masking = MaskingFilter(masker, omit_fields)
     base = logging.getLogRecordFactory()
     base = getattr(base, "_faqbot_base", base)
 

@@ -127,3 +127,23 @@ def test_the_filter_masks_a_record_once():
     masking = MaskingFilter(Masker())
     assert masking.filter(record) and masking.filter(record)
     assert record.getMessage() == "手机 138****5678"
+
+
+def test_json_escapes_in_a_log_line_cannot_hide_a_number():
+    # Rasa's structured log lines escape every Chinese character: "证" is \u8bc1, whose last hex
+    # digit would look like the number's first one.
+    line = '{"parse_data_text": "\\u8eab\\u4efd\\u8bc1110101199003071233\\u600e", "emoji": "\\ud83d\\ude00"}'
+    record = logging.LogRecord("rasa", logging.DEBUG, __file__, 1, line, (), None)
+    MaskingFilter(Masker()).filter(record)
+    assert record.getMessage() == '{"parse_data_text": "身份证110101********1233怎", "emoji": "\\ud83d\\ude00"}'
+
+
+def test_fields_the_masker_cannot_read_are_left_out_of_log_lines():
+    line = '{"parse_data_text": "邮箱zhangsan li example com \\"x\\"", "parse_data_intent": {"name": "ask_faq"}}'
+    record = logging.LogRecord("rasa", logging.DEBUG, __file__, 1, line, (), None)
+    MaskingFilter(Masker(), omit_fields=("parse_data_text",)).filter(record)
+    assert record.getMessage() == '{"parse_data_text": "(omitted)", "parse_data_intent": {"name": "ask_faq"}}'
+
+
+def test_configured_patterns_ignore_case_as_the_normaliser_folds_it():
+    assert Masker([r"DD[0-9]{12}"])("订单dd202612031234") == "订单dd2********234"
