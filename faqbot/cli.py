@@ -661,13 +661,15 @@ def _report_conversations(args: argparse.Namespace, settings: Settings) -> int:
     from bot.handoff.conversation_export import ConversationExport
     from bot.handoff.history import Query
     from bot.handoff.tables import csv_text, xlsx_bytes
+    from faqbot.masking import masker_for
 
     if args.days < 1:
         print(f"error: days must be at least 1, not {args.days}", file=sys.stderr)
         return EXIT_USAGE
     today = datetime.now(UTC).astimezone(ZoneInfo(settings.handoff.timezone)).date()
     query = Query(since=today - timedelta(days=args.days - 1), until=today)
-    rows = ConversationExport(settings.database_url, settings.handoff.timezone).rows(query)
+    export = ConversationExport(settings.database_url, settings.handoff.timezone, masker_for(settings.masking))
+    rows = export.rows(query)
     from bot.handoff.audit import Action, AuditLog
 
     kind = "xlsx" if args.xlsx else "json" if args.json else "csv"

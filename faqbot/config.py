@@ -12,7 +12,9 @@ This module is a leaf: it imports nothing from the project.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -306,6 +308,19 @@ class RetentionConfig:
 
 
 @dataclass(frozen=True)
+class MaskingConfig:
+    # Mask personal data in everything kept for analysis (the unanswered and feedback logs, the
+    # KPI events, the gaps report, exports, the servers' logs, faqbot/masking.py): mainland mobile
+    # numbers, ID-card numbers (check digit valid), bank cards (Luhn valid), e-mail addresses.
+    # What serves the customer (a 留言's contact, a hand-off's transcript) is kept as written.
+    enabled: bool = True
+    # More to mask: Python regular expressions, e.g. ['DD[0-9]{12}', '订单号[:：]?\\s*([0-9]{10,})'];
+    # with a capture group only the group is masked. In the environment: a JSON list
+    # (FAQBOT_MASKING_PATTERNS='["DD[0-9]{12}"]').
+    patterns: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Settings:
     kb_dir: Path = PROJECT_ROOT / "kb_content"
     data_dir: Path = PROJECT_ROOT / "var"
@@ -322,6 +337,7 @@ class Settings:
     sms: SmsConfig = field(default_factory=SmsConfig)
     sensitive: SensitiveConfig = field(default_factory=SensitiveConfig)
     retention: RetentionConfig = field(default_factory=RetentionConfig)
+    masking: MaskingConfig = field(default_factory=MaskingConfig)
 
     @property
     def index_dir(self) -> Path:
@@ -360,12 +376,15 @@ _SECTIONS = {
     "sms": SmsConfig,
     "sensitive": SensitiveConfig,
     "retention": RetentionConfig,
+    "masking": MaskingConfig,
 }
 _TOP_LEVEL = {"kb_dir", "data_dir"}
 
 
 def _coerce(value: Any, default: Any, where: str) -> Any:
     kind = type(default)
+    if isinstance(default, tuple):
+        return _string_list(value, where)
     try:
         if isinstance(default, bool):
             if isinstance(value, bool):
@@ -388,6 +407,33 @@ def _coerce(value: Any, default: Any, where: str) -> Any:
         return value
     except ValueError:
         raise ConfigError(f"{where}: expected {kind.__name__}, got {value!r}") from None
+
+
+def _string_list(value: Any, where: str) -> tuple[str, ...]:
+    """A list of strings: a TOML array, or a JSON array in an environment variable."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise ConfigError(
+                f'{where}: expected a list of strings (in the environment a JSON list, e.g. ["DD[0-9]{{12}}"]), '
+                f"got {value!r}"
+            ) from None
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ConfigError(f"{where}: expected a list of strings, got {value!r}")
+    return tuple(value)
+
+
+def _check_masking(config: MaskingConfig, where: str) -> None:
+    """Every configured pattern compiles and matches something (an empty match would mask nothing)."""
+    for pattern in config.patterns:
+        try:
+            compiled = re.compile(pattern)
+        except re.error as exc:
+            message = f"{where}: masking.patterns: {pattern!r} is not a valid regular expression: {exc}"
+            raise ConfigError(message) from None
+        if compiled.fullmatch(""):
+            raise ConfigError(f"{where}: masking.patterns: {pattern!r} matches the empty text; it would mask nothing")
 
 
 def load_settings(env: Mapping[str, str] | None = None, config_file: Path | None = None) -> Settings:
@@ -433,6 +479,9 @@ def load_settings(env: Mapping[str, str] | None = None, config_file: Path | None
             if env_key in env:
                 values[key] = _coerce(env[env_key], getattr(defaults, key), env_key)
         top[section] = dataclasses.replace(defaults, **values)
+        if isinstance(top[section], MaskingConfig):
+            env_key = "FAQBOT_MASKING_PATTERNS"
+            _check_masking(top[section], env_key if env_key in env else str(config_file))
     return dataclasses.replace(base, **top)
 
 
@@ -444,6 +493,11 @@ def to_env(settings: Settings) -> dict[str, str]:
         values = getattr(settings, section)
         for f in fields(values):
             value = getattr(values, f.name)
-            text = ("true" if value else "false") if isinstance(value, bool) else str(value)
+            if isinstance(value, bool):
+                text = "true" if value else "false"
+            elif isinstance(value, tuple):
+                text = json.dumps(list(value), ensure_ascii=False)
+            else:
+                text = str(value)
             env[f"FAQBOT_{section.upper()}_{f.name.upper()}"] = text
     return env

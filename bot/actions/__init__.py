@@ -4,5 +4,7 @@ rasa-sdk imports every module of this package and registers each ``Action`` subc
 """
 
 from bot.actions import runtime as _runtime
+from faqbot.masking import install_log_masking, masker_for
 
+install_log_masking(masker_for(_runtime.settings().masking))  # personal data out of the log
 _runtime.warm_up()

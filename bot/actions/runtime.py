@@ -9,6 +9,7 @@ import functools
 from bot.handoff.intake import Intake
 from bot.handoff.records import Records
 from faqbot.config import Settings, load_settings
+from faqbot.masking import masker_for
 from indexer.live import LiveSearcher
 
 
@@ -24,7 +25,7 @@ def live_index() -> LiveSearcher:
 
 @functools.cache
 def records() -> Records:
-    return Records(settings().database_url)
+    return Records(settings().database_url, masker_for(settings().masking))
 
 
 @functools.cache

@@ -47,6 +47,7 @@ from bot.dialogue.conversation import (
 )
 from bot.dialogue.turn import PlanKind, QuestionTurn, plan_choice, plan_feedback, plan_free_text, plan_request_human
 from bot.handoff.offers import WELCOME
+from faqbot.normalize import normalize
 from indexer.decide import Decision
 from indexer.kb import FaqEntry
 from indexer.search import IndexMissing, Searcher
@@ -100,6 +101,20 @@ def button_of(message: dict[str, Any]) -> tuple[Button, str | None]:
 def entity(message: dict[str, Any], name: str) -> str | None:
     value = next((e.get("value") for e in message.get("entities", []) if e.get("entity") == name), None)
     return str(value) if value is not None else None
+
+
+def as_written(tracker: Tracker, text: str) -> str:
+    """The customer's message as typed, for what is stored. The NLU pipeline hands the actions
+    its normalised form (``bot/nlu/normalizer.py``), in which an e-mail address or an upper-case
+    order number can no longer be told apart to be masked (``faqbot/masking.py``); the search
+    still gets ``text``. ``text`` itself when the last user event is another message."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            written = event.get("text")
+            if isinstance(written, str) and written and (written == text or normalize(written) == text):
+                return written
+            return text
+    return text
 
 
 def outcome_of(do: Do, intent: str, question: QuestionTurn | None, tracker: Tracker) -> tuple[str, str | None]:
@@ -173,7 +188,7 @@ class ActionTurn(Action):
         )
         events = await asyncio.get_running_loop().run_in_executor(None, carry)
         if text != WELCOME:  # a welcome the widget or a platform asked for is nobody's turn
-            await self._record(tracker, outcome_of(do, intent, question, tracker), searcher, text)
+            await self._record(tracker, outcome_of(do, intent, question, tracker), searcher, as_written(tracker, text))
         return end_turn(events)
 
     async def _record(
@@ -286,12 +301,12 @@ class ActionTurn(Action):
             dispatcher.utter_message(response="utter_index_unavailable")
             return []
         if question.unanswered:
-            self._log_unanswered(tracker, text, question.decision)
+            self._log_unanswered(tracker, as_written(tracker, text), question.decision)
         if question.used_context:
             resolved = question.decision.candidates[0].entry.id
             log.info("follow-up %r resolved with the previous topic to %s", text, resolved)
         return carry_out(question.plan, dispatcher, tracker) + [
-            SlotSet("last_question", text),
+            SlotSet("last_question", as_written(tracker, text)),  # feedback and hand-offs store it
             SlotSet("rejected_faq_ids", None),
         ]
 

@@ -40,6 +40,7 @@ from bot.handoff.kpis import TABLES, compute_kpis, to_csv, to_xlsx
 from bot.handoff.tables import csv_text, xlsx_bytes
 from bot.handoff.teams import ADMIN
 from bot.handoff.tickets import FOLLOWUP, OPEN, REOPENED, TO_ANSWER, Ticket
+from faqbot.masking import masker_for
 from indexer.manifest import IndexMissing
 from indexer.sensitive import describe
 
@@ -133,7 +134,9 @@ def history_query(request: Request) -> Query:
 def add_api_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[[Route], Route], kb: KbLookup) -> None:
     """``kb.suggest(question)`` returns the FAQ answers offered to the agent."""
     history = History(desk.settings.database_url, desk.settings.handoff.timezone)
-    conversations = ConversationExport(desk.settings.database_url, desk.settings.handoff.timezone)
+    conversations = ConversationExport(
+        desk.settings.database_url, desk.settings.handoff.timezone, masker_for(desk.settings.masking)
+    )
     auditor = Auditor(desk)  # access by need and the audit log (bot/console/auditing.py)
 
     async def suggested(question: str | None) -> tuple[list[dict[str, Any]], str | None]:

@@ -2,7 +2,10 @@
 spreadsheet (the console's 导出 in 历史记录, ``faqbot report conversations``): one row
 each, with what the KPIs count them by — channel, state, why a person was needed,
 the agent, the FAQ, the wrap-up reason and tags, the rating — and the customer's
-question. Times are local (``[handoff] timezone``)."""
+question. Times are local (``[handoff] timezone``).
+
+The spreadsheet leaves the console's access by need, so the question and the answer are
+masked (``faqbot/masking.py``): the stores keep them as written for the agent handling them."""
 
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ from bot.handoff.handoffs import metadata as handoff_metadata
 from bot.handoff.history import History, Query
 from bot.handoff.tickets import metadata as ticket_metadata
 from bot.handoff.tickets import tickets
+from faqbot.masking import Masker
 
 MAX_ROWS = 10_000
 Keep = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
@@ -46,7 +50,9 @@ RATING_NAMES = {"good": "满意", "bad": "不满意"}
 
 
 class ConversationExport:
-    def __init__(self, url: str, timezone: str) -> None:
+    def __init__(self, url: str, timezone: str, mask: Masker | None = None) -> None:
+        """``mask``: the configured masker (``masker_for(settings.masking)``); default the built-in rules."""
+        self.mask = mask if mask is not None else Masker()
         self.history = History(url, timezone)
         self._db = Database(url, handoff_metadata, ticket_metadata)
         self.zone = ZoneInfo(timezone)
@@ -104,7 +110,7 @@ class ConversationExport:
                         WRAPUP_NAMES.get(wrapup.get("reason", ""), wrapup.get("reason", "")),
                         "、".join(wrapup.get("tags", [])),
                         ratings.get(chat.id, ""),
-                        asked,
+                        self.mask(asked),
                         "",
                     ]
                 )
@@ -125,8 +131,8 @@ class ConversationExport:
                         "",
                         "",
                         "",
-                        note.question or "",
-                        note.answer or "",
+                        self.mask(note.question or ""),
+                        self.mask(note.answer or ""),
                     ]
                 )
         return out

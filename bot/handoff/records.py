@@ -2,6 +2,11 @@
 answer feedback (for editors and the satisfaction KPI). Hand-offs have their
 own store (``bot/handoff/handoffs.py``).
 
+Personal data (mobile, ID-card and bank-card numbers, e-mail addresses, the configured
+patterns: ``faqbot/masking.py``) is masked here, as each row is written: these tables are for
+analysis (the gaps report, the KPIs, exports), and none of them serves a customer. The bot
+answers the original text; only what is stored is masked.
+
 SQLAlchemy Core over one URL (``Settings.database_url``): SQLite under
 ``var/`` by default, PostgreSQL by URL. Tables are created on first use.
 """
@@ -17,6 +22,7 @@ import sqlalchemy as sa
 
 from bot.handoff.db import Database, aware
 from bot.handoff.db import now as _now
+from faqbot.masking import Masker
 from indexer.sensitive import Hit
 
 metadata = sa.MetaData()
@@ -97,8 +103,10 @@ SENSITIVE_SOURCES = ("customer", "bot", "agent")
 
 
 class Records:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, mask: Masker | None = None) -> None:
+        """``mask``: the configured masker (``masker_for(settings.masking)``); default the built-in rules."""
         self._db = Database(url, metadata)
+        self._mask = mask if mask is not None else Masker()
 
     @property
     def engine(self) -> sa.engine.Engine:
@@ -113,7 +121,7 @@ class Records:
                     created_at=_now(),
                     conversation_id=conversation_id,
                     channel=channel,
-                    question=question,
+                    question=self._mask(question),
                     confidence=confidence,
                     candidates=json.dumps(candidates, ensure_ascii=False),
                 )
@@ -130,7 +138,7 @@ class Records:
                     channel=channel,
                     faq_id=faq_id,
                     helpful=helpful,
-                    question=question,
+                    question=self._mask.optional(question),
                 )
             )
 
@@ -166,7 +174,7 @@ class Records:
                     kind=kind,
                     faq_id=faq_id,
                     category=category,
-                    question=(question or None) and question[:500],
+                    question=(question or None) and self._mask(question)[:500],  # masked, then cut
                 )
             )
 

@@ -20,6 +20,7 @@ from bot.handoff.records import Records
 from bot.handoff.teams import Teams
 from bot.handoff.tickets import TicketStore
 from faqbot.config import Settings
+from faqbot.masking import masker_for
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ class Stores:
             HandoffStore(url),
             TicketStore(url),
             AgentStore(url, settings.handoff.session_hours),
-            Records(url),
+            Records(url, masker_for(settings.masking)),
             OfferBook(url),
             OpeningHours.parse(settings.handoff.hours, settings.handoff.timezone),
             CannedReplies(url),

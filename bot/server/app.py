@@ -296,7 +296,18 @@ def apply() -> None:
     _mount_configured_channels()
 
 
+def _mask_logs() -> None:
+    """Personal data out of this server's log (``faqbot/masking.py``), Rasa's records included."""
+    from faqbot.config import load_settings
+    from faqbot.masking import install_log_masking, masker_for
+
+    # Rasa logs each message again as the NLU read it (normalised: an e-mail address loses its
+    # "@" and "."), which no masking can recognise: that field is left out.
+    install_log_masking(masker_for(load_settings().masking), omit_fields=("parse_data_text",))
+
+
 def main() -> None:
+    _mask_logs()
     apply()
     install_handoff_layer()
     from rasa.__main__ import main as rasa_main

@@ -46,3 +46,21 @@ def test_each_conversation_and_message_is_one_row_with_what_it_is_counted_by(url
     assert talk["用户问题"] == f"账户冻结了怎么办 {tag}" and len(talk["开始时间"]) == 19
     assert (message["用户问题"], message["回复"], message["客服"]) == (f"发票 {tag}", "订单详情页申请", "wang")
     assert csv_text(rows).startswith("\ufeff类型,编号,") and xlsx_bytes({"会话与留言": rows})[:2] == b"PK"
+
+
+def test_the_export_masks_personal_data_the_stores_keep_for_the_agent(url):
+    from faqbot.masking import Masker
+
+    tag = uuid.uuid4().hex[:8]
+    store, tickets = HandoffStore(url), TicketStore(url)
+    transcript = [{"role": "user", "text": f"我的手机13812345678收不到验证码 {tag}", "time": 1.0}]
+    chat, _ = store.create(HandoffRequest(f"c-{tag}", "socketio", "user_request", transcript))
+    started = tickets.start(f"c-{tag}", "rest", "user_request", "closed", None)
+    note = tickets.submit(started.id, f"订单DD202612031234 {tag}")
+    tickets.answer(note.id, "wang", "已回电 13812345678")
+    rows = ConversationExport(url, "Asia/Shanghai", Masker([r"DD[0-9]{12}"])).rows(Query(customer=tag))
+    text = csv_text(rows)
+    assert "13812345678" not in text and "DD202612031234" not in text
+    assert "138****5678" in text and "DD2********234" in text
+    assert store.get(chat.id).transcript[0]["text"].startswith("我的手机13812345678")  # the agent's copy: as written
+    assert tickets.get(note.id).question == f"订单DD202612031234 {tag}"
