@@ -157,6 +157,16 @@ def mask_personal(text: str) -> str:
     return _BUILT_IN(text)
 
 
+# What masking leaves: a run of three stars or more (138****5678, a***@example.com).
+_MASKED = re.compile(r"\*{3,}")
+
+
+def holds_personal(text: str) -> bool:
+    """``text`` has personal data, as typed or already masked (the records store questions
+    masked): such a text must not become a KB wording (``bot/handoff/similar_suggestions.py``)."""
+    return bool(_MASKED.search(text)) or mask_personal(text) != text
+
+
 class MaskingFilter(logging.Filter):
     """Masks a log record's message, arguments and traceback in place, so that no handler
     (a file, the console, a log collector) ever receives the raw numbers."""

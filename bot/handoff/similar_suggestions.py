@@ -17,9 +17,10 @@ FAQ does not list yet, from two signals in the stored records of the last days.
 Q is dropped when, normalised (``faqbot.normalize``), it is already a wording of any entry
 (one wording, one answer: the validator refuses a wording two entries share), shorter than
 ``MIN_CHARS`` or longer than ``MAX_CHARS``, or was dismissed. A question with a phone,
-ID-card or bank-card number or an e-mail address (``faqbot.masking``) is dropped, not shown
-masked: a similar question is published into the KB and the index, where a customer's
-number must not go, and "138****5678" is no wording other customers use.
+ID-card or bank-card number or an e-mail address (``faqbot.masking``), raw or as the
+records keep it (masked), is dropped, not shown masked: a similar question is published into
+the KB and the index, where a customer's number must not go, and "138****5678" is no wording
+other customers use.
 Each conversation counts once per (X, Q).
 """
 
@@ -41,7 +42,7 @@ from bot.handoff.handoffs import metadata as handoff_metadata
 from bot.handoff.questions import latest_question
 from bot.handoff.records import metadata as records_metadata
 from bot.handoff.records import outcomes
-from faqbot.masking import mask_personal
+from faqbot.masking import holds_personal
 from faqbot.normalize import normalize
 
 PICK_WITHIN = timedelta(minutes=10)
@@ -223,7 +224,7 @@ def similar_suggestions(
         size = len(key.replace(" ", ""))
         if candidate.faq_id not in known or size < MIN_CHARS or len(wording) > MAX_CHARS:
             continue
-        if key in taken or (candidate.faq_id, key) in rejected or mask_personal(wording) != wording:
+        if key in taken or (candidate.faq_id, key) in rejected or holds_personal(wording):
             continue
         pair = (candidate.faq_id, key)
         if candidate.conversation_id in seen[pair]:

@@ -147,3 +147,12 @@ def test_fields_the_masker_cannot_read_are_left_out_of_log_lines():
 
 def test_configured_patterns_ignore_case_as_the_normaliser_folds_it():
     assert Masker([r"DD[0-9]{12}"])("订单dd202612031234") == "订单dd2********234"
+
+
+def test_personal_data_is_recognised_raw_and_masked():
+    from faqbot.masking import holds_personal
+
+    assert holds_personal("我的手机13812345678提现要钱吗")
+    assert holds_personal("我的手机138****5678提现要钱吗")  # as the records keep it
+    assert holds_personal("邮箱 a***@example.com 收不到")
+    assert not holds_personal("提现要钱吗") and not holds_personal("评分 5*")
