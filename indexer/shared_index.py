@@ -100,13 +100,14 @@ class SharedIndex:
         log.info("index version %s shared: every server follows it", version)
 
     def _point(self, version: str) -> None:
-        at = datetime.now(UTC)
+        self._upsert(index_pointer, index_pointer.c.name, POINTER, version=version, at=datetime.now(UTC))
+
+    def _upsert(self, table: sa.Table, key: sa.Column[str], value: str, **values: object) -> None:
+        """Set the row whose ``key`` is ``value`` (a race with another server inserting it
+        first: the second insert fails, the update on the next call wins)."""
         with self.engine.begin() as conn:
-            moved = conn.execute(
-                index_pointer.update().where(index_pointer.c.name == POINTER).values(version=version, at=at)
-            ).rowcount
-            if not moved:
-                conn.execute(index_pointer.insert().values(name=POINTER, version=version, at=at))
+            if not conn.execute(table.update().where(key == value).values(**values)).rowcount:
+                conn.execute(table.insert().values({key.name: value, **values}))
 
     def fetch(self, store: IndexStore, version: str) -> bool:
         """Make ``version`` current in ``store``, fetching its files if the store lacks them;
@@ -149,13 +150,7 @@ class SharedIndex:
 
     def report(self, node: str, version: str) -> None:
         """``node`` serves ``version`` (the console's list of servers)."""
-        at = datetime.now(UTC)
-        with self.engine.begin() as conn:
-            moved = conn.execute(
-                index_nodes.update().where(index_nodes.c.node == node).values(version=version, seen_at=at)
-            ).rowcount
-            if not moved:
-                conn.execute(index_nodes.insert().values(node=node, version=version, seen_at=at))
+        self._upsert(index_nodes, index_nodes.c.node, node, version=version, seen_at=datetime.now(UTC))
 
     def nodes(self) -> list[dict[str, str]]:
         with self.engine.connect() as conn:

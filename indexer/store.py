@@ -138,20 +138,26 @@ class IndexStore:
             self.versions.mkdir(parents=True, exist_ok=True)
             stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
             version = f"{stamp}-{label[:8]}" if label else stamp
-            staging = self.versions / f".staging-{version}"
-            try:
-                manifest = build(staging)
-                for path in staging.iterdir():
-                    _fsync_file(path)
-                os.rename(staging, self.versions / version)
-            except BaseException:
-                shutil.rmtree(staging, ignore_errors=True)
-                raise
-            _fsync_dir(self.versions)
+            manifest = self._stage(version, build)
             self._switch(version)
             self._write_history([v for v in self.history() if v != version] + [version])
             self._prune()
             return version, manifest
+
+    def _stage(self, version: str, write: Callable[[Path], T]) -> T:
+        """``write(dir)`` into a staging directory, synced, then renamed to ``version`` (under the lock)."""
+        staging = self.versions / f".staging-{version}-{os.getpid()}"
+        shutil.rmtree(staging, ignore_errors=True)
+        try:
+            written = write(staging)
+            for path in staging.iterdir():
+                _fsync_file(path)
+            os.rename(staging, self.versions / version)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        _fsync_dir(self.versions)
+        return written
 
     def install(self, version: str, write: Callable[[Path], None]) -> None:
         """Add ``version`` as another server published it (``write(dir)`` puts its files there)
@@ -159,17 +165,7 @@ class IndexStore:
         with self._locked():
             self.versions.mkdir(parents=True, exist_ok=True)
             if not (self.versions / version).is_dir():
-                staging = self.versions / f".staging-{version}-{os.getpid()}"
-                shutil.rmtree(staging, ignore_errors=True)
-                try:
-                    write(staging)
-                    for path in staging.iterdir():
-                        _fsync_file(path)
-                    os.rename(staging, self.versions / version)
-                except BaseException:
-                    shutil.rmtree(staging, ignore_errors=True)
-                    raise
-                _fsync_dir(self.versions)
+                self._stage(version, write)
             self._switch(version)
             self._write_history([v for v in self.history() if v != version] + [version])
             self._prune()

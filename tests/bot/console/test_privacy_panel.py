@@ -5,9 +5,6 @@ again; an agent who is not an admin is refused every privacy route by the server
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 
 import pytest
@@ -16,8 +13,8 @@ from bot.handoff.agents import AgentStore
 from bot.handoff.audit import Action, AuditLog, Filter
 from bot.handoff.teams import ADMIN, AGENT, Teams
 from bot.privacy.subject import export
-from faqbot.config import PROJECT_ROOT, Settings, to_env
-from tests.bot.conftest import free_port
+from faqbot.config import Settings
+from tests.bot.console.console_server import serving
 from tests.bot.privacy.seeding import seed
 from tests.bot.test_handoff_e2e import sign_in as sign_in_page
 from tests.bot.web.client import call, sign_in
@@ -29,13 +26,6 @@ ALICE, BOB = "socketio:alice-5d1e", "socketio:bob-0a7c"
 PASSWORD = "pass-word-123"
 
 
-def _answers(url: str) -> bool:
-    try:
-        return call(url, "GET", "/console/api/me").status == 401
-    except OSError:
-        return False
-
-
 @pytest.fixture
 def console(tiny_kb: Settings) -> Iterator[tuple[str, Settings]]:
     seed(tiny_kb, ALICE, "我的提现一直没到账", "13800138000")
@@ -44,25 +34,8 @@ def console(tiny_kb: Settings) -> Iterator[tuple[str, Settings]]:
     for name, display, role in (("boss", "老板", ADMIN), ("li", "小李", AGENT)):
         agents.add(name, PASSWORD, display)
         teams.set_role(name, role)
-    port = free_port()
-    env = {**os.environ, **to_env(tiny_kb), "PYTHONPATH": str(PROJECT_ROOT)}
-    log = open(tiny_kb.data_dir / "console.log", "wb")  # noqa: SIM115 (closed below)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "tests.bot.console.console_server", str(port)],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(lambda: server.poll() is not None or _answers(url), 90, "the console server to answer")
-        assert server.poll() is None, (tiny_kb.data_dir / "console.log").read_text(errors="replace")
+    with serving(tiny_kb) as url:
         yield url, tiny_kb
-    finally:
-        server.terminate()
-        server.wait(30)
-        log.close()
 
 
 def test_only_admins_reach_the_privacy_routes(console):

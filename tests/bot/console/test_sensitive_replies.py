@@ -4,9 +4,6 @@ routes on a real server, a real index built with the list, a real database."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 
 import pytest
@@ -16,10 +13,10 @@ from bot.handoff.desk import HandoffDesk
 from bot.handoff.handoffs import HandoffRequest
 from bot.handoff.kpis import compute_kpis
 from bot.handoff.teams import EDITOR, Teams
-from faqbot.config import PROJECT_ROOT, Settings, to_env
+from faqbot.config import Settings
 from indexer.service import build_and_publish
 from indexer.validate import SENSITIVE_FILE
-from tests.bot.conftest import free_port
+from tests.bot.console.console_server import serving
 from tests.bot.web.client import Answer, call, sign_in
 from tests.conftest import write_kb
 from tests.polling import wait_until
@@ -30,38 +27,14 @@ AGENT, PASSWORD = "alice", "pass-word-123"
 LIST = "[赌博] 转人工\n博彩\n[竞品] 只记录\n某某交易所\n"
 
 
-def _answers(url: str) -> bool:
-    try:
-        return call(url, "GET", "/console/api/me").status == 401
-    except OSError:
-        return False
-
-
 @pytest.fixture
 def console(tiny_kb: Settings, embedder) -> Iterator[tuple[str, Settings]]:
     write_kb(tiny_kb.kb_dir, SENSITIVE_FILE, LIST)
     build_and_publish(tiny_kb, embedder=embedder)
     AgentStore(tiny_kb.database_url).add(AGENT, PASSWORD, "爱丽丝")
     Teams(tiny_kb.database_url).set_role(AGENT, EDITOR)  # answers chats and keeps the KB
-    port = free_port()
-    env = {**os.environ, **to_env(tiny_kb), "PYTHONPATH": str(PROJECT_ROOT)}
-    log = open(tiny_kb.data_dir / "console.log", "wb")  # noqa: SIM115 (closed below)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "tests.bot.console.console_server", str(port)],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(lambda: server.poll() is not None or _answers(url), 90, "the console server to answer")
-        assert server.poll() is None, (tiny_kb.data_dir / "console.log").read_text(errors="replace")
+    with serving(tiny_kb) as url:
         yield url, tiny_kb
-    finally:
-        server.terminate()
-        server.wait(30)
-        log.close()
 
 
 def send(url: str, token: str, path: str, body: dict) -> Answer:

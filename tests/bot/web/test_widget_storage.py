@@ -6,18 +6,13 @@ and starts a new conversation under a new session id."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 
 import pytest
 
-from faqbot.config import PROJECT_ROOT, Settings, to_env
-from tests.bot.conftest import free_port
-from tests.bot.web.client import call
-from tests.polling import wait_until
+from faqbot.config import Settings
+from tests.bot.console.console_server import serving
 
 pytestmark = pytest.mark.slow
 
@@ -25,35 +20,11 @@ DAY_MS = 86_400_000
 USER_MSG = '[data-testid="widget-msg"][data-from="user"]'
 
 
-def _answers(url: str) -> bool:
-    try:
-        return call(url, "GET", "/widget/widget.js").status == 200
-    except OSError:
-        return False
-
-
 @pytest.fixture
 def site(tiny_kb: Settings) -> Iterator[str]:
     tiny_kb.data_dir.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    env = {**os.environ, **to_env(tiny_kb), "PYTHONPATH": str(PROJECT_ROOT)}
-    log = open(tiny_kb.data_dir / "console.log", "wb")  # noqa: SIM115 (closed below)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "tests.bot.console.console_server", str(port)],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(lambda: server.poll() is not None or _answers(url), 90, "the server to answer")
-        assert server.poll() is None, (tiny_kb.data_dir / "console.log").read_text(errors="replace")
+    with serving(tiny_kb) as url:
         yield url
-    finally:
-        server.terminate()
-        server.wait(30)
-        log.close()
 
 
 def stored(session: str, text: str, days_ago: float) -> str:
