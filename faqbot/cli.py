@@ -857,6 +857,63 @@ def cmd_privacy_delete(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_cluster(args: argparse.Namespace) -> int:
+    """Several nodes behind nginx on this machine (``bot/process/cluster.py``)."""
+    from bot.process import cluster, nginx_conf
+
+    settings = _settings(args)
+    if args.cluster_command == "down":
+        cluster.down(settings)
+        return 0
+    if args.cluster_command == "status":
+        print("\n".join(cluster.status_lines(settings)))
+        return 0
+    if args.cluster_command == "nginx-config":
+        nodes = cluster.plan(args.nodes, args.port_base)
+        upstreams = [nginx_conf.Upstream(args.host, node.rasa_port) for node in nodes]
+        print(nginx_conf.site(upstreams, args.listen, args.server_name), end="")
+        return 0
+    running = cluster.up(
+        settings, args.nodes, listen=args.listen, port_base=args.port_base, database=args.database, redis=args.redis
+    )
+    print(
+        f"\n{len(running.nodes)} nodes are running behind nginx.\n"
+        f"  REST:      POST {running.url}/webhooks/rest/webhook\n"
+        f"  widget:    {running.url}/demo/\n  console:   {running.url}/console/\n"
+        f"  state:     {running.database} and {running.redis}\n"
+        "`faqbot cluster status` shows each node; `faqbot cluster down` stops them all.",
+        flush=True,
+    )
+    return 0
+
+
+def _cluster_parser(sub: argparse._SubParsersAction) -> None:
+    from bot.process.cluster import DEFAULT_DATABASE, DEFAULT_LISTEN, DEFAULT_PORT_BASE, DEFAULT_REDIS
+
+    cluster = sub.add_parser("cluster", help="several bot nodes behind nginx on this machine").add_subparsers(
+        dest="cluster_command", required=True
+    )
+    up = cluster.add_parser("up", help="start N nodes (Rasa + action server each) and nginx in front")
+    config = cluster.add_parser("nginx-config", help="print the nginx site configuration (production: conf.d)")
+    for command in (up, config):
+        command.add_argument("--nodes", type=int, default=2, help="how many nodes (default 2)")
+        command.add_argument("--listen", default=DEFAULT_LISTEN, help=f"nginx's address (default {DEFAULT_LISTEN})")
+        command.add_argument(
+            "--port-base",
+            type=int,
+            default=DEFAULT_PORT_BASE,
+            help=f"node i serves on port-base+2(i-1), its actions on the next port (default {DEFAULT_PORT_BASE})",
+        )
+    up.add_argument("--database", default=DEFAULT_DATABASE, help=f"PostgreSQL (default {DEFAULT_DATABASE}, created)")
+    up.add_argument("--redis", default=DEFAULT_REDIS, help=f"Redis (default {DEFAULT_REDIS})")
+    config.add_argument("--host", default="127.0.0.1", help="where nginx reaches the nodes (default 127.0.0.1)")
+    config.add_argument("--server-name", default="_", help="nginx server_name (default _)")
+    cluster.add_parser("down", help="stop nginx and every node")
+    cluster.add_parser("status", help="each node: running, ready")
+    for command in cluster.choices.values():
+        command.set_defaults(func=cmd_cluster)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="faqbot", description="Chinese FAQ customer-service bot")
     parser.add_argument("--kb-dir", help="knowledge-base folder (default: config kb_dir)")
@@ -1019,6 +1076,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--xlsx", metavar="FILE", help="kpis: every table, one sheet each; conversations: the table, into an Excel file"
     )
     rep.set_defaults(func=cmd_report)
+    _cluster_parser(sub)
     return parser
 
 

@@ -101,6 +101,9 @@ class BotConfig:
     host: str = "127.0.0.1"
     rasa_port: int = 5005
     action_port: int = 5055
+    # This server's name where several serve one bot (the console's list of
+    # which index version each serves, /ready); empty means host:rasa_port.
+    node: str = ""
     # Conversation records (unanswered questions, feedback, hand-off
     # requests): a SQLAlchemy URL; empty means SQLite under data_dir.
     database_url: str = ""
@@ -116,6 +119,10 @@ class BotConfig:
     # Rasa's per-conversation lock: "" (in this process; one Rasa server) or
     # "redis://host:6379/0" (required when several Rasa servers share conversations).
     lock_store: str = ""
+    # Seconds a conversation stays locked by a server that died mid-message,
+    # before another server answers its next message (Rasa's
+    # TICKET_LOCK_LIFETIME, default 60); must exceed the longest turn.
+    lock_lifetime: int = 20
     # Where trained Rasa models are kept (named by the hash of their inputs);
     # empty means data_dir/models.
     models_dir: str = ""

@@ -48,6 +48,8 @@ class LiveSearcher:
         self._followed_at = 0.0
         self._following = False
         self._loading = False
+        self._reports = False
+        self._closed = threading.Event()
         self._lock = threading.Lock()
 
     def _target(self) -> str | None:
@@ -95,12 +97,35 @@ class LiveSearcher:
             self._checked_at = time.monotonic()
         return self.get()
 
+    def follow_in_background(self) -> None:
+        """With ``[index] shared``: follow and report every ``FOLLOW_SECONDS`` whether or not
+        questions come (a quiet server still takes a publish, and the console sees it)."""
+        if self._shared is None:
+            return
+        self._reports = True  # the one follower per server that says what the server serves
+
+        def forever() -> None:
+            while not self._closed.wait(FOLLOW_SECONDS):
+                if not self._following:
+                    self._followed_at, self._following = time.monotonic(), True
+                    self._follow()
+                try:
+                    self.get()  # loads a version the follow brought, in the background
+                except IndexMissing:
+                    pass
+
+        threading.Thread(target=forever, name="index-follower", daemon=True).start()
+
+    def close(self) -> None:
+        """Stop the background follower (``follow_in_background``)."""
+        self._closed.set()
+
     def _follow(self) -> None:
         assert self._shared is not None
         try:
             self._pointer = self._shared.follow(self.store, self._pointer)
-            if self._searcher is not None:
-                self._shared.report(this_node(), self._searcher.directory.name)
+            if self._searcher is not None and self._reports:
+                self._shared.report(this_node(self.settings), self._searcher.directory.name)
         except Exception:  # the database is away: keep serving what is here, try again later
             log.exception("could not follow the shared index")
         finally:

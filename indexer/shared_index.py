@@ -21,13 +21,13 @@ Without ``shared`` (the default) nothing here runs: one server, its local store 
 from __future__ import annotations
 
 import logging
-import os
 import socket
 from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
 
+from faqbot.config import Settings
 from indexer.manifest import IndexCorrupt, IndexMismatch, verify_version
 from indexer.store import IndexStore
 
@@ -64,9 +64,10 @@ index_nodes = sa.Table(
 )
 
 
-def this_node() -> str:
-    """A name for this server process: host, process id."""
-    return f"{socket.gethostname()}:{os.getpid()}"
+def this_node(settings: Settings) -> str:
+    """This server's name: ``[bot] node``, or host and Rasa port (the same for a node's
+    two processes, and after a restart)."""
+    return settings.bot.node.strip() or f"{socket.gethostname()}:{settings.bot.rasa_port}"
 
 
 class SharedIndex:

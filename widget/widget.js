@@ -292,7 +292,11 @@
   function connect() {
     // Long-polling only: Rasa 3.6's Sanic answers the WebSocket upgrade with frames browsers reject
     // ("Invalid frame header"), and each failed upgrade costs a reconnect.
-    const socket = window.io(config.server, { path: "/socket.io", transports: ["polling"], upgrade: false });
+    // `session` in the query lets a load balancer keep this socket's polls on one server
+    // (bot/process/nginx_conf.py); the server never reads it.
+    const socket = window.io(config.server, {
+      path: "/socket.io", transports: ["polling"], upgrade: false, query: { session: state.session },
+    });
     state.socket = socket;
     socket.on("connect", () => { offline.hidden = true; socket.emit("session_request", { session_id: state.session }); });
     socket.on("session_confirm", () => {

@@ -20,7 +20,9 @@ def settings() -> Settings:
 
 @functools.cache
 def live_index() -> LiveSearcher:
-    return LiveSearcher(settings())
+    live = LiveSearcher(settings())
+    live.follow_in_background()  # several servers: take each publish, say what this one serves
+    return live
 
 
 @functools.cache

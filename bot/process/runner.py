@@ -173,6 +173,7 @@ def _env(settings: Settings, extra: dict[str, str] | None = None) -> dict[str, s
     # Both servers read the same settings through the environment.
     env.update(to_env(settings))
     env["SANIC_HOST"] = settings.bot.host
+    env["TICKET_LOCK_LIFETIME"] = str(settings.bot.lock_lifetime)
     return env
 
 
@@ -201,6 +202,11 @@ def start_bot(
         check_http_settings(settings)
     except ValueError as exc:
         raise StartupFailed(str(exc)) from None
+    if settings.bot.lock_lifetime <= settings.bot.action_timeout + 2:
+        raise StartupFailed(
+            f"[bot] lock_lifetime ({settings.bot.lock_lifetime}s) must exceed action_timeout"
+            f" ({settings.bot.action_timeout}s) by more than 2 s: a turn must finish within its lock"
+        )
     problem = socketio_url_problem(settings.channels.socketio_url)
     if problem is not None:  # and a shared socket.io that is not Redis
         raise StartupFailed(problem)

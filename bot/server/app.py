@@ -18,7 +18,9 @@ own branch of Rasa's ``oneOf`` of 23 event types; the schema, the checks and
 the error message are Rasa's own. A button payload (``/choose_faq{…}``) is read by
 Rasa's own payload parser without running the NLU graph (which would only be
 overridden by it). The conversation store is Rasa's SQL store with a
-checked cache (``bot/server/tracker_store.py``). Everything else is ``rasa``
+checked cache (``bot/server/tracker_store.py``). A message waiting for the
+conversation lock of a server that died mid-turn is served once that lock lapses
+(``_lock_waiters_never_starve``). Everything else is ``rasa``
 unchanged.
 """
 
@@ -123,6 +125,23 @@ def _store_errors_are_not_fatal() -> None:
     tracker_store.SQLTrackerStore.session_scope = session_scope
 
 
+def _lock_waiters_never_starve() -> None:
+    """Rasa 3.6's conversation lock serves the ticket whose number is the lowest left.
+    A message waiting behind a server that died mid-turn waits for that server's
+    ticket to expire (``[bot] lock_lifetime``); when its own ticket, issued a moment
+    later, has expired too by the next check, no ticket is left, nothing equals the
+    lowest, and it waits until Sanic gives up (503 after 60 s). Here a ticket is
+    served once no earlier live ticket is ahead of it: the same order, no starvation."""
+    from rasa.core.lock import TicketLock
+
+    TicketLock.is_locked = _ticket_is_locked
+
+
+def _ticket_is_locked(self: Any, ticket_number: int) -> bool:
+    """``TicketLock.is_locked``: an earlier ticket that has not expired is still ahead."""
+    return any(t.number < ticket_number and not t.has_expired() for t in self.tickets)
+
+
 def _bound_action_time() -> None:
     """A hung action server (SIGSTOP, a deadlock) kept customers waiting for
     Rasa's 300 s action timeout and then gave them nothing. ``[bot]
@@ -215,14 +234,17 @@ def install_handoff_layer() -> None:
     from bot.privacy.schedule import run_scheduled
     from bot.server.customer_routes import customer_blueprint
     from bot.server.gate import HandoffGate
+    from bot.server.health import health_blueprint
     from bot.server.widget import webchat_blueprint
     from bot.web import install as install_http_policy
     from bot.web import rasa_defaults
     from connectors import background, gate
     from connectors.outbound import Outbounds
     from faqbot.config import load_settings
+    from indexer.shared_index import this_node
 
     settings = load_settings()
+    action_url = f"http://{settings.bot.host}:{settings.bot.action_port}"
     outbounds = Outbounds()  # filled from the mounted channels once the app exists
     desk = HandoffDesk(settings, outbound=outbounds.get)  # each channel's push side, by channel name
     rasa_defaults.replace()  # no blanket CORS, no version banner: bot/web/ is the HTTP policy
@@ -236,6 +258,7 @@ def install_handoff_layer() -> None:
         app.blueprint(console_blueprint(desk, KbLookup(settings)))
         app.blueprint(customer_blueprint(desk))
         app.blueprint(webchat_blueprint())
+        app.blueprint(health_blueprint(desk, this_node(settings), f"{action_url}/health"))
         install_http_policy(app, settings)
 
         watchers: list[asyncio.Task] = []
@@ -292,6 +315,7 @@ def apply() -> None:
     RemoteAction._validate_action_result = _validate_action_result
     _store_errors_are_not_fatal()
     _bound_action_time()
+    _lock_waiters_never_starve()
     _payloads_skip_nlu()
     _mount_configured_channels()
 

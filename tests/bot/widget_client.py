@@ -37,7 +37,9 @@ class Widget:
         self.client.on("connect", on_connect)
         self.client.on("session_confirm", lambda _: self._confirmed.set())
         self.client.on("bot_uttered", self.inbox.put)
-        await self.client.connect(self.url, socketio_path="/socket.io", transports=["polling"])
+        # As the widget: the session in the query string keeps its polls on one node behind nginx.
+        url = f"{self.url}?session={self.session_id}"
+        await self.client.connect(url, socketio_path="/socket.io", transports=["polling"])
 
     def forget_session(self) -> None:
         """Before a server restart, so ``wait_rejoined`` sees the next confirmation."""

@@ -56,17 +56,20 @@ def test_a_server_starting_serves_the_shared_version_and_follows_publishes(serve
     served = publish_and_open(b, embedder)  # B's KB folder is empty: it serves A's version, builds nothing
     assert served.searcher.directory.name == first and served.published is None
     live = LiveSearcher(b, embedder, poll_seconds=0.05)
+    live.follow_in_background()
     assert ask(live.get(), "提现手续费是多少")[1].candidates[0].entry.id == "withdraw-fee"
 
     write_kb(a.kb_dir, "tiny.yml", MORE)
     second = build_and_publish(a, embedder=embedder).version
-    wait_until(lambda: live.get().directory.name == second, 30, "server B to follow the publish")
+    # Nobody asks server B anything: it follows and reports by itself (the console's list of servers).
+    reported = lambda: [n["version"] for n in shared_index(a).nodes()] == [second]  # noqa: E731
+    wait_until(reported, 30, "server B to report what it serves")
+    assert live._searcher is not None and live._searcher.directory.name == second
     assert ask(live.get(), "发票在哪里开")[1].candidates[0].entry.id == "invoice"
-    reported = lambda: live.get() and [n["version"] for n in shared_index(a).nodes()] == [second]  # noqa: E731
-    wait_until(reported, 30, "server B to report what it serves")  # the console's list of servers
 
     assert rollback(a) == first  # on A; B follows, from the copy it already holds
     wait_until(lambda: live.get().directory.name == first, 30, "server B to follow the rollback")
+    live.close()
 
 
 def test_a_copy_that_does_not_match_its_checksums_is_never_served(servers, embedder):

@@ -77,3 +77,33 @@ def test_the_per_event_check_agrees_with_rasas_full_schema():
     full = rasa_server._action_result_validator()
     for result in results:
         assert rasa_server._plainly_valid(result) == full.is_valid(result), result
+
+
+def test_a_message_behind_a_dead_servers_lock_is_served_when_the_lock_lapses(monkeypatch):
+    """A server died holding a conversation's lock (Redis, shared); the next message, on
+    another server, gets in once that ticket expires, even when its own ticket has
+    expired by the next check (Rasa's own rule then waits forever)."""
+    import asyncio
+    import time
+    import uuid
+
+    from rasa.core.lock import TicketLock
+    from rasa.core.lock_store import RedisLockStore
+
+    monkeypatch.setattr(TicketLock, "is_locked", rasa_server._ticket_is_locked)  # undone after the test
+    store = RedisLockStore(host="127.0.0.1", port=6379, db=0, key_prefix=f"t{uuid.uuid4().hex[:6]}")
+    conversation = "customer-on-a-dead-server"
+    store.issue_ticket(conversation, lock_lifetime=0.3)  # the dead server's turn, never finished
+
+    async def next_message() -> float:
+        started = time.monotonic()
+        async with store.lock(conversation, lock_lifetime=0.5, wait_time_in_seconds=1.0):
+            return time.monotonic() - started
+
+    waited = asyncio.run(asyncio.wait_for(next_message(), 20))
+    assert 0.3 <= waited < 20
+    # A live earlier ticket still comes first.
+    live = TicketLock("c")
+    first, second = live.issue_ticket(30), live.issue_ticket(30)
+    assert not rasa_server._ticket_is_locked(live, first) and rasa_server._ticket_is_locked(live, second)
+    store.delete_lock(conversation)
