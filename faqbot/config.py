@@ -164,7 +164,8 @@ class ChannelsConfig:
     dedup_url: str = ""
     dedup_ttl: int = 86400
     # "redis://host:6379/0": socket.io emits and who is connected are shared through Redis, so a
-    # push reaches a widget connected to any of several servers (connectors/socketio_shared.py).
+    # push reaches a widget connected to any of several servers (connectors/socketio_shared.py);
+    # the consoles' live feeds wake on every server's hand-off events too (bot/handoff/pulse.py).
     socketio_url: str = ""
     # WeChat/WeCom wait 5 s for a passive reply: give the bot this long, then
     # answer "success" and send the reply through the customer-service API.
