@@ -95,6 +95,7 @@ class PulseBridge:
 
     def _received(self, message: dict[str, Any]) -> None:
         if message.get("type") == "subscribe":
+            log.info("pulse: subscribed to %s; the consoles' live feeds follow every server", self.channel)
             self.ready.set()
             self.pulse.wake()  # what was fired while unsubscribed: streams look again
         elif message.get("type") == "message" and message.get("data") != self._me:
