@@ -47,7 +47,7 @@ from connectors.base import Incoming, PlatformChannel, PlatformOutput, Refusal
 from connectors.identity import id_problem, parse_json
 from connectors.outbound import SignedOutbound
 from connectors.platform_api import AccessToken, PlatformError, request_json
-from connectors.replies import Choices, is_markdown, numbered, split_text
+from connectors.replies import choices_for, is_markdown, numbered, split_text
 
 if TYPE_CHECKING:
     from faqbot.config import Settings
@@ -188,7 +188,7 @@ class DingTalkOutput(PlatformOutput):
             return
         last = pieces[-1]
         # The card's titles come back as text; through batchSend (no card) numbers do.
-        self.channel.choices.offer(recipient_id, buttons)
+        await self.channel.choices.offer(recipient_id, buttons)
         card = {
             "title": title_of(last or str(buttons[0].get("title", ""))),
             "text": last or "请选择：",
@@ -231,7 +231,7 @@ class DingTalkOutbound(SignedOutbound):
         self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None, meta: dict[str, Any] | None
     ) -> bool:
         if buttons:
-            self.channel.choices.offer(recipient_id, buttons)
+            await self.channel.choices.offer(recipient_id, buttons)
             text = numbered(text, buttons)
         contact = self.channel.contacts.get(recipient_id)
         staff_id = contact.staff_id if contact else recipient_id
@@ -267,7 +267,7 @@ class DingTalkInput(PlatformChannel):
         super().__init__(settings)
         self.app_key, self.app_secret = app_key, app_secret
         self.api = DingTalkApi(self.config.dingtalk_api, self.app_key, self.app_secret)
-        self.choices = Choices(self.config.choice_ttl)
+        self.choices = choices_for(self.config, self.name())
         self.contacts: dict[str, Contact] = {}
         self.webhook_origins = allowed_origins(self.config.dingtalk_webhook_origins)
 
@@ -326,7 +326,7 @@ class DingTalkInput(PlatformChannel):
             "sender_nick": body.get("senderNick"),
         }
         return UserMessage(
-            self.choices.resolve(sender, text, titles=True),
+            await self.choices.resolve(sender, text, titles=True),
             output,
             sender,
             input_channel=self.name(),

@@ -72,7 +72,7 @@ class WeChatOutbound(SignedOutbound):
         self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None, meta: dict[str, Any] | None
     ) -> bool:
         if buttons:
-            self.choices.offer(recipient_id, buttons)
+            await self.choices.offer(recipient_id, buttons)
             text = numbered(text, buttons)
         await self.api.send_texts(recipient_id, pieces(text))
         return True

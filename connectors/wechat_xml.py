@@ -30,7 +30,7 @@ from connectors.base import PlatformChannel, Refusal
 from connectors.dedup import SeenIds
 from connectors.guard import Handler
 from connectors.platform_api import AccessToken, PlatformError, request_json
-from connectors.replies import Choices, numbered, split_text, utf8_len
+from connectors.replies import Choices, choices_for, numbered, split_text, utf8_len
 
 if TYPE_CHECKING:
     from faqbot.config import Settings
@@ -127,7 +127,7 @@ def message_text(message: dict[str, Any]) -> str:
     return text.strip() if isinstance(text, str) else ""
 
 
-def render(messages: list[dict[str, Any]], choices: Choices, user: str) -> str:
+async def render(messages: list[dict[str, Any]], choices: Choices, user: str) -> str:
     """The bot's messages of one turn as one text; buttons become a numbered
     list at the end (remembered so "1" maps back to the payload)."""
     parts, buttons = [], []
@@ -138,7 +138,7 @@ def render(messages: list[dict[str, Any]], choices: Choices, user: str) -> str:
         buttons += [b for b in m.get("buttons") or [] if isinstance(b, dict)]
     body = "\n\n".join(parts)
     if buttons:
-        choices.offer(user, buttons)
+        await choices.offer(user, buttons)
         body = numbered(body, buttons)
     return body
 
@@ -241,7 +241,7 @@ async def passive_or_push(
     done, _ = await asyncio.wait({task}, timeout=seconds)
     if done:
         task.result()
-        texts = pieces(render(collector.messages, choices, turn.sender))
+        texts = pieces(await render(collector.messages, choices, turn.sender))
         if len(texts) <= 1:
             return texts[0] if texts else ""
         in_background(push(texts), f"sending a {len(texts)}-part answer to {turn.sender}")
@@ -249,7 +249,7 @@ async def passive_or_push(
 
     async def later() -> None:
         await task
-        texts = pieces(render(collector.messages, choices, turn.sender))
+        texts = pieces(await render(collector.messages, choices, turn.sender))
         log.info("the bot took over %.2fs for %s: %d message(s) sent through the API", seconds, turn.sender, len(texts))
         await push(texts)
 
@@ -311,7 +311,7 @@ class ApiClient:
         raise AssertionError("unreachable")
 
 
-def what_to_do(
+async def what_to_do(
     channel: str, choices: Choices, user: str, kind: str, fields: dict[str, str], welcome_event: str
 ) -> tuple[str, str]:
     """(text for the bot, or a reply given without the bot); both empty: nothing to say.
@@ -320,7 +320,7 @@ def what_to_do(
     welcome event (subscribe, enter_agent) greets; a menu click sends its key."""
     if kind == "text":
         content = fields.get("Content", "").strip()
-        return (choices.resolve(user, content), "") if content else ("", "")
+        return (await choices.resolve(user, content), "") if content else ("", "")
     if kind == "event":
         event = fields.get("Event", "").lower()
         if event == welcome_event:
@@ -345,7 +345,7 @@ class PassiveReplyChannel(PlatformChannel):
 
     def __init__(self, settings: Settings | None = None) -> None:
         super().__init__(settings)
-        self.choices = Choices(self.config.choice_ttl)
+        self.choices = choices_for(self.config, self.name())
         self.passive_seconds = self.config.passive_reply_seconds
         self.deliveries = Deliveries(self.seen)
 
@@ -369,7 +369,7 @@ class PassiveReplyChannel(PlatformChannel):
         )
 
         async def produce() -> str:
-            text, reply = what_to_do(self.name(), self.choices, user, kind, fields, self.welcome_event)
+            text, reply = await what_to_do(self.name(), self.choices, user, kind, fields, self.welcome_event)
             direct = (
                 await passive_or_push(
                     handle,

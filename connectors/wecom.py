@@ -147,7 +147,7 @@ class WeComSender:
         open_kfid, external_userid = parsed
         sends: list[tuple[str, dict[str, Any]]] = [("text", {"content": p}) for p in pieces(text)]
         if buttons:
-            self.choices.offer(sender, buttons)  # typing "1" works too
+            await self.choices.offer(sender, buttons)  # typing "1" works too
             head = "请选择："  # the menu's heading is the last piece of text when it fits
             if sends and utf8_len(sends[-1][1]["content"]) <= MENU_HEAD_BYTES:
                 head = sends.pop()[1]["content"]
@@ -159,10 +159,10 @@ class WeComSender:
             else:
                 await self.api.send_kf(open_kfid, external_userid, msgtype, content)
 
-    def menu_choice(self, sender: str, menu_id: str, content: str) -> str:
+    async def menu_choice(self, sender: str, menu_id: str, content: str) -> str:
         """What a click on one of our menus means: its payload (or, by number, the offered button's)."""
         if menu_id.isdigit():
-            picked = self.choices.resolve(sender, menu_id)
+            picked = await self.choices.resolve(sender, menu_id)
             return picked if picked != menu_id else content
         return menu_id
 
@@ -214,7 +214,7 @@ class WeComOutbound(SignedOutbound):
             await self.sender.to_kf_customer(recipient_id, text, buttons)
             return True
         if buttons:
-            self.sender.choices.offer(recipient_id, buttons)
+            await self.sender.choices.offer(recipient_id, buttons)
             text = numbered(text, buttons)
         await self.sender.to_app_user(recipient_id, pieces(text))
         return True
@@ -288,9 +288,9 @@ class KfInbox:
             sender = kf_sender(open_kfid, user)
             content = str(body.get("content") or "").strip()
             text = (
-                self.sender.menu_choice(sender, str(body["menu_id"]), content)
+                await self.sender.menu_choice(sender, str(body["menu_id"]), content)
                 if body.get("menu_id")
-                else self.sender.choices.resolve(sender, content)
+                else await self.sender.choices.resolve(sender, content)
             )
         else:
             log.info("a KF %s message from %s; only text is handled", kind, user)

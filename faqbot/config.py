@@ -171,12 +171,14 @@ class ChannelsConfig:
     dedup_url: str = ""
     dedup_ttl: int = 86400
     # "redis://host:6379/0": socket.io emits and who is connected are shared through Redis, so a
-    # push reaches a widget connected to any of several servers (connectors/socketio_shared.py).
+    # push reaches a widget connected to any of several servers (connectors/socketio_shared.py);
+    # the consoles' live feeds wake on every server's hand-off events too (bot/handoff/pulse.py).
     socketio_url: str = ""
     # WeChat/WeCom wait 5 s for a passive reply: give the bot this long, then
     # answer "success" and send the reply through the customer-service API.
     passive_reply_seconds: float = 4.0
-    # Numbered options ("回复 1、2、3") stay valid for this many seconds.
+    # Numbered options ("回复 1、2、3") stay valid for this many seconds: in process memory, or
+    # in Redis when dedup_url is a redis:// URL, so any of several servers reads the number.
     choice_ttl: int = 1800
     # The bot's public base URL (https://bot.example.com): Telegram's
     # setWebhook is called with <public_url>/webhooks/telegram/webhook.

@@ -49,6 +49,7 @@ from faqbot.config import Settings
 from indexer.expiry import expiry_status, local_today
 from indexer.kb import KBInvalid
 from indexer.kb_import import VALID_UNTIL, KBImportError, columns, export_rows, read_entries
+from indexer.service import shared_index
 from indexer.validate import SENSITIVE_FILE, SYNONYMS_FILE
 
 log = logging.getLogger(__name__)
@@ -205,6 +206,8 @@ def add_studio_edit_routes(
     store = ChangeStore(settings.database_url)
     regression = RegressionSet(settings.database_url)
     auditor = Auditor(desk)
+    # Which version each server serves (the console's list of servers); only with a shared index.
+    shared = shared_index(settings) if settings.index.shared else None
 
     async def run(call: Callable[..., Any], *args: Any) -> Any:
         return await desk.blocking(call, *args)
@@ -387,9 +390,20 @@ def add_studio_edit_routes(
     @signed_in
     @editors
     async def versions(request: Request, agent: Agent) -> HTTPResponse:
+        """The studio's versions, the one this server serves, and (``[index] shared``) every
+        server's with when it last reported; ``now`` is this server's clock, so the page
+        judges a silent server by the servers' time rather than the browser's."""
         served = kb.searcher().directory.name if kb.available() else None
         found = await run(store.versions)
-        return response.json({"versions": [v.to_json() for v in found], "serving": served})
+        nodes = await run(shared.nodes) if shared is not None else []
+        return response.json(
+            {
+                "versions": [v.to_json() for v in found],
+                "serving": served,
+                "nodes": nodes,
+                "now": datetime.now(UTC).isoformat(),
+            }
+        )
 
     @bp.post("/console/api/studio/versions/<version_id:int>/rollback")
     @signed_in

@@ -231,6 +231,7 @@ def install_handoff_layer() -> None:
     from bot.console.app import console_blueprint
     from bot.console.kb_lookup import KbLookup
     from bot.handoff.desk import HandoffDesk
+    from bot.handoff.pulse import PulseBridge
     from bot.privacy.schedule import run_scheduled
     from bot.server.customer_routes import customer_blueprint
     from bot.server.gate import HandoffGate
@@ -262,16 +263,24 @@ def install_handoff_layer() -> None:
         install_http_policy(app, settings)
 
         watchers: list[asyncio.Task] = []
+        bridges: list[tuple[PulseBridge, asyncio.Task]] = []
 
         @app.listener("after_server_start")
         async def watch_for_stranded_users(app: Any, _: Any) -> None:
             watchers.append(asyncio.ensure_future(desk.watch_stranded()))
             watchers.append(asyncio.ensure_future(run_scheduled(settings)))  # one server purges (a lease)
+            if settings.channels.socketio_url:  # several servers: the consoles' live feeds wake on each one's events
+                bridge = PulseBridge(desk.pulse, settings.channels.socketio_url)
+                bridges.append((bridge, asyncio.ensure_future(bridge.listen())))
 
         @app.listener("before_server_stop")
         async def finish_acknowledged_work(app: Any, _: Any) -> None:
             for watcher in watchers:
                 watcher.cancel()
+            for bridge, listening in bridges:
+                listening.cancel()
+                await asyncio.gather(listening, return_exceptions=True)  # unsubscribed before the client closes
+                await bridge.close()
             await background.drain(DRAIN_SECONDS)  # within the runner's 10 s before SIGKILL
 
         return app

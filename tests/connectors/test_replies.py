@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -46,15 +48,24 @@ def test_numbered_options_and_choices():
     ]
     text = numbered("您是想问：", buttons)
     assert text.splitlines() == ["您是想问：", "1. 提现手续费是多少？", "2. 转人工", "（回复数字即可选择）"]
-    choices = Choices()
-    choices.offer("u1", buttons)
-    assert choices.resolve("u2", "1") == "1"  # another user's options do not apply
-    assert choices.resolve("u1", "3") == "3"  # out of range: plain text
-    assert choices.resolve("u1", "第２个") == "/request_human"  # full-width digit, 第…个
-    assert choices.resolve("u1", "1") == "1"  # used up once chosen
+
+    async def scenario() -> list[str]:
+        choices = Choices()
+        await choices.offer("u1", buttons)
+        return [
+            await choices.resolve("u2", "1"),  # another user's options do not apply
+            await choices.resolve("u1", "3"),  # out of range: plain text
+            await choices.resolve("u1", "第２个"),  # full-width digit, 第…个
+            await choices.resolve("u1", "1"),  # used up once chosen
+        ]
+
+    assert asyncio.run(scenario()) == ["1", "3", "/request_human", "1"]
 
 
 def test_choices_expire():
-    choices = Choices(ttl=0)
-    choices.offer("u1", [{"title": "a", "payload": "/a"}])
-    assert choices.resolve("u1", "1") == "1"
+    async def scenario() -> str:
+        choices = Choices(ttl=0)
+        await choices.offer("u1", [{"title": "a", "payload": "/a"}])
+        return await choices.resolve("u1", "1")
+
+    assert asyncio.run(scenario()) == "1"

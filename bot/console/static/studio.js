@@ -384,6 +384,26 @@ function renderVersions(data) {
   $("kb-versions").replaceChildren(
     el("tr", {}, ...["版本", "时间", "发布人", "内容", "", ""].map((t) => el("th", { text: t }))),
     ...(rows.length ? rows : [el("tr", {}, el("td", { colspan: "6", class: "muted", text: "还没有在工作室发布过" }))]));
+  renderNodes(data);
+}
+
+// Several servers (``[index] shared``): the version each one serves and when it last said so,
+// judged against the server's clock (``now``), not the browser's.
+const NODE_SILENT_MS = 30_000;
+
+function renderNodes(data) {
+  const nodes = data.nodes || [];
+  $("kb-nodes-section").hidden = !nodes.length;
+  const now = Date.parse(data.now) || Date.now();
+  const rows = nodes.map((n) => {
+    const silent = now - Date.parse(n.seen_at) > NODE_SILENT_MS;
+    return el("tr", { "data-testid": "kb-node", "data-node": n.node, "data-silent": String(silent) },
+      el("td", { text: n.node }),
+      el("td", { text: n.version }),
+      el("td", {}, fullTime(n.seen_at), silent ? " " : "",
+        silent ? el("span", { class: "tag offline-busy", "data-testid": "kb-node-silent", text: "可能已离线" }) : ""));
+  });
+  $("kb-nodes").replaceChildren(el("tr", {}, ...["服务器", "版本", "最后报告"].map((t) => el("th", { text: t }))), ...rows);
 }
 
 // The gaps after the entries (they name their nearest entries); again after a publish or rollback.
