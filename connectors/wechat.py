@@ -19,6 +19,7 @@ the previous key, still accepted while WeChat switches over).
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -33,6 +34,7 @@ from wechatpy.utils import check_signature
 from connectors.base import Refusal
 from connectors.guard import Handler
 from connectors.outbound import SignedOutbound
+from connectors.platform_api import PlatformError, request_json
 from connectors.replies import Choices, numbered
 from connectors.wechat_xml import ApiClient, Cipher, PassiveReplyChannel, check_fresh, parse_xml, pieces
 
@@ -43,12 +45,38 @@ log = logging.getLogger(__name__)
 
 
 class WeChatApi(ApiClient):
-    """The customer-service message API (客服消息), used after the 5 s window and for agents."""
+    """The customer-service message API (客服消息), used after the 5 s window and for agents.
+
+    The token comes from the stable-token API (``/cgi-bin/stable_token``): with several
+    servers each fetching one, ``/cgi-bin/token`` would invalidate the others' tokens on
+    every fetch; the stable token is the same for all of them until it expires. Only
+    after WeChat rejected it is a new one forced (``force_refresh``, limited per day)."""
+
+    TOKEN_PATH = "/cgi-bin/stable_token"
 
     def __init__(self, base: str, app_id: str, secret: str) -> None:
-        super().__init__(
-            "wechat", base, "/cgi-bin/token", {"grant_type": "client_credential", "appid": app_id, "secret": secret}
+        super().__init__("wechat", base, self.TOKEN_PATH, {"appid": app_id, "secret": secret})
+        self._force_refresh = False
+
+    def token_rejected(self) -> None:
+        self._force_refresh = True
+        super().token_rejected()
+
+    async def _fetch_token(self) -> tuple[str, float]:
+        body = {"grant_type": "client_credential", **self._token_query, "force_refresh": self._force_refresh}
+        data = await request_json(
+            "wechat",
+            "POST",
+            self.base + self.TOKEN_PATH,
+            content=json.dumps(body).encode("utf-8"),
+            headers={"Content-Type": "application/json; charset=utf-8"},
         )
+        if not isinstance(data, dict) or data.get("errcode") or not data.get("access_token"):
+            reason = data.get("errmsg", data) if isinstance(data, dict) else data
+            code = data.get("errcode") if isinstance(data, dict) else None
+            raise PlatformError("wechat", self.TOKEN_PATH, f"no access token: {reason}", code=code)
+        self._force_refresh = False
+        return str(data["access_token"]), float(data.get("expires_in") or 7200)
 
     async def send_text(self, openid: str, text: str) -> None:
         await self.post(

@@ -281,6 +281,10 @@ class ApiClient:
             )
         return str(data["access_token"]), float(data.get("expires_in") or 7200)
 
+    def token_rejected(self) -> None:
+        """The platform said the token is no longer valid: the next call fetches another."""
+        self.token.invalidate()
+
     async def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         """POST ``body``; the reply's JSON, or PlatformError with the platform's errmsg."""
         for attempt in (1, 2):
@@ -303,7 +307,7 @@ class ApiClient:
                     code,
                     data.get("errmsg"),
                 )
-                self.token.invalidate()
+                self.token_rejected()
                 continue
             if code:
                 raise PlatformError(self.platform, path, f"errcode {code}: {data.get('errmsg', '')}", code=code)

@@ -868,6 +868,9 @@ def cmd_cluster(args: argparse.Namespace) -> int:
     if args.cluster_command == "status":
         print("\n".join(cluster.status_lines(settings)))
         return 0
+    if args.cluster_command == "roll":
+        cluster.roll(settings)
+        return 0
     if args.cluster_command == "nginx-config":
         nodes = cluster.plan(args.nodes, args.port_base)
         upstreams = [nginx_conf.Upstream(args.host, node.rasa_port) for node in nodes]
@@ -910,6 +913,7 @@ def _cluster_parser(sub: argparse._SubParsersAction) -> None:
     config.add_argument("--server-name", default="_", help="nginx server_name (default _)")
     cluster.add_parser("down", help="stop nginx and every node")
     cluster.add_parser("status", help="each node: running, ready")
+    cluster.add_parser("roll", help="restart the nodes one at a time (a new version), never all at once")
     for command in cluster.choices.values():
         command.set_defaults(func=cmd_cluster)
 

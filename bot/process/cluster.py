@@ -32,7 +32,8 @@ DEFAULT_DATABASE = "postgresql://postgres@127.0.0.1:5432/faqbot"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
 DEFAULT_LISTEN = "127.0.0.1:8080"
 DEFAULT_PORT_BASE = 5101
-STOP_GRACE = 15.0
+DRAIN_WAIT = 30.0  # nginx's worker_shutdown_timeout
+STOP_GRACE = 25.0  # the runner stops the Rasa server, then the action server, 10 s each
 
 
 class ClusterError(UserError, RuntimeError):
@@ -290,19 +291,86 @@ def _start_nginx(binary: str, folder: Path, cluster: Cluster) -> tuple[str, int]
         nobody = pwd.getpwnam("nobody")
         for kind in nginx_conf.TEMP_KINDS:
             os.chown(prefix / "tmp" / kind, nobody.pw_uid, nobody.pw_gid)
-    upstreams = [nginx_conf.Upstream("127.0.0.1", node.rasa_port) for node in cluster.nodes]
     conf = prefix / "nginx.conf"
-    conf.write_text(nginx_conf.main(upstreams, cluster.listen, prefix), encoding="utf-8")
-    command = [binary, "-p", str(prefix), "-c", str(conf), "-e", str(prefix / "error.log")]
-    checked = subprocess.run([*command, "-t", "-q"], capture_output=True, text=True)
-    if checked.returncode != 0:
-        raise ClusterError(f"nginx refused {conf}: {checked.stderr.strip()}")
+    command = _write_nginx_conf(binary, prefix, cluster, draining=None)
     started = subprocess.run(command, capture_output=True, text=True)  # the master daemonises
     if started.returncode != 0:
         raise ClusterError(f"nginx did not start: {started.stderr.strip() or started.stdout.strip()}")
     pid_file = prefix / "nginx.pid"
     _wait("nginx's pid file", pid_file.exists, lambda: None, 10)
     return str(conf), int(pid_file.read_text().strip())
+
+
+def stop_node(node: Node, grace: float = STOP_GRACE) -> None:
+    """Stop ``node`` as ``down`` does: SIGTERM to its supervisor, which stops both servers
+    after they finish what they acknowledged; what is left after ``grace`` is killed."""
+    if _alive(node.pid):
+        os.kill(node.pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while _alive(node.pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    kill_node(node, signal.SIGKILL)
+
+
+def roll(settings: Settings, say: Callable[[str], None] = print) -> Cluster:
+    """Restart the nodes one at a time on the code and settings installed now (a new
+    version): nginx stops sending a node new requests and finishes what it sent, the
+    node stops, starts, is ready and taken back before the next one goes, so the bot
+    never stops answering."""
+    cluster = load(settings)
+    if cluster is None:
+        raise ClusterError("no cluster is running from this data folder: faqbot cluster up first")
+    shared = shared_settings(settings, cluster.database, cluster.redis)
+    for i, node in enumerate(cluster.nodes):
+        drain(cluster, node.name)  # nginx sends it nothing new, and what it sent is done
+        stop_node(node)
+        cluster.nodes[i] = started = start_node(shared, node)
+        _save(settings, cluster)
+        wait_ready(started, shared.bot.startup_timeout)
+        drain(cluster, None)  # back in
+        say(f"{node.name} restarted and ready at {node.url}")
+    return cluster
+
+
+def _write_nginx_conf(binary: str, prefix: Path, cluster: Cluster, draining: str | None) -> list[str]:
+    """Write (and check) nginx's configuration, ``draining`` marked down; the command to run it."""
+    upstreams = [nginx_conf.Upstream("127.0.0.1", n.rasa_port, down=n.name == draining) for n in cluster.nodes]
+    conf = prefix / "nginx.conf"
+    conf.write_text(nginx_conf.main(upstreams, cluster.listen, prefix), encoding="utf-8")
+    command = [binary, "-p", str(prefix), "-c", str(conf), "-e", str(prefix / "error.log")]
+    checked = subprocess.run([*command, "-t", "-q"], capture_output=True, text=True)
+    if checked.returncode != 0:
+        raise ClusterError(f"nginx refused {conf}: {checked.stderr.strip()}")
+    return command
+
+
+def _workers(master: int) -> list[int]:
+    """nginx's worker processes (children of ``master``), old ones still finishing included."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == master:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def drain(cluster: Cluster, draining: str | None) -> None:
+    """Reload nginx with ``draining`` (a node's name) taking no new requests, or none
+    drained; returns once the old workers finished what they had sent anywhere (at most
+    ``DRAIN_WAIT``: a console's live feed is long-lived, and reconnects to another node)."""
+    binary = nginx_binary()
+    prefix = Path(cluster.nginx_conf).parent
+    before = set(_workers(cluster.nginx_pid))
+    command = _write_nginx_conf(binary, prefix, cluster, draining)
+    reloaded = subprocess.run([*command, "-s", "reload"], capture_output=True, text=True)
+    if reloaded.returncode != 0:
+        raise ClusterError(f"nginx did not reload: {reloaded.stderr.strip()}")
+    deadline = time.monotonic() + DRAIN_WAIT
+    while before & set(_workers(cluster.nginx_pid)) and time.monotonic() < deadline:
+        time.sleep(0.2)
 
 
 def kill_node(node: Node, sig: int = signal.SIGKILL) -> None:

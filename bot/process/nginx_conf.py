@@ -31,10 +31,11 @@ TEMP_KINDS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
 
 @dataclass(frozen=True)
 class Upstream:
-    """One bot node as nginx reaches it."""
+    """One bot node as nginx reaches it; ``down``: sent nothing new (being restarted)."""
 
     host: str
     port: int
+    down: bool = False
 
     @property
     def address(self) -> str:
@@ -43,7 +44,9 @@ class Upstream:
 
 def _servers(nodes: list[Upstream]) -> str:
     # max_fails=1: one refused connection takes a node out for fail_timeout, then it is tried again.
-    return "\n".join(f"    server {node.address} max_fails=1 fail_timeout=5s;" for node in nodes)
+    return "\n".join(
+        f"    server {node.address} {'down' if node.down else 'max_fails=1 fail_timeout=5s'};" for node in nodes
+    )
 
 
 def site(nodes: list[Upstream], listen: str, server_name: str = "_") -> str:
@@ -118,6 +121,7 @@ def main(nodes: list[Upstream], listen: str, prefix: Path) -> str:
     body = "\n".join(f"    {line}" if line else "" for line in site(nodes, listen).splitlines())
     return f"""\
 worker_processes 1;
+worker_shutdown_timeout 30s;  # a reload (a node drained) waits at most this for open streams
 pid {prefix / "nginx.pid"};
 error_log {prefix / "error.log"} warn;
 

@@ -72,17 +72,19 @@ class RunningBot:
         return f"{self.rasa_url}/webhooks/rest/webhook"
 
     def stop(self, grace: float = 10.0) -> None:
-        """Stop both servers: SIGTERM, then SIGKILL after ``grace`` seconds."""
-        for proc in self.processes.values():
+        """Stop both servers: SIGTERM, then SIGKILL after ``grace`` seconds each. The Rasa
+        server first: the messages it still finishes need their action server."""
+        deadline = time.monotonic() + grace
+        for name in sorted(self.processes, key=lambda n: n != "rasa"):
+            proc = self.processes[name]
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + grace
-        for proc in self.processes.values():
             try:
                 proc.wait(max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+            deadline = time.monotonic() + grace
         for handle in self._files:
             handle.close()
 

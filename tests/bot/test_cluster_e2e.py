@@ -90,7 +90,7 @@ def faqbot(settings: Settings, *args: str, timeout: float = 600) -> subprocess.C
 @pytest.fixture(scope="module")
 def platform() -> Iterator[FakePlatform]:
     fake = FakePlatform()
-    fake.route("GET", "/cgi-bin/token", lambda c: (200, {"access_token": "T", "expires_in": 7200}))
+    fake.route("POST", "/cgi-bin/stable_token", lambda c: (200, {"access_token": "T", "expires_in": 7200}))
     fake.route("POST", "/cgi-bin/message/custom/send", lambda c: (200, {"errcode": 0, "errmsg": "ok"}))
     try:
         yield fake
@@ -256,6 +256,41 @@ def answered(state: cluster.Cluster, sender: str, text: str) -> bool:
     except TimeoutError:
         return False
     return reply.status == 200 and bool(reply.json())
+
+
+def test_a_roll_restarts_node_by_node_and_the_bot_never_stops_answering(running):
+    settings, state = running
+    sender = f"during-roll-{uuid.uuid4().hex[:8]}"
+    rolling = threading.Event()
+    asked: list[str] = []
+    unanswered: list[str] = []
+
+    def customer() -> None:
+        questions = ["提现手续费是多少", "怎么申请退货退款", "个人可以申请POS机吗", "提现多久能到账"]
+        n = 0
+        while rolling.is_set() or n < 2:
+            text = questions[n % len(questions)]
+            n += 1
+            asked.append(text)
+            if not answered(state, sender, text):
+                unanswered.append(text)
+            time.sleep(0.3)  # a customer's pace, not a wait for anything: the nodes restart meanwhile
+
+    rolling.set()
+    talking = threading.Thread(target=customer)
+    talking.start()
+    try:
+        rolled = faqbot(settings, "cluster", "roll", timeout=600)
+    finally:
+        rolling.clear()
+        talking.join(120)
+    assert rolled.returncode == 0, rolled.stdout + rolled.stderr
+    after = cluster.load(settings)
+    assert after is not None
+    assert all(new.pid != old.pid for new, old in zip(after.nodes, state.nodes, strict=True))
+    state.nodes[:] = after.nodes  # the later tests act on the restarted nodes
+    assert len(asked) > 4 and not unanswered, f"{len(unanswered)} of {len(asked)} unanswered during the roll"
+    assert user_texts(settings, sender) == asked
 
 
 def test_a_node_killed_under_load_loses_no_acknowledged_message(running):

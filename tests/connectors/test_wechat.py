@@ -35,15 +35,16 @@ def bot_settings(bot_settings, fake_platform):
 
 @pytest.fixture(scope="module")
 def api(fake_platform):
-    def token(call):
-        assert call.query == {"grant_type": "client_credential", "appid": APP_ID, "secret": SECRET}, call.query
+    def token(call):  # the stable token: the same for every server that asks
+        expected = {"grant_type": "client_credential", "appid": APP_ID, "secret": SECRET, "force_refresh": False}
+        assert call.json == expected, call.json
         return 200, {"access_token": ISSUED, "expires_in": 7200}
 
     def send(call):
         assert call.query.get("access_token") == ISSUED, call.query
         return 200, {"errcode": 0, "errmsg": "ok"}
 
-    fake_platform.route("GET", "/cgi-bin/token", token)
+    fake_platform.route("POST", "/cgi-bin/stable_token", token)
     fake_platform.route("POST", "/cgi-bin/message/custom/send", send)
     return fake_platform
 

@@ -34,8 +34,10 @@ def issued(fake_platform):
     tokens = (f"token-{n}" for n in itertools.count(1))
     current: list[str] = []
 
-    def token(call):
-        assert call.query == {"grant_type": "client_credential", "appid": APP_ID, "secret": SECRET}, call.query
+    def token(call):  # the stable token; forced anew only after WeChat rejected the last one
+        expected = {"grant_type": "client_credential", "appid": APP_ID, "secret": SECRET}
+        assert {k: v for k, v in call.json.items() if k != "force_refresh"} == expected, call.json
+        assert call.json["force_refresh"] is bool(current), call.json
         current.append(next(tokens))
         return 200, {"access_token": current[-1], "expires_in": 7200}
 
@@ -45,7 +47,7 @@ def issued(fake_platform):
         assert current and call.query.get("access_token") == current[-1], (call.query, current)
         return 200, {"errcode": 0, "errmsg": "ok"}
 
-    fake_platform.route("GET", "/cgi-bin/token", token)
+    fake_platform.route("POST", "/cgi-bin/stable_token", token)
     fake_platform.route("POST", SEND, send)
     return current
 
@@ -71,7 +73,7 @@ def test_a_slow_answer_is_success_now_and_the_api_later(webhook, bot_settings, f
     assert (answer.status, answer.body) == (200, "success") and answer.seconds < 1.0
     sends = fake_platform.wait_for(SEND, 2)  # the expired token's try, then the renewed one
     assert [c.query["access_token"] for c in sends] == ["token-1", "token-2"]
-    assert len(fake_platform.calls_to("/cgi-bin/token")) == 2
+    assert len(fake_platform.calls_to("/cgi-bin/stable_token")) == 2
     body = sends[-1].json
     assert body["touser"] == "o-slow" and body["msgtype"] == "text"
     assert body["text"]["content"].startswith(kb["ex-withdraw-fee"].answer.strip())

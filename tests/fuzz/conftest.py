@@ -86,7 +86,7 @@ def _accept_everything(platform: FakePlatform, secrets: Secrets) -> None:
         return 200, {"errcode": 0, "errmsg": "ok", "next_cursor": "", "has_more": 0, "msg_list": []}
 
     routes: dict[tuple[str, str], object] = {
-        ("GET", "/cgi-bin/token"): wechat_token,
+        ("POST", "/cgi-bin/stable_token"): wechat_token,
         ("GET", "/cgi-bin/gettoken"): wechat_token,
         ("POST", "/cgi-bin/message/custom/send"): wechat_ok,
         ("POST", "/cgi-bin/message/send"): wechat_ok,
