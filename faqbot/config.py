@@ -214,6 +214,9 @@ class ConsoleConfig:
     # approves it; true lets an editor approve (and so publish) their own
     # (a team of one, or a team that reviews afterwards).
     studio_self_publish: bool = False
+    # Several servers publish one at a time (a lease in the database): how long a publish
+    # waits for another server's to end before the editor is told to try again later.
+    studio_publish_wait_seconds: float = 60.0
 
 
 @dataclass(frozen=True)

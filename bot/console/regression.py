@@ -26,7 +26,7 @@ from bot.handoff.agents import Agent
 from bot.handoff.audit import Action
 from bot.handoff.desk import HandoffDesk
 from bot.studio.changes import ChangeStore
-from bot.studio.publishing import PublishRefused, problem_json, publish_texts
+from bot.studio.publishing import PublishBusy, PublishRefused, problem_json, publish_texts
 from bot.studio.regression_set import RegressionSet, RegressionSetError
 from faqbot.config import Settings
 from indexer.manifest import IndexMissing
@@ -89,7 +89,9 @@ class RegressionDesk:
             answer = f"直接回答 {chosen.answer_before:.2f} → {chosen.answer_after:.2f}"
             clarify = f"反问 {chosen.clarify_before:.2f} → {chosen.clarify_after:.2f}"
             note = f"重新校准阈值（目标准确率 {target:.0%}）：{answer}，{clarify}"
-            published = publish_texts(self.settings, self.changes, by, note, {DECISION_FILE: text}, searcher.embedder)
+            wait = self.settings.console.studio_publish_wait_seconds
+            texts = {DECISION_FILE: text}
+            published = publish_texts(self.settings, self.changes, by, note, texts, searcher.embedder, wait)
             self.kb.refresh()
             out["published"] = published.index_version
             out["version"] = published.version.to_json() if published.version else None
@@ -164,5 +166,7 @@ def add_regression_routes(bp: Blueprint, desk: HandoffDesk, signed_in: Callable[
             return response.json(done)
         except IndexMissing as exc:
             return no_index(exc)
+        except PublishBusy as exc:
+            return error(str(exc), 409)
         except PublishRefused as exc:
             return response.json({"error": str(exc), "problems": [problem_json(p) for p in exc.problems]}, status=422)

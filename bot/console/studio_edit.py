@@ -33,12 +33,14 @@ from bot.handoff.tables import csv_text, xlsx_bytes
 from bot.studio.changes import OPEN, SYNONYMS, SYNONYMS_ENTRY, WORDS, WORDS_ENTRY, ChangeError, ChangeStore
 from bot.studio.publishing import (
     NeedsConfirmation,
+    PublishBusy,
     PublishOutcome,
     PublishRefused,
     check_change,
     entry_data,
     problem_json,
     publish,
+    publish_scheduled,
     published_entries,
     rollback,
     synonyms_data,
@@ -208,6 +210,7 @@ def add_studio_edit_routes(
     auditor = Auditor(desk)
     # Which version each server serves (the console's list of servers); only with a shared index.
     shared = shared_index(settings) if settings.index.shared else None
+    wait = settings.console.studio_publish_wait_seconds  # for another server's publish to end
 
     async def run(call: Callable[..., Any], *args: Any) -> Any:
         return await desk.blocking(call, *args)
@@ -371,10 +374,12 @@ def add_studio_edit_routes(
             def gated() -> PublishOutcome:
                 cases = [c.case for c in regression.cases()]
                 served = kb.searcher() if kb.available() else None
-                return publish(settings, store, agent.name, ids, cases, served, confirm)
+                return publish(settings, store, agent.name, ids, cases, served, confirm, wait)
 
             outcome = await run(gated)
             await run(kb.refresh)  # the studio's next reads (hit test, gaps) see what was just published
+        except PublishBusy as exc:  # another server's publish outlasted the wait
+            return error(str(exc), 409)
         except PublishRefused as exc:
             return response.json({"error": str(exc), "problems": [problem_json(p) for p in exc.problems]}, status=422)
         except NeedsConfirmation as exc:
@@ -410,8 +415,10 @@ def add_studio_edit_routes(
     @editors
     async def roll_back(request: Request, agent: Agent, version_id: int) -> HTTPResponse:
         try:
-            outcome = await run(rollback, settings, store, version_id, agent.name)
+            outcome = await run(rollback, settings, store, version_id, agent.name, wait)
             await run(kb.refresh)
+        except PublishBusy as exc:
+            return error(str(exc), 409)
         except PublishRefused as exc:
             return response.json({"error": str(exc), "problems": [problem_json(p) for p in exc.problems]}, status=422)
         except ChangeError as exc:
@@ -476,13 +483,13 @@ def add_studio_edit_routes(
 
 
 async def _publish_when_due(desk: HandoffDesk, store: ChangeStore) -> None:
-    """Scheduled publishing: approved changes with a publish time are published when it comes."""
+    """Scheduled publishing: approved changes with a publish time are published when it comes.
+    Every server looks; the one that takes the publish lease publishes them (once)."""
     while True:
         await asyncio.sleep(SCHEDULE_EVERY_S)
         try:
-            due = [c.id for c in await desk.blocking(store.due) if c.publish_at is not None]
-            if due:
-                outcome = await desk.blocking(publish, desk.settings, store, "定时发布", due)
-                log.info("studio: scheduled publish of %s as index %s", due, outcome.index_version)
+            outcome = await desk.blocking(publish_scheduled, desk.settings, store, "定时发布")
+            if outcome is not None:
+                log.info("studio: scheduled publish of %s as index %s", outcome.published, outcome.index_version)
         except Exception:  # logged; the next round tries again
             log.exception("studio: scheduled publishing failed")

@@ -72,6 +72,11 @@ class Database:
         self._keys = {(url, id(m)) for m in metadata}
 
     @property
+    def url(self) -> str:
+        """The database URL (another store, a lease, opens the same database with it)."""
+        return self._url
+
+    @property
     def engine(self) -> sa.engine.Engine:
         """The engine, after making sure this store's tables exist."""
         if not self._keys <= _created:

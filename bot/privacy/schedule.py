@@ -1,5 +1,5 @@
 """The scheduled purge: every Rasa server checks now and then, and the one that takes the
-lease (``lease.py``) for ``[retention] purge_every_hours`` runs ``retention.purge`` (off the
+lease (``bot/handoff/lease.py``) for ``[retention] purge_every_hours`` runs ``retention.purge`` (off the
 event loop) and records it in the audit log as ``system:retention``; the others find the
 lease taken and wait for the next check. A server that dies mid-purge loses nothing: the
 next holder purges what is left."""
@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from bot.privacy.lease import Leases, this_process
+from bot.handoff.lease import Leases, this_process
 from bot.privacy.retention import Purged, purge_and_record
 from faqbot.config import Settings
 

@@ -8,6 +8,11 @@ which the bot and the console follow without restart), then records a KB
 version with the text of every file. ``rollback`` makes an earlier version
 live again the same way. A failed build puts the files back as they were.
 
+With several servers on one database each has its own KB folder: every publish holds the
+lease ``studio_publish`` (``publish_lease.py``: one publish at a time across servers) and
+first brings this server's folder to the last published version (``kb_sync.py``), so a
+server whose folder is behind does not undo another server's publish.
+
 Blocking (files, the embedder, the database): the console calls it in a worker thread.
 """
 
@@ -16,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import shutil
 import tempfile
-import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -24,6 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from bot.studio.changes import SYNONYMS, WORDS, Change, ChangeError, ChangeStore, Version
+from bot.studio.kb_sync import bring_up_to_date, kb_texts
+from bot.studio.publish_lease import WAIT_SECONDS, PublishBusy, publishing
 from bot.studio.yaml_edit import FIELDS, EditError, KbFiles, write_files
 from faqbot.config import Settings
 from indexer.embedders import Embedder
@@ -32,9 +38,6 @@ from indexer.regression import Case, RegressionReport, gate
 from indexer.search import Searcher
 from indexer.service import PublishResult, build_and_publish, candidate_index
 from indexer.validate import SENSITIVE_FILE, SYNONYMS_FILE, validate_dir
-
-SNAPSHOT_SUFFIXES = (".yml", ".txt")
-_lock = threading.Lock()  # one publish at a time in this process (the database orders the rest)
 
 
 @dataclass
@@ -83,11 +86,7 @@ def entry_data(entry: FaqEntry) -> dict[str, Any]:
 
 def snapshot(kb_dir: Path) -> dict[str, str]:
     """The text of every KB file (YAML files, terms and other word lists)."""
-    return {
-        p.name: p.read_text(encoding="utf-8")
-        for p in sorted(kb_dir.iterdir())
-        if p.is_file() and p.suffix in SNAPSHOT_SUFFIXES and not p.name.startswith(".")
-    }
+    return kb_texts(kb_dir)
 
 
 def synonyms_data(text: str) -> dict[str, Any]:
@@ -206,38 +205,72 @@ def publish(
     cases: Sequence[Case] = (),
     published: Searcher | None = None,
     confirm: bool = False,
+    wait: float = WAIT_SECONDS,
 ) -> PublishOutcome:
     """Publish the approved changes that are due (or just ``change_ids``, each of which must be approved).
 
     With a regression set (``cases``) the KB as it would be is built first and the set is
     run against it and against ``published`` (the version served now): answers lost raise
-    ``NeedsConfirmation`` unless ``confirm``; the outcome carries the report."""
-    with _lock:
-        due = store.due()
-        if change_ids is not None:
-            wanted = set(change_ids)
-            missing = wanted - {c.id for c in due}
-            if missing:
-                raise ChangeError(f"修改 {'、'.join(f'#{i}' for i in sorted(missing))} 还没有批准或还没到发布时间")
-            due = [c for c in due if c.id in wanted]
-        if not due:
-            raise ChangeError("没有可以发布的修改：修改要先提交审核并获批准")
-        kb_dir = settings.kb_dir
-        _record_baseline(settings, store, by)
-        files = KbFiles.read(kb_dir)
-        for change in due:
-            _apply_change(files, change)
-        changed = files.changed()
-        problems = _check(kb_dir, changed)
-        if any(p.severity == "error" for p in problems):
-            raise PublishRefused(problems)
-        report = _gate(settings, changed, cases, published, confirm)
-        result = _write_and_build(settings, changed, published.embedder if published is not None else None)
-        note = f"发布 {len(due)} 项修改：" + "、".join(f"#{c.id} {c.entry_id}" for c in due)
-        if report is not None and report.lost:
-            note += f"（已确认：回归测试集少答对 {len(report.lost)} 个）"
-        version = store.record_version(result.version, by, note, snapshot(kb_dir), tuple(c.id for c in due))
-        return PublishOutcome(version, [c.id for c in due], result.version, report=report)
+    ``NeedsConfirmation`` unless ``confirm``; the outcome carries the report. Another server's
+    publish is waited for up to ``wait`` seconds (``PublishBusy`` after that)."""
+    with publishing(store, wait):
+        return _publish(settings, store, by, change_ids, cases, published, confirm)
+
+
+def publish_scheduled(
+    settings: Settings, store: ChangeStore, by: str, embedder: Embedder | None = None
+) -> PublishOutcome | None:
+    """Scheduled publishing, run by every server's scheduler: the one that takes the lease
+    publishes the approved changes whose publish time has come, the others (the lease held)
+    do nothing this round; ``None`` when nothing was published. Each change is published once:
+    the due ones are read after the lease is taken, so one another server has just published
+    is no longer among them."""
+    try:
+        with publishing(store, wait=0.0):
+            due = [c.id for c in store.due() if c.publish_at is not None]
+            if not due:
+                return None
+            return _publish(settings, store, by, due, embedder=embedder)
+    except PublishBusy:
+        return None
+
+
+def _publish(
+    settings: Settings,
+    store: ChangeStore,
+    by: str,
+    change_ids: list[int] | None = None,
+    cases: Sequence[Case] = (),
+    published: Searcher | None = None,
+    confirm: bool = False,
+    embedder: Embedder | None = None,
+) -> PublishOutcome:
+    """``publish`` with the lease held (``embedder``: when there is no ``published`` to take it from)."""
+    due = store.due()
+    if change_ids is not None:
+        wanted = set(change_ids)
+        missing = wanted - {c.id for c in due}
+        if missing:
+            raise ChangeError(f"修改 {'、'.join(f'#{i}' for i in sorted(missing))} 还没有批准或还没到发布时间")
+        due = [c for c in due if c.id in wanted]
+    if not due:
+        raise ChangeError("没有可以发布的修改：修改要先提交审核并获批准")
+    kb_dir = settings.kb_dir
+    _catch_up(settings, store, by)
+    files = KbFiles.read(kb_dir)
+    for change in due:
+        _apply_change(files, change)
+    changed = files.changed()
+    problems = _check(kb_dir, changed)
+    if any(p.severity == "error" for p in problems):
+        raise PublishRefused(problems)
+    report = _gate(settings, changed, cases, published, confirm)
+    result = _write_and_build(settings, changed, published.embedder if published is not None else embedder)
+    note = f"发布 {len(due)} 项修改：" + "、".join(f"#{c.id} {c.entry_id}" for c in due)
+    if report is not None and report.lost:
+        note += f"（已确认：回归测试集少答对 {len(report.lost)} 个）"
+    version = store.record_version(result.version, by, note, snapshot(kb_dir), tuple(c.id for c in due))
+    return PublishOutcome(version, [c.id for c in due], result.version, report=report)
 
 
 def publish_texts(
@@ -247,11 +280,12 @@ def publish_texts(
     note: str,
     texts: dict[str, str],
     embedder: Embedder | None = None,
+    wait: float = WAIT_SECONDS,
 ) -> PublishOutcome:
     """Publish KB files written outside a change (the thresholds a recalibration chose), checked
     and built like a publish and recorded as a version, so it shows in 发布历史 and rolls back."""
-    with _lock:
-        _record_baseline(settings, store, by)
+    with publishing(store, wait):
+        _catch_up(settings, store, by)
         problems = _check(settings.kb_dir, texts)
         if any(p.severity == "error" for p in problems):
             raise PublishRefused(problems)
@@ -290,11 +324,14 @@ def check_texts(kb_dir: Path, texts: dict[str, str]) -> list[Problem]:
     return _check(kb_dir, texts)
 
 
-def rollback(settings: Settings, store: ChangeStore, version_id: int, by: str) -> PublishOutcome:
+def rollback(
+    settings: Settings, store: ChangeStore, version_id: int, by: str, wait: float = WAIT_SECONDS
+) -> PublishOutcome:
     """Make KB version ``version_id`` live again (recorded as a new version: rolling back can itself be undone)."""
-    with _lock:
+    with publishing(store, wait):
         wanted = store.version_files(version_id)
         kb_dir = settings.kb_dir
+        bring_up_to_date(kb_dir, store)  # so a failed build puts back the last published files
         current = snapshot(kb_dir)
         texts = {name: text for name, text in wanted.items() if current.get(name) != text}
         texts.update({name: "" for name in current if name not in wanted})
@@ -306,9 +343,13 @@ def rollback(settings: Settings, store: ChangeStore, version_id: int, by: str) -
         return PublishOutcome(version, [], result.version)
 
 
-def _record_baseline(settings: Settings, store: ChangeStore, by: str) -> None:
+def _catch_up(settings: Settings, store: ChangeStore, by: str) -> None:
+    """The folder brought to the last published version (another server may have published
+    since); before the studio's first publish, the folder as it is recorded as the baseline."""
     if store.latest_files() is None:  # the state before the studio's first publish, so it can be restored
         store.record_version(_serving_version(settings), by, "工作室首次发布前的知识库", snapshot(settings.kb_dir))
+    else:
+        bring_up_to_date(settings.kb_dir, store)
 
 
 def _write_and_build(settings: Settings, texts: dict[str, str], embedder: Embedder | None = None) -> PublishResult:
@@ -342,6 +383,7 @@ def copy_kb(src: Path, dst: Path) -> None:
 __all__ = [
     "Draft",
     "KBInvalid",
+    "PublishBusy",
     "PublishOutcome",
     "PublishRefused",
     "check_change",
@@ -349,6 +391,7 @@ __all__ = [
     "draft_texts",
     "entry_data",
     "publish",
+    "publish_scheduled",
     "publish_texts",
     "published_entries",
     "rollback",

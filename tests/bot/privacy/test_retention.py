@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from bot.handoff.audit import Action, AuditLog, Filter
 from bot.handoff.db import now
-from bot.privacy.lease import Leases
+from bot.handoff.lease import Leases
 from bot.privacy.retention import purge, purge_and_record
 from bot.privacy.schedule import ACTOR, purge_if_due
 from bot.privacy.stores import bot_database, tracker_database
