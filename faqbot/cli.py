@@ -388,6 +388,11 @@ def cmd_index_build(args: argparse.Namespace) -> int:
     for problem in expiry_problems(result.kb.entries, _today(settings)):
         print(problem, file=sys.stderr)
     counts = result.manifest.counts
+    if settings.index.shared:  # several servers: the studio's next publish starts from this folder
+        from bot.studio.publishing import record_folder_publish
+
+        if record_folder_publish(settings, result.version, _cli_actor()):
+            print("recorded as the last published KB version (the studio starts from it)")
     if result.rebuilt_because:
         print(f"rebuilt: {result.rebuilt_because}")
     if result.skipped:

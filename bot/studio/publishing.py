@@ -331,7 +331,8 @@ def rollback(
     with publishing(store, wait):
         wanted = store.version_files(version_id)
         kb_dir = settings.kb_dir
-        bring_up_to_date(kb_dir, store)  # so a failed build puts back the last published files
+        if settings.index.shared:  # so a failed build puts back the last published files
+            bring_up_to_date(kb_dir, store)
         current = snapshot(kb_dir)
         texts = {name: text for name, text in wanted.items() if current.get(name) != text}
         texts.update({name: "" for name in current if name not in wanted})
@@ -348,8 +349,20 @@ def _catch_up(settings: Settings, store: ChangeStore, by: str) -> None:
     since); before the studio's first publish, the folder as it is recorded as the baseline."""
     if store.latest_files() is None:  # the state before the studio's first publish, so it can be restored
         store.record_version(_serving_version(settings), by, "工作室首次发布前的知识库", snapshot(settings.kb_dir))
-    else:
+    elif settings.index.shared:  # several servers: this folder may be behind another's publish
         bring_up_to_date(settings.kb_dir, store)
+
+
+def record_folder_publish(settings: Settings, version: str, by: str) -> bool:
+    """``faqbot index build`` with several servers: the folder it published becomes the
+    last published KB version, so the next studio publish (on any server) starts from it
+    instead of putting back the files it replaced. ``False`` when nothing changed."""
+    store = ChangeStore(settings.database_url)
+    files = snapshot(settings.kb_dir)
+    if store.latest_files() == files:
+        return False
+    store.record_version(version, by, "命令行发布（faqbot index build）", files)
+    return True
 
 
 def _write_and_build(settings: Settings, texts: dict[str, str], embedder: Embedder | None = None) -> PublishResult:

@@ -29,6 +29,7 @@ import yaml
 from bot.handoff.agents import AgentStore
 from bot.handoff.handoffs import HandoffStore
 from bot.process import cluster
+from bot.studio.changes import ChangeStore
 from connectors.socketio_shared import PRESENCE_PREFIX
 from faqbot.config import PROJECT_ROOT, Settings, to_env
 from indexer.kb import load_kb
@@ -233,6 +234,9 @@ def test_a_kb_publish_reaches_every_node(running):
     path.write_text(yaml.safe_dump({"category": "测试", "entries": [entry]}, allow_unicode=True), encoding="utf-8")
     built = faqbot(settings, "index", "build")
     assert built.returncode == 0, built.stdout + built.stderr
+    # The studio's next publish, on any node, starts from this folder (not from what it replaced).
+    latest = ChangeStore(settings.database_url).latest_files()
+    assert latest is not None and question in latest["cluster-publish.yml"]
     version = SharedIndex(settings.database_url).current()
     assert version is not None
     for node in state.nodes:
