@@ -877,8 +877,13 @@ def cmd_cluster(args: argparse.Namespace) -> int:
         cluster.roll(settings)
         return 0
     if args.cluster_command == "nginx-config":
-        nodes = cluster.plan(args.nodes, args.port_base)
-        upstreams = [nginx_conf.Upstream(args.host, node.rasa_port) for node in nodes]
+        if args.servers:  # production: the nodes' addresses on their machines
+            try:
+                upstreams = [nginx_conf.Upstream.parse(text) for text in args.servers.split(",") if text.strip()]
+            except ValueError as exc:
+                raise cluster.ClusterError(f"--servers: {exc}") from None
+        else:
+            upstreams = [nginx_conf.Upstream(args.host, n.rasa_port) for n in cluster.plan(args.nodes, args.port_base)]
         print(nginx_conf.site(upstreams, args.listen, args.server_name), end="")
         return 0
     running = cluster.up(
@@ -915,6 +920,7 @@ def _cluster_parser(sub: argparse._SubParsersAction) -> None:
     up.add_argument("--database", default=DEFAULT_DATABASE, help=f"PostgreSQL (default {DEFAULT_DATABASE}, created)")
     up.add_argument("--redis", default=DEFAULT_REDIS, help=f"Redis (default {DEFAULT_REDIS})")
     config.add_argument("--host", default="127.0.0.1", help="where nginx reaches the nodes (default 127.0.0.1)")
+    config.add_argument("--servers", help="the nodes as host:port,host:port,… (instead of --nodes/--host)")
     config.add_argument("--server-name", default="_", help="nginx server_name (default _)")
     cluster.add_parser("down", help="stop nginx and every node")
     cluster.add_parser("status", help="each node: running, ready")

@@ -37,6 +37,14 @@ class Upstream:
     port: int
     down: bool = False
 
+    @classmethod
+    def parse(cls, text: str) -> Upstream:
+        """``host:port`` as an operator writes it; ``ValueError`` saying what is wrong."""
+        host, _, port = text.strip().rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536 or any(c in host for c in " ;{}#"):
+            raise ValueError(f"a node must be host:port, not {text.strip()!r}")
+        return cls(host, int(port))
+
     @property
     def address(self) -> str:
         return f"{self.host}:{self.port}"

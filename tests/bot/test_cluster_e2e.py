@@ -194,11 +194,21 @@ def test_an_agent_on_one_node_replies_live_to_a_widget_on_the_other(running):
         # Node A holds no socket for this widget; it still knows someone is connected.
         assert sent.status == 200 and sent.json["delivered"] == "live"
         widget.expect("我在另一台服务器上为您服务")
-        assert call(a.url, "POST", f"/console/api/handoffs/{handoff.id}/close", bearer, {}).status == 200
     finally:
         widget.close()
     # Once the widget is gone, a reply is stored for it (it fetches it by seq when it is back).
     wait_until(lambda: not presence.zcard(PRESENCE_PREFIX + session), 30, "node B to drop the closed socket")
+    later = call(a.url, "POST", path, bearer, {"text": "您还在吗？"})
+    assert later.status == 200 and later.json["delivered"] == "stored"
+    # The widget comes back through nginx, to whichever node: it catches up by sequence number.
+    missed = send(f"{state.url}/handoff/messages?sender={session}&after=0").json()
+    texts = [m["text"] for m in missed["messages"]]
+    assert texts.count("您好，我在另一台服务器上为您服务") == 1 and texts.count("您还在吗？") == 1
+    seen = next(m["seq"] for m in missed["messages"] if m["text"] == "您好，我在另一台服务器上为您服务")
+    since = send(f"{state.url}/handoff/messages?sender={session}&after={seen}").json()
+    assert "您好，我在另一台服务器上为您服务" not in [m["text"] for m in since["messages"]]
+    assert [m["text"] for m in since["messages"]].count("您还在吗？") == 1
+    assert call(a.url, "POST", f"/console/api/handoffs/{handoff.id}/close", bearer, {}).status == 200
 
 
 def _wechat_text(user: str, content: str, msg_id: int) -> str:
