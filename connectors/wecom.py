@@ -23,7 +23,6 @@ Secrets from the environment: ``WECOM_TOKEN``, ``WECOM_CORP_ID``,
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Mapping
@@ -40,6 +39,7 @@ from connectors.base import Refusal
 from connectors.channel_state import ChannelStateStore, StateMap
 from connectors.dedup import SeenIds
 from connectors.guard import Handler
+from connectors.one_reader import MemoryOneReader, OneReader, one_reader
 from connectors.outbound import SignedOutbound
 from connectors.platform_api import PlatformError
 from connectors.replies import Choices, numbered, utf8_len
@@ -223,31 +223,41 @@ class WeComOutbound(SignedOutbound):
 class KfInbox:
     """Reads 微信客服 messages after each callback and hands new customer messages to the bot."""
 
-    def __init__(self, api: WeComApi, sender: WeComSender, cursors: StateMap, seen: SeenIds, humans: StateMap) -> None:
+    def __init__(
+        self,
+        api: WeComApi,
+        sender: WeComSender,
+        cursors: StateMap,
+        seen: SeenIds,
+        humans: StateMap,
+        reader: OneReader | None = None,
+    ) -> None:
         self.api, self.sender, self.cursors, self.seen, self.humans = api, sender, cursors, seen, humans
-        self._locks: dict[str, asyncio.Lock] = {}
+        self.reader = reader or MemoryOneReader()
 
     async def sync(self, handle: Handler, open_kfid: str, token: str) -> None:
-        # One reader per account: two callbacks must not read from the same cursor.
-        async with self._locks.setdefault(open_kfid, asyncio.Lock()):
-            while True:
-                cursor = await self.cursors.get(open_kfid)
-                page = await self.api.sync_msg(open_kfid, token, cursor)
-                by_customer: dict[str, list[dict[str, Any]]] = {}
-                for msg in page.get("msg_list") or []:
-                    if (
-                        isinstance(msg, dict)
-                        and msg.get("msgid")
-                        and await self.seen.first_time(f"wecom:kf:{msg['msgid']}")
-                    ):
-                        by_customer.setdefault(_customer_of(msg), []).append(msg)
-                for customer, messages in by_customer.items():  # customers in parallel, each in order
-                    in_background(self._dispatch_in_order(handle, messages), f"KF messages of {customer}")
-                next_cursor = page.get("next_cursor") or ""
-                if next_cursor:
-                    await self.cursors.put(open_kfid, next_cursor)
-                if not page.get("has_more") or not next_cursor or next_cursor == cursor:
-                    return
+        # One reader per account, on every server: two callbacks must not read from the same cursor.
+        await self.reader.run(f"wecom-kf:{open_kfid}", lambda: self._read_pages(handle, open_kfid, token))
+
+    async def _read_pages(self, handle: Handler, open_kfid: str, token: str) -> None:
+        while True:
+            cursor = await self.cursors.get(open_kfid)
+            page = await self.api.sync_msg(open_kfid, token, cursor)
+            by_customer: dict[str, list[dict[str, Any]]] = {}
+            for msg in page.get("msg_list") or []:
+                if (
+                    isinstance(msg, dict)
+                    and msg.get("msgid")
+                    and await self.seen.first_time(f"wecom:kf:{msg['msgid']}")
+                ):
+                    by_customer.setdefault(_customer_of(msg), []).append(msg)
+            for customer, messages in by_customer.items():  # customers in parallel, each in order
+                in_background(self._dispatch_in_order(handle, messages), f"KF messages of {customer}")
+            next_cursor = page.get("next_cursor") or ""
+            if next_cursor:
+                await self.cursors.put(open_kfid, next_cursor)
+            if not page.get("has_more") or not next_cursor or next_cursor == cursor:
+                return
 
     async def _dispatch_in_order(self, handle: Handler, messages: list[dict[str, Any]]) -> None:
         for msg in messages:
@@ -373,7 +383,8 @@ class WeComInput(PassiveReplyChannel):
             state.import_json(name, self.settings.data_dir / file)  # where earlier versions kept them
         self.humans = state.map("wecom_kf_humans")
         self.handoff_to = handoff_to
-        self.kf = KfInbox(self.api, self.sender, state.map("wecom_kf_cursor"), self.seen, self.humans)
+        reader = one_reader(self.config)  # with several servers, one reads the account's messages at a time
+        self.kf = KfInbox(self.api, self.sender, state.map("wecom_kf_cursor"), self.seen, self.humans, reader)
 
     def outbound(self) -> WeComOutbound:
         return WeComOutbound(self.sender, self.api, self.humans, self.handoff_to)
