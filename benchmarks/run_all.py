@@ -16,6 +16,7 @@ for script in (
     "vs_rasa_init.py",
     "channel_latency.py",
     "long_message.py",
+    "cluster_scale.py",
 ):
     print(f"== {script}", flush=True)
     subprocess.run([sys.executable, str(HERE / script)], check=True, cwd=HERE)
