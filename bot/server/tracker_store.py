@@ -11,8 +11,10 @@ find the new ones; both run on the event loop. Here:
   its last stored event. The next retrieve checks that stamp against the
   database (one indexed lookup) and reuses the tracker only when nothing was
   written since, by this server or any other: the database stays the truth
-  and the memory is only a cache. A kept tracker is handed out once (whoever
-  retrieves it owns it), so two readers never share one object;
+  and the memory is only a cache. When another server wrote since (several
+  servers, round-robin), only its newer rows are read and applied. A kept
+  tracker is handed out once (whoever retrieves it owns it), so two readers
+  never share one object;
 - a save appends the events after the ones it knows are stored, without
   counting them again, in one statement;
 - a SQLite file keeps a pool of WAL connections (``bot/handoff/db.py``) and
@@ -37,6 +39,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.events import Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
@@ -81,16 +84,40 @@ class CachedSQLTrackerStore(SQLTrackerStore):
         with self._lock:
             kept = self._kept.pop(sender_id, None)
         with self.session_scope() as session:
-            if kept is not None and kept[1].last_id == self._last_id(session, sender_id):
+            if kept is not None:
                 tracker, stored = kept
-                self._mark(tracker, stored)
-                return tracker
+                last = self._last_id(session, sender_id)
+                if stored.last_id == last:
+                    self._mark(tracker, stored)
+                    return tracker
+                if self._catch_up(session, tracker, stored, last):
+                    return tracker
             rows = self._event_query(session, sender_id, fetch_events_from_all_sessions=False).all()
         if not self.domain or not rows:
             return None
         tracker = DialogueStateTracker.from_dict(sender_id, [json.loads(row.data) for row in rows], self.domain.slots)
         self._mark(tracker, _Stored(len(rows), rows[-1].id))
         return tracker
+
+    def _catch_up(self, session: Any, tracker: DialogueStateTracker, stored: _Stored, last: int | None) -> bool:
+        """Another server continued the conversation (several servers, round-robin): apply
+        the events it stored after ours to the kept tracker, instead of reading and parsing
+        the whole session again. ``False`` (read it all) when that is not plainly safe: our
+        events are gone, or a new session started."""
+        if stored.last_id is None or last is None or last < stored.last_id:
+            return False
+        query = (
+            sa.select(self.SQLEvent.id, self.SQLEvent.type_name, self.SQLEvent.data)
+            .where(self.SQLEvent.sender_id == tracker.sender_id, self.SQLEvent.id > stored.last_id)
+            .order_by(self.SQLEvent.id)
+        )
+        newer = session.execute(query).all()
+        if not newer or any(row.type_name == SessionStarted.type_name for row in newer):
+            return False
+        for row in newer:
+            tracker.update(Event.from_parameters(json.loads(row.data)))
+        self._mark(tracker, _Stored(len(tracker.events), newer[-1].id))
+        return True
 
     def _save_now(self, tracker: DialogueStateTracker) -> None:
         stored = self._stored_of(tracker)

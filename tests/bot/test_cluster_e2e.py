@@ -34,7 +34,7 @@ from connectors.socketio_shared import PRESENCE_PREFIX
 from faqbot.config import PROJECT_ROOT, Settings, to_env
 from indexer.kb import load_kb
 from indexer.shared_index import SharedIndex
-from tests.bot.conftest import MODELS_DIR, Chat, free_port
+from tests.bot.conftest import MODELS_DIR, Chat
 from tests.bot.web.client import call, sign_in
 from tests.bot.widget_client import Widget
 from tests.connectors.fake_platform import FakePlatform
@@ -52,13 +52,15 @@ WECHAT = {"WECHAT_TOKEN": "cluster-token-1", "WECHAT_APP_ID": "wx00000000cluster
 ACCOUNT = "gh_cluster00001"
 
 
-def free_port_pair_base(nodes: int) -> int:
-    """A base port whose next ``2 * nodes`` ports are free now."""
+def free_port_range(count: int) -> int:
+    """The first of ``count`` consecutive ports that are free now, below the kernel's ephemeral
+    range (32768 and up), so that no outgoing connection takes one before the servers bind it."""
+    import random
     import socket
 
     for _ in range(50):
-        base = free_port()
-        ports = range(base, base + 2 * nodes)
+        base = random.randrange(20000, 32000 - count)
+        ports = range(base, base + count)
         try:
             held = []
             for port in ports:
@@ -108,11 +110,11 @@ def running(
             bot=replace(bot_settings.bot, models_dir=str(MODELS_DIR)),
             channels=replace(bot_settings.channels, wechat_api=platform.url),
         )
-        listen = f"127.0.0.1:{free_port()}"
-        args = ["--nodes", "2", "--listen", listen, "--port-base", str(free_port_pair_base(2))]
+        base = free_port_range(5)  # nginx, then two nodes' Rasa and action servers
+        args = ["--nodes", "2", "--listen", f"127.0.0.1:{base}", "--port-base", str(base + 1)]
         started = faqbot(settings, "cluster", "up", *args, "--database", database, "--redis", REDIS)
         try:
-            assert started.returncode == 0, started.stdout + started.stderr
+            assert started.returncode == 0, started.stdout + started.stderr + cluster_logs(settings)
             state = cluster.load(settings)
             assert state is not None and len(state.nodes) == 2
             yield cluster.shared_settings(settings, database, REDIS), state
@@ -120,6 +122,13 @@ def running(
             stopped = faqbot(settings, "cluster", "down", timeout=120)
             assert stopped.returncode == 0, stopped.stdout + stopped.stderr
             assert cluster.load(settings) is None
+
+
+def cluster_logs(settings: Settings) -> str:
+    """The end of every log the cluster wrote, for a failure's message."""
+    folder = cluster.run_dir(settings)
+    logs = sorted(folder.glob("*.log")) + sorted(folder.glob("nginx/error.log"))
+    return "".join(f"\n--- {p.name}\n" + p.read_text(errors="replace")[-3000:] for p in logs)
 
 
 def answer_of(settings: Settings, faq_id: str) -> str:

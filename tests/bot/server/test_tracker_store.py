@@ -62,9 +62,10 @@ def test_two_servers_see_each_others_turns_and_rasa_reads_the_rows(domain, store
         assert other is not None and texts(other) == ["提现手续费是多少", "那要多久"]
         a_turn(other, "谢谢")
         await two.save(other)
-        latest = await one.retrieve(sender)
-        assert latest is not None and latest is not tracker
-        assert texts(latest) == ["提现手续费是多少", "那要多久", "谢谢"]
+        latest = await one.retrieve(sender)  # its copy, with the other server's turn applied
+        assert latest is not None and texts(latest) == ["提现手续费是多少", "那要多久", "谢谢"]
+        fresh = await stock.retrieve(sender)
+        assert fresh is not None and [e.as_dict() for e in latest.events] == [e.as_dict() for e in fresh.events]
         a_turn(latest, "再见")
         await one.save(latest)
         stored = await stock.retrieve(sender)
