@@ -43,6 +43,7 @@ def send(running_bot):
 
 def test_the_corpus_is_big_enough_and_covers_the_reported_failures():
     assert len(CONVERSATIONS) >= 80
+    assert sum(len(c.turns) >= 2 for c in CONVERSATIONS) >= 80
     assert sum("issue13" in c.tags for c in CONVERSATIONS) >= 20
 
 
