@@ -102,8 +102,12 @@ def end_turn(events: list[EventType]) -> list[EventType]:
     return events + [FollowupAction("action_listen")]
 
 
-def carry_out(plan: Plan, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
-    """The plan's messages and slots; one ``case`` per ``PlanKind`` (mypy checks none is missing)."""
+def carry_out(
+    plan: Plan, dispatcher: CollectingDispatcher, tracker: Tracker, question: str | None = None
+) -> list[EventType]:
+    """The plan's messages and slots; one ``case`` per ``PlanKind`` (mypy checks none is missing).
+    ``question``: the customer's message this plan answers, when it is one (a hand-off it
+    starts carries it, not the question before it)."""
     events: list[EventType] = [
         SlotSet("fallback_streak", float(plan.state.fallback_streak)),
         SlotSet("negative_streak", float(plan.state.negative_streak)),
@@ -136,7 +140,7 @@ def carry_out(plan: Plan, dispatcher: CollectingDispatcher, tracker: Tracker) ->
         case PlanKind.THANKS:
             dispatcher.utter_message(response="utter_feedback_thanks")
         case PlanKind.HANDOFF:
-            events += hand_off(plan, dispatcher, tracker)
+            events += hand_off(plan, dispatcher, tracker, question)
         case PlanKind.REFUSE:
             dispatcher.utter_message(response="utter_sensitive_refused")
         case _:
@@ -186,7 +190,9 @@ def _category_of(plan: Plan, tracker: Tracker) -> str | None:
     return entry.category if entry is not None else None
 
 
-def hand_off(plan: Plan, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+def hand_off(
+    plan: Plan, dispatcher: CollectingDispatcher, tracker: Tracker, question: str | None = None
+) -> list[EventType]:
     """Ask for a person and tell the user truthfully what happens next: queued
     for an agent, already queued, or (nobody can answer now) a message is taken."""
     request = HandoffRequest(
@@ -206,7 +212,8 @@ def hand_off(plan: Plan, dispatcher: CollectingDispatcher, tracker: Tracker) -> 
     if plan.reason == HandoffReason.SENSITIVE:
         dispatcher.utter_message(response="utter_sensitive_handoff")
     try:
-        outcome = runtime.desk().request(request, last_question=tracker.get_slot("last_question"))
+        asked = question or tracker.get_slot("last_question")  # a 留言 it starts has the question already
+        outcome = runtime.desk().request(request, last_question=asked)
     except Exception:
         log.exception("could not store hand-off request for %s", tracker.sender_id)
         dispatcher.utter_message(response="utter_handoff_unavailable", email=runtime.settings().bot.support_email)

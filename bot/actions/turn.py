@@ -39,6 +39,7 @@ from bot.dialogue.conversation import (
     Found,
     Phase,
     Said,
+    asks_about_people,
     asks_for_human,
     is_nonsense,
     said_to_bot,
@@ -173,7 +174,8 @@ class ActionTurn(Action):
             searcher = None
         question: QuestionTurn | None = None
         if searcher is not None and button == Button.NONE and text.strip():
-            if not asks_for_human(text) and not is_nonsense(text):
+            # 转人工 needs no search; "人工客服要排队多久" may be answered (said_to_bot decides).
+            if (not asks_for_human(text) or asks_about_people(text)) and not is_nonsense(text):
                 question = await self._search(searcher, tracker, without_pleasantries(text))
         found = Found(question.decision.action) if question is not None else Found.NOTHING
         # A message a sensitive word refused or handed off is a question whatever its intent:
@@ -305,8 +307,9 @@ class ActionTurn(Action):
         if question.used_context:
             resolved = question.decision.candidates[0].entry.id
             log.info("follow-up %r resolved with the previous topic to %s", text, resolved)
-        return carry_out(question.plan, dispatcher, tracker) + [
-            SlotSet("last_question", as_written(tracker, text)),  # feedback and hand-offs store it
+        written = as_written(tracker, text)
+        return carry_out(question.plan, dispatcher, tracker, written) + [
+            SlotSet("last_question", written),  # feedback and hand-offs store it
             SlotSet("rejected_faq_ids", None),
         ]
 

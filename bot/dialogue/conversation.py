@@ -209,10 +209,27 @@ HUMAN_WORDS = ("转人工", "人工客服", "人工服务", "找人工", "要人
 SKIP_WORDS = {"不留联系方式", "跳过", "直接留言", "跳过联系方式"}
 
 
+# A person asked for with a verb: a request whatever else the message says.
+ASKING_VERBS = ("转人工", "找人工", "要人工", "接人工", "转接人工", "我要人工", "帮我转")
+# What customers ask *about* the people (the wait, the hours, the cost, the languages).
+ABOUT_PEOPLE = (
+    *("多久", "多长时间", "几点", "什么时候", "时间", "排队"),
+    *("收费", "费用", "要钱", "上班", "下班", "语言", "英文"),
+)
+
+
 def asks_for_human(text: str) -> bool:
-    """An explicit request for a person: these words win over any FAQ match."""
+    """A request for a person: these words win over any FAQ match (``asks_about_people``
+    is the one exception, and only where the FAQ answers it)."""
     words = plain(text)
     return any(w in words for w in HUMAN_WORDS)
+
+
+def asks_about_people(text: str) -> bool:
+    """ "人工客服要排队多久", "人工服务几点下班": a question about the agents, not a request for
+    one (no asking verb such as 转人工 / 找人工)."""
+    words = plain(text)
+    return not any(v in words for v in ASKING_VERBS) and any(w in words for w in ABOUT_PEOPLE)
 
 
 def is_nonsense(text: str) -> bool:
@@ -357,7 +374,7 @@ def said_to_bot(intent: str, text: str, button: Button, found: Found) -> Said:
         return Said.EMPTY
     if is_nonsense(stripped):
         return Said.NONSENSE
-    if asks_for_human(stripped):
+    if asks_for_human(stripped) and not (found == Found.ANSWER and asks_about_people(stripped)):
         return Said.REQUEST_HUMAN
     long_enough = word_count(stripped) > SMALL_TALK_MAX_UNITS
     # chit-chat is "anything off-topic": a confident FAQ match says it is not.

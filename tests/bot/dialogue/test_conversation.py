@@ -123,6 +123,12 @@ def test_the_gate_reads_its_steps_words(text, label, said):
         ("request_human", "客服有没有英文服务", Button.NONE, "answer", Said.QUESTION),
         ("request_human", "转人工", Button.NONE, "answer", Said.REQUEST_HUMAN),
         ("ask_faq", "我要人工客服处理提现", Button.NONE, "answer", Said.REQUEST_HUMAN),
+        # A question about the agents is answered when the FAQ has it; asking for one never is.
+        ("request_human", "人工客服要排队多久", Button.NONE, "answer", Said.QUESTION),
+        ("request_human", "人工服务几点下班", Button.NONE, "answer", Said.QUESTION),
+        ("request_human", "人工客服要排队多久", Button.NONE, "fallback", Said.REQUEST_HUMAN),
+        ("request_human", "转人工要排队多久", Button.NONE, "answer", Said.REQUEST_HUMAN),
+        ("request_human", "人工客服", Button.NONE, "answer", Said.REQUEST_HUMAN),
         ("request_human", "找个人来", Button.NONE, "fallback", Said.REQUEST_HUMAN),
         ("thanks", "谢谢", Button.NONE, "fallback", Said.SMALL_TALK),
         ("affirm", "是的", Button.NONE, "fallback", Said.AFFIRM),
