@@ -20,6 +20,11 @@ FOLLOWUP_POOL = 20
 FOLLOWUP_TOPIC_WINDOW = 5
 
 
+# The topic's entry is taken over another topic's answer when the message's own words match it
+# at least this well (BM25 of the message alone, relative to the other answer's).
+LEXICAL_PAR = 0.8
+
+
 def resolve(
     searcher: Searcher, text: str, last_faq_id: str | None, followup_max_chars: int
 ) -> tuple[SearchResult, Decision, bool]:
@@ -55,8 +60,17 @@ def resolve(
         in_topic = best.entry.category == previous.category
         if decision2.action == ANSWER:
             taken = in_topic or decision.action != ANSWER
-        else:  # unsure with its topic, but the message alone found nothing: the topic decides
-            taken, decision2 = in_topic and decision.action == FALLBACK, decision2.answered_with(best)
+        else:  # unsure with its topic: the topic decides when the message alone found nothing, or
+            # found another topic's entry that its words fit no better ("手续费呢" after a POS answer)
+            alone = decision.candidates[0] if decision.action == ANSWER and decision.candidates else None
+            fits_as_well = (
+                alone is not None
+                and alone.entry.category != previous.category
+                and best.entry.id in lexical
+                and lexical[best.entry.id].bm25 >= LEXICAL_PAR * alone.bm25
+            )
+            taken = in_topic and (decision.action == FALLBACK or fits_as_well)
+            decision2 = decision2.answered_with(best)
         if best.entry.id in lexical and taken:
             changed = decision.action != ANSWER or decision.candidates[0].entry.id != best.entry.id
             return result2, decision2, changed
