@@ -1,12 +1,14 @@
-"""Waiting on conditions, never on time: the one ``wait_until`` every test uses, and reading what the
-bot received (a channel answers in the background after acknowledging a webhook)."""
+"""Waiting on conditions, never on time: the one ``wait_until`` every test uses (``wait_until_async``
+inside an event loop), and reading what the bot received (a channel answers in the background after
+acknowledging a webhook)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,17 @@ def wait_until(check: Callable[[], Any], timeout: float = 30.0, what: str = "con
             return found
         time.sleep(0.05)
     raise AssertionError(f"{what} not met within {timeout}s; last value: {check()!r}")
+
+
+async def wait_until_async(check: Callable[[], Awaitable[Any]], timeout: float = 30.0, what: str = "condition") -> Any:
+    """``wait_until`` for a coroutine ``check``: awaits it, and sleeps without blocking the event loop."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = await check()
+        if found:
+            return found
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{what} not met within {timeout}s; last value: {await check()!r}")
 
 
 def tracker_texts(data_dir: Path, sender: str) -> list[str]:

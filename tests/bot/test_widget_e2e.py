@@ -16,6 +16,7 @@ from bot.handoff.handoffs import HandoffStore
 from faqbot.config import PROJECT_ROOT
 from indexer.kb import load_kb
 from tests.bot.test_handoff_e2e import Servers
+from tests.polling import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -140,13 +141,8 @@ def test_a_hand_off_shows_its_state_and_the_agent_safely(page, servers, bot_sett
     ask(page, "我的提现还没到账")
     expect(page.get_by_test_id("widget-typing")).to_have_count(0)  # nobody is typing: no false indicator
     events = lambda: [e["text"] for e in HandoffStore(bot_settings.database_url).events(handoff.id)]  # noqa: E731
-    deadline_ok = False
-    for _ in range(50):
-        if "我的提现还没到账" in events():
-            deadline_ok = True
-            break
-        page.wait_for_timeout(200)
-    assert deadline_ok, "the user's message did not reach the agent"
+    # In the server's store, not on the page: Playwright's own waits cannot see it.
+    wait_until(lambda: "我的提现还没到账" in events(), 10, "the user's message to reach the agent")
     # Network loss: what the agent sends meanwhile arrives after the reconnect, once.
     page.context.set_offline(True)
     expect(page.locator(".offline")).to_be_visible(timeout=30000)

@@ -54,6 +54,7 @@ class Widget:
 
     def expect(self, fragment: str, timeout: float = 30) -> dict[str, Any]:
         """The first message containing ``fragment``; earlier ones are skipped."""
+        # A queue read with a deadline, not a poll: each get() blocks until a message or the time left.
         deadline = time.monotonic() + timeout
         seen = []
         while time.monotonic() < deadline:
@@ -67,6 +68,8 @@ class Widget:
         raise AssertionError(f"the widget never received {fragment!r}; it got {seen}")
 
     def drain(self, seconds: float) -> list[dict[str, Any]]:
+        """Everything that arrives within ``seconds``: a queue read with a deadline, not a poll, since
+        proving that nothing arrives means waiting the whole time (no condition to wait on)."""
         got, deadline = [], time.monotonic() + seconds
         while time.monotonic() < deadline:
             try:

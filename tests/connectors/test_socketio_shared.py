@@ -5,12 +5,12 @@ gone at once, and a dead server's sockets lapse."""
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 
 import pytest
 
 from connectors.socketio_shared import RedisPresence, url_problem
+from tests.polling import wait_until_async
 
 REDIS = "redis://127.0.0.1:6379/0"
 
@@ -27,9 +27,11 @@ def test_two_servers_see_each_others_sockets_and_a_dead_servers_lapse():
         await b.joined(session, "sid-again")
         assert b._renewer is not None
         b._renewer.cancel()  # server B dies: nobody renews its entry
-        deadline = time.monotonic() + 10
-        while await a.connected(session) and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
+
+        async def lapsed() -> bool:
+            return not await a.connected(session)
+
+        await wait_until_async(lapsed, 10, "the dead server's socket to lapse")
         seen.append(await a.connected(session))
         return seen
 

@@ -3,6 +3,7 @@ and Ctrl-C (SIGINT) stops both cleanly."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -10,7 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
-import time
+import threading
 import urllib.error
 import urllib.request
 
@@ -19,6 +20,7 @@ import pytest
 from faqbot.config import PROJECT_ROOT
 from tests.bot.conftest import MODELS_DIR, free_port
 from tests.conftest import SAMPLE_KB
+from tests.polling import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -46,17 +48,27 @@ def test_run_serves_and_stops_on_ctrl_c(tmp_path):
         text=True,
         start_new_session=True,
     )  # a failed test can kill the servers with it
-    lines = []
+    # A thread reads the output, so that the deadline holds even when the servers print nothing.
+    output: list[str] = []
+
+    def read() -> None:
+        for line in proc.stdout:
+            output.append(line)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+
+    def started() -> int | None:  # how many lines, up to the one saying it is ready (or None)
+        ready = [n for n, line in enumerate(output[:]) if "Press Ctrl-C to stop" in line]
+        return ready[0] + 1 if ready else None
+
     try:
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if not line:
-                break
-            lines.append(line)
-            if "Press Ctrl-C to stop" in line:
-                break
-        assert "Press Ctrl-C to stop" in "".join(lines), "".join(lines)[-3000:]
+        with contextlib.suppress(AssertionError):  # exited or timed out: the assert below shows the output
+            wait_until(lambda: started() or proc.poll() is not None, 240, "`faqbot run` to say it is ready")
+        if not started():
+            reader.join(timeout=10)  # it exited: all that it printed
+        lines = output[: started() or len(output)]
+        assert "Press Ctrl-C to stop" in "".join(lines), "".join(output)[-3000:]
         assert f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook" in "".join(lines)
         # One line names the channels left unmounted and what they need; DingTalk is mounted.
         [unmounted] = [line for line in lines if "channels not mounted" in line]
@@ -76,7 +88,9 @@ def test_run_serves_and_stops_on_ctrl_c(tmp_path):
         with urllib.request.urlopen(request, timeout=30) as reply:
             assert "智能客服" in json.loads(reply.read())[0]["text"]
         proc.send_signal(signal.SIGINT)
-        rest = proc.communicate(timeout=60)[0]
+        proc.wait(timeout=60)
+        reader.join(timeout=60)  # the output's end, once the pipe closes
+        rest = "".join(output[len(lines) :])
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
