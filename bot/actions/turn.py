@@ -144,6 +144,8 @@ def outcome_of(do: Do, intent: str, question: QuestionTurn | None, tracker: Trac
             return "handoff", None
         case Do.AS_LABEL if intent == "request_human":
             return "handoff", None
+        case Do.AS_LABEL:  # an old 有帮助/没帮助: recorded as what it was, counted for no answer
+            return "stale_button", entity(message, "faq_id")
         case Do.FEEDBACK:
             return "feedback", entity(message, "faq_id") or tracker.get_slot("last_faq_id")
         case Do.SMALL_TALK:

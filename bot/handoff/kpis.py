@@ -36,7 +36,8 @@ each console card):
 - bot_reply_ms ``{p50, p95, count}`` of the bot's turns (linear interpolation).
 - answer_feedback ``{positive, negative, rate}`` (有帮助 / 没帮助 on answers) and
   service_rating ``{good, bad, rate}`` (满意 / 不满意 on the human service) are
-  kept apart; rate = positive / all.
+  kept apart; rate = positive / all. stale_button_clicks: old 有帮助/没帮助 buttons clicked,
+  counted for no answer (``outcomes`` kind stale_button).
 - Over the whole window only: ``by_agent`` (claimed hand-offs, their waits,
   first responses, handling and ratings), ``by_category`` (answers and 没帮助
   per FAQ category), ``top_questions`` (the FAQs answered most) and
@@ -98,6 +99,7 @@ class _Facts:
     unhelpful: int = 0
     good: int = 0
     bad: int = 0
+    stale_buttons: int = 0  # old 有帮助/没帮助 clicked (counted for no answer)
 
 
 @dataclass
@@ -219,6 +221,8 @@ def _read_records(conn: sa.engine.Connection, window: _Window, report: _Report) 
     query = sa.select(outcomes).where(window.holds(outcomes.c.at)).order_by(outcomes.c.at, outcomes.c.id)
     for row in conn.execute(query):
         at, day = aware(row.at), window.day(row.at)
+        if row.kind == "stale_button":
+            report.buckets[day, row.channel].stale_buttons += 1
         if row.kind in QUESTION_KINDS:
             report.buckets[day, row.channel].question_kinds[row.kind] += 1
             report.conversations.last_question[row.conversation_id, day] = (at, row.kind)
@@ -440,6 +444,7 @@ def _kpis(facts: _Facts, conversations: _Conversations) -> dict[str, Any]:
             "rate": _ratio(facts.helpful, helpful),
         },
         "service_rating": {"good": facts.good, "bad": facts.bad, "rate": _ratio(facts.good, rated)},
+        "stale_button_clicks": facts.stale_buttons,
     }
 
 
@@ -603,6 +608,8 @@ def format_kpis(report: dict) -> str:
     """The report as plain text: totals and how conversations ended, then per channel, then per day."""
     totals = report["totals"]
     feedback_, rating, ends = totals["answer_feedback"], totals["service_rating"], totals["outcomes"]
+    clicks = totals["stale_button_clicks"]
+    stale = f"（另有 {clicks} 次点的是旧答案下的按钮，未计入）" if clicks else ""
     lines = [
         f"客服指标 {report['from']} 至 {report['to']}（{report['timezone']}，{report['days']} 天）",
         "",
@@ -610,7 +617,7 @@ def format_kpis(report: dict) -> str:
         "会话结果: "
         + " / ".join(f"{OUTCOME_NAMES[k]} {ends[k]}" for k in OUTCOMES)
         + f"（合计 {totals['conversations']}）",
-        f"答案反馈: 有帮助 {feedback_['positive']} / 没帮助 {feedback_['negative']}    "
+        f"答案反馈: 有帮助 {feedback_['positive']} / 没帮助 {feedback_['negative']}{stale}    "
         f"人工服务评价: 满意 {rating['good']} / 不满意 {rating['bad']}",
         "",
     ]
@@ -674,6 +681,7 @@ _ROW_COLUMNS: list[tuple[str, Any]] = [
     ("有帮助", lambda k: k["answer_feedback"]["positive"]),
     ("没帮助", lambda k: k["answer_feedback"]["negative"]),
     ("答案有帮助率", lambda k: k["answer_feedback"]["rate"]),
+    ("旧按钮点击", lambda k: k["stale_button_clicks"]),
     ("满意", lambda k: k["service_rating"]["good"]),
     ("不满意", lambda k: k["service_rating"]["bad"]),
     ("人工服务满意度", lambda k: k["service_rating"]["rate"]),

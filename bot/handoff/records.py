@@ -74,13 +74,17 @@ outcomes = sa.Table(
     sa.Column("at", sa.DateTime(timezone=True), nullable=False, index=True),
     sa.Column("conversation_id", sa.String(255), nullable=False, index=True),
     sa.Column("channel", sa.String(64), nullable=False),
-    # answer | clarify | fallback | handoff | feedback | small_talk | refused | other (OUTCOME_KINDS)
+    # answer | clarify | fallback | handoff | feedback | small_talk | refused | stale_button | other
+    # (OUTCOME_KINDS; stale_button: an old 有帮助/没帮助 clicked, counted for no answer)
     sa.Column("kind", sa.String(16), nullable=False),
     sa.Column("faq_id", sa.String(128), nullable=True),
     sa.Column("category", sa.String(128), nullable=True),
     sa.Column("question", sa.Text, nullable=True),
 )
-OUTCOME_KINDS = ("answer", "clarify", "fallback", "handoff", "feedback", "small_talk", "refused", "other")
+OUTCOME_KINDS = (
+    *("answer", "clarify", "fallback", "handoff", "feedback"),
+    *("small_talk", "refused", "stale_button", "other"),
+)
 
 # One row per sensitive word found (``indexer/sensitive.py``): in a customer's message (with the
 # action its category took), in an answer the bot withheld, in an agent's reply (held, or sent

@@ -7,9 +7,10 @@ from __future__ import annotations
 import json
 
 import pytest
+import sqlalchemy as sa
 
 from bot.handoff.handoffs import HandoffStore
-from bot.handoff.records import Records
+from bot.handoff.records import Records, outcomes
 from connectors.guard import APOLOGY
 from indexer.kb import load_kb
 from tests.bot.conftest import Chat, post
@@ -354,6 +355,15 @@ def test_an_old_feedback_button_never_counts_for_another_answer(chat: Chat, reco
     late = chat.say(first.payload("有帮助"))
     assert "已经不能用了" in late.text and len(late.messages) == 1
     assert feedback_rows(records, chat.sender) == []
+
+    # The KPIs record it as what it was (faqbot report kpis: 旧按钮点击), for the answer it was under.
+    def kinds() -> list[tuple[str, str | None]]:
+        query = sa.select(outcomes.c.kind, outcomes.c.faq_id).where(outcomes.c.conversation_id == chat.sender)
+        with records.engine.connect() as conn:
+            return [(r.kind, r.faq_id) for r in conn.execute(query.order_by(outcomes.c.id))]
+
+    wait_until(lambda: len(kinds()) == 3, 30, "the three turns to be recorded")
+    assert kinds()[-1] == ("stale_button", "ex-withdraw-fee")
     chat.say(late.payload("没帮助"))  # the note asks about the latest answer again: that counts
     assert [(r["faq_id"], r["helpful"]) for r in feedback_rows(records, chat.sender)] == [
         ("ex-withdraw-arrival-time", False)

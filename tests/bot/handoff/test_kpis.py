@@ -231,6 +231,7 @@ def kpis(
         "bot_reply_ms": {"p50": reply_ms[0], "p95": reply_ms[1], "count": reply_ms[2]},
         "answer_feedback": {"positive": helpful[0], "negative": helpful[1], "rate": rate(helpful[0], sum(helpful))},
         "service_rating": {"good": rated[0], "bad": rated[1], "rate": rate(rated[0], sum(rated))},
+        "stale_button_clicks": 0,
     }
 
 
@@ -515,3 +516,15 @@ def test_the_exports_carry_the_reports_numbers(stores, url):
         assert [list(r) for r in sheet.iter_rows(values_only=True)] == kpi_table(report, name)
     with pytest.raises(ValueError, match="unknown table"):
         kpi_table(report, "by_moon")
+
+
+def test_an_old_feedback_button_is_reported_as_what_it_was(stores, url):
+    """An old 有帮助 clicked under an earlier answer counts for no answer, and the report says so."""
+    stores.outcome("s", "rest", "answer", utc(2024, 5, 9, 2, 0), "faq-1", "提现手续费多少")
+    stores.outcome("s", "rest", "stale_button", utc(2024, 5, 9, 2, 5), "faq-1")
+    report = compute_kpis(url, days=3, now=NOW)
+    totals = report["totals"]
+    assert totals["stale_button_clicks"] == 1
+    assert totals["answer_feedback"] == {"positive": 0, "negative": 0, "rate": None}
+    assert totals["question_turns"] == 1  # the click is no question turn either
+    assert "另有 1 次点的是旧答案下的按钮，未计入" in format_kpis(report)
