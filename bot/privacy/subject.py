@@ -32,6 +32,7 @@ from bot.handoff.offers import offers
 from bot.handoff.records import feedback, outcomes, sensitive_hits, turns, unanswered
 from bot.handoff.tickets import deliveries, ticket_events, tickets, transcripts
 from bot.privacy.stores import bot_database, tracker_database, tracker_events
+from bot.studio.gap_report import kb_gap_actions
 from faqbot.config import Settings
 from faqbot.errors import UserError
 
@@ -87,6 +88,33 @@ def _steps(ids: list[str]) -> list[tuple[sa.Table, Any]]:
     ]
 
 
+REMOVED = "（已按个人信息删除请求移除）"
+
+
+def _forget_in_gap_actions(conn: sa.Connection, ids: list[str], dry_run: bool) -> int:
+    """The editors' record of handled gaps (``kb_gap_actions``) quotes customers' unanswered
+    questions, with no conversation id: this person's questions (as the log stored them) are
+    taken out of it; the editors' action itself stays. Returns the rows changed."""
+    if not ids or not sa.inspect(conn).has_table(kb_gap_actions.name):
+        return 0
+    theirs = {q for (q,) in conn.execute(sa.select(unanswered.c.question).where(unanswered.c.conversation_id.in_(ids)))}
+    changed = 0
+    for row in conn.execute(sa.select(kb_gap_actions)).all() if theirs else []:
+        questions = json.loads(row.questions)
+        kept = [q for q in questions if q not in theirs]
+        if kept == questions and row.typical not in theirs:
+            continue
+        changed += 1
+        if not dry_run:
+            typical = row.typical if row.typical not in theirs else (kept[0] if kept else REMOVED)
+            conn.execute(
+                kb_gap_actions.update()
+                .where(kb_gap_actions.c.id == row.id)
+                .values(questions=json.dumps(kept, ensure_ascii=False), typical=typical)
+            )
+    return changed
+
+
 def _plain(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
 
@@ -140,6 +168,7 @@ def delete(settings: Settings, user: str, dry_run: bool = False) -> Deleted:
     found: dict[str, int] = {}
     with bot_database(settings).begin() as conn:
         ids = conversations_of(conn, user)
+        found[kb_gap_actions.name] = _forget_in_gap_actions(conn, ids, dry_run)
         for table, where in _steps(ids):
             if dry_run:
                 count = sa.select(sa.func.count()).select_from(table).where(where)
