@@ -824,6 +824,18 @@ def cmd_privacy_purge(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_privacy_mask(args: argparse.Namespace) -> int:
+    """Mask personal data in rows stored before masking at rest (``--dry-run``: only count them)."""
+    from bot.privacy.backfill import mask_stored_and_record
+
+    changed = mask_stored_and_record(_settings(args), _cli_actor(), dry_run=args.dry_run)
+    tables = "，".join(f"{name} {n}" for name, n in changed.items())
+    print(f"{'将遮盖' if args.dry_run else '已遮盖'} {sum(changed.values())} 行中的个人信息（{tables}）")
+    if args.dry_run:
+        print("这是预演（--dry-run）：什么都没有改。")
+    return 0
+
+
 def cmd_privacy_export(args: argparse.Namespace) -> int:
     """Everything stored about one person, as one JSON document (``--out FILE`` or stdout)."""
     from bot.privacy.subject import export_and_record
@@ -1062,6 +1074,11 @@ def build_parser() -> argparse.ArgumentParser:
     purge.add_argument("--dry-run", action="store_true", help="only count what would be deleted")
     purge.add_argument("--json", action="store_true")
     purge.set_defaults(func=cmd_privacy_purge)
+    mask = privacy.add_parser(
+        "mask-stored", help="mask personal data in rows stored before masking at rest (or a new pattern)"
+    )
+    mask.add_argument("--dry-run", action="store_true", help="only count the rows that would change")
+    mask.set_defaults(func=cmd_privacy_mask)
     exp = privacy.add_parser("export", help="everything stored about one person, as JSON (个人信息查阅、复制)")
     exp.add_argument("--user", required=True, help="their conversation id (e.g. wecom:…) or verified site user id")
     exp.add_argument("--out", metavar="FILE", help="write the JSON here (default: stdout)")

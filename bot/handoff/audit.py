@@ -58,6 +58,7 @@ class Action(StrEnum):
     KB_RECALIBRATE = "kb_recalibrate"
     REGRESSION_EDIT = "regression_edit"
     PRIVACY_PURGE = "privacy_purge"  # retention: rows older than [retention] deleted (or counted)
+    PRIVACY_MASK = "privacy_mask"  # personal data masked in rows stored before masking (or counted)
     PRIVACY_EXPORT = "privacy_export"  # a data subject's copy; the target is a hash of their id
     PRIVACY_DELETE = "privacy_delete"  # a data subject's data deleted; the target is a hash of their id
 

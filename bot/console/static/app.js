@@ -1498,7 +1498,7 @@ const AUDIT_ACTIONS = {
   group_remove: "删除技能组", export_conversations: "导出会话", export_kpis: "导出统计", export_audit: "导出审计",
   kb_draft_save: "保存草稿", kb_review: "审核流转", kb_publish: "发布", kb_rollback: "回滚", kb_synonyms: "修改同义词",
   kb_import: "导入表格", kb_export: "导出知识库", kb_recalibrate: "重新校准", regression_edit: "修改回归集",
-  privacy_purge: "清理过期数据", privacy_export: "导出用户数据", privacy_delete: "删除用户数据",
+  privacy_purge: "清理过期数据", privacy_mask: "遮盖旧数据中的个人信息", privacy_export: "导出用户数据", privacy_delete: "删除用户数据",
 };
 
 function auditParams() {
