@@ -255,8 +255,9 @@ def install_handoff_layer() -> None:
     def with_console(*args: Any, **kwargs: Any) -> Any:
         app = configure_app(*args, **kwargs)
         outbounds.attach(app)
-        gate.install(app, HandoffGate(desk))
-        app.blueprint(console_blueprint(desk, KbLookup(settings)))
+        kb = KbLookup(settings)
+        gate.install(app, HandoffGate(desk, kb.sensitive))
+        app.blueprint(console_blueprint(desk, kb))
         app.blueprint(customer_blueprint(desk))
         app.blueprint(webchat_blueprint())
         app.blueprint(health_blueprint(desk, this_node(settings), f"{action_url}/health"))

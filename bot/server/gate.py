@@ -48,6 +48,7 @@ from bot.handoff.rating import parse_rating
 from bot.handoff.ticket_buttons import RESOLVED, parse_ticket_button
 from bot.handoff.tickets import CONTACT, CONTACT_RETRY, Ticket, TicketError
 from bot.handoff.wording import FOLLOWUP_EXIT, MESSAGE_EXIT, QUEUE_EXIT, SKIP_CONTACT, SUBMIT, contact_of
+from indexer.sensitive import Hit
 
 log = logging.getLogger(__name__)
 # Where a widget reports its page and device (bot/handoff/customers.py).
@@ -77,8 +78,11 @@ class InOrder:
 
 
 class HandoffGate:
-    def __init__(self, desk: HandoffDesk) -> None:
+    def __init__(self, desk: HandoffDesk, sensitive: Callable[[str], list[Hit]] | None = None) -> None:
+        """``sensitive``: the served list's matcher (``KbLookup.sensitive``); a customer's message
+        to a person is never held, but its sensitive words are counted (the KPIs' 敏感词)."""
         self.desk = desk
+        self.sensitive = sensitive
         self._in_order = InOrder()
 
     async def intercept(self, message: UserMessage) -> bool:
@@ -208,6 +212,7 @@ class HandoffGate:
                 await self._reply(message, say("utter_handoff_already", ticket=handoff.ticket), buttons=[QUEUE_EXIT])
             case Do.TO_AGENT:
                 await blocking(store.user_message, handoff.id, as_plain_text(text) if text.startswith("/") else text)
+                await self._count_sensitive(message.sender_id, channel, text)
                 self.desk.note_turn(message.sender_id, channel, "queue" if waiting else "agent", None)
                 self.desk.pulse.fire()
                 if waiting:
@@ -218,6 +223,18 @@ class HandoffGate:
                 pass  # nothing to pass on (ratings and the length limit are handled before any state)
             case _:
                 raise AssertionError(f"{do} is not a step while a person owns the conversation")
+
+    async def _count_sensitive(self, conversation_id: str, channel: str, text: str) -> None:
+        if self.sensitive is None or text.startswith("/"):
+            return
+        try:
+            hits = await self.desk.blocking(self.sensitive, text)
+            if hits:  # to a person: passed on, only recorded ("log")
+                await self.desk.blocking(
+                    self.desk.records.log_sensitive, conversation_id, channel, "customer", hits, "log"
+                )
+        except Exception:  # the message reached the agent; only the count is lost
+            log.exception("could not count the sensitive words of a message to an agent")
 
     async def _take_message(self, draft: Ticket, message: UserMessage, text: str, said: Said) -> bool:
         """A message (留言) being left: each step's replies offer the way out. Returns

@@ -213,3 +213,21 @@ def test_resolved_closes_the_ticket_and_nobody_acts_on_anothers(desk):
     send(gate, "t3", ticket_buttons(theirs.ticket)[1]["payload"])
     assert send(gate, "t3", "好的谢谢") == (False, [])
     assert desk.tickets.get(theirs.id).state == DELIVERED
+
+
+def test_a_sensitive_word_sent_to_an_agent_is_passed_on_and_counted(desk):
+    import sqlalchemy as sa
+
+    from bot.handoff.records import sensitive_hits
+    from indexer.sensitive import SensitiveAction, SensitiveCategory, SensitiveList
+
+    words = SensitiveList((SensitiveCategory("辱骂", SensitiveAction.REFUSE, ("蠢货",)),))
+    on_duty(desk)
+    gate = HandoffGate(desk, words.find)
+    desk.request(request("s1"), last_question=None)
+    assert send(gate, "s1", "你们这帮蠢 货")[0]  # spaced out: still found
+    handoff = desk.handoffs.open_for("s1")
+    assert [e["text"] for e in desk.handoffs.events(handoff.id) if e["kind"] == "user_message"] == ["你们这帮蠢 货"]
+    with desk.records.engine.connect() as conn:
+        rows = conn.execute(sa.select(sensitive_hits).where(sensitive_hits.c.conversation_id == "s1")).all()
+    assert [(r.source, r.category, r.action, r.word) for r in rows] == [("customer", "辱骂", "log", "蠢货")]
