@@ -48,6 +48,7 @@ from bot.handoff.rating import parse_rating
 from bot.handoff.ticket_buttons import RESOLVED, parse_ticket_button
 from bot.handoff.tickets import CONTACT, CONTACT_RETRY, Ticket, TicketError
 from bot.handoff.wording import FOLLOWUP_EXIT, MESSAGE_EXIT, QUEUE_EXIT, SKIP_CONTACT, SUBMIT, contact_of
+from connectors.background import in_background
 from indexer.sensitive import Hit
 
 log = logging.getLogger(__name__)
@@ -212,9 +213,10 @@ class HandoffGate:
                 await self._reply(message, say("utter_handoff_already", ticket=handoff.ticket), buttons=[QUEUE_EXIT])
             case Do.TO_AGENT:
                 await blocking(store.user_message, handoff.id, as_plain_text(text) if text.startswith("/") else text)
-                await self._count_sensitive(message.sender_id, channel, text)
                 self.desk.note_turn(message.sender_id, channel, "queue" if waiting else "agent", None)
                 self.desk.pulse.fire()
+                # Counted after it reached the agent: the first check may load the served list.
+                in_background(self._count_sensitive(message.sender_id, channel, text), "a sensitive-word count")
                 if waiting:
                     sent = [e for e in await blocking(store.events, handoff.id) if e["kind"] == "user_message"]
                     if len(sent) == 1:  # acknowledge once; the agent answers the rest

@@ -225,7 +225,15 @@ def test_a_sensitive_word_sent_to_an_agent_is_passed_on_and_counted(desk):
     on_duty(desk)
     gate = HandoffGate(desk, words.find)
     desk.request(request("s1"), last_question=None)
-    assert send(gate, "s1", "你们这帮蠢 货")[0]  # spaced out: still found
+    from connectors import background
+
+    async def to_the_agent() -> bool:
+        message = UserMessage("你们这帮蠢 货", CollectingOutputChannel(), "s1", input_channel="rest")
+        taken = await gate.intercept(message)
+        await background.drain(30)  # the count runs after the message reached the agent
+        return taken
+
+    assert asyncio.run(to_the_agent())  # spaced out: still found
     handoff = desk.handoffs.open_for("s1")
     assert [e["text"] for e in desk.handoffs.events(handoff.id) if e["kind"] == "user_message"] == ["你们这帮蠢 货"]
     with desk.records.engine.connect() as conn:
